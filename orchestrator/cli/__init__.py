@@ -1,0 +1,75 @@
+"""The `drill` command: a thin click layer over the library.
+
+Each module in this package exposes `commands`, a list of click commands. Modules import
+only click at load time, so `drill --help` stays fast and never imports Ansible.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import sys
+
+import click
+
+from orchestrator import __version__
+from orchestrator.errors import DrillError, ExitCode, InputError
+
+
+class _Drill(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._load()
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        self._load()
+        return super().get_command(ctx, cmd_name)
+
+    def _load(self) -> None:
+        if getattr(self, "_loaded", False):
+            return
+        self._loaded = True
+        for mod in pkgutil.iter_modules(__path__):
+            if mod.name.startswith("_"):
+                continue
+            module = importlib.import_module(f"{__name__}.{mod.name}")
+            for cmd in getattr(module, "commands", []):
+                self.add_command(cmd)
+
+
+@click.group(cls=_Drill, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="drill")
+def cli() -> None:
+    """DR failover drills for SSCC (NEEQ/BSE) access: run, measure, report.
+
+    Quick start on the embedded lab:  drill run carrier-outage
+    """
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; the one place library errors become messages and exit codes."""
+    try:
+        cli.main(args=argv, prog_name="drill", standalone_mode=False)
+    except click.exceptions.Exit as e:
+        return e.exit_code
+    except click.UsageError as e:
+        e.show()
+        return ExitCode.BAD_INPUT
+    except click.Abort:
+        click.echo("Aborted.", err=True)
+        return ExitCode.ABORTED
+    except InputError as e:
+        for problem in e.problems:
+            click.echo(f"error: {problem}", err=True)
+        return e.exit_code
+    except DrillError as e:
+        click.echo(f"error: {e}", err=True)
+        return e.exit_code
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        return ExitCode.ABORTED
+    return ExitCode.OK
+
+
+def _entry() -> None:
+    sys.exit(main())

@@ -1,0 +1,211 @@
+"""The inventory model: the firm's SSCC access topology, read from an Ansible inventory.
+
+See docs/inventory.md. `load_inventory` returns a frozen `Inventory` or raises
+`InputError` naming every problem.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SHENZHEN = ("FT", "NF")
+SERVICE_OF_KIND = {"trading": "trading", "market_data": "market_data", "settlement": "settlement"}
+GATEWAY_KINDS = tuple(SERVICE_OF_KIND)
+TERRESTRIAL = ("terrestrial", "multicast-terrestrial")
+
+
+@dataclass(frozen=True)
+class Text:
+    zh: str
+    en: str
+
+    def get(self, lang: str) -> str:
+        return self.zh if lang == "zh" else self.en
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    address: str
+    port: int
+
+    def __str__(self) -> str:
+        return f"{self.address}:{self.port}"
+
+
+@dataclass(frozen=True)
+class Environment:
+    name: str
+    kind: str  # lab | production
+    timezone: str = "Asia/Shanghai"
+
+    @property
+    def is_lab(self) -> bool:
+        return self.kind == "lab"
+
+
+@dataclass(frozen=True)
+class Timing:
+    heartbeat_interval: float = 0.5
+    heartbeat_timeout: float = 2.0
+    server_session_timeout: float = 2.0
+    reconnect_interval: float = 0.5
+    probe_period: float = 0.05
+
+
+@dataclass(frozen=True)
+class Centre:
+    id: str
+    role: str  # production | dr
+    name: Text
+    services: Mapping[str, Endpoint]
+
+
+@dataclass(frozen=True)
+class Carrier:
+    id: str
+    name: Text
+
+
+@dataclass(frozen=True)
+class Line:
+    id: str
+    carrier: str
+    centre: str
+    mbps: float
+    port_layer: int
+    medium: str
+    preference: int
+    router: str
+    interface: str | None = None
+    local_address: str | None = None
+    remote_address: str | None = None
+    driver: str | None = None
+
+    @property
+    def terrestrial(self) -> bool:
+        return self.medium in TERRESTRIAL
+
+
+@dataclass(frozen=True)
+class Multicast:
+    address: str
+    port: int
+    line: str | None
+
+
+@dataclass(frozen=True)
+class Gateway:
+    id: str
+    kind: str  # trading | market_data | settlement
+    host: str
+    monitor: Endpoint
+    config: str
+    service: str | None = None
+    satellite_only: bool = False
+    driver: str | None = None
+
+    @property
+    def service_name(self) -> str:
+        return SERVICE_OF_KIND[self.kind]
+
+
+@dataclass(frozen=True)
+class LabSettings:
+    router: Endpoint
+    settlement_file_bytes: int = 65536
+    md_channels: int = 2
+    md_rate_hz: float = 20.0
+
+
+@dataclass(frozen=True)
+class ChangeWindow:
+    days: tuple[str, ...]
+    start: str
+    end: str
+
+
+@dataclass(frozen=True)
+class Inventory:
+    path: Path
+    environment: Environment
+    driver: str
+    retention_days: int
+    timing: Timing
+    centres: tuple[Centre, ...]
+    carriers: tuple[Carrier, ...]
+    lines: tuple[Line, ...]
+    multicast: Multicast | None
+    gateways: tuple[Gateway, ...]
+    lab: LabSettings | None = None
+    change_windows: tuple[ChangeWindow, ...] = ()
+    notifications: Mapping[str, object] = field(default_factory=dict)
+    secrets_paths: tuple[str, ...] = ()
+
+    def centre(self, cid: str) -> Centre:
+        return _by_id(self.centres, cid, "centre")
+
+    def line(self, lid: str) -> Line:
+        return _by_id(self.lines, lid, "line")
+
+    def gateway(self, gid: str) -> Gateway:
+        return _by_id(self.gateways, gid, "gateway")
+
+    def carrier(self, cid: str) -> Carrier:
+        return _by_id(self.carriers, cid, "carrier")
+
+    def lines_of_carrier(self, carrier: str) -> list[str]:
+        return [ln.id for ln in self.lines if ln.carrier == carrier]
+
+    def lines_of_centre(self, centre: str) -> list[str]:
+        return [ln.id for ln in self.lines if ln.centre == centre]
+
+    def home_centre(self, gateway: Gateway | str) -> str:
+        gid = gateway.id if isinstance(gateway, Gateway) else gateway
+        return home_centre_of(gid)
+
+    def server_order(self, gateway: Gateway | str, dr: bool = False) -> list[tuple[str, Endpoint]]:
+        """The server list a gateway should hold: Shenzhen by the even/odd rule, or BJ."""
+        gw = gateway if isinstance(gateway, Gateway) else self.gateway(gateway)
+        if dr:
+            ids = [c.id for c in self.centres if c.role == "dr"]
+        else:
+            first = home_centre_of(gw.id)
+            ids = [first, *(c for c in SHENZHEN if c != first)]
+        return [(cid, self.centre(cid).services[gw.service_name]) for cid in ids]
+
+
+def home_centre_of(gateway_id: str) -> str:
+    """SSCC's convention: last decimal digit even → FT first, odd → NF first."""
+    digits = re.findall(r"\d", gateway_id)
+    if not digits:
+        raise ValueError(f"gateway id {gateway_id!r} has no decimal digit")
+    return "FT" if int(digits[-1]) % 2 == 0 else "NF"
+
+
+def route(inv: Inventory, centre: str, down: Iterable[str] = ()) -> Line | None:
+    """The line a new flow to `centre` takes, given the lines that are down."""
+    down_set = set(down)
+    up = [ln for ln in inv.lines if ln.id not in down_set and ln.terrestrial]
+    direct = sorted((ln for ln in up if ln.centre == centre), key=lambda ln: (ln.preference, ln.id))
+    if direct:
+        return direct[0]
+    # SSCC's backbone joins the centres, so any live terrestrial line still reaches them.
+    fallback = sorted(up, key=lambda ln: (ln.preference, ln.id))
+    return fallback[0] if fallback else None
+
+
+def _by_id(items, ident, what):
+    for item in items:
+        if item.id == ident:
+            return item
+    raise KeyError(f"unknown {what} {ident!r}")
+
+
+def load_inventory(path: str | Path) -> Inventory:
+    """Load and validate an inventory; see orchestrator/inventory_loader.py."""
+    from orchestrator.inventory_loader import load
+
+    return load(Path(path))

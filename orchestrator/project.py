@@ -1,0 +1,88 @@
+"""Where a drill project lives: drills/, playbooks/, inventories/ and reports/."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from orchestrator.errors import InputError, Problem
+
+_MARKERS = ("drills", "playbooks", "inventories")
+_SHARE = Path("share") / "drill-orchestrator"
+
+
+@dataclass(frozen=True)
+class Project:
+    root: Path
+    bundled: bool = False
+
+    @property
+    def drills_dir(self) -> Path:
+        return self.root / "drills"
+
+    @property
+    def playbooks_dir(self) -> Path:
+        return self.root / "playbooks"
+
+    @property
+    def inventories_dir(self) -> Path:
+        return self.root / "inventories"
+
+    @property
+    def reports_dir(self) -> Path:
+        # The shipped project may sit in read-only site data; archive where the user is.
+        return Path.cwd() / "reports" if self.bundled else self.root / "reports"
+
+    def inventory_path(self, name_or_path: str | Path) -> Path:
+        """Resolve `lab` to inventories/lab, or accept a path as given."""
+        candidate = Path(name_or_path)
+        if candidate.exists():
+            return candidate
+        named = self.inventories_dir / str(name_or_path)
+        if named.exists():
+            return named
+        known = sorted(p.name for p in self.inventories_dir.iterdir()) if self.inventories_dir.is_dir() else []
+        raise InputError(
+            Problem(str(name_or_path), None, "--inventory",
+                    f"no such inventory; expected a path or one of: {', '.join(known) or 'none'}")
+        )
+
+
+def _is_project(path: Path) -> bool:
+    return all((path / m).is_dir() for m in _MARKERS)
+
+
+def bundled_root() -> Path | None:
+    """The project shipped with drill: the source tree, or share/ of an installed wheel."""
+    source = Path(__file__).resolve().parent.parent
+    if _is_project(source):
+        return source
+    for prefix in (sys.prefix, sys.base_prefix):
+        candidate = Path(prefix) / _SHARE
+        if _is_project(candidate):
+            return candidate
+    return None
+
+
+def find_project(explicit: Path | None = None, cwd: Path | None = None) -> Project:
+    if explicit is not None:
+        if not _is_project(explicit):
+            raise InputError(Problem(str(explicit), None, "--project",
+                                     "not a drill project; expected drills/, playbooks/ and inventories/"))
+        return Project(explicit.resolve())
+    here = (cwd or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if _is_project(folder):
+            return Project(folder)
+    shipped = bundled_root()
+    if shipped is None:
+        raise InputError("no drill project found and none shipped; run `drill init DIR`")
+    return Project(shipped, bundled=True)
+
+
+def drill_home() -> Path:
+    """Per-user state: locks and lab state. DRILL_HOME overrides (tests use a temp dir)."""
+    env = os.environ.get("DRILL_HOME")
+    return Path(env) if env else Path.home() / ".local" / "state" / "drill"

@@ -1,0 +1,62 @@
+"""Suite-wide settings: the seeded sample of slow tests and the shared timing tolerance."""
+
+from __future__ import annotations
+
+import os
+import random
+
+import pytest
+
+# The one tolerance every test uses when it compares lab timestamps with configured
+# intervals (heartbeat timeout, reconnect interval). Generous because CI shares 2 cores.
+TOLERANCE_S = 0.75
+
+SAMPLE_SEED = int(os.environ.get("DRILL_SAMPLE_SEED", "20261125"))
+SAMPLE_PER_GROUP = int(os.environ.get("DRILL_SAMPLE_PER_GROUP", "1"))
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() == "true"
+
+
+def pytest_report_header(config):
+    return f"drill: slow-sample seed {SAMPLE_SEED}, {SAMPLE_PER_GROUP} per group (DRILL_SAMPLE_SEED)"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Without -m, run every fast test plus a seeded sample of the slow ones.
+
+    A slow test joins a group with @pytest.mark.slow(group="…"); the sample takes
+    SAMPLE_PER_GROUP tests from each group, so every drill and signal is covered.
+    """
+    if config.option.markexpr:
+        return
+    groups: dict[str, list[pytest.Item]] = {}
+    keep, drop = [], []
+    for item in items:
+        mark = item.get_closest_marker("slow")
+        if mark is None:
+            keep.append(item)
+        else:
+            groups.setdefault(mark.kwargs.get("group", item.nodeid), []).append(item)
+    rng = random.Random(SAMPLE_SEED)
+    for name in sorted(groups):
+        members = sorted(groups[name], key=lambda i: i.nodeid)
+        chosen = set(rng.sample(range(len(members)), min(SAMPLE_PER_GROUP, len(members))))
+        for idx, item in enumerate(members):
+            (keep if idx in chosen else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+def require_tool(name: str) -> str:
+    """Path of a tool the test needs; a missing tool fails in CI and skips only elsewhere."""
+    import shutil
+
+    path = shutil.which(name)
+    if path:
+        return path
+    if in_ci():
+        pytest.fail(f"{name} is not installed; scripts/setup-tests installs it")
+    pytest.skip(f"{name} not installed (run scripts/setup-tests)")
