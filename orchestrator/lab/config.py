@@ -1,0 +1,103 @@
+"""Lab configuration: the effective inventory and each gateway's rendered config.
+
+Runs in `drill lab up` (not in the gateways): it may import yaml and jinja2.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from orchestrator.errors import InputError, Problem
+from orchestrator.inventory import Inventory
+from orchestrator.inventory_loader import inventory_file
+
+KIND_CYCLE = ("trading", "market_data", "settlement")
+TEMPLATE_NAME = "server_list.xml.j2"
+
+
+def gateway_id(index: int, kind: str) -> str:
+    """Ids in SSCC's shape whose last digit is the index's, so parity alternates."""
+    if kind == "trading":
+        return f"W{index:06d}T"
+    if kind == "market_data":
+        return f"W{index:05d}TF"
+    return f"W{index:05d}JS"
+
+
+def generate_gateways(count: int, monitor_address: str, first_port: int) -> list[dict[str, Any]]:
+    """`count` gateways: trading, market data and settlement in turn, monitor ports counting up."""
+    out = []
+    for i in range(count):
+        kind = KIND_CYCLE[i % len(KIND_CYCLE)]
+        gid = gateway_id(i, kind)
+        out.append({
+            "id": gid, "kind": kind, "host": "lab",
+            "monitor": {"address": monitor_address, "port": first_port + i},
+            "config": f"gateways/{gid}/server_list.xml",
+        })
+    return out
+
+
+def raw_inventory(path: Path) -> dict[str, Any]:
+    return yaml.safe_load(inventory_file(path).read_text(encoding="utf-8"))
+
+
+def effective_inventory(path: Path, gateways: int | None) -> dict[str, Any]:
+    """The inventory document the running lab uses: the given one, with N gateways if asked."""
+    doc = copy.deepcopy(raw_inventory(path))
+    drill = doc["all"]["vars"]["drill"]
+    if gateways is not None:
+        if gateways < 1:
+            raise InputError(Problem("--gateways", None, "--gateways", "expected a number >= 1"))
+        first = (drill.get("gateways") or [{}])[0].get("monitor") or {}
+        drill["gateways"] = generate_gateways(gateways, first.get("address", "127.0.0.1"),
+                                              int(first.get("port", 17200)))
+    return doc
+
+
+def write_inventory(doc: dict[str, Any], dest: Path) -> None:
+    header = "# Effective inventory of the running lab, written by `drill lab up`.\n"
+    dest.write_text(header + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True),
+                    encoding="utf-8")
+
+
+def template_vars(inv: Inventory, gateway_id_: str, state_dir: Path) -> dict[str, Any]:
+    """The variables of server_list.xml.j2 for one lab gateway (the repoint playbook passes
+    the same names)."""
+    gw = inv.gateway(gateway_id_)
+    t = inv.timing
+    lab = inv.lab
+    assert lab is not None
+    return {
+        "gateway": {"id": gw.id, "kind": gw.kind,
+                    "monitor": {"address": gw.monitor.address, "port": gw.monitor.port}},
+        "servers": [{"centre": c, "address": ep.address, "port": ep.port}
+                    for c, ep in inv.server_order(gw)],
+        "timing": {"heartbeat_interval": t.heartbeat_interval,
+                   "heartbeat_timeout": t.heartbeat_timeout,
+                   "reconnect_interval": t.reconnect_interval},
+        "lab": {
+            "router": {"address": lab.router.address, "port": lab.router.port},
+            "multicast": ({"address": inv.multicast.address, "port": inv.multicast.port}
+                          if inv.multicast and gw.kind == "market_data" else None),
+            "log": str(state_dir / "gateways" / gw.id / "gateway.log"),
+        },
+        "password": None,
+    }
+
+
+def render_configs(inv: Inventory, state_dir: Path, template: Path) -> None:
+    import jinja2
+
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(template.parent)),
+                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
+                             trim_blocks=True, lstrip_blocks=True)  # as Ansible renders
+    tpl = env.get_template(template.name)
+    for gw in inv.gateways:
+        dest = state_dir / gw.config
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_text(tpl.render(**template_vars(inv, gw.id, state_dir)), encoding="utf-8")
