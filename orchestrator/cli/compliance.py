@@ -1,0 +1,215 @@
+"""Compliance commands: check, due, schedule, prune, summary (docs/compliance.md)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import click
+
+from orchestrator.cli._options import inventory_option, json_option, project_option, reports_option
+
+
+def _inventory_path(project_dir: Path | None, inventory: str) -> Path:
+    from orchestrator.project import find_project
+
+    if project_dir is None and Path(inventory).exists():
+        return Path(inventory)
+    return find_project(project_dir).inventory_path(inventory)
+
+
+def _reports(project_dir: Path | None, reports: Path | None) -> Path:
+    from orchestrator.project import find_project
+
+    return reports if reports is not None else find_project(project_dir).reports_dir
+
+
+def _now():
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC)
+
+
+def _load_inventory(path: Path):
+    from orchestrator.inventory import load_inventory
+
+    return load_inventory(path)
+
+
+@click.command("check")
+@inventory_option
+@project_option
+@json_option
+@click.option("--live/--static", "live", default=None,
+              help="Also probe the running environment (default: on while the lab runs).")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="en", show_default=True)
+def check(inventory: str, project: Path | None, as_json: bool, live: bool | None, lang: str) -> None:
+    """Readiness check against the SSCC spec: one row per clause (R-…) with evidence.
+
+    Exits 1 when a clause fails. Example:  drill check --inventory lab --static
+    """
+    from tabulate import tabulate
+
+    from orchestrator.compliance.check import run_check
+    from orchestrator.errors import ObjectiveFailed
+    from orchestrator.project import drill_home
+
+    report = run_check(_inventory_path(project, inventory), drill_home(), live=live)
+    if as_json:
+        click.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+    else:
+        rows = [(r.clause, r.part, str(r.status).upper(), r.title(lang), r.evidence)
+                for r in report.rows]
+        click.echo(tabulate(rows, headers=["clause", "part", "status", "requirement", "evidence"],
+                            maxcolwidths=[None, None, None, 28, 70]))
+    if not report.ok:
+        if not as_json:
+            click.echo(f"\nfailed: {', '.join(report.failed())}", err=True)
+        raise ObjectiveFailed(f"readiness check failed: {', '.join(report.failed())}")
+
+
+@click.command("due")
+@click.argument("drill_id", required=False)
+@click.option("--pending", is_flag=True,
+              help="Exit 0 only while the drill(s) have no pass in the current period "
+              "(used by scheduled units), else 1.")
+@inventory_option
+@project_option
+@reports_option
+@json_option
+def due(drill_id: str | None, pending: bool, inventory: str, project: Path | None,
+        reports: Path | None, as_json: bool) -> None:
+    """Each drill's last passing run, next due date, and whether it is overdue.
+
+    Exits 1 when any drill is overdue, so monitoring can alert. Example:  drill due --json
+    """
+    from tabulate import tabulate
+
+    from orchestrator.archive import scan_runs
+    from orchestrator.compliance import cadence
+    from orchestrator.errors import InputError, ObjectiveFailed, Problem
+    from orchestrator.project import find_project
+
+    inv = _load_inventory(_inventory_path(project, inventory))
+    proj = find_project(project)
+    drills = cadence.load_drill_cadences(proj.drills_dir)
+    if drill_id is not None:
+        drills = [d for d in drills if d.id == drill_id]
+        if not drills:
+            raise InputError(Problem(drill_id, None, "DRILL_ID", "no such drill in the project"))
+    runs = scan_runs(_reports(project, reports), environment=inv.environment.name)
+    verdicts = cadence.due(drills, runs, timezone=inv.environment.timezone, now=_now())
+    if as_json:
+        click.echo(json.dumps([v.to_json() for v in verdicts], ensure_ascii=False, indent=2))
+    elif not pending:
+        rows = [(v.drill.id, v.drill.cadence, v.last_pass.run_id if v.last_pass else "never",
+                 f"{v.last_pass_at:%Y-%m-%d %H:%M}" if v.last_pass_at else "-",
+                 f"{v.due_by:%Y-%m-%d}", v.status.upper()) for v in verdicts]
+        click.echo(tabulate(rows, headers=["drill", "cadence", "last passing run",
+                                           f"at ({inv.environment.timezone})", "due by", "status"]))
+    if pending:
+        if not any(cadence.pending(v) for v in verdicts):
+            raise click.exceptions.Exit(1)
+        return
+    late = [v.drill.id for v in verdicts if v.overdue]
+    if late:
+        raise ObjectiveFailed(f"overdue: {', '.join(late)}")
+
+
+@click.command("schedule")
+@click.option("--emit", type=click.Choice(["systemd", "cron"]), required=True)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Write the units here (default: print them).")
+@inventory_option
+@project_option
+def schedule(emit: str, out: Path | None, inventory: str, project: Path | None) -> None:
+    """Timer units or cron lines that run due drills unattended, inside change windows.
+
+    Example:  drill schedule --emit systemd --out /etc/systemd/system
+    """
+    import shutil
+    import sys
+
+    from orchestrator.compliance import cadence
+    from orchestrator.compliance.schedule import ScheduleSpec, cron_lines, systemd_units
+    from orchestrator.project import find_project
+
+    inv_path = _inventory_path(project, inventory).resolve()
+    inv = _load_inventory(inv_path)
+    proj = find_project(project)
+    drills = cadence.load_drill_cadences(proj.drills_dir)
+    exe = Path(sys.executable).parent / "drill"
+    if not exe.exists():
+        exe = Path(shutil.which("drill") or "drill")
+    spec = ScheduleSpec(inventory=inv, inventory_arg=str(inv_path), project=proj.root, drill_exe=exe)
+    if emit == "cron":
+        text = cron_lines(spec, drills)
+        if out is None:
+            click.echo(text, nl=False)
+            return
+        out.mkdir(parents=True, exist_ok=True)
+        target = out / f"drill-{inv.environment.name}"
+        target.write_text(text, encoding="utf-8")
+        click.echo(str(target))
+        return
+    units = systemd_units(spec, drills)
+    if out is None:
+        for u in units:
+            click.echo(f"# {u.name}\n{u.text}")
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    for u in units:
+        (out / u.name).write_text(u.text, encoding="utf-8")
+        click.echo(str(out / u.name))
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(d|w|y)\s*$")
+_UNIT_DAYS = {"d": 1, "w": 7, "y": 365}
+
+
+def _duration(value: str):
+    from datetime import timedelta
+
+    from orchestrator.errors import InputError, Problem
+
+    m = _DURATION.match(value)
+    if not m:
+        raise InputError(Problem(value, None, "--older-than",
+                                 "expected a duration in days, weeks or years, e.g. 400d, 60w, 2y"))
+    return timedelta(days=float(m.group(1)) * _UNIT_DAYS[m.group(2)])
+
+
+@click.command("prune")
+@click.option("--older-than", "older_than", required=True,
+              help="Delete finished runs older than this (e.g. 400d, 2y); never under one year.")
+@click.option("--dry-run", is_flag=True, help="List what would go; delete nothing.")
+@inventory_option
+@project_option
+@reports_option
+@json_option
+def prune(older_than: str, dry_run: bool, inventory: str, project: Path | None,
+          reports: Path | None, as_json: bool) -> None:
+    """Delete archived runs past retention; anything under one year is always kept (R-SEC-2).
+
+    Ages come from each run's journal. Deletions are logged in reports/prune.log.
+    Example:  drill prune --older-than 2y --dry-run
+    """
+    from orchestrator.compliance.retention import prune as do_prune
+
+    inv = _load_inventory(_inventory_path(project, inventory))
+    result = do_prune(_reports(project, reports), _duration(older_than), inv.retention_days,
+                      now=_now(), dry_run=dry_run)
+    if as_json:
+        click.echo(json.dumps({"cutoff": result.cutoff.isoformat(), "dry_run": dry_run,
+                               "runs": [{"run": d.run.run_id, "delete": d.delete, "reason": d.reason}
+                                        for d in result.decisions]}, indent=2))
+        return
+    verb = "would delete" if dry_run else "deleted"
+    for d in result.deleted:
+        click.echo(f"{verb} {d.run.run_id}: {d.reason}")
+    kept = len(result.decisions) - len(result.deleted)
+    click.echo(f"{len(result.deleted)} {verb}, {kept} kept (cutoff {result.cutoff:%Y-%m-%d})")
+
+
+commands = [check, due, schedule, prune]

@@ -1,0 +1,141 @@
+"""`drill due`: each drill's last passing run, when it is next due, whether it is overdue.
+
+Periods are calendar periods in the inventory's time zone (quarterly = calendar quarter).
+A drill is **done** when it passed in the current period, **due** (by the end of the
+current period) when its last pass was in the previous period, and **overdue** when a
+whole period went by without a pass, or it never passed. "now" is a parameter, never a
+flag or an environment variable: the CLI always passes the real clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from orchestrator.archive import ArchivedRun
+from orchestrator.errors import InputError, Problem
+
+MONTHS = {"monthly": 1, "quarterly": 3, "half-yearly": 6, "yearly": 12}
+DEFAULT_CADENCE = "quarterly"
+
+
+@dataclass(frozen=True)
+class DrillCadence:
+    id: str
+    title_zh: str
+    title_en: str
+    cadence: str = DEFAULT_CADENCE
+
+
+@dataclass(frozen=True)
+class Due:
+    drill: DrillCadence
+    status: str                   # done | due | overdue
+    last_pass: ArchivedRun | None
+    last_pass_at: datetime | None  # local time of its run.start
+    period_start: datetime        # the current period
+    period_end: datetime
+    due_by: datetime              # the deadline for the next pass (overdue: the one missed)
+
+    @property
+    def overdue(self) -> bool:
+        return self.status == "overdue"
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "drill": self.drill.id, "title": self.drill.title_en, "title_zh": self.drill.title_zh,
+            "cadence": self.drill.cadence, "status": self.status, "overdue": self.overdue,
+            "last_pass": self.last_pass.run_id if self.last_pass else None,
+            "last_pass_at": self.last_pass_at.isoformat() if self.last_pass_at else None,
+            "period": [self.period_start.isoformat(), self.period_end.isoformat()],
+            "due_by": self.due_by.isoformat(),
+        }
+
+
+def drill_cadences(drills: Iterable[object]) -> list[DrillCadence]:
+    """From `orchestrator.scenario.Drill`s (id, title {zh,en} or text, cadence)."""
+    out = []
+    for d in drills:
+        title = d.title
+        zh = getattr(title, "zh", None) or (title.get("zh") if isinstance(title, dict) else str(title))
+        en = getattr(title, "en", None) or (title.get("en") if isinstance(title, dict) else str(title))
+        out.append(DrillCadence(d.id, zh or d.id, en or d.id, d.cadence or DEFAULT_CADENCE))
+    return out
+
+
+def add_months(dt: datetime, months: int) -> datetime:
+    total = dt.year * 12 + (dt.month - 1) + months
+    return dt.replace(year=total // 12, month=total % 12 + 1, day=1)
+
+
+def period_of(cadence: str, when: datetime) -> tuple[datetime, datetime]:
+    """[start, end) of the calendar period holding `when` (aware, local zone kept)."""
+    if cadence not in MONTHS:
+        raise InputError(Problem("", None, "cadence",
+                                 f"expected one of {', '.join(MONTHS)}; got {cadence!r}"))
+    step = MONTHS[cadence]
+    first = ((when.month - 1) // step) * step + 1
+    start = when.replace(month=first, day=1, hour=0, minute=0, second=0, microsecond=0)
+    return start, add_months(start, step)
+
+
+def due(drills: Sequence[DrillCadence], runs: Iterable[ArchivedRun], *, timezone: str,
+        now: datetime) -> list[Due]:
+    """The verdict for each drill at `now` (aware), from the runs of one environment."""
+    if now.tzinfo is None:
+        raise ValueError("now must be an aware datetime")
+    tz = ZoneInfo(timezone)
+    local_now = now.astimezone(tz)
+    now_ns = int(now.timestamp() * 1e9)
+    passes: dict[str, ArchivedRun] = {}
+    for run in runs:
+        if run.passed and run.drill and run.started_ns is not None and run.started_ns <= now_ns:
+            best = passes.get(run.drill)
+            if best is None or run.started_ns > (best.started_ns or 0):
+                passes[run.drill] = run
+    out = []
+    for d in drills:
+        start, end = period_of(d.cadence, local_now)
+        prev_start = add_months(start, -MONTHS[d.cadence])
+        last = passes.get(d.id)
+        at = datetime.fromtimestamp(last.started_ns / 1e9, tz) if last and last.started_ns else None
+        if at is not None and at >= start:
+            status, due_by = "done", add_months(end, MONTHS[d.cadence])
+        elif at is not None and at >= prev_start:
+            status, due_by = "due", end
+        else:
+            status, due_by = "overdue", start
+        out.append(Due(d, status, last, at, start, end, due_by))
+    return out
+
+
+def pending(d: Due) -> bool:
+    """No pass yet in the current period: a scheduled run should go ahead."""
+    return d.status != "done"
+
+
+def load_drill_cadences(drills_dir) -> list[DrillCadence]:
+    """The project's drills via `orchestrator.scenario.load_drills` (id, title, cadence)."""
+    try:
+        from orchestrator.scenario import load_drills
+    except ModuleNotFoundError:  # scenario.py not in this build yet: read the three fields
+        return _read_cadences(drills_dir)
+    return drill_cadences(load_drills(drills_dir))
+
+
+def _read_cadences(drills_dir) -> list[DrillCadence]:
+    from pathlib import Path
+
+    import yaml
+
+    out = []
+    for f in sorted(Path(drills_dir).glob("*.yaml")):
+        doc = yaml.safe_load(f.read_text(encoding="utf-8")) or {}
+        title = doc.get("title") or f.stem
+        zh = title.get("zh", f.stem) if isinstance(title, dict) else str(title)
+        en = title.get("en", f.stem) if isinstance(title, dict) else str(title)
+        out.append(DrillCadence(str(doc.get("id", f.stem)), zh, en,
+                                str(doc.get("cadence", DEFAULT_CADENCE))))
+    return out

@@ -1,0 +1,24 @@
+"""`drill check`: the static clauses, then the live ones when asked or when the lab runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from orchestrator.compliance.clauses import CheckReport
+from orchestrator.compliance.live import check_live, lab_running, lab_state_dir
+from orchestrator.compliance.static import check_static, load_for_check
+
+
+def run_check(path: Path, home: Path, live: bool | None = None) -> CheckReport:
+    """live=None: live checks only for a lab inventory whose lab is running."""
+    ci = load_for_check(path)
+    inv = ci.inventory
+    state = lab_state_dir(inv, home) if inv.environment.is_lab else None
+    running = state is not None and lab_running(state)
+    # A stopped lab leaves configs behind; read them only while the lab runs.
+    rows = check_static(ci, lab_state=state if running else None)
+    if live is None:
+        live = running
+    if live:
+        rows += check_live(inv, state if running else None)
+    return CheckReport(environment=inv.environment.name, inventory=str(path), rows=tuple(rows))

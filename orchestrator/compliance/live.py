@@ -1,0 +1,181 @@
+"""The live half of `drill check`: gateways' monitors, the lab's session table, BJ ports."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import urllib.error
+import urllib.request
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from orchestrator.compliance.clauses import CheckRow, Status
+from orchestrator.inventory import SHENZHEN, Gateway, Inventory
+
+TIMEOUT_S = 2.0
+
+
+@dataclass(frozen=True)
+class MonitorView:
+    gateway: str
+    ok: bool                   # the monitor answered
+    state: str | None
+    centre: str | None
+    servers: tuple[tuple[str, str], ...]   # (centre, address:port) from the loaded config
+    error: str | None = None
+
+
+def lab_state_dir(inv: Inventory, home: Path) -> Path:
+    return home / "lab" / inv.environment.name
+
+
+def lab_running(state: Path) -> bool:
+    try:
+        pid = int((state / "supervisor.pid").read_text().strip())
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def read_monitor(gw: Gateway, timeout: float = TIMEOUT_S) -> MonitorView:
+    url = f"http://{gw.monitor.address}:{gw.monitor.port}/status"
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
+            body = json.loads(resp.read())
+    except (OSError, urllib.error.URLError, ValueError) as e:
+        return MonitorView(gw.id, False, None, None, (), error=str(e))
+    servers = tuple((str(s.get("centre", "?")), f"{s.get('address')}:{s.get('port')}")
+                    for s in ((body.get("config") or {}).get("servers") or ()))
+    return MonitorView(gw.id, True, body.get("state"), body.get("centre"), servers)
+
+
+def lab_sessions(state: Path, timeout: float = TIMEOUT_S) -> Counter[str] | None:
+    """Sessions per gateway id from the lab's control `status`; None when it cannot say."""
+    sock_path = state / "control.sock"
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(timeout)
+            s.connect(str(sock_path))
+            s.sendall(b'{"op": "status"}\n')
+            buf = b""
+            while not buf.endswith(b"\n"):
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                buf += chunk
+        status = json.loads(buf)
+    except (OSError, ValueError):
+        return None
+    return _count_sessions(status)
+
+
+def _count_sessions(status: Any) -> Counter[str] | None:
+    sessions = status.get("sessions") if isinstance(status, dict) else None
+    counts: Counter[str] = Counter()
+    if isinstance(sessions, list):
+        for s in sessions:
+            if isinstance(s, dict) and s.get("gateway"):
+                counts[str(s["gateway"])] += 1
+        return counts
+    if isinstance(sessions, dict):
+        # {"FT/NF": [...], "BJ": [...]} or {gateway: n}
+        for key, val in sessions.items():
+            if isinstance(val, list):
+                for s in val:
+                    if isinstance(s, dict) and s.get("gateway"):
+                        counts[str(s["gateway"])] += 1
+            elif isinstance(val, int):
+                counts[str(key)] += val
+        return counts
+    return None
+
+
+def tcp_answers(address: str, port: int, timeout: float = TIMEOUT_S) -> str | None:
+    """None when a TCP connect succeeds, else the error."""
+    try:
+        with socket.create_connection((address, port), timeout=timeout):
+            return None
+    except OSError as e:
+        return str(e) or type(e).__name__
+
+
+def check_live(inv: Inventory, lab_state: Path | None) -> list[CheckRow]:
+    views = [read_monitor(gw) for gw in inv.gateways]
+    sessions = lab_sessions(lab_state) if lab_state is not None else None
+    return [_logged_in_once(inv, views, sessions), _configs(inv, views), _bj_ports(inv)]
+
+
+def _row(clause: str, status: Status, evidence: str) -> CheckRow:
+    return CheckRow(clause=clause, part="live", status=status, evidence=evidence)
+
+
+def _logged_in_once(inv: Inventory, views: list[MonitorView],
+                    sessions: Counter[str] | None) -> CheckRow:
+    problems = []
+    for v in views:
+        if not v.ok:
+            problems.append(f"{v.gateway}: monitor did not answer ({v.error})")
+        elif v.state != "logged_in":
+            problems.append(f"{v.gateway}: state {v.state}")
+    if sessions is not None:
+        for gid, n in sorted(sessions.items()):
+            if n > 1:
+                problems.append(f"{gid}: {n} sessions at the exchange (double login)")
+        for gw in inv.gateways:
+            if sessions.get(gw.id, 0) == 0 and not gw.satellite_only:
+                problems.append(f"{gw.id}: no session at the exchange")
+    else:
+        # No exchange view: two monitors claiming the same id logged in is a double login.
+        claimed = Counter(v.gateway for v in views if v.state == "logged_in")
+        problems += [f"{g}: logged in on {n} monitors" for g, n in claimed.items() if n > 1]
+    where = "monitors + lab sessions" if sessions is not None else "monitors"
+    if problems:
+        return _row("R-APP-5", Status.FAIL, "; ".join(problems))
+    return _row("R-APP-5", Status.PASS,
+                f"{len(views)} gateways logged in once ({where}): "
+                + ", ".join(f"{v.gateway}@{v.centre}" for v in views))
+
+
+def _configs(inv: Inventory, views: list[MonitorView]) -> CheckRow:
+    problems, seen = [], []
+    for v in views:
+        if not v.ok:
+            continue
+        expected = inv.server_order(v.gateway)
+        exp_eps = [str(ep) for _, ep in expected]
+        got_eps = [ep for _, ep in v.servers]
+        got = [c for c, _ in v.servers if c in SHENZHEN]
+        if got_eps[: len(exp_eps)] != exp_eps:
+            problems.append(f"{v.gateway}: loaded config lists {'→'.join(got_eps) or 'nothing'} "
+                            f"({'→'.join(got)}), expected {'→'.join(exp_eps)}")
+        else:
+            seen.append(f"{v.gateway} {'→'.join(c for c, _ in expected)}")
+    if problems:
+        return _row("R-APP-3", Status.FAIL, "; ".join(problems))
+    if not seen:
+        return _row("R-APP-3", Status.WARN, "no monitor answered; configs not seen")
+    return _row("R-APP-3", Status.PASS, "loaded configs: " + "; ".join(seen))
+
+
+def _bj_ports(inv: Inventory) -> CheckRow:
+    dr = [c for c in inv.centres if c.role == "dr"]
+    if not dr:
+        return _row("R-DR-2", Status.WARN, "no DR centre in the inventory")
+    services = sorted({gw.service_name for gw in inv.gateways if not gw.satellite_only})
+    problems, ok = [], []
+    for centre in dr:
+        for svc in services:
+            ep = centre.services.get(svc)
+            if ep is None:
+                problems.append(f"{centre.id} has no {svc} service")
+                continue
+            err = tcp_answers(ep.address, ep.port)
+            (problems.append(f"{centre.id} {svc} {ep}: {err}") if err
+             else ok.append(f"{centre.id} {svc} {ep}"))
+    if problems:
+        return _row("R-DR-2", Status.FAIL, "Beijing DR ports not answering: " + "; ".join(problems))
+    return _row("R-DR-2", Status.PASS, "answering: " + ", ".join(ok))
