@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import socket
 import urllib.error
 import urllib.request
@@ -29,16 +28,15 @@ class MonitorView:
 
 
 def lab_state_dir(inv: Inventory, home: Path) -> Path:
-    return home / "lab" / inv.environment.name
+    from orchestrator.lab.control import lab_state_dir as state_dir
+
+    return state_dir(inv.environment.name, home)
 
 
 def lab_running(state: Path) -> bool:
-    try:
-        pid = int((state / "supervisor.pid").read_text().strip())
-        os.kill(pid, 0)
-    except (OSError, ValueError):
-        return False
-    return True
+    from orchestrator.lab.control import is_running
+
+    return is_running(state)
 
 
 def read_monitor(gw: Gateway, timeout: float = TIMEOUT_S) -> MonitorView:
@@ -55,20 +53,12 @@ def read_monitor(gw: Gateway, timeout: float = TIMEOUT_S) -> MonitorView:
 
 def lab_sessions(state: Path, timeout: float = TIMEOUT_S) -> Counter[str] | None:
     """Sessions per gateway id from the lab's control `status`; None when it cannot say."""
-    sock_path = state / "control.sock"
+    from orchestrator.errors import DrillError
+    from orchestrator.lab.control import LabClient
+
     try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-            s.settimeout(timeout)
-            s.connect(str(sock_path))
-            s.sendall(b'{"op": "status"}\n')
-            buf = b""
-            while not buf.endswith(b"\n"):
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                buf += chunk
-        status = json.loads(buf)
-    except (OSError, ValueError):
+        status = LabClient(state, timeout=timeout).status()
+    except (DrillError, OSError, ValueError):
         return None
     return _count_sessions(status)
 

@@ -247,8 +247,10 @@ def read_server_list(path: Path, inv: Inventory) -> list[tuple[str, str]]:
     """(centre, "address:port") in file order, from any XML holding address/port pairs."""
     by_ep = {str(ep): c.id for c in inv.centres for ep in c.services.values()}
     root = ET.parse(path).getroot()
+    # drill's own template lists <server> elements; other layouts: any address/port pair.
+    elements = list(root.iter("server")) or list(root.iter())
     out = []
-    for el in root.iter():
+    for el in elements:
         addr = el.get("address") or el.get("ip") or _child(el, "address") or _child(el, "ip")
         port = el.get("port") or _child(el, "port")
         if not addr or not port:
