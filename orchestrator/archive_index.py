@@ -1,0 +1,193 @@
+"""The archive index: `reports/index.jsonl`, append-only and hash-chained across runs.
+
+One entry per sealed run (a run may be sealed again after records were appended; the
+last entry for a run is the one its journal must match). Because every entry carries the
+previous entry's hash, deleting or replacing a run folder, or editing its entry, shows up
+in `drill verify --all`. When a signing key is configured each entry is also signed, so
+re-chaining the index needs the key too.
+"""
+
+from __future__ import annotations
+
+import base64
+import fcntl
+import hashlib
+import json
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from orchestrator.errors import DrillError
+from orchestrator.journal import GENESIS, canonical, first_bad_record, iso_ns, read_records
+from orchestrator.signing import Signer, b64decode_strict, index_message, read_signature
+
+INDEX_FILE = "index.jsonl"
+_LOCK_FILE = ".index.lock"
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    seq: int
+    run: str
+    year: str
+    path: str  # run folder, relative to the archive
+    journal_seq: int  # seq of the journal record sealed (the last one)
+    journal_digest: str  # its hash: the journal's final digest
+    run_end_sha256: str  # sha256 of the canonical run.end record
+    status: str
+    signed_by: str | None  # signing key fingerprint, None when unsigned
+    appended: str
+    prev: str
+    hash: str
+    sig: bytes | None  # signature of `hash` by `signed_by`
+
+    @classmethod
+    def from_raw(cls, raw: dict) -> IndexEntry:
+        sig = raw.get("sig")
+        return cls(seq=raw["seq"], run=raw["run"], year=raw["year"], path=raw["path"],
+                   journal_seq=raw["journal_seq"], journal_digest=raw["journal_digest"],
+                   run_end_sha256=raw["run_end_sha256"], status=raw["status"],
+                   signed_by=raw.get("signed_by"), appended=raw["appended"], prev=raw["prev"],
+                   hash=raw["hash"],
+                   sig=b64decode_strict(sig) if sig is not None else None)
+
+
+def entry_hash(raw: dict) -> str:
+    body = {k: v for k, v in raw.items() if k not in ("hash", "sig")}
+    return hashlib.sha256(canonical(body)).hexdigest()
+
+
+@dataclass(frozen=True)
+class SealPoint:
+    """What a journal looks like at the moment it is sealed."""
+
+    run: str
+    seq: int
+    digest: str
+    run_end_sha256: str
+    status: str
+
+
+def seal_point(journal: Path) -> SealPoint:
+    """The journal's last record and its run.end; DrillError if it cannot be sealed."""
+    bad = first_bad_record(journal)
+    if bad is not None:
+        raise DrillError(f"{journal}:{bad[0]}: {bad[1]}; refusing to seal a broken journal")
+    records = list(read_records(journal))
+    ends = [r for r in records if r.kind == "run.end"]
+    if not ends:
+        raise DrillError(f"{journal}: no run.end record; the run is unfinished (drill recover)")
+    last = records[-1]
+    return SealPoint(run=last.run, seq=last.seq, digest=last.hash,
+                     run_end_sha256=hashlib.sha256(canonical(dict(ends[-1].raw))).hexdigest(),
+                     status=str(ends[-1].data.get("status", "")))
+
+
+def _repair_torn_tail(fh) -> None:
+    """A crash mid-append leaves a line without newline; it was never acknowledged."""
+    fh.seek(0, os.SEEK_END)
+    size = fh.tell()
+    if size == 0:
+        return
+    fh.seek(size - 1)
+    if fh.read(1) == b"\n":
+        return
+    fh.seek(0)
+    data = fh.read()
+    fh.truncate(data.rfind(b"\n") + 1)
+
+
+def _last_line(fh) -> bytes | None:
+    fh.seek(0)
+    last = None
+    for line in fh:
+        if line.strip():
+            last = line
+    return last
+
+
+def append_run(reports_dir: Path, run_dir: Path, *, signer: Signer | None = None) -> IndexEntry:
+    """Append the sealed state of `run_dir` to the archive index (call after run.end,
+    and after `signing.sign_run` when a key is configured). Safe against concurrent runs
+    finishing at once: appends are serialised by an flock on reports/.index.lock."""
+    point = seal_point(run_dir / "journal.jsonl")
+    sig = read_signature(run_dir)
+    signed_by = sig.key if sig is not None and sig.digest == point.digest else None
+    rel = run_dir.resolve().relative_to(reports_dir.resolve())
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    with open(reports_dir / _LOCK_FILE, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        with open(reports_dir / INDEX_FILE, "a+b") as fh:
+            _repair_torn_tail(fh)
+            last = _last_line(fh)
+            prev_raw = json.loads(last) if last else None
+            raw = {
+                "seq": prev_raw["seq"] + 1 if prev_raw else 0,
+                "run": point.run,
+                "year": rel.parts[0] if len(rel.parts) > 1 else "",
+                "path": rel.as_posix(),
+                "journal_seq": point.seq,
+                "journal_digest": point.digest,
+                "run_end_sha256": point.run_end_sha256,
+                "status": point.status,
+                "signed_by": signed_by,
+                "appended": iso_ns(time.time_ns()),
+                "prev": prev_raw["hash"] if prev_raw else GENESIS,
+            }
+            raw["hash"] = entry_hash(raw)
+            if signer is not None:
+                raw["sig"] = base64.b64encode(signer.sign(index_message(raw["hash"]))).decode()
+            fh.seek(0, os.SEEK_END)
+            fh.write(canonical(raw) + b"\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+    return IndexEntry.from_raw(raw)
+
+
+@dataclass(frozen=True)
+class IndexProblem:
+    line: int
+    message: str
+
+
+def read_index(reports_dir: Path) -> tuple[list[IndexEntry], IndexProblem | None]:
+    """Every entry up to the first bad line, and that line's problem (None when sound)."""
+    path = reports_dir / INDEX_FILE
+    entries: list[IndexEntry] = []
+    for lineno, raw, problem in _scan(path):
+        if problem is not None:
+            return entries, IndexProblem(lineno, problem)
+        entries.append(IndexEntry.from_raw(raw))
+    return entries, None
+
+
+def _scan(path: Path) -> Iterator[tuple[int, dict, str | None]]:
+    prev = GENESIS
+    with open(path, "rb") as fh:
+        for lineno, line in enumerate(fh, 1):
+            try:
+                raw = json.loads(line)
+            except (ValueError, UnicodeDecodeError):
+                yield lineno, {}, "not valid JSON"
+                return
+            if not isinstance(raw, dict) or canonical(raw) + b"\n" != line:
+                yield lineno, {}, "not in canonical form"
+                return
+            if raw.get("seq") != lineno - 1:
+                yield lineno, raw, "sequence number out of order"
+                return
+            if raw.get("prev") != prev:
+                yield lineno, raw, "prev does not match the previous entry's hash"
+                return
+            if raw.get("hash") != entry_hash(raw):
+                yield lineno, raw, "hash does not match the entry"
+                return
+            try:
+                IndexEntry.from_raw(raw)
+            except (KeyError, TypeError, ValueError) as e:
+                yield lineno, raw, f"malformed entry: {e}"
+                return
+            prev = raw["hash"]
+            yield lineno, raw, None
