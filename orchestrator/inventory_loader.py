@@ -1,15 +1,15 @@
 """Build an `Inventory` from an Ansible YAML inventory file or folder.
 
-First version: structural conversion with every problem collected. The JSON Schema
-check with file:line positions replaces `_problems_of` (see docs/inventory.md).
+The `drill` variable is checked against `schemas/inventory.schema.json` and then for
+meaning (unique ids, references between centres, carriers and lines, time zone), every
+problem reported as `file:line: drill.lines[2].mbps: …` (docs/inventory.md).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from orchestrator.errors import InputError, Problem
 from orchestrator.inventory import (
@@ -26,11 +26,15 @@ from orchestrator.inventory import (
     Text,
     Timing,
 )
+from orchestrator.yamlsrc import Lines, PathKey, dotted, load_yaml, schema_problems
+
+_HOSTS = ("hosts.yml", "hosts.yaml")
 
 
 def inventory_file(path: Path) -> Path:
+    path = Path(path)
     if path.is_dir():
-        for name in ("hosts.yml", "hosts.yaml"):
+        for name in _HOSTS:
             if (path / name).is_file():
                 return path / name
         raise InputError(Problem(str(path), None, "", "inventory folder has no hosts.yml"))
@@ -40,20 +44,99 @@ def inventory_file(path: Path) -> Path:
 
 
 def load(path: Path) -> Inventory:
+    """Read, validate and build; `InputError` lists every problem found."""
     file = inventory_file(path)
+    drill, lines, base = _find_drill_var(file)
+    problems = schema_problems(drill, "inventory.schema.json", lines, base, ("drill",))
+    problems += _meaning_problems(drill, lines, base)
+    if problems:
+        raise InputError(sorted(problems, key=lambda p: p.line or 0))
+    secrets = tuple(dotted(p) for p in lines.secrets)  # paths in the file, e.g. all.vars.x
+    return _build(Path(path), drill, secrets)
+
+
+def _find_drill_var(file: Path) -> tuple[dict, Lines, PathKey]:
+    """`all.vars.drill` in hosts.yml, else `drill` in group_vars/all(.yml|/*.yml)."""
+    doc, lines = load_yaml(file)
+    if doc is not None and not isinstance(doc, dict):
+        raise InputError(Problem(str(file), lines.line(()), "",
+                                 "expected an Ansible YAML inventory (a mapping with all:)"))
+    all_ = (doc or {}).get("all")
+    vars_ = all_.get("vars") if isinstance(all_, dict) else None
+    if isinstance(vars_, dict) and "drill" in vars_:
+        drill = vars_["drill"]
+        if not isinstance(drill, dict):
+            raise InputError(lines.problem(("all", "vars", "drill"), "expected a mapping",
+                                           field="drill"))
+        return drill, lines, ("all", "vars", "drill")
+    for extra in _group_vars_files(file.parent):
+        data, extra_lines = load_yaml(extra)
+        if isinstance(data, dict) and "drill" in data:
+            if not isinstance(data["drill"], dict):
+                raise InputError(extra_lines.problem(("drill",), "expected a mapping",
+                                                     field="drill"))
+            return data["drill"], extra_lines, ("drill",)
+    raise InputError(Problem(str(file), lines.line(("all",)), "all.vars.drill",
+                             "missing; expected the drill variable (docs/inventory.md)"))
+
+
+def _group_vars_files(folder: Path) -> list[Path]:
+    gv = folder / "group_vars"
+    files = [gv / n for n in ("all.yml", "all.yaml") if (gv / n).is_file()]
+    if (gv / "all").is_dir():
+        files += sorted(p for p in (gv / "all").iterdir() if p.suffix in (".yml", ".yaml"))
+    return files
+
+
+def _meaning_problems(d: dict, lines: Lines, base: PathKey) -> list[Problem]:
+    """Cross-references and uniqueness; defensive, since `d` may be schema-invalid."""
+    out: list[Problem] = []
+
+    def items(key: str) -> list[tuple[int, dict]]:
+        value = d.get(key)
+        return [(i, x) for i, x in enumerate(value) if isinstance(x, dict)] \
+            if isinstance(value, list) else []
+
+    def ids(key: str) -> list[str]:
+        return [x["id"] for _, x in items(key) if isinstance(x.get("id"), str)]
+
+    for key in ("centres", "carriers", "lines", "gateways"):
+        counts = Counter(ids(key))
+        for i, x in items(key):
+            if isinstance(x.get("id"), str) and counts[x["id"]] > 1:
+                out.append(lines.problem((*base, key, i, "id"), f"duplicate id {x['id']!r}",
+                                         field=f"drill.{key}[{i}].id"))
+    centres, carriers, line_ids = ids("centres"), ids("carriers"), ids("lines")
+    for i, ln in items("lines"):
+        for key, known in (("carrier", carriers), ("centre", centres)):
+            ref = ln.get(key)
+            if isinstance(ref, str) and ref not in known:
+                out.append(lines.problem((*base, "lines", i, key),
+                                         f"unknown {key} {ref!r}; expected one of: "
+                                         f"{', '.join(known) or 'none'}",
+                                         field=f"drill.lines[{i}].{key}"))
+    mc = d.get("multicast")
+    if isinstance(mc, dict) and isinstance(mc.get("line"), str) and mc["line"] not in line_ids:
+        out.append(lines.problem((*base, "multicast", "line"),
+                                 f"unknown line {mc['line']!r}; expected one of: "
+                                 f"{', '.join(line_ids) or 'none'}", field="drill.multicast.line"))
+    env = d.get("environment")
+    tz = env.get("timezone") if isinstance(env, dict) else None
+    if isinstance(tz, str) and tz and not _valid_timezone(tz):
+        out.append(lines.problem((*base, "environment", "timezone"),
+                                 f"expected an IANA time zone such as Asia/Shanghai, got {tz!r}",
+                                 field="drill.environment.timezone"))
+    return out
+
+
+def _valid_timezone(name: str) -> bool:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
     try:
-        doc = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        raise InputError(Problem(str(file), mark.line + 1 if mark else None, "",
-                                 f"not valid YAML: {getattr(e, 'problem', e)}")) from None
-    drill = (((doc or {}).get("all") or {}).get("vars") or {}).get("drill")
-    if not isinstance(drill, dict):
-        raise InputError(Problem(str(file), None, "all.vars.drill", "missing; expected a mapping"))
-    try:
-        return _build(path, drill)
-    except (KeyError, TypeError, ValueError) as e:
-        raise InputError(Problem(str(file), None, "drill", f"invalid: {e}")) from None
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return False
+    return True
 
 
 def _text(v: Any) -> Text:
@@ -66,15 +149,15 @@ def _ep(v: dict) -> Endpoint:
     return Endpoint(address=str(v["address"]), port=int(v["port"]))
 
 
-def _build(path: Path, d: dict) -> Inventory:
+def _build(path: Path, d: dict, secrets: tuple[str, ...]) -> Inventory:
     env = d["environment"]
     lab = d.get("lab")
     mc = d.get("multicast")
     return Inventory(
         path=path,
         environment=Environment(name=env["name"], kind=env["kind"],
-                                timezone=env.get("timezone", "Asia/Shanghai")),
-        driver=d.get("driver", "lab"),
+                                timezone=env.get("timezone") or "Asia/Shanghai"),
+        driver=d.get("driver") or "lab",
         retention_days=int(d.get("retention_days", 366)),
         timing=Timing(**(d.get("timing") or {})),
         centres=tuple(
@@ -103,4 +186,5 @@ def _build(path: Path, d: dict) -> Inventory:
         change_windows=tuple(ChangeWindow(days=tuple(w["days"]), start=w["start"], end=w["end"])
                              for w in d.get("change_windows") or ()),
         notifications=d.get("notifications") or {},
+        secrets_paths=secrets,
     )

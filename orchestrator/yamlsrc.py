@@ -27,6 +27,8 @@ class Lines:
 
     file: str
     by_path: dict[PathKey, int] = field(default_factory=dict)
+    # Paths of Ansible Vault values (`!vault`): secrets that must never be copied out.
+    secrets: list[PathKey] = field(default_factory=list)
 
     def line(self, path: Sequence[str | int]) -> int | None:
         key = tuple(path)
@@ -105,6 +107,9 @@ def parse_yaml(text: str, file: str) -> tuple[object, Lines]:
     return data, lines
 
 
+_ANSIBLE_TAGS = ("!vault", "!unsafe")
+
+
 class _Walker:
     def __init__(self, loader: _Loader, lines: Lines, problems: list[Problem]):
         self.loader = loader
@@ -135,6 +140,11 @@ class _Walker:
         return None
 
     def _scalar(self, node: yaml.ScalarNode, path: PathKey) -> object:
+        if node.tag in _ANSIBLE_TAGS:
+            # Ansible's own tags: keep the text; a vault value is a secret to track.
+            if node.tag == "!vault":
+                self.lines.secrets.append(path)
+            return str(node.value)
         if node.tag == "tag:yaml.org,2002:binary" or not node.tag.startswith("tag:yaml.org,2002:"):
             self.problems.append(self.lines.problem(path, f"unsupported YAML tag {node.tag}"))
             return None
@@ -177,13 +187,14 @@ class _Walker:
         return out
 
 
-def schema_problems(data: object, schema_name: str, lines: Lines,
-                    base: PathKey = ()) -> list[Problem]:
+def schema_problems(data: object, schema_name: str, lines: Lines, base: PathKey = (),
+                    field_base: PathKey | None = None) -> list[Problem]:
     """Every JSON Schema violation of `data`, one `Problem` each, with file:line.
 
-    `base` prefixes paths when `data` sits inside a larger document (an inventory's
-    `all.vars.drill`).
+    `base` is where `data` sits in the file (an inventory's `all.vars.drill`), for line
+    numbers; `field_base` (default `base`) prefixes the field names printed.
     """
+    field_base = base if field_base is None else field_base
     from jsonschema import Draft202012Validator
 
     validator = Draft202012Validator(load_schema(schema_name))
@@ -191,8 +202,7 @@ def schema_problems(data: object, schema_name: str, lines: Lines,
     seen: set[tuple[int | None, str, str]] = set()
     for error in sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path]):
         for path, message in _explain(error):
-            full = (*base, *path)
-            problem = lines.problem(full, message)
+            problem = lines.problem((*base, *path), message, field=dotted((*field_base, *path)))
             key = (problem.line, problem.field, problem.message)
             if key not in seen:
                 seen.add(key)
