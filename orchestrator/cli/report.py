@@ -1,0 +1,80 @@
+"""`drill report` and `drill history`: read the archive, never the live lab."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from orchestrator.cli._options import json_option, project_option, reports_option
+
+
+def _archive(project: Path | None, reports: Path | None) -> Path:
+    if reports is not None:
+        return reports
+    from orchestrator.project import find_project
+
+    return find_project(project).reports_dir
+
+
+@click.command()
+@click.argument("run_id")
+@click.option("--format", "fmt", type=click.Choice(["html", "pdf", "md", "json", "csv"]),
+              default="html", show_default=True, help="Output format.")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
+              help="Report language.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Output file. Default: report.<format> in the run folder.")
+@reports_option
+@project_option
+def report(run_id: str, fmt: str, lang: str, out: Path | None, reports: Path | None,
+           project: Path | None) -> None:
+    """Render a run's report from its journal.
+
+    RUN_ID is a run folder path or a run id in the archive (reports/<YYYY>/<run-id>).
+
+    Example: drill report 20261125T111500Z-carrier-outage-3f9a1c --format pdf --lang zh
+    """
+    from orchestrator.errors import InputError, Problem
+    from orchestrator.reports import render_report
+    from orchestrator.reports.history import find_run
+
+    candidate = Path(run_id)
+    if (candidate / "journal.jsonl").is_file():
+        run_dir = candidate
+    else:
+        archive = _archive(project, reports)
+        found = find_run(archive, run_id)
+        if found is None:
+            raise InputError(Problem(run_id, None, "RUN_ID",
+                                     f"no such run; expected a run folder or a run id under {archive}"))
+        run_dir = found
+    click.echo(str(render_report(run_dir, fmt, lang, out)))
+
+
+@click.command()
+@click.argument("drill_id", required=False)
+@json_option
+@reports_option
+@project_option
+def history(drill_id: str | None, as_json: bool, reports: Path | None, project: Path | None) -> None:
+    """List past runs per drill, with the RTO trend across runs.
+
+    Example: drill history carrier-outage
+    """
+    import json
+    from dataclasses import asdict
+
+    from orchestrator.project import drill_home
+    from orchestrator.reports.history import history_table, scan
+
+    runs = scan(_archive(project, reports), cache_dir=drill_home() / "cache")
+    if drill_id:
+        runs = [r for r in runs if r.drill == drill_id]
+    if as_json:
+        click.echo(json.dumps([asdict(r) for r in runs], ensure_ascii=False, indent=2))
+        return
+    click.echo(history_table(runs))
+
+
+commands = [report, history]

@@ -1,0 +1,66 @@
+"""Auditor-facing drill reports, built from the run's journal alone (docs/reports.md).
+
+The engine calls `write_run_reports` at the end of every run, whatever the outcome, then
+binds the returned hashes in `run.end`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from orchestrator.reports.model import RunView, load_run
+from orchestrator.reports.render import FORMATS, render, to_junit
+
+__all__ = ["FORMATS", "RunView", "load_run", "render_report", "write_junit", "write_run_reports"]
+
+
+def _write(path: Path, data: bytes) -> str:
+    """Write atomically (temp file + rename) so a crash never leaves half a report."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    return hashlib.sha256(data).hexdigest()
+
+
+def write_run_reports(run_dir: Path, *, lang: str = "en",
+                      journal_digest: str | None = None) -> dict[str, str]:
+    """Write report.html and report.json into the run folder; {relative path: sha256}.
+
+    journal_digest: the hash of the last journal record written (Journal.digest); by
+    default the last record in the file.
+    """
+    run_dir = Path(run_dir)
+    run = load_run(run_dir, closing=True)
+    digest = journal_digest or run.digest
+    return {name: _write(run_dir / name, render(run, fmt, lang, digest))
+            for name, fmt in (("report.html", "html"), ("report.json", "json"))}
+
+
+def render_report(run_dir: Path, fmt: str, lang: str, out: Path | None = None) -> Path:
+    """Render one format (html|pdf|md|json|csv) to out (default run_dir/report.<ext>).
+
+    The report.html and report.json the run wrote are sealed by run.end; a later render
+    never overwrites them and goes to report.<lang>.<ext> instead.
+    """
+    run_dir = Path(run_dir)
+    run = load_run(run_dir)
+    data = render(run, fmt, lang)
+    target = Path(out) if out is not None else run_dir / f"report.{fmt}"
+    if out is None and target.name in run.artifacts:
+        target = run_dir / f"report.{lang}.{fmt}"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _write(target, data)
+    return target
+
+
+def write_junit(run_dir: Path, out: Path) -> Path:
+    """JUnit XML for CI: one test case per check, step, measurement and objective."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    _write(out, to_junit(load_run(Path(run_dir), log=False, closing=True)))
+    return out

@@ -1,0 +1,321 @@
+"""Labels in Chinese and English, and locale formatting of times, durations and numbers.
+
+Chinese labels follow /work/shared/GLOSSARY.md so the report reads as written by a
+Chinese operations team. Every label exists in both languages (a test checks it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from orchestrator.errors import InputError, Problem
+
+LANGS = ("zh", "en")
+
+# key: (zh, en)
+LABELS: dict[str, tuple[str, str]] = {
+    "report_title": ("演练报告", "Drill report"),
+    "status": ("演练结论", "Result"),
+    "status_passed": ("通过", "PASSED"),
+    "status_failed": ("未通过", "FAILED"),
+    "status_aborted": ("已中止", "ABORTED"),
+    "status_unfinished": ("未正常结束（操作日志无结束记录）", "UNFINISHED (the journal has no run.end)"),
+    "status_note_passed": ("所有目标均已达成，恢复与回切已执行，演练后稳态检查通过。",
+                           "Every objective was met; restore ran and the after-check passed."),
+    "status_note_failed": ("至少一项目标或检查未达成，详见“偏差与异常情况”。",
+                           "At least one objective or check was not met; see Deviations and failures."),
+    "status_note_aborted": ("演练被中止，已执行恢复步骤，详见“偏差与异常情况”。",
+                            "The drill was aborted; restore ran. See Deviations and failures."),
+    "exit_code": ("退出码", "Exit code"),
+    "run_id": ("演练编号", "Run id"),
+    "drill_id": ("演练场景", "Drill"),
+    "drill_title": ("演练名称", "Drill title"),
+    "drill_type": ("演练类型", "Drill type"),
+    "cadence": ("演练周期", "Cadence"),
+    "scope": ("演练范围", "Scope"),
+    "environment": ("环境", "Environment"),
+    "env_kind": ("环境类型", "Environment kind"),
+    "gateways_involved": ("涉及网关", "Gateways involved"),
+    "lines_involved": ("涉及线路", "Lines involved"),
+    "clauses": ("对应规范条款", "Spec clauses served"),
+    "params": ("演练参数", "Parameters"),
+    "start": ("开始时间", "Start"),
+    "end": ("结束时间", "End"),
+    "duration": ("总时长", "Duration"),
+    "timezone": ("时区", "Time zone"),
+    "times_note": ("时间均以下列时区显示；操作日志以 UTC 存储。括号内为时间来源及误差。",
+                   "Times are shown in this time zone; the journal stores UTC. Each time names its "
+                   "source and uncertainty in brackets."),
+    "sec_summary": ("概要", "Summary"),
+    "sec_versions": ("演练及剧本版本", "Drill and playbook versions"),
+    "drill_hash": ("演练文件 SHA-256", "Drill file SHA-256"),
+    "inventory_hash": ("清单文件 SHA-256", "Inventory SHA-256"),
+    "playbook": ("剧本", "Playbook"),
+    "git_commit": ("Git 提交", "Git commit"),
+    "git_dirty": ("（工作区有未提交修改）", "(working tree had uncommitted changes)"),
+    "tool_versions": ("工具版本", "Tool versions"),
+    "sec_participants": ("参演人员与人工确认", "Participants and manual acknowledgements"),
+    "name": ("姓名", "Name"),
+    "role": ("角色", "Role"),
+    "role_operator": ("操作人员", "Operator"),
+    "role_approver": ("审批人", "Approver"),
+    "role_acknowledger": ("确认人", "Acknowledged steps"),
+    "ticket": ("变更单号", "Change ticket"),
+    "os_user": ("系统用户", "OS user"),
+    "host": ("执行主机", "Host"),
+    "step": ("步骤", "Step"),
+    "acked_by": ("确认人", "Acknowledged by"),
+    "acked_at": ("确认时间", "At"),
+    "how": ("确认方式", "How"),
+    "how_prompt": ("人工确认", "confirmed at the prompt"),
+    "how_--yes": ("无人值守确认（--yes）", "acknowledged unattended (--yes)"),
+    "how_lab-auto": ("实验环境自动确认", "acknowledged automatically (lab)"),
+    "no_acks": ("本次演练无人工步骤。", "This drill had no manual steps."),
+    "sec_objectives": ("演练目标", "Objectives and targets"),
+    "objective": ("目标", "Objective"),
+    "target": ("目标值", "Target"),
+    "measured": ("实测值", "Measured"),
+    "result": ("结果", "Result"),
+    "pass": ("通过", "pass"),
+    "fail": ("未通过", "fail"),
+    "detail": ("说明", "Detail"),
+    "none": ("无", "none"),
+    "sec_precheck": ("演练前检查与稳态检查", "Pre-check and steady state"),
+    "gate": ("演练前稳态检查", "Steady-state gate"),
+    "after": ("演练后稳态检查", "After-check"),
+    "check": ("检查项", "Check"),
+    "gateway": ("网关号", "Gateway"),
+    "ok": ("正常", "ok"),
+    "not_ok": ("异常", "not ok"),
+    "not_run": ("未执行", "not run"),
+    "sec_timeline": ("步骤时间线", "Step timeline"),
+    "phase": ("阶段", "Phase"),
+    "kind": ("类型", "Kind"),
+    "automated": ("执行方式", "Run by"),
+    "by_tool": ("自动", "automated"),
+    "by_person": ("人工", "person"),
+    "started": ("开始", "Started"),
+    "ended": ("结束", "Ended"),
+    "seconds": ("耗时", "Duration"),
+    "tasks": ("Ansible 任务", "Ansible tasks"),
+    "sec_picture": ("各网关服务状态时间线", "Per-gateway timeline"),
+    "lane_up": ("正常", "up"),
+    "lane_down": ("中断", "down"),
+    "lane_degraded": ("降级（如行情切换至组播接收）", "degraded (e.g. market data on multicast)"),
+    "mark_fault": ("故障注入", "fault"),
+    "mark_restore": ("恢复", "restore"),
+    "sec_measures": ("各网关切换情况", "Per gateway and service"),
+    "service": ("服务", "Service"),
+    "switch": ("切换", "Switch"),
+    "affected": ("受影响", "Affected"),
+    "yes": ("是", "yes"),
+    "no": ("否", "no"),
+    "centre_move": ("中心（前→后）", "Centre (before→after)"),
+    "link_lost": ("链路中断时间", "Link lost"),
+    "detected": ("网关发现时间", "Detected"),
+    "observed": ("工具首次观测", "First observed by drill"),
+    "restored": ("服务恢复时间", "Restored"),
+    "link_restored": ("链路恢复时间", "Link restored"),
+    "login_restored": ("登录恢复时间", "Login restored"),
+    "interruption": ("中断时长", "Interruption"),
+    "no_measures": ("无测量记录。", "No measurements were recorded."),
+    "sec_lines": ("接入线路表", "Access lines"),
+    "site": ("接入中心", "Site"),
+    "primary_backup": ("主用/备用", "Primary/backup"),
+    "primary": ("主用", "primary"),
+    "backup": ("备用", "backup"),
+    "line_id": ("线路编号", "Line id"),
+    "carrier": ("运营商", "Carrier"),
+    "bandwidth": ("带宽（Mbps）", "Bandwidth (Mbps)"),
+    "medium": ("线路类型", "Medium"),
+    "port_layer": ("端口类型", "Port"),
+    "local_address": ("本端地址", "Local address"),
+    "remote_address": ("对端地址（深证通）", "Remote address (SSCC)"),
+    "no_topology": ("操作日志未记录线路信息。", "The journal records no line table."),
+    "sec_evidence": ("服务证据材料", "Evidence of service"),
+    "probe_summary": ("探测汇总", "Probe summaries"),
+    "probe": ("探测方式", "Probe"),
+    "samples": ("采样数", "Samples"),
+    "failures": ("失败数", "Failures"),
+    "transitions": ("状态变化次数", "State changes"),
+    "down_time": ("累计中断（秒）", "Time down (s)"),
+    "evidence_files": ("证据文件", "Evidence files"),
+    "path": ("路径", "Path"),
+    "source": ("来源", "Source"),
+    "redacted": ("已脱敏", "Redacted"),
+    "original_sha": ("原文件 SHA-256", "Original SHA-256"),
+    "no_evidence": ("无证据文件记录。", "No evidence files were recorded."),
+    "sec_deviations": ("偏差与异常情况", "Deviations and failures"),
+    "no_deviations": ("无偏差。", "No deviations."),
+    "dev_objective": ("目标未达成", "objective missed"),
+    "dev_measure": ("切换超时", "switch over target"),
+    "dev_step": ("步骤失败", "step failed"),
+    "dev_task": ("Ansible 任务失败", "Ansible task failed"),
+    "dev_steady_state": ("稳态检查未通过", "steady state not met"),
+    "dev_abort": ("演练中止", "aborted"),
+    "dev_signal": ("收到中断信号", "signal received"),
+    "dev_unfinished": ("未正常结束", "unfinished"),
+    "sec_followup": ("整改措施 / 后续跟进事项", "Follow-up actions"),
+    "action": ("事项", "Action"),
+    "owner": ("责任人", "Owner"),
+    "due": ("完成期限", "Due"),
+    "sec_restore": ("恢复与回切确认", "Restore and failback"),
+    "restore_ran": ("恢复步骤已执行", "Restore ran"),
+    "failback_ran": ("回切已执行", "Failback ran"),
+    "failback_na": ("本演练不涉及回切", "not part of this drill"),
+    "after_passed": ("演练后稳态检查通过", "After-check passed"),
+    "sec_archive": ("存档信息", "Archive"),
+    "archive_location": ("存档位置", "Archive location"),
+    "retention": ("保存期限", "Retention"),
+    "retention_value": ("{days} 天（不少于一年，R-SEC-2）", "{days} days (at least one year, R-SEC-2)"),
+    "journal_digest": ("操作日志最终摘要（SHA-256）", "Journal final digest (SHA-256)"),
+    "journal_records": ("操作日志记录数", "Journal records"),
+    "digest_note": ("本报告嵌入生成时操作日志最后一条记录的摘要；run.end 记录含本报告的 SHA-256，"
+                    "两者相互印证（防篡改）。可用 drill verify 校验。",
+                    "This report embeds the digest of the journal's last record when it was rendered; "
+                    "the run.end record holds this report's SHA-256, so the two seal each other. "
+                    "Check with drill verify."),
+    "sec_signoff": ("签字确认", "Sign-off"),
+    "signature": ("签字", "Signature"),
+    "date": ("日期", "Date"),
+    "signoff_lead": ("演练负责人", "Drill lead"),
+    "signoff_tech": ("技术负责人", "Technical lead"),
+    "signoff_compliance": ("合规负责人", "Compliance officer"),
+    "sec_log": ("附录：操作日志", "Appendix: activity log"),
+    "seq": ("序号", "Seq"),
+    "time": ("时间", "Time"),
+    "record": ("记录类型", "Record"),
+    "summary": ("内容", "Summary"),
+    "log_truncated": ("另有 {n} 条记录见 journal.jsonl。", "{n} more records are in journal.jsonl."),
+    "generated": ("报告生成时间", "Generated"),
+    "page": ("第", "Page"),
+    "svc_trading": ("交易", "trading"),
+    "svc_market_data": ("行情", "market data"),
+    "svc_settlement": ("结算", "settlement"),
+    "svc_settlement_sm": ("结算（国密）", "settlement (SM)"),
+    "gwkind_trading": ("交易网关", "trading gateway"),
+    "gwkind_market_data": ("行情网关", "market-data gateway"),
+    "gwkind_settlement": ("结算网关（CCNET）", "settlement gateway (CCNET)"),
+    "sw_failover": ("切换", "failover"),
+    "sw_failback": ("回切", "failback"),
+    "phase_precheck": ("演练前检查", "pre-check"),
+    "phase_gate": ("稳态检查", "steady-state gate"),
+    "phase_fault": ("故障注入", "fault"),
+    "phase_recovery": ("切换恢复", "recovery"),
+    "phase_hold": ("保持观察", "hold"),
+    "phase_restore": ("恢复", "restore"),
+    "phase_after": ("演练后检查", "after-check"),
+    "st_ok": ("成功", "ok"),
+    "st_failed": ("失败", "failed"),
+    "st_aborted": ("已中止", "aborted"),
+    "st_skipped": ("已跳过", "skipped"),
+    "st_unfinished": ("未完成", "unfinished"),
+    "medium_terrestrial": ("地面线路", "terrestrial"),
+    "medium_satellite-oneway": ("单向卫星", "one-way satellite"),
+    "medium_satellite-twoway": ("双向卫星", "two-way satellite"),
+    "medium_multicast-terrestrial": ("地面组播", "terrestrial multicast"),
+    "layer_3": ("路由（三层）端口", "routed (L3)"),
+    "layer_2": ("交换（二层）端口", "switched (L2)"),
+    "cad_monthly": ("每月", "monthly"),
+    "cad_quarterly": ("每季度", "quarterly"),
+    "cad_half-yearly": ("每半年", "half-yearly"),
+    "cad_yearly": ("每年", "yearly"),
+    "env_lab": ("实验环境", "lab"),
+    "env_production": ("生产环境", "production"),
+    "seconds_unit": ("秒", "s"),
+    "uncertainty": ("误差", "±"),
+    "src_fault-task": ("故障任务", "fault task"),
+    "src_gateway-monitor": ("网关监控", "gateway monitor"),
+    "src_probe-sample": ("探测采样", "probe sample"),
+    "src_lab-log": ("实验环境日志", "lab log"),
+    "src_exchange": ("交易所侧", "exchange"),
+    "src_engine": ("演练工具", "engine"),
+    "src_operator": ("操作人员", "operator"),
+    "dtype_single-line": ("单线路故障演练", "single-line drill"),
+    "dtype_carrier-outage": ("单运营商故障演练", "single-carrier drill"),
+    "dtype_centre-outage": ("单中心故障演练", "single-centre drill"),
+    "dtype_beijing-cutover": ("北京异地灾备切换演练（D+3）", "D+3 Beijing DR cutover"),
+    "dtype_md-multicast-fallback": ("行情切换至组播（备用）接收演练", "market data falls back to multicast"),
+    "history_title": ("演练历史", "Drill history"),
+    "rto_trend": ("RTO 趋势", "RTO trend"),
+}
+
+
+@dataclass(frozen=True)
+class Locale:
+    """Labels and formatting for one language and time zone."""
+
+    lang: str
+    tz_name: str
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.tz_name)
+
+    def __call__(self, key: str, **kw: object) -> str:
+        pair = LABELS.get(key)
+        if pair is None:
+            return key
+        text = pair[0] if self.lang == "zh" else pair[1]
+        return text.format(**kw) if kw else text
+
+    def opt(self, prefix: str, value: str) -> str:
+        """A label for an enumerated value (status, phase, source …), else the value itself."""
+        key = f"{prefix}_{value}"
+        return self(key) if key in LABELS else value
+
+    def tz_label(self, ns: int) -> str:
+        offset = datetime.fromtimestamp(ns / 1e9, self.tz).strftime("%z")
+        return f"{self.tz_name} (UTC{offset[:3]}:{offset[3:]})"
+
+    def datetime(self, ns: int | None, *, ms: bool = False) -> str:
+        if ns is None:
+            return "—"
+        dt = datetime.fromtimestamp(ns / 1e9, self.tz)
+        clock = dt.strftime("%H:%M:%S") + (f".{(ns // 1_000_000) % 1000:03d}" if ms else "")
+        if self.lang == "zh":
+            return f"{dt.year}年{dt.month}月{dt.day}日 {clock}"
+        return f"{dt.day} {dt.strftime('%b')} {dt.year}, {clock}"
+
+    def date(self, ns: int) -> str:
+        dt = datetime.fromtimestamp(ns / 1e9, self.tz)
+        return f"{dt.year}年{dt.month}月{dt.day}日" if self.lang == "zh" else dt.strftime("%d %b %Y")
+
+    def clock(self, ns: int | None) -> str:
+        if ns is None:
+            return "—"
+        dt = datetime.fromtimestamp(ns / 1e9, self.tz)
+        return dt.strftime("%H:%M:%S") + f".{(ns // 1_000_000) % 1000:03d}"
+
+    def number(self, value: float | int | None, digits: int = 3) -> str:
+        if value is None:
+            return "—"
+        if isinstance(value, int):
+            return f"{value:,}"
+        text = f"{value:,.{digits}f}".rstrip("0").rstrip(".")
+        return text or "0"
+
+    def seconds(self, value: float | None) -> str:
+        if value is None:
+            return "—"
+        return f"{self.number(value)} {self('seconds_unit')}" if self.lang == "zh" else f"{self.number(value)} s"
+
+    def stamp(self, st: object) -> str:
+        """A timestamp with its source and uncertainty, e.g. 19:15:01.234 (fault task ±50 ms)."""
+        if st is None:
+            return "—"
+        ns, source, unc = st.ns, st.source, st.uncertainty_ms  # type: ignore[attr-defined]
+        src = self.opt("src", source)
+        return f"{self.clock(ns)} ({src} ±{self.number(float(unc), 1)} ms)"
+
+
+def locale(lang: str, tz_name: str) -> Locale:
+    if lang not in LANGS:
+        raise InputError(Problem("", None, "--lang", f"expected one of {', '.join(LANGS)}, got {lang!r}"))
+    try:
+        ZoneInfo(tz_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        tz_name = "Asia/Shanghai"
+    return Locale(lang, tz_name)

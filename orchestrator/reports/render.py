@@ -1,0 +1,241 @@
+"""Render a RunView as HTML, PDF, Markdown, JSON, CSV or JUnit XML."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import json
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree as ET
+
+from orchestrator.errors import DrillError, InputError, Problem
+from orchestrator.journal import iso_ns
+from orchestrator.reports.i18n import Locale, locale
+from orchestrator.reports.model import MIN_RETENTION_DAYS, RunView, Stamp, Text
+from orchestrator.reports.timeline import render_svg
+
+FORMATS = ("html", "pdf", "md", "json", "csv")
+SCHEMA = "drill-report/1"
+LOG_LIMIT = 5000
+CSS_FILE = "report.css"
+
+
+def _env() -> Any:
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("orchestrator.reports", "templates"),
+        autoescape=jinja2.select_autoescape(["html.j2"], default_for_string=False),
+        trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined,
+    )
+    return env
+
+
+def _context(run: RunView, loc: Locale, digest: str) -> dict[str, Any]:
+    svc_gateways = sorted({m.gateway for m in run.measures} | {g.id for g in run.topology.gateways})
+    failed_lines = sorted({ln for f in run.faults if not f.restores for ln in _lines_in(f.effect)})
+    return {
+        "run": run, "L": loc, "digest": digest, "lang": loc.lang,
+        "sep": "：" if loc.lang == "zh" else ": ",
+        "status_key": f"status_{run.status}",
+        "generated_ns": time.time_ns(),
+        "svg": render_svg(run, loc),
+        "gateways_involved": svc_gateways,
+        "lines_involved": failed_lines,
+        "failback_measured": any(m.phase == "failback" for m in run.measures),
+        "retention_days": max(run.inventory.retention_days, MIN_RETENTION_DAYS),
+        "log": run.log[:LOG_LIMIT], "log_more": max(len(run.log) - LOG_LIMIT, 0),
+        "probe_rows": probe_rows(run),
+        "css": (Path(__file__).parent / "templates" / CSS_FILE).read_text(encoding="utf-8"),
+    }
+
+
+def _lines_in(effect: str) -> list[str]:
+    for part in effect.split(", "):
+        key, _, value = part.partition("=")
+        if key in ("lines_down", "lines"):
+            return [v for v in value.split(",") if v]
+    return []
+
+
+def probe_rows(run: RunView) -> list[dict[str, Any]]:
+    """Per lane: state changes and time down, from probe transitions (and probe.summary)."""
+    rows = []
+    lanes = {(t.gateway, t.service) for t in run.transitions}
+    lanes |= {(p.gateway, p.service) for p in run.probe_summaries}
+    for gw, svc in sorted(lanes):
+        trans = sorted((t for t in run.transitions if (t.gateway, t.service) == (gw, svc) and t.at),
+                       key=lambda t: t.at.ns)  # type: ignore[union-attr]
+        down_ns, since = 0, None
+        for t in trans:
+            if t.to_state not in ("up", "ok") and since is None:
+                since = t.at.ns  # type: ignore[union-attr]
+            elif t.to_state in ("up", "ok") and since is not None:
+                down_ns += t.at.ns - since  # type: ignore[union-attr]
+                since = None
+        summ = [p for p in run.probe_summaries if (p.gateway, p.service) == (gw, svc)]
+        rows.append({"gateway": gw, "service": svc, "transitions": len(trans),
+                     "down_s": round(down_ns / 1e9, 3),
+                     "probe": ", ".join(sorted({p.probe for p in summ})),
+                     "samples": sum(p.samples for p in summ) if summ else None,
+                     "failures": sum(p.failures for p in summ) if summ else None})
+    return rows
+
+
+# -- JSON -----------------------------------------------------------------------------------
+
+
+def _plain(value: Any, loc: Locale) -> Any:
+    if isinstance(value, Stamp):
+        return {"t": iso_ns(value.ns), "ns": value.ns, "source": value.source,
+                "uncertainty_ms": value.uncertainty_ms, "local": loc.datetime(value.ns, ms=True)}
+    if isinstance(value, Text):
+        return {"zh": value.zh, "en": value.en}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name), loc) for f in dataclasses.fields(value)}
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v, loc) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v, loc) for v in value]
+    return value
+
+
+def to_json(run: RunView, loc: Locale, digest: str) -> dict[str, Any]:
+    body = _plain(run, loc)
+    body.pop("log", None)  # the journal itself is the activity log
+    body["run_dir"] = str(run.run_dir)
+    return {
+        "schema": SCHEMA, "status": run.status, "journal_digest": digest,
+        "timezone": run.timezone, "lang": loc.lang,
+        "retention_days": max(run.inventory.retention_days, MIN_RETENTION_DAYS),
+        "rto_by_service": run.rto_by_service(),
+        "restore_ran": run.restore_ok, "after_check_passed": run.after_ok,
+        "probe_summaries": probe_rows(run),
+        **{k: v for k, v in body.items() if k != "probe_summaries"},
+        "probe_summary_records": body.get("probe_summaries", []),
+    }
+
+
+# -- CSV (exchange drill-record shape) ------------------------------------------------------
+
+
+def to_csv(run: RunView, loc: Locale) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    topo = run.topology
+    w.writerow([loc("sec_lines")])
+    w.writerow([loc("site"), loc("primary_backup"), loc("line_id"), loc("carrier"), loc("bandwidth"),
+                loc("medium"), loc("local_address"), loc("remote_address")])
+    for ln in topo.lines:
+        w.writerow([topo.centre_name(ln.centre, loc.lang), loc(ln.role), ln.id,
+                    topo.carrier_name(ln.carrier, loc.lang), loc.number(ln.mbps),
+                    loc.opt("medium", ln.medium), ln.local_address, ln.remote_address])
+    w.writerow([])
+    w.writerow([loc("sec_measures")])
+    w.writerow([loc("gateway"), loc("service"), loc("switch"), loc("centre_move"),
+                loc("link_lost"), loc("link_restored"), loc("login_restored"),
+                loc("interruption") + f" ({loc('seconds_unit')})", loc("target") + f" ({loc('seconds_unit')})",
+                loc("result"), loc("source")])
+    for m in run.measures:
+        if not m.affected:
+            continue
+        w.writerow([m.gateway, loc.opt("svc", m.service), loc.opt("sw", m.phase),
+                    f"{m.centre_before}→{m.centre_after}",
+                    loc.datetime(m.link_lost.ns, ms=True) if m.link_lost else "",
+                    loc.datetime(m.link_restored.ns, ms=True) if m.link_restored else "",
+                    loc.datetime(m.restored.ns, ms=True) if m.restored else "",
+                    "" if m.interruption_s is None else f"{m.interruption_s:.3f}",
+                    "" if m.target_s is None else f"{m.target_s:g}",
+                    loc("pass") if m.passed else loc("fail"),
+                    "; ".join(loc.stamp(s) for s in (m.link_lost, m.link_restored, m.restored) if s)])
+    w.writerow([])
+    w.writerow([loc("timezone"), loc.tz_label(run.started.ns), loc("journal_digest"), run.digest])
+    return buf.getvalue()
+
+
+# -- JUnit ----------------------------------------------------------------------------------
+
+
+def to_junit(run: RunView) -> bytes:
+    cases: list[ET.Element] = []
+
+    def case(classname: str, name: str, seconds: float | None, failure: str | None,
+             error: str | None = None) -> None:
+        el = ET.Element("testcase", classname=classname, name=name, time=f"{seconds or 0:.3f}")
+        if failure is not None:
+            ET.SubElement(el, "failure", message=failure).text = failure
+        if error is not None:
+            ET.SubElement(el, "error", message=error).text = error
+        cases.append(el)
+
+    cls = f"drill.{run.drill.id}"
+    for st in run.steady:
+        bad = "; ".join(f"{c.gateway} {c.check}: {c.detail}" for c in st.checks if not c.ok)
+        case(f"{cls}.steady_state", st.when, None, None if st.ok else (bad or "not ok"))
+    for s in run.steps:
+        failure = None if s.status in ("ok", "skipped") else (s.error or s.status)
+        case(f"{cls}.step.{s.phase}", f"{s.index:02d} {s.name.en}", s.duration_s, failure)
+    for m in run.measures:
+        failure = None
+        if m.passed is False:
+            failure = (f"interruption {m.interruption_s} s > target {m.target_s} s"
+                       if m.interruption_s is not None else "service not restored")
+        case(f"{cls}.measure.{m.phase}", f"{m.gateway} {m.service}", m.interruption_s, failure)
+    for o in run.objectives:
+        case(f"{cls}.objective", o.name, None,
+             None if o.passed else f"target {o.target}, measured {o.measured}. {o.detail}".strip())
+    for i in run.interrupts:
+        case(f"{cls}.run", i.kind, None, None, f"{i.kind}: {i.what} (phase {i.phase}, step {i.step})")
+    if not cases:
+        case(f"{cls}.run", "run", None, None if run.status == "passed" else run.status)
+    failures = sum(1 for c in cases if c.find("failure") is not None)
+    errors = sum(1 for c in cases if c.find("error") is not None)
+    duration = ((run.ended.ns if run.ended else run.started.ns) - run.started.ns) / 1e9
+    suite = ET.Element("testsuite", name=f"drill {run.drill.id}", tests=str(len(cases)),
+                       failures=str(failures), errors=str(errors), time=f"{duration:.3f}",
+                       timestamp=iso_ns(run.started.ns)[:19])
+    props = ET.SubElement(suite, "properties")
+    for name, value in (("run_id", run.run_id), ("status", run.status),
+                        ("journal_digest", run.digest), ("environment", run.inventory.environment)):
+        ET.SubElement(props, "property", name=name, value=value)
+    suite.extend(cases)
+    root = ET.Element("testsuites", name="drill", tests=str(len(cases)), failures=str(failures),
+                      errors=str(errors))
+    root.append(suite)
+    ET.indent(root)
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+
+
+# -- entry points ---------------------------------------------------------------------------
+
+
+def render(run: RunView, fmt: str, lang: str, digest: str | None = None) -> bytes:
+    if fmt not in FORMATS:
+        raise InputError(Problem("", None, "--format", f"expected one of {', '.join(FORMATS)}, got {fmt!r}"))
+    loc = locale(lang, run.timezone)
+    digest = digest or run.digest
+    if fmt == "json":
+        return (json.dumps(to_json(run, loc, digest), ensure_ascii=False, indent=2) + "\n").encode()
+    if fmt == "csv":
+        return to_csv(run, loc).encode("utf-8-sig")  # BOM: spreadsheet tools then read CJK right
+    env = _env()
+    if fmt == "md":
+        return env.get_template("report.md.j2").render(**_context(run, loc, digest)).encode()
+    html = env.get_template("report.html.j2").render(**_context(run, loc, digest), pdf=fmt == "pdf")
+    if fmt == "html":
+        return html.encode()
+    return html_to_pdf(html, run.run_dir)
+
+
+def html_to_pdf(html: str, base: Path) -> bytes:
+    try:
+        import weasyprint
+    except ImportError as e:  # pragma: no cover - depends on the install
+        raise DrillError("PDF needs weasyprint: pip install 'drill-orchestrator[pdf]'") from e
+    return weasyprint.HTML(string=html, base_url=str(base)).write_pdf()

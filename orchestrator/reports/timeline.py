@@ -1,0 +1,159 @@
+"""The per-gateway timeline picture: inline SVG, one lane per gateway and service.
+
+Lane states come from `probe.transition` records (up / down / degraded); where a lane has
+none, from its `measure` (down from link lost to restored). Fault and restore effects are
+drawn as marks across every lane.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from html import escape
+
+from orchestrator.reports.i18n import Locale
+from orchestrator.reports.model import RunView
+
+COLOURS = {"up": "#2e7d32", "down": "#c62828", "degraded": "#f9a825"}
+_UP = {"up", "ok", "logged_in", "tcp", "restored"}
+_DEGRADED = {"degraded", "multicast"}
+
+LABEL_W = 190
+PLOT_W = 620
+LANE_H = 22
+TOP = 34
+BOTTOM = 40
+
+
+@dataclass(frozen=True)
+class Segment:
+    start_ns: int
+    end_ns: int
+    state: str  # up | down | degraded
+
+
+def _norm(state: str) -> str:
+    s = state.lower()
+    if s in _UP:
+        return "up"
+    if s in _DEGRADED:
+        return "degraded"
+    return "down"
+
+
+def lanes(run: RunView) -> list[tuple[str, str]]:
+    """(gateway, service) pairs in a stable order: measured ones first, then transitions."""
+    seen: dict[tuple[str, str], None] = {}
+    for m in run.measures:
+        seen.setdefault((m.gateway, m.service), None)
+    for t in run.transitions:
+        seen.setdefault((t.gateway, t.service), None)
+    return list(seen)
+
+
+def window(run: RunView) -> tuple[int, int]:
+    """The part of the run worth drawing: from just before the fault to just after recovery."""
+    points = [f.at.ns for f in run.faults if f.at]
+    points += [t.at.ns for t in run.transitions if t.at]
+    for m in run.measures:
+        points += [s.ns for s in (m.link_lost, m.detected, m.restored, m.link_restored) if s]
+    if not points:
+        end = run.ended.ns if run.ended else run.started.ns
+        return run.started.ns, max(end, run.started.ns + 1_000_000_000)
+    lo, hi = min(points), max(points)
+    pad = max((hi - lo) // 10, 500_000_000)
+    return max(lo - pad, run.started.ns), hi + pad
+
+
+def segments(run: RunView, gateway: str, service: str, lo: int, hi: int) -> list[Segment]:
+    trans = sorted((t for t in run.transitions if t.gateway == gateway and t.service == service
+                    and t.at is not None), key=lambda t: t.at.ns)  # type: ignore[union-attr]
+    out: list[Segment] = []
+    if trans:
+        state, cursor = _norm(trans[0].from_state or "up"), lo
+        for t in trans:
+            at = min(max(t.at.ns, lo), hi)  # type: ignore[union-attr]
+            if at > cursor:
+                out.append(Segment(cursor, at, state))
+            state, cursor = _norm(t.to_state), at
+        out.append(Segment(cursor, hi, state))
+        return [s for s in out if s.end_ns > s.start_ns]
+    cursor = lo
+    for m in run.measures:
+        if m.gateway != gateway or m.service != service or not m.affected:
+            continue
+        down = m.link_lost or m.detected
+        if down is None:
+            continue
+        up = m.restored.ns if m.restored else hi
+        a, b = min(max(down.ns, cursor), hi), min(max(up, cursor), hi)
+        if a > cursor:
+            out.append(Segment(cursor, a, "up"))
+        if b > a:
+            out.append(Segment(a, b, "down"))
+        cursor = max(cursor, b)
+    if hi > cursor:
+        out.append(Segment(cursor, hi, "up"))
+    return out
+
+
+def render_svg(run: RunView, loc: Locale) -> str:
+    lo, hi = window(run)
+    span = max(hi - lo, 1)
+    rows = lanes(run)
+    height = TOP + LANE_H * max(len(rows), 1) + BOTTOM
+    width = LABEL_W + PLOT_W + 20
+
+    def x(ns: int) -> float:
+        return LABEL_W + (ns - lo) * PLOT_W / span
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="timeline" role="img" '
+        f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
+        f'aria-label="{escape(loc("sec_picture"))}">',
+        f'<title>{escape(loc("sec_picture"))}</title>',
+    ]
+    for i, (gw, svc) in enumerate(rows):
+        y = TOP + i * LANE_H
+        label = f"{gw} · {loc.opt('svc', svc)}"
+        parts.append(f'<g class="lane" data-gateway="{escape(gw)}" data-service="{escape(svc)}">')
+        parts.append(f'<text x="{LABEL_W - 6}" y="{y + 15}" text-anchor="end" font-size="11">'
+                     f'{escape(label)}</text>')
+        for seg in segments(run, gw, svc, lo, hi):
+            parts.append(
+                f'<rect class="seg {seg.state}" x="{x(seg.start_ns):.1f}" y="{y + 4}" '
+                f'width="{max(x(seg.end_ns) - x(seg.start_ns), 0.5):.1f}" height="{LANE_H - 8}" '
+                f'fill="{COLOURS[seg.state]}"><title>{escape(loc(f"lane_{seg.state}"))} '
+                f'{loc.clock(seg.start_ns)}–{loc.clock(seg.end_ns)}</title></rect>')
+        parts.append("</g>")
+    bottom = TOP + LANE_H * max(len(rows), 1)
+    # Marks: fault (red) and restore (blue), dashed across all lanes.
+    for f in run.faults:
+        if f.at is None or not lo <= f.at.ns <= hi:
+            continue
+        colour, key = ("#1565c0", "mark_restore") if f.restores else ("#b71c1c", "mark_fault")
+        xf = x(f.at.ns)
+        parts.append(
+            f'<g class="mark {"restore" if f.restores else "fault"}">'
+            f'<line x1="{xf:.1f}" y1="{TOP - 6}" x2="{xf:.1f}" y2="{bottom}" stroke="{colour}" '
+            f'stroke-width="1.5" stroke-dasharray="4 3"/>'
+            f'<text x="{xf:.1f}" y="{TOP - 10}" text-anchor="middle" font-size="10" fill="{colour}">'
+            f'{escape(loc(key))} {loc.clock(f.at.ns)}</text></g>')
+    # Axis: seconds from the window start, with the local clock at both ends.
+    parts.append(f'<line x1="{LABEL_W}" y1="{bottom + 2}" x2="{LABEL_W + PLOT_W}" y2="{bottom + 2}" '
+                 f'stroke="#555"/>')
+    ticks = 6
+    for k in range(ticks + 1):
+        ns = lo + span * k // ticks
+        xt = x(ns)
+        parts.append(f'<line x1="{xt:.1f}" y1="{bottom + 2}" x2="{xt:.1f}" y2="{bottom + 6}" stroke="#555"/>')
+        parts.append(f'<text x="{xt:.1f}" y="{bottom + 17}" text-anchor="middle" font-size="9">'
+                     f'{escape(loc.clock(ns)[:-4] if k not in (0, ticks) else loc.clock(ns))}</text>')
+    # Legend.
+    lx = LABEL_W
+    for state in ("up", "down", "degraded"):
+        parts.append(f'<rect x="{lx}" y="{bottom + 24}" width="10" height="10" fill="{COLOURS[state]}"/>')
+        text = loc(f"lane_{state}")
+        parts.append(f'<text x="{lx + 14}" y="{bottom + 33}" font-size="10">{escape(text)}</text>')
+        lx += 40 + 11 * len(text) if loc.lang == "zh" else 30 + 6 * len(text)
+    parts.append("</svg>")
+    return "\n".join(parts)
