@@ -110,7 +110,9 @@ def due(drill_id: str | None, pending: bool, inventory: str, project: Path | Non
                                            f"at ({inv.environment.timezone})", "due by", "status"]))
     if pending:
         if not any(cadence.pending(v) for v in verdicts):
-            raise click.exceptions.Exit(1)
+            raise ObjectiveFailed("nothing pending: " + ", ".join(
+                f"{v.drill.id} passed this period ({v.last_pass.run_id if v.last_pass else '-'})"
+                for v in verdicts))
         return
     late = [v.drill.id for v in verdicts if v.overdue]
     if late:

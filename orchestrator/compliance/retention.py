@@ -4,7 +4,7 @@ A run may go only when **all** hold: its journal has `run.start` (its age comes 
 there, never from file times) and `run.end` (unfinished runs are kept for `drill
 recover`); it is at least one calendar year old; it is older than the inventory's
 `retention_days` (longer retention is honoured); and it is older than `--older-than`.
-A shorter `--older-than` is refused. Every deletion is first written to the hash-chained
+An `--older-than` under one year is refused. Every deletion is first written to the hash-chained
 `reports/prune.log` (orchestrator.journal format), then carried out.
 """
 
@@ -53,13 +53,17 @@ def one_year_before(now: datetime) -> datetime:
 
 
 def cutoff(older_than: timedelta, retention_days: int, now: datetime) -> datetime:
-    """The latest start time a prunable run may have. Refuses a period under retention."""
-    floor = max(MIN_RETENTION_DAYS, retention_days)
-    if older_than < timedelta(days=floor):
+    """The latest start time a prunable run may have.
+
+    An `older_than` under one year is refused; a longer inventory retention moves the
+    cutoff further back (honoured silently: the result names the cutoff used).
+    """
+    if older_than < timedelta(days=MIN_RETENTION_DAYS):
         raise InputError(Problem("", None, "--older-than",
-                                 f"expected at least {floor} days (retention_days {retention_days}, "
-                                 f"R-SEC-2 keeps runs at least one year); got {_days(older_than)}"))
-    return min(now - older_than, now - timedelta(days=floor), one_year_before(now))
+                                 f"expected at least {MIN_RETENTION_DAYS} days (R-SEC-2 keeps runs at "
+                                 f"least one year); got {_days(older_than)}"))
+    return min(now - older_than, now - timedelta(days=max(retention_days, MIN_RETENTION_DAYS)),
+               one_year_before(now))
 
 
 def _days(td: timedelta) -> str:
