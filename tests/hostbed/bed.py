@@ -145,6 +145,18 @@ class HostBed:
                 self.procs.remove(proc)
         self._start_sshd(h)
 
+    def start_exchanges(self, ports: Sequence[int] = (7043, 7044, 7013, 7015)) -> None:
+        """Run the minimal responder (exchange.py) on every centre's service addresses."""
+        import sys
+
+        script = Path(__file__).with_name("exchange.py")
+        for centre, net in CENTRE_NET.items():
+            host = CENTRE_HOST[centre]
+            eps = [f"{net}.{last}:{port}" for last in SERVICE_HOSTS.values() for port in ports]
+            self.spawn(host, [sys.executable, str(script), centre, *eps], self.root / f"exchange-{centre}.log")
+            first = eps[0].rsplit(":", 1)
+            wait_for(lambda h=host, a=first: _listening(self.ns(h), a[0], int(a[1])), 15, f"exchange on {host}")
+
     # -- teardown --------------------------------------------------------------------
     def teardown(self) -> list[str]:
         """Remove everything; returns what could not be removed (empty when clean)."""

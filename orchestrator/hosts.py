@@ -1,0 +1,334 @@
+"""Real hosts over SSH: who they are, how to reach them, and which host keys we trust.
+
+The SSH view of an inventory comes from ordinary Ansible host variables:
+`ansible_host`, `ansible_port`, `ansible_user`, `ansible_ssh_private_key_file`, plus
+`drill_ssh_via` (the inventory host to jump through, i.e. the bastion) and
+`ssh_host_fingerprints` (the `SHA256:…` fingerprints the firm's records give for the
+host). Trusted host keys live in the inventory's managed known_hosts file,
+`<inventory folder>/known_hosts` (see docs/real-hosts.md); drill and Ansible both use it
+with strict checking, and only `drill hosts trust` writes it.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import re
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from orchestrator.errors import InputError, Problem, RefusedError
+
+if TYPE_CHECKING:  # paramiko is imported only where SSH is really used
+    import paramiko
+
+    from orchestrator.probes.ssh import SshPool
+
+KNOWN_HOSTS_NAME = "known_hosts"
+
+
+class HostKeyUnknown(RefusedError):
+    """A host presented a key that is not in the inventory's known_hosts."""
+
+
+class HostKeyChanged(RefusedError):
+    """A host presented a key different from the one trusted for it."""
+
+
+class HostUnreachable(RefusedError):
+    """A host could not be reached or logged in to over SSH."""
+
+
+@dataclass(frozen=True)
+class SshHost:
+    name: str
+    address: str
+    port: int = 22
+    user: str = "root"
+    key_file: Path | None = None
+    via: str | None = None  # inventory name of the jump host
+    fingerprints: tuple[str, ...] = ()
+
+    @property
+    def known_hosts_name(self) -> str:
+        """The host's name as OpenSSH writes it in known_hosts."""
+        return self.address if self.port == 22 else f"[{self.address}]:{self.port}"
+
+    def describe(self) -> str:
+        via = f" via {self.via}" if self.via else ""
+        return f"{self.name} ({self.address}:{self.port}{via})"
+
+
+@dataclass(frozen=True)
+class SshTopology:
+    """Every SSH-reachable host of an inventory, and its managed known_hosts file."""
+
+    hosts: Mapping[str, SshHost]
+    known_hosts: Path
+
+    def host(self, name: str) -> SshHost:
+        try:
+            return self.hosts[name]
+        except KeyError:
+            raise InputError(Problem("", None, "host", f"unknown host {name!r}; expected one of: "
+                                     f"{', '.join(sorted(self.hosts)) or 'none'}")) from None
+
+    def chain(self, name: str) -> list[SshHost]:
+        """Jump hosts first, the host last: bastion → … → host."""
+        out: list[SshHost] = []
+        current: str | None = name
+        while current is not None:
+            h = self.host(current)
+            if h in out:
+                raise InputError(Problem("", None, f"{name}.drill_ssh_via", "jump hosts form a loop"))
+            out.insert(0, h)
+            current = h.via
+        return out
+
+
+# -- inventory -----------------------------------------------------------------------------
+
+def known_hosts_path(inventory_path: Path) -> Path:
+    """The managed known_hosts of an inventory: next to its hosts.yml."""
+    folder = inventory_path if inventory_path.is_dir() else inventory_path.parent
+    return folder / KNOWN_HOSTS_NAME
+
+
+def load_topology(inventory_path: str | Path) -> SshTopology:
+    """Read the SSH hosts (those with `ansible_host` and not a local connection)."""
+    from orchestrator.inventory_loader import inventory_file
+
+    path = Path(inventory_path)
+    file = inventory_file(path)
+    doc = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+    folder = file.parent
+    merged: dict[str, dict[str, Any]] = {}
+    _walk_group(doc.get("all") or {}, {}, merged)
+    hosts: dict[str, SshHost] = {}
+    problems: list[Problem] = []
+    for name, hv in merged.items():
+        if hv.get("ansible_connection") == "local" or "ansible_host" not in hv:
+            continue
+        key = hv.get("ansible_ssh_private_key_file")
+        fps = hv.get("ssh_host_fingerprints") or ()
+        if isinstance(fps, str):
+            fps = (fps,)
+        bad = [f for f in fps if not str(f).startswith("SHA256:")]
+        if bad:
+            problems.append(Problem(str(file), None, f"{name}.ssh_host_fingerprints",
+                                    f"expected SHA256:… fingerprints (ssh-keygen -lf), got {bad[0]!r}"))
+        hosts[name] = SshHost(
+            name=name, address=str(hv["ansible_host"]), port=int(hv.get("ansible_port", 22)),
+            user=str(hv.get("ansible_user", "root")),
+            key_file=Path(_expand(str(key), folder)) if key else None,
+            via=hv.get("drill_ssh_via"), fingerprints=tuple(str(f) for f in fps))
+    for h in hosts.values():
+        if h.via is not None and h.via not in hosts:
+            problems.append(Problem(str(file), None, f"{h.name}.drill_ssh_via",
+                                    f"expected an SSH host of the inventory, got {h.via!r}"))
+    if problems:
+        raise InputError(problems)
+    return SshTopology(hosts=hosts, known_hosts=known_hosts_path(path))
+
+
+def _walk_group(group: Mapping[str, Any], inherited: dict[str, Any], out: dict[str, dict[str, Any]]) -> None:
+    gvars = {**inherited, **(group.get("vars") or {})}
+    gvars.pop("drill", None)
+    for name, hv in (group.get("hosts") or {}).items():
+        out[name] = {**out.get(name, {}), **gvars, **(hv or {})}
+    for child in (group.get("children") or {}).values():
+        _walk_group(child or {}, gvars, out)
+
+
+def _expand(value: str, folder: Path) -> str:
+    value = re.sub(r"\{\{\s*inventory_dir\s*\}\}", str(folder), value)
+    return os.path.expanduser(value)
+
+
+# -- fingerprints and known_hosts ------------------------------------------------------------
+
+def fingerprint(key: paramiko.PKey) -> str:
+    """OpenSSH's SHA256 fingerprint, as `ssh-keygen -lf` prints it."""
+    digest = hashlib.sha256(key.asbytes()).digest()
+    return "SHA256:" + base64.b64encode(digest).decode().rstrip("=")
+
+
+def load_known_hosts(path: Path) -> paramiko.HostKeys:
+    import paramiko
+
+    keys = paramiko.HostKeys()
+    if path.exists():
+        keys.load(str(path))
+    return keys
+
+
+def known_key(keys: paramiko.HostKeys, host: SshHost) -> paramiko.PKey | None:
+    entry = keys.lookup(host.known_hosts_name)
+    if not entry:
+        return None
+    return next(iter(entry.values()))
+
+
+def unknown_message(host: SshHost, key: paramiko.PKey, known_hosts: Path) -> str:
+    return (f"host {host.describe()} is not trusted: it presented {key.get_name()} key "
+            f"{fingerprint(key)}, which is not in {known_hosts}. Check that fingerprint with "
+            f"the host's owner, then run `drill hosts trust {host.name}`.")
+
+
+def changed_message(host: SshHost, got: paramiko.PKey, expected: paramiko.PKey, known_hosts: Path) -> str:
+    return (f"HOST KEY CHANGED for {host.describe()}: it presented {got.get_name()} key "
+            f"{fingerprint(got)}, but {known_hosts} trusts {expected.get_name()} key "
+            f"{fingerprint(expected)}. Refused: this may be someone impersonating the host. If the "
+            f"host was rebuilt, confirm the new fingerprint and run `drill hosts trust {host.name}`.")
+
+
+def write_known_hosts(path: Path, entries: Mapping[str, paramiko.PKey]) -> None:
+    """Replace (or add) the given hosts' keys, keeping the other lines; atomic."""
+    keep: list[str] = []
+    if path.exists():
+        for line in path.read_text().splitlines():
+            names = line.split(" ", 1)[0].split(",") if line.strip() and not line.startswith("#") else []
+            if not any(n in entries for n in names):
+                keep.append(line)
+    new = [f"{name} {key.get_name()} {key.get_base64()}" for name, key in sorted(entries.items())]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text("\n".join([*keep, *new]) + "\n")
+    tmp.chmod(0o644)
+    os.replace(tmp, path)
+
+
+# -- trust ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TrustDecision:
+    host: str
+    address: str
+    key_type: str
+    fingerprint: str
+    previous: str | None  # fingerprint trusted before, if any
+    status: str  # added | unchanged | replaced | rejected | mismatch
+
+
+Confirm = Callable[[SshHost, str, str, str | None], bool]
+
+
+def trust_hosts(topology: SshTopology, names: Iterable[str] | None = None, *,
+                confirm: Confirm | None = None, from_inventory: bool = False,
+                timeout_s: float = 10.0) -> list[TrustDecision]:
+    """Enrol host keys into the managed known_hosts.
+
+    Each host's key is read over SSH (through its jump hosts, which must be trusted
+    first, so they are enrolled first). With `from_inventory` a key is accepted only when
+    its fingerprint is among the host's `ssh_host_fingerprints`; otherwise `confirm(host,
+    key_type, fingerprint, previous)` decides. Nothing is written when any host's
+    fingerprint does not match the inventory.
+    """
+    from orchestrator.probes.ssh import SshPool, fetch_host_key
+
+    wanted = list(names) if names else sorted(topology.hosts)
+    order: list[SshHost] = []
+    for name in wanted:
+        for h in topology.chain(name):
+            if h not in order:
+                order.append(h)
+    trusted = load_known_hosts(topology.known_hosts)
+    decisions: list[TrustDecision] = []
+    accepted: dict[str, paramiko.PKey] = {}
+    with SshPool(topology, host_keys=trusted) as pool:
+        for h in order:
+            key = fetch_host_key(pool, h, timeout_s)
+            fp = fingerprint(key)
+            old = known_key(trusted, h)
+            previous = fingerprint(old) if old is not None else None
+            if previous == fp:
+                status = "unchanged"
+            elif from_inventory:
+                if not h.fingerprints:
+                    status = "mismatch"
+                else:
+                    status = ("replaced" if previous else "added") if fp in h.fingerprints else "mismatch"
+            elif confirm is not None and confirm(h, key.get_name(), fp, previous):
+                status = "replaced" if previous else "added"
+            else:
+                status = "rejected"
+            if status in ("added", "replaced"):
+                trusted.add(h.known_hosts_name, key.get_name(), key)
+                # A replaced key must not linger: drop the other types too.
+                for ktype in list(trusted.lookup(h.known_hosts_name) or {}):
+                    if ktype != key.get_name():
+                        del trusted[h.known_hosts_name][ktype]
+                accepted[h.known_hosts_name] = key
+            decisions.append(TrustDecision(h.name, h.known_hosts_name, key.get_name(), fp, previous, status))
+            if status in ("rejected", "mismatch") and h.name not in wanted:
+                break  # a jump host we do not trust: the hosts behind it cannot be checked
+    mismatches = [d for d in decisions if d.status == "mismatch"]
+    if mismatches:
+        raise HostKeyUnknown("\n".join(
+            f"host {d.host} ({d.address}) presented {d.key_type} key {d.fingerprint}, which is not among its "
+            f"ssh_host_fingerprints in the inventory ({', '.join(topology.hosts[d.host].fingerprints) or 'none given'})"
+            "; nothing written" for d in mismatches))
+    if accepted:
+        write_known_hosts(topology.known_hosts, accepted)
+    return decisions
+
+
+# -- clock offset evidence ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ClockOffset:
+    """How far a host's clock is from ours, and how well we know it."""
+
+    host: str
+    offset_ns: int  # host clock minus drill's clock
+    uncertainty_ns: int  # half the best round trip
+    method: str  # date-midpoint
+    measured_at_ns: int
+    ntp: str | None = None  # chronyc/timedatectl summary, when the host has one
+
+    def to_record(self) -> dict[str, Any]:
+        from orchestrator.journal import iso_ns
+
+        return {"host": self.host, "offset_ms": self.offset_ns / 1e6,
+                "uncertainty_ms": self.uncertainty_ns / 1e6, "method": self.method,
+                "measured_at": iso_ns(self.measured_at_ns), "ntp": self.ntp}
+
+
+_CHRONY = re.compile(r"System time\s*:\s*([\d.]+) seconds (fast|slow) of NTP time")
+
+
+def measure_clock_offset(pool: SshPool, host: str, rounds: int = 5) -> ClockOffset:
+    """Compare the host's `date +%s%N` with the midpoint of the round trip; best of rounds.
+
+    Also records the host's own NTP view (chrony, else timedatectl) when it has one,
+    because our offset says nothing about whether both clocks are right.
+    """
+    samples: list[tuple[int, int]] = []
+    for _ in range(rounds):
+        before = time.time_ns()
+        res = pool.run(host, "date +%s%N", timeout_s=10)
+        after = time.time_ns()
+        try:
+            remote = int(res.stdout.strip())
+        except ValueError:
+            raise HostUnreachable(f"host {host}: `date +%s%N` printed {res.stdout.strip()!r}") from None
+        samples.append((after - before, remote - (before + after) // 2))
+    rtt, offset = min(samples)
+    ntp = None
+    chrony = pool.run(host, "chronyc tracking 2>/dev/null || timedatectl show 2>/dev/null", timeout_s=10)
+    if chrony.stdout.strip():
+        m = _CHRONY.search(chrony.stdout)
+        if m:
+            sign = 1 if m.group(2) == "fast" else -1
+            ntp = f"chrony: {sign * float(m.group(1)) * 1e3:+.3f} ms from NTP"
+        else:
+            synced = re.search(r"NTPSynchronized=(\w+)", chrony.stdout)
+            ntp = f"timedatectl: NTPSynchronized={synced.group(1)}" if synced else None
+    return ClockOffset(host=host, offset_ns=offset, uncertainty_ns=rtt // 2, method="date-midpoint",
+                       measured_at_ns=time.time_ns(), ntp=ntp)

@@ -1,0 +1,183 @@
+"""paramiko probes against real sshd hosts, through the bastion."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+from hostbed.inventory import fingerprint_of
+
+from orchestrator.hosts import (
+    HostKeyChanged,
+    HostKeyUnknown,
+    fingerprint,
+    load_topology,
+    measure_clock_offset,
+    trust_hosts,
+)
+from orchestrator.journal import parse_iso_ns
+from orchestrator.probes.ssh import (
+    SshCommandProbe,
+    SshLogFollower,
+    SshLogProbe,
+    SshPool,
+    SshTcpProbe,
+    register,
+)
+
+pytestmark = pytest.mark.netns
+
+
+@pytest.fixture
+def pool(inventory):
+    with SshPool(load_topology(inventory)) as p:
+        yield p
+
+
+def test_ssh_command_runs_on_a_host_behind_the_bastion(pool):
+    res = pool.run("gw", "ip -br addr show ct0")
+    assert res.exit_status == 0
+    assert "198.18.1.1/30" in res.stdout
+    # One long-lived connection per host: the bastion's transport carries gw's.
+    assert set(pool._transports) == {"bastion", "gw"}
+    ok = SshCommandProbe(pool, "gw", "ip -br addr show cu0", expect=r"198\.18\.2\.1/30").sample_sync()
+    bad = SshCommandProbe(pool, "gw", "ip -br addr show cu0", expect=r"198\.18\.9\.9").sample_sync()
+    assert ok.ok and not bad.ok
+    assert "does not match" in bad.error
+
+
+def test_a_host_is_not_reachable_without_the_bastion(bed, inventory):
+    # The operations host's only link into the bed is its point-to-point link to the
+    # bastion, which does not forward: the management LAN is reached by jumping only.
+    proc = subprocess.run(["ip", "route", "get", bed.host("gw").mgmt_address], capture_output=True, text=True)
+    assert f"dev {bed.root_iface} " not in proc.stdout
+    assert bed.exec("bastion", "sysctl", "-n", "net.ipv4.ip_forward").stdout.strip() == "0"
+
+
+def test_tcp_probe_is_tunnelled_through_a_host(bed, pool):
+    bed.start_exchanges(ports=(7043,))
+    from_gw = SshTcpProbe(pool, "198.18.101.30", 7043, via="gw").sample_sync()
+    closed_port = SshTcpProbe(pool, "198.18.101.30", 7999, via="gw").sample_sync()
+    from_bastion = SshTcpProbe(pool, "198.18.101.30", 7043, via="bastion", timeout_s=3).sample_sync()
+    assert from_gw.ok, from_gw.error
+    assert not closed_port.ok and "connect failed" in closed_port.error
+    assert not from_bastion.ok  # the bastion has no route into the trading network
+
+
+def test_ssh_log_follows_a_file_and_reads_its_timestamps(pool):
+    path = "/tmp/drill-hostbed-ssh-log-test.log"
+    pool.run("gw", f": > {path}")
+    follower = SshLogFollower(pool, "gw", path).start()
+    probe = SshLogProbe(pool, "gw", path, pattern="login accepted")
+    try:
+        assert not probe.sample_sync().ok
+        stamp = "2026-11-25T11:15:00.123456789Z"
+        # Keep writing until the follower has attached (tail -F starts at the end).
+        line = None
+        for _ in range(50):
+            pool.run("gw", f"echo '{stamp} W000000T login accepted session FT-000001' >> {path}")
+            line = follower.wait_for("login accepted", 0.2)
+            if line is not None:
+                break
+        assert line is not None
+        assert line.ts_ns == parse_iso_ns(stamp)
+        assert line.host == "gw" and "FT-000001" in line.text
+        sample = None
+        for _ in range(50):
+            pool.run("gw", f"echo '{stamp} again login accepted' >> {path}")
+            sample = probe.sample_sync()
+            if sample.ok:
+                break
+        assert sample.ok and sample.value["ts_ns"] == parse_iso_ns(stamp)
+    finally:
+        follower.close()
+        probe.close()
+        pool.run("gw", f"rm -f {path}")
+
+
+def test_clock_offset_is_measured_and_bounded(pool):
+    offset = measure_clock_offset(pool, "ct")
+    # The namespaces share this machine's clock, so the true offset is 0 and the
+    # measurement must bracket it within its own stated uncertainty.
+    assert abs(offset.offset_ns) <= offset.uncertainty_ns + 1_000
+    rec = offset.to_record()
+    assert rec["host"] == "ct" and rec["method"] == "date-midpoint" and rec["measured_at"].endswith("Z")
+
+
+def test_unknown_host_key_is_rejected_naming_host_and_fingerprint(bed, inventory):
+    kh = inventory / "known_hosts"
+    nf = bed.host("nf").mgmt_address + " "
+    kh.write_text("".join(ln + "\n" for ln in bed.known_hosts_lines() if not ln.startswith(nf)))
+    with SshPool(load_topology(inventory)) as pool, pytest.raises(HostKeyUnknown) as err:
+        pool.run("nf", "true")
+    msg = str(err.value)
+    assert "nf (" in msg and "via bastion" in msg
+    assert fingerprint_of(bed.host("nf").host_key_pub) in msg
+    assert "drill hosts trust nf" in msg
+
+
+def test_changed_host_key_through_the_bastion_is_refused(bed, inventory):
+    old_fp = fingerprint_of(bed.host("cu").host_key_pub)
+    bed.regenerate_host_key("cu")
+    new_fp = fingerprint_of(bed.host("cu").host_key_pub)
+    with SshPool(load_topology(inventory)) as pool:
+        with pytest.raises(HostKeyChanged) as err:
+            pool.run("cu", "true")
+        sample = SshCommandProbe(pool, "cu", "true").sample_sync()
+        assert pool.run("bastion", "true").exit_status == 0  # only the changed host is refused
+    msg = str(err.value)
+    assert "HOST KEY CHANGED" in msg and "cu (" in msg
+    assert new_fp in msg and old_fp in msg
+    assert not sample.ok and "HOST KEY CHANGED" in sample.error
+
+
+def test_trust_from_inventory_fingerprints_enrols_every_host(bed, inventory):
+    kh = inventory / "known_hosts"
+    kh.unlink()
+    topo = load_topology(inventory)
+    decisions = trust_hosts(topo, from_inventory=True)
+    assert {d.host for d in decisions} == {"bastion", "gw", "ct", "cu", "ft", "nf"}
+    assert {d.status for d in decisions} == {"added"}
+    with SshPool(load_topology(inventory)) as pool:
+        assert pool.run("nf", "echo ok").stdout.strip() == "ok"
+    assert decisions[0].host == "bastion"  # the jump host is enrolled before the hosts behind it
+
+
+def test_trust_refuses_a_key_the_inventory_does_not_list_and_writes_nothing(bed, inventory):
+    kh = inventory / "known_hosts"
+    kh.unlink()
+    text = (inventory / "hosts.yml").read_text()
+    gw_fp = fingerprint_of(bed.host("gw").host_key_pub)
+    (inventory / "hosts.yml").write_text(text.replace(gw_fp, "SHA256:" + "A" * 43))
+    with pytest.raises(HostKeyUnknown) as err:
+        trust_hosts(load_topology(inventory), from_inventory=True)
+    assert "gw" in str(err.value) and gw_fp in str(err.value) and "nothing written" in str(err.value)
+    assert not kh.exists()
+
+
+def test_trust_asks_per_host_and_keeps_only_confirmed_keys(bed, inventory):
+    kh = inventory / "known_hosts"
+    kh.unlink()
+    asked = []
+
+    def confirm(host, key_type, fp, previous):
+        asked.append((host.name, fp, previous))
+        return host.name != "ft"
+
+    decisions = trust_hosts(load_topology(inventory), ["gw", "ft"], confirm=confirm)
+    assert [a[0] for a in asked] == ["bastion", "gw", "ft"]
+    assert asked[1][1] == fingerprint_of(bed.host("gw").host_key_pub)
+    assert {d.host: d.status for d in decisions} == {"bastion": "added", "gw": "added", "ft": "rejected"}
+    with SshPool(load_topology(inventory)) as pool:
+        assert pool.run("gw", "true").exit_status == 0
+        with pytest.raises(HostKeyUnknown):
+            pool.run("ft", "true")
+
+
+def test_ssh_kinds_register_with_the_probe_registry():
+    from orchestrator.probes import ProbeRegistry
+
+    reg = ProbeRegistry()
+    register(reg)
+    assert {"ssh-command", "ssh-log", "ssh-tcp"} <= set(reg.kinds)
+    assert fingerprint  # the public helper used by `drill hosts trust`
