@@ -1,0 +1,206 @@
+"""The Ansible adapter: real ansible-playbook runs through ansible-runner, on the local host."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+
+import pytest
+from conftest import processes_with
+
+from orchestrator.ansible import PlaybookRun, group_members, run_playbook
+from orchestrator.errors import DrillError
+
+EFFECTIVE = 1795600000123456789
+
+
+def run(playbook, inventory, pdd, extravars=None, **kw):
+    return PlaybookRun(playbook=playbook, inventory=inventory, extravars=extravars or {},
+                       private_data_dir=pdd, **kw)
+
+
+def test_task_events_give_host_times_status_and_effective_ns(write_playbook, local_inventory, pdd):
+    pb = write_playbook(f"""
+- name: Apply the change
+  ansible.builtin.command:
+    argv: [echo, '{{"effective_ns": {EFFECTIVE}, "ok": true}}']
+  changed_when: true
+- name: Look around
+  ansible.builtin.debug:
+    msg: "value {{{{ x }}}}"
+""")
+    seen = []
+    before = time.time_ns()
+    result = run_playbook(run(pb, local_inventory, pdd, {"x": 41}), on_task=seen.append)
+    after = time.time_ns()
+
+    assert result.status == "successful" and result.rc == 0
+    assert [t.task for t in result.tasks] == ["Apply the change", "Look around"]
+    assert seen == list(result.tasks)  # streamed as they happened
+    change, look = result.tasks
+    assert change.host == "lab" and change.status == "changed"
+    assert change.action == "ansible.builtin.command"
+    assert change.effective_ns == EFFECTIVE
+    assert result.effective_ns == EFFECTIVE
+    assert look.status == "ok" and look.msg == "value 41" and look.effective_ns is None
+    for t in result.tasks:
+        assert before <= t.started_ns <= t.ended_ns <= after
+    assert change.ended_ns <= look.started_ns
+
+
+def test_a_failing_task_fails_the_run_and_is_recorded(write_playbook, local_inventory, pdd):
+    pb = write_playbook("""
+- name: Works
+  ansible.builtin.debug:
+    msg: fine
+- name: Breaks
+  ansible.builtin.command:
+    argv: [sh, -c, 'echo broken line >&2; exit 3']
+  changed_when: false
+- name: Never runs
+  ansible.builtin.debug:
+    msg: unreachable
+""")
+    result = run_playbook(run(pb, local_inventory, pdd))
+    assert result.status == "failed" and result.rc != 0
+    assert [(t.task, t.status) for t in result.tasks] == [("Works", "ok"), ("Breaks", "failed")]
+    assert result.failed_tasks[0].task == "Breaks"
+    assert "broken line" in result.failed_tasks[0].msg or "non-zero" in result.failed_tasks[0].msg
+
+
+def _long_playbook(write_playbook, marker: str):
+    # A module that leaves a background grandchild, as a misbehaving module would: only
+    # killing the process group (and the tree) ends it.
+    return write_playbook(f"""
+- name: Quick first task
+  ansible.builtin.debug:
+    msg: started
+- name: Long task with a background child
+  ansible.builtin.shell:
+    cmd: "sleep {marker} & sleep {marker}"
+  changed_when: false
+""")
+
+
+def _marker() -> str:
+    return f"{random.randint(500, 900)}.{random.randint(10**8, 10**9)}"
+
+
+def test_timeout_ends_the_whole_process_group(write_playbook, local_inventory, pdd):
+    marker = _marker()
+    pb = _long_playbook(write_playbook, marker)
+    groups = []
+    result = run_playbook(run(pb, local_inventory, pdd, timeout_s=4.0),
+                          on_process=lambda pid, pgid: groups.append((pid, pgid)))
+    assert result.status == "timeout"
+    assert [t.task for t in result.tasks] == ["Quick first task"]
+    (pid, pgid), = groups
+    assert pid == pgid
+    assert group_members(pgid) == set()
+    assert processes_with(marker) == []
+
+
+def test_cancel_ends_the_whole_process_group(write_playbook, local_inventory, pdd):
+    marker = _marker()
+    pb = _long_playbook(write_playbook, marker)
+    cancel = threading.Event()
+    groups = []
+
+    def cancel_once_sleeping():
+        deadline = time.monotonic() + 60
+        while len(processes_with(marker)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)  # polling /proc for the condition, with a deadline
+        cancel.set()
+
+    watcher = threading.Thread(target=cancel_once_sleeping)
+    watcher.start()
+    result = run_playbook(run(pb, local_inventory, pdd, timeout_s=120),
+                          on_process=lambda pid, pgid: groups.append(pgid), cancel=cancel)
+    watcher.join()
+    assert result.status == "canceled"
+    assert group_members(groups[0]) == set()
+    assert processes_with(marker) == []
+
+
+def test_extravar_secrets_and_no_log_output_stay_out_of_the_run_folder(
+        write_playbook, local_inventory, pdd):
+    secret, hidden = "Pw-7f3c9e21", "NoLog-5b1d8a77"
+    pb = write_playbook(f"""
+- name: Use the password
+  ansible.builtin.debug:
+    msg: "connecting with {{{{ gateway_password }}}}"
+- name: Hidden output
+  ansible.builtin.command:
+    argv: [echo, "{hidden}"]
+  no_log: true
+  changed_when: false
+""")
+    result = run_playbook(run(pb, local_inventory, pdd,
+                              {"gateway_password": secret, "lines": ["ct-ft"]}))
+    assert result.status == "successful"
+    use, hid = result.tasks
+    assert secret not in use.msg
+    assert hid.no_log and hidden not in hid.msg
+    assert not (pdd / "env" / "extravars").exists()
+    files = [p for p in pdd.rglob("*") if p.is_file()]
+    assert any(p.parent.name == "job_events" for p in files)  # events are kept
+    for path in files:
+        data = path.read_bytes()
+        assert secret.encode() not in data, path
+        assert hidden.encode() not in data, path
+
+
+def test_host_key_checking_stays_on_whatever_the_caller_sets(write_playbook, local_inventory,
+                                                             pdd, tmp_path):
+    known = tmp_path / "known_hosts"
+    known.write_text("")
+    pb = write_playbook("""
+- name: Host key checking as Ansible sees it
+  ansible.builtin.debug:
+    msg: "{{ lookup('ansible.builtin.config', 'HOST_KEY_CHECKING') }}"
+- name: ssh arguments as Ansible sees them
+  ansible.builtin.debug:
+    msg: "{{ lookup('ansible.builtin.env', 'ANSIBLE_SSH_ARGS') }}"
+""")
+    result = run_playbook(run(pb, local_inventory, pdd, known_hosts=known,
+                              envvars={"ANSIBLE_HOST_KEY_CHECKING": "False"}))
+    checking, ssh_args = result.tasks
+    assert checking.msg == "True"
+    assert f"UserKnownHostsFile={known}" in ssh_args.msg
+    assert "StrictHostKeyChecking=yes" in ssh_args.msg
+
+
+def test_ansible_playbook_is_found_from_this_python_without_path(write_playbook, local_inventory,
+                                                                 pdd, monkeypatch):
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    pb = write_playbook("""
+- name: Trivial
+  ansible.builtin.debug:
+    msg: hi
+""")
+    assert run_playbook(run(pb, local_inventory, pdd)).status == "successful"
+
+
+def test_the_process_is_reported_before_the_first_task(write_playbook, local_inventory, pdd):
+    order = []
+    pb = write_playbook("""
+- name: Trivial
+  ansible.builtin.debug:
+    msg: hi
+""")
+    run_playbook(run(pb, local_inventory, pdd), on_task=lambda t: order.append("task"),
+                 on_process=lambda pid, pgid: order.append("process"))
+    assert order == ["process", "task"]
+
+
+def test_a_used_private_data_dir_is_refused(write_playbook, local_inventory, pdd):
+    pdd.mkdir()
+    (pdd / "leftover").write_text("x")
+    pb = write_playbook("""
+- name: Trivial
+  ansible.builtin.debug:
+    msg: hi
+""")
+    with pytest.raises(DrillError, match="private_data_dir"):
+        run_playbook(run(pb, local_inventory, pdd))
