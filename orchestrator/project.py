@@ -86,3 +86,25 @@ def drill_home() -> Path:
     """Per-user state: locks and lab state. DRILL_HOME overrides (tests use a temp dir)."""
     env = os.environ.get("DRILL_HOME")
     return Path(env) if env else Path.home() / ".local" / "state" / "drill"
+
+
+def init_project(dest: Path) -> Path:
+    """Copy the shipped drills, playbooks and inventories into a new project folder.
+
+    Refuses a folder that exists and is not empty, so nothing of the firm's is overwritten.
+    """
+    import shutil
+
+    dest = Path(dest).expanduser()
+    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+        raise InputError(Problem(str(dest), None, "DIR",
+                                 "not empty; expected a new or empty folder for the project"))
+    shipped = bundled_root()
+    if shipped is None:
+        raise InputError("drill was installed without its shipped project (share/drill-orchestrator)")
+    dest.mkdir(parents=True, exist_ok=True)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".*")
+    for name in _MARKERS:
+        shutil.copytree(shipped / name, dest / name, ignore=ignore)
+    (dest / ".gitignore").write_text("reports/\n", encoding="utf-8")
+    return dest.resolve()

@@ -233,6 +233,18 @@ def find_drill(folder: Path, drill_id: str) -> Drill:
                              f"no drill {drill_id!r}; expected one of: {', '.join(known) or 'none'}"))
 
 
+def playbook_problems(drill: Drill, playbooks_dir: Path) -> list[Problem]:
+    """Every playbook a drill names must exist in the project's playbooks/."""
+    out = []
+    for phase in PHASES:
+        for i, step in enumerate(drill.phases.get(phase, ())):
+            if step.playbook and not (Path(playbooks_dir) / step.playbook).is_file():
+                at = ("phases", phase, i, "playbook")
+                out.append(Problem(str(drill.path), drill.lines.line(at), dotted(at),
+                                   f"no playbook {step.playbook!r} in {playbooks_dir}"))
+    return out
+
+
 def _sorted(problems: list[Problem]) -> list[Problem]:
     return sorted(problems, key=lambda p: (p.file, p.line or 0))
 

@@ -1,0 +1,229 @@
+"""`drill list`, `drill show`, `drill validate`, `drill init`: the drill catalogue."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from orchestrator.cli._options import inventory_option, json_option, project_option
+
+lang_option = click.option("--lang", type=click.Choice(["en", "zh"]), default="en",
+                           show_default=True, help="Language of titles and step names.")
+
+
+@click.command("list")
+@lang_option
+@json_option
+@project_option
+def list_drills(lang: str, as_json: bool, project: Path | None) -> None:
+    """List the project's drills: id, title, spec clauses, cadence.
+
+    Example:  drill list --lang zh
+    """
+    from tabulate import tabulate
+
+    from orchestrator.project import find_project
+    from orchestrator.scenario import load_drills
+
+    drills = load_drills(find_project(project).drills_dir)
+    if as_json:
+        click.echo(json.dumps([{"id": d.id, "title": {"zh": d.title.zh, "en": d.title.en},
+                                "spec": list(d.spec), "cadence": d.cadence,
+                                "path": str(d.path)} for d in drills], ensure_ascii=False))
+        return
+    headers = ["id", "title", "clauses", "cadence"] if lang == "en" else \
+        ["编号", "名称", "对应条款", "演练周期"]
+    rows = [[d.id, d.title.get(lang), ", ".join(d.spec), _cadence(d.cadence, lang)] for d in drills]
+    click.echo(tabulate(rows, headers=headers, tablefmt="simple"))
+
+
+@click.command("show")
+@click.argument("drill_id", metavar="ID")
+@lang_option
+@json_option
+@project_option
+def show(drill_id: str, lang: str, as_json: bool, project: Path | None) -> None:
+    """Show one drill as written: parameters with defaults, targets, steps per phase.
+
+    Templates are shown unrendered; `drill plan ID` shows them resolved for an inventory.
+
+    Example:  drill show carrier-outage
+    """
+    from orchestrator.project import find_project
+    from orchestrator.scenario import find_drill
+
+    drill = find_drill(find_project(project).drills_dir, drill_id)
+    if as_json:
+        click.echo(json.dumps(_drill_json(drill), ensure_ascii=False, default=str))
+        return
+    click.echo(_describe(drill, lang))
+
+
+@click.command("validate")
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+@inventory_option
+@project_option
+def validate(files: tuple[Path, ...], inventory: str, project: Path | None) -> None:
+    """Check drill files against the schema, the inventory and the playbooks.
+
+    Prints every problem in every file as `file:line: field: expected …` and exits 2 if
+    there is any; exits 0 when all are valid. Without FILES, checks every drill in the
+    project. Parameter defaults are checked against the inventory (default: lab).
+
+    Example:  drill validate drills/single-line.yaml --inventory inventories/lab
+    """
+    from orchestrator.errors import InputError, Problem
+    from orchestrator.inventory import load_inventory
+    from orchestrator.project import find_project
+    from orchestrator.scenario import drill_files, load_drill, playbook_problems, resolve
+
+    proj = find_project(project)
+    paths = list(files) or drill_files(proj.drills_dir)
+    problems: list[Problem] = []
+    if not paths:
+        problems.append(Problem(str(proj.drills_dir), None, "", "no drill files found"))
+    drills = []
+    for path in paths:
+        try:
+            drills.append(load_drill(path))
+        except InputError as e:
+            problems += e.problems
+    inv = None
+    try:
+        inv = load_inventory(proj.inventory_path(inventory))
+    except InputError as e:
+        problems += e.problems
+    seen: dict[str, Path] = {}
+    for drill in drills:
+        if drill.id in seen and seen[drill.id] != drill.path:
+            problems.append(Problem(str(drill.path), drill.lines.line(("id",)), "id",
+                                    f"duplicate drill id; also in {seen[drill.id]}"))
+        seen[drill.id] = drill.path
+        found = playbook_problems(drill, _playbooks_dir(drill.path, proj.playbooks_dir))
+        if inv is not None:
+            try:
+                resolve(drill, inv, {})
+            except InputError as e:
+                found += e.problems
+        problems += found
+        if not found:
+            click.echo(f"ok: {drill.path} ({drill.id})")
+    if problems:
+        raise InputError(problems)
+    click.echo(f"{len(drills)} drill(s) valid"
+               + (f" against inventory {inv.environment.name}" if inv else ""))
+
+
+@click.command("init")
+@click.argument("dest", metavar="DIR", type=click.Path(file_okay=False, path_type=Path))
+def init(dest: Path) -> None:
+    """Scaffold a firm's drill project in DIR from the shipped drills, playbooks, inventories.
+
+    DIR must be new or empty. Edit inventories/ for your own lines and gateways, then
+    run drills from inside DIR (or with --project DIR).
+
+    Example:  drill init ~/sscc-drills
+    """
+    from orchestrator.project import init_project
+
+    root = init_project(dest)
+    click.echo(f"created drill project {root}")
+    click.echo("next: edit inventories/ (copy production.example), then `drill validate`")
+
+
+def _playbooks_dir(drill_path: Path, fallback: Path) -> Path:
+    """The playbooks/ beside the drill's drills/ folder when it is in a project."""
+    sibling = Path(drill_path).resolve().parent.parent / "playbooks"
+    return sibling if sibling.is_dir() else fallback
+
+
+_CADENCE_ZH = {"monthly": "每月", "quarterly": "每季度", "half-yearly": "每半年", "yearly": "每年"}
+_PHASE_ZH = {"precheck": "演练前检查", "fault": "故障注入", "recovery": "切换恢复",
+             "hold": "保持观察", "restore": "恢复"}
+
+
+def _cadence(cadence: str, lang: str) -> str:
+    return _CADENCE_ZH.get(cadence, cadence) if lang == "zh" else cadence
+
+
+def _describe(drill, lang: str) -> str:
+    from orchestrator.scenario import PHASES
+
+    zh = lang == "zh"
+    out = [f"{drill.id}: {drill.title.get(lang)}", "", drill.description.get(lang), "",
+           f"{'对应条款' if zh else 'clauses'}: {', '.join(drill.spec)}",
+           f"{'演练周期' if zh else 'cadence'}: {_cadence(drill.cadence, lang)}",
+           f"{'文件' if zh else 'file'}: {drill.path}  sha256 {drill.sha256[:16]}…", ""]
+    out.append("参数:" if zh else "parameters:")
+    for p in drill.params.values():
+        choices = f" [{'|'.join(p.choices)}]" if p.choices else ""
+        desc = f"  {p.description.get(lang)}" if p.description else ""
+        out.append(f"  {p.name} ({p.type}{choices}) = {p.default}{desc}")
+    if not drill.params:
+        out.append("  —")
+    t = drill.targets
+    out.append("目标值:" if zh else "targets:")
+    for svc, secs in t.rto_s.items():
+        out.append(f"  {svc} RTO <= {_secs(secs)}")
+    out.append(f"  no_double_login: {t.no_double_login}")
+    if t.cutover_limit_s is not None or t.cutover_firm_s is not None:
+        out.append(f"  cutover <= {_secs(t.cutover_limit_s)} (limit), "
+                   f"<= {_secs(t.cutover_firm_s)} (firm)")
+    out.append(f"abort: blast_radius={drill.abort.blast_radius}, "
+               f"recovery_margin={_secs(drill.abort.recovery_margin_s)}; failback: {drill.failback}")
+    out.append("")
+    for phase in PHASES:
+        steps = drill.phases.get(phase, ())
+        out.append(f"{_PHASE_ZH[phase] if zh else phase}:")
+        if not steps:
+            out.append("  —")
+        for i, step in enumerate(steps, 1):
+            out.append(f"  {i}. [{step.kind}] {step.name.get(lang)}")
+            raw = dict(step.raw)
+            for key in ("playbook", "vars", "effect", "timeout", "wait"):
+                if key in raw:
+                    out.append(f"       {key}: {_flow(raw[key])}")
+            for expectation in raw.get("verify") or ():
+                out.append(f"       verify: {_flow(expectation)}")
+            if step.manual:
+                out.append(f"       manual: {step.manual.get(lang)}")
+    return "\n".join(out)
+
+
+def _flow(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _secs(value: float | None) -> str:
+    if value is None:
+        return "—"
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if value >= size and value % size == 0:
+            return f"{int(value // size)}{unit}"
+    return f"{value:g}s"
+
+
+def _drill_json(drill) -> dict:
+    from orchestrator.scenario import PHASES
+
+    return {
+        "id": drill.id, "title": vars(drill.title), "description": vars(drill.description),
+        "spec": list(drill.spec), "cadence": drill.cadence, "path": str(drill.path),
+        "sha256": drill.sha256,
+        "params": {n: {"type": p.type, "default": p.default, "choices": list(p.choices)}
+                   for n, p in drill.params.items()},
+        "targets": {"rto_s": dict(drill.targets.rto_s),
+                    "no_double_login": drill.targets.no_double_login,
+                    "cutover_limit_s": drill.targets.cutover_limit_s,
+                    "cutover_firm_s": drill.targets.cutover_firm_s},
+        "abort": {"blast_radius": drill.abort.blast_radius,
+                  "recovery_margin_s": drill.abort.recovery_margin_s},
+        "failback": drill.failback,
+        "phases": {ph: [{"kind": s.kind, "line": s.line, **dict(s.raw)} for s in drill.phases[ph]]
+                   for ph in PHASES},
+    }
+
+
+commands = [list_drills, show, validate, init]
