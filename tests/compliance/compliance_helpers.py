@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 import orchestrator.journal as journal_mod
@@ -17,6 +18,15 @@ from orchestrator.journal import Journal
 
 REPO = Path(__file__).resolve().parents[2]
 LAB_INVENTORY = REPO / "inventories" / "lab"
+
+
+@pytest.fixture(autouse=True)
+def drill_home(tmp_path, monkeypatch):
+    """Every compliance test gets its own DRILL_HOME (import this fixture into the module)."""
+    home = tmp_path / "drill-home"
+    home.mkdir()
+    monkeypatch.setenv("DRILL_HOME", str(home))
+    return home
 
 
 def lab_doc() -> dict[str, Any]:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import pytest
-from compliance_helpers import LAB_INVENTORY, write_inventory
+from compliance_helpers import LAB_INVENTORY, drill_home, write_inventory  # noqa: F401 - drill_home: autouse fixture
 
 from orchestrator.cli import main
 
@@ -76,9 +77,9 @@ def test_broken_inventory_fails_exactly_that_clause(tmp_path, capsys, mutate, cl
     assert report["failed"] == [clause]
 
 
-def test_gateway_listing_one_centre_fails_r_app_3(tmp_path, capsys, _drill_home):
+def test_gateway_listing_one_centre_fails_r_app_3(tmp_path, capsys):
     # The lab renders configs into its state folder; one of them lists FT only.
-    cfg = _drill_home / "lab" / "lab" / "gateways" / "W000001T" / "server_list.xml"
+    cfg = Path(os.environ["DRILL_HOME"]) / "lab" / "lab" / "gateways" / "W000001T" / "server_list.xml"
     cfg.parent.mkdir(parents=True)
     cfg.write_text('<?xml version="1.0"?>\n<gateway id="W000001T" kind="trading">'
                    '<monitor address="127.0.0.1" port="17201"/><servers>'
@@ -91,8 +92,8 @@ def test_gateway_listing_one_centre_fails_r_app_3(tmp_path, capsys, _drill_home)
     assert "W000001T" in row["evidence"] and "expected NF→FT" in row["evidence"]
 
 
-def test_rendered_config_in_even_odd_order_passes(tmp_path, capsys, _drill_home):
-    cfg = _drill_home / "lab" / "lab" / "gateways" / "W000001T" / "server_list.xml"
+def test_rendered_config_in_even_odd_order_passes(tmp_path, capsys):
+    cfg = Path(os.environ["DRILL_HOME"]) / "lab" / "lab" / "gateways" / "W000001T" / "server_list.xml"
     cfg.parent.mkdir(parents=True)
     cfg.write_text('<gateway id="W000001T"><servers>'
                    '<server centre="NF" address="127.50.101.30" port="7043"/>'

@@ -7,7 +7,7 @@ import shutil
 from datetime import UTC, datetime
 
 import pytest
-from compliance_helpers import LAB_INVENTORY, REPO, utc, write_run
+from compliance_helpers import LAB_INVENTORY, REPO, drill_home, utc, write_run  # noqa: F401 - drill_home: autouse fixture
 
 from orchestrator.archive import scan_runs
 from orchestrator.cli import main

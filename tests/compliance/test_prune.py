@@ -7,7 +7,7 @@ import os
 from datetime import timedelta
 
 import pytest
-from compliance_helpers import LAB_INVENTORY, utc, write_run
+from compliance_helpers import LAB_INVENTORY, drill_home, utc, write_run  # noqa: F401 - drill_home: autouse fixture
 
 from orchestrator.cli import main
 from orchestrator.compliance.retention import PRUNE_LOG, prune

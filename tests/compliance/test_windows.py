@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from compliance_helpers import write_inventory
+from compliance_helpers import drill_home, write_inventory  # noqa: F401 - drill_home: autouse fixture
 
 from orchestrator.compliance.windows import in_change_window, next_window
 from orchestrator.errors import InputError
