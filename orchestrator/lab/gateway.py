@@ -1,0 +1,495 @@
+"""A lab gateway process: `python -m orchestrator.lab.gateway CONFIG`.
+
+Reads its XML server list, logs in through the lab router, heartbeats, declares a dead
+link on heartbeat timeout, walks its server list with the reconnect interval, and serves
+its monitor (docs/monitor-api.md). Market-data gateways fall back to the multicast feed
+while TCP is down; settlement gateways fetch the CCNET test file every second.
+Stdlib only, and little work per message: 200 of these share two cores.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import hashlib
+import json
+import os
+import signal
+import sys
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from orchestrator.journal import iso_ns
+from orchestrator.lab.monitor import EventStream, Monitor
+from orchestrator.lab.wire import TEST_FILE, sm_cipher
+
+TRANSFER_PERIOD_S = 1.0
+STALL_TICKS = 3
+
+
+@dataclass(frozen=True)
+class Server:
+    centre: str
+    address: str
+    port: int
+
+
+@dataclass(frozen=True)
+class GatewayConfig:
+    path: Path
+    sha256: str
+    id: str
+    kind: str
+    monitor: tuple[str, int]
+    heartbeat_interval: float
+    heartbeat_timeout: float
+    reconnect_interval: float
+    servers: tuple[Server, ...]
+    router: tuple[str, int] | None = None
+    multicast: tuple[str, int] | None = None
+    log: Path | None = None
+
+
+def load_config(path: Path) -> GatewayConfig:
+    data = path.read_bytes()
+    root = ET.fromstring(data)
+    mon = root.find("monitor")
+    timing = root.find("timing")
+    assert mon is not None and timing is not None, "config needs <monitor> and <timing>"
+    lab = root.find("lab")
+
+    def ep(el: ET.Element | None) -> tuple[str, int] | None:
+        return (el.get("address", ""), int(el.get("port", "0"))) if el is not None else None
+
+    return GatewayConfig(
+        path=path, sha256=hashlib.sha256(data).hexdigest(),
+        id=root.get("id", ""), kind=root.get("kind", "trading"),
+        monitor=(mon.get("address", "127.0.0.1"), int(mon.get("port", "0"))),
+        heartbeat_interval=float(timing.get("heartbeat_interval", "0.5")),
+        heartbeat_timeout=float(timing.get("heartbeat_timeout", "2.0")),
+        reconnect_interval=float(timing.get("reconnect_interval", "0.5")),
+        servers=tuple(Server(s.get("centre", "?"), s.get("address", ""), int(s.get("port", "0")))
+                      for s in root.iter("server")),
+        router=ep(lab.find("router")) if lab is not None else None,
+        multicast=ep(lab.find("multicast")) if lab is not None else None,
+        log=Path(lab.find("log").get("path", "")) if lab is not None and lab.find("log")
+        is not None else None,  # type: ignore[union-attr]
+    )
+
+
+class LinkLost(Exception):
+    def __init__(self, reason: str, detail: str = ""):
+        super().__init__(reason)
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass
+class Gap:
+    channel: int
+    first: int
+    last: int
+    missing: set[int] = field(default_factory=set)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"channel": self.channel, "from_seq": self.first, "to_seq": self.last,
+                "recovered": not self.missing}
+
+
+@dataclass
+class MdState:
+    source: str = "none"
+    last_seq: dict[int, int] = field(default_factory=dict)
+    last_seq_time_ns: int | None = None
+    gaps: list[Gap] = field(default_factory=list)
+    stalled: bool = True
+    last_tick: float = 0.0
+    timer: asyncio.TimerHandle | None = None
+    interval: float = 0.05
+
+
+class McastProtocol(asyncio.DatagramProtocol):
+    def __init__(self, gw: GatewayProcess):
+        self.gw = gw
+
+    def datagram_received(self, data: bytes, addr) -> None:  # type: ignore[override]
+        for line in data.split(b"\n"):
+            if line.startswith(b"T "):
+                self.gw.on_tick(line, "multicast")
+
+
+class GatewayProcess:
+    def __init__(self, cfg: GatewayConfig):
+        self.cfg = cfg
+        self.events = EventStream()
+        self.started_ns = time.time_ns()
+        self.state = "starting"
+        self.centre: str | None = None
+        self.address: str | None = None
+        self.session_id: str | None = None
+        self.login_ns: int | None = None
+        self.last_hb_ns: int | None = None
+        self.md = MdState() if cfg.kind == "market_data" else None
+        self.settlement: dict[str, Any] | None = {} if cfg.kind == "settlement" else None
+        self.variant = "standard"
+        self.writer: asyncio.StreamWriter | None = None
+        self.udp: asyncio.DatagramTransport | None = None
+        self.pending: asyncio.Future[bytes] | None = None
+        self.stop_event = asyncio.Event()
+        self.log_fh = open(cfg.log, "a", encoding="utf-8", buffering=1) if cfg.log else sys.stderr  # noqa: SIM115
+        self.loop = asyncio.get_running_loop()
+
+    # -- reporting
+
+    def log(self, msg: str) -> None:
+        self.log_fh.write(f"{iso_ns(time.time_ns())} {self.cfg.id} {msg}\n")
+
+    def emit(self, type_: str, **data: Any) -> None:
+        self.events.seq += 1
+        ns = time.time_ns()
+        self.events.publish({"seq": self.events.seq, "ts": iso_ns(ns), "ts_ns": ns,
+                             "gateway": self.cfg.id, "type": type_, "data": data})
+        self.log(f"{type_} {json.dumps(data, separators=(',', ':'))}")
+
+    def set_state(self, to: str, reason: str) -> None:
+        if to != self.state:
+            old, self.state = self.state, to
+            self.emit("state", **{"from": old, "to": to, "reason": reason})
+
+    def status(self) -> dict[str, Any]:
+        cfg = self.cfg
+        md = None
+        if self.md is not None:
+            m = self.md
+            md = {"source": m.source, "last_seq": {str(k): v for k, v in m.last_seq.items()},
+                  "last_seq_time": iso_ns(m.last_seq_time_ns) if m.last_seq_time_ns else None,
+                  "last_seq_time_ns": m.last_seq_time_ns,
+                  "gaps": len(m.gaps), "gap_ranges": [g.as_dict() for g in m.gaps[-100:]],
+                  "stalled": m.stalled}
+        return {
+            "gateway": cfg.id, "kind": cfg.kind, "pid": os.getpid(),
+            "started_at": iso_ns(self.started_ns),
+            "config": {"path": str(cfg.path), "sha256": cfg.sha256,
+                       "servers": [{"centre": s.centre, "address": s.address, "port": s.port}
+                                   for s in cfg.servers]},
+            "state": self.state, "centre": self.centre, "address": self.address,
+            "session_id": self.session_id,
+            "login_time": iso_ns(self.login_ns) if self.login_ns else None,
+            "login_time_ns": self.login_ns,
+            "last_heartbeat": iso_ns(self.last_hb_ns) if self.last_hb_ns else None,
+            "last_heartbeat_ns": self.last_hb_ns,
+            "md": md,
+            "settlement": (self.settlement or None) if self.settlement is not None else None,
+            "event_seq": self.events.seq,
+        }
+
+    def snapshot_event(self) -> dict[str, Any]:
+        ns = time.time_ns()
+        return {"seq": self.events.seq, "ts": iso_ns(ns), "ts_ns": ns, "gateway": self.cfg.id,
+                "type": "snapshot", "data": self.status()}
+
+    # -- life cycle
+
+    async def run(self) -> None:
+        cfg = self.cfg
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            self.loop.add_signal_handler(sig, self.stop_event.set)
+        monitor = Monitor(self.status, self.events, self.snapshot_event)
+        await monitor.start(*cfg.monitor)
+        if self.md is not None and cfg.multicast:
+            self.udp, _ = await self.loop.create_datagram_endpoint(
+                lambda: McastProtocol(self), local_addr=("127.0.0.1", 0))
+        self.emit("config", path=str(cfg.path), sha256=cfg.sha256,
+                  servers=[{"centre": s.centre, "address": s.address, "port": s.port}
+                           for s in cfg.servers])
+        self.log(f"started pid {os.getpid()}")
+        parent = os.getppid()
+        self._watch_parent(parent)
+        walker = self.loop.create_task(self.walk())
+        await self.stop_event.wait()
+        self.set_state("stopping", "signal")
+        walker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await walker
+        if self.writer is not None and not self.writer.transport.is_closing():
+            self.writer.write(b"LOGOUT\n")
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.writer.drain(), 0.5)
+            self.writer.close()
+        self._mcast_leave()
+        monitor.close()
+        self.log("stopped")
+
+    def _watch_parent(self, parent: int) -> None:
+        # The supervisor owns us: if it vanished, stop rather than linger as an orphan.
+        if os.getppid() != parent:
+            self.stop_event.set()
+            return
+        self.loop.call_later(1.0, self._watch_parent, parent)
+
+    async def walk(self) -> None:
+        i = 0
+        servers = self.cfg.servers
+        while servers:
+            server = servers[i % len(servers)]
+            try:
+                await self.session(server)
+            except LinkLost as e:
+                self.link_down(e.reason, server.centre, e.detail)
+            i += 1
+            await asyncio.sleep(self.cfg.reconnect_interval)
+
+    def link_down(self, reason: str, centre: str, detail: str = "") -> None:
+        was_up = self.state == "logged_in"
+        self.emit("link_down", reason=reason, centre=centre, detail=detail)
+        self.set_state("down", reason)
+        self.centre = self.address = self.session_id = None
+        self.login_ns = None
+        if self.writer is not None:
+            self.writer.transport.abort() if reason != "heartbeat_timeout" else self.writer.close()
+            self.writer = None
+        if self.md is not None and (was_up or self.md.source == "none"):
+            self._mcast_join()
+
+    # -- one session
+
+    async def _open(self, server: Server) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        writer = None
+        try:
+            if self.cfg.router:
+                reader, writer = await asyncio.open_connection(*self.cfg.router, limit=1 << 20)
+                writer.write(f"CONNECT {server.address}:{server.port} {self.cfg.id}\n".encode())
+                answer = await reader.readline()
+                if answer != b"OK\n":
+                    raise LinkLost("connect_failed", answer.decode(errors="replace").strip()
+                                   or "refused")
+            else:
+                reader, writer = await asyncio.open_connection(server.address, server.port,
+                                                               limit=1 << 20)
+            return reader, writer
+        except BaseException:
+            if writer is not None:
+                writer.transport.abort()
+            raise
+
+    async def session(self, server: Server) -> None:
+        cfg = self.cfg
+        self.set_state("connecting", f"server {server.centre}")
+        timeout = cfg.heartbeat_timeout
+        try:
+            reader, writer = await asyncio.wait_for(self._open(server), timeout)
+        except TimeoutError:
+            raise LinkLost("connect_failed", "no answer") from None
+        except OSError as e:
+            raise LinkLost("connect_failed", str(e)) from None
+        self.writer = writer
+        seqs = "-"
+        if self.md is not None and self.md.last_seq:
+            seqs = ",".join(f"{k}:{v}" for k, v in sorted(self.md.last_seq.items()))
+        writer.write(f"LOGON {cfg.id} {cfg.kind} {seqs}\n".encode())
+        try:
+            answer = await asyncio.wait_for(reader.readline(), timeout)
+        except TimeoutError:
+            raise LinkLost("logon_timeout") from None
+        except OSError as e:
+            raise LinkLost("reset", str(e)) from None
+        text = answer.decode(errors="replace").strip()
+        if text.startswith("LOGOUT"):
+            reason = text[len("LOGOUT"):].strip()
+            self.emit("login_refused", centre=server.centre, reason=reason)
+            raise LinkLost("logon_refused", reason)
+        parts = text.split()
+        if len(parts) < 2 or parts[0] != "LOGON_OK":
+            raise LinkLost("reset", text or "connection closed during logon")
+        self.session_id = parts[1]
+        self.variant = parts[2] if len(parts) > 2 else "standard"
+        if self.md is not None and len(parts) > 3:
+            self.md.interval = 1.0 / float(parts[3])
+        self.centre, self.address = server.centre, f"{server.address}:{server.port}"
+        self.login_ns = self.last_hb_ns = time.time_ns()
+        self.last_rx = self.loop.time()
+        self.set_state("logged_in", f"login {server.centre}")
+        self.emit("login", centre=server.centre, address=self.address,
+                  session_id=self.session_id)
+        if self.md is not None:
+            self._md_to_tcp(writer)
+        await self._serve(reader, writer)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        lost: asyncio.Future[tuple[str, str]] = self.loop.create_future()
+        timeout = self.cfg.heartbeat_timeout
+
+        def watchdog() -> None:
+            if lost.done():
+                return
+            due = self.last_rx + timeout
+            if self.loop.time() >= due:
+                lost.set_result(("heartbeat_timeout", ""))
+            else:
+                self.loop.call_at(due, watchdog)
+
+        async def read() -> None:
+            try:
+                while line := await reader.readline():
+                    self.last_rx = self.loop.time()
+                    if line.startswith(b"T "):
+                        self.on_tick(line, "tcp")
+                    elif line == b"HB\n":
+                        self.last_hb_ns = time.time_ns()
+                    elif line.startswith(b"DATA ") or line.startswith(b"ERR "):
+                        if self.pending is not None and not self.pending.done():
+                            self.pending.set_result(line)
+                    elif line.startswith(b"LOGOUT"):
+                        reason = line.decode(errors="replace")[6:].strip()
+                        if not lost.done():
+                            lost.set_result(("logout", reason))
+                        return
+                if not lost.done():
+                    lost.set_result(("reset", "connection closed"))
+            except OSError as e:
+                if not lost.done():
+                    lost.set_result(("reset", str(e)))
+
+        async def heartbeat() -> None:
+            while True:
+                await asyncio.sleep(self.cfg.heartbeat_interval)
+                writer.write(b"HB\n")
+
+        self.loop.call_at(self.last_rx + timeout, watchdog)
+        tasks = [self.loop.create_task(read()), self.loop.create_task(heartbeat())]
+        if self.settlement is not None:
+            tasks.append(self.loop.create_task(self._transfers(writer)))
+        try:
+            reason, detail = await lost
+        finally:
+            for t in tasks:
+                t.cancel()
+        raise LinkLost(reason, detail)
+
+    # -- settlement
+
+    async def _transfers(self, writer: asyncio.StreamWriter) -> None:
+        while True:
+            self.pending = self.loop.create_future()
+            writer.write(f"GET {TEST_FILE}\n".encode())
+            try:
+                line = await asyncio.wait_for(self.pending, self.cfg.heartbeat_timeout)
+            except TimeoutError:
+                line = b""
+            self._transfer_done(line)
+            await asyncio.sleep(TRANSFER_PERIOD_S)
+
+    def _transfer_done(self, line: bytes) -> None:
+        parts = line.split()
+        ok, size, digest = False, 0, None
+        if len(parts) == 5 and parts[0] == b"DATA":
+            payload = base64.b64decode(parts[4])
+            if self.variant == "sm":
+                payload = sm_cipher(payload)
+            size = len(payload)
+            digest = hashlib.sha256(payload).hexdigest()
+            ok = digest == parts[3].decode() and size == int(parts[2])
+        ns = time.time_ns()
+        assert self.settlement is not None
+        self.settlement.update({"last_transfer_time": iso_ns(ns), "last_transfer_time_ns": ns,
+                                "last_transfer_ok": ok, "file": TEST_FILE, "sha256": digest,
+                                "bytes": size, "variant": self.variant, "centre": self.centre})
+        self.emit("transfer", ok=ok, file=TEST_FILE, bytes=size, sha256=digest,
+                  variant=self.variant, centre=self.centre)
+
+    # -- market data
+
+    def _mcast_join(self) -> None:
+        md = self.md
+        if md is None or self.udp is None or self.cfg.multicast is None:
+            return
+        port = self.udp.get_extra_info("sockname")[1]
+        self.udp.sendto(f"JOIN {self.cfg.id} {port}".encode(), self.cfg.multicast)
+        if md.source != "multicast":
+            self.emit("md_source", **{"from": md.source, "to": "multicast"})
+            md.source = "multicast"
+
+    def _mcast_leave(self) -> None:
+        if self.udp is not None and self.cfg.multicast is not None:
+            self.udp.sendto(f"LEAVE {self.cfg.id}".encode(), self.cfg.multicast)
+
+    def _md_to_tcp(self, writer: asyncio.StreamWriter) -> None:
+        md = self.md
+        assert md is not None
+        if md.source == "multicast":
+            self._mcast_leave()
+        if md.source != "tcp":
+            self.emit("md_source", **{"from": md.source, "to": "tcp"})
+            md.source = "tcp"
+        for gap in md.gaps:
+            if gap.missing:
+                writer.write(f"RESEND {gap.channel} {gap.first} {gap.last}\n".encode())
+
+    def on_tick(self, line: bytes, source: str) -> None:
+        md = self.md
+        if md is None:
+            return
+        parts = line.split()
+        retransmit = len(parts) > 4
+        if source != md.source and not retransmit:
+            return  # the old source's last packets after a switch
+        ch, seq = int(parts[1]), int(parts[2])
+        last = md.last_seq.get(ch, 0)
+        if seq <= last:
+            if retransmit:
+                self._fill(ch, seq)
+            return
+        if last and seq > last + 1:
+            gap = Gap(ch, last + 1, seq - 1, set(range(last + 1, seq)))
+            md.gaps.append(gap)
+            self.emit("md_gap", **gap.as_dict(), source=source)
+        md.last_seq[ch] = seq
+        md.last_seq_time_ns = time.time_ns()
+        md.last_tick = self.loop.time()
+        if md.stalled:
+            md.stalled = False
+            self.emit("md_flow", state="flowing", channel=ch, seq=seq, source=source)
+        if md.timer is None:
+            md.timer = self.loop.call_at(md.last_tick + STALL_TICKS * md.interval, self._stall)
+
+    def _fill(self, ch: int, seq: int) -> None:
+        assert self.md is not None
+        for gap in self.md.gaps:
+            if gap.channel == ch and seq in gap.missing:
+                gap.missing.discard(seq)
+                if not gap.missing:
+                    self.emit("md_gap", **gap.as_dict(), source="tcp")
+                return
+
+    def _stall(self) -> None:
+        md = self.md
+        assert md is not None
+        due = md.last_tick + STALL_TICKS * md.interval
+        if self.loop.time() < due:
+            md.timer = self.loop.call_at(due, self._stall)
+            return
+        md.timer = None
+        md.stalled = True
+        self.emit("md_flow", state="stalled", channel=None,
+                  seq={str(k): v for k, v in md.last_seq.items()}, source=md.source)
+
+
+async def _main(path: Path) -> None:
+    gw = GatewayProcess(load_config(path))
+    await gw.run()
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 1:
+        print("usage: python -m orchestrator.lab.gateway CONFIG", file=sys.stderr)
+        return 2
+    asyncio.run(_main(Path(argv[0])))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,341 @@
+"""The lab supervisor: exchange, router, feed and control socket in one asyncio loop, and
+the gateway processes as its children (docs/lab.md).
+
+Run as `python -m orchestrator.lab.supervisor STATE_DIR` (by `drill lab up`), in its own
+session so that `drill lab down` can check and kill the whole process group.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from orchestrator.inventory import Gateway, load_inventory
+from orchestrator.journal import iso_ns
+from orchestrator.lab.control import unix_path
+from orchestrator.lab.exchange import Exchange
+from orchestrator.lab.router import Feed, Router
+from orchestrator.lab.state import LINE_MODES, LabState
+from orchestrator.lab.truth import TruthLog
+
+GATEWAY_MODULE = "orchestrator.lab.gateway"
+STOP_GRACE_S = 5.0
+
+
+def log(msg: str) -> None:
+    print(f"{iso_ns(time.time_ns())} {msg}", file=sys.stderr, flush=True)
+
+
+class BadRequest(Exception):
+    def __init__(self, field: str, msg: str):
+        super().__init__(msg)
+        self.field = field
+
+
+class GatewayProc:
+    def __init__(self, gw: Gateway, state_dir: Path):
+        self.gw = gw
+        self.state_dir = state_dir
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.status = "stopped"  # running | stopped | exited
+        self.returncode: int | None = None
+
+    @property
+    def config(self) -> Path:
+        return self.state_dir / self.gw.config
+
+    def start(self) -> None:
+        folder = self.state_dir / "gateways" / self.gw.id
+        folder.mkdir(parents=True, exist_ok=True)
+        with open(folder / "stderr.log", "ab") as err:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", GATEWAY_MODULE, str(self.config)],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
+                close_fds=True)
+        self.status = "running"
+        self.returncode = None
+
+    def poll(self) -> None:
+        if self.proc is not None and self.status == "running":
+            rc = self.proc.poll()
+            if rc is not None:
+                self.status, self.returncode = "exited", rc
+                log(f"gateway {self.gw.id} exited with {rc}")
+
+    def signal(self, sig: int) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.proc.send_signal(sig)
+
+    async def wait(self, deadline: float) -> None:
+        while self.proc is not None and self.proc.poll() is None:
+            if time.monotonic() > deadline:
+                self.signal(signal.SIGKILL)
+                deadline = time.monotonic() + STOP_GRACE_S
+            await asyncio.sleep(0.02)
+        if self.proc is not None:
+            self.returncode = self.proc.returncode
+        self.status = "stopped"
+
+    async def stop(self) -> None:
+        self.signal(signal.SIGTERM)
+        await self.wait(time.monotonic() + STOP_GRACE_S)
+
+
+class Supervisor:
+    def __init__(self, state_dir: Path):
+        self.state_dir = state_dir
+        self.inv = load_inventory(state_dir / "inventory.yml")
+        self.truth = TruthLog(state_dir / "truth.jsonl")
+        self.lab = LabState(self.inv, self.truth)
+        self.router = Router(self.lab)
+        self.exchange = Exchange(self.lab, self.router.line_of_peer)
+        self.feed = Feed(self.lab)
+        self.exchange.tick_listeners.append(self.feed.on_tick)
+        self.gateways = {g.id: GatewayProc(g, state_dir) for g in self.inv.gateways}
+        self.stopping = asyncio.Event()
+        self.started_ns = time.time_ns()
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.stopping.set)
+        await self.exchange.start()
+        await self.router.start()
+        await self.feed.start()
+        sock = self.state_dir / "control.sock"
+        with contextlib.suppress(FileNotFoundError):
+            sock.unlink()
+        with unix_path(sock) as path:
+            control = await asyncio.start_unix_server(self._control, path=path)
+        log(f"lab {self.inv.environment.name} serving; starting {len(self.gateways)} gateways")
+        tasks = [loop.create_task(c) for c in (
+            self._every(1.0 / self.exchange.rate_hz, self.exchange.tick),
+            self._every(self.inv.timing.heartbeat_interval, self.exchange.heartbeat),
+            self._every(0.01, lambda: self.exchange.expire(self.inv.timing.server_session_timeout)),
+            self._every(0.5, self._poll_gateways),
+        )]
+        for gp in self.gateways.values():
+            gp.start()
+            await asyncio.sleep(0)
+        await self.stopping.wait()
+        log("stopping")
+        await asyncio.gather(*(gp.stop() for gp in self.gateways.values()))
+        for t in tasks:
+            t.cancel()
+        control.close()
+        self.router.close()
+        self.exchange.close()
+        self.feed.close()
+        with contextlib.suppress(FileNotFoundError):
+            sock.unlink()
+        self.truth.close()
+        log("stopped")
+
+    async def _every(self, period: float, fn) -> None:
+        # Absolute schedule: the tick rate does not drift with the work done per tick.
+        loop = asyncio.get_running_loop()
+        next_t = loop.time()
+        while True:
+            next_t += period
+            delay = next_t - loop.time()
+            if delay < -period:
+                next_t = loop.time()  # fell behind (machine busy): do not burst
+            await asyncio.sleep(max(0.0, delay))
+            try:
+                fn()
+            except Exception as e:  # keep the lab alive; the log says what broke
+                log(f"error in {getattr(fn, '__name__', fn)}: {e!r}")
+
+    def _poll_gateways(self) -> None:
+        for gp in self.gateways.values():
+            gp.poll()
+
+    # -- control
+
+    async def _control(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while line := await reader.readline():
+                try:
+                    req = json.loads(line)
+                    resp = await self._dispatch(req)
+                except BadRequest as e:
+                    resp = {"ok": False, "bad_input": True, "field": e.field, "error": str(e)}
+                except Exception as e:
+                    log(f"control error: {e!r}")
+                    resp = {"ok": False, "error": repr(e)}
+                writer.write((json.dumps(resp) + "\n").encode())
+                await writer.drain()
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+
+    def _fault(self, op: str, target: str, ns: int, **extra: Any) -> dict[str, Any]:
+        self.truth.write("control", "fault", ts_ns=ns, op=op, target=target, **extra)
+        return {"ok": True, "op": op, "target": target, "effective_at": iso_ns(ns),
+                "effective_ns": ns, **extra}
+
+    def _line(self, req: dict[str, Any]) -> str:
+        lid = str(req.get("line"))
+        if lid not in self.lab.line_mode:
+            raise BadRequest("line", f"unknown line {lid!r}; expected one of: "
+                             + ", ".join(self.lab.line_mode))
+        return lid
+
+    def _centre(self, req: dict[str, Any]) -> str:
+        cid = str(req.get("centre"))
+        ids = [c.id for c in self.inv.centres]
+        if cid not in ids:
+            raise BadRequest("centre", f"unknown centre {cid!r}; expected one of: {', '.join(ids)}")
+        return cid
+
+    def _gateway(self, req: dict[str, Any]) -> GatewayProc:
+        gid = str(req.get("gateway"))
+        if gid not in self.gateways:
+            raise BadRequest("gateway", f"unknown gateway {gid!r}; expected one of: "
+                             + ", ".join(list(self.gateways)[:10])
+                             + (" …" if len(self.gateways) > 10 else ""))
+        return self.gateways[gid]
+
+    async def _dispatch(self, req: dict[str, Any]) -> dict[str, Any]:
+        op = req.get("op")
+        if op == "status":
+            return self.status()
+        if op == "shutdown":
+            self.stopping.set()
+            return {"ok": True, "op": op}
+        if op == "line_down":
+            lid = self._line(req)
+            mode = req.get("mode", "blackhole")
+            if mode not in LINE_MODES:
+                raise BadRequest("mode", f"unknown mode {mode!r}; expected blackhole or shutdown")
+            ns = time.time_ns()
+            self.lab.line_mode[lid] = mode
+            resp = self._fault(op, lid, ns, mode=mode)
+            resp["flows"] = self.router.line_down(lid, mode, ns)
+            if self.feed.line == lid:
+                self.feed.line_down(ns)
+            return resp
+        if op == "line_up":
+            lid = self._line(req)
+            ns = time.time_ns()
+            self.lab.line_mode[lid] = None
+            resp = self._fault(op, lid, ns)
+            self.router.line_up(lid)
+            return resp
+        if op == "centre_down":
+            cid = self._centre(req)
+            ns = time.time_ns()
+            self.lab.down_centres.add(cid)
+            resp = self._fault(op, cid, ns)
+            resp["flows"] = self.router.centre_down(cid, ns)
+            return resp
+        if op == "centre_up":
+            cid = self._centre(req)
+            ns = time.time_ns()
+            self.lab.down_centres.discard(cid)
+            resp = self._fault(op, cid, ns)
+            self.exchange.centre_up(cid)
+            return resp
+        if op in ("gateway_stop", "gateway_start", "gateway_restart"):
+            gp = self._gateway(req)
+            ns = time.time_ns()
+            if op in ("gateway_stop", "gateway_restart"):
+                await gp.stop()
+            if op in ("gateway_start", "gateway_restart"):
+                gp.poll()
+                if gp.status != "running":
+                    gp.start()
+            resp = self._fault(op, gp.gw.id, ns)
+            resp["pid"] = gp.proc.pid if gp.proc and gp.status == "running" else None
+            return resp
+        raise BadRequest("op", f"unknown op {op!r}")
+
+    def status(self) -> dict[str, Any]:
+        sessions: dict[str, list[Any]] = {}
+        for s in self.exchange.sessions():
+            sessions.setdefault(s.gateway, []).append(s)
+        flows = {}
+        for f in sorted(self.router.flows, key=lambda f: f.id):
+            if f.state == "open":
+                flows[f.gateway] = f
+        gws = []
+        for gid, gp in self.gateways.items():
+            gp.poll()
+            mine = sessions.get(gid, [])
+            s = mine[0] if mine else None
+            flow = flows.get(gid)
+            state = _gateway_state(s is not None, gp.status)
+            md = None
+            if gp.gw.kind == "market_data":
+                md = "multicast" if gid in self.feed.subs else ("tcp" if s else "none")
+            gws.append({
+                "id": gid, "kind": gp.gw.kind, "process": gp.status,
+                "pid": gp.proc.pid if gp.proc and gp.status == "running" else None,
+                "state": state, "centre": s.centre if s else None,
+                "session_id": s.session_id if s else None,
+                "login_time": iso_ns(s.login_ns) if s else None,
+                "sessions": len(mine),
+                "line": flow.line if flow and s else None,
+                "md_source": md,
+                "monitor": str(gp.gw.monitor),
+            })
+        centres = []
+        for c in self.inv.centres:
+            n = sum(1 for s in self.exchange.sessions() if s.centre == c.id)
+            centres.append({"id": c.id, "role": c.role, "name": c.name.en, "name_zh": c.name.zh,
+                            "state": "down" if c.id in self.lab.down_centres else "up",
+                            "sessions": n,
+                            "table": self.exchange.tables[c.id].name})
+        lines = [{"id": ln.id, "carrier": ln.carrier, "centre": ln.centre, "medium": ln.medium,
+                  "preference": ln.preference, "mbps": ln.mbps,
+                  "state": "down" if self.lab.line_mode[ln.id] else "up",
+                  "mode": self.lab.line_mode[ln.id], "flows": self.router.line_flows(ln.id)}
+                 for ln in self.inv.lines]
+        return {"ok": True, "environment": self.inv.environment.name, "pid": os.getpid(),
+                "started_at": iso_ns(self.started_ns), "state_dir": str(self.state_dir),
+                "centres": centres, "lines": lines, "gateways": gws,
+                "sessions": [{"gateway": s.gateway, "centre": s.centre, "service": s.service,
+                              "session_id": s.session_id, "login_time": iso_ns(s.login_ns)}
+                             for s in self.exchange.sessions()],
+                "multicast": {"line": self.feed.line, "subscribers": sorted(self.feed.subs)},
+                "md_seq": {str(k): v for k, v in self.exchange.seq.items()}}
+
+
+def _gateway_state(has_session: bool, process: str) -> str:
+    if has_session:
+        return "logged_in"
+    return "connecting" if process == "running" else process
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 1:
+        print("usage: python -m orchestrator.lab.supervisor STATE_DIR", file=sys.stderr)
+        return 2
+    state_dir = Path(argv[0])
+    try:
+        sup = Supervisor(state_dir)
+    except Exception as e:
+        log(f"cannot load the lab: {e}")
+        return 1
+    try:
+        asyncio.run(sup.run())
+    except OSError as e:
+        log(f"lab failed: {e}")
+        for gp in sup.gateways.values():
+            gp.signal(signal.SIGKILL)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
