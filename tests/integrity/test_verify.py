@@ -283,10 +283,16 @@ def test_concurrent_seals_keep_one_index_chain(tmp_path, key):
 
 
 def test_signing_key_comes_from_the_inventory(tmp_path, key):
-    inv = tmp_path / "inv"
-    inv.mkdir()
-    (inv / "hosts.yml").write_text("all:\n  vars:\n    drill:\n      signing:\n"
-                                   f"        key: ../{key.name}\n")
+    import yaml
+
+    from orchestrator.inventory import load_inventory
+    from orchestrator.lab.testing import make_lab_inventory
+
+    inv = make_lab_inventory(tmp_path, gateways=1)
+    doc = yaml.safe_load((inv / "hosts.yml").read_text(encoding="utf-8"))
+    doc["all"]["vars"]["drill"]["signing"] = {"key": f"../{key.name}"}
+    (inv / "hosts.yml").write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    load_inventory(inv)  # the schema accepts drill.signing
     assert signing.key_path_for(inv, None) == inv / f"../{key.name}"
     assert signing.key_path_for(inv, tmp_path / "cli") == tmp_path / "cli"
     assert signing.load_signer(signing.key_path_for(inv, None)).public.fingerprint
