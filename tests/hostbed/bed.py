@@ -91,6 +91,7 @@ class HostBed:
     hosts: dict[str, BedHost] = field(default_factory=dict)
     procs: list[subprocess.Popen] = field(default_factory=list)
     root_iface: str = ""
+    exchanges: tuple[int, ...] = ()  # ports the centre responders listen on
 
     # -- paths -----------------------------------------------------------------
     @property
@@ -149,6 +150,9 @@ class HostBed:
         """Run the minimal responder (exchange.py) on every centre's service addresses."""
         import sys
 
+        if self.exchanges:
+            return
+        self.exchanges = tuple(ports)
         script = Path(__file__).with_name("exchange.py")
         for centre, net in CENTRE_NET.items():
             host = CENTRE_HOST[centre]

@@ -1,0 +1,81 @@
+"""The linux driver through real Ansible over OpenSSH (ProxyJump via the bastion, strict host keys)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from hostbed import bed as bedlib
+from orchestrator.ansible import PlaybookRun, run_playbook
+from orchestrator.hosts import known_hosts_path
+
+pytestmark = pytest.mark.netns
+
+PLAYBOOKS = Path(__file__).resolve().parents[2] / "playbooks"
+
+
+def _play(inventory: Path, tmp_path: Path, name: str, playbook: str = "line.yml", **extravars):
+    return run_playbook(PlaybookRun(
+        playbook=PLAYBOOKS / playbook, inventory=inventory, extravars=extravars,
+        private_data_dir=tmp_path / f"pdd-{name}", timeout_s=120,
+        known_hosts=known_hosts_path(inventory)))
+
+
+def _route_to_ft(bed) -> str:
+    return bed.exec("gw", "ip", "route", "get", "198.18.101.30").stdout
+
+
+def test_line_down_shutdown_fails_the_kernel_route_over_and_up_restores(bed, inventory, tmp_path):
+    assert "dev ct0" in _route_to_ft(bed)
+    before = time.time_ns()
+    down = _play(inventory, tmp_path, "down", lines=["ct-ft"], state="down", mode="shutdown")
+    after = time.time_ns()
+    try:
+        assert down.ok, [t.msg for t in down.failed_tasks]
+        assert down.effective_ns is not None and before <= down.effective_ns <= after
+        change = [t for t in down.tasks if t.effective_ns is not None]
+        assert [t.host for t in change] == ["localhost"] and change[0].status == "changed"
+        assert "state DOWN" in bed.exec("ct", "ip", "link", "show", "line0").stdout
+        bedlib.wait_for(lambda: "dev cu0" in _route_to_ft(bed), 10, "gw's route to FT to fail over to CU")
+        # The management network is untouched: the router is still reachable over SSH.
+    finally:
+        up = _play(inventory, tmp_path, "up", lines=["ct-ft"], state="up")
+    assert up.ok, [t.msg for t in up.failed_tasks]
+    bedlib.wait_for(lambda: "dev ct0" in _route_to_ft(bed), 10, "gw's route to FT to come back to CT")
+
+
+def _connects(bed, address: str, port: int) -> bool:
+    """A TCP connect from the gateway host, over the data network."""
+    code = f"import socket; socket.create_connection(({address!r}, {port}), timeout=1.5).close()"
+    return bed.exec("gw", "/usr/bin/python3", "-c", code, check=False).returncode == 0
+
+
+def test_line_down_blackhole_routes_ft_to_nowhere_on_the_router(bed, inventory, tmp_path):
+    bed.start_exchanges(ports=(7043,))
+    assert _connects(bed, "198.18.101.30", 7043)
+    down = _play(inventory, tmp_path, "down", lines=["ct-ft"], state="down", mode="blackhole")
+    try:
+        assert down.ok, [t.msg for t in down.failed_tasks]
+        routes = bed.exec("ct", "ip", "route", "show", "type", "blackhole").stdout
+        assert {"198.18.101.30", "198.18.101.60", "198.18.101.70"} <= set(routes.split())
+        assert not _connects(bed, "198.18.101.30", 7043)
+        assert _connects(bed, "198.18.102.30", 7043)  # NF goes over CU, untouched
+    finally:
+        up = _play(inventory, tmp_path, "up", lines=["ct-ft"], state="up")
+    assert up.ok, [t.msg for t in up.failed_tasks]
+    assert bed.exec("ct", "ip", "route", "show", "type", "blackhole").stdout.strip() == ""
+    assert _connects(bed, "198.18.101.30", 7043)
+
+
+def test_ansible_refuses_a_host_whose_key_is_not_trusted(bed, inventory, tmp_path):
+    kh = known_hosts_path(inventory)
+    cu_addr = bed.host("cu").mgmt_address + " "
+    kh.write_text("".join(ln + "\n" for ln in kh.read_text().splitlines() if not ln.startswith(cu_addr)))
+    res = _play(inventory, tmp_path, "refused", lines=["cu-nf"], state="down", mode="shutdown")
+    assert not res.ok
+    assert [t.status for t in res.failed_tasks] == ["unreachable"]
+    output = "".join(p.read_text(errors="replace") for p in res.private_data_dir.rglob("*") if p.is_file())
+    assert "Host key verification failed" in output
+    assert "state UP" in bed.exec("cu", "ip", "link", "show", "line0").stdout
