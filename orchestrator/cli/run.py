@@ -1,0 +1,240 @@
+"""`drill run`, `drill plan`, `drill recover`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from orchestrator.cli._options import inventory_option, json_option, project_option, reports_option
+
+
+def _overrides(sets: tuple[str, ...]) -> dict[str, str]:
+    from orchestrator.errors import InputError, Problem
+
+    out: dict[str, str] = {}
+    problems = []
+    for item in sets:
+        name, eq, value = item.partition("=")
+        if not eq or not name.strip():
+            problems.append(Problem("--set", None, item, "expected NAME=VALUE"))
+        else:
+            out[name.strip()] = value
+    if problems:
+        raise InputError(problems)
+    return out
+
+
+def _say(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def _ask():
+    if not sys.stdin.isatty():
+        return None
+    return lambda question: click.prompt(question, default="", show_default=False, err=True)
+
+
+def _fmt_time(stamp, tz: str) -> str:
+    if not stamp:
+        return "-"
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    dt = datetime.fromtimestamp(stamp.ns / 1e9, ZoneInfo(tz))
+    return dt.strftime("%H:%M:%S.") + f"{stamp.ns % 1_000_000_000 // 1_000_000:03d}"
+
+
+def _table(outcome) -> str:
+    from tabulate import tabulate
+
+    rows = []
+    for m in outcome.measurements:
+        verdict = "pass" if m.passed else "FAIL"
+        rows.append([m.gateway + (" (failback)" if m.phase == "failback" else ""), m.service,
+                     "yes" if m.affected else "no",
+                     _fmt_time(m.link_lost, outcome.timezone), _fmt_time(m.detected, outcome.timezone),
+                     _fmt_time(m.restored, outcome.timezone),
+                     "-" if m.interruption_s is None else f"{m.interruption_s:.3f}s",
+                     "-" if m.target_s is None else f"{m.target_s:g}s", verdict])
+    return tabulate(rows, headers=["gateway", "service", "on failed path", "link lost",
+                                   "detected", "restored", "interruption", "target", "result"])
+
+
+def _outcome_json(outcome) -> dict:
+    return {"run_id": outcome.run_id, "run_dir": str(outcome.run_dir), "status": outcome.status,
+            "exit_code": outcome.exit_code, "summary": outcome.summary,
+            "abort_reason": outcome.abort_reason, "steady_after": outcome.steady_after_ok,
+            "cutover_s": outcome.cutover_s,
+            "measurements": [m.to_record() for m in outcome.measurements],
+            "objectives": [{"name": o.name, "target": o.target, "measured": o.measured,
+                            "passed": o.passed, "detail": o.detail} for o in outcome.objectives]}
+
+
+@click.command("run")
+@click.argument("drill_id", metavar="ID")
+@inventory_option
+@project_option
+@reports_option
+@json_option
+@click.option("--set", "sets", multiple=True, metavar="NAME=VALUE",
+              help="Set a drill parameter (repeatable), e.g. --set carrier=CU.")
+@click.option("--yes", is_flag=True, help="Acknowledge manual steps unattended (needs --operator "
+              "outside the lab). Never confirms a production environment.")
+@click.option("--operator", help="Who runs the drill (recorded; default: the OS user).")
+@click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), help="Also write JUnit XML here.")
+@click.option("--ticket", help="Change ticket number (recorded).")
+@click.option("--approver", help="Who approved the change (recorded).")
+@click.option("--confirm-environment", metavar="NAME",
+              help="Confirm a non-lab environment by typing its exact name.")
+@click.option("--override-window", metavar="REASON",
+              help="Run production outside its change windows; the reason is recorded.")
+@click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True)
+def run(drill_id, inventory, project, reports, as_json, sets, yes, operator, junit, ticket,
+        approver, confirm_environment, override_window, lang):
+    """Run a drill end to end: gate, fault, measure, restore, check, report.
+
+    Example:  drill run carrier-outage --set carrier=CU
+    """
+    from orchestrator.engine import Engine, RunOptions, prepare
+    from orchestrator.project import drill_home, find_project
+
+    proj = find_project(project)
+    inv_path = proj.inventory_path(inventory)
+    home = drill_home()
+    prepared = prepare(proj.root, drill_id, inv_path, _overrides(sets), home, say=_say)
+    opts = RunOptions(reports_dir=reports or proj.reports_dir, drill_home=home,
+                      project_root=proj.root, overrides=_overrides(sets), operator=operator,
+                      yes=yes, ticket=ticket, approver=approver,
+                      confirm_environment=confirm_environment, override_window=override_window,
+                      lang=lang, lab_state_dir=prepared.lab_state_dir, ask=_ask(),
+                      progress=not as_json)
+    if not as_json:
+        click.echo(f"drill {drill_id} on {prepared.inventory.environment.name} "
+                   f"({len(prepared.inventory.gateways)} gateways)", err=True)
+    outcome = Engine(prepared.resolved, prepared.inventory, opts).run()
+    if junit:
+        try:
+            from orchestrator.reports import write_junit
+
+            write_junit(outcome.run_dir, junit)
+        except Exception as e:  # the run is over and sealed; the JUnit file is extra
+            click.echo(f"warning: JUnit not written: {e}", err=True)
+    if as_json:
+        import json
+
+        click.echo(json.dumps(_outcome_json(outcome), ensure_ascii=False, indent=2))
+    else:
+        click.echo(_table(outcome))
+        for o in outcome.objectives:
+            click.echo(f"  {'pass' if o.passed else 'FAIL'}  {o.name}: {o.detail}")
+        if outcome.steady_after_ok is not None:
+            click.echo(f"  {'pass' if outcome.steady_after_ok else 'FAIL'}  steady state after restore")
+        click.echo(f"\n{outcome.status.upper()}: {outcome.summary}")
+        click.echo(f"run folder: {outcome.run_dir}")
+    raise click.exceptions.Exit(outcome.exit_code)
+
+
+@click.command("plan")
+@click.argument("drill_id", metavar="ID")
+@inventory_option
+@project_option
+@json_option
+@click.option("--set", "sets", multiple=True, metavar="NAME=VALUE", help="Set a drill parameter.")
+@click.option("--check/--no-check", "ansible_check", default=True, show_default=True,
+              help="Run each playbook step with ansible-playbook --check.")
+@click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True)
+def plan(drill_id, inventory, project, as_json, sets, ansible_check, lang):
+    """Show a drill's resolved steps as they would run (Ansible check mode where it means something).
+
+    Example:  drill plan single-line --set line=cu-nf
+    """
+    import json
+    import tempfile
+
+    from orchestrator.engine import prepare
+    from orchestrator.project import drill_home, find_project
+    from orchestrator.steps import step_record
+
+    proj = find_project(project)
+    prepared = prepare(proj.root, drill_id, proj.inventory_path(inventory), _overrides(sets),
+                       drill_home(), start_lab=False)
+    rows = []
+    for phase, steps in prepared.resolved.phases.items():
+        for i, step in enumerate(steps):
+            rec = step_record(step, phase, i)
+            if ansible_check and step.kind == "playbook":
+                from orchestrator import ansible
+
+                with tempfile.TemporaryDirectory(prefix="drill-plan-") as tmp:
+                    res = ansible.run_playbook(ansible.PlaybookRun(
+                        playbook=proj.playbooks_dir / step.playbook,
+                        inventory=prepared.inventory_path,
+                        extravars={**dict(step.vars), "drill_run_id": "plan",
+                                   "drill_environment": prepared.inventory.environment.name,
+                                   "drill_home": str(drill_home()), "drill_project": str(proj.root),
+                                   "evidence_dir": str(Path(tmp) / "evidence")},
+                        private_data_dir=Path(tmp) / "pdd", check=True, timeout_s=step.timeout_s))
+                    rec["check"] = {"status": res.status, "tasks": len(res.tasks),
+                                    "failed": [f"{t.task}: {t.msg}" for t in res.failed_tasks]}
+            rows.append(rec)
+    if as_json:
+        click.echo(json.dumps({"drill": drill_id, "params": {k: (list(v) if isinstance(v, tuple) else v)
+                                                               for k, v in prepared.resolved.params.items()},
+                               "steps": rows}, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{drill_id}  params: " + ", ".join(f"{k}={v}" for k, v in prepared.resolved.params.items()))
+    for r in rows:
+        name = r["name"]["zh" if lang == "zh" else "en"]
+        what = {"playbook": lambda r: f"{r['playbook']} {json.dumps(r['vars'], ensure_ascii=False)}",
+                "wait": lambda r: json.dumps({k: v for k, v in r["wait"].items() if v is not None}),
+                "verify": lambda r: f"{len(r['verify'])} expectation(s)",
+                "manual": lambda r: (r["manual"] or {}).get(lang, "")}[r["kind"]](r)
+        line = f"  {r['phase']:<9}{r['index']:>2}  {r['kind']:<8} {name}: {what}"
+        if "check" in r:
+            line += f"  [check: {r['check']['status']}]"
+        click.echo(line)
+
+
+@click.command("recover")
+@inventory_option
+@project_option
+@click.option("--reports", "reports", multiple=True,
+              type=click.Path(file_okay=False, path_type=Path),
+              help="Also look for unfinished runs in this archive (repeatable).")
+def recover(inventory, project, reports):
+    """Finish runs that died (SIGKILL, power loss): restore, check, close as aborted.
+
+    Example:  drill recover --inventory lab
+    """
+    from orchestrator.engine import recover as do_recover
+    from orchestrator.inventory import load_inventory
+    from orchestrator.project import drill_home, find_project
+
+    proj = find_project(project)
+    inv = load_inventory(proj.inventory_path(inventory))
+    home = drill_home()
+    lab_dir = None
+    if inv.environment.is_lab:
+        from orchestrator.lab.control import is_running, lab_state_dir
+
+        lab_dir = lab_state_dir(inv.environment.name, home)
+        if is_running(lab_dir):
+            inv = load_inventory(lab_dir / "inventory.yml")
+        else:
+            lab_dir = None
+    done = do_recover(home, inv.environment.name, reports_dirs=(*reports, proj.reports_dir),
+                      inventory=inv, lab_state_dir=lab_dir, say=lambda m: click.echo(m, err=True))
+    if not done:
+        click.echo(f"nothing to recover for {inv.environment.name}")
+        return
+    bad = False
+    for r in done:
+        click.echo(f"{r.run_id}: " + "; ".join(r.actions))
+        bad = bad or r.steady_ok is False
+    if bad:
+        raise click.exceptions.Exit(1)
+
+
+commands = [run, plan, recover]

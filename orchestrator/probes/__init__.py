@@ -1,0 +1,173 @@
+"""Continuous asynchronous probes (docs/events.md, docs/journal.md).
+
+All probes of a run share one asyncio loop in one thread (`ProbeRuntime`). Intervals use
+`time.monotonic_ns()`; every sample also carries its UTC wall time. Raw samples go,
+lossless, to `evidence/probes.jsonl.gz`.
+
+Probe kinds live in a `ProbeRegistry` built per run by `default_registry()`: tcp,
+http-json and log here; a module `orchestrator.probes.ssh` (the SSH kinds) is picked up
+when present through its `register(registry)` function.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gzip
+import importlib
+import json
+import threading
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class Sample:
+    probe: str  # kind: tcp | http-json | log | ssh-command | …
+    target: str  # gateway id or address:port
+    t_ns: int  # UTC wall time of the sample (start of the attempt)
+    mono_ns: int
+    ok: bool
+    latency_ms: float
+    value: Mapping[str, Any] | None = None
+    error: str | None = None
+
+    def to_record(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Probe(Protocol):
+    kind: str
+    target: str
+
+    async def sample(self) -> Sample: ...
+
+
+ProbeFactory = Callable[..., Probe]
+
+
+@dataclass
+class ProbeRegistry:
+    kinds: dict[str, ProbeFactory] = field(default_factory=dict)
+
+    def register(self, kind: str, factory: ProbeFactory) -> None:
+        self.kinds[kind] = factory
+
+    def make(self, kind: str, **kwargs: Any) -> Probe:
+        try:
+            return self.kinds[kind](**kwargs)
+        except KeyError:
+            raise KeyError(f"unknown probe kind {kind!r}; known: {', '.join(sorted(self.kinds))}") from None
+
+
+def default_registry() -> ProbeRegistry:
+    from orchestrator.probes.log import LogProbe
+    from orchestrator.probes.monitor import StatusProbe
+    from orchestrator.probes.tcp import TcpProbe
+
+    reg = ProbeRegistry()
+    reg.register("tcp", TcpProbe)
+    reg.register("http-json", StatusProbe)
+    reg.register("log", LogProbe)
+    for optional in ("orchestrator.probes.ssh",):
+        try:
+            module = importlib.import_module(optional)
+        except ImportError:
+            continue
+        register = getattr(module, "register", None)
+        if register is not None:
+            register(reg)
+    return reg
+
+
+class SampleSink:
+    """Appends samples to a gzip JSON-lines file from the probe thread."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fh = gzip.open(path, "at", encoding="utf-8")  # noqa: SIM115 - open for the run
+        self._lock = threading.Lock()
+        self.count = 0
+
+    def write(self, sample: Sample) -> None:
+        line = json.dumps(sample.to_record(), separators=(",", ":")) + "\n"
+        with self._lock:
+            if not self._fh.closed:
+                self._fh.write(line)
+                self.count += 1
+
+    def close(self) -> None:
+        with self._lock:
+            if not self._fh.closed:
+                self._fh.close()
+
+
+class ProbeRuntime:
+    """One asyncio loop in a daemon thread, for every probe and stream of a run."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._main, name="drill-probes", daemon=True)
+        self._tasks: list[asyncio.Task] = []
+        self._started = threading.Event()
+
+    def _main(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.call_soon(self._started.set)
+        self.loop.run_forever()
+
+    def start(self) -> ProbeRuntime:
+        self._thread.start()
+        self._started.wait(5)
+        return self
+
+    def spawn(self, factory: Callable[[], Awaitable[Any]]) -> None:
+        def _create() -> None:
+            self._tasks.append(self.loop.create_task(factory()))
+
+        self.loop.call_soon_threadsafe(_create)
+
+    def call(self, coro: Awaitable[Any], timeout: float | None = None) -> Any:
+        """Run a coroutine on the probe loop from another thread and wait for it."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def stop(self) -> None:
+        if not self._thread.is_alive():
+            return
+
+        async def _cancel_all() -> None:
+            for task in self._tasks:
+                task.cancel()
+            with contextlib.suppress(Exception):
+                await asyncio.gather(*self._tasks, return_exceptions=True)
+
+        with contextlib.suppress(Exception):
+            self.call(_cancel_all(), timeout=5)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(5)
+        if not self._thread.is_alive():
+            self.loop.close()
+
+
+async def run_periodic(probe: Probe, period_s: float, on_sample: Callable[[Sample], None]) -> None:
+    """Sample `probe` every period on a monotonic schedule (no drift); a slow sample skips
+    the slots it overran and the skipped slots are reported as missed samples."""
+    period_ns = int(period_s * 1e9)
+    next_ns = time.monotonic_ns()
+    while True:
+        sample = await probe.sample()
+        on_sample(sample)
+        next_ns += period_ns
+        now = time.monotonic_ns()
+        if now > next_ns:
+            missed = (now - next_ns) // period_ns
+            if missed:
+                on_sample(Sample(probe.kind, probe.target, time.time_ns(), now, False, 0.0,
+                                 {"missed": int(missed)}, "missed samples (probe overran)"))
+            next_ns += missed * period_ns
+            if now > next_ns:
+                next_ns += period_ns
+        await asyncio.sleep(max(0.0, (next_ns - time.monotonic_ns()) / 1e9))

@@ -1,0 +1,339 @@
+"""Gateway monitors (docs/monitor-api.md): `/status` snapshots and `/events` streams.
+
+The stream is the primary source: each gateway pushes its own state changes stamped with
+its own clock, so hundreds of gateways are watched with one idle connection each instead
+of being polled 20 times a second. `/status` sampling (`http-json` probe) is drill's own,
+independent observation (± the probe period).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from orchestrator.probes import Sample
+
+HTTP_TIMEOUT_S = 1.0
+
+
+class HttpError(Exception):
+    pass
+
+
+async def _read_head(reader: asyncio.StreamReader) -> tuple[int, dict[str, str]]:
+    status_line = await reader.readline()
+    if not status_line:
+        raise HttpError("connection closed before a response")
+    parts = status_line.decode("latin-1").split()
+    if len(parts) < 2 or not parts[1].isdigit():
+        raise HttpError(f"bad status line {status_line!r}")
+    headers: dict[str, str] = {}
+    while True:
+        line = await reader.readline()
+        if line in (b"\r\n", b"\n", b""):
+            break
+        name, _, value = line.decode("latin-1").partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return int(parts[1]), headers
+
+
+async def _body_chunks(reader: asyncio.StreamReader, headers: Mapping[str, str]):
+    """Yield the body's bytes as they arrive (chunked, sized or until close)."""
+    if headers.get("transfer-encoding", "").lower() == "chunked":
+        while True:
+            size_line = await reader.readline()
+            if not size_line:
+                return
+            size = int(size_line.split(b";")[0].strip() or b"0", 16)
+            if size == 0:
+                await reader.readline()
+                return
+            data = await reader.readexactly(size)
+            await reader.readexactly(2)
+            yield data
+    elif "content-length" in headers:
+        yield await reader.readexactly(int(headers["content-length"]))
+    else:
+        while True:
+            data = await reader.read(65536)
+            if not data:
+                return
+            yield data
+
+
+async def get_json(address: str, port: int, path: str, timeout_s: float = HTTP_TIMEOUT_S) -> Any:
+    async def _go() -> Any:
+        reader, writer = await asyncio.open_connection(address, port)
+        try:
+            writer.write(f"GET {path} HTTP/1.1\r\nHost: {address}:{port}\r\n"
+                         f"Connection: close\r\n\r\n".encode())
+            await writer.drain()
+            code, headers = await _read_head(reader)
+            body = b"".join([c async for c in _body_chunks(reader, headers)])
+            if code != 200:
+                raise HttpError(f"HTTP {code}")
+            return json.loads(body)
+        finally:
+            writer.close()
+
+    return await asyncio.wait_for(_go(), timeout_s)
+
+
+def fetch_status_sync(address: str, port: int, timeout_s: float = HTTP_TIMEOUT_S) -> dict:
+    """`GET /status` from a thread without an event loop (steady-state checks, verify)."""
+    return asyncio.run(get_json(address, port, "/status", timeout_s))
+
+
+async def fetch_many(endpoints: Mapping[str, tuple[str, int]], timeout_s: float = HTTP_TIMEOUT_S
+                     ) -> dict[str, dict | Exception]:
+    async def one(key: str, ep: tuple[str, int]):
+        try:
+            return key, await get_json(ep[0], ep[1], "/status", timeout_s)
+        except (OSError, TimeoutError, HttpError, ValueError, asyncio.IncompleteReadError) as e:
+            return key, e
+
+    return dict(await asyncio.gather(*(one(k, ep) for k, ep in endpoints.items())))
+
+
+def dotted(obj: Any, path: str) -> Any:
+    for part in path.split("."):
+        if isinstance(obj, Mapping) and part in obj:
+            obj = obj[part]
+        else:
+            return None
+    return obj
+
+
+@dataclass
+class StatusProbe:
+    """`http-json` probe: GET /status on a gateway monitor, with field expectations."""
+
+    address: str
+    port: int
+    gateway: str = ""
+    expect: Mapping[str, Any] = field(default_factory=lambda: {"state": "logged_in"})
+    timeout_s: float = HTTP_TIMEOUT_S
+    kind: str = "http-json"
+
+    @property
+    def target(self) -> str:
+        return self.gateway or f"{self.address}:{self.port}"
+
+    async def sample(self) -> Sample:
+        t_ns, mono = time.time_ns(), time.monotonic_ns()
+        try:
+            body = await get_json(self.address, self.port, "/status", self.timeout_s)
+        except (OSError, TimeoutError, HttpError, ValueError, asyncio.IncompleteReadError) as e:
+            return Sample(self.kind, self.target, t_ns, mono, False,
+                          (time.monotonic_ns() - mono) / 1e6, None, f"{type(e).__name__}: {e}")
+        latency = (time.monotonic_ns() - mono) / 1e6
+        value = {"state": body.get("state"), "centre": body.get("centre"),
+                 "session_id": body.get("session_id"), "event_seq": body.get("event_seq")}
+        md = body.get("md")
+        if isinstance(md, Mapping):
+            value["md_source"] = md.get("source")
+            value["md_last_seq_time_ns"] = md.get("last_seq_time_ns")
+        ok = all(dotted(body, k) == v for k, v in self.expect.items())
+        return Sample(self.kind, self.target, t_ns, mono, ok, latency, value,
+                      None if ok else "expectation not met")
+
+
+# --- the change streams ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Received:
+    """One monitor stream event as received (the gateway's own `ts_ns`, our `recv_ns`)."""
+
+    gateway: str
+    event: Mapping[str, Any]
+    recv_ns: int
+
+    @property
+    def type(self) -> str:
+        return str(self.event.get("type", ""))
+
+    @property
+    def ts_ns(self) -> int:
+        return int(self.event.get("ts_ns") or self.recv_ns)
+
+    @property
+    def data(self) -> Mapping[str, Any]:
+        data = self.event.get("data")
+        return data if isinstance(data, Mapping) else {}
+
+
+@dataclass
+class GatewayView:
+    """What drill currently knows of one gateway, from its stream."""
+
+    gateway: str
+    kind: str
+    connected: bool = False
+    state: str | None = None
+    centre: str | None = None
+    session_id: str | None = None
+    md_source: str | None = None
+    md_flowing: bool | None = None
+    config_sha256: str | None = None
+    pid: int | None = None
+    last_seq: int = 0
+    events: list[Received] = field(default_factory=list)
+
+    def apply(self, rec: Received) -> None:
+        data = rec.data
+        t = rec.type
+        if t == "snapshot":
+            self.state = data.get("state")
+            self.centre = data.get("centre")
+            self.session_id = data.get("session_id")
+            self.pid = data.get("pid")
+            cfg = data.get("config")
+            if isinstance(cfg, Mapping):
+                self.config_sha256 = cfg.get("sha256")
+            md = data.get("md")
+            if isinstance(md, Mapping):
+                self.md_source = md.get("source")
+                if self.md_flowing is None:
+                    self.md_flowing = self.state == "logged_in" or self.md_source == "multicast"
+        elif t == "state":
+            self.state = data.get("to")
+            if self.state != "logged_in":
+                self.session_id = None
+        elif t == "login":
+            self.state = "logged_in"
+            self.centre = data.get("centre")
+            self.session_id = data.get("session_id")
+        elif t == "link_down":
+            if self.state == "logged_in":
+                self.state = "down"
+            self.session_id = None
+        elif t == "md_source":
+            self.md_source = data.get("to")
+        elif t == "md_flow":
+            self.md_flowing = data.get("state") == "flowing"
+        elif t == "config":
+            self.config_sha256 = data.get("sha256")
+
+    @property
+    def service_up(self) -> bool:
+        if not self.connected:
+            return False
+        if self.kind == "market_data":
+            return bool(self.md_flowing)
+        return self.state == "logged_in"
+
+
+class GatewayTracker:
+    """Thread-safe views of every gateway, fed by the stream watcher."""
+
+    def __init__(self, gateways: Iterable[tuple[str, str]]) -> None:
+        self._lock = threading.Lock()
+        self._views = {gid: GatewayView(gid, kind) for gid, kind in gateways}
+        self.changed = threading.Condition(self._lock)
+
+    def apply(self, rec: Received) -> None:
+        with self._lock:
+            view = self._views.get(rec.gateway)
+            if view is None:
+                return
+            view.connected = True
+            view.apply(rec)
+            if rec.type != "snapshot":
+                view.events.append(rec)
+            self.changed.notify_all()
+
+    def set_connected(self, gateway: str, connected: bool) -> None:
+        with self._lock:
+            if gateway in self._views:
+                self._views[gateway].connected = connected
+                self.changed.notify_all()
+
+    def view(self, gateway: str) -> GatewayView:
+        with self._lock:
+            v = self._views[gateway]
+            return GatewayView(v.gateway, v.kind, v.connected, v.state, v.centre, v.session_id,
+                               v.md_source, v.md_flowing, v.config_sha256, v.pid, v.last_seq,
+                               list(v.events))
+
+    def views(self) -> dict[str, GatewayView]:
+        with self._lock:
+            ids = list(self._views)
+        return {gid: self.view(gid) for gid in ids}
+
+    def events(self, gateway: str, since_ns: int = 0) -> list[Received]:
+        with self._lock:
+            return [e for e in self._views[gateway].events if e.ts_ns >= since_ns]
+
+    def all_connected(self) -> bool:
+        with self._lock:
+            return all(v.connected for v in self._views.values())
+
+
+class StreamWatcher:
+    """Follows `/events` on every gateway monitor; reconnects with `since` and loses nothing."""
+
+    def __init__(self, endpoints: Mapping[str, tuple[str, int]], tracker: GatewayTracker,
+                 on_event: Callable[[Received], None] | None = None,
+                 reconnect_s: float = 0.05) -> None:
+        self.endpoints = dict(endpoints)
+        self.tracker = tracker
+        self.on_event = on_event
+        self.reconnect_s = reconnect_s
+
+    async def run_one(self, gateway: str) -> None:
+        address, port = self.endpoints[gateway]
+        since: int | None = None  # last event seq seen; None until the first /status
+        seen_pid: int | None = None
+        while True:
+            writer = None
+            try:
+                if since is None:
+                    status = await get_json(address, port, "/status")
+                    since, seen_pid = int(status.get("event_seq") or 0), status.get("pid")
+                reader, writer = await asyncio.wait_for(asyncio.open_connection(address, port),
+                                                        HTTP_TIMEOUT_S)
+                writer.write(f"GET /events?since={since} HTTP/1.1\r\nHost: {address}:{port}\r\n"
+                             f"Accept: application/x-ndjson\r\n\r\n".encode())
+                await writer.drain()
+                code, headers = await asyncio.wait_for(_read_head(reader), HTTP_TIMEOUT_S)
+                if code != 200:
+                    raise HttpError(f"HTTP {code}")
+                buf = b""
+                restarted = False
+                async for chunk in _body_chunks(reader, headers):
+                    buf += chunk
+                    *lines, buf = buf.split(b"\n")
+                    for line in lines:
+                        if not line.strip():
+                            continue
+                        rec = Received(gateway, json.loads(line), time.time_ns())
+                        if rec.type == "snapshot":
+                            pid = rec.data.get("pid")
+                            if seen_pid is not None and pid != seen_pid and since:
+                                # A restarted gateway counts from 0 again: replay it whole.
+                                seen_pid, since, restarted = pid, 0, True
+                                break
+                            seen_pid = pid
+                        else:
+                            since = max(since, int(rec.event.get("seq") or since))
+                        self.tracker.apply(rec)
+                        if self.on_event is not None:
+                            self.on_event(rec)
+                    if restarted:
+                        break
+                if not restarted:
+                    raise HttpError("stream ended")
+            except asyncio.CancelledError:
+                raise
+            except (OSError, TimeoutError, HttpError, ValueError, asyncio.IncompleteReadError):
+                self.tracker.set_connected(gateway, False)
+                await asyncio.sleep(self.reconnect_s)
+            finally:
+                if writer is not None:
+                    writer.close()

@@ -1,0 +1,65 @@
+"""Secret redaction for everything that is written down (journal, evidence, artifacts)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+REDACTED = "<redacted>"
+CENSORED = "<censored>"
+SECRET_KEY = re.compile(r"(password|passwd|secret|token|(?<![a-z])key$|_key|private_key|vault)",
+                        re.IGNORECASE)
+VAULT_MARK = "$ANSIBLE_VAULT"
+
+
+class Redactor:
+    """Replace secret-named keys and known secret values, recursively.
+
+    `values` are literal secrets known to the run (decrypted vault values, passwords from
+    the inventory); any string containing one has it replaced.
+    """
+
+    def __init__(self, values: Iterable[str] = ()) -> None:
+        self.values = sorted({v for v in values if isinstance(v, str) and len(v) >= 4},
+                             key=len, reverse=True)
+
+    def add(self, value: str) -> None:
+        if isinstance(value, str) and len(value) >= 4 and value not in self.values:
+            self.values = sorted([*self.values, value], key=len, reverse=True)
+
+    def __call__(self, obj: Any) -> Any:
+        return self.redact(obj)
+
+    def redact(self, obj: Any, key: str | None = None) -> Any:
+        if key is not None and SECRET_KEY.search(key) and obj not in (None, "", REDACTED):
+            return REDACTED
+        if isinstance(obj, Mapping):
+            return {k: self.redact(v, str(k)) for k, v in obj.items()}
+        if isinstance(obj, (list, tuple)):
+            return [self.redact(v) for v in obj]
+        if isinstance(obj, str):
+            return self.redact_text(obj)
+        return obj
+
+    def redact_text(self, text: str) -> str:
+        if VAULT_MARK in text:
+            return REDACTED
+        for value in self.values:
+            if value in text:
+                text = text.replace(value, REDACTED)
+        return text
+
+
+def secret_values(obj: Any, key: str | None = None) -> list[str]:
+    """Every string value under a secret-named key (to feed a Redactor)."""
+    found: list[str] = []
+    if isinstance(obj, Mapping):
+        for k, v in obj.items():
+            found.extend(secret_values(v, str(k)))
+    elif isinstance(obj, (list, tuple)):
+        for v in obj:
+            found.extend(secret_values(v, key))
+    elif isinstance(obj, str) and key is not None and SECRET_KEY.search(key):
+        found.append(obj)
+    return found

@@ -1,0 +1,151 @@
+"""Steady state (docs/steady-state.md): the gate before the fault and the after-check."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from orchestrator.inventory import SHENZHEN, Inventory
+from orchestrator.probes.monitor import fetch_many
+
+MD_FRESH_S = 1.0
+
+
+@dataclass(frozen=True)
+class Check:
+    gateway: str  # gateway id, or a line id / "*" for environment-wide checks
+    check: str
+    ok: bool
+    detail: str = ""
+
+    def to_record(self) -> dict[str, Any]:
+        return {"gateway": self.gateway, "check": self.check, "ok": self.ok, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class SteadyState:
+    ok: bool
+    checks: tuple[Check, ...]
+    baseline: Mapping[str, str] = field(default_factory=dict)  # gateway -> config sha256
+
+    @property
+    def failures(self) -> tuple[Check, ...]:
+        return tuple(c for c in self.checks if not c.ok)
+
+    def describe_failures(self, limit: int = 10) -> str:
+        bad = self.failures
+        text = "; ".join(f"{c.gateway}: {c.check} ({c.detail})" for c in bad[:limit])
+        return text + (f"; and {len(bad) - limit} more" if len(bad) > limit else "")
+
+
+def _sessions_by_gateway(lab_status: Mapping[str, Any]) -> dict[str, int]:
+    """Most sessions any one service holds for each gateway id at the exchange."""
+    per: dict[tuple[str, str], int] = {}
+    for s in lab_status.get("sessions") or []:
+        if isinstance(s, Mapping) and s.get("gateway"):
+            key = (str(s["gateway"]), str(s.get("service") or ""))
+            per[key] = per.get(key, 0) + 1
+    counts: dict[str, int] = {}
+    for (gid, _svc), n in per.items():
+        counts[gid] = max(counts.get(gid, 0), n)
+    for g in lab_status.get("gateways") or []:
+        if isinstance(g, Mapping) and g.get("id"):
+            counts.setdefault(str(g["id"]), 0)
+    return counts
+
+
+def _lines_state(lab_status: Mapping[str, Any]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    lines = lab_status.get("lines") or []
+    items = lines.items() if isinstance(lines, Mapping) else ((ln.get("id"), ln) for ln in lines)
+    for lid, ln in items:
+        if isinstance(ln, Mapping):
+            out[str(lid)] = str(ln.get("state") or ("up" if ln.get("up") else "down"))
+        else:
+            out[str(lid)] = str(ln)
+    return out
+
+
+def check(inventory: Inventory, baseline: Mapping[str, str] | None = None, *,
+          lab_status: Callable[[], Mapping[str, Any]] | None = None,
+          require_home: bool = False, at_gate: bool = False) -> SteadyState:
+    """One look at every gateway monitor (and the lab control, when there is one)."""
+    endpoints = {g.id: (g.monitor.address, g.monitor.port) for g in inventory.gateways}
+    statuses = asyncio.run(fetch_many(endpoints))
+    lab = lab_status() if lab_status is not None else None
+    sessions = _sessions_by_gateway(lab) if lab else {}
+    now_ns = time.time_ns()
+    checks: list[Check] = []
+    shas: dict[str, str] = {}
+    for gw in inventory.gateways:
+        st = statuses.get(gw.id)
+        if isinstance(st, Exception) or not isinstance(st, Mapping):
+            checks.append(Check(gw.id, "monitor", False, f"monitor {gw.monitor} does not answer: {st}"))
+            continue
+        state, centre = st.get("state"), st.get("centre")
+        checks.append(Check(gw.id, "logged_in", state == "logged_in", f"state {state}"))
+        if lab is not None and gw.id in sessions:
+            n = sessions[gw.id]
+            checks.append(Check(gw.id, "single_session", n == 1, f"{n} session(s) at the exchange"))
+        home = inventory.home_centre(gw)
+        if require_home:
+            checks.append(Check(gw.id, "home_centre", centre == home, f"on {centre}, home {home}"))
+        else:
+            checks.append(Check(gw.id, "shenzhen_centre", centre in SHENZHEN, f"on {centre}"))
+        cfg = st.get("config") or {}
+        sha = cfg.get("sha256")
+        shas[gw.id] = sha
+        if baseline is not None and gw.id in baseline:
+            checks.append(Check(gw.id, "config_unchanged", sha == baseline[gw.id],
+                                "as at the gate" if sha == baseline[gw.id] else
+                                f"config sha256 {str(sha)[:12]} differs from the gate's {str(baseline[gw.id])[:12]}"))
+        if at_gate:
+            order = [s.get("centre") for s in cfg.get("servers") or []]
+            want = [c for c, _ in inventory.server_order(gw)]
+            checks.append(Check(gw.id, "config_order", order == want,
+                                f"servers {order}, expected {want}"))
+        if gw.kind == "market_data":
+            md = st.get("md") or {}
+            age = (now_ns - int(md.get("last_seq_time_ns") or 0)) / 1e9
+            ok = md.get("source") == "tcp" and age <= MD_FRESH_S
+            checks.append(Check(gw.id, "md_flowing", ok,
+                                f"source {md.get('source')}, last tick {age:.2f}s ago"))
+        elif gw.kind == "settlement":
+            se = st.get("settlement") or {}
+            checks.append(Check(gw.id, "settlement_ok", se.get("last_transfer_ok") is True,
+                                f"last transfer ok: {se.get('last_transfer_ok')}"))
+    if lab is not None:
+        states = _lines_state(lab)
+        for line in inventory.lines:
+            state = states.get(line.id, "unknown")
+            checks.append(Check(line.id, "line_up", state == "up", f"line {state}"))
+        for cid, state in _centres_state(lab).items():
+            checks.append(Check(cid, "centre_up", state == "up", f"centre {state}"))
+    return SteadyState(all(c.ok for c in checks), tuple(checks), shas)
+
+
+def _centres_state(lab_status: Mapping[str, Any]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    centres = lab_status.get("centres") or []
+    items = centres.items() if isinstance(centres, Mapping) else ((c.get("id"), c) for c in centres)
+    for cid, c in items:
+        if isinstance(c, Mapping):
+            out[str(cid)] = str(c.get("state") or ("up" if c.get("up", True) else "down"))
+    return out
+
+
+def wait_steady(inventory: Inventory, baseline: Mapping[str, str] | None = None, *,
+                lab_status=None, require_home: bool = False, at_gate: bool = False,
+                timeout_s: float = 30.0, poll_s: float = 0.2,
+                stop: Callable[[], bool] | None = None) -> SteadyState:
+    """Check until steady or the deadline; returns the last result either way."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        result = check(inventory, baseline, lab_status=lab_status, require_home=require_home,
+                       at_gate=at_gate)
+        if result.ok or time.monotonic() >= deadline or (stop is not None and stop()):
+            return result
+        time.sleep(poll_s)

@@ -1,0 +1,187 @@
+"""Steps as data: journal records of resolved steps (and back), gateway selectors,
+wait conditions and verify expectations."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from orchestrator.inventory import Inventory, Text
+from orchestrator.probes.monitor import GatewayTracker, dotted, fetch_many
+from orchestrator.probes.tcp import connect_ok
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def text_record(text: Text | None) -> dict[str, str] | None:
+    return None if text is None else {"zh": text.zh, "en": text.en}
+
+
+def step_record(step, phase: str | None = None, index: int | None = None) -> dict[str, Any]:
+    """A resolved step as journaled in run.start `plan` (and read back by `drill recover`)."""
+    e = step.effect
+    w = step.wait
+    rec: dict[str, Any] = {
+        "name": text_record(step.name), "kind": step.kind, "playbook": step.playbook,
+        "vars": _plain(step.vars), "timeout_s": step.timeout_s,
+        "effect": None if e is None else {
+            "lines_down": list(e.lines_down), "lines_up": list(e.lines_up), "mode": e.mode,
+            "centres_down": list(e.centres_down), "centres_up": list(e.centres_up),
+            "repoint_gateways": list(e.repoint_gateways), "repoint_to": e.repoint_to},
+        "manual": text_record(step.manual),
+        "wait": None if w is None else {"until": w.until, "arg": w.arg, "for_s": w.for_s,
+                                        "timeout_s": w.timeout_s, "while": w.while_},
+        "verify": [{"probe": x.probe, "gateways": _plain(x.gateways), "address": x.address,
+                    "port": x.port, "expect": _plain(x.expect), "pattern": x.pattern,
+                    "within_s": x.within_s, "host": getattr(x, "host", None),
+                    "command": getattr(x, "command", None)} for x in step.verify],
+        "line": step.line,
+    }
+    if phase is not None:
+        rec = {"phase": phase, "index": index, **rec}
+    return rec
+
+
+def step_from_record(rec: Mapping[str, Any]):
+    """Inverse of step_record (the restore steps of an unfinished run)."""
+    from orchestrator.scenario import Effect, Expectation, Step, WaitSpec
+
+    def text(v):
+        return None if v is None else Text(v.get("zh", ""), v.get("en", ""))
+
+    e = rec.get("effect")
+    w = rec.get("wait")
+    return Step(
+        name=text(rec["name"]), kind=rec["kind"], playbook=rec.get("playbook"),
+        vars=dict(rec.get("vars") or {}),
+        effect=None if e is None else Effect(
+            tuple(e["lines_down"]), tuple(e["lines_up"]), e.get("mode"), tuple(e["centres_down"]),
+            tuple(e["centres_up"]), tuple(e["repoint_gateways"]), e.get("repoint_to")),
+        timeout_s=float(rec.get("timeout_s") or 300),
+        manual=text(rec.get("manual")),
+        wait=None if w is None else WaitSpec(w.get("until"), w.get("arg"), w.get("for_s"),
+                                             w.get("timeout_s"), w.get("while")),
+        verify=tuple(Expectation(
+            probe=x["probe"], gateways=tuple(x["gateways"]) if isinstance(x.get("gateways"), list)
+            else x.get("gateways"), address=x.get("address"), port=x.get("port"),
+            expect=x.get("expect") or {}, pattern=x.get("pattern"), within_s=x.get("within_s"),
+            host=x.get("host"), command=x.get("command")) for x in rec.get("verify") or ()),
+        line=rec.get("line"),
+    )
+
+
+def select_gateways(inv: Inventory, selector: Any) -> list[str]:
+    """`all`, a gateway kind, or gateway ids."""
+    if selector in (None, "all"):
+        return [g.id for g in inv.gateways]
+    if isinstance(selector, str):
+        kinds = [g.id for g in inv.gateways if g.kind == selector]
+        return kinds if kinds else [selector]
+    return [str(g) for g in selector]
+
+
+# --- verify ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    ok: bool
+    detail: str
+
+
+def _expect_monitor(inv: Inventory, x) -> CheckResult:
+    ids = select_gateways(inv, x.gateways)
+    endpoints = {gid: (inv.gateway(gid).monitor.address, inv.gateway(gid).monitor.port) for gid in ids}
+    statuses = asyncio.run(fetch_many(endpoints))
+    bad = []
+    for gid, st in statuses.items():
+        if not isinstance(st, Mapping):
+            bad.append(f"{gid}: monitor does not answer")
+            continue
+        for key, want in (x.expect or {"state": "logged_in"}).items():
+            got = dotted(st, key)
+            if got != want:
+                bad.append(f"{gid}: {key} is {got!r}, expected {want!r}")
+    return CheckResult(not bad, "; ".join(bad) or f"{len(ids)} gateway(s) as expected")
+
+
+def _expect_tcp(x) -> CheckResult:
+    ok = asyncio.run(connect_ok(x.address, int(x.port)))
+    return CheckResult(ok, f"tcp {x.address}:{x.port} {'accepts' if ok else 'refuses'} connections")
+
+
+def _expect_log(inv: Inventory, x, log_path: Callable[[str], Path | None], since_ns: int) -> CheckResult:
+    from orchestrator.probes.log import find_matches
+
+    bad = []
+    for gid in select_gateways(inv, x.gateways):
+        path = log_path(gid)
+        if path is None:
+            bad.append(f"{gid}: no log known")
+            continue
+        if not find_matches(path, x.pattern or "", since_ns):
+            bad.append(f"{gid}: no line matches {x.pattern!r}")
+    return CheckResult(not bad, "; ".join(bad) or "pattern found in every log")
+
+
+def evaluate(inv: Inventory, x, *, log_path: Callable[[str], Path | None], since_ns: int,
+             registry=None) -> CheckResult:
+    if x.probe in ("monitor", "http-json"):
+        return _expect_monitor(inv, x)
+    if x.probe == "tcp":
+        return _expect_tcp(x)
+    if x.probe == "log":
+        return _expect_log(inv, x, log_path, since_ns)
+    if registry is not None and x.probe in registry.kinds:
+        probe = registry.make(x.probe, expectation=x, inventory=inv)
+        sample = asyncio.run(probe.sample())
+        return CheckResult(sample.ok, sample.error or f"{x.probe} ok")
+    return CheckResult(False, f"probe kind {x.probe!r} is not available")
+
+
+def verify_all(inv: Inventory, expectations, *, log_path, since_ns: int, registry=None,
+               stop: Callable[[], bool] = lambda: False, default_within_s: float = 5.0
+               ) -> list[CheckResult]:
+    """Each expectation, retried until it holds or its `within` runs out."""
+    results = []
+    for x in expectations:
+        deadline = time.monotonic() + (x.within_s if x.within_s is not None else default_within_s)
+        while True:
+            r = evaluate(inv, x, log_path=log_path, since_ns=since_ns, registry=registry)
+            if r.ok or time.monotonic() >= deadline or stop():
+                break
+            time.sleep(0.1)
+        results.append(r)
+    return results
+
+
+# --- wait conditions -------------------------------------------------------------------
+
+
+def on_centre(inv: Inventory, tracker: GatewayTracker, centre: str) -> tuple[bool, list[str]]:
+    views = tracker.views()
+    pending = [g.id for g in inv.gateways if not g.satellite_only
+               and not (views[g.id].state == "logged_in" and views[g.id].centre == centre)]
+    return not pending, pending
+
+
+def all_logged_in(inv: Inventory, tracker: GatewayTracker) -> tuple[bool, list[str]]:
+    views = tracker.views()
+    pending = [gid for gid, v in views.items() if not v.service_up or v.state != "logged_in"]
+    return not pending, pending
+
+
+def md_source(inv: Inventory, tracker: GatewayTracker, source: str) -> tuple[bool, list[str]]:
+    views = tracker.views()
+    pending = [gid for gid, v in views.items() if v.kind == "market_data" and v.md_source != source]
+    return not pending, pending

@@ -1,0 +1,183 @@
+"""Per gateway and service: link lost, detected, observed, restored; interruption vs target.
+
+Sources (every time is a `Stamp` naming its source and uncertainty):
+- link lost: the fault task's own `effective_ns` (`fault-task`);
+- detected: the gateway's own `link_down` event (`gateway-monitor`);
+- observed: drill's first failing `/status` sample (`probe-sample`, ± the probe period);
+- restored: trading a new `login`; settlement the first successful `transfer` after the
+  new login; market data the first `md_flow flowing` after the stall, whatever the source.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from orchestrator.inventory import Inventory, route
+from orchestrator.journal import stamp
+from orchestrator.probes.monitor import Received
+
+GATEWAY_CLOCK_MS = 1.0  # gateway and drill share the host clock in the lab
+FAULT_TASK_MS = 1.0
+
+
+@dataclass(frozen=True)
+class Stamp:
+    ns: int
+    source: str
+    uncertainty_ms: float = 0.0
+
+    def to_record(self) -> dict[str, Any]:
+        return stamp(self.ns, self.source, self.uncertainty_ms)
+
+
+@dataclass(frozen=True)
+class Measurement:
+    gateway: str
+    service: str
+    affected: bool
+    centre_before: str | None
+    centre_after: str | None
+    link_lost: Stamp | None
+    detected: Stamp | None
+    observed: Stamp | None
+    restored: Stamp | None
+    interruption_s: float | None
+    target_s: float | None
+    passed: bool
+    phase: str = "failover"
+    interrupted: bool = False
+    note: str = ""
+
+    def to_record(self) -> dict[str, Any]:
+        def s(x: Stamp | None):
+            return x.to_record() if x else None
+
+        return {"gateway": self.gateway, "service": self.service, "affected": self.affected,
+                "centre_before": self.centre_before, "centre_after": self.centre_after,
+                "link_lost": s(self.link_lost), "detected": s(self.detected),
+                "observed": s(self.observed), "restored": s(self.restored),
+                "interruption_s": self.interruption_s, "target_s": self.target_s,
+                "passed": self.passed, "phase": self.phase, "interrupted": self.interrupted,
+                "note": self.note}
+
+
+@dataclass(frozen=True)
+class Objective:
+    name: str
+    target: Any
+    measured: Any
+    passed: bool
+    detail: str = ""
+
+
+def predict_affected(inv: Inventory, effect, centres_now: Mapping[str, str | None],
+                     down_lines: Iterable[str] = (), down_centres: Iterable[str] = ()
+                     ) -> dict[str, list[str]]:
+    """Which gateways (and services) the step's effect takes off the air.
+
+    A flow is lost when the line it runs on goes down (routing rule, inventory.md), when
+    its centre goes down, or when the gateway is repointed (restarted).
+    """
+    before = set(down_lines)
+    after = before | set(effect.lines_down)
+    dead_centres = set(effect.centres_down) - set(down_centres)
+    repointed = set(effect.repoint_gateways)
+    affected: dict[str, list[str]] = {}
+    for gw in inv.gateways:
+        centre = centres_now.get(gw.id) or inv.home_centre(gw)
+        lost = gw.id in repointed or centre in dead_centres
+        if not lost and effect.lines_down and not gw.satellite_only:
+            line = route(inv, centre, before)
+            lost = line is not None and line.id in after and line.id not in before
+        if lost:
+            affected[gw.id] = [gw.service_name]
+    return affected
+
+
+def _first(events: Sequence[Received], after_ns: int, pred) -> Received | None:
+    for e in events:
+        if e.ts_ns >= after_ns and pred(e):
+            return e
+    return None
+
+
+def measure_gateway(*, gateway: str, kind: str, service: str, affected: bool,
+                    link_lost_ns: int, window_end_ns: int | None, events: Sequence[Received],
+                    observed_ns: int | None, probe_period_s: float, target_s: float | None,
+                    centre_before: str | None, phase: str = "failover",
+                    fault_source: str = "fault-task") -> Measurement:
+    """Measure one gateway's interruption from its own event stream."""
+    evs = [e for e in events if window_end_ns is None or e.ts_ns <= window_end_ns]
+    link_lost = Stamp(link_lost_ns, fault_source, FAULT_TASK_MS)
+    down = _first(evs, link_lost_ns, lambda e: e.type == "link_down")
+    detected = Stamp(down.ts_ns, "gateway-monitor", GATEWAY_CLOCK_MS) if down else None
+    observed = (Stamp(observed_ns, "probe-sample", probe_period_s * 1000)
+                if observed_ns is not None else None)
+    restored_ev: Received | None = None
+    interrupted = False
+    centre_after = centre_before
+    if kind == "market_data":
+        stall = _first(evs, link_lost_ns, lambda e: e.type == "md_flow" and e.data.get("state") == "stalled")
+        if stall is not None:
+            interrupted = True
+            restored_ev = _first(evs, stall.ts_ns,
+                                 lambda e: e.type == "md_flow" and e.data.get("state") == "flowing")
+        login = _first(evs, link_lost_ns, lambda e: e.type == "login")
+        if login is not None:
+            centre_after = login.data.get("centre") or centre_after
+    else:
+        login = _first(evs, link_lost_ns, lambda e: e.type == "login")
+        interrupted = down is not None or login is not None
+        if login is not None:
+            centre_after = login.data.get("centre") or centre_after
+            if kind == "settlement":
+                restored_ev = _first(evs, login.ts_ns,
+                                     lambda e: e.type == "transfer" and bool(e.data.get("ok")))
+            else:
+                restored_ev = login
+    restored = Stamp(restored_ev.ts_ns, "gateway-monitor", GATEWAY_CLOCK_MS) if restored_ev else None
+    note = ""
+    if not interrupted:
+        interruption = 0.0
+        passed = True
+        if affected:
+            note = "on the predicted failed path, but no interruption seen"
+    elif restored is None:
+        interruption = None
+        passed = False
+        note = "service not restored within the measurement window"
+    else:
+        interruption = round((restored.ns - link_lost_ns) / 1e9, 6)
+        passed = target_s is None or interruption <= target_s
+        if not affected:
+            passed = False
+            note = "not on the predicted failed path, yet service was interrupted"
+    if not affected and interrupted and restored is None:
+        note = "not on the predicted failed path, yet service was interrupted"
+    return Measurement(gateway, service, affected, centre_before, centre_after, link_lost,
+                       detected, observed, restored, interruption,
+                       target_s if affected else None, passed, phase, interrupted, note)
+
+
+def objectives(measurements: Sequence[Measurement], rto_s: Mapping[str, float]) -> list[Objective]:
+    out: list[Objective] = []
+    for service, target in rto_s.items():
+        ms = [m for m in measurements if m.service == service and m.affected and m.phase == "failover"]
+        if not ms:
+            out.append(Objective(f"rto.{service}", target, None, True,
+                                 "no gateway of this service was on the failed path"))
+            continue
+        values = [m.interruption_s for m in ms]
+        worst = None if any(v is None for v in values) else max(values)
+        failing = [m.gateway for m in ms if not m.passed]
+        out.append(Objective(f"rto.{service}", target, worst, not failing,
+                             f"over target or not restored: {', '.join(failing)}" if failing
+                             else f"{len(ms)} gateway(s) within {target:g}s"))
+    unaffected = [m for m in measurements if not m.affected and m.phase == "failover"]
+    hit = [m.gateway for m in unaffected if m.interrupted]
+    out.append(Objective("unaffected_no_interruption", 0, len(hit), not hit,
+                         f"interrupted off the failed path: {', '.join(hit)}" if hit
+                         else f"{len(unaffected)} gateway(s) off the failed path, none interrupted"))
+    return out
