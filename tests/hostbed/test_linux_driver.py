@@ -6,8 +6,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from hostbed import bed as bedlib
+
 from orchestrator.ansible import PlaybookRun, run_playbook
 from orchestrator.hosts import known_hosts_path
 
