@@ -92,7 +92,8 @@ class LabClient:
         if not resp.get("ok"):
             error = resp.get("error", "failed")
             if resp.get("bad_input"):
-                raise InputError(Problem(resp.get("field", op), None, resp.get("field", ""), error))
+                raise InputError(Problem(str(self.state_dir / "inventory.yml"), None,
+                                         resp.get("field", ""), error))
             raise LabError(f"lab {op}: {error}")
         return resp
 

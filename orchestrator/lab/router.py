@@ -252,7 +252,7 @@ class Router:
         truth = self.lab.truth
         truth.write("router", "path_lost", ts_ns=ns, gateway=flow.gateway, flow=flow.id,
                     line=flow.line, centre=flow.centre, service=flow.service,
-                    how="reset" if how == "shutdown" else how)
+                    how={"shutdown": "reset", "blackhole": "stalled"}.get(how, how))
         if how == "shutdown":
             flow.state = "closed"
             reset(flow.down.transport)

@@ -1,0 +1,96 @@
+"""Shared helpers for the lab tests: a small running lab, raw exchange clients, monitors."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import socket
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from orchestrator.lab.control import LabHandle
+
+_spec = importlib.util.spec_from_file_location(
+    "drill_suite_conftest_lab", Path(__file__).resolve().parents[1] / "conftest.py")
+assert _spec and _spec.loader
+_suite = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_suite)
+TOLERANCE_S: float = _suite.TOLERANCE_S
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.1f}s waiting for {what}")
+        time.sleep(0.05)
+
+
+def monitor_status(lab: LabHandle, gateway: str) -> dict[str, Any]:
+    gw = lab.inventory().gateway(gateway)
+    with urllib.request.urlopen(f"http://{gw.monitor}/status", timeout=5) as resp:
+        return json.loads(resp.read())
+
+
+def monitor_events(lab: LabHandle, gateway: str, since: int = 0) -> list[dict[str, Any]]:
+    """Events buffered by the gateway (replayed by /events?since=N), read off the live stream."""
+    gw = lab.inventory().gateway(gateway)
+    with socket.create_connection((gw.monitor.address, gw.monitor.port), timeout=5) as s:
+        s.sendall(f"GET /events?since={since} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        f = s.makefile("rb")
+        assert f.readline().startswith(b"HTTP/1.1 200")
+        while f.readline() not in (b"\r\n", b""):
+            pass
+        events = []
+        s.settimeout(0.3)
+        try:
+            while True:
+                size = int(f.readline().strip(), 16)
+                events.append(json.loads(f.read(size)))
+                f.readline()
+        except (TimeoutError, OSError, ValueError):
+            pass
+    return events
+
+
+class ExchangeClient:
+    """A raw client of the lab exchange, speaking the gateway protocol directly."""
+
+    def __init__(self, address: str, port: int):
+        self.sock = socket.create_connection((address, port), timeout=5)
+        self.file = self.sock.makefile("rb")
+
+    def send(self, line: str) -> None:
+        self.sock.sendall(line.encode() + b"\n")
+
+    def recv(self) -> str:
+        return self.file.readline().decode().rstrip("\n")
+
+    def logon(self, gateway: str, kind: str = "trading") -> str:
+        self.send(f"LOGON {gateway} {kind} -")
+        return self.recv()
+
+    def close(self) -> None:
+        self.file.close()
+        self.sock.close()
+
+    def __enter__(self) -> ExchangeClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def by_gateway(status: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {g["id"]: g for g in status["gateways"]}
+
+
+def truth_of(lab: LabHandle, type_: str, **match: Any) -> list[dict[str, Any]]:
+    return [r for r in lab.truth()
+            if r["type"] == type_ and all(r.get(k) == v for k, v in match.items())]
