@@ -29,19 +29,13 @@ class CheckInput:
     dr_cutover: frozenset[str]     # gateway ids the inventory puts in the Beijing cutover
 
 
-def inventory_file(path: Path) -> Path:
-    if path.is_dir():
-        for name in ("hosts.yml", "hosts.yaml"):
-            if (path / name).is_file():
-                return path / name
-    return path
-
-
 def _raw_drill(path: Path) -> dict[str, Any]:
+    """The `drill` variable as written (hosts.yml or group_vars), before validation."""
+    from orchestrator.inventory_loader import _find_drill_var, inventory_file
+
     try:
-        doc = yaml.safe_load(inventory_file(path).read_text(encoding="utf-8"))
-        drill = doc["all"]["vars"]["drill"]
-    except (OSError, yaml.YAMLError, KeyError, TypeError):
+        drill, _, _ = _find_drill_var(inventory_file(path))
+    except (InputError, OSError, ValueError):
         return {}
     return drill if isinstance(drill, dict) else {}
 
@@ -74,14 +68,13 @@ def _load_first_of_each(path: Path, raw: dict[str, Any]) -> Inventory:
         if isinstance(g, dict) and str(g.get("id")) not in seen:
             seen.add(str(g.get("id")))
             kept.append(g)
-    doc = yaml.safe_load(inventory_file(path).read_text(encoding="utf-8"))
-    doc["all"]["vars"]["drill"]["gateways"] = kept
+    doc = {"all": {"vars": {"drill": {**raw, "gateways": kept}}}}
     with tempfile.TemporaryDirectory(prefix="drill-check-") as tmp:
         copy = Path(tmp) / "hosts.yml"
-        copy.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
         try:
+            copy.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
             inv = load_inventory(copy)
-        except InputError:
+        except (InputError, yaml.YAMLError):
             # Other problems too: report the original file's errors, not the copy's.
             load_inventory(path)
             raise

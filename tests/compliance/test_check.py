@@ -139,3 +139,12 @@ def test_check_does_not_probe_a_stopped_lab(capsys):
     assert main(["check", "--json", "--inventory", str(LAB_INVENTORY)]) == 0
     report = json.loads(capsys.readouterr().out)
     assert {r["part"] for r in report["rows"]} == {"static"}
+
+
+def test_production_example_with_group_vars_is_checked(capsys):
+    from compliance_helpers import REPO
+
+    code, report = run_check(capsys, "--inventory", str(REPO / "inventories" / "production.example"))
+    assert code == 0, report
+    app5 = next(r for r in report["rows"] if r["clause"] == "R-APP-5")
+    assert app5["evidence"] == "5 unique gateway ids"
