@@ -1,0 +1,98 @@
+"""Markdown, CSV (exchange drill-record shape) and JUnit carry the same facts."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from xml.etree import ElementTree as ET
+
+import pytest
+from report_runs import write_run
+
+from orchestrator.errors import InputError
+from orchestrator.journal import read_records
+from orchestrator.reports import render_report, write_junit
+from orchestrator.reports.i18n import LABELS
+
+
+def test_csv_has_the_line_table_and_one_row_per_switch(tmp_path, passed_run):
+    out = render_report(passed_run.run_dir, "csv", "zh", tmp_path / "r.csv")
+    rows = list(csv.reader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
+    head = rows.index(["接入线路表"])
+    header = rows[head + 1]
+    assert header[:4] == ["接入中心", "主用/备用", "线路编号", "运营商"]
+    lines = rows[head + 2:rows.index([], head)]
+    assert [r[2] for r in lines] == ["ct-ft", "cu-nf", "ct-nf", "sat-1"]
+    assert lines[0][:4] == ["福田中心", "主用", "ct-ft", "中国电信"]
+    assert lines[2][1] == "备用"
+    assert lines[0][6:8] == ["127.1.1.1", "127.1.1.2"]
+    sw = rows.index(["各网关切换情况"])
+    assert rows[sw + 1][4:7] == ["链路中断时间", "链路恢复时间", "登录恢复时间"]
+    switches = rows[sw + 2:rows.index([], sw)]
+    affected = [m for m in passed_run.measures if m["affected"]]
+    assert [r[0] for r in switches] == [m["gateway"] for m in affected]
+    for row, m in zip(switches, affected, strict=True):
+        assert float(row[7]) == pytest.approx(m["interruption_s"], abs=5e-4)
+        assert all(row[i] for i in (4, 5, 6))  # lost, link restored, login restored
+
+
+def test_markdown_report_states_result_and_table(tmp_path, drill_home):
+    run = write_run(tmp_path / "reports", "failed")
+    md = render_report(run.run_dir, "md", "en", tmp_path / "r.md").read_text(encoding="utf-8")
+    assert md.splitlines()[2] == "**Result: FAILED** (Exit code 1)"
+    assert "| W000000T | trading | failover |" in md
+    assert "34.75 s" in md
+
+
+def test_junit_marks_the_failed_switch(tmp_path, drill_home):
+    run = write_run(tmp_path / "reports", "failed")
+    root = ET.parse(write_junit(run.run_dir, tmp_path / "junit.xml")).getroot()
+    failed = [c.get("name") for c in root.iter("testcase") if c.find("failure") is not None]
+    assert "W000000T trading" in failed
+    assert "trading.rto" in failed
+    assert int(root.get("failures")) == len(failed)
+    assert root.find("testsuite/properties/property[@name='status']").get("value") == "failed"
+
+
+def test_junit_reports_an_abort_as_an_error(tmp_path, drill_home):
+    run = write_run(tmp_path / "reports", "aborted")
+    root = ET.parse(write_junit(run.run_dir, tmp_path / "junit.xml")).getroot()
+    assert int(root.get("errors")) == 1
+    assert "blast_radius" in root.find(".//error").get("message")
+
+
+def test_a_later_render_never_overwrites_the_sealed_report(passed_run):
+    before = (passed_run.run_dir / "report.json").read_bytes()
+    out = render_report(passed_run.run_dir, "json", "zh")
+    assert out.name == "report.zh.json"
+    assert (passed_run.run_dir / "report.json").read_bytes() == before
+    assert json.loads(out.read_text(encoding="utf-8"))["lang"] == "zh"
+
+
+def test_an_unfinished_run_is_reported_as_unfinished(tmp_path, drill_home):
+    run = write_run(tmp_path / "reports", "passed", finish=False)
+    assert [r.kind for r in read_records(run.run_dir / "journal.jsonl")][-1] != "run.end"
+    html = render_report(run.run_dir, "html", "en", tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "UNFINISHED" in html[:html.index("<h2")]
+
+
+def test_unknown_format_is_bad_input(passed_run):
+    with pytest.raises(InputError) as err:
+        render_report(passed_run.run_dir, "docx", "en")
+    assert "--format" in str(err.value)
+
+
+def test_every_label_exists_in_both_languages():
+    for key, (zh, en) in LABELS.items():
+        assert zh.strip() and en.strip(), key
+
+
+def test_zh_report_headings_are_chinese(passed_run, tmp_path):
+    import re
+
+    html = render_report(passed_run.run_dir, "html", "zh", tmp_path / "zh.html").read_text(encoding="utf-8")
+    headings = re.findall(r"<h[123][^>]*>(.*?)</h[123]>", html)
+    assert len(headings) > 12
+    for h in headings:
+        assert re.search(r"[\u4e00-\u9fff]", h), h
