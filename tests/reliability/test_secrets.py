@@ -1,0 +1,147 @@
+"""No secret reaches the run folder: journal, evidence, reports, ansible-runner artifacts.
+
+The lab inventory gets a plain password var, a Vault-encrypted token (`ansible-vault
+encrypt_string`, vault password file) and a Vault value inside `drill.notifications`.
+A drill in a copy of the project uses them the way a careless playbook would: prints
+them in a task message, in a `no_log` task, and in registered command output. Then every
+byte of every file of the run folder (gzip members decompressed) is searched.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from drill_proc import REPO, every_file_text, journal_records, run_drill, run_folders
+
+from orchestrator.lab.testing import make_lab_inventory, running_lab
+
+PLAIN_PASSWORD = "Pl41n-Gw-Passw0rd-5150"
+VAULT_TOKEN = "V4ult-Api-T0ken-8964"
+VAULT_WEBHOOK = "V4ult-W3bhook-S3cret-2046"
+VAULT_PASSWORD = "vault-file-passphrase-3141"
+
+LEAK_PLAYBOOK = """\
+- name: Use the secrets the way a careless playbook might
+  hosts: drill_control
+  gather_facts: false
+  tasks:
+    - name: Log in to the gateway admin API
+      ansible.builtin.debug:
+        msg: "token={{ drill_api_token }} password={{ gateway_admin_password }}"
+    - name: Push the password (no_log)
+      ansible.builtin.command:
+        argv: [echo, "{{ gateway_admin_password }}"]
+      no_log: true
+      changed_when: false
+    - name: Registered output holding the token and the webhook secret
+      ansible.builtin.command:
+        argv: [printf, "%s %s", "{{ drill_api_token }}", "{{ drill.notifications.webhook.token }}"]
+      changed_when: false
+"""
+
+
+def _encrypt(value: str, name: str, vault_file: Path) -> str:
+    exe = Path(sys.executable).parent / "ansible-vault"
+    out = subprocess.run([str(exe), "encrypt_string", "--vault-password-file", str(vault_file),
+                          "--name", name, value], capture_output=True, text=True, check=True,
+                         timeout=120)
+    return out.stdout
+
+
+def _indent(text: str, n: int) -> str:
+    return "".join(" " * n + line + "\n" for line in text.strip("\n").splitlines())
+
+
+def _secret_inventory(tmp_path: Path, vault_file: Path) -> Path:
+    inv = make_lab_inventory(tmp_path, gateways=3)
+    hosts = inv / "hosts.yml"
+    doc = yaml.safe_load(hosts.read_text(encoding="utf-8"))
+    doc["all"]["vars"]["gateway_admin_password"] = PLAIN_PASSWORD
+    doc["all"]["vars"]["drill"]["notifications"] = {"webhook": {"url": "http://127.0.0.1:9/",
+                                                                "token": "@@WEBHOOK@@"}}
+    text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
+    token = _encrypt(VAULT_TOKEN, "drill_api_token", vault_file)
+    webhook = _encrypt(VAULT_WEBHOOK, "token", vault_file).split(":", 1)[1].strip("\n")
+    head, rest = text.split("  vars:\n", 1)
+    text = head + "  vars:\n" + _indent(token, 4) + rest
+    # The webhook token line sits at its own indentation inside drill.notifications.
+    lines = text.splitlines(keepends=True)
+    for i, line in enumerate(lines):
+        if "@@WEBHOOK@@" in line:
+            pad = len(line) - len(line.lstrip())
+            body = webhook.strip().splitlines()
+            lines[i] = (" " * pad + "token: " + body[0].strip() + "\n"
+                        + "".join(" " * (pad + 2) + b.strip() + "\n" for b in body[1:]))
+    hosts.write_text("".join(lines), encoding="utf-8")
+    return inv
+
+
+def _project_copy(tmp_path: Path) -> Path:
+    project = tmp_path / "project"
+    shutil.copytree(REPO / "drills", project / "drills")
+    shutil.copytree(REPO / "playbooks", project / "playbooks")
+    (project / "inventories").mkdir()
+    (project / "playbooks" / "leak.yml").write_text(LEAK_PLAYBOOK, encoding="utf-8")
+    drill = yaml.safe_load((project / "drills" / "single-line.yaml").read_text(encoding="utf-8"))
+    drill["id"] = "secret-use"
+    drill["phases"]["precheck"].append({"name": {"zh": "使用凭据", "en": "Use the credentials"},
+                                        "playbook": "leak.yml"})
+    (project / "drills" / "secret-use.yaml").write_text(
+        yaml.safe_dump(drill, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return project
+
+
+@pytest.mark.slow(group="secrets")
+def test_no_secret_in_any_file_of_the_run_folder(tmp_path):
+    home, reports = tmp_path / "home", tmp_path / "reports"
+    vault_file = tmp_path / "vault-pass"
+    vault_file.write_text(VAULT_PASSWORD + "\n")
+    vault_file.chmod(0o600)
+    inv = _secret_inventory(tmp_path, vault_file)
+    ciphertexts = [line.strip() for line in (inv / "hosts.yml").read_text().splitlines()
+                   if len(line.strip()) == 80 and all(c in "0123456789abcdef" for c in line.strip())]
+    assert len(ciphertexts) >= 4
+    project = _project_copy(tmp_path)
+    with running_lab(inv, home):
+        done = run_drill(["run", "secret-use", "--project", str(project), "-i", str(inv),
+                          "--reports", str(reports)], home=home,
+                         extra_env={"ANSIBLE_VAULT_PASSWORD_FILE": str(vault_file)})
+    folders = run_folders(reports)
+    assert len(folders) == 1, done.stdout + done.stderr
+    folder = folders[0]
+
+    # The secrets were really used: the tasks ran (else the grep proves nothing).
+    tasks = {r["data"].get("task"): r["data"] for r in journal_records(folder)
+             if r["kind"] == "ansible.task"}
+    assert tasks.get("Log in to the gateway admin API", {}).get("status") == "ok", tasks
+    assert "Push the password (no_log)" in tasks
+    job_events = list(folder.glob("ansible/*/artifacts/*/job_events/*.json"))
+    assert job_events, "the runner's artifacts were not kept; nothing to search"
+    assert not list(folder.glob("ansible/*/env/extravars"))
+    assert not list(folder.glob("ansible/*/env/passwords"))
+
+    secrets = {"inventory password": PLAIN_PASSWORD, "vault token": VAULT_TOKEN,
+               "vault value in drill.notifications": VAULT_WEBHOOK,
+               "vault password": VAULT_PASSWORD}
+    secrets.update({f"vault ciphertext {i}": c for i, c in enumerate(ciphertexts)})
+    found = []
+    searched = 0
+    for path, data in every_file_text(folder):
+        searched += 1
+        for what, value in secrets.items():
+            if value.encode() in data:
+                found.append(f"{path.relative_to(folder)}: {what}")
+    assert searched > len(job_events)
+    assert not found, "secrets in the run folder:\n" + "\n".join(found)
+    # The stdout of the command, too: what the operator's terminal (and CI logs) show.
+    for what, value in secrets.items():
+        assert value not in done.stdout + done.stderr, f"{what} printed by drill run"
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    report = json.loads((folder / "report.json").read_text(encoding="utf-8"))
+    assert report["status"] == "passed"
