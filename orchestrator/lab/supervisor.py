@@ -260,20 +260,24 @@ class Supervisor:
             return resp
         raise BadRequest("op", f"unknown op {op!r}")
 
+    def _path_state(self, s: Any) -> str | None:
+        """What the network does to the session's flow now: ok, stalled, or centre_down."""
+        if s is None:
+            return None
+        if s.centre in self.lab.down_centres:
+            return "centre_down"
+        flow = self.router.by_peer.get(s.conn.peer) if s.conn.peer else None
+        return "stalled" if flow is not None and flow.state == "stalled" else "ok"
+
     def status(self) -> dict[str, Any]:
         sessions: dict[str, list[Any]] = {}
         for s in self.exchange.sessions():
             sessions.setdefault(s.gateway, []).append(s)
-        flows = {}
-        for f in sorted(self.router.flows, key=lambda f: f.id):
-            if f.state == "open":
-                flows[f.gateway] = f
         gws = []
         for gid, gp in self.gateways.items():
             gp.poll()
             mine = sessions.get(gid, [])
             s = mine[0] if mine else None
-            flow = flows.get(gid)
             state = _gateway_state(s is not None, gp.status)
             md = None
             if gp.gw.kind == "market_data":
@@ -285,7 +289,8 @@ class Supervisor:
                 "session_id": s.session_id if s else None,
                 "login_time": iso_ns(s.login_ns) if s else None,
                 "sessions": len(mine),
-                "line": flow.line if flow and s else None,
+                "line": self.router.line_of_peer(s.conn.peer) if s else None,
+                "path": self._path_state(s),
                 "md_source": md,
                 "monitor": str(gp.gw.monitor),
             })
