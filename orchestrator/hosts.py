@@ -101,18 +101,28 @@ def known_hosts_path(inventory_path: Path) -> Path:
 
 
 def load_topology(inventory_path: str | Path) -> SshTopology:
-    """Read the SSH hosts (those with `ansible_host` and not a local connection)."""
+    """Read the SSH hosts (those with `ansible_host` and not a local connection).
+
+    Variables merge as Ansible merges them for the keys drill reads: the inventory file's
+    group vars, then `group_vars/<group>.yml` or `group_vars/<group>/*.yml`, parents before
+    children, then host vars and `host_vars/<host>.yml`. Simple `{{ var }}` references and
+    `{{ inventory_dir }}` are resolved; vault values are never decrypted (drill reads none).
+    """
     from orchestrator.inventory_loader import inventory_file
 
     path = Path(inventory_path)
     file = inventory_file(path)
-    doc = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+    doc = yaml.load(file.read_text(encoding="utf-8"), Loader=_VaultTolerantLoader) or {}
     folder = file.parent
     merged: dict[str, dict[str, Any]] = {}
-    _walk_group(doc.get("all") or {}, {}, merged)
+    _walk_group(folder, "all", doc.get("all") or {}, {}, merged)
     hosts: dict[str, SshHost] = {}
     problems: list[Problem] = []
-    for name, hv in merged.items():
+    known_hosts = known_hosts_path(path)
+    for name, raw in merged.items():
+        hv = _resolve(raw, folder)
+        if "drill_known_hosts" in hv:
+            known_hosts = Path(os.path.expanduser(str(hv["drill_known_hosts"])))
         if hv.get("ansible_connection") == "local" or "ansible_host" not in hv:
             continue
         key = hv.get("ansible_ssh_private_key_file")
@@ -123,10 +133,13 @@ def load_topology(inventory_path: str | Path) -> SshTopology:
         if bad:
             problems.append(Problem(str(file), None, f"{name}.ssh_host_fingerprints",
                                     f"expected SHA256:… fingerprints (ssh-keygen -lf), got {bad[0]!r}"))
+        if "{{" in str(hv["ansible_host"]):
+            problems.append(Problem(str(file), None, f"{name}.ansible_host",
+                                    f"expected an address drill can resolve, got {hv['ansible_host']!r}"))
         hosts[name] = SshHost(
             name=name, address=str(hv["ansible_host"]), port=int(hv.get("ansible_port", 22)),
             user=str(hv.get("ansible_user", "root")),
-            key_file=Path(_expand(str(key), folder)) if key else None,
+            key_file=Path(os.path.expanduser(str(key))) if key else None,
             via=hv.get("drill_ssh_via"), fingerprints=tuple(str(f) for f in fps))
     for h in hosts.values():
         if h.via is not None and h.via not in hosts:
@@ -134,21 +147,58 @@ def load_topology(inventory_path: str | Path) -> SshTopology:
                                     f"expected an SSH host of the inventory, got {h.via!r}"))
     if problems:
         raise InputError(problems)
-    return SshTopology(hosts=hosts, known_hosts=known_hosts_path(path))
+    return SshTopology(hosts=hosts, known_hosts=known_hosts)
 
 
-def _walk_group(group: Mapping[str, Any], inherited: dict[str, Any], out: dict[str, dict[str, Any]]) -> None:
-    gvars = {**inherited, **(group.get("vars") or {})}
+class _VaultTolerantLoader(yaml.SafeLoader):
+    """safe_load that reads `!vault` values as an opaque marker instead of failing."""
+
+
+_VaultTolerantLoader.add_constructor("!vault", lambda loader, node: "<vault>")
+
+
+def _vars_file(folder: Path, kind: str, name: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    base = folder / kind
+    files = [base / f"{name}{ext}" for ext in (".yml", ".yaml", "")]
+    files += sorted((base / name).glob("*.y*ml")) if (base / name).is_dir() else []
+    for f in files:
+        if f.is_file():
+            data = yaml.load(f.read_text(encoding="utf-8"), Loader=_VaultTolerantLoader)
+            if isinstance(data, dict):
+                out.update(data)
+    return out
+
+
+def _walk_group(folder: Path, gname: str, group: Mapping[str, Any], inherited: dict[str, Any],
+                out: dict[str, dict[str, Any]]) -> None:
+    gvars = {**inherited, **(group.get("vars") or {}), **_vars_file(folder, "group_vars", gname)}
     gvars.pop("drill", None)
     for name, hv in (group.get("hosts") or {}).items():
-        out[name] = {**out.get(name, {}), **gvars, **(hv or {})}
-    for child in (group.get("children") or {}).values():
-        _walk_group(child or {}, gvars, out)
+        out[name] = {**out.get(name, {}), **gvars, **(hv or {}), **_vars_file(folder, "host_vars", name)}
+    for cname, child in (group.get("children") or {}).items():
+        _walk_group(folder, cname, child or {}, gvars, out)
 
 
-def _expand(value: str, folder: Path) -> str:
-    value = re.sub(r"\{\{\s*inventory_dir\s*\}\}", str(folder), value)
-    return os.path.expanduser(value)
+_REF = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+
+
+def _resolve(hv: Mapping[str, Any], folder: Path) -> dict[str, Any]:
+    """Substitute `{{ name }}` references to other plain variables (a few rounds)."""
+    scope = {**hv, "inventory_dir": str(folder)}
+    out = dict(hv)
+    for _ in range(5):
+        changed = False
+        for k, v in out.items():
+            if isinstance(v, str) and "{{" in v:
+                new = _REF.sub(lambda m: str(scope[m.group(1)]) if isinstance(scope.get(m.group(1)),
+                                                                              (str, int)) else m.group(0), v)
+                if new != v:
+                    out[k] = scope[k] = new
+                    changed = True
+        if not changed:
+            break
+    return out
 
 
 # -- fingerprints and known_hosts ------------------------------------------------------------

@@ -1,0 +1,47 @@
+"""`drill hosts trust` and `drill hosts check` against the test bed."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hostbed.inventory import fingerprint_of
+
+from orchestrator.cli import main
+
+pytestmark = pytest.mark.netns
+
+
+def test_trust_from_inventory_fingerprints_then_check_logs_in(bed, inventory, capsys):
+    (inventory / "known_hosts").unlink()
+    assert main(["hosts", "trust", "-i", str(inventory), "--yes-fingerprints-from-inventory"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("added") == 6 and fingerprint_of(bed.host("ct").host_key_pub) in out
+    assert main(["hosts", "check", "-i", str(inventory), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert {r["host"] for r in report["hosts"]} == {"bastion", "gw", "ct", "cu", "ft", "nf"}
+    assert all(abs(r["offset_ms"]) <= r["uncertainty_ms"] + 0.01 for r in report["hosts"])
+
+
+def test_trust_asks_for_each_host_and_writes_only_confirmed(bed, inventory, monkeypatch, capsys):
+    (inventory / "known_hosts").unlink()
+    answers = iter(["y", "n"])  # bastion yes, then gw no
+    monkeypatch.setattr("click.termui.visible_prompt_func", lambda _prompt: next(answers))
+    code = main(["hosts", "trust", "-i", str(inventory), "gw"])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert fingerprint_of(bed.host("gw").host_key_pub) in captured.out
+    assert "not trusted: gw" in captured.err
+    lines = (inventory / "known_hosts").read_text().splitlines()
+    assert [ln.split()[0] for ln in lines] == [bed.bastion_address]
+
+
+def test_check_refuses_a_changed_key_with_exit_4(bed, inventory, capsys):
+    kh = inventory / "known_hosts"
+    gw = bed.host("gw").mgmt_address
+    other = bed.host("ct").host_key_pub.read_text().split()[:2]
+    kh.write_text("".join(ln + "\n" for ln in kh.read_text().splitlines() if not ln.startswith(gw + " "))
+                  + f"{gw} {other[0]} {other[1]}\n")
+    assert main(["hosts", "check", "-i", str(inventory), "gw"]) == 4
+    err = capsys.readouterr().err
+    assert "HOST KEY CHANGED for gw" in err and fingerprint_of(bed.host("gw").host_key_pub) in err
