@@ -214,4 +214,48 @@ def prune(older_than: str, dry_run: bool, inventory: str, project: Path | None,
     click.echo(f"{len(result.deleted)} {verb}, {kept} kept (cutoff {result.cutoff:%Y-%m-%d})")
 
 
-commands = [check, due, schedule, prune]
+@click.command("summary")
+@click.option("--year", type=int, required=True, help="Calendar year in the inventory's time zone.")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["md", "html", "pdf"]), default="md",
+              show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write here (default: md/html to stdout, pdf to reports/<year>/).")
+@inventory_option
+@project_option
+@reports_option
+def summary(year: int, lang: str, fmt: str, out: Path | None, inventory: str,
+            project: Path | None, reports: Path | None) -> None:
+    """The year's drills for the yearly filing with the local CSRC office (年度演练情况报告).
+
+    Date, result, RTO against target and follow-ups per run, coverage per quarter.
+    Example:  drill summary --year 2026 --lang zh --format pdf --inventory prod
+    """
+    import sys
+
+    from orchestrator.compliance import cadence
+    from orchestrator.compliance import summary as yearly
+    from orchestrator.errors import InputError
+    from orchestrator.project import find_project
+
+    inv = _load_inventory(_inventory_path(project, inventory))
+    try:
+        drills = cadence.load_drill_cadences(find_project(project).drills_dir)
+    except InputError:
+        drills = []  # a broken drill file must not block the filing; runs still list
+    archive = _reports(project, reports)
+    data = yearly.build(archive, year, environment=inv.environment.name,
+                        timezone=inv.environment.timezone, lang=lang, drills=drills, now=_now())
+    body = yearly.render(data, fmt)
+    if out is None and fmt == "pdf":
+        out = archive / f"{year:04d}" / f"summary-{year:04d}-{inv.environment.name}-{lang}.pdf"
+    if out is None:
+        sys.stdout.buffer.write(body)
+        sys.stdout.flush()
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(body)
+    click.echo(str(out))
+
+
+commands = [check, due, schedule, prune, summary]
