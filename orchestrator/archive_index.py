@@ -21,7 +21,15 @@ from pathlib import Path
 
 from orchestrator.errors import DrillError
 from orchestrator.journal import GENESIS, canonical, first_bad_record, iso_ns, read_records
-from orchestrator.signing import Signer, b64decode_strict, index_message, read_signature
+from orchestrator.signing import (
+    Signer,
+    b64decode_strict,
+    configured_key,
+    index_message,
+    load_signer,
+    read_signature,
+    sign_run,
+)
 
 INDEX_FILE = "index.jsonl"
 _LOCK_FILE = ".index.lock"
@@ -108,11 +116,28 @@ def _last_line(fh) -> bytes | None:
     return last
 
 
-def append_run(reports_dir: Path, run_dir: Path, *, signer: Signer | None = None) -> IndexEntry:
-    """Append the sealed state of `run_dir` to the archive index (call after run.end,
-    and after `signing.sign_run` when a key is configured). Safe against concurrent runs
-    finishing at once: appends are serialised by an flock on reports/.index.lock."""
+def append_run(reports_dir: Path, run_dir: Path, *, signer: Signer | None = None,
+               sign: bool = True) -> IndexEntry:
+    """Seal `run_dir` (call after run.end): sign its final digest when a key is configured,
+    then append it to the archive index. Safe against concurrent runs finishing at once:
+    appends are serialised by an flock on reports/.index.lock.
+
+    Without `signer`, the key is looked up (`signing.configured_key`: DRILL_SIGNING_KEY,
+    else `drill.signing.key` of the run's inventory). A key that cannot be used still
+    leaves the run indexed (unsigned), then raises DrillError saying so."""
     point = seal_point(run_dir / "journal.jsonl")
+    key_problem = None
+    if signer is None and sign:
+        try:
+            key = configured_key(run_dir / "journal.jsonl")
+            signer = load_signer(key) if key is not None else None
+        except DrillError as e:
+            key_problem = e
+    if signer is not None:
+        current = read_signature(run_dir) if (run_dir / "journal.sig").exists() else None
+        if current is None or (current.seq, current.digest) != (point.seq, point.digest):
+            sign_run(run_dir, signer, reports_dir, run_id=point.run, seq=point.seq,
+                     digest=point.digest)
     sig = read_signature(run_dir)
     signed_by = sig.key if sig is not None and sig.digest == point.digest else None
     rel = run_dir.resolve().relative_to(reports_dir.resolve())
@@ -143,6 +168,8 @@ def append_run(reports_dir: Path, run_dir: Path, *, signer: Signer | None = None
             fh.write(canonical(raw) + b"\n")
             fh.flush()
             os.fsync(fh.fileno())
+    if key_problem is not None:
+        raise DrillError(f"{point.run} indexed UNSIGNED: {key_problem}")
     return IndexEntry.from_raw(raw)
 
 

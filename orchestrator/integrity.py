@@ -349,11 +349,7 @@ def summary_json(verdict: RunVerdict) -> str:
 
 
 def seal(reports_dir: Path, run_dir: Path, key_path: Path | None) -> archive_index.IndexEntry:
-    """After `run.end` (and after `drill recover` closes a run): sign the final digest when
-    a key is configured, then append the run to the archive index. The engine calls this."""
-    point = archive_index.seal_point(run_dir / JOURNAL)
+    """Seal with an explicit key (None: unsigned); `archive_index.append_run` looks the
+    key up itself."""
     signer = signing.load_signer(key_path) if key_path is not None else None
-    if signer is not None:
-        signing.sign_run(run_dir, signer, reports_dir, run_id=point.run, seq=point.seq,
-                         digest=point.digest)
-    return archive_index.append_run(reports_dir, run_dir, signer=signer)
+    return archive_index.append_run(reports_dir, run_dir, signer=signer, sign=signer is not None)

@@ -148,6 +148,28 @@ def key_path_for(inventory_path: Path | None, cli_value: Path | None) -> Path | 
     return key if key.is_absolute() else file.parent / key
 
 
+def configured_key(journal: Path) -> Path | None:
+    """The key a finished run is signed with: DRILL_SIGNING_KEY (what `--signing-key`
+    sets), else `drill.signing.key` of the inventory named in the run's run.start."""
+    env = os.environ.get("DRILL_SIGNING_KEY")
+    if env:
+        return Path(os.path.expanduser(env))
+    try:
+        with open(journal, "rb") as fh:
+            start = json.loads(fh.readline())
+        path = start["data"]["inventory"]["path"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not isinstance(path, str) or not Path(path).exists():
+        return None
+    try:
+        return key_path_for(Path(path), None)
+    except InputError:
+        raise
+    except Exception:  # an unreadable inventory is not this step's business
+        return None
+
+
 @dataclass(frozen=True)
 class RunSignature:
     run: str

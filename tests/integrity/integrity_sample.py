@@ -42,7 +42,8 @@ class SampleRun:
 
 
 def make_run(reports: Path, drill: str = "carrier-outage", key: Path | None = None,
-             n: int = 0, year: str = "2026") -> SampleRun:
+             n: int = 0, year: str = "2026", seal: bool = True,
+             inventory: str = "inventories/lab") -> SampleRun:
     """Write a finished run (run.start … run.end) and seal it: sign + archive index."""
     run_id = f"20261125T11150{n % 10}Z-{drill}-{n:06x}"
     run_dir = reports / year / run_id
@@ -53,7 +54,7 @@ def make_run(reports: Path, drill: str = "carrier-outage", key: Path | None = No
         "drill": {"id": drill, "title": {"zh": "运营商线路中断演练", "en": "Carrier outage"},
                   "sha256": "ab" * 32, "spec": ["R-DR-1"], "cadence": "quarterly"},
         "params": {"carrier": "CT", "password": "<redacted>"},
-        "inventory": {"path": "inventories/lab", "environment": "lab", "kind": "lab",
+        "inventory": {"path": inventory, "environment": "lab", "kind": "lab",
                       "timezone": "Asia/Shanghai", "sha256": "cd" * 32},
         "operator": "张三", "os_user": "ops", "host": "ops-01", "pid": 4242,
         "ticket": "CHG-1", "approver": "李四", "unattended": True,
@@ -97,5 +98,6 @@ def make_run(reports: Path, drill: str = "carrier-outage", key: Path | None = No
     j.append("run.end", {"status": "aborted", "exit_code": 3, "summary": "signal SIGTERM",
                          "artifacts": artifacts})
     j.close()
-    integrity.seal(reports, run_dir, key)
+    if seal:
+        integrity.seal(reports, run_dir, key)
     return SampleRun(reports, run_dir, run_id)

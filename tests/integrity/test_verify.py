@@ -15,6 +15,7 @@ from integrity_sample import make_run, write_key
 
 from orchestrator import archive_index, integrity, signing
 from orchestrator.cli import main
+from orchestrator.errors import DrillError
 from orchestrator.journal import GENESIS, canonical, record_hash
 
 SEED = 20261125
@@ -23,6 +24,7 @@ SEED = 20261125
 @pytest.fixture(autouse=True)
 def _home(tmp_path, monkeypatch):
     monkeypatch.setenv("DRILL_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("DRILL_SIGNING_KEY", raising=False)
 
 
 @pytest.fixture
@@ -296,6 +298,28 @@ def test_signing_key_comes_from_the_inventory(tmp_path, key):
     assert signing.key_path_for(inv, None) == inv / f"../{key.name}"
     assert signing.key_path_for(inv, tmp_path / "cli") == tmp_path / "cli"
     assert signing.load_signer(signing.key_path_for(inv, None)).public.fingerprint
+
+
+def test_the_engine_call_signs_with_the_configured_key(tmp_path, key, monkeypatch):
+    """`append_run(reports, run)` (what the engine calls) signs when a key is configured:
+    DRILL_SIGNING_KEY, else drill.signing.key of the run's inventory."""
+    inv = tmp_path / "inv"
+    inv.mkdir()
+    (inv / "hosts.yml").write_text(f"all:\n  vars:\n    drill:\n      signing: {{key: {key}}}\n")
+    reports = tmp_path / "reports"
+    by_inventory = make_run(reports, n=1, seal=False, inventory=str(inv))
+    archive_index.append_run(reports, by_inventory.path)
+    monkeypatch.setenv("DRILL_SIGNING_KEY", str(key))
+    by_env = make_run(reports, n=2, seal=False, inventory=str(tmp_path / "gone"))
+    archive_index.append_run(reports, by_env.path)
+    for run in (by_inventory, by_env):
+        assert verify(run.path, "--key", key, "--require-signature") == 0
+    monkeypatch.setenv("DRILL_SIGNING_KEY", str(tmp_path / "missing-key"))
+    broken = make_run(reports, n=3, seal=False)
+    with pytest.raises(DrillError, match="indexed UNSIGNED"):
+        archive_index.append_run(reports, broken.path)
+    assert verify(broken.path) == 0  # indexed, chained, unsigned
+    assert verify(broken.path, "--require-signature") == 1
 
 
 def test_bad_input_exits_2(tmp_path, capsys):
