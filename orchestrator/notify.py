@@ -69,7 +69,7 @@ def parse_config(raw: Mapping[str, Any] | None) -> NotifyConfig:
     """Typed config from `drill.notifications`; malformed entries raise ValueError."""
     raw = raw or {}
     events = tuple(raw.get("events") or EVENTS)
-    hooks = raw.get("webhook") or raw.get("webhooks") or ()
+    hooks = raw.get("webhook") or ()
     hooks = [hooks] if isinstance(hooks, Mapping) else list(hooks)
     smtps = raw.get("smtp") or ()
     smtps = [smtps] if isinstance(smtps, Mapping) else list(smtps)

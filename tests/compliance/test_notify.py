@@ -116,3 +116,15 @@ def test_smtp_mail_reaches_a_local_server(tmp_path):
     [message] = server.messages
     assert "Subject: [drill] carrier-outage on lab finished: passed" in message
     assert "ops@example.test" in message
+
+
+def test_malformed_notifications_are_an_inventory_input_error(tmp_path):
+    from orchestrator.errors import InputError
+
+    def mutate(d):
+        d["notifications"] = {"webhook": {"url": "ftp://x"}, "smtp": {"host": "m", "to": []},
+                              "events": ["begin"]}
+    with pytest.raises(InputError) as e:
+        load_inventory(write_inventory(tmp_path, mutate))
+    text = str(e.value)
+    assert "notifications" in text and "hosts.yml:" in text
