@@ -24,7 +24,10 @@ TOLERANCE_S: float = _suite.TOLERANCE_S
 def wait_for(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
     deadline = time.monotonic() + timeout
     while True:
-        value = predicate()
+        try:
+            value = predicate()
+        except OSError:  # e.g. a restarting gateway's monitor not listening yet
+            value = None
         if value:
             return value
         if time.monotonic() > deadline:
