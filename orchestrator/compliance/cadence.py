@@ -118,24 +118,6 @@ def pending(d: Due) -> bool:
 
 def load_drill_cadences(drills_dir) -> list[DrillCadence]:
     """The project's drills via `orchestrator.scenario.load_drills` (id, title, cadence)."""
-    try:
-        from orchestrator.scenario import load_drills
-    except ModuleNotFoundError:  # scenario.py not in this build yet: read the three fields
-        return _read_cadences(drills_dir)
+    from orchestrator.scenario import load_drills
+
     return drill_cadences(load_drills(drills_dir))
-
-
-def _read_cadences(drills_dir) -> list[DrillCadence]:
-    from pathlib import Path
-
-    import yaml
-
-    out = []
-    for f in sorted(Path(drills_dir).glob("*.yaml")):
-        doc = yaml.safe_load(f.read_text(encoding="utf-8")) or {}
-        title = doc.get("title") or f.stem
-        zh = title.get("zh", f.stem) if isinstance(title, dict) else str(title)
-        en = title.get("en", f.stem) if isinstance(title, dict) else str(title)
-        out.append(DrillCadence(str(doc.get("id", f.stem)), zh, en,
-                                str(doc.get("cadence", DEFAULT_CADENCE))))
-    return out

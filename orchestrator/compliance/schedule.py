@@ -1,6 +1,6 @@
 """`drill schedule`: systemd timer/service units or cron lines that run due drills unattended.
 
-Each drill gets one weekly slot inside the inventory's change windows (checked with
+Each drill gets its own weekly slot inside the inventory's change windows (checked with
 `windows.in_change_window` over the whole run budget). At the slot the unit first asks
 `drill due ID --pending`, which exits 0 only while the drill has no pass in its current
 period, then runs `drill run ID --yes --operator scheduler`. A quarterly drill so runs on
@@ -24,7 +24,7 @@ from orchestrator.inventory import Inventory
 
 # Weekend first (exchange-organised drills run on weekends), daytime preferred.
 _DAY_ORDER = ("sat", "sun", "mon", "tue", "wed", "thu", "fri")
-_PREFERRED_TIMES = ("10:00", "09:00", "14:00", "20:00", "02:00")
+_PREFERRED_TIMES = ("10:00", "12:00", "14:00", "16:00", "18:00", "20:00")
 _SYSTEMD_DAY = {"mon": "Mon", "tue": "Tue", "wed": "Wed", "thu": "Thu", "fri": "Fri",
                 "sat": "Sat", "sun": "Sun"}
 _CRON_DAY = {"sun": 0, "mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6}
@@ -54,18 +54,34 @@ class ScheduleSpec:
 
 def find_slot(inv: Inventory, budget: timedelta = DEFAULT_BUDGET) -> Slot:
     """A weekly slot whose whole run budget sits inside one change window."""
+    return find_slots(inv, 1, budget)[0]
+
+
+def find_slots(inv: Inventory, count: int, budget: timedelta = DEFAULT_BUDGET) -> list[Slot]:
+    """`count` weekly slots inside the change windows that do not overlap each other.
+
+    One drill per environment runs at a time (the environment lock), so drills get their
+    own slots. When the windows hold fewer, slots are shared in turn: a drill refused by
+    the lock stays pending and runs at a later week's slot.
+    """
     tz = ZoneInfo(inv.environment.timezone)
-    # A reference week well clear of DST edges in zones that have them.
-    monday = date(2026, 6, 1)
+    monday = date(2026, 6, 1)  # a reference week, clear of DST edges in zones that have them
+    hours = [int(h[:2]) for h in _PREFERRED_TIMES] + list(range(24))
+    chosen: list[tuple[datetime, Slot]] = []
     for day in _DAY_ORDER:
         d = monday + timedelta(days=DAYS.index(day))
-        for hhmm in _PREFERRED_TIMES + tuple(f"{h:02d}:00" for h in range(24)):
-            at = time.fromisoformat(hhmm)
-            start = datetime.combine(d, at, tz)
+        for hour in dict.fromkeys(hours):
+            start = datetime.combine(d, time(hour), tz)
+            if any(abs(start - other) < budget for other, _ in chosen):
+                continue
             if _inside(inv, start, budget):
-                return Slot(day, at)
-    raise InputError(Problem(str(inv.path), None, "drill.change_windows",
-                             f"no change window holds a {budget} drill run; widen a window"))
+                chosen.append((start, Slot(day, time(hour))))
+                if len(chosen) == count:
+                    return [slot for _, slot in chosen]
+    if not chosen:
+        raise InputError(Problem(str(inv.path), None, "drill.change_windows",
+                                 f"no change window holds a {budget} drill run; widen a window"))
+    return [chosen[i % len(chosen)][1] for i in range(count)]
 
 
 def _inside(inv: Inventory, start: datetime, budget: timedelta) -> bool:
@@ -95,9 +111,9 @@ def unit_stem(inv: Inventory, drill: DrillCadence) -> str:
 
 def systemd_units(spec: ScheduleSpec, drills: Sequence[DrillCadence]) -> list[UnitFile]:
     inv = spec.inventory
-    slot = find_slot(inv, spec.budget)
+    slots = find_slots(inv, len(drills), spec.budget)
     out = []
-    for d in drills:
+    for d, slot in zip(drills, slots, strict=True):
         stem = unit_stem(inv, d)
         condition, run = run_command(spec, d)
         timeout = int(spec.budget.total_seconds()) + 1800
@@ -142,13 +158,13 @@ def systemd_units(spec: ScheduleSpec, drills: Sequence[DrillCadence]) -> list[Un
 
 def cron_lines(spec: ScheduleSpec, drills: Sequence[DrillCadence]) -> str:
     inv = spec.inventory
-    slot = find_slot(inv, spec.budget)
+    slots = find_slots(inv, len(drills), spec.budget)
     lines = [
         f"# drill: unattended drills for {inv.environment.name}; times in {inv.environment.timezone}",
         "# CRON_TZ needs cronie or systemd-cron; with Debian's cron set the host zone to match.",
         f"CRON_TZ={inv.environment.timezone}",
     ]
-    for d in drills:
+    for d, slot in zip(drills, slots, strict=True):
         condition, run = run_command(spec, d)
         cmd = (f"cd {shlex.quote(str(spec.project))} && {shlex.join(condition)} && "
                f"{shlex.join(run)}")

@@ -64,18 +64,18 @@ def test_systemd_timer_sits_inside_the_change_window(tmp_path, capsys, project):
     inv_path = write_inventory(tmp_path, _production)
     out = tmp_path / "units"
     emit(capsys, project, inv_path, "systemd", out)
-    timer = (out / "drill-prod-sz-single-line.timer").read_text()
-    m = re.search(r"^OnCalendar=(\w{3}) \*-\*-\* (\d\d):(\d\d):00 Asia/Shanghai$", timer, re.M)
-    assert m, timer
-    # systemd itself says when it next fires; that instant and the run budget are in the window.
-    proc = subprocess.run(["systemd-analyze", "calendar", m.group(0).split("=", 1)[1]],
-                          capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 0, proc.stderr
     inv = load_inventory(inv_path)
-    start = datetime(2026, 12, 5, int(m.group(2)), int(m.group(3)), tzinfo=SH)  # a Saturday
-    assert start.weekday() == DAY_NUM[m.group(1)]
-    for minutes in range(0, 121, 5):
-        assert in_change_window(inv, start + timedelta(minutes=minutes))
+    for path in sorted(out.glob("*.timer")):
+        m = re.search(r"^OnCalendar=(\w{3}) \*-\*-\* (\d\d):(\d\d):00 Asia/Shanghai$", path.read_text(), re.M)
+        assert m, path.read_text()
+        # systemd itself accepts the expression; that instant and the run budget are in the window.
+        proc = subprocess.run(["systemd-analyze", "calendar", m.group(0).split("=", 1)[1]],
+                              capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        start = datetime(2026, 12, 5, int(m.group(2)), int(m.group(3)), tzinfo=SH)  # a Saturday
+        assert start.weekday() == DAY_NUM[m.group(1)]
+        for minutes in range(0, 121, 5):
+            assert in_change_window(inv, start + timedelta(minutes=minutes))
 
 
 def test_lab_units_carry_no_environment_confirmation(tmp_path, capsys, project):
@@ -123,3 +123,12 @@ def test_no_window_long_enough_is_an_input_error(tmp_path, capsys, project):
 def test_default_windows_pick_a_weekend_slot(tmp_path):
     slot = find_slot(load_inventory(write_inventory(tmp_path)))
     assert slot.day == "sat"
+
+
+def test_drills_get_their_own_slots_when_the_windows_allow(tmp_path, capsys, project):
+    out = tmp_path / "units"
+    emit(capsys, project, write_inventory(tmp_path), "systemd", out)
+    calendars = [re.search(r"^OnCalendar=(.*)$", p.read_text(), re.M).group(1)
+                 for p in sorted(out.glob("*.timer"))]
+    assert len(calendars) == len(set(calendars)) == len(list((project / "drills").glob("*.yaml")))
+    assert all(c.startswith("Sat ") for c in calendars)        # default windows: the weekend
