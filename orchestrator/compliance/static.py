@@ -112,12 +112,6 @@ def _net_1(inv: Inventory) -> CheckRow:
     for centre, lines in by_centre.items():
         if not lines:
             problems.append(f"no terrestrial line into {centre}")
-    # One carrier must not hold every line into both centres: losing it would cut both.
-    if len(carriers) >= 2 and all(by_centre.values()):
-        cross = any(a.carrier != b.carrier for a in terrestrial if a.centre == "FT"
-                    for b in terrestrial if b.centre == "NF")
-        if not cross:
-            problems.append("FT and NF are reached only through the same carrier")
     evidence = (f"carriers {', '.join(carriers) or 'none'}; "
                 + "; ".join(f"{c}: {', '.join(ls) or 'none'}" for c, ls in by_centre.items()))
     if problems:

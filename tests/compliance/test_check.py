@@ -148,3 +148,20 @@ def test_production_example_with_group_vars_is_checked(capsys):
     assert code == 0, report
     app5 = next(r for r in report["rows"] if r["clause"] == "R-APP-5")
     assert app5["evidence"] == "5 unique gateway ids"
+
+
+def test_table_output_names_the_failed_clause(tmp_path, capsys):
+    assert main(["check", "--static", "--inventory", str(write_inventory(tmp_path, _l2_port))]) == 1
+    out = capsys.readouterr()
+    assert "R-NET-2b  static  FAIL" in out.out
+    assert "failed: R-NET-2b" in out.err
+
+
+def test_duplicate_id_plus_another_problem_is_still_exit_2(tmp_path, capsys):
+    def mutate(d):
+        _duplicate_gateway(d)
+        d["lines"][0]["mbps"] = "fast"
+    assert main(["check", "--static", "--inventory", str(write_inventory(tmp_path, mutate))]) == 2
+    err = capsys.readouterr().err
+    assert "drill.lines[0].mbps" in err and "Traceback" not in err
+    assert str(tmp_path / "inv" / "hosts.yml") in err          # the file as given, not a copy
