@@ -49,7 +49,11 @@ def cli() -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; the one place library errors become messages and exit codes."""
     try:
-        cli.main(args=argv, prog_name="drill", standalone_mode=False)
+        # With standalone_mode=False click *returns* the code of a `click.exceptions.Exit`
+        # raised by a command (e.g. `drill run` exiting 3) instead of raising it.
+        rv = cli.main(args=argv, prog_name="drill", standalone_mode=False)
+        if isinstance(rv, int) and not isinstance(rv, bool):
+            return rv
     except click.exceptions.Exit as e:
         return e.exit_code
     except click.UsageError as e:
