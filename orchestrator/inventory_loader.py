@@ -26,7 +26,7 @@ from orchestrator.inventory import (
     Text,
     Timing,
 )
-from orchestrator.yamlsrc import Lines, PathKey, dotted, load_yaml, schema_problems
+from orchestrator.yamlsrc import Lines, PathKey, dotted, load_yaml, one_line, schema_problems
 
 _HOSTS = ("hosts.yml", "hosts.yaml")
 
@@ -50,9 +50,22 @@ def load(path: Path) -> Inventory:
     problems = schema_problems(drill, "inventory.schema.json", lines, base, ("drill",))
     problems += _meaning_problems(drill, lines, base)
     if problems:
-        raise InputError(sorted(problems, key=lambda p: p.line or 0))
-    secrets = tuple(dotted(p) for p in lines.secrets)  # paths in the file, e.g. all.vars.x
-    return _build(Path(path), drill, secrets)
+        raise InputError(one_line(sorted(problems, key=lambda p: p.line or 0)))
+    return _build(Path(path), drill, _secret_paths(file))
+
+
+def _secret_paths(file: Path) -> tuple[str, ...]:
+    """Where the inventory holds Vault values: `all.vars.x` in hosts.yml, `x` in group_vars."""
+    out: list[str] = []
+    gv = file.parent / "group_vars"
+    extra = sorted(p for p in gv.rglob("*") if p.suffix in (".yml", ".yaml")) if gv.is_dir() else []
+    for source in (file, *extra):
+        try:
+            _, lines = load_yaml(source)
+        except InputError:
+            continue  # reported when it matters (the drill variable); not a secret map
+        out += [dotted(p) for p in lines.secrets]
+    return tuple(out)
 
 
 def _find_drill_var(file: Path) -> tuple[dict, Lines, PathKey]:

@@ -18,7 +18,7 @@ from types import MappingProxyType
 
 from orchestrator.errors import InputError, Problem
 from orchestrator.inventory import GATEWAY_KINDS, Inventory, Text, home_centre_of
-from orchestrator.yamlsrc import Lines, PathKey, dotted, load_yaml, schema_problems
+from orchestrator.yamlsrc import Lines, PathKey, dotted, load_yaml, one_line, schema_problems
 
 PHASES = ("precheck", "fault", "recovery", "hold", "restore")
 STEP_KINDS = ("playbook", "manual", "wait", "verify")
@@ -189,7 +189,7 @@ def load_drill(path: Path) -> Drill:
     problems = schema_problems(data, "drill.schema.json", lines)
     problems += _meaning_problems(data, lines, path)
     if problems:
-        raise InputError(_sorted(problems))
+        raise InputError(one_line(_sorted(problems)))
     return _build(data, lines, path)
 
 
@@ -518,7 +518,7 @@ def resolve(drill: Drill, inventory: Inventory,
                                         f"params.{name}.default", message))
         values[name] = value
     if problems:
-        raise InputError(problems)
+        raise InputError(one_line(problems))
 
     env = _environment()
     context = {**helpers(inventory), **values}
@@ -541,7 +541,7 @@ def resolve(drill: Drill, inventory: Inventory,
             steps.append(built)
         phases[phase] = tuple(steps)
     if problems:
-        raise InputError(problems)
+        raise InputError(one_line(problems))
     return ResolvedDrill(drill=drill, params=MappingProxyType(values),
                          phases=MappingProxyType(phases))
 
