@@ -1,7 +1,7 @@
 """`drill history`: every run in the archive, per drill, with the RTO trend.
 
 A run's drill, start, status and worst interruption come from its journal: the first
-record (run.start) and the last (run.end, whose `summary.rto_s` holds the worst
+record (run.start) and the last (run.end, whose `rto_s` holds the worst
 interruption per service). Only a run whose run.end lacks that figure is read in full.
 A small cache under $DRILL_HOME keyed by (size, mtime) of each journal keeps 10,000 runs
 under a second; it only ever saves reading, the journal stays the source.
@@ -90,7 +90,7 @@ def summarise(journal: Path) -> RunSummary | None:
     ended = last.get("kind") == "run.end"
     end = last.get("data") or {} if ended else {}
     summary = end.get("summary") if isinstance(end.get("summary"), dict) else {}
-    rto = summary.get("rto_s")
+    rto = end.get("rto_s", summary.get("rto_s"))
     if not isinstance(rto, dict):
         rto = _rto_from_records(journal)
     return RunSummary(

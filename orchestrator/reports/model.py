@@ -6,6 +6,7 @@ cannot disagree with each other or with the journal (docs/journal.md).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,7 @@ MIN_RETENTION_DAYS = 365
 
 # fault.effective effects that put the network back (restore / failback) rather than break it.
 _RESTORE_KEYS = ("lines_up", "centres_up")
+_FAULT_PHASES = ("fault", "recovery", "hold")
 
 
 @dataclass(frozen=True)
@@ -174,7 +176,7 @@ class Ack:
 class Step:
     phase: str
     index: int
-    key: str  # how other records name this step: "<phase>.<index>"
+    key: str  # how other records name this step: "<phase>[<index>]"
     name: Text
     step_kind: str
     automated: bool
@@ -219,6 +221,7 @@ class Measure:
     target_s: float | None
     passed: bool | None
     link_restored: Stamp | None  # the restore effect that brought the failed line back
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -252,6 +255,16 @@ class Transition:
     from_state: str
     to_state: str
     at: Stamp | None
+
+
+@dataclass(frozen=True)
+class GatewayEvent:
+    """A monitor stream event as received (monitor-api.md), stamped with the gateway's time."""
+
+    gateway: str
+    type: str
+    ns: int
+    data: Mapping[str, Any]
 
 
 @dataclass(frozen=True)
@@ -318,8 +331,9 @@ class RunView:
     topology: Topology
     started: Stamp
     ended: Stamp | None
-    status: str  # passed | failed | aborted
+    status: str  # passed | failed | aborted | refused
     exit_code: int | None
+    summary: str  # run.end summary line, if any
     finished: bool  # the journal holds run.end
     phases: tuple[Phase, ...]
     steps: tuple[Step, ...]
@@ -328,6 +342,7 @@ class RunView:
     objectives: tuple[Objective, ...]
     steady: tuple[SteadyState, ...]
     transitions: tuple[Transition, ...]
+    gateway_events: tuple[GatewayEvent, ...]
     probe_summaries: tuple[ProbeSummary, ...]
     evidence: tuple[EvidenceFile, ...]
     interrupts: tuple[Interrupt, ...]
@@ -402,14 +417,19 @@ def _f(value: Any) -> float | None:
 
 
 def _step_key(phase: Any, index: Any) -> str:
-    return f"{phase}.{index}"
+    """How the engine labels a step in other records: `fault[0]`."""
+    return f"{phase}[{index}]"
+
+
+_REF = re.compile(r"^([a-z_]+)(?:\[(\d+)\]|\.(\d+))$")
 
 
 def _ref(value: Any) -> str:
-    """Normalise a step reference: "fault.0", {"phase","index"}, or a step name."""
+    """Normalise a step reference (`fault[0]`, `fault.0`, {phase, index}) to `fault[0]`."""
     if isinstance(value, Mapping):
         return _step_key(value.get("phase"), value.get("index"))
-    return _s(value)
+    m = _REF.match(_s(value))
+    return _step_key(m.group(1), m.group(2) or m.group(3)) if m else _s(value)
 
 
 def _effect_text(effect: Any) -> str:
@@ -499,10 +519,15 @@ def _summary(rec: Record) -> str:
     return ", ".join(f"{key}={d[key]}" for key in list(d)[:4] if not isinstance(d[key], Mapping | list))
 
 
-def derive_status(*, aborted: bool, failures: bool, end_status: str | None) -> str:
+STATUSES = ("passed", "failed", "aborted", "refused")
+
+
+def derive_status(*, aborted: bool, refused: bool, failures: bool, end_status: str | None) -> str:
     """run.end wins; before it is written (reports are rendered first) derive it."""
-    if end_status in ("passed", "failed", "aborted"):
+    if end_status in STATUSES:
         return end_status
+    if refused:
+        return "refused"
     if aborted:
         return "aborted"
     return "failed" if failures else "passed"
@@ -544,6 +569,7 @@ def build_view(run_dir: Path, records: Sequence[Record], *, log: bool = True,
     objectives: list[Objective] = []
     steady: list[SteadyState] = []
     transitions: list[Transition] = []
+    gw_events: list[GatewayEvent] = []
     probes: list[ProbeSummary] = []
     evidence: list[EvidenceFile] = []
     interrupts: list[Interrupt] = []
@@ -575,7 +601,7 @@ def build_view(run_dir: Path, records: Sequence[Record], *, log: bool = True,
             ref = _ref(d.get("step"))
             faults.append(FaultEffect(ref, _effect_text(d.get("effect")), Stamp.of(d.get("at"), "fault-task"),
                                       dict(d.get("affected") or {}),
-                                      _is_restore(d.get("effect"), ref.partition(".")[0])))
+                                      _is_restore(d.get("effect"), ref.partition("[")[0])))
         elif k == "measure":
             measures_raw.append(d)
         elif k == "objective":
@@ -588,6 +614,11 @@ def build_view(run_dir: Path, records: Sequence[Record], *, log: bool = True,
         elif k == "probe.transition":
             transitions.append(Transition(_s(d.get("gateway")), _s(d.get("service")), _s(d.get("from")),
                                           _s(d.get("to")), Stamp.of(d.get("at"), "probe-sample")))
+        elif k == "gateway.event":
+            ns = d.get("ts_ns") or d.get("received_ns")
+            if ns:
+                gw_events.append(GatewayEvent(_s(d.get("gateway")), _s(d.get("type")), int(ns),
+                                              dict(d.get("data") or {})))
         elif k == "probe.summary":
             probes.append(ProbeSummary(_s(d.get("gateway")), _s(d.get("service")), _s(d.get("probe")),
                                        int(d.get("samples") or 0), int(d.get("failures") or 0),
@@ -628,13 +659,15 @@ def build_view(run_dir: Path, records: Sequence[Record], *, log: bool = True,
             Stamp.of(d.get("detected"), "gateway-monitor"), Stamp.of(d.get("observed"), "probe-sample"),
             Stamp.of(d.get("restored"), "gateway-monitor"), _f(d.get("interruption_s")),
             _f(d.get("target_s")), None if d.get("passed") is None else bool(d.get("passed")),
-            back if bool(d.get("affected")) else None))
+            back if bool(d.get("affected")) else None, _s(d.get("note"))))
 
     deviations = _deviations(steps, measures, objectives, steady, interrupts, end is None and not closing)
     ed = end.data if end is not None else {}
     failures = any(dv.what in ("objective", "measure", "step", "steady_state") for dv in deviations)
-    status = derive_status(aborted=any(i.kind == "abort" for i in interrupts) or any(
-        i.kind == "signal" for i in interrupts), failures=failures, end_status=ed.get("status"))
+    gate = [st for st in steady if st.when == "gate"]
+    refused = bool(gate) and not gate[-1].ok and not any(s.phase in _FAULT_PHASES for s in steps)
+    status = derive_status(aborted=any(i.kind in ("abort", "signal") for i in interrupts),
+                           refused=refused, failures=failures, end_status=ed.get("status"))
     last = records[-1]
     ended = Stamp(end.ts_ns, "engine", 0.0) if end is not None else Stamp(last.ts_ns, "engine", 0.0)
 
@@ -657,9 +690,11 @@ def build_view(run_dir: Path, records: Sequence[Record], *, log: bool = True,
         topology=_topology(sd),
         started=Stamp(start.ts_ns, "engine", 0.0), ended=ended, status=status,
         exit_code=None if ed.get("exit_code") is None else int(ed["exit_code"]),
+        summary=ed.get("summary") if isinstance(ed.get("summary"), str) else "",
         finished=end is not None, phases=tuple(phases), steps=tuple(steps), faults=tuple(faults),
         measures=tuple(measures), objectives=tuple(objectives), steady=tuple(steady),
-        transitions=tuple(transitions), probe_summaries=tuple(probes), evidence=tuple(evidence),
+        transitions=tuple(transitions), gateway_events=tuple(gw_events),
+        probe_summaries=tuple(probes), evidence=tuple(evidence),
         interrupts=tuple(interrupts), deviations=tuple(deviations),
         artifacts=dict(ed.get("artifacts") or {}), records=len(records), digest=last.hash,
         log=tuple(entries))

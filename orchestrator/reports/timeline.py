@@ -14,8 +14,6 @@ from orchestrator.reports.i18n import Locale
 from orchestrator.reports.model import RunView
 
 COLOURS = {"up": "#2e7d32", "down": "#c62828", "degraded": "#f9a825"}
-_UP = {"up", "ok", "logged_in", "tcp", "restored"}
-_DEGRADED = {"degraded", "multicast"}
 
 LABEL_W = 190
 PLOT_W = 620
@@ -31,17 +29,8 @@ class Segment:
     state: str  # up | down | degraded
 
 
-def _norm(state: str) -> str:
-    s = state.lower()
-    if s in _UP:
-        return "up"
-    if s in _DEGRADED:
-        return "degraded"
-    return "down"
-
-
 def lanes(run: RunView) -> list[tuple[str, str]]:
-    """(gateway, service) pairs in a stable order: measured ones first, then transitions."""
+    """(gateway, service) pairs in a stable order: measured ones first, then the rest."""
     seen: dict[tuple[str, str], None] = {}
     for m in run.measures:
         seen.setdefault((m.gateway, m.service), None)
@@ -64,35 +53,71 @@ def window(run: RunView) -> tuple[int, int]:
     return max(lo - pad, run.started.ns), hi + pad
 
 
-def segments(run: RunView, gateway: str, service: str, lo: int, hi: int) -> list[Segment]:
-    trans = sorted((t for t in run.transitions if t.gateway == gateway and t.service == service
-                    and t.at is not None), key=lambda t: t.at.ns)  # type: ignore[union-attr]
-    out: list[Segment] = []
-    if trans:
-        state, cursor = _norm(trans[0].from_state or "up"), lo
-        for t in trans:
-            at = min(max(t.at.ns, lo), hi)  # type: ignore[union-attr]
-            if at > cursor:
-                out.append(Segment(cursor, at, state))
-            state, cursor = _norm(t.to_state), at
-        out.append(Segment(cursor, hi, state))
-        return [s for s in out if s.end_ns > s.start_ns]
-    cursor = lo
+def _changes(run: RunView, gateway: str, service: str) -> list[tuple[int, str, str]]:
+    """(ns, what, value) state changes for one lane, from every source the journal has.
+
+    what: `state` (up/down) or `source` (tcp/multicast). The measure gives the truth of the
+    interruption (link lost → restored); gateway events and explicit probe transitions add
+    what happened around it (market data on multicast, a later loss).
+    """
+    out: list[tuple[int, str, str]] = []
     for m in run.measures:
-        if m.gateway != gateway or m.service != service or not m.affected:
+        if (m.gateway, m.service) != (gateway, service) or not m.affected or m.link_lost is None:
             continue
-        down = m.link_lost or m.detected
-        if down is None:
+        if m.interruption_s is None or m.interruption_s > 0:
+            out.append((m.link_lost.ns, "state", "down"))
+            if m.restored is not None:
+                out.append((m.restored.ns, "state", "up"))
+    for t in run.transitions:
+        if (t.gateway, t.service) != (gateway, service) or t.at is None:
             continue
-        up = m.restored.ns if m.restored else hi
-        a, b = min(max(down.ns, cursor), hi), min(max(up, cursor), hi)
-        if a > cursor:
-            out.append(Segment(cursor, a, "up"))
-        if b > a:
-            out.append(Segment(a, b, "down"))
-        cursor = max(cursor, b)
+        to = t.to_state.lower()
+        # ok/fail transitions are drill's own first observations (already in the measure).
+        if to in ("up", "down"):
+            out.append((t.at.ns, "state", to))
+        elif to == "degraded":
+            out += [(t.at.ns, "state", "up"), (t.at.ns, "source", "multicast")]
+    kind = service
+    for e in run.gateway_events:
+        if e.gateway != gateway:
+            continue
+        if kind == "market_data":
+            if e.type == "md_source" and e.data.get("to") in ("tcp", "multicast"):
+                out.append((e.ns, "source", str(e.data["to"])))
+            elif e.type == "md_flow" and e.data.get("state") == "stalled":
+                out.append((e.ns, "state", "down"))
+            elif e.type == "md_flow" and e.data.get("state") == "flowing":
+                out.append((e.ns, "state", "up"))
+                if e.data.get("source") in ("tcp", "multicast"):
+                    out.append((e.ns, "source", str(e.data["source"])))
+        elif e.type == "link_down":
+            out.append((e.ns, "state", "down"))
+        elif (kind == "trading" and e.type == "login") or \
+                (kind.startswith("settlement") and e.type == "transfer" and e.data.get("ok")):
+            out.append((e.ns, "state", "up"))
+    return sorted(out, key=lambda c: c[0])
+
+
+def segments(run: RunView, gateway: str, service: str, lo: int, hi: int) -> list[Segment]:
+    state, source, cursor = "up", "tcp", lo
+    out: list[Segment] = []
+
+    def shown() -> str:
+        return "down" if state == "down" else ("degraded" if source == "multicast" else "up")
+
+    for ns, what, value in _changes(run, gateway, service):
+        at = min(max(ns, lo), hi)
+        before = shown()
+        if what == "state":
+            state = value
+        else:
+            source = value
+        if shown() != before:
+            if at > cursor:
+                out.append(Segment(cursor, at, before))
+            cursor = max(cursor, at)
     if hi > cursor:
-        out.append(Segment(cursor, hi, "up"))
+        out.append(Segment(cursor, hi, shown()))
     return out
 
 

@@ -105,26 +105,26 @@ def write_run(root: Path, outcome: str = "passed", *, lang: str = "en", finish: 
         "operator": "张伟", "os_user": "ops", "host": "drill-ctl", "pid": 4242,
         "ticket": "CHG-2026-1125", "approver": "李娜", "unattended": False,
         "versions": {"drill": "0.1.0", "python": "3.11.7", "ansible_core": "2.19.0", "ansible_runner": "2.4.0"},
-        "targets": {"trading": {"rto": "30s"}, "market_data": {"rto": "10s"}, "settlement": {"rto": "60s"},
-                    "no_double_login": True},
+        "targets": {"rto_s": TARGETS, "no_double_login": True, "cutover_limit_s": None,
+                    "cutover_firm_s": None},
         "plan": [{"phase": "fault", "index": 0, "name": {"zh": "切断运营商 CT 的全部线路",
                                                          "en": "Cut every line of carrier CT"}}],
         "topology": TOPOLOGY,
     })
 
     def phase(name: str, start: int, end: int, status: str = "ok") -> None:
-        j.append("phase.start", {"phase": name, "status": "running", "started": iso_ns(start)})
-        j.append("phase.end", {"phase": name, "status": status, "started": iso_ns(start), "ended": iso_ns(end),
-                               "duration_s": (end - start) / S})
+        j.append("phase.start", {"phase": name, "started": stamp(start, "engine")})
+        j.append("phase.end", {"phase": name, "status": status, "started": stamp(start, "engine"),
+                               "ended": stamp(end, "engine"), "duration_s": (end - start) / S})
 
     def step(ph: str, idx: int, zh: str, en: str, kind: str, automated: bool, start: int, end: int,
              status: str = "ok", error: str | None = None, body=None) -> None:
         common = {"phase": ph, "index": idx, "name": {"zh": zh, "en": en}, "step_kind": kind,
-                  "automated": automated, "started": iso_ns(start)}
-        j.append("step.start", {**common, "status": "running"})
+                  "automated": automated, "started": stamp(start, "engine")}
+        j.append("step.start", {**common, "detail": {}})
         if body:
             body()
-        j.append("step.end", {**common, "status": status, "ended": iso_ns(end),
+        j.append("step.end", {**common, "status": status, "ended": stamp(end, "engine"),
                               "duration_s": (end - start) / S, "error": error})
 
     step("precheck", 0, "确认全部网关已登录", "Every gateway logged in", "verify", True, base, base + S)
@@ -135,11 +135,12 @@ def write_run(root: Path, outcome: str = "passed", *, lang: str = "en", finish: 
 
     def cut() -> None:
         for line in ("ct-ft", "ct-nf"):
-            j.append("ansible.task", {"step": "fault.0", "host": "lab", "task": f"Line {line} down",
+            j.append("ansible.task", {"step": "fault[0]", "host": "lab", "task": f"Line {line} down",
                                       "action": "ansible.builtin.command", "status": "changed",
-                                      "started": iso_ns(fault - S // 10), "ended": iso_ns(fault),
+                                      "started": stamp(fault - S // 10, "engine"),
+                                      "ended": stamp(fault, "engine"),
                                       "duration_s": 0.1, "effective_ns": fault, "msg": "<redacted>"})
-        j.append("fault.effective", {"step": "fault.0", "effect": {"lines_down": ["ct-ft", "ct-nf"],
+        j.append("fault.effective", {"step": "fault[0]", "effect": {"lines_down": ["ct-ft", "ct-nf"],
                                                                     "mode": "blackhole"},
                                      "at": at(0, "fault-task", 1.0),
                                      "affected": {"W000000T": ["trading"], "W00002TF": ["market_data"],
@@ -149,7 +150,7 @@ def write_run(root: Path, outcome: str = "passed", *, lang: str = "en", finish: 
          fault - S // 5, fault + S // 10, body=cut)
 
     def ack() -> None:
-        j.append("operator.ack", {"step": "fault.1", "operator": "王芳", "at": at(0.3, "operator", 0),
+        j.append("operator.ack", {"step": "fault[1]", "operator": "王芳", "at": at(0.3, "operator", 0),
                                   "unattended": False, "how": "prompt"})
 
     step("fault", 1, "确认已通知运营商", "Confirm the carrier was told", "manual", False,
@@ -162,23 +163,33 @@ def write_run(root: Path, outcome: str = "passed", *, lang: str = "en", finish: 
     aborted = outcome == "aborted"
     measures = []
     rec_end = fault + int(max(s[4] or 0 for s in switches) * S) + S
+    def gw_event(gw: str, kind: str, offset: float, **data) -> None:
+        ns = fault + int(offset * S)
+        j.append("gateway.event", {"seq": 0, "ts": iso_ns(ns), "ts_ns": ns, "gateway": gw, "type": kind,
+                                   "data": data, "received_ns": ns + 1_000_000}, sync=False)
+
     for gw, svc, affected, det, rest, _after in switches:
-        if svc == "market_data" and affected:
-            j.append("probe.transition", {"gateway": gw, "service": svc, "from": "up", "to": "down",
-                                          "at": at(det - 0.1, "probe-sample")})
-            j.append("probe.transition", {"gateway": gw, "service": svc, "from": "down", "to": "degraded",
-                                          "at": at(rest, "gateway-monitor", 0.0)})
-        elif affected:
-            j.append("probe.transition", {"gateway": gw, "service": svc, "from": "up", "to": "down",
-                                          "at": at(det + 0.05, "probe-sample")})
-            j.append("probe.transition", {"gateway": gw, "service": svc, "from": "down", "to": "up",
-                                          "at": at(rest, "gateway-monitor", 0.0)})
+        if not affected:
+            continue
+        # drill's own first failing sample (probe.transition ok -> fail), then the gateway's events.
+        j.append("probe.transition", {"gateway": gw, "service": svc, "probe": "http-json", "from": "ok",
+                                      "to": "fail", "at": at(det + 0.05, "probe-sample")})
+        if svc == "market_data":
+            gw_event(gw, "md_flow", det, state="stalled", channel=1, seq=100, source="tcp")
+            gw_event(gw, "md_source", rest, **{"from": "tcp", "to": "multicast"})
+            gw_event(gw, "md_flow", rest, state="flowing", channel=1, seq=101, source="multicast")
+        else:
+            gw_event(gw, "link_down", det, reason="heartbeat_timeout", centre="FT")
+            gw_event(gw, "login", rest if svc == "trading" else rest - 1, centre="NF", address="127.50.101.30",
+                     session_id="s2")
+            if svc == "settlement":
+                gw_event(gw, "transfer", rest, ok=True, file="test.dat", bytes=65536, variant="std", centre="NF")
+    j.sync()
     if aborted:
         # Blast radius grew: a gateway not on the failed path lost service.
-        j.append("probe.transition", {"gateway": "W000001T", "service": "trading", "from": "up",
-                                      "to": "down", "at": at(1.5, "probe-sample")})
+        gw_event("W000001T", "link_down", 1.5, reason="heartbeat_timeout", centre="NF")
         j.append("abort", {"reason": "blast_radius: W000001T lost trading (not on the failed path)",
-                           "phase": "recovery", "step": "recovery.0"})
+                           "phase": "recovery", "step": "recovery[0]"})
     for gw, svc, affected, det, rest, after in switches:
         if aborted and gw == "W000001T":
             affected, det, rest = True, 1.5, None
@@ -204,21 +215,21 @@ def write_run(root: Path, outcome: str = "passed", *, lang: str = "en", finish: 
     restore_at = rec_end + S
 
     def restore() -> None:
-        j.append("ansible.task", {"step": "restore.0", "host": "lab", "task": "Lines up",
+        j.append("ansible.task", {"step": "restore[0]", "host": "lab", "task": "Lines up",
                                   "action": "ansible.builtin.command", "status": "changed",
-                                  "started": iso_ns(restore_at - S // 10), "ended": iso_ns(restore_at),
+                                  "started": stamp(restore_at - S // 10, "engine"),
+                                  "ended": stamp(restore_at, "engine"),
                                   "duration_s": 0.1, "effective_ns": restore_at, "msg": ""})
-        j.append("fault.effective", {"step": "restore.0", "effect": {"lines_up": ["ct-ft", "ct-nf"]},
+        j.append("fault.effective", {"step": "restore[0]", "effect": {"lines_up": ["ct-ft", "ct-nf"]},
                                      "at": stamp(restore_at, "fault-task", 1.0), "affected": {}})
 
     step("restore", 0, "恢复运营商 CT 的全部线路", "Restore every line of carrier CT", "playbook", True,
          restore_at - S // 5, restore_at + S // 10, body=restore)
     phase("restore", restore_at - S // 5, restore_at + S // 10)
-    j.append("probe.transition", {"gateway": "W00002TF", "service": "market_data", "from": "degraded",
-                                  "to": "up", "at": stamp(restore_at + S, "gateway-monitor", 0.0)})
+    gw_event("W00002TF", "md_source", (restore_at - fault) / S + 1, **{"from": "multicast", "to": "tcp"})
     if aborted:
-        j.append("probe.transition", {"gateway": "W000001T", "service": "trading", "from": "down",
-                                      "to": "up", "at": stamp(restore_at + 2 * S, "gateway-monitor", 0.0)})
+        gw_event("W000001T", "login", (restore_at - fault) / S + 2, centre="NF", address="127.50.101.30",
+                 session_id="s3")
     j.append("steady_state", {"when": "after", "ok": True, "checks": checks})
     j.append("probe.summary", {"gateway": "W000000T", "service": "trading", "probe": "http-json",
                                "samples": 1200, "failures": 64, "period_ms": 50})
@@ -240,7 +251,8 @@ def write_run(root: Path, outcome: str = "passed", *, lang: str = "en", finish: 
     if finish:
         status = {"passed": "passed", "failed": "failed", "aborted": "aborted"}[outcome]
         j.append("run.end", {"status": status, "exit_code": {"passed": 0, "failed": 1, "aborted": 3}[outcome],
-                             "summary": {"rto_s": rto}, "artifacts": {**hashes,
+                             "summary": f"{outcome}: carrier CT cut and restored", "rto_s": rto,
+                             "artifacts": {**hashes,
                                                                       "evidence/files/lab/server_list.xml": "e" * 64}})
     j.close()
     return FixtureRun(run_dir, outcome, fault, measures, hashes)
