@@ -192,6 +192,86 @@ def _reason(e: BaseException) -> str:
     return f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
 
 
+# -- port forwarding ------------------------------------------------------------------------------
+
+class SshForward:
+    """A local listener whose connections host `via` carries on to address:port (ssh -L).
+
+    For endpoints only reachable behind the bastion, such as a gateway's monitor port on
+    its gateway host: HTTP probes and event streams connect to the local end.
+    """
+
+    def __init__(self, pool: SshPool, via: str, remote: tuple[str, int],
+                 local: tuple[str, int] = ("127.0.0.1", 0)) -> None:
+        self.pool, self.via, self.remote = pool, via, remote
+        self._listener = socket.create_server(local, reuse_port=False)
+        self._closing = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._open: set[Any] = set()
+        self._lock = threading.Lock()
+
+    @property
+    def local(self) -> tuple[str, int]:
+        return self._listener.getsockname()[:2]
+
+    def start(self) -> SshForward:
+        t = threading.Thread(target=self._accept, name=f"ssh-forward {self.via}", daemon=True)
+        t.start()
+        self._threads.append(t)
+        return self
+
+    def _accept(self) -> None:
+        while not self._closing.is_set():
+            ready, _, _ = select.select([self._listener], [], [], 0.2)
+            if not ready:
+                continue
+            try:
+                conn, _ = self._listener.accept()
+            except OSError:
+                return
+            t = threading.Thread(target=self._pump, args=(conn,), daemon=True)
+            t.start()
+            self._threads.append(t)
+
+    def _pump(self, conn: socket.socket) -> None:
+        try:
+            chan = self.pool.open_tcp(self.via, *self.remote)
+        except (HostUnreachable, HostKeyChanged, HostKeyUnknown):
+            conn.close()  # the client sees a reset, as with an unreachable port
+            return
+        with self._lock:
+            self._open.update((conn, chan))
+        try:
+            while not self._closing.is_set():
+                ready, _, _ = select.select([conn, chan], [], [], 0.2)
+                if conn in ready:
+                    data = conn.recv(65536)
+                    if not data:
+                        break
+                    chan.sendall(data)
+                if chan in ready:
+                    data = chan.recv(65536)
+                    if not data:
+                        break
+                    conn.sendall(data)
+        except (OSError, EOFError, paramiko.SSHException):
+            pass
+        finally:
+            chan.close()
+            conn.close()
+            with self._lock:
+                self._open.difference_update((conn, chan))
+
+    def close(self) -> None:
+        self._closing.set()
+        self._listener.close()
+        with self._lock:
+            for item in list(self._open):
+                item.close()
+        for t in self._threads:
+            t.join(timeout=2)
+
+
 # -- log following ------------------------------------------------------------------------------
 
 _ISO = re.compile(r"(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(?:[.,](\d{1,9}))?\s?(Z|[+-]\d{2}:?\d{2})?")

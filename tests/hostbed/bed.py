@@ -161,6 +161,18 @@ class HostBed:
             first = eps[0].rsplit(":", 1)
             wait_for(lambda h=host, a=first: _listening(self.ns(h), a[0], int(a[1])), 15, f"exchange on {host}")
 
+    def start_centres(self, inventory: Path) -> None:
+        """Run the lab's exchange (tests/hostbed/centre.py) on the FT and NF hosts."""
+        import sys
+
+        script = Path(__file__).with_name("centre.py")
+        for centre, host in CENTRE_HOST.items():
+            truth = self.root / f"truth-{centre}.jsonl"
+            self.spawn(host, [sys.executable, str(script), str(inventory), centre, str(truth)],
+                       self.root / f"centre-{centre}.log")
+            addr = f"{CENTRE_NET[centre]}.{SERVICE_HOSTS['trading']}"
+            wait_for(lambda h=host, a=addr: _listening(self.ns(h), a, 7043), 20, f"exchange on {host}")
+
     # -- teardown --------------------------------------------------------------------
     def teardown(self) -> list[str]:
         """Remove everything; returns what could not be removed (empty when clean)."""

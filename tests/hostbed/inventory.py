@@ -32,6 +32,32 @@ def ssh_args(known_hosts: Path, key: Path, bastion: str | None) -> str:
     return f'{strict} -o ProxyCommand="{jump}"'
 
 
+def gateway_entries(bed: HostBed, ports: dict[str, int]) -> list[dict[str, Any]]:
+    """Trading gateways on the gateway host; monitors on its loopback (forwarded by drill)."""
+    base = bed.host("gw").dir
+    return [{"id": gid, "kind": "trading", "host": "gw",
+             "monitor": {"address": "127.0.0.1", "port": port},
+             "config": str(base / "gateways" / gid / "server_list.xml"),
+             "service": f"sscc-gateway@{gid}"} for gid, port in ports.items()]
+
+
+def gateway_host_vars(bed: HostBed, gateways: list[dict[str, Any]]) -> dict[str, Any]:
+    """The gw host's service manager (tests/hostbed/svc.py) and one unit per gateway."""
+    import json
+    import sys
+
+    svc_dir = bed.host("gw").dir / "svc"
+    (svc_dir / "units").mkdir(parents=True, exist_ok=True)
+    (svc_dir / "logs").mkdir(parents=True, exist_ok=True)
+    for g in gateways:
+        Path(g["config"]).parent.mkdir(parents=True, exist_ok=True)
+        (svc_dir / "units" / f"{g['service']}.json").write_text(json.dumps({
+            "argv": [sys.executable, "-m", "orchestrator.lab.gateway", g["config"]],
+            "log": str(svc_dir / "logs" / f"{g['id']}.log")}))
+    return {"drill_service_ctl": f"{sys.executable} {Path(__file__).with_name('svc.py')} --dir {svc_dir}",
+            "drill_gateway_log": str(svc_dir / "logs" / "{id}.log")}
+
+
 def inventory_doc(bed: HostBed, folder: Path, *, fingerprints: bool = True,
                   gateways: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     known_hosts = folder / "known_hosts"
@@ -72,7 +98,9 @@ def inventory_doc(bed: HostBed, folder: Path, *, fingerprints: bool = True,
              "local_address": "198.18.2.1", "remote_address": "198.18.2.2"},
         ],
         "gateways": gateways or [],
-        "change_windows": [],
+        # The bed may be drilled at any hour.
+        "change_windows": [{"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+                            "start": "00:00", "end": "24:00"}],
         "notifications": {},
     }
     return {"all": {
@@ -84,7 +112,8 @@ def inventory_doc(bed: HostBed, folder: Path, *, fingerprints: bool = True,
                 "ansible_python_interpreter": "{{ ansible_playbook_python }}"}}},
             "bastions": {"hosts": {"bastion": host("bastion")}},
             "routers": {"hosts": {"ct": host("ct"), "cu": host("cu")}},
-            "gateway_hosts": {"hosts": {"gw": host("gw")}},
+            "gateway_hosts": {"hosts": {"gw": host("gw", **(gateway_host_vars(bed, gateways)
+                                                            if gateways else {}))}},
             "centres": {"hosts": {"ft": host("ft"), "nf": host("nf")}},
         },
     }}
