@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         return ExitCode.ABORTED
-    return ExitCode.OK
+    return rv if isinstance(rv, int) else ExitCode.OK
 
 
 def _entry() -> None:
