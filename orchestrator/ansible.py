@@ -294,6 +294,10 @@ class _Collector:
 
 
 def _message(res: Mapping) -> str:
+    # A loop that failed says "One or more items failed": the items say what failed.
+    failed_items = [r for r in res.get("results") or () if isinstance(r, Mapping) and r.get("failed")]
+    if failed_items:
+        return "; ".join(_message(r) for r in failed_items)[:2000]
     for key in ("msg", "stderr", "stdout"):
         value = res.get(key)
         if value:

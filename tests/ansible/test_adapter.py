@@ -5,14 +5,42 @@ from __future__ import annotations
 import random
 import threading
 import time
+import uuid
+from pathlib import Path
 
 import pytest
-from conftest import processes_with
+from ansible_helpers import LOCAL_INVENTORY, processes_with
 
 from orchestrator.ansible import PlaybookRun, group_members, run_playbook
 from orchestrator.errors import DrillError
 
 EFFECTIVE = 1795600000123456789
+
+
+@pytest.fixture
+def local_inventory(tmp_path) -> Path:
+    path = tmp_path / "local-inventory.yml"
+    path.write_text(LOCAL_INVENTORY)
+    return path
+
+
+@pytest.fixture
+def write_playbook(tmp_path):
+    """Write a playbook whose tasks are the given YAML text, run on the local host."""
+
+    def write(tasks: str, name: str = "pb.yml") -> Path:
+        path = tmp_path / name
+        body = "\n".join("    " + line if line else "" for line in tasks.strip("\n").splitlines())
+        path.write_text(f"- name: Test play\n  hosts: all\n  gather_facts: false\n  tasks:\n{body}\n")
+        return path
+
+    return write
+
+
+@pytest.fixture
+def pdd(tmp_path) -> Path:
+    """A fresh private_data_dir path (not created: the adapter creates it)."""
+    return tmp_path / f"pdd-{uuid.uuid4().hex[:8]}"
 
 
 def run(playbook, inventory, pdd, extravars=None, **kw):
@@ -90,10 +118,23 @@ def _marker() -> str:
 def test_timeout_ends_the_whole_process_group(write_playbook, local_inventory, pdd):
     marker = _marker()
     pb = _long_playbook(write_playbook, marker)
-    groups = []
-    result = run_playbook(run(pb, local_inventory, pdd, timeout_s=4.0),
+    groups, seen = [], []
+
+    def watch():  # proves the background child existed before the timeout ended it
+        deadline = time.monotonic() + 60
+        while not groups or (not seen and time.monotonic() < deadline):
+            if len(processes_with(marker)) >= 2:
+                seen.append(True)
+                return
+            time.sleep(0.05)  # polling /proc for the condition, with a deadline
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    # Generous: the shared CI machine may take seconds to start ansible-playbook.
+    result = run_playbook(run(pb, local_inventory, pdd, timeout_s=15.0),
                           on_process=lambda pid, pgid: groups.append((pid, pgid)))
-    assert result.status == "timeout"
+    watcher.join()
+    assert result.status == "timeout" and seen
     assert [t.task for t in result.tasks] == ["Quick first task"]
     (pid, pgid), = groups
     assert pid == pgid
