@@ -1,0 +1,117 @@
+"""Fixtures of the engine tests: one real lab per module, a throw-away drill project."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from orchestrator.lab.control import LabHandle
+from orchestrator.lab.testing import make_lab_inventory, running_lab
+
+REPO = Path(__file__).resolve().parents[2]
+
+# carrier-outage without the evidence step and with a short soak: the engine tests run it
+# many times. `{rto}` and `{extra_recovery}` are filled in per test.
+QUICK = """\
+id: {id}
+title: {{zh: 测试演练, en: Test drill}}
+description: {{zh: 测试, en: test}}
+spec: [R-NET-1]
+cadence: quarterly
+params:
+  carrier: {{type: carrier, default: CT}}
+  mode: {{type: choice, choices: [blackhole, shutdown], default: blackhole}}
+targets:
+  trading: {{rto: {rto}}}
+  market_data: {{rto: {rto}}}
+  settlement: {{rto: {rto}}}
+  no_double_login: true
+abort: {{blast_radius: true, recovery_margin: 10s}}
+failback: false
+phases:
+  fault:
+    - name: Cut carrier {{{{ carrier }}}}
+      playbook: line.yml
+      vars: {{lines: "{{{{ lines_of_carrier(carrier) }}}}", state: down, mode: "{{{{ mode }}}}"}}
+      effect: {{lines_down: "{{{{ lines_of_carrier(carrier) }}}}", mode: "{{{{ mode }}}}"}}
+      timeout: 120s
+  recovery:
+{extra_recovery}    - name: Wait until restored
+      wait: {{until: all_restored, timeout: 60s}}
+  hold:
+    - name: Soak
+      wait: {{for: 1s, while: no_new_loss}}
+  restore:
+    - name: Restore carrier {{{{ carrier }}}}
+      playbook: line.yml
+      vars: {{lines: "{{{{ lines_of_carrier(carrier) }}}}", state: up, mode: "{{{{ mode }}}}"}}
+      effect: {{lines_up: "{{{{ lines_of_carrier(carrier) }}}}"}}
+      timeout: 120s
+    - name: Every gateway logged in
+      wait: {{until: all_logged_in, timeout: 60s}}
+"""
+
+FAILING_STEP = """\
+    - name: A playbook that fails mid-drill
+      playbook: fail.yml
+      timeout: 60s
+"""
+
+FAIL_PLAYBOOK = """\
+- name: Fail on purpose (engine test)
+  hosts: drill_control
+  gather_facts: false
+  tasks:
+    - name: This task fails
+      ansible.builtin.fail:
+        msg: failing on purpose
+"""
+
+
+@dataclass(frozen=True)
+class LabEnv:
+    home: Path
+    inventory: Path  # the inventory the user passes (the lab's effective one is in state_dir)
+    lab: LabHandle
+    project: Path
+    reports: Path
+
+
+def make_project(root: Path) -> Path:
+    """A drill project: the shipped drills and playbooks plus the engine's test drills."""
+    root.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(REPO / "drills", root / "drills")
+    shutil.copytree(REPO / "playbooks", root / "playbooks")
+    (root / "inventories").mkdir()
+    (root / "playbooks" / "fail.yml").write_text(FAIL_PLAYBOOK)
+    drills = {
+        "quick": QUICK.format(id="quick", rto="30s", extra_recovery=""),
+        "impossible": QUICK.format(id="impossible", rto="1ms", extra_recovery=""),
+        "fails-mid-drill": QUICK.format(id="fails-mid-drill", rto="30s", extra_recovery=FAILING_STEP),
+    }
+    for name, text in drills.items():
+        (root / "drills" / f"{name}.yaml").write_text(text, encoding="utf-8")
+    return root
+
+
+@pytest.fixture(scope="module", name="lab_env")
+def lab_env_fixture(tmp_path_factory) -> Iterator[LabEnv]:
+    tmp = tmp_path_factory.mktemp("engine")
+    home = tmp / "home"
+    old = os.environ.get("DRILL_HOME")
+    os.environ["DRILL_HOME"] = str(home)
+    try:
+        inv = make_lab_inventory(tmp / "inv", gateways=5)
+        project = make_project(tmp / "project")
+        with running_lab(inv, home) as handle:
+            yield LabEnv(home, inv, handle, project, tmp / "reports")
+    finally:
+        if old is None:
+            os.environ.pop("DRILL_HOME", None)
+        else:
+            os.environ["DRILL_HOME"] = old

@@ -1,0 +1,77 @@
+"""Helpers of the engine tests: run drill in-process or as a process, read its run folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from orchestrator.cli import main
+
+
+def drill_args(env, drill_id: str, *extra: str) -> list[str]:
+    return ["run", drill_id, "--project", str(env.project), "--inventory", str(env.inventory),
+            "--reports", str(env.reports), *extra]
+
+
+def run_inprocess(env, drill_id: str, *extra: str) -> int:
+    return main(drill_args(env, drill_id, *extra))
+
+
+def run_folders(reports: Path) -> list[Path]:
+    return sorted(p.parent for p in Path(reports).glob("*/*/journal.jsonl"))
+
+
+def newest_run(reports: Path, drill_id: str) -> Path:
+    runs = [p for p in run_folders(reports) if f"-{drill_id}-" in p.name]
+    assert runs, f"no run folder for {drill_id} in {reports}"
+    return max(runs, key=lambda p: p.name)
+
+
+def records(run_dir: Path) -> list[dict]:
+    with open(run_dir / "journal.jsonl", encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh]
+
+
+def of_kind(recs: list[dict], kind: str) -> list[dict]:
+    return [r["data"] for r in recs if r["kind"] == kind]
+
+
+def poll(condition, deadline_s: float, what: str, every_s: float = 0.05):
+    end = time.monotonic() + deadline_s
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out after {deadline_s:.0f}s waiting for {what}")
+        time.sleep(every_s)
+
+
+def start_process(env, drill_id: str, *extra: str, pause_at: str | None = None,
+                  pause_file: Path | None = None) -> subprocess.Popen:
+    child_env = dict(os.environ, DRILL_HOME=str(env.home))
+    if pause_at:
+        child_env["DRILL_DEBUG_PAUSE_AT"] = pause_at
+        child_env["DRILL_DEBUG_PAUSE_FILE"] = str(pause_file)
+    exe = str(Path(sys.executable).parent / "drill")
+    return subprocess.Popen([exe, *drill_args(env, drill_id, *extra)], env=child_env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(30)

@@ -1,0 +1,144 @@
+"""`drill run` end to end on a real lab with real Ansible (issue 3)."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import TOLERANCE_S
+from engine_fixtures import lab_env_fixture  # noqa: F401 - the lab_env fixture
+from engine_helpers import newest_run, of_kind, records, run_inprocess
+
+from orchestrator.journal import first_bad_record
+from orchestrator.steady import wait_steady
+
+TRUTH_AGREEMENT_S = 0.100
+
+
+def _assert_steady(env) -> None:
+    inv = env.lab.inventory()
+    # carrier-outage declares no failback: gateways may stay on the other Shenzhen centre.
+    res = wait_steady(inv, lab_status=env.lab.status, require_home=False,
+                      timeout_s=inv.timing.heartbeat_timeout + 4 * TOLERANCE_S)
+    assert res.ok, res.describe_failures()
+
+
+def _truth(run_dir):
+    with open(run_dir / "evidence" / "lab-truth.jsonl", encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh]
+
+
+def test_carrier_outage_passes_and_leaves_journal_and_evidence(lab_env, capsys):
+    code = run_inprocess(lab_env, "carrier-outage")
+    out = capsys.readouterr()
+    assert code == 0, out.out + out.err
+    run = newest_run(lab_env.reports, "carrier-outage")
+    assert str(run) in out.out
+    for header in ("link lost", "detected", "restored", "interruption", "target"):
+        assert header in out.out
+    recs = records(run)
+    assert first_bad_record(run / "journal.jsonl") is None
+    assert recs[0]["kind"] == "run.start" and recs[-1]["kind"] == "run.end"
+    assert recs[-1]["data"]["status"] == "passed"
+    for name in ("probes.jsonl.gz", "gateway-events.jsonl", "lab-truth.jsonl"):
+        assert (run / "evidence" / name).stat().st_size > 0
+    start = recs[0]["data"]
+    assert {ln["id"] for ln in start["topology"]["lines"]} >= {"ct-ft", "cu-nf"}
+    assert start["params"]["carrier"] == "CT"
+    _assert_steady(lab_env)
+
+
+def test_measured_interruptions_agree_with_lab_ground_truth(lab_env):
+    run = newest_run(lab_env.reports, "carrier-outage")
+    truth = _truth(run)
+    measures = [m for m in of_kind(records(run), "measure") if m["phase"] == "failover"]
+    checked = 0
+    for m in measures:
+        if not m["affected"] or m["service"] == "market_data":
+            continue
+        lost = min(t["ts_ns"] for t in truth
+                   if t["type"] == "path_lost" and t["gateway"] == m["gateway"])
+        login = min(t["ts_ns"] for t in truth
+                    if t["type"] == "login_accepted" and t["gateway"] == m["gateway"]
+                    and t["ts_ns"] > lost)
+        if m["service"] == "settlement":
+            login = min(t["ts_ns"] for t in truth if t["type"] == "transfer" and t["ok"]
+                        and t["gateway"] == m["gateway"] and t["ts_ns"] >= login)
+        true_s = (login - lost) / 1e9
+        assert abs(m["interruption_s"] - true_s) <= TRUTH_AGREEMENT_S, (m, true_s)
+        checked += 1
+    assert checked >= 2  # the even gateways ride the CT line to FT
+
+
+def test_market_data_restored_when_ticks_flow_again_whatever_the_source(lab_env):
+    run = newest_run(lab_env.reports, "carrier-outage")
+    truth = _truth(run)
+    md = [m for m in of_kind(records(run), "measure")
+          if m["service"] == "market_data" and m["affected"]]
+    assert md
+    for m in md:
+        lost = min(t["ts_ns"] for t in truth
+                   if t["type"] == "path_lost" and t["gateway"] == m["gateway"])
+        first_tick = min(t["ts_ns"] for t in truth if t["type"] == "md_first_tick"
+                         and t["gateway"] == m["gateway"] and t["ts_ns"] > lost)
+        # The gateway stamps the tick when it receives it, just after the feed sent it.
+        assert abs(m["restored"]["ns"] - first_tick) / 1e9 <= TRUTH_AGREEMENT_S, m
+        assert m["restored"]["source"] == "gateway-monitor"
+
+
+def test_unaffected_gateways_show_no_interruption(lab_env):
+    run = newest_run(lab_env.reports, "carrier-outage")
+    measures = of_kind(records(run), "measure")
+    unaffected = [m for m in measures if not m["affected"]]
+    assert unaffected, "carrier CT leaves the odd gateways (NF first, on CU) untouched"
+    assert all(m["interruption_s"] == 0 and not m["interrupted"] for m in unaffected)
+    truth = _truth(run)
+    for m in unaffected:
+        assert not [t for t in truth if t["type"] == "path_lost" and t["gateway"] == m["gateway"]]
+    objective = {o["name"]: o for o in of_kind(records(run), "objective")}
+    assert objective["unaffected_no_interruption"]["passed"]
+
+
+def test_every_time_names_its_source_and_uncertainty(lab_env):
+    run = newest_run(lab_env.reports, "carrier-outage")
+    for m in of_kind(records(run), "measure"):
+        for key in ("link_lost", "detected", "observed", "restored"):
+            if m[key] is not None:
+                assert m[key]["source"] in ("fault-task", "gateway-monitor", "probe-sample", "engine")
+                assert "uncertainty_ms" in m[key] and m[key]["t"].endswith("Z")
+    fault = of_kind(records(run), "fault.effective")[0]
+    assert fault["at"]["source"] == "fault-task"
+
+
+def busy_carrier(env) -> str:
+    """The carrier whose line the first gateway uses now (earlier runs move gateways)."""
+    inv = env.lab.inventory()
+    line = next(g["line"] for g in env.lab.status()["gateways"] if g["line"])
+    return inv.line(line).carrier
+
+
+def test_impossible_target_exits_1_with_a_clear_summary(lab_env, capsys):
+    code = run_inprocess(lab_env, "impossible", "--set", f"carrier={busy_carrier(lab_env)}")
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "FAILED" in out and "rto." in out and "objectives failed" in out
+    run = newest_run(lab_env.reports, "impossible")
+    end = records(run)[-1]
+    assert end["kind"] == "run.end" and end["data"]["status"] == "failed"
+    assert end["data"]["exit_code"] == 1
+    _assert_steady(lab_env)
+
+
+def test_a_playbook_failing_mid_drill_still_restores_the_lab(lab_env, capsys):
+    code = run_inprocess(lab_env, "fails-mid-drill")
+    out = capsys.readouterr().out
+    assert code == 3, out
+    run = newest_run(lab_env.reports, "fails-mid-drill")
+    recs = records(run)
+    steps = of_kind(recs, "step.end")
+    assert [s["status"] for s in steps if s["phase"] == "fault"] == ["ok"]
+    assert [s["status"] for s in steps if s["phase"] == "recovery"] == ["failed"]
+    restore = [s for s in steps if s["phase"] == "restore"]
+    assert restore and all(s["status"] == "ok" for s in restore)
+    assert of_kind(recs, "abort")
+    assert recs[-1]["data"]["status"] == "aborted"
+    _assert_steady(lab_env)
