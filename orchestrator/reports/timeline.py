@@ -49,6 +49,9 @@ def window(run: RunView) -> tuple[int, int]:
         end = run.ended.ns if run.ended else run.started.ns
         return run.started.ns, max(end, run.started.ns + 1_000_000_000)
     lo, hi = min(points), max(points)
+    # Gateway events shortly after the last point show the return (e.g. md back on TCP).
+    later = [e.ns for e in run.gateway_events if hi < e.ns <= hi + 30_000_000_000]
+    hi = max([hi, *later])
     pad = max((hi - lo) // 10, 500_000_000)
     return max(lo - pad, run.started.ns), hi + pad
 
@@ -171,7 +174,8 @@ def render_svg(run: RunView, loc: Locale) -> str:
         ns = lo + span * k // ticks
         xt = x(ns)
         parts.append(f'<line x1="{xt:.1f}" y1="{bottom + 2}" x2="{xt:.1f}" y2="{bottom + 6}" stroke="#555"/>')
-        parts.append(f'<text x="{xt:.1f}" y="{bottom + 17}" text-anchor="middle" font-size="9">'
+        anchor = "start" if k == 0 else ("end" if k == ticks else "middle")
+        parts.append(f'<text x="{xt:.1f}" y="{bottom + 17}" text-anchor="{anchor}" font-size="9">'
                      f'{escape(loc.clock(ns)[:-4] if k not in (0, ticks) else loc.clock(ns))}</text>')
     # Legend.
     lx = LABEL_W
