@@ -133,7 +133,7 @@ class Drill:
     phases: Mapping[str, tuple[Step, ...]]
     path: Path
     sha256: str
-    lines: Lines = field(default_factory=lambda: Lines(""), repr=False, compare=False)
+    source: Lines = field(default_factory=lambda: Lines(""), repr=False, compare=False)  # file:line of every value
 
     def steps(self) -> Iterator[tuple[str, Step]]:
         for phase in PHASES:
@@ -208,7 +208,7 @@ def load_drills(folder: Path) -> list[Drill]:
     seen: dict[str, Path] = {}
     for d in drills:
         if d.id in seen:
-            problems.append(Problem(str(d.path), d.lines.line(("id",)), "id",
+            problems.append(Problem(str(d.path), d.source.line(("id",)), "id",
                                     f"duplicate drill id; also in {seen[d.id]}"))
         seen[d.id] = d.path
     if problems:
@@ -240,7 +240,7 @@ def playbook_problems(drill: Drill, playbooks_dir: Path) -> list[Problem]:
         for i, step in enumerate(drill.phases.get(phase, ())):
             if step.playbook and not (Path(playbooks_dir) / step.playbook).is_file():
                 at = ("phases", phase, i, "playbook")
-                out.append(Problem(str(drill.path), drill.lines.line(at), dotted(at),
+                out.append(Problem(str(drill.path), drill.source.line(at), dotted(at),
                                    f"no playbook {step.playbook!r} in {playbooks_dir}"))
     return out
 
@@ -382,8 +382,9 @@ def _build(data: dict, lines: Lines, path: Path) -> Drill:
         cutover_firm_s=_seconds(cutover.get("firm")),
     )
     raw_abort = data.get("abort") or {}
+    margin = _seconds(raw_abort.get("recovery_margin"), 10.0)
     abort = AbortRules(blast_radius=bool(raw_abort.get("blast_radius", True)),
-                       recovery_margin_s=_seconds(raw_abort.get("recovery_margin"), 10.0) or 10.0)
+                       recovery_margin_s=10.0 if margin is None else margin)
     phases = {
         phase: tuple(_step(raw, lines.line(("phases", phase, i)))
                      for i, raw in enumerate((data.get("phases") or {}).get(phase) or ()))
@@ -397,7 +398,7 @@ def _build(data: dict, lines: Lines, path: Path) -> Drill:
         params=MappingProxyType(params), targets=targets, abort=abort,
         failback=bool(data.get("failback", False)),
         phases=MappingProxyType(phases), path=path, sha256=hashlib.sha256(blob).hexdigest(),
-        lines=lines,
+        source=lines,
     )
 
 
@@ -432,10 +433,14 @@ def _step(raw: Mapping[str, object], line: int | None) -> Step:
         playbook=raw.get("playbook") if kind == "playbook" else None,
         vars=MappingProxyType(dict(raw.get("vars") or {})),
         effect=effect,
-        timeout_s=_seconds(raw.get("timeout"), DEFAULT_STEP_TIMEOUT_S) or DEFAULT_STEP_TIMEOUT_S,
+        timeout_s=_or(_seconds(raw.get("timeout"), DEFAULT_STEP_TIMEOUT_S), DEFAULT_STEP_TIMEOUT_S),
         manual=_text(raw["manual"]) if kind == "manual" else None,
         wait=wait, verify=verify, line=line, raw=MappingProxyType(dict(raw)),
     )
+
+
+def _or(value: float | None, default: float) -> float:
+    return default if value is None else value
 
 
 def _expectation(x: Mapping[str, object]) -> Expectation:
@@ -514,7 +519,7 @@ def resolve(drill: Drill, inventory: Inventory,
             if given:
                 problems.append(Problem("--set", None, name, message))
             else:
-                problems.append(Problem(str(drill.path), drill.lines.line(("params", name, "default")),
+                problems.append(Problem(str(drill.path), drill.source.line(("params", name, "default")),
                                         f"params.{name}.default", message))
         values[name] = value
     if problems:
@@ -612,7 +617,7 @@ def _render(raw: object, path: PathKey, env, context: dict, drill: Drill,
             return env.from_string(value).render(**context)
         except Exception as e:  # any template failure is a fault in the drill file
             failed = True
-            problems.append(Problem(str(drill.path), drill.lines.line(at), dotted(at),
+            problems.append(Problem(str(drill.path), drill.source.line(at), dotted(at),
                                     f"template failed: {type(e).__name__}: {e}"))
             return None
 
@@ -641,6 +646,10 @@ def _rendered_shape(step: object, path: PathKey, drill: Drill, problems: list[Pr
         if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
             bad.append((at, f"expected a list of ids, got {v!r}"))
 
+    for at, value in _leaves(step, path):
+        if not isinstance(value, str | int | float | bool | type(None)):
+            bad.append((at, f"expected plain data (text, numbers, lists, mappings) from the "
+                            f"template, got {type(value).__name__}"))
     duration((*path, "timeout"), step.get("timeout"))
     if isinstance(step.get("effect"), dict):
         e = step["effect"]
@@ -662,8 +671,21 @@ def _rendered_shape(step: object, path: PathKey, drill: Drill, problems: list[Pr
                                          and 1 <= port <= 65535):
                 bad.append(((*path, "verify", i, "port"), f"expected a port 1-65535, got {port!r}"))
     for at, message in bad:
-        problems.append(Problem(str(drill.path), drill.lines.line(at), dotted(at), message))
+        problems.append(Problem(str(drill.path), drill.source.line(at), dotted(at), message))
     return None if bad else step
+
+
+def _leaves(value: object, path: PathKey) -> Iterator[tuple[PathKey, object]]:
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            if not isinstance(k, str):
+                yield (*path, str(k)), k
+            yield from _leaves(v, (*path, str(k)))
+    elif isinstance(value, list | tuple):
+        for i, v in enumerate(value):
+            yield from _leaves(v, (*path, i))
+    else:
+        yield path, value
 
 
 def _inventory_problems(step: Step, inv: Inventory, drill: Drill, where: PathKey) -> list[Problem]:
@@ -677,7 +699,7 @@ def _inventory_problems(step: Step, inv: Inventory, drill: Drill, where: PathKey
         for v in values:
             if v not in known:
                 at = (*where, *key)
-                out.append(Problem(str(drill.path), drill.lines.line(at), dotted(at),
+                out.append(Problem(str(drill.path), drill.source.line(at), dotted(at),
                                    f"unknown {what} {v!r}; expected one of: {', '.join(known)}"))
 
     if step.effect:

@@ -98,7 +98,7 @@ def validate(files: tuple[Path, ...], inventory: str, project: Path | None) -> N
     seen: dict[str, Path] = {}
     for drill in drills:
         if drill.id in seen and seen[drill.id] != drill.path:
-            problems.append(Problem(str(drill.path), drill.lines.line(("id",)), "id",
+            problems.append(Problem(str(drill.path), drill.source.line(("id",)), "id",
                                     f"duplicate drill id; also in {seen[drill.id]}"))
         seen[drill.id] = drill.path
         found = playbook_problems(drill, _playbooks_dir(drill.path, proj.playbooks_dir))

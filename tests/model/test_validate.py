@@ -126,3 +126,25 @@ def test_set_cli_values_are_reported_against_the_inventory(lab_inventory):
     with pytest.raises(InputError) as e:
         resolve(find_drill(DRILLS, "carrier-outage"), lab_inventory, {"carrier": "CM"})
     assert "CT, CU, CS" in str(e.value)
+
+
+def test_template_must_render_plain_data(tmp_path, lab_inventory):
+    from orchestrator.scenario import resolve
+
+    text = (DRILLS / "single-line.yaml").read_text(encoding="utf-8").replace(
+        'vars: {gateways: "{{ gateways() }}"}', 'vars: {gateways: "{{ inventory }}"}')
+    path = tmp_path / "single-line.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError) as e:
+        resolve(load_drill(path), lab_inventory, {})
+    (problem,) = e.value.problems
+    assert problem.field == "phases.precheck[0].vars.gateways" and "plain data" in problem.message
+    assert problem.line and "{{ inventory }}" in text.splitlines()[problem.line - 1]
+
+
+def test_zero_recovery_margin_is_kept(tmp_path):
+    text = (DRILLS / "single-line.yaml").read_text(encoding="utf-8").replace(
+        "recovery_margin: 10s", "recovery_margin: 0s")
+    path = tmp_path / "single-line.yaml"
+    path.write_text(text, encoding="utf-8")
+    assert load_drill(path).abort.recovery_margin_s == 0
