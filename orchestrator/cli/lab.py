@@ -241,8 +241,9 @@ def _gateway_command(name: str, verb: str):
         resp = getattr(client, f"gateway_{name}")(gateway_id)
         _show(resp, as_json, f"gateway {gateway_id} {verb}")
 
-    command.__doc__ = (f"{name.capitalize()} a gateway process.\n\n"
-                       f"    Example:  drill lab gateway {name} W000000T")
+    # click reads help when decorating; a __doc__ set afterwards never reaches --help.
+    command.help = (f"{name.capitalize()} a gateway process.\n\n"
+                    f"Example:  drill lab gateway {name} W000000T")
     return command
 
 
