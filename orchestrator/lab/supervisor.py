@@ -26,7 +26,8 @@ from orchestrator.lab.router import Feed, Router
 from orchestrator.lab.state import LINE_MODES, LabState
 from orchestrator.lab.truth import TruthLog
 
-GATEWAY_MODULE = "orchestrator.lab.gateway"
+SPAWNER_MODULE = "orchestrator.lab.spawner"
+SPAWN_AHEAD = 25  # gateways started but not yet logged in, at most
 STOP_GRACE_S = 5.0
 
 
@@ -40,54 +41,113 @@ class BadRequest(Exception):
         self.field = field
 
 
+class Spawner:
+    """Talks to the spawner process (orchestrator/lab/spawner.py), which forks the gateways."""
+
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen([sys.executable, "-m", SPAWNER_MODULE],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True)
+        self.buf = b""
+        self.waiting: dict[str, asyncio.Future[int]] = {}
+        self.exits: dict[int, asyncio.Future[int]] = {}
+        assert self.proc.stdout is not None
+        asyncio.get_running_loop().add_reader(self.proc.stdout.fileno(), self._readable)
+
+    def _readable(self) -> None:
+        assert self.proc.stdout is not None
+        data = os.read(self.proc.stdout.fileno(), 65536)
+        if not data:
+            asyncio.get_running_loop().remove_reader(self.proc.stdout.fileno())
+            for fut in [*self.waiting.values(), *self.exits.values()]:
+                if not fut.done():
+                    fut.set_exception(RuntimeError("gateway spawner exited"))
+            return
+        self.buf += data
+        while b"\n" in self.buf:
+            line, self.buf = self.buf.split(b"\n", 1)
+            parts = line.decode().split()
+            if parts[0] == "PID":
+                fut = self.waiting.pop(parts[1], None)
+                if fut is not None and not fut.done():
+                    pid = int(parts[2])
+                    self.exits[pid] = asyncio.get_running_loop().create_future()
+                    fut.set_result(pid)
+            elif parts[0] == "EXIT":
+                fut = self.exits.get(int(parts[1]))
+                if fut is not None and not fut.done():
+                    fut.set_result(int(parts[2]))
+
+    async def start(self, gid: str, config: Path) -> int:
+        assert self.proc.stdin is not None
+        fut = asyncio.get_running_loop().create_future()
+        self.waiting[gid] = fut
+        self.proc.stdin.write(f"START {gid} {config}\n".encode())
+        self.proc.stdin.flush()
+        return await asyncio.wait_for(fut, 30)
+
+    def quit(self) -> None:
+        with contextlib.suppress(BrokenPipeError, ValueError):
+            assert self.proc.stdin is not None
+            self.proc.stdin.write(b"QUIT\n")
+            self.proc.stdin.close()
+
+    async def wait(self, deadline: float) -> None:
+        while self.proc.poll() is None:
+            if time.monotonic() > deadline:
+                self.proc.kill()
+            await asyncio.sleep(0.02)
+
+
 class GatewayProc:
-    def __init__(self, gw: Gateway, state_dir: Path):
+    def __init__(self, gw: Gateway, state_dir: Path, spawner: Spawner):
         self.gw = gw
         self.state_dir = state_dir
-        self.proc: subprocess.Popen[bytes] | None = None
+        self.spawner = spawner
+        self.pid: int | None = None
         self.status = "stopped"  # running | stopped | exited
         self.returncode: int | None = None
+        self.started_at = 0.0
 
     @property
     def config(self) -> Path:
         return self.state_dir / self.gw.config
 
-    def start(self) -> None:
-        folder = self.state_dir / "gateways" / self.gw.id
-        folder.mkdir(parents=True, exist_ok=True)
-        with open(folder / "stderr.log", "ab") as err:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", GATEWAY_MODULE, str(self.config)],
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
-                close_fds=True)
-        self.status = "running"
-        self.returncode = None
+    async def start(self) -> None:
+        (self.state_dir / "gateways" / self.gw.id).mkdir(parents=True, exist_ok=True)
+        self.pid = await self.spawner.start(self.gw.id, self.config)
+        self.status, self.returncode = "running", None
+        self.started_at = time.monotonic()
+        self.spawner.exits[self.pid].add_done_callback(self._exited)
 
-    def poll(self) -> None:
-        if self.proc is not None and self.status == "running":
-            rc = self.proc.poll()
-            if rc is not None:
-                self.status, self.returncode = "exited", rc
-                log(f"gateway {self.gw.id} exited with {rc}")
+    def _exited(self, fut: asyncio.Future[int]) -> None:
+        self.returncode = None if fut.cancelled() or fut.exception() else fut.result()
+        if self.status == "running":
+            self.status = "exited"
+            log(f"gateway {self.gw.id} (pid {self.pid}) exited with {self.returncode}")
+        self.pid = None
 
     def signal(self, sig: int) -> None:
-        if self.proc is not None and self.proc.poll() is None:
+        if self.pid is not None:
             with contextlib.suppress(ProcessLookupError):
-                self.proc.send_signal(sig)
-
-    async def wait(self, deadline: float) -> None:
-        while self.proc is not None and self.proc.poll() is None:
-            if time.monotonic() > deadline:
-                self.signal(signal.SIGKILL)
-                deadline = time.monotonic() + STOP_GRACE_S
-            await asyncio.sleep(0.02)
-        if self.proc is not None:
-            self.returncode = self.proc.returncode
-        self.status = "stopped"
+                os.kill(self.pid, sig)
 
     async def stop(self) -> None:
+        pid = self.pid
+        if pid is None:
+            self.status = "stopped"
+            return
+        self.status = "stopping"
         self.signal(signal.SIGTERM)
-        await self.wait(time.monotonic() + STOP_GRACE_S)
+        exit_fut = self.spawner.exits[pid]
+        try:
+            await asyncio.wait_for(asyncio.shield(exit_fut), STOP_GRACE_S)
+        except (TimeoutError, RuntimeError):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(TimeoutError, RuntimeError):
+                await asyncio.wait_for(asyncio.shield(exit_fut), STOP_GRACE_S)
+        self.status = "stopped"
+        self.pid = None
 
 
 class Supervisor:
@@ -100,7 +160,7 @@ class Supervisor:
         self.exchange = Exchange(self.lab, self.router.line_of_peer)
         self.feed = Feed(self.lab)
         self.exchange.tick_listeners.append(self.feed.on_tick)
-        self.gateways = {g.id: GatewayProc(g, state_dir) for g in self.inv.gateways}
+        self.gateways: dict[str, GatewayProc] = {}
         self.stopping = asyncio.Event()
         self.started_ns = time.time_ns()
 
@@ -116,19 +176,21 @@ class Supervisor:
             sock.unlink()
         with unix_path(sock) as path:
             control = await asyncio.start_unix_server(self._control, path=path)
+        spawner = Spawner()
+        self.gateways = {g.id: GatewayProc(g, self.state_dir, spawner) for g in self.inv.gateways}
         log(f"lab {self.inv.environment.name} serving; starting {len(self.gateways)} gateways")
         tasks = [loop.create_task(c) for c in (
             self._every(1.0 / self.exchange.rate_hz, self.exchange.tick),
             self._every(self.inv.timing.heartbeat_interval, self.exchange.heartbeat),
             self._every(0.01, lambda: self.exchange.expire(self.inv.timing.server_session_timeout)),
-            self._every(0.5, self._poll_gateways),
         )]
-        for gp in self.gateways.values():
-            gp.start()
-            await asyncio.sleep(0)
+        starting = loop.create_task(self._start_gateways())
         await self.stopping.wait()
         log("stopping")
+        starting.cancel()
         await asyncio.gather(*(gp.stop() for gp in self.gateways.values()))
+        spawner.quit()
+        await spawner.wait(time.monotonic() + STOP_GRACE_S)
         for t in tasks:
             t.cancel()
         control.close()
@@ -155,9 +217,19 @@ class Supervisor:
             except Exception as e:  # keep the lab alive; the log says what broke
                 log(f"error in {getattr(fn, '__name__', fn)}: {e!r}")
 
-    def _poll_gateways(self) -> None:
+    async def _start_gateways(self) -> None:
+        # Paced: a burst of 200 logins would starve this one process of CPU on a busy machine.
+        started = time.monotonic()
         for gp in self.gateways.values():
-            gp.poll()
+            while time.monotonic() - started < 3.0:
+                logged = {s.gateway for s in self.exchange.sessions()}
+                pending = sum(1 for g in self.gateways.values()
+                              if g.status == "running" and g.gw.id not in logged)
+                if pending < SPAWN_AHEAD:
+                    break
+                await asyncio.sleep(0.02)
+            await gp.start()
+            started = time.monotonic()
 
     # -- control
 
@@ -251,12 +323,10 @@ class Supervisor:
             ns = time.time_ns()
             if op in ("gateway_stop", "gateway_restart"):
                 await gp.stop()
-            if op in ("gateway_start", "gateway_restart"):
-                gp.poll()
-                if gp.status != "running":
-                    gp.start()
+            if op in ("gateway_start", "gateway_restart") and gp.status != "running":
+                await gp.start()
             resp = self._fault(op, gp.gw.id, ns)
-            resp["pid"] = gp.proc.pid if gp.proc and gp.status == "running" else None
+            resp["pid"] = gp.pid
             return resp
         raise BadRequest("op", f"unknown op {op!r}")
 
@@ -275,7 +345,6 @@ class Supervisor:
             sessions.setdefault(s.gateway, []).append(s)
         gws = []
         for gid, gp in self.gateways.items():
-            gp.poll()
             mine = sessions.get(gid, [])
             s = mine[0] if mine else None
             state = _gateway_state(s is not None, gp.status)
@@ -284,7 +353,7 @@ class Supervisor:
                 md = "multicast" if gid in self.feed.subs else ("tcp" if s else "none")
             gws.append({
                 "id": gid, "kind": gp.gw.kind, "process": gp.status,
-                "pid": gp.proc.pid if gp.proc and gp.status == "running" else None,
+                "pid": gp.pid,
                 "state": state, "centre": s.centre if s else None,
                 "session_id": s.session_id if s else None,
                 "login_time": iso_ns(s.login_ns) if s else None,
@@ -336,8 +405,6 @@ def main(argv: list[str]) -> int:
         asyncio.run(sup.run())
     except OSError as e:
         log(f"lab failed: {e}")
-        for gp in sup.gateways.values():
-            gp.signal(signal.SIGKILL)
         return 1
     return 0
 

@@ -1,8 +1,11 @@
 """Helpers for tests that need a real lab: collision-free inventories and a managed lab.
 
-`make_lab_inventory` picks a free 127.X second octet for centre and line addresses and
-free TCP ports for the router, monitors and feed, so labs in parallel tests never collide
-with each other or with the default lab (127.60/50/70.101.x).
+`make_lab_inventory` picks a free 127.X second octet for every address of the lab: the
+centres (127.X.60/50/70.y), the lines, and the router, feed and monitors on 127.X.0.1
+(ports 17000, 17100 and 17200 up, checked free). Labs in parallel tests therefore never
+collide with each other or with the default lab (127.60/50/70.101.x, 127.0.0.1), and
+`drill lab up --gateways N` can count monitor ports up without meeting the ephemeral
+ports that loopback connections take from 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -39,7 +42,8 @@ def _free_octet(rng: random.Random) -> int:
         if octet in _RESERVED_OCTETS:
             continue
         addrs = [f"127.{octet}.{third}.{fourth}" for third in (60, 50, 70) for fourth in (30, 60, 70)]
-        if all(_bindable(a, p) for a in addrs for p in (7043, 7044, 7013, 7015)):
+        if all(_bindable(a, p) for a in addrs for p in (7043, 7044, 7013, 7015)) and \
+                _bindable(f"127.{octet}.0.1", 17000):
             return octet
     raise RuntimeError("no free 127.X octet for a test lab")
 
@@ -63,18 +67,18 @@ def free_ports(count: int, address: str = "127.0.0.1") -> list[int]:
 
 
 def lab_inventory_doc(octet: int, gateways: int, name: str, router_port: int, feed_port: int,
-                      monitor_ports: list[int], timing: dict[str, float] | None = None
-                      ) -> dict[str, Any]:
+                      monitor_ports: list[int], timing: dict[str, float] | None = None,
+                      host: str = "127.0.0.1") -> dict[str, Any]:
     base = f"127.{octet}"
     centres = []
     for cid, third, role, zh, en in (("FT", 60, "production", "福田中心", "Futian centre"),
                                      ("NF", 50, "production", "南方中心", "Nanfang centre"),
                                      ("BJ", 70, "dr", "北京（亦庄）异地灾备中心",
                                       "Beijing (Yizhuang) DR centre")):
-        host = {"trading": 30, "market_data": 60, "settlement": 70, "settlement_sm": 70}
+        last_octet = {"trading": 30, "market_data": 60, "settlement": 70, "settlement_sm": 70}
         centres.append({
             "id": cid, "role": role, "name": {"zh": zh, "en": en},
-            "services": {svc: {"address": f"{base}.{third}.{host[svc]}", "port": port}
+            "services": {svc: {"address": f"{base}.{third}.{last_octet[svc]}", "port": port}
                          for svc, port in _SERVICE_PORTS.items()},
         })
     lines = []
@@ -86,7 +90,7 @@ def lab_inventory_doc(octet: int, gateways: int, name: str, router_port: int, fe
         lines.append({"id": lid, "carrier": carrier, "centre": centre, "mbps": mbps,
                       "port_layer": 3, "medium": medium, "preference": pref, "router": "lab",
                       "local_address": f"{base}.1.{n}", "remote_address": f"{base}.2.{n}"})
-    gws = generate_gateways(gateways, "127.0.0.1", 0)
+    gws = generate_gateways(gateways, host, 0)
     for gw, port in zip(gws, monitor_ports, strict=True):
         gw["monitor"]["port"] = port
     return {"all": {
@@ -102,9 +106,9 @@ def lab_inventory_doc(octet: int, gateways: int, name: str, router_port: int, fe
                          {"id": "CU", "name": {"zh": "中国联通", "en": "China Unicom"}},
                          {"id": "CS", "name": {"zh": "中国卫通", "en": "China Satcom"}}],
             "lines": lines,
-            "multicast": {"address": "127.0.0.1", "port": feed_port, "line": "sat-1"},
+            "multicast": {"address": host, "port": feed_port, "line": "sat-1"},
             "gateways": gws,
-            "lab": {"router": {"address": "127.0.0.1", "port": router_port},
+            "lab": {"router": {"address": host, "port": router_port},
                     "settlement_file_bytes": 65536, "md_channels": 2, "md_rate_hz": 20},
             "change_windows": [],
             "notifications": {},
@@ -121,8 +125,12 @@ def make_lab_inventory(tmp_path: Path, gateways: int = 5, name: str | None = Non
     rng = random.Random(uuid.uuid4().int)
     octet = _free_octet(rng)
     name = name or f"t{octet}-{uuid.uuid4().hex[:6]}"
-    ports = free_ports(2 + gateways)
-    doc = lab_inventory_doc(octet, gateways, name, ports[0], ports[1], ports[2:], timing)
+    host = f"127.{octet}.0.1"
+    ports = [17000, 17100, *range(17200, 17200 + gateways)]
+    if not (_bindable(host, 17000) and _bindable(host, 17100, socket.SOCK_DGRAM)
+            and all(_bindable(host, p) for p in ports[2:])):
+        ports = free_ports(2 + gateways, host)
+    doc = lab_inventory_doc(octet, gateways, name, ports[0], ports[1], ports[2:], timing, host)
     folder = Path(tmp_path) / name
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "hosts.yml").write_text(

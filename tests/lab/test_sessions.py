@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 
-from lab_helpers import ExchangeClient, by_gateway, truth_of
+from lab_helpers import ExchangeClient, by_gateway, truth_of, wait_for
 
 from orchestrator.lab.wire import LOGIN_NOT_ALLOWED, sm_cipher
 
@@ -33,7 +33,8 @@ def test_a_free_id_logs_in_once_then_is_refused_at_the_other_centre(lab):
         with ExchangeClient(nf.address, nf.port) as second:
             assert second.logon("W000999T") == f"LOGOUT {LOGIN_NOT_ALLOWED}"
         first.send("LOGOUT")
-    assert truth_of(lab, "session_closed", gateway="W000999T")[0]["reason"] == "logout"
+    closed = wait_for(lambda: truth_of(lab, "session_closed", gateway="W000999T"), 5, "logout")
+    assert closed[0]["reason"] == "logout"
     with ExchangeClient(nf.address, nf.port) as again:
         assert again.logon("W000999T").startswith("LOGON_OK NF-")
 
