@@ -102,9 +102,17 @@ def init_project(dest: Path) -> Path:
     shipped = bundled_root()
     if shipped is None:
         raise InputError("drill was installed without its shipped project (share/drill-orchestrator)")
-    dest.mkdir(parents=True, exist_ok=True)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    # Build beside DIR and move it in whole: a failed copy leaves no half project.
+    staging = dest.parent / f".{dest.name}.init-{os.getpid()}"
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".*")
-    for name in _MARKERS:
-        shutil.copytree(shipped / name, dest / name, ignore=ignore)
-    (dest / ".gitignore").write_text("reports/\n", encoding="utf-8")
+    try:
+        staging.mkdir()
+        for name in _MARKERS:
+            shutil.copytree(shipped / name, staging / name, ignore=ignore)
+        (staging / ".gitignore").write_text("reports/\n", encoding="utf-8")
+        os.replace(staging, dest)  # replaces an empty DIR too
+    except OSError as e:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise InputError(Problem(str(dest), None, "DIR", f"cannot create the project: {e}")) from None
     return dest.resolve()

@@ -47,3 +47,11 @@ def test_every_shipped_project_file_is_installed_as_data():
                for p in (REPO / folder).rglob("*")
                if p.is_file() and "__pycache__" not in p.parts and not p.name.startswith(".")}
     assert tracked - shipped == set()
+
+
+def test_init_into_an_existing_empty_folder(tmp_path):
+    dest = tmp_path / "empty"
+    dest.mkdir()
+    assert main(["init", str(dest)]) == 0
+    assert (dest / "inventories" / "lab" / "hosts.yml").is_file()
+    assert [p.name for p in tmp_path.iterdir()] == ["empty"]  # no staging folder left behind
