@@ -133,13 +133,63 @@ def _meaning_problems(d: dict, lines: Lines, base: PathKey) -> list[Problem]:
         out.append(lines.problem((*base, "multicast", "line"),
                                  f"unknown line {mc['line']!r}; expected one of: "
                                  f"{', '.join(line_ids) or 'none'}", field="drill.multicast.line"))
+    default_driver = d.get("driver") if isinstance(d.get("driver"), str) else "lab"
+    for key, needs in (("lines", "interface"), ("gateways", "service")):
+        for i, x in items(key):
+            driver = x.get("driver") if isinstance(x.get("driver"), str) else default_driver
+            if driver == "linux" and not x.get(needs):
+                out.append(lines.problem((*base, key, i), f"required with the linux driver; "
+                                         f"expected the {'router port' if needs == 'interface' else 'systemd unit'}",
+                                         field=f"drill.{key}[{i}].{needs}"))
+    monitors: dict[tuple, int] = {}
+    for i, g in items("gateways"):
+        m = g.get("monitor")
+        if isinstance(m, dict) and isinstance(m.get("port"), int):
+            where = (m.get("address"), m["port"])
+            if where in monitors:
+                out.append(lines.problem((*base, "gateways", i, "monitor"),
+                                         f"monitor {where[0]}:{where[1]} is also gateways[{monitors[where]}]'s; "
+                                         "expected one monitor per gateway",
+                                         field=f"drill.gateways[{i}].monitor"))
+            monitors.setdefault(where, i)
     env = d.get("environment")
+    if isinstance(env, dict) and env.get("kind") == "lab":
+        out += _loopback_problems(d, lines, base)
     tz = env.get("timezone") if isinstance(env, dict) else None
     if isinstance(tz, str) and tz and not _valid_timezone(tz):
         out.append(lines.problem((*base, "environment", "timezone"),
                                  f"expected an IANA time zone such as Asia/Shanghai, got {tz!r}",
                                  field="drill.environment.timezone"))
     return out
+
+
+def _loopback_problems(d: dict, lines: Lines, base: PathKey) -> list[Problem]:
+    """A lab never connects off loopback: every address it names must be in 127.0.0.0/8."""
+    import ipaddress
+
+    out = []
+    topology = {k: d[k] for k in ("centres", "lines", "multicast", "gateways", "lab") if k in d}
+    for path, value in _addresses(topology, ()):
+        try:
+            ok = ipaddress.ip_address(value) in ipaddress.ip_network("127.0.0.0/8")
+        except ValueError:
+            ok = False
+        if not ok:
+            out.append(lines.problem((*base, *path), f"expected a loopback address (127.0.0.0/8) in a "
+                                     f"lab inventory, got {value!r}", field=dotted(("drill", *path))))
+    return out
+
+
+def _addresses(value: object, path: PathKey):
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if k in ("address", "local_address", "remote_address") and isinstance(v, str):
+                yield (*path, k), v
+            else:
+                yield from _addresses(v, (*path, k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _addresses(v, (*path, i))
 
 
 def _valid_timezone(name: str) -> bool:

@@ -108,3 +108,35 @@ def test_validate_reports_inventory_problems(tmp_path, capsys):
     assert code == 2
     assert re.search(r"hosts\.yml:\d+: drill\.environment\.kind: expected one of: lab, production",
                      err)
+
+
+def test_lab_inventory_stays_on_loopback(tmp_path):
+    folder = _broken(tmp_path, ("trading: {address: 127.70.101.30", "trading: {address: 172.70.101.30"))
+    with pytest.raises(InputError) as e:
+        load_inventory(folder)
+    (problem,) = e.value.problems
+    assert problem.field == "drill.centres[2].services.trading.address"
+    assert "loopback" in problem.message and problem.line
+
+
+def test_linux_driver_needs_interface_and_service(tmp_path):
+    folder = _broken(tmp_path, ("driver: lab", "driver: linux"))
+    with pytest.raises(InputError) as e:
+        load_inventory(folder)
+    fields = {p.field for p in e.value.problems}
+    assert "drill.lines[0].interface" in fields and "drill.gateways[0].service" in fields
+
+
+def test_two_gateways_on_one_monitor(tmp_path):
+    folder = _broken(tmp_path, ("port: 17201}", "port: 17200}"))
+    with pytest.raises(InputError) as e:
+        load_inventory(folder)
+    assert "drill.gateways[1].monitor" in str(e.value)
+
+
+def test_production_example_loads():
+    from conftest import REPO
+
+    inv = load_inventory(REPO / "inventories" / "production.example")
+    assert inv.environment.kind == "production"
+    assert inv.centre("BJ").services["trading"].address == "172.70.101.30"
