@@ -382,3 +382,33 @@ def measure_clock_offset(pool: SshPool, host: str, rounds: int = 5) -> ClockOffs
             ntp = f"timedatectl: NTPSynchronized={synced.group(1)}" if synced else None
     return ClockOffset(host=host, offset_ns=offset, uncertainty_ns=rtt // 2, method="date-midpoint",
                        measured_at_ns=time.time_ns(), ntp=ntp)
+
+
+def record_clock_offsets(inventory_path: str | Path, dest: Path) -> list[dict[str, Any]]:
+    """Measure every SSH host's clock offset and write them to `dest` (JSON); never raises.
+
+    For a run's evidence: timings taken on several hosts (a router's fault task, a
+    gateway's monitor) are only comparable within these offsets. A host that cannot be
+    reached is recorded with its error. No SSH hosts (the lab): nothing is written.
+    """
+    import json
+
+    from orchestrator.probes.ssh import SshPool
+
+    try:
+        topo = load_topology(inventory_path)
+    except Exception as e:  # evidence collection must never break a run
+        rows: list[dict[str, Any]] = [{"host": None, "error": f"{type(e).__name__}: {e}"}]
+    else:
+        if not topo.hosts:
+            return []
+        rows = []
+        with SshPool(topo) as pool:
+            for name in sorted(topo.hosts):
+                try:
+                    rows.append(measure_clock_offset(pool, name).to_record())
+                except Exception as e:  # recorded, not raised
+                    rows.append({"host": name, "error": f"{type(e).__name__}: {e}"})
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_text(json.dumps({"clock_offsets": rows}, indent=2) + "\n", encoding="utf-8")
+    return rows

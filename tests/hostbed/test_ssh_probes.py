@@ -181,3 +181,16 @@ def test_ssh_kinds_register_with_the_probe_registry():
     register(reg)
     assert {"ssh-command", "ssh-log", "ssh-tcp"} <= set(reg.kinds)
     assert fingerprint  # the public helper used by `drill hosts trust`
+
+
+def test_clock_offsets_of_every_host_are_written_as_evidence(bed, inventory, tmp_path):
+    from orchestrator.hosts import record_clock_offsets
+
+    dest = tmp_path / "evidence" / "clock-offsets.json"
+    rows = record_clock_offsets(inventory, dest)
+    import json
+
+    written = json.loads(dest.read_text())["clock_offsets"]
+    assert written == rows
+    assert sorted(r["host"] for r in rows) == ["bastion", "ct", "cu", "ft", "gw", "nf"]
+    assert all("error" not in r and abs(r["offset_ms"]) <= r["uncertainty_ms"] + 0.01 for r in rows)
