@@ -28,7 +28,8 @@ from orchestrator.lab.monitor import EventStream, Monitor
 from orchestrator.lab.wire import TEST_FILE, sm_cipher
 
 TRANSFER_PERIOD_S = 1.0
-STALL_TICKS = 3
+STALL_TICKS = 5
+STALL_MIN_S = 0.25
 
 
 @dataclass(frozen=True)
@@ -324,13 +325,15 @@ class GatewayProcess:
         timeout = self.cfg.heartbeat_timeout
 
         def watchdog() -> None:
+            # Runs one loop turn after the timer, so bytes that arrived in the same turn
+            # (a busy machine wakes us with both) are read first.
             if lost.done():
                 return
             due = self.last_rx + timeout
             if self.loop.time() >= due:
                 lost.set_result(("heartbeat_timeout", ""))
             else:
-                self.loop.call_at(due, watchdog)
+                self.loop.call_at(due, self.loop.call_soon, watchdog)
 
         async def read() -> None:
             try:
@@ -359,7 +362,7 @@ class GatewayProcess:
                 await asyncio.sleep(self.cfg.heartbeat_interval)
                 writer.write(b"HB\n")
 
-        self.loop.call_at(self.last_rx + timeout, watchdog)
+        self.loop.call_at(self.last_rx + timeout, self.loop.call_soon, watchdog)
         tasks = [self.loop.create_task(read()), self.loop.create_task(heartbeat())]
         if self.settlement is not None:
             tasks.append(self.loop.create_task(self._transfers(writer)))
@@ -454,7 +457,8 @@ class GatewayProcess:
             md.stalled = False
             self.emit("md_flow", state="flowing", channel=ch, seq=seq, source=source)
         if md.timer is None:
-            md.timer = self.loop.call_at(md.last_tick + STALL_TICKS * md.interval, self._stall)
+            md.timer = self.loop.call_at(md.last_tick + self._stall_after(), self.loop.call_soon,
+                                         self._stall)
 
     def _fill(self, ch: int, seq: int) -> None:
         assert self.md is not None
@@ -465,12 +469,16 @@ class GatewayProcess:
                     self.emit("md_gap", **gap.as_dict(), source="tcp")
                 return
 
+    def _stall_after(self) -> float:
+        assert self.md is not None
+        return max(STALL_TICKS * self.md.interval, STALL_MIN_S)
+
     def _stall(self) -> None:
         md = self.md
         assert md is not None
-        due = md.last_tick + STALL_TICKS * md.interval
+        due = md.last_tick + self._stall_after()
         if self.loop.time() < due:
-            md.timer = self.loop.call_at(due, self._stall)
+            md.timer = self.loop.call_at(due, self.loop.call_soon, self._stall)
             return
         md.timer = None
         md.stalled = True
