@@ -186,13 +186,14 @@ def run_playbook(
                 status = "timeout"
                 break
     except BaseException:
-        _end_tree(proc, pgid)
+        _end_tree(proc, pgid, control_dir)
         raise
     finally:
         if status != "successful" or errors:
-            _end_tree(proc, pgid)
+            _end_tree(proc, pgid, control_dir)
         rc = proc.wait()
-        _end_tree(proc, pgid)  # leftovers of a finished run (ssh masters, stray workers)
+        # leftovers of a finished run (ssh control masters, stray module children)
+        _end_tree(proc, pgid, control_dir)
         reader.join(timeout=KILL_GRACE_S)
         with contextlib.suppress(Exception):
             event_filter.close()
@@ -448,10 +449,14 @@ def _write_private(path: Path, text: str) -> None:
         f.write(text)
 
 
-def _end_tree(proc: subprocess.Popen, pgid: int) -> None:
+def _end_tree(proc: subprocess.Popen, pgid: int, control_dir: Path | None = None) -> None:
+    masters = control_dir is not None and any(control_dir.iterdir())
+    if proc.poll() is not None and not masters and not _group_alive(pgid):
+        return  # the usual end: nothing left, and no /proc scan (P3 overhead)
     # Snapshot the tree first: a process that left the group (setsid) is still found by
-    # parentage while its parent lives.
-    extra = descendants(proc.pid)
+    # parentage while its parent lives; an ssh control master that detached is found by
+    # its private ControlPath in its command line.
+    extra = descendants(proc.pid) | (_with_cmdline(str(control_dir)) if masters else set())
     if proc.poll() is None:
         extra.add(proc.pid)
     _kill_pids(pgid, extra, KILL_GRACE_S)
@@ -480,6 +485,31 @@ def _kill_pids(pgid: int, pids: set[int], grace_s: float) -> None:
             targets = alive()
     if targets:
         raise DrillError(f"processes {sorted(targets)} of group {pgid} survived SIGKILL")
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _with_cmdline(marker: str) -> set[int]:
+    found: set[int] = set()
+    needle = marker.encode()
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                with open(f"/proc/{entry.name}/cmdline", "rb") as f:
+                    if needle in f.read():
+                        found.add(int(entry.name))
+            except OSError:
+                continue
+    found.discard(os.getpid())
+    return found
 
 
 def _signal_all(pgid: int, pids: set[int], sig: int) -> None:
