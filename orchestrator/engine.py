@@ -47,6 +47,7 @@ from orchestrator.steps import step_from_record, step_record, text_record
 from orchestrator.timing import Measurement, Objective, measure_gateway, objectives, predict_affected
 
 FAULT_PHASES = ("fault", "recovery", "hold")
+STOPPABLE = ("precheck", "gate", *FAULT_PHASES)  # a signal stops these; restore never
 AFTER_CHECK_TIMEOUT_S = 60.0
 GATE_SETTLE_S = 10.0
 PAUSE_AT_ENV = "DRILL_DEBUG_PAUSE_AT"
@@ -168,6 +169,7 @@ class Engine:
         self._progress = None
         self.before_step: Callable[[Any], str | None] | None = None
         self._after_failures = ""
+        self._signals_journaled = 0
         self._pause_at = os.environ.get(PAUSE_AT_ENV)
         self._pause_file = os.environ.get(PAUSE_FILE_ENV)
 
@@ -192,14 +194,23 @@ class Engine:
         return self.stop_flag.is_set() or self._abort_event.is_set()
 
     def _check_stop(self) -> None:
-        if self.phase not in FAULT_PHASES:
+        if self.phase not in STOPPABLE:
             return
         if self.stop_flag.is_set():
             sig = self.signals.received[0] if self.signals.received else "SIGINT"
             self.emit(ev.SignalReceived(sig, self.phase, self.step_label))
+            self._signals_journaled = len(self.signals.received)
             raise _Abort(f"interrupted by {sig}")
         if self._abort_event.is_set():
             raise _Abort(self.abort_reason or "abort condition")
+
+    def _journal_late_signals(self) -> None:
+        """Signals that arrived while restore ran: journaled; restore went on regardless."""
+        while self._signals_journaled < len(self.signals.received):
+            if self.phase not in STOPPABLE:
+                self.emit(ev.SignalReceived(self.signals.received[self._signals_journaled],
+                                            self.phase, self.step_label))
+            self._signals_journaled += 1
 
     def _request_abort(self, reason: str) -> None:
         if self._abort_event.is_set():
@@ -215,7 +226,8 @@ class Engine:
         path = Path(self._pause_file)
         path.write_text(json.dumps({"at": self._pause_at, "pid": os.getpid(),
                                     "run": self.folder.run_id if self.folder else None}))
-        while path.exists() and not self.signals.received:
+        seen = len(self.signals.received)
+        while path.exists() and len(self.signals.received) == seen:
             time.sleep(0.02)
 
     # ------------------------------------------------------------------ preflight
@@ -320,6 +332,12 @@ class Engine:
                 self._run_phase("restore", keep_going=True)
             if gate_refusal is None:
                 steady_after = self._after_check(baseline)
+            self._journal_late_signals()
+        if self.signals.received and status != "aborted":
+            # Interrupted during restore or the after-check: restore finished, yet the
+            # operator stopped the run.
+            status, exit_code = "aborted", 3
+            self.abort_reason = self.abort_reason or f"interrupted by {self.signals.received[0]}"
         if self.failback_ns is not None:
             measurements += self._measure_failback()
         for m in measurements:
@@ -371,6 +389,7 @@ class Engine:
                     self.emit(ev.Note(skip, {"phase": phase, "index": index}))
                     continue
                 ok = self._run_step(phase, index, step)
+                self._journal_late_signals()
                 if not ok:
                     status = "failed"
                     if keep_going:
@@ -392,7 +411,7 @@ class Engine:
         label = f"{phase}[{index}]"
         self.step_label = label
         self._debug_pause(phase, index, "start")
-        if phase in FAULT_PHASES:
+        if phase in STOPPABLE:
             self._check_stop()
         started = time.time_ns()
         automated = step.kind != "manual" or self.lab or self.opt.yes
@@ -424,14 +443,14 @@ class Engine:
         finally:
             if error and status == "ok":
                 status = "failed"
-            if status == "ok" and phase in FAULT_PHASES and self._stopping():
+            if status == "ok" and phase in STOPPABLE and self._stopping():
                 status = "aborted"
             ended = time.time_ns()
             self.emit(ev.StepEnded(phase, index, text_record(step.name), step.kind, automated,
                                    status, stamp(started, "engine"), stamp(ended, "engine"),
                                    round((ended - started) / 1e9, 6), error))
         self._debug_pause(phase, index, "end")
-        if status == "failed" and phase in FAULT_PHASES:
+        if status == "failed" and phase in STOPPABLE:
             if step.kind == "playbook":
                 raise _Abort(f"{label} {step.name.en} failed: {error}")
             raise _StepFailed(f"{label} {step.name.en} failed: {error}")
@@ -459,7 +478,7 @@ class Engine:
                      "drill_project": str(self.opt.project_root),
                      "evidence_dir": str(self.folder.evidence_files)}
         playbook = Path(self.opt.project_root) / "playbooks" / str(step.playbook)
-        cancel = self.cancel if phase in FAULT_PHASES else threading.Event()
+        cancel = self.cancel if phase in STOPPABLE else threading.Event()
 
         def on_process(pid: int, pgid: int) -> None:
             self.emit(ev.AnsibleProcess(label, pid, pgid))
@@ -631,7 +650,7 @@ class Engine:
         return not pending, pending
 
     def _poll_abort(self, phase: str) -> None:
-        if phase in FAULT_PHASES:
+        if phase in STOPPABLE:
             self._check_stop()
 
     def _new_losses(self, since_ns: int) -> list[str]:
@@ -746,6 +765,7 @@ class Engine:
         if self.stop_flag.is_set():
             sig = self.signals.received[0] if self.signals.received else "SIGINT"
             self.emit(ev.SignalReceived(sig, "gate", None))
+            self._signals_journaled = len(self.signals.received)
             raise _Abort(f"interrupted by {sig}")
         if not res.ok:
             return res.baseline, res.describe_failures()
@@ -1144,9 +1164,7 @@ def _recover_run(start: Mapping[str, Any], records, journal: Journal, inventory:
     if not fault_started:
         actions.append("no fault step had started: nothing to restore")
     else:
-        from orchestrator.probes.monitor import GatewayTracker
-
-        eng.tracker = GatewayTracker((g.id, g.kind) for g in inv.gateways)
+        eng._start_probes()  # restore waits (all_logged_in, …) watch the monitor streams
 
         def guard(step) -> str | None:
             # Checked when the repoint comes up, after the restore steps before it ran.
@@ -1162,7 +1180,10 @@ def _recover_run(start: Mapping[str, Any], records, journal: Journal, inventory:
         eng.before_step = guard
         eng.fault_started = True
         say(f"{run_dir.name}: running {len(steps)} restore step(s)")
-        eng._run_phase("restore", keep_going=True)
+        try:
+            eng._run_phase("restore", keep_going=True)
+        finally:
+            eng._stop_probes()
         actions.append(f"ran the restore phase ({len(steps)} step(s))"
                        + (f"; failed: {', '.join(eng.restore_failures)}" if eng.restore_failures else ""))
     res = wait_steady(inv, lab_status=eng.lab_status if lab_dir else None,

@@ -1,0 +1,169 @@
+"""Signals, the environment lock, unfinished runs and `drill recover` (issues 3 and 6)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+
+from conftest import TOLERANCE_S
+from engine_fixtures import lab_env_fixture  # noqa: F401 - the lab_env fixture
+from engine_helpers import (
+    group_alive,
+    newest_run,
+    of_kind,
+    poll,
+    records,
+    run_inprocess,
+    start_process,
+    stop,
+)
+
+from orchestrator.cli import main
+from orchestrator.lock import EnvironmentLock, lock_path
+from orchestrator.steady import wait_steady
+
+RUN_DEADLINE_S = 300
+
+
+def _assert_steady(env) -> None:
+    inv = env.lab.inventory()
+    res = wait_steady(inv, lab_status=env.lab.status,
+                      timeout_s=inv.timing.heartbeat_timeout + 4 * TOLERANCE_S)
+    assert res.ok, res.describe_failures()
+
+
+def _env_name(env) -> str:
+    return env.lab.inventory().environment.name
+
+
+def _assert_no_ansible_left(run_dir) -> None:
+    groups = [p["pgid"] for p in of_kind(records(run_dir), "ansible.process")]
+    assert groups
+    poll(lambda: not any(group_alive(g) for g in groups), TOLERANCE_S,
+         f"ansible process groups {groups} to be gone")
+
+
+def _interrupt_at(env, tmp_path, boundary: str, sig: signal.Signals) -> tuple[int, str]:
+    pause = tmp_path / f"pause-{boundary.replace(':', '-')}"
+    proc = start_process(env, "quick", pause_at=boundary, pause_file=pause)
+    try:
+        poll(lambda: pause.exists() or proc.poll() is not None, RUN_DEADLINE_S,
+             f"the engine to pause at {boundary}")
+        assert proc.poll() is None, proc.stdout.read()
+        proc.send_signal(sig)
+        out, _ = proc.communicate(timeout=RUN_DEADLINE_S)
+        return proc.returncode, out
+    finally:
+        stop(proc)
+
+
+def test_sigint_in_the_fault_phase_aborts_restores_and_exits_3(lab_env, tmp_path):
+    code, out = _interrupt_at(lab_env, tmp_path, "fault:0:end", signal.SIGINT)
+    assert code == 3, out
+    run = newest_run(lab_env.reports, "quick")
+    recs = records(run)
+    assert of_kind(recs, "signal")[0]["signal"] == "SIGINT"
+    assert of_kind(recs, "signal")[0]["phase"] == "fault"
+    restore = [s for s in of_kind(recs, "step.end") if s["phase"] == "restore"]
+    assert [s["status"] for s in restore] == ["ok", "ok"]
+    assert recs[-1]["kind"] == "run.end" and recs[-1]["data"]["status"] == "aborted"
+    assert recs[-1]["data"]["exit_code"] == 3
+    _assert_no_ansible_left(run)
+    _assert_steady(lab_env)
+
+
+def test_sigterm_while_the_fault_playbook_runs_kills_its_process_group(lab_env, tmp_path):
+    pause = tmp_path / "pause"
+    proc = start_process(lab_env, "quick", pause_at="fault:0:start", pause_file=pause)
+    try:
+        poll(lambda: pause.exists() or proc.poll() is not None, RUN_DEADLINE_S, "the pause")
+        run = newest_run(lab_env.reports, "quick")
+        pause.unlink()
+
+        def fault_playbook_started():
+            return [p for p in of_kind(records(run), "ansible.process") if p["step"] == "fault[0]"]
+
+        started = poll(fault_playbook_started, RUN_DEADLINE_S, "the fault playbook to start")
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=RUN_DEADLINE_S)
+    finally:
+        stop(proc)
+    assert proc.returncode == 3, out
+    recs = records(run)
+    assert of_kind(recs, "signal")[0]["signal"] == "SIGTERM"
+    fault = [s for s in of_kind(recs, "step.end") if s["phase"] == "fault"]
+    assert fault and fault[0]["status"] == "aborted"
+    assert not group_alive(started[0]["pgid"])
+    _assert_no_ansible_left(run)
+    assert recs[-1]["data"]["status"] == "aborted"
+    _assert_steady(lab_env)
+
+
+def test_a_second_interrupt_during_restore_does_not_skip_it(lab_env, tmp_path):
+    code, out = _interrupt_at(lab_env, tmp_path, "restore:0:start", signal.SIGINT)
+    assert code == 3, out
+    assert "drill recover" in out
+    run = newest_run(lab_env.reports, "quick")
+    recs = records(run)
+    assert [s["phase"] for s in of_kind(recs, "signal")] == ["restore"]
+    restore = [s for s in of_kind(recs, "step.end") if s["phase"] == "restore"]
+    assert [s["status"] for s in restore] == ["ok", "ok"]
+    _assert_steady(lab_env)
+
+
+def test_a_second_run_is_refused_naming_the_lock_holder(lab_env, capsys):
+    lock = EnvironmentLock(lab_env.home, _env_name(lab_env))
+    lock.acquire("20261125T000000Z-someone-abcdef")
+    try:
+        code = run_inprocess(lab_env, "quick")
+    finally:
+        lock.release()
+    err = capsys.readouterr().err
+    assert code == 4
+    assert "20261125T000000Z-someone-abcdef" in err and "locked by" in err
+
+
+def test_a_stale_lock_is_reported_not_broken_and_recover_releases_it(lab_env, capsys):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    path = lock_path(lab_env.home, _env_name(lab_env))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"run_id": "20261125T000000Z-dead-123456", "user": "x",
+                                "host": "h", "pid": dead.pid, "since": "2026-11-25T00:00:00Z"}))
+    code = run_inprocess(lab_env, "quick")
+    err = capsys.readouterr().err
+    assert code == 4
+    assert "stale" in err and "drill recover" in err
+    assert path.exists()
+    assert main(["recover", "--project", str(lab_env.project), "--inventory",
+                 str(lab_env.inventory)]) == 0
+    assert not path.exists()
+
+
+def test_after_sigkill_run_is_refused_until_recover_restores(lab_env, tmp_path, capsys):
+    pause = tmp_path / "pause"
+    proc = start_process(lab_env, "quick", pause_at="hold:0:start", pause_file=pause)
+    try:
+        poll(lambda: pause.exists() or proc.poll() is not None, RUN_DEADLINE_S, "the pause")
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
+    finally:
+        stop(proc)
+    run = newest_run(lab_env.reports, "quick")
+    assert records(run)[-1]["kind"] != "run.end"
+    # The dead run's lock is stale; with it gone, the unfinished journal still refuses.
+    lock_path(lab_env.home, _env_name(lab_env)).unlink()
+    assert run_inprocess(lab_env, "quick") == 4
+    err = capsys.readouterr().err
+    assert "unfinished run" in err and "drill recover" in err and run.name in err
+    assert main(["recover", "--project", str(lab_env.project), "--inventory",
+                 str(lab_env.inventory)]) == 0
+    recs = records(run)
+    assert [r["kind"] for r in recs[-2:]] == ["recover", "run.end"]
+    assert recs[-1]["data"]["status"] == "aborted"
+    assert [s["status"] for s in of_kind(recs, "step.end") if s["phase"] == "restore"] == ["ok", "ok"]
+    lines = {ln["id"]: ln["state"] for ln in lab_env.lab.status()["lines"]}
+    assert set(lines.values()) == {"up"}
+    _assert_steady(lab_env)
