@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import REPO
+from model_support import REPO, drill_home  # noqa: F401 (fixture)
 
 from orchestrator.cli import main
 

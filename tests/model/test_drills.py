@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import DRILLS
+from model_support import DRILLS, drill_home, load_lab  # noqa: F401 (fixture)
 
 from orchestrator.errors import InputError
 from orchestrator.scenario import PHASES, find_drill, load_drill, load_drills, parse_duration, resolve
@@ -17,7 +17,8 @@ def test_every_shipped_drill_loads():
 
 
 @pytest.mark.parametrize("drill_id", SHIPPED)
-def test_shipped_drill_resolves_against_lab(drill_id, lab_inventory):
+def test_shipped_drill_resolves_against_lab(drill_id):
+    lab_inventory = load_lab()
     drill = find_drill(DRILLS, drill_id)
     resolved = resolve(drill, lab_inventory, {})
     assert drill.spec and drill.cadence == "quarterly"
@@ -41,7 +42,8 @@ def test_drills_cite_their_clauses(drill_id, clauses):
     assert set(find_drill(DRILLS, drill_id).spec) >= clauses
 
 
-def test_carrier_outage_cuts_every_line_of_the_carrier(lab_inventory):
+def test_carrier_outage_cuts_every_line_of_the_carrier():
+    lab_inventory = load_lab()
     resolved = resolve(find_drill(DRILLS, "carrier-outage"), lab_inventory, {"carrier": "CU"})
     (cut,) = resolved.phases["fault"]
     assert cut.effect.lines_down == ("cu-nf",)
@@ -51,7 +53,8 @@ def test_carrier_outage_cuts_every_line_of_the_carrier(lab_inventory):
     assert back.effect.lines_up == ("cu-nf",)
 
 
-def test_beijing_cutover_repoints_and_verifies_dr_ports(lab_inventory):
+def test_beijing_cutover_repoints_and_verifies_dr_ports():
+    lab_inventory = load_lab()
     resolved = resolve(find_drill(DRILLS, "beijing-cutover"), lab_inventory, {})
     down, repoint = resolved.phases["fault"]
     assert set(down.effect.centres_down) == {"FT", "NF"}
@@ -71,7 +74,8 @@ def test_beijing_cutover_repoints_and_verifies_dr_ports(lab_inventory):
     assert any(s.effect and set(s.effect.centres_up) == {"FT", "NF"} for s in restore)
 
 
-def test_phases_have_recovery_wait_and_hold(lab_inventory):
+def test_phases_have_recovery_wait_and_hold():
+    lab_inventory = load_lab()
     resolved = resolve(find_drill(DRILLS, "single-line"), lab_inventory, {"hold": "2m"})
     (wait,) = resolved.phases["recovery"]
     assert wait.wait.until == "all_restored" and wait.wait.timeout_s == 60
@@ -80,7 +84,8 @@ def test_phases_have_recovery_wait_and_hold(lab_inventory):
     assert tuple(resolved.phases) == PHASES
 
 
-def test_set_unknown_line_names_the_lines_that_exist(lab_inventory):
+def test_set_unknown_line_names_the_lines_that_exist():
+    lab_inventory = load_lab()
     with pytest.raises(InputError) as e:
         resolve(find_drill(DRILLS, "single-line"), lab_inventory, {"line": "nope"})
     (problem,) = e.value.problems
@@ -89,7 +94,8 @@ def test_set_unknown_line_names_the_lines_that_exist(lab_inventory):
         assert lid in problem.message
 
 
-def test_set_checks_every_value_at_once(lab_inventory):
+def test_set_checks_every_value_at_once():
+    lab_inventory = load_lab()
     with pytest.raises(InputError) as e:
         resolve(find_drill(DRILLS, "single-line"), lab_inventory,
                 {"mode": "unplug", "hold": "soon", "colour": "red"})
@@ -120,3 +126,17 @@ def test_drill_keeps_its_source_hash_and_lines():
     drill = load_drill(DRILLS / "single-line.yaml")
     assert len(drill.sha256) == 64
     assert all(step.line for _, step in drill.steps())
+
+
+def test_drills_pass_yamllint():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from model_support import REPO, require_tool
+
+    beside = Path(sys.executable).with_name("yamllint")  # the venv's, when PATH lacks it
+    yamllint = str(beside) if beside.exists() else require_tool("yamllint")
+    result = subprocess.run([yamllint, "-f", "parsable", "drills"], cwd=REPO, capture_output=True,
+                            text=True)
+    assert result.returncode == 0, result.stdout

@@ -6,7 +6,7 @@ import configparser
 import glob
 from pathlib import Path
 
-from conftest import REPO
+from model_support import REPO, drill_home  # noqa: F401 (fixture)
 
 from orchestrator.cli import main
 

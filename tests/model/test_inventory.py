@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import LAB_INVENTORY
+from model_support import LAB_INVENTORY, drill_home, load_lab  # noqa: F401 (fixture)
 
 from orchestrator.cli import main
 from orchestrator.errors import InputError
@@ -23,7 +23,8 @@ def _broken(tmp_path, *replacements):
     return folder
 
 
-def test_lab_inventory_loads(lab_inventory):
+def test_lab_inventory_loads():
+    lab_inventory = load_lab()
     assert lab_inventory.environment.name == "lab" and lab_inventory.environment.is_lab
     assert [ln.id for ln in lab_inventory.lines] == ["ct-ft", "cu-nf", "ct-nf", "sat-1"]
     assert lab_inventory.lines_of_carrier("CT") == ["ct-ft", "ct-nf"]
@@ -135,7 +136,7 @@ def test_two_gateways_on_one_monitor(tmp_path):
 
 
 def test_production_example_loads():
-    from conftest import REPO
+    from model_support import REPO
 
     inv = load_inventory(REPO / "inventories" / "production.example")
     assert inv.environment.kind == "production"

@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import DRILLS, LAB_INVENTORY
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from model_support import DRILLS, LAB_INVENTORY, drill_home  # noqa: F401 (fixture)
 
 from orchestrator.errors import InputError
 from orchestrator.inventory import load_inventory
 from orchestrator.scenario import load_drill, resolve
 
-SETTINGS = settings(max_examples=100, deadline=None, derandomize=True,
+SETTINGS = settings(max_examples=100, deadline=None, derandomize=True, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 DRILL_TEXTS = {p.stem: p.read_text(encoding="utf-8") for p in sorted(DRILLS.glob("*.yaml"))}
 INVENTORY_TEXT = (LAB_INVENTORY / "hosts.yml").read_text(encoding="utf-8")

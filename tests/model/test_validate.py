@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import DRILLS, LAB_INVENTORY
+from model_support import DRILLS, LAB_INVENTORY, drill_home, load_lab  # noqa: F401 (fixture)
 
 from orchestrator.cli import main
 from orchestrator.errors import InputError
@@ -120,7 +120,8 @@ def test_shipped_drills_validate(capsys):
     assert "5 drill(s) valid against inventory lab" in out
 
 
-def test_set_cli_values_are_reported_against_the_inventory(lab_inventory):
+def test_set_cli_values_are_reported_against_the_inventory():
+    lab_inventory = load_lab()
     from orchestrator.scenario import find_drill, resolve
 
     with pytest.raises(InputError) as e:
@@ -128,7 +129,8 @@ def test_set_cli_values_are_reported_against_the_inventory(lab_inventory):
     assert "CT, CU, CS" in str(e.value)
 
 
-def test_template_must_render_plain_data(tmp_path, lab_inventory):
+def test_template_must_render_plain_data(tmp_path):
+    lab_inventory = load_lab()
     from orchestrator.scenario import resolve
 
     text = (DRILLS / "single-line.yaml").read_text(encoding="utf-8").replace(

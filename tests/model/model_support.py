@@ -1,0 +1,34 @@
+"""Shared bits of the model tests. Deliberately not a conftest.py: a second conftest
+shadows `from conftest import TOLERANCE_S` for the rest of the suite."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+DRILLS = REPO / "drills"
+LAB_INVENTORY = REPO / "inventories" / "lab"
+
+
+@pytest.fixture(autouse=True)
+def drill_home(tmp_path_factory, monkeypatch):
+    """Every model test runs with its own DRILL_HOME."""
+    monkeypatch.setenv("DRILL_HOME", str(tmp_path_factory.mktemp("drill-home")))
+
+
+def load_lab():
+    """The shipped lab inventory (loaded afresh: tests must not share mutable state)."""
+    from orchestrator.inventory import load_inventory
+
+    return load_inventory(LAB_INVENTORY)
+
+
+def require_tool(name: str) -> str:
+    """tests/conftest.require_tool, loaded by path (the name `conftest` is ambiguous)."""
+    spec = importlib.util.spec_from_file_location("drill_suite_conftest", REPO / "tests" / "conftest.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.require_tool(name)
