@@ -42,7 +42,7 @@ def _cases():
                                    marks=pytest.mark.slow(group=f"{drill}-{name}"))
 
 
-def _assert_steady(inventory_path: Path, lab) -> None:
+def _steady_problem(inventory_path: Path, lab) -> str | None:
     """All gateways logged in once, on their home centre; every line and centre up."""
     from orchestrator.steady import wait_steady
 
@@ -51,10 +51,10 @@ def _assert_steady(inventory_path: Path, lab) -> None:
     # market-data freshness check to see a tick after the last restart.
     result = wait_steady(inv, lab_status=lab.status, require_home=True,
                          timeout_s=inv.timing.heartbeat_timeout + 4 * TOLERANCE_S)
-    assert result.ok, f"lab not in steady state: {result.describe_failures()}"
+    return None if result.ok else f"lab not in steady state: {result.describe_failures()}"
 
 
-def _assert_no_process_left(home: Path, lab, snapshot) -> None:
+def _process_problem(home: Path, lab, snapshot) -> str | None:
     """Nothing the run started is alive: not the processes seen while it was paused, and
     no other process carrying this test's DRILL_HOME except the lab's own."""
     keep = lab_pids(lab.pid)
@@ -65,14 +65,22 @@ def _assert_no_process_left(home: Path, lab, snapshot) -> None:
     try:  # a group killed a moment ago may need the kernel a moment to reap
         poll(lambda: left() == ([], []), TOLERANCE_S, "the run's processes to be gone")
     except AssertionError:
-        raise AssertionError(f"processes left behind: {left()}") from None
+        return f"processes left behind: {left()}"
+    return None
 
 
 @pytest.mark.parametrize(("drill", "boundary", "signame"), list(_cases()))
 def test_interrupt_restores_the_lab(tmp_path, drill, boundary, signame):
+    """Every promise is checked and every broken one reported together."""
     sig = SIGNALS[signame]
     home, reports = tmp_path / "home", tmp_path / "reports"
     inv = make_lab_inventory(tmp_path, gateways=GATEWAYS)
+    problems: list[str] = []
+
+    def expect(ok: bool, message: str) -> None:
+        if not ok:
+            problems.append(message)
+
     with running_lab(inv, home) as lab:
         run = DrillRun.start(["run", drill, "-i", str(inv), "--reports", str(reports)],
                              home=home, workdir=tmp_path, pause_at=boundary)
@@ -86,12 +94,14 @@ def test_interrupt_restores_the_lab(tmp_path, drill, boundary, signame):
                 assert code == -signal.SIGKILL, run.output[-3000:]
                 again = run_drill(["run", drill, "-i", str(inv), "--reports", str(reports)],
                                   home=home)
-                assert again.returncode == 4, again.stdout + again.stderr
-                assert "recover" in again.stderr
+                expect(again.returncode == 4 and "recover" in again.stderr,
+                       f"drill run before recover: exit {again.returncode}, expected 4 saying "
+                       f"to recover: {again.stderr[-500:]}")
                 rec = run_drill(["recover", "-i", str(inv), "--reports", str(reports)], home=home)
-                assert rec.returncode == 0, rec.stdout + rec.stderr
+                expect(rec.returncode == 0,
+                       f"drill recover exit {rec.returncode}: {(rec.stdout + rec.stderr)[-1500:]}")
             else:
-                assert code == 3, f"exit {code}:\n{run.output[-3000:]}"
+                expect(code == 3, f"drill run exit {code}, expected 3:\n{run.output[-1500:]}")
         finally:
             run.release()
             run.kill()
@@ -102,20 +112,27 @@ def test_interrupt_restores_the_lab(tmp_path, drill, boundary, signame):
         records = journal_records(folder)
         kinds = [r["kind"] for r in records]
         ends = [r for r in records if r["kind"] == "run.end"]
-        assert len(ends) == 1 and ends[0]["data"]["status"] == "aborted", kinds
+        expect(len(ends) == 1 and ends[0]["data"]["status"] == "aborted",
+               f"journal does not end aborted: {kinds[-5:]}")
         if sig == signal.SIGKILL:
-            assert "recover" in kinds
+            expect("recover" in kinds, "no recover record in the journal")
         else:
             sigs = [r["data"].get("signal") for r in records if r["kind"] == "signal"]
-            assert signame in sigs, kinds
+            expect(signame in sigs, f"no signal record naming {signame}: {sigs}")
 
         verify = run_drill(["verify", str(folder), "--reports", str(reports)], home=home)
-        assert verify.returncode == 0, verify.stdout + verify.stderr
+        expect(verify.returncode == 0, "drill verify failed:\n" + verify.stdout[-1500:])
 
-        report = json.loads((folder / "report.json").read_text(encoding="utf-8"))
-        assert report["status"] == "aborted"
-        html = (folder / "report.html").read_text(encoding="utf-8")
-        assert "已中止" in html or "ABORTED" in html
+        report_json = folder / "report.json"
+        report = (json.loads(report_json.read_text(encoding="utf-8"))
+                  if report_json.is_file() else {})
+        expect(report.get("status") == "aborted",
+               f"report.json status {report.get('status')!r}, expected 'aborted'")
+        html = folder / "report.html"
+        expect(html.is_file() and any(w in html.read_text(encoding="utf-8")
+                                      for w in ("已中止", "ABORTED")),
+               "report.html missing or does not say aborted")
 
-        _assert_steady(inv, lab)
-        _assert_no_process_left(home, lab, snapshot)
+        problems += filter(None, [_steady_problem(inv, lab),
+                                  _process_problem(home, lab, snapshot)])
+    assert not problems, f"{drill} {boundary} {signame}:\n- " + "\n- ".join(problems)
