@@ -543,7 +543,8 @@ def resolve(drill: Drill, inventory: Inventory,
                 continue
             built = _default_repoint(built, inventory)
             problems += _inventory_problems(built, inventory, drill, where)
-            steps.append(built)
+            if not _repoints_nobody(built):
+                steps.append(built)
         phases[phase] = tuple(steps)
     if problems:
         raise InputError(one_line(problems))
@@ -559,6 +560,16 @@ def _default_repoint(step: Step, inv: Inventory) -> Step:
         return step
     everyone = tuple(g.id for g in inv.gateways if not g.satellite_only)
     return replace(step, effect=replace(e, repoint_gateways=everyone))
+
+
+def _repoints_nobody(step: Step) -> bool:
+    """A repoint whose gateway list rendered empty (e.g. no gateway homed at NF) does
+    nothing; run it and repoint.yml would take its default, every gateway."""
+    e = step.effect
+    written = (step.raw.get("effect") or {}).get("repoint") or {}
+    return (e is not None and e.repoint_to is not None and "gateways" in written
+            and not e.repoint_gateways and not (e.lines_down or e.lines_up or e.centres_down
+                                                or e.centres_up))
 
 
 def _coerce(param: Param, raw: object, inv: Inventory, from_text: bool) -> tuple[object, str | None]:

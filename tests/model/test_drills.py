@@ -140,3 +140,16 @@ def test_drills_pass_yamllint():
     result = subprocess.run([yamllint, "-f", "parsable", "drills"], cwd=REPO, capture_output=True,
                             text=True)
     assert result.returncode == 0, result.stdout
+
+
+def test_failback_to_a_centre_nobody_calls_home_is_dropped(tmp_path):
+    from orchestrator.inventory import load_inventory
+    from orchestrator.lab.testing import make_lab_inventory
+
+    inv = load_inventory(make_lab_inventory(tmp_path, gateways=1))  # W000000T only: FT first
+    drill = find_drill(DRILLS, "centre-outage")
+    to_nf = resolve(drill, inv, {"centre": "NF"}).phases["restore"]
+    assert not any(s.playbook == "repoint.yml" for s in to_nf)
+    to_ft = resolve(drill, inv, {"centre": "FT"}).phases["restore"]
+    (failback,) = [s for s in to_ft if s.playbook == "repoint.yml"]
+    assert failback.effect.repoint_gateways == ("W000000T",)
