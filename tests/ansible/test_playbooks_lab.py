@@ -138,3 +138,20 @@ def test_evidence_hashes_every_file_and_redacts_configs_with_passwords(lab, tmp_
     assert entry["sha256_original"] == hashlib.sha256(with_pw.encode()).hexdigest()
     assert f"logs/{gw.id}/gateway.log" in by_path and "routes/lab-status.json" in by_path
     assert not any(secret.encode() in p.read_bytes() for p in tmp_path.rglob("*") if p.is_file())
+
+
+def test_check_mode_changes_nothing_and_verify_still_reads_the_monitors(lab, tmp_path):
+    inv_path, home, _ = lab
+    results = {}
+    for name, extravars in (("line.yml", {"lines": ["ct-ft"], "state": "down"}),
+                            ("verify.yml", {})):
+        results[name] = run_playbook(PlaybookRun(
+            playbook=PLAYBOOKS / name, inventory=inv_path / "hosts.yml",
+            extravars={"drill_home": str(home), **extravars}, check=True,
+            private_data_dir=tmp_path / f"pdd-{uuid.uuid4().hex[:6]}", timeout_s=120))
+    assert results["line.yml"].status == "successful"
+    assert all(ln["state"] == "up" for ln in status(lab)["lines"])
+    verify = results["verify.yml"]
+    assert verify.status == "successful"
+    reads = next(t for t in verify.tasks if t.task == "Read each gateway's monitor")
+    assert reads.status == "ok"  # not skipped: drill plan's check mode really looks
