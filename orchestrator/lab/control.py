@@ -79,13 +79,16 @@ class LabClient:
                 s.connect(p)
             except (ConnectionRefusedError, FileNotFoundError) as e:
                 raise LabNotRunning(f"no lab answers on {sock_path}: {e}") from None
-            s.sendall(payload)
             buf = b""
-            while not buf.endswith(b"\n"):
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                buf += chunk
+            try:
+                s.sendall(payload)
+                while not buf.endswith(b"\n"):
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        break
+                    buf += chunk
+            except OSError as e:
+                raise LabError(f"lab did not answer {op!r} in {self.timeout:g}s: {e}") from None
         if not buf:
             raise LabError(f"lab closed the control connection without answering {op!r}")
         resp = json.loads(buf)
