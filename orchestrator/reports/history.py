@@ -103,7 +103,7 @@ def summarise(journal: Path) -> RunSummary | None:
         path=str(journal.parent))
 
 
-def _journals(archive: Path) -> Iterator[Path]:
+def _journals(archive: Path) -> Iterator[str]:
     """reports/<YYYY>/<run-id>/journal.jsonl, with os.scandir (10,000 runs, no globbing)."""
     if not archive.is_dir():
         return
@@ -114,7 +114,7 @@ def _journals(archive: Path) -> Iterator[Path]:
             with os.scandir(year.path) as runs:
                 for run in runs:
                     if run.is_dir():
-                        yield Path(run.path) / "journal.jsonl"
+                        yield os.path.join(run.path, "journal.jsonl")
 
 
 def _cache_path(cache_dir: Path, archive: Path) -> Path:
@@ -134,25 +134,29 @@ def scan(archive: Path, cache_dir: Path | None = None) -> list[RunSummary]:
         except (OSError, ValueError):
             cached = {}
     fresh: dict[str, dict] = {}
+    changed = False
     out: list[RunSummary] = []
     for journal in _journals(archive):
         try:
-            st = journal.stat()
+            st = os.stat(journal)
         except OSError:
             continue
-        key = str(journal)
-        hit = cached.get(key)
+        hit = cached.get(journal)
         if hit and hit.get("size") == st.st_size and hit.get("mtime_ns") == st.st_mtime_ns:
             summary = RunSummary(**hit["run"])
+            fresh[journal] = hit
         else:
-            summary = summarise(journal)
-            if summary is None:
+            found = summarise(Path(journal))
+            if found is None:
                 continue
-        # An unfinished run may still be growing; never trust a cached copy of it.
-        if summary.status != "unfinished":
-            fresh[key] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "run": asdict(summary)}
+            summary = found
+            # An unfinished run may still be growing; never cache it.
+            if summary.status != "unfinished":
+                fresh[journal] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "run": asdict(summary)}
+                changed = True
         out.append(summary)
-    if cache_file is not None and fresh != cached:
+    changed = changed or len(fresh) != len(cached)
+    if cache_file is not None and changed:
         try:
             cache_file.parent.mkdir(parents=True, exist_ok=True)
             tmp = cache_file.with_suffix(".tmp")
