@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from ansible_helpers import LOCAL_INVENTORY, processes_with
 
-from orchestrator.ansible import PlaybookRun, group_members, run_playbook
+from orchestrator.ansible import PlaybookRun, group_members, kill_process_group, run_playbook
 from orchestrator.errors import DrillError
 
 EFFECTIVE = 1795600000123456789
@@ -245,3 +245,21 @@ def test_a_used_private_data_dir_is_refused(write_playbook, local_inventory, pdd
 """)
     with pytest.raises(DrillError, match="private_data_dir"):
         run_playbook(run(pb, local_inventory, pdd))
+
+
+def test_kill_process_group_ends_a_group_left_by_a_dead_run():
+    """What drill recover does after a SIGKILL: the journal has the pgid, nothing else."""
+    import subprocess
+
+    marker = _marker()
+    proc = subprocess.Popen(["sh", "-c", f"sleep {marker} & sleep {marker}"],
+                            start_new_session=True)
+    deadline = time.monotonic() + 30
+    while len(processes_with(marker)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)  # polling /proc for the condition, with a deadline
+    assert group_members(proc.pid)
+    kill_process_group(proc.pid)
+    proc.wait(timeout=10)
+    assert group_members(proc.pid) == set()
+    assert processes_with(marker) == []
+    kill_process_group(proc.pid)  # an empty group is not an error
