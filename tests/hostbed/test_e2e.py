@@ -14,11 +14,19 @@ from hostbed.inventory import gateway_entries, trust_all, write_inventory
 from orchestrator.ansible import PlaybookRun, run_playbook
 from orchestrator.cli import main
 from orchestrator.hosts import known_hosts_path, load_topology
-from orchestrator.probes.ssh import SshForward, SshPool
+from orchestrator.journal import parse_iso_ns
+from orchestrator.probes.ssh import SshForward, SshLogFollower, SshPool
 
 pytestmark = pytest.mark.netns
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def outcome_ns(value) -> int:
+    """A measurement time from `drill run --json`: a stamp object or an ISO string."""
+    if isinstance(value, dict):
+        return value.get("ns") or parse_iso_ns(value["t"])
+    return parse_iso_ns(value)
 
 
 def _free_port() -> int:
@@ -43,19 +51,29 @@ def drilled_bed(bed, tmp_path, monkeypatch):
             playbook=ROOT / "playbooks" / "repoint.yml", inventory=inv, extravars={"to": "home"},
             private_data_dir=tmp_path / "pdd-deploy", timeout_s=180, known_hosts=known_hosts_path(inv)))
         assert res.ok, [(t.task, t.msg) for t in res.failed_tasks]
-        yield inv
+        yield inv, pool
     finally:
         for f in forwards:
             f.close()
         pool.close()
 
 
-def test_carrier_outage_end_to_end_over_ssh(bed, drilled_bed, tmp_path, capsys):
-    inv = drilled_bed
+# One mode per default run (seeded sample); `-m slow` runs both.
+@pytest.mark.parametrize("mode", ["shutdown", "blackhole"])
+@pytest.mark.slow(group="hostbed-e2e")
+def test_carrier_outage_end_to_end_over_ssh(bed, drilled_bed, tmp_path, capsys, mode):
+    inv, pool = drilled_bed
     env = f"hostbed-{bed.prefix}"
-    code = main(["run", "carrier-outage", "-i", str(inv), "--project", str(ROOT), "--reports",
-                 str(tmp_path / "reports"), "--confirm-environment", env, "--set", "mode=shutdown",
-                 "--set", "hold=2s", "--json"])
+    gw_log = bed.host("gw").dir / "svc" / "logs" / "W000000T.log"
+    follower = SshLogFollower(pool, "gw", str(gw_log)).start()
+    try:
+        code = main(["run", "carrier-outage", "-i", str(inv), "--project", str(ROOT), "--reports",
+                     str(tmp_path / "reports"), "--confirm-environment", env, "--set", f"mode={mode}",
+                     "--set", "hold=2s", "--json"])
+        # The gateway's own log, followed over SSH, shows the failover login at NF.
+        login = follower.wait_for(r"W000000T login .*\"centre\":\"NF\"", 30)
+    finally:
+        follower.close()
     out = capsys.readouterr().out
     outcome = json.loads(out[out.index("{"):])
     assert code == 0, (outcome["status"], outcome["summary"], outcome["abort_reason"])
@@ -68,4 +86,9 @@ def test_carrier_outage_end_to_end_over_ssh(bed, drilled_bed, tmp_path, capsys):
     # The restore phase brought the kernel's route back through CT.
     assert "dev ct0" in bed.exec("gw", "ip", "route", "get", "198.18.101.30").stdout
     run_dir = Path(outcome["run_dir"])
-    assert (run_dir / "evidence").is_dir()
+    assert (run_dir / "evidence" / "files" / "routes" / "ct.txt").is_file()
+    assert login is not None and login.ts_ns is not None
+    restored = by_gw["W000000T"]["restored"]
+    assert restored is not None
+    # Read from the log on gw and reported by the monitor: the same login, the same clock.
+    assert abs(login.ts_ns - outcome_ns(restored)) < 50_000_000
