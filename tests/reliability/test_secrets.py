@@ -1,7 +1,7 @@
 """No secret reaches the run folder: journal, evidence, reports, ansible-runner artifacts.
 
-The lab inventory gets a plain password var, a Vault-encrypted token (`ansible-vault
-encrypt_string`, vault password file) and a Vault value inside `drill.notifications`.
+The lab inventory gets a plain password var and two Vault-encrypted values (`ansible-vault
+encrypt_string`, vault password file): a group var and the control host's become password.
 A drill in a copy of the project uses them the way a careless playbook would: prints
 them in a task message, in a `no_log` task, and in registered command output. Then every
 byte of every file of the run folder (gzip members decompressed) is searched.
@@ -23,7 +23,7 @@ from orchestrator.lab.testing import make_lab_inventory, running_lab
 
 PLAIN_PASSWORD = "Pl41n-Gw-Passw0rd-5150"
 VAULT_TOKEN = "V4ult-Api-T0ken-8964"
-VAULT_WEBHOOK = "V4ult-W3bhook-S3cret-2046"
+VAULT_BECOME = "V4ult-B3come-S3cret-2046"
 VAULT_PASSWORD = "vault-file-passphrase-3141"
 
 LEAK_PLAYBOOK = """\
@@ -39,9 +39,9 @@ LEAK_PLAYBOOK = """\
         argv: [echo, "{{ gateway_admin_password }}"]
       no_log: true
       changed_when: false
-    - name: Registered output holding the token and the webhook secret
+    - name: Registered output holding the token and the become password
       ansible.builtin.command:
-        argv: [printf, "%s %s", "{{ drill_api_token }}", "{{ drill.notifications.webhook.token }}"]
+        argv: [printf, "%s %s", "{{ drill_api_token }}", "{{ ansible_become_password }}"]
       changed_when: false
 """
 
@@ -59,26 +59,26 @@ def _indent(text: str, n: int) -> str:
 
 
 def _secret_inventory(tmp_path: Path, vault_file: Path) -> Path:
+    """A test lab inventory holding a plain password and two Vault values (a group var and
+    the control host's become password)."""
     inv = make_lab_inventory(tmp_path, gateways=3)
     hosts = inv / "hosts.yml"
     doc = yaml.safe_load(hosts.read_text(encoding="utf-8"))
     doc["all"]["vars"]["gateway_admin_password"] = PLAIN_PASSWORD
-    doc["all"]["vars"]["drill"]["notifications"] = {"webhook": {"url": "http://127.0.0.1:9/",
-                                                                "token": "@@WEBHOOK@@"}}
-    text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
-    token = _encrypt(VAULT_TOKEN, "drill_api_token", vault_file)
-    webhook = _encrypt(VAULT_WEBHOOK, "token", vault_file).split(":", 1)[1].strip("\n")
-    head, rest = text.split("  vars:\n", 1)
-    text = head + "  vars:\n" + _indent(token, 4) + rest
-    # The webhook token line sits at its own indentation inside drill.notifications.
-    lines = text.splitlines(keepends=True)
-    for i, line in enumerate(lines):
-        if "@@WEBHOOK@@" in line:
-            pad = len(line) - len(line.lstrip())
-            body = webhook.strip().splitlines()
-            lines[i] = (" " * pad + "token: " + body[0].strip() + "\n"
-                        + "".join(" " * (pad + 2) + b.strip() + "\n" for b in body[1:]))
-    hosts.write_text("".join(lines), encoding="utf-8")
+    doc["all"]["vars"]["drill_api_token"] = "@@VAULT@@"
+    doc["all"]["children"]["drill_control"]["hosts"]["lab"]["ansible_become_password"] = "@@VAULT@@"
+    vaulted = {"drill_api_token": VAULT_TOKEN, "ansible_become_password": VAULT_BECOME}
+    out = []
+    for line in yaml.safe_dump(doc, sort_keys=False, allow_unicode=True).splitlines():
+        if "@@VAULT@@" not in line:
+            out.append(line)
+            continue
+        pad = len(line) - len(line.lstrip())
+        name = line.strip().split(":", 1)[0]
+        block = _encrypt(vaulted[name], name, vault_file).strip().splitlines()
+        out.append(" " * pad + block[0].strip())
+        out += [" " * (pad + 2) + b.strip() for b in block[1:]]
+    hosts.write_text("\n".join(out) + "\n", encoding="utf-8")
     return inv
 
 
@@ -127,7 +127,7 @@ def test_no_secret_in_any_file_of_the_run_folder(tmp_path):
     assert not list(folder.glob("ansible/*/env/passwords"))
 
     secrets = {"inventory password": PLAIN_PASSWORD, "vault token": VAULT_TOKEN,
-               "vault value in drill.notifications": VAULT_WEBHOOK,
+               "vault become password": VAULT_BECOME,
                "vault password": VAULT_PASSWORD}
     secrets.update({f"vault ciphertext {i}": c for i, c in enumerate(ciphertexts)})
     found = []
