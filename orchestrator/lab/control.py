@@ -314,6 +314,12 @@ def wait_logged_in(handle: LabHandle, deadline: float,
                    if g["state"] != "logged_in" and (gateways is None or g["id"] in gateways)]
         if not pending:
             return st
+        dead = [g["id"] for g in st["gateways"] if g["process"] == "exited"
+                and (gateways is None or g["id"] in gateways)]
+        if dead:
+            raise LabError(f"gateway(s) exited: {', '.join(dead[:10])}; see "
+                           f"{handle.state_dir}/gateways/{dead[0]}/stderr.log:\n"
+                           + _tail(handle.state_dir / "gateways" / dead[0] / "stderr.log", 5))
         if time.monotonic() > deadline:
             raise LabError(f"gateways not logged in in time: {', '.join(pending[:20])}"
                            + (" …" if len(pending) > 20 else ""))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from lab_helpers import TOLERANCE_S, by_gateway, monitor_events, truth_of, wait_for
 
 
@@ -97,3 +99,25 @@ def test_centre_outage_moves_gateways_to_the_other_centre_without_double_login(l
     assert expired == set(affected)
     lab.client.centre_up("FT")
     assert {c["id"]: c["state"] for c in lab.status()["centres"]}["FT"] == "up"
+
+
+def test_short_blackhole_heals_without_failover(lab):
+    """A carrier flap shorter than the timeouts: held bytes flow again, sessions survive."""
+    t = lab.inventory().timing
+    before = {g["id"]: g["session_id"] for g in lab.status()["gateways"]}
+    affected = _on(lab.status(), line="ct-ft")
+    down = lab.client.line_down("ct-ft", "blackhole")
+    wait_for(lambda: all(by_gateway(lab.status())[g]["path"] == "stalled" for g in affected),
+             t.heartbeat_interval, "flows held")
+    lab.client.line_up("ct-ft")
+    restored = truth_of(lab, "path_restored", line="ct-ft")
+    assert {r["gateway"] for r in restored} == set(affected)
+    assert all(r["ts_ns"] - down["effective_ns"] < t.heartbeat_timeout * 1e9 for r in restored)
+    # Once both timeouts have passed since the fault: nobody moved, nobody expired.
+    wait_for(lambda: (time.time_ns() - down["effective_ns"]) / 1e9
+             > max(t.heartbeat_timeout, t.server_session_timeout) + TOLERANCE_S, 10,
+             "both timeouts to pass")
+    assert {g["id"]: g["session_id"] for g in lab.status()["gateways"]} == before
+    assert not truth_of(lab, "session_expired")
+    for gid in affected:
+        assert not [e for e in monitor_events(lab, gid) if e["type"] == "link_down"]
