@@ -412,3 +412,36 @@ def record_clock_offsets(inventory_path: str | Path, dest: Path) -> list[dict[st
     dest.parent.mkdir(parents=True, exist_ok=True)
     dest.write_text(json.dumps({"clock_offsets": rows}, indent=2) + "\n", encoding="utf-8")
     return rows
+
+
+@dataclass(frozen=True)
+class MonitorForward:
+    gateway: str
+    host: str  # the gateway host that carries the connection on
+    address: str
+    port: int
+
+
+def monitor_forwards(inventory_path: str | Path) -> list[MonitorForward]:
+    """Gateways whose monitor listens on their SSH host's loopback: drill must forward them.
+
+    Such a monitor (`monitor: {address: 127.0.0.1, port: P}` on a gateway host behind
+    the bastion) is reachable only through that host; `drill hosts forward` listens on
+    the same address and port locally, so the inventory's monitor address works for
+    every drill command run meanwhile.
+    """
+    import ipaddress
+
+    from orchestrator.inventory import load_inventory
+
+    inv = load_inventory(inventory_path)
+    topo = load_topology(inventory_path)
+    out = []
+    for g in inv.gateways:
+        try:
+            loopback = ipaddress.ip_address(g.monitor.address).is_loopback
+        except ValueError:
+            loopback = False
+        if loopback and g.host in topo.hosts:
+            out.append(MonitorForward(g.id, g.host, g.monitor.address, g.monitor.port))
+    return out

@@ -107,4 +107,58 @@ def check(project: Path | None, inventory: str, names: tuple[str, ...], as_json:
                    f"(±{r['uncertainty_ms']:.3f}){ntp}")
 
 
+@hosts.command()
+@project_option
+@inventory_option
+def forward(project: Path | None, inventory: str) -> None:
+    """Forward gateway monitors that listen on their host's loopback, until Ctrl-C.
+
+    A gateway host behind the bastion often serves its monitor on 127.0.0.1 only. This
+    listens on the same address and port here and carries each connection through the
+    bastion to the gateway host (ssh -L), so `drill run` and `drill check` in another
+    terminal reach the monitors at the inventory's addresses.
+
+    Example:  drill hosts forward -i inventories/prod
+    """
+    import signal
+    import threading
+
+    from orchestrator.errors import DrillError
+    from orchestrator.hosts import monitor_forwards
+    from orchestrator.probes.ssh import SshForward, SshPool
+
+    topo = _topology(project, inventory)
+    plan = monitor_forwards(_inventory_path(project, inventory))
+    if not plan:
+        raise DrillError("no gateway monitor to forward (none listens on its SSH host's loopback)")
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    forwards: list = []
+    try:
+        with SshPool(topo) as pool:
+            try:
+                for f in plan:
+                    pool.transport(f.host)  # log in first: a refused host key fails here, clearly
+                    try:
+                        fw = SshForward(pool, f.host, (f.address, f.port), (f.address, f.port))
+                    except OSError as e:
+                        raise DrillError(f"cannot listen on {f.address}:{f.port} for {f.gateway}: {e}") from None
+                    forwards.append(fw.start())
+                    click.echo(f"forwarding {f.address}:{f.port} → {f.host}:{f.address}:{f.port} ({f.gateway})")
+                click.echo("ready; Ctrl-C to stop", err=True)
+                stop.wait()
+            finally:
+                for fw in forwards:
+                    fw.close()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _inventory_path(project: Path | None, inventory: str) -> Path:
+    from orchestrator.project import find_project
+
+    return find_project(project).inventory_path(inventory)
+
+
 commands = [hosts]

@@ -45,3 +45,47 @@ def test_check_refuses_a_changed_key_with_exit_4(bed, inventory, capsys):
     assert main(["hosts", "check", "-i", str(inventory), "gw"]) == 4
     err = capsys.readouterr().err
     assert "HOST KEY CHANGED for gw" in err and fingerprint_of(bed.host("gw").host_key_pub) in err
+
+
+def test_forward_carries_a_loopback_monitor_through_the_bastion(bed, tmp_path, monkeypatch):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import urllib.request
+    from pathlib import Path
+
+    from hostbed.bed import wait_for
+    from hostbed.inventory import gateway_entries, trust_all, write_inventory
+
+    with __import__("socket").socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    inv = write_inventory(bed, tmp_path / "inv", gateways=gateway_entries(bed, {"W000000T": port}))
+    trust_all(bed, inv)
+    (tmp_path / "www").mkdir()
+    (tmp_path / "www" / "status").write_text('{"state": "logged_in"}')
+    server = bed.spawn("gw", [sys.executable, "-m", "http.server", "--bind", "127.0.0.1", "-d",
+                              str(tmp_path / "www"), str(port)], tmp_path / "http.log")
+    env = {**os.environ, "DRILL_HOME": str(tmp_path / "home")}
+    drill = str(Path(sys.executable).with_name("drill"))
+    proc = subprocess.Popen([drill, "hosts", "forward", "-i", str(inv)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith(f"forwarding 127.0.0.1:{port} → gw:127.0.0.1:{port} (W000000T)"), \
+            line + proc.stderr.read() if proc.poll() is not None else line
+
+        def fetch():
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/status", timeout=2) as resp:
+                    return resp.read()
+            except OSError:
+                return None
+
+        assert b"logged_in" in wait_for(fetch, 20, "the forwarded monitor to answer")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+        server.terminate()
+        server.wait(timeout=10)
