@@ -129,12 +129,17 @@ def run_playbook(
         rotate_artifacts=0,
     )
     rc_cfg.prepare()
-    control_dir = Path(tempfile.mkdtemp(prefix="drill-cp-"))
+    # Private scratch: ssh control sockets, and Ansible's local temp (module payloads hold
+    # their arguments; a killed run would leave them in ~/.ansible/tmp).
+    scratch = Path(tempfile.mkdtemp(prefix="drill-ansible-"))
+    control_dir = scratch / "cp"
+    control_dir.mkdir()
     env = _effective_env(rc_cfg.env, run, control_dir)
+    env["ANSIBLE_LOCAL_TEMP"] = str(scratch / "tmp")
     command = list(rc_cfg.command)
     exe = shutil.which(command[0], path=env["PATH"])
     if exe is None:
-        shutil.rmtree(control_dir, ignore_errors=True)
+        shutil.rmtree(scratch, ignore_errors=True)
         raise DrillError(f"{command[0]} not found on PATH {env['PATH']}")
     command[0] = exe
     artifacts = Path(rc_cfg.artifact_dir)
@@ -150,7 +155,7 @@ def run_playbook(
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
         )
     except OSError as e:
-        shutil.rmtree(control_dir, ignore_errors=True)
+        shutil.rmtree(scratch, ignore_errors=True)
         _cleanup_env(pdd)
         raise DrillError(f"cannot start {exe}: {e}") from e
     pgid = proc.pid  # start_new_session: the leader's pid is the group id
@@ -198,7 +203,7 @@ def run_playbook(
         with contextlib.suppress(Exception):
             event_filter.close()
         stdout_file.close()
-        shutil.rmtree(control_dir, ignore_errors=True)
+        shutil.rmtree(scratch, ignore_errors=True)
         _cleanup_env(pdd)
         _scrub_tree(artifacts, secrets)
 
