@@ -54,10 +54,13 @@ def report(run_id: str, fmt: str, lang: str, out: Path | None, reports: Path | N
 
 @click.command()
 @click.argument("drill_id", required=False)
+@click.option("--last", type=click.IntRange(min=0), default=20, show_default=True,
+              help="Show the newest N runs per drill (0: all). The trend covers the last 40.")
 @json_option
 @reports_option
 @project_option
-def history(drill_id: str | None, as_json: bool, reports: Path | None, project: Path | None) -> None:
+def history(drill_id: str | None, last: int, as_json: bool, reports: Path | None,
+            project: Path | None) -> None:
     """List past runs per drill, with the RTO trend across runs.
 
     Example: drill history carrier-outage
@@ -74,7 +77,7 @@ def history(drill_id: str | None, as_json: bool, reports: Path | None, project: 
     if as_json:
         click.echo(json.dumps([asdict(r) for r in runs], ensure_ascii=False, indent=2))
         return
-    click.echo(history_table(runs))
+    click.echo(history_table(runs, last))
 
 
 commands = [report, history]

@@ -192,8 +192,11 @@ def trend(values: list[float | None]) -> str:
     return "".join("·" if v is None else _BARS[int((v - lo) / span * (len(_BARS) - 1))] for v in values)
 
 
-def history_table(runs: list[RunSummary]) -> str:
-    """One table per drill: its runs, then the RTO trend across them."""
+TREND_RUNS = 40
+
+
+def history_table(runs: list[RunSummary], last: int = 20) -> str:
+    """One table per drill: its newest `last` runs (0: all), then the RTO trend across runs."""
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
@@ -203,7 +206,8 @@ def history_table(runs: list[RunSummary]) -> str:
         return "no runs in the archive"
     blocks = []
     for drill in sorted({r.drill for r in runs}):
-        mine = [r for r in runs if r.drill == drill]
+        every = [r for r in runs if r.drill == drill]
+        mine = every[-last:] if last else every
         services = sorted({s for r in mine for s in r.rto_s})
         rows = []
         for r in mine:
@@ -211,10 +215,12 @@ def history_table(runs: list[RunSummary]) -> str:
             rows.append([r.run_id, local.strftime("%Y-%m-%d %H:%M %Z"), r.environment, r.status.upper(),
                          *[f"{r.rto_s[s]:.3f}" if s in r.rto_s else "—" for s in services]])
         table = tabulate(rows, headers=["run", "start", "env", "status", *[f"RTO {s} (s)" for s in services]])
-        worst = [r.worst_rto_s for r in mine]
-        line = f"RTO trend (worst per run, oldest → newest): {trend(worst)}"
+        worst = [r.worst_rto_s for r in every[-TREND_RUNS:]]
+        line = f"RTO trend (worst per run, last {len(worst)} runs, oldest → newest): {trend(worst)}"
         nums = [w for w in worst if w is not None]
         if len(nums) >= 2:
             line += f"  last {nums[-1]:.3f} s vs previous {nums[-2]:.3f} s ({nums[-1] - nums[-2]:+.3f} s)"
-        blocks.append(f"{drill} ({len(mine)} runs)\n{table}\n{line}")
+        shown = f", newest {len(mine)} shown" if len(mine) < len(every) else ""
+        count = f"{len(every)} run{'s' if len(every) != 1 else ''}{shown}"
+        blocks.append(f"{drill} ({count})\n{table}\n{line}")
     return "\n\n".join(blocks)

@@ -48,9 +48,11 @@ LABELS: dict[str, tuple[str, str]] = {
     "end": ("结束时间", "End"),
     "duration": ("总时长", "Duration"),
     "timezone": ("时区", "Time zone"),
-    "times_note": ("时间均以下列时区显示；操作日志以 UTC 存储。括号内为时间来源及误差。",
-                   "Times are shown in this time zone; the journal stores UTC. Each time names its "
-                   "source and uncertainty in brackets."),
+    "times_note": ("时间均以下列时区显示；操作日志以 UTC 存储。括号内为时间来源及误差；"
+                   "未标注来源的时间（步骤、阶段、操作日志）取自演练工具时钟。",
+                   "Times are shown in this time zone; the journal stores UTC. Each measured time names "
+                   "its source and uncertainty in brackets; unlabelled times (steps, phases, the "
+                   "activity log) are the engine's clock."),
     "sec_summary": ("概要", "Summary"),
     "sec_versions": ("演练及剧本版本", "Drill and playbook versions"),
     "drill_hash": ("演练文件 SHA-256", "Drill file SHA-256"),
@@ -143,7 +145,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "samples": ("采样数", "Samples"),
     "failures": ("失败数", "Failures"),
     "transitions": ("状态变化次数", "State changes"),
-    "down_time": ("累计中断（秒）", "Time down (s)"),
+    "first_failure": ("首次探测失败", "First failing sample"),
     "evidence_files": ("证据文件", "Evidence files"),
     "path": ("路径", "Path"),
     "source": ("来源", "Source"),
@@ -253,6 +255,16 @@ LABELS: dict[str, tuple[str, str]] = {
     "chk_centre_up": ("中心可用", "centre up"),
     "subject": ("对象", "Subject"),
     "checks": ("检查结果", "Checks"),
+    "obj_rto.trading": ("交易恢复时间目标（RTO）", "trading RTO"),
+    "obj_rto.market_data": ("行情恢复时间目标（RTO）", "market-data RTO"),
+    "obj_rto.settlement": ("结算恢复时间目标（RTO）", "settlement RTO"),
+    "obj_rto.settlement_sm": ("结算（国密）恢复时间目标（RTO）", "settlement (SM) RTO"),
+    "obj_unaffected_no_interruption": ("非故障路径网关无中断", "no interruption off the failed path"),
+    "obj_no_double_login": ("无重复登录（同一网关号最多一个会话）", "no double login (one session per gateway id)"),
+    "obj_failback": ("回切恢复时间", "failback recovery time"),
+    "obj_cutover": ("灾备切换时长", "cutover duration"),
+    "obj_cutover.limit": ("灾备切换时长（D+3 上限）", "cutover duration vs D+3"),
+    "obj_cutover.firm": ("灾备切换时长（公司目标）", "cutover duration vs firm target"),
     "history_title": ("演练历史", "Drill history"),
     "rto_trend": ("RTO 趋势", "RTO trend"),
 }

@@ -255,6 +255,7 @@ class Transition:
     from_state: str
     to_state: str
     at: Stamp | None
+    probe: str = ""
 
 
 @dataclass(frozen=True)
@@ -613,7 +614,8 @@ def build_view(run_dir: Path, records: Sequence[Record], *, log: bool = True,
                 for c in d.get("checks") or [])))
         elif k == "probe.transition":
             transitions.append(Transition(_s(d.get("gateway")), _s(d.get("service")), _s(d.get("from")),
-                                          _s(d.get("to")), Stamp.of(d.get("at"), "probe-sample")))
+                                          _s(d.get("to")), Stamp.of(d.get("at"), "probe-sample"),
+                                          _s(d.get("probe"))))
         elif k == "gateway.event":
             ns = d.get("ts_ns") or d.get("received_ns")
             if ns:

@@ -63,24 +63,18 @@ def _lines_in(effect: str) -> list[str]:
 
 
 def probe_rows(run: RunView) -> list[dict[str, Any]]:
-    """Per lane: state changes and time down, from probe transitions (and probe.summary)."""
+    """Per gateway and service: drill's own probe view (probe.summary, probe.transition)."""
     rows = []
     lanes = {(t.gateway, t.service) for t in run.transitions}
     lanes |= {(p.gateway, p.service) for p in run.probe_summaries}
     for gw, svc in sorted(lanes):
         trans = sorted((t for t in run.transitions if (t.gateway, t.service) == (gw, svc) and t.at),
                        key=lambda t: t.at.ns)  # type: ignore[union-attr]
-        down_ns, since = 0, None
-        for t in trans:
-            if t.to_state not in ("up", "ok") and since is None:
-                since = t.at.ns  # type: ignore[union-attr]
-            elif t.to_state in ("up", "ok") and since is not None:
-                down_ns += t.at.ns - since  # type: ignore[union-attr]
-                since = None
+        failing = next((t.at for t in trans if t.to_state in ("fail", "down")), None)
         summ = [p for p in run.probe_summaries if (p.gateway, p.service) == (gw, svc)]
         rows.append({"gateway": gw, "service": svc, "transitions": len(trans),
-                     "down_s": round(down_ns / 1e9, 3),
-                     "probe": ", ".join(sorted({p.probe for p in summ})),
+                     "first_failure": failing,
+                     "probe": ", ".join(sorted({p.probe for p in summ} | {t.probe for t in trans if t.probe})),
                      "samples": sum(p.samples for p in summ) if summ else None,
                      "failures": sum(p.failures for p in summ) if summ else None})
     return rows
@@ -116,7 +110,7 @@ def to_json(run: RunView, loc: Locale, digest: str) -> dict[str, Any]:
         "retention_days": max(run.inventory.retention_days, MIN_RETENTION_DAYS),
         "rto_by_service": run.rto_by_service(),
         "restore_ran": run.restore_ok, "after_check_passed": run.after_ok,
-        "probe_summaries": probe_rows(run),
+        "probe_summaries": [_plain(r, loc) for r in probe_rows(run)],
         **{k: v for k, v in body.items() if k != "probe_summaries"},
         "probe_summary_records": body.get("probe_summaries", []),
     }
