@@ -68,3 +68,17 @@ def test_lab_cli_up_status_faults_down(tmp_path, drill_home):
     assert group_members(st["pid"]) == []
     gone = drill("lab", "status", "-i", inv, home=drill_home)
     assert gone.returncode == 1 and "no lab running" in gone.stderr
+
+
+def test_lab_down_after_the_supervisor_was_killed_leaves_no_process(tmp_path, drill_home):
+    import signal
+
+    from orchestrator.lab.control import lab_down, lab_up
+
+    handle = lab_up(make_lab_inventory(tmp_path / "inv", gateways=3), drill_home=drill_home)
+    st = handle.status()
+    pids = [g["pid"] for g in st["gateways"]]
+    os.kill(handle.pid, signal.SIGKILL)
+    lab_down(handle.state_dir)
+    assert group_members(handle.pid) == []
+    assert not any(_alive(p) for p in [handle.pid, *pids])
