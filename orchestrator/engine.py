@@ -312,6 +312,8 @@ class Engine:
         gate_refusal: str | None = None
         baseline: Mapping[str, str] = {}
         self._start_probes()
+        if not self.lab:
+            self._record_clock_offsets()
         try:
             self._run_phase("precheck")
             baseline, gate_refusal = self._gate()
@@ -689,6 +691,14 @@ class Engine:
                                                self.inv.timing.probe_period * 1000)))
 
     # ------------------------------------------------------------------ probes
+
+    def _record_clock_offsets(self) -> None:
+        """Real hosts: every SSH host's clock offset, kept as evidence (docs/real-hosts.md)."""
+        from orchestrator.hosts import record_clock_offsets
+
+        rows = record_clock_offsets(self.inv.path, self.folder.evidence / "clock-offsets.json")
+        if rows:
+            self.emit(ev.Note("clock offsets of the SSH hosts recorded", {"hosts": rows}))
 
     def _start_probes(self) -> None:
         from orchestrator.probes import ProbeRuntime, SampleSink, run_periodic
