@@ -87,6 +87,9 @@ def test_carrier_outage_end_to_end_over_ssh(bed, drilled_bed, tmp_path, capsys, 
     assert "dev ct0" in bed.exec("gw", "ip", "route", "get", "198.18.101.30").stdout
     run_dir = Path(outcome["run_dir"])
     assert (run_dir / "evidence" / "files" / "routes" / "ct.txt").is_file()
+    clocks = json.loads((run_dir / "evidence" / "clock-offsets.json").read_text())["clock_offsets"]
+    assert sorted(c["host"] for c in clocks) == ["bastion", "ct", "cu", "ft", "gw", "nf"]
+    assert all("offset_ms" in c for c in clocks)
     assert login is not None and login.ts_ns is not None
     restored = by_gw["W000000T"]["restored"]
     assert restored is not None
