@@ -45,6 +45,7 @@ def _context(run: RunView, loc: Locale, digest: str) -> dict[str, Any]:
         "generated_ns": time.time_ns(),
         "svg": render_svg(run, loc),
         "gateways_involved": svc_gateways,
+        "gateways_affected": sorted({g for f in run.faults if not f.restores for g in f.affected}),
         "lines_involved": failed_lines,
         "failback_measured": any(m.phase == "failback" for m in run.measures),
         "retention_days": max(run.inventory.retention_days, MIN_RETENTION_DAYS),

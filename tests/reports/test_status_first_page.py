@@ -39,3 +39,22 @@ def test_pdf_first_page_names_the_outcome(tmp_path, drill_home, outcome, lang):
     # The status is stated once as the verdict, not only buried in a table.
     head = first[:first.index("概要" if lang == "zh" else "Summary")]
     assert WORDS[lang][outcome] in head
+
+
+def test_a_refused_run_says_so_and_that_no_fault_was_injected(tmp_path, drill_home):
+    from orchestrator.journal import Journal
+    from orchestrator.reports import write_run_reports
+
+    run_dir = tmp_path / "reports" / "2026" / "20261125T120000Z-carrier-outage-abcdef"
+    j = Journal(run_dir / "journal.jsonl", run_dir.name)
+    j.append("run.start", {"drill": {"id": "carrier-outage", "title": {"zh": "单运营商故障演练",
+                                                                      "en": "Single-carrier outage"}},
+                           "inventory": {"environment": "lab", "kind": "lab", "timezone": "Asia/Shanghai"}})
+    j.append("steady_state", {"when": "gate", "ok": False, "checks": [
+        {"gateway": "W000001T", "check": "logged_in", "ok": False, "detail": "state connecting"}]})
+    write_run_reports(run_dir, lang="zh", journal_digest=j.digest)
+    j.close()
+    html = (run_dir / "report.html").read_text(encoding="utf-8")
+    head = html[:html.index("<h2")]
+    assert "<strong>拒绝执行</strong>" in head and "未注入故障" in head
+    assert "state connecting" in html
