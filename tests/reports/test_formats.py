@@ -96,3 +96,17 @@ def test_zh_report_headings_are_chinese(passed_run, tmp_path):
     assert len(headings) > 12
     for h in headings:
         assert re.search(r"[\u4e00-\u9fff]", h), h
+
+
+def test_dates_and_numbers_follow_the_locale_in_the_inventory_time_zone():
+    from orchestrator.journal import parse_iso_ns
+    from orchestrator.reports.i18n import locale
+
+    ns = parse_iso_ns("2026-11-25T16:05:07.250Z")  # 00:05 the next day in Shanghai
+    zh, en = locale("zh", "Asia/Shanghai"), locale("en", "Asia/Shanghai")
+    assert zh.datetime(ns, ms=True) == "2026年11月26日 00:05:07.250"
+    assert en.datetime(ns, ms=True) == "26 Nov 2026, 00:05:07.250"
+    assert zh.seconds(12.5) == "12.5 秒" and en.seconds(12.5) == "12.5 s"
+    assert en.number(12345) == "12,345"
+    assert zh.tz_label(ns) == "Asia/Shanghai (UTC+08:00)"
+    assert locale("en", "UTC").datetime(ns) == "25 Nov 2026, 16:05:07"
