@@ -136,6 +136,9 @@ def run_playbook(
     control_dir.mkdir()
     env = _effective_env(rc_cfg.env, run, control_dir)
     env["ANSIBLE_LOCAL_TEMP"] = str(scratch / "tmp")
+    # What Ansible will decrypt, drill scrubs: the inventory's vault values, with the same
+    # vault passwords (from the environment) Ansible gets.
+    secrets |= vault_plaintexts(Path(run.inventory), env)
     command = list(rc_cfg.command)
     exe = shutil.which(command[0], path=env["PATH"])
     if exe is None:
@@ -242,6 +245,68 @@ def descendants(pid: int) -> set[int]:
             if c not in out:
                 out.add(c)
                 todo.append(c)
+    return out
+
+
+def vault_plaintexts(inventory: Path, env: Mapping[str, str]) -> set[str]:
+    """Decrypted `!vault` values (and vault-encrypted files) of an inventory folder, using the
+    vault ids / password file of `env` as ansible-playbook will; empty when none is set."""
+    ids = [i for i in env.get("ANSIBLE_VAULT_IDENTITY_LIST", "").split(",") if i.strip()]
+    pw_file = env.get("ANSIBLE_VAULT_PASSWORD_FILE")
+    if not ids and not pw_file:
+        return set()
+    from ansible.cli import CLI
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.parsing.vault import VaultLib
+
+    try:
+        vault = VaultLib(CLI.setup_vault_secrets(
+            DataLoader(), vault_ids=ids, vault_password_files=[pw_file] if pw_file else [],
+            ask_vault_pass=False, auto_prompt=False, initialize_context=False))
+    except Exception:  # a bad password file: ansible-playbook will say so itself
+        return set()
+    folder = inventory if inventory.is_dir() else inventory.parent
+    files = [p for p in folder.rglob("*") if p.is_file() and p.suffix in ("", ".yml", ".yaml")
+             and p.stat().st_size < 1_000_000]
+    found: set[str] = set()
+    for path in files:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        blobs = [text] if text.startswith("$ANSIBLE_VAULT;") else [
+            "\n".join(ln.strip() for ln in m.group(1).splitlines())
+            for m in _VAULT_BLOCK.finditer(text)]
+        for blob in blobs:
+            try:
+                plain = vault.decrypt(blob.strip()).decode("utf-8", "replace")
+            except Exception:
+                continue
+            found |= _leaf_strings(plain) if blob is text else {plain}
+    return {s for s in found if len(s) >= 3}
+
+
+_VAULT_BLOCK = re.compile(r"!vault\s*\|[-+]?[ \t]*\n((?:[ \t]+\S.*(?:\n|$))+)")
+
+
+def _leaf_strings(plain: str) -> set[str]:
+    """Every scalar of a decrypted vault file (YAML), or the text itself."""
+    import yaml
+
+    try:
+        doc = yaml.safe_load(plain)
+    except yaml.YAMLError:
+        return {plain.strip()}
+    out: set[str] = set()
+    todo = [doc]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, Mapping):
+            todo.extend(item.values())
+        elif isinstance(item, list):
+            todo.extend(item)
+        elif item is not None and not isinstance(item, bool):
+            out.add(str(item))
     return out
 
 

@@ -153,6 +153,7 @@ class Engine:
         self.loss_watch_since: int | None = None
         self.failback_ns: int | None = None
         self.failback_gateways: tuple[str, ...] = ()
+        self.restarted: set[str] = set()  # gateways a fault step repointed (restarted)
         self.cutover_done_ns: int | None = None
         self.restore_started_ns: int | None = None
         self.step_failures: list[str] = []
@@ -537,6 +538,7 @@ class Engine:
                 self.loss_watch_since = eff_ns
             for gid, services in predicted.items():
                 self.affected.setdefault(gid, services)
+            self.restarted |= set(effect.repoint_gateways)
         elif effect.repoint_to == "home" and effect.repoint_gateways:
             self.failback_ns = eff_ns
             self.failback_gateways = tuple(effect.repoint_gateways)
@@ -562,11 +564,13 @@ class Engine:
         start_mono = time.monotonic()
         if w.for_s is not None and w.until is None:
             watch_from = time.time_ns()
+            # Only a gateway serving at the start of the soak can suffer a *new* loss.
+            serving = {gid for gid, v in self.tracker.views().items() if v.service_up}
             deadline = start_mono + w.for_s
             while time.monotonic() < deadline:
                 self._poll_abort(phase)
                 if w.while_ == "no_new_loss":
-                    lost = self._new_losses(watch_from)
+                    lost = self._new_losses(watch_from, serving)
                     if lost:
                         raise _Abort(f"service lost during the soak: {', '.join(lost)}")
                 self._show("hold", time.monotonic() - start_mono, w.for_s)
@@ -643,7 +647,7 @@ class Engine:
                                 link_lost_ns=self.link_lost_ns, window_end_ns=None,
                                 events=self.tracker.events(gid), observed_ns=None,
                                 probe_period_s=self.inv.timing.probe_period, target_s=None,
-                                centre_before=None)
+                                centre_before=None, restarted=gid in self.restarted)
             if m.restored is not None:
                 continue
             if not m.interrupted and now - self.link_lost_ns > self._grace_ns():
@@ -655,14 +659,10 @@ class Engine:
         if phase in STOPPABLE:
             self._check_stop()
 
-    def _new_losses(self, since_ns: int) -> list[str]:
-        out = []
-        for gid in self.tracker.views():
-            for e in self.tracker.events(gid, since_ns):
-                if e.type == "link_down" or (e.type == "md_flow" and e.data.get("state") == "stalled"):
-                    out.append(gid)
-                    break
-        return out
+    def _new_losses(self, since_ns: int, among: set[str]) -> list[str]:
+        kinds = {g.id: g.kind for g in self.inv.gateways}
+        return [gid for gid in sorted(among)
+                if any(_service_loss(kinds[gid], e) for e in self.tracker.events(gid, since_ns))]
 
     def _on_gateway_event(self, rec) -> None:
         """Probe thread: journal the event, write evidence, watch the blast radius."""
@@ -674,8 +674,7 @@ class Engine:
         if (self.drill.abort.blast_radius and self.link_lost_ns is not None
                 and self.phase in FAULT_PHASES and rec.gateway not in self.affected
                 and rec.ts_ns >= self.link_lost_ns
-                and (rec.type == "link_down"
-                     or (rec.type == "md_flow" and rec.data.get("state") == "stalled"))):
+                and _service_loss(self.inv.gateway(rec.gateway).kind, rec)):
             self._request_abort(f"blast radius: {rec.gateway} is not on the predicted failed path "
                                 f"but lost service ({rec.type} {dict(rec.data)})")
 
@@ -808,7 +807,8 @@ class Engine:
                 events=self.tracker.events(g.id), observed_ns=self.observed.get(g.id),
                 probe_period_s=self.inv.timing.probe_period,
                 target_s=self.drill.targets.rto_s.get(g.service_name),
-                centre_before=self.centres_before.get(g.id), fault_source=self.fault_source))
+                centre_before=self.centres_before.get(g.id), fault_source=self.fault_source,
+                restarted=g.id in self.restarted))
         return out
 
     def _measure_failback(self) -> list[Measurement]:
@@ -821,7 +821,8 @@ class Engine:
                 events=self.tracker.events(gid) if self.tracker else [], observed_ns=None,
                 probe_period_s=self.inv.timing.probe_period,
                 target_s=self.drill.targets.rto_s.get(g.service_name),
-                centre_before=None, phase="failback", fault_source="fault-task"))
+                centre_before=None, phase="failback", fault_source="fault-task",
+                restarted=True))
         return out
 
     def _objectives(self, measurements: list[Measurement]) -> list[Objective]:
@@ -990,6 +991,14 @@ class Engine:
 
 
 # ---------------------------------------------------------------------- module helpers
+
+
+def _service_loss(kind: str, rec) -> bool:
+    """Market data is lost when ticks stall (multicast may carry on without the TCP link);
+    trading and settlement when the gateway declares its link down."""
+    if kind == "market_data":
+        return rec.type == "md_flow" and rec.data.get("state") == "stalled"
+    return rec.type == "link_down"
 
 
 def _is_fault(effect) -> bool:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from orchestrator.errors import InputError, Problem, RefusedError
+from orchestrator.errors import DrillError, InputError, Problem, RefusedError
 
 if TYPE_CHECKING:  # paramiko is imported only where SSH is really used
     import paramiko
@@ -41,7 +41,7 @@ class HostKeyChanged(RefusedError):
     """A host presented a key different from the one trusted for it."""
 
 
-class HostUnreachable(RefusedError):
+class HostUnreachable(DrillError):
     """A host could not be reached or logged in to over SSH."""
 
 
@@ -263,7 +263,7 @@ class TrustDecision:
     key_type: str
     fingerprint: str
     previous: str | None  # fingerprint trusted before, if any
-    status: str  # added | unchanged | replaced | rejected | mismatch
+    status: str  # added | unchanged | replaced | rejected | mismatch | skipped (behind an untrusted jump host)
 
 
 Confirm = Callable[[SshHost, str, str, str | None], bool]
@@ -291,8 +291,14 @@ def trust_hosts(topology: SshTopology, names: Iterable[str] | None = None, *,
     trusted = load_known_hosts(topology.known_hosts)
     decisions: list[TrustDecision] = []
     accepted: dict[str, paramiko.PKey] = {}
+    untrusted: set[str] = set()
     with SshPool(topology, host_keys=trusted) as pool:
         for h in order:
+            if any(j.name in untrusted for j in topology.chain(h.name)[:-1]):
+                # Behind a jump host we do not trust: its key cannot be read safely.
+                untrusted.add(h.name)
+                decisions.append(TrustDecision(h.name, h.known_hosts_name, "", "", None, "skipped"))
+                continue
             key = fetch_host_key(pool, h, timeout_s)
             fp = fingerprint(key)
             old = known_key(trusted, h)
@@ -300,24 +306,20 @@ def trust_hosts(topology: SshTopology, names: Iterable[str] | None = None, *,
             if previous == fp:
                 status = "unchanged"
             elif from_inventory:
-                if not h.fingerprints:
-                    status = "mismatch"
-                else:
-                    status = ("replaced" if previous else "added") if fp in h.fingerprints else "mismatch"
+                status = ("replaced" if previous else "added") if fp in h.fingerprints else "mismatch"
             elif confirm is not None and confirm(h, key.get_name(), fp, previous):
                 status = "replaced" if previous else "added"
             else:
                 status = "rejected"
             if status in ("added", "replaced"):
+                # A replaced key must not linger: drop the host's other entries first.
+                while trusted.lookup(h.known_hosts_name):
+                    del trusted[h.known_hosts_name]
                 trusted.add(h.known_hosts_name, key.get_name(), key)
-                # A replaced key must not linger: drop the other types too.
-                for ktype in list(trusted.lookup(h.known_hosts_name) or {}):
-                    if ktype != key.get_name():
-                        del trusted[h.known_hosts_name][ktype]
                 accepted[h.known_hosts_name] = key
+            elif status in ("rejected", "mismatch"):
+                untrusted.add(h.name)
             decisions.append(TrustDecision(h.name, h.known_hosts_name, key.get_name(), fp, previous, status))
-            if status in ("rejected", "mismatch") and h.name not in wanted:
-                break  # a jump host we do not trust: the hosts behind it cannot be checked
     mismatches = [d for d in decisions if d.status == "mismatch"]
     if mismatches:
         raise HostKeyUnknown("\n".join(

@@ -70,7 +70,7 @@ def trust(project: Path | None, inventory: str, names: tuple[str, ...], from_inv
         for d in decisions:
             click.echo(f"{d.status:<10} {d.host:<16} {d.address:<22} {d.key_type} {d.fingerprint}")
         click.echo(f"known_hosts: {topo.known_hosts}")
-    refused = [d.host for d in decisions if d.status == "rejected"]
+    refused = [d.host for d in decisions if d.status in ("rejected", "skipped")]
     if refused:
         from orchestrator.errors import DrillError
 

@@ -141,15 +141,25 @@ class ProbeRuntime:
         async def _cancel_all() -> None:
             for task in self._tasks:
                 task.cancel()
-            with contextlib.suppress(Exception):
-                await asyncio.gather(*self._tasks, return_exceptions=True)
+            await asyncio.gather(*self._tasks, return_exceptions=True)
 
         with contextlib.suppress(Exception):
-            self.call(_cancel_all(), timeout=5)
+            self.call(_cancel_all(), timeout=10)
         self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(5)
-        if not self._thread.is_alive():
-            self.loop.close()
+        self._thread.join(10)
+        if self._thread.is_alive():
+            return  # a callback is stuck; the daemon thread dies with the process
+        # Anything the loop could not finish before it stopped is finished here, so no task
+        # is destroyed while pending.
+        pending = [t for t in asyncio.all_tasks(self.loop) if not t.done()]
+        for task in pending:
+            task.cancel()
+        if pending:
+            with contextlib.suppress(Exception):
+                self.loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        with contextlib.suppress(Exception):
+            self.loop.run_until_complete(self.loop.shutdown_default_executor())
+        self.loop.close()
 
 
 async def run_periodic(probe: Probe, period_s: float, on_sample: Callable[[Sample], None]) -> None:

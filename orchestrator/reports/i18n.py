@@ -330,6 +330,17 @@ class Locale:
             return "—"
         return f"{self.number(value)} {self('seconds_unit')}" if self.lang == "zh" else f"{self.number(value)} s"
 
+    def value(self, value: object, name: str = "") -> str:
+        """An objective's target or measured value: seconds for time objectives."""
+        if value is None or value == "":
+            return "—"
+        if isinstance(value, bool):
+            return self("yes") if value else self("no")
+        if isinstance(value, int | float):
+            timed = name.startswith(("rto.", "cutover", "failback"))
+            return self.seconds(float(value)) if timed else self.number(value)
+        return str(value)
+
     def stamp(self, st: object) -> str:
         """A timestamp with its source and uncertainty, e.g. 19:15:01.234 (fault task ±50 ms)."""
         if st is None:

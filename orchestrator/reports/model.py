@@ -227,8 +227,8 @@ class Measure:
 @dataclass(frozen=True)
 class Objective:
     name: str
-    target: str
-    measured: str
+    target: Any  # as journaled: a number (seconds for rto.*, cutover.*), a count, or text
+    measured: Any
     passed: bool
     detail: str
 
@@ -606,7 +606,7 @@ def build_view(run_dir: Path, records: Sequence[Record], *, log: bool = True,
         elif k == "measure":
             measures_raw.append(d)
         elif k == "objective":
-            objectives.append(Objective(_s(d.get("name")), _s(d.get("target")), _s(d.get("measured")),
+            objectives.append(Objective(_s(d.get("name")), d.get("target"), d.get("measured"),
                                         bool(d.get("passed")), _s(d.get("detail"))))
         elif k == "steady_state":
             steady.append(SteadyState(_s(d.get("when")), bool(d.get("ok")), tuple(
