@@ -194,3 +194,28 @@ def test_clock_offsets_of_every_host_are_written_as_evidence(bed, inventory, tmp
     assert written == rows
     assert sorted(r["host"] for r in rows) == ["bastion", "ct", "cu", "ft", "gw", "nf"]
     assert all("error" not in r and abs(r["offset_ms"]) <= r["uncertainty_ms"] + 0.01 for r in rows)
+
+
+def test_trust_replaces_a_changed_key_after_confirmation(bed, inventory):
+    kh = inventory / "known_hosts"
+    cu = bed.host("cu").mgmt_address
+    wrong = bed.host("ct").host_key_pub.read_text().split()[:2]
+    kh.write_text("".join(ln + "\n" for ln in kh.read_text().splitlines() if not ln.startswith(cu + " "))
+                  + f"{cu} {wrong[0]} {wrong[1]}\n")
+    seen = []
+    decisions = trust_hosts(load_topology(inventory), ["cu"],
+                            confirm=lambda h, t, fp, prev: seen.append((h.name, prev)) or True)
+    assert seen == [("cu", fingerprint_of(bed.host("ct").host_key_pub))]  # asked, showing the old key
+    assert {d.host: d.status for d in decisions} == {"bastion": "unchanged", "cu": "replaced"}
+    cu_lines = [ln for ln in kh.read_text().splitlines() if ln.startswith(cu + " ")]
+    assert len(cu_lines) == 1 and cu_lines[0].split()[2] == bed.host("cu").host_key_pub.read_text().split()[1]
+    with SshPool(load_topology(inventory)) as pool:
+        assert pool.run("cu", "true").exit_status == 0
+
+
+def test_hosts_behind_a_rejected_bastion_are_skipped_and_nothing_is_written(bed, inventory):
+    kh = inventory / "known_hosts"
+    kh.unlink()
+    decisions = trust_hosts(load_topology(inventory), ["gw"], confirm=lambda *_: False)
+    assert [(d.host, d.status) for d in decisions] == [("bastion", "rejected"), ("gw", "skipped")]
+    assert not kh.exists()
