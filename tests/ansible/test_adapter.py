@@ -263,3 +263,32 @@ def test_kill_process_group_ends_a_group_left_by_a_dead_run():
     assert group_members(proc.pid) == set()
     assert processes_with(marker) == []
     kill_process_group(proc.pid)  # an empty group is not an error
+
+
+def test_inventory_vault_values_are_scrubbed_from_the_artifacts(write_playbook, tmp_path, pdd):
+    """A task that prints a vault value (a careless debug) still leaves no plaintext behind."""
+    import subprocess
+    import sys
+
+    secret = f"Vaulted-{uuid.uuid4().hex[:10]}"
+    password = tmp_path / "vault-pass"
+    password.write_text("test-vault-password\n")
+    bindir = Path(sys.executable).parent
+    enc = subprocess.run([str(bindir / "ansible-vault"), "encrypt_string", "--vault-id",
+                          f"test@{password}", secret, "--name", "router_password"],
+                         capture_output=True, text=True, check=True).stdout
+    folder = tmp_path / "inv"
+    (folder / "group_vars").mkdir(parents=True)
+    (folder / "hosts.yml").write_text(LOCAL_INVENTORY)
+    (folder / "group_vars" / "all.yml").write_text(enc)
+    pb = write_playbook("""
+- name: Careless debug
+  ansible.builtin.debug:
+    msg: "password is {{ router_password }}"
+""")
+    result = run_playbook(run(pb, folder / "hosts.yml", pdd,
+                              envvars={"ANSIBLE_VAULT_IDENTITY_LIST": f"test@{password}"}))
+    assert result.status == "successful"
+    assert secret not in result.tasks[0].msg and "********" in result.tasks[0].msg
+    for path in (p for p in pdd.rglob("*") if p.is_file()):
+        assert secret.encode() not in path.read_bytes(), path
