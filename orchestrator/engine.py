@@ -539,6 +539,7 @@ class Engine:
             for gid, services in predicted.items():
                 self.affected.setdefault(gid, services)
             self.restarted |= set(effect.repoint_gateways)
+            self._scan_blast_radius()
         elif effect.repoint_to == "home" and effect.repoint_gateways:
             self.failback_ns = eff_ns
             self.failback_gateways = tuple(effect.repoint_gateways)
@@ -677,6 +678,19 @@ class Engine:
                 and _service_loss(self.inv.gateway(rec.gateway).kind, rec)):
             self._request_abort(f"blast radius: {rec.gateway} is not on the predicted failed path "
                                 f"but lost service ({rec.type} {dict(rec.data)})")
+
+    def _scan_blast_radius(self) -> None:
+        """Losses that arrived before the fault's time was known (the playbook still ran)."""
+        if not self.drill.abort.blast_radius or self.link_lost_ns is None:
+            return
+        for g in self.inv.gateways:
+            if g.id in self.affected:
+                continue
+            for rec in self.tracker.events(g.id, self.link_lost_ns):
+                if _service_loss(g.kind, rec):
+                    self._request_abort(f"blast radius: {g.id} is not on the predicted failed "
+                                        f"path but lost service ({rec.type} {dict(rec.data)})")
+                    return
 
     def _on_sample(self, sample) -> None:
         if self.sink is not None:

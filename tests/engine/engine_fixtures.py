@@ -31,18 +31,18 @@ targets:
   market_data: {{rto: {rto}}}
   settlement: {{rto: {rto}}}
   no_double_login: true
-abort: {{blast_radius: true, recovery_margin: 10s}}
+abort: {{blast_radius: true, recovery_margin: {margin}}}
 failback: false
 phases:
   fault:
     - name: Cut carrier {{{{ carrier }}}}
       playbook: line.yml
       vars: {{lines: "{{{{ lines_of_carrier(carrier) }}}}", state: down, mode: "{{{{ mode }}}}"}}
-      effect: {{lines_down: "{{{{ lines_of_carrier(carrier) }}}}", mode: "{{{{ mode }}}}"}}
+      effect: {{lines_down: {effect_lines}, mode: "{{{{ mode }}}}"}}
       timeout: 120s
   recovery:
 {extra_recovery}    - name: Wait until restored
-      wait: {{until: all_restored, timeout: 60s}}
+      wait: {{until: all_restored, timeout: {recovery_timeout}}}
   hold:
     - name: Soak
       wait: {{for: 1s, while: no_new_loss}}
@@ -89,11 +89,19 @@ def make_project(root: Path) -> Path:
     shutil.copytree(REPO / "playbooks", root / "playbooks")
     (root / "inventories").mkdir()
     (root / "playbooks" / "fail.yml").write_text(FAIL_PLAYBOOK)
-    drills = {
-        "quick": QUICK.format(id="quick", rto="30s", extra_recovery=""),
-        "impossible": QUICK.format(id="impossible", rto="1ms", extra_recovery=""),
-        "fails-mid-drill": QUICK.format(id="fails-mid-drill", rto="30s", extra_recovery=FAILING_STEP),
+    base = {"rto": "30s", "extra_recovery": "", "margin": "10s", "recovery_timeout": "60s",
+            "effect_lines": '"{{ lines_of_carrier(carrier) }}"'}
+    variants = {
+        "quick": {},
+        "impossible": {"rto": "1ms"},
+        "fails-mid-drill": {"extra_recovery": FAILING_STEP},
+        # The effect claims only the satellite line fails: every gateway that loses
+        # service is off the predicted path.
+        "wrong-effect": {"effect_lines": "[sat-1]"},
+        # Recovery takes a heartbeat timeout (2 s); the deadline plus margin is 0.6 s.
+        "late-recovery": {"recovery_timeout": "100ms", "margin": "500ms"},
     }
+    drills = {name: QUICK.format(id=name, **{**base, **v}) for name, v in variants.items()}
     for name, text in drills.items():
         (root / "drills" / f"{name}.yaml").write_text(text, encoding="utf-8")
     return root
