@@ -1,0 +1,108 @@
+"""The engine's small parts: event bus, journal handler, lock, redaction, run ids."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+
+import pytest
+
+from orchestrator import events as ev
+from orchestrator.errors import RefusedError
+from orchestrator.journal import Journal, first_bad_record, read_records
+from orchestrator.lock import EnvironmentLock, break_stale, is_stale, lock_path
+from orchestrator.redact import Redactor
+from orchestrator.runfolder import RUN_ID, RunFolder
+
+
+def test_a_failing_observer_is_detached_and_the_run_goes_on():
+    bus = ev.EventBus()
+    seen: list[str] = []
+
+    def broken(_event):
+        raise RuntimeError("observer bug")
+
+    bus.subscribe(broken)
+    bus.subscribe(lambda e: seen.append(e.kind))
+    bus.emit(ev.PhaseStarted("fault"))
+    bus.emit(ev.PhaseEnded("fault"))
+    assert seen == ["phase.start", "phase.end"]
+
+
+def test_a_failing_journal_handler_stops_the_run():
+    bus = ev.EventBus()
+
+    def journal(_event):
+        raise OSError("disk full")
+
+    bus.subscribe(journal, critical=True)
+    with pytest.raises(OSError):
+        bus.emit(ev.StepStarted("fault", 0))
+
+
+def test_journal_handler_writes_each_event_as_its_kind_redacted(tmp_path):
+    journal = Journal(tmp_path / "journal.jsonl", "run")
+    bus = ev.EventBus()
+    bus.subscribe(ev.JournalHandler(journal, Redactor(["hunter22secret"])), critical=True)
+    bus.emit(ev.ProbeTransition("W000000T", "trading", "http-json", "ok", "fail", None))
+    bus.emit(ev.TaskFinished("fault[0]", "lab", "t", "cmd", "ok", msg="pw hunter22secret"))
+    bus.emit(ev.StepStarted("fault", 0, detail={"vars": {"db_password": "x1y2z3w4"}}))
+    journal.close()
+    recs = list(read_records(tmp_path / "journal.jsonl"))
+    assert [r.kind for r in recs] == ["probe.transition", "ansible.task", "step.start"]
+    assert recs[0].data["from"] == "ok" and recs[0].data["to"] == "fail"
+    assert "hunter22secret" not in (tmp_path / "journal.jsonl").read_text()
+    assert recs[2].data["detail"]["vars"]["db_password"] == "<redacted>"
+    assert first_bad_record(tmp_path / "journal.jsonl") is None
+
+
+def test_the_lock_names_its_holder_and_is_released(tmp_path):
+    first = EnvironmentLock(tmp_path, "lab")
+    first.acquire("20261125T111500Z-carrier-outage-3f9a1c")
+    with pytest.raises(RefusedError, match=r"locked by run 20261125T111500Z-carrier-outage-3f9a1c"
+                                           r" by \S+@\S+ \(pid \d+\) since"):
+        EnvironmentLock(tmp_path, "lab").acquire("other")
+    assert not is_stale(lock_path(tmp_path, "lab"))
+    assert break_stale(tmp_path, "lab") is None  # a live lock is never broken
+    first.release()
+    again = EnvironmentLock(tmp_path, "lab")
+    again.acquire("next")
+    again.release()
+    assert not lock_path(tmp_path, "lab").exists()
+
+
+def test_a_lock_whose_holder_died_is_stale(tmp_path):
+    path = lock_path(tmp_path, "lab")
+    path.parent.mkdir(parents=True)
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    os.waitpid(pid, 0)
+    path.write_text(json.dumps({"run_id": "r", "user": "u", "host": "h", "pid": pid,
+                                "since": "2026-11-25T00:00:00Z"}))
+    os.utime(path, (0, 0))
+    with pytest.raises(RefusedError, match=r"stale lock.*drill recover"):
+        EnvironmentLock(tmp_path, "lab").acquire("x")
+    assert path.exists()
+    assert break_stale(tmp_path, "lab").run_id == "r"
+    assert not path.exists()
+
+
+def test_run_ids_sort_by_time_and_name_the_drill(tmp_path):
+    folder = RunFolder.create(tmp_path, "carrier-outage", "Asia/Shanghai",
+                              now_ns=1_798_732_800_000_000_000)  # 2027-01-01T00:00Z
+    assert RUN_ID.match(folder.run_id)
+    assert re.match(r"^20270101T000000Z-carrier-outage-[0-9a-f]{6}$", folder.run_id)
+    assert folder.path.parent.name == "2027"
+    late = RunFolder.create(tmp_path, "x", "Asia/Shanghai", now_ns=1_798_729_200_000_000_000)
+    assert late.path.parent.name == "2027"  # 2026-12-31T23:00Z is already 2027 in Shanghai
+    assert late.run_id.startswith("20261231T230000Z-")
+
+
+def test_redaction_of_vault_values_and_secret_keys():
+    r = Redactor(["s3cr3t-value"])
+    out = r({"api_token": "abc", "note": "uses s3cr3t-value here",
+             "v": "$ANSIBLE_VAULT;1.1;AES256\n6162", "items": [{"password": "p"}], "ok": 1})
+    assert out == {"api_token": "<redacted>", "note": "uses <redacted> here", "v": "<redacted>",
+                   "items": [{"password": "<redacted>"}], "ok": 1}
