@@ -91,11 +91,11 @@ def test_a_lock_whose_holder_died_is_stale(tmp_path):
 
 def test_run_ids_sort_by_time_and_name_the_drill(tmp_path):
     folder = RunFolder.create(tmp_path, "carrier-outage", "Asia/Shanghai",
-                              now_ns=1_798_732_800_000_000_000)  # 2027-01-01T00:00Z
+                              now_ns=1_798_761_600_000_000_000)  # 2027-01-01T00:00Z
     assert RUN_ID.match(folder.run_id)
     assert re.match(r"^20270101T000000Z-carrier-outage-[0-9a-f]{6}$", folder.run_id)
     assert folder.path.parent.name == "2027"
-    late = RunFolder.create(tmp_path, "x", "Asia/Shanghai", now_ns=1_798_729_200_000_000_000)
+    late = RunFolder.create(tmp_path, "x", "Asia/Shanghai", now_ns=1_798_758_000_000_000_000)
     assert late.path.parent.name == "2027"  # 2026-12-31T23:00Z is already 2027 in Shanghai
     assert late.run_id.startswith("20261231T230000Z-")
 
