@@ -16,7 +16,7 @@ from orchestrator.errors import DrillError, InputError, Problem
 from orchestrator.journal import iso_ns
 from orchestrator.reports.i18n import Locale, locale
 from orchestrator.reports.model import MIN_RETENTION_DAYS, RunView, Stamp, Text
-from orchestrator.reports.timeline import render_svg
+from orchestrator.reports.timeline import render_svgs
 
 FORMATS = ("html", "pdf", "md", "json", "csv")
 SCHEMA = "drill-report/1"
@@ -43,7 +43,7 @@ def _context(run: RunView, loc: Locale, digest: str) -> dict[str, Any]:
         "sep": "：" if loc.lang == "zh" else ": ",
         "status_key": f"status_{run.status}",
         "generated_ns": time.time_ns(),
-        "svg": render_svg(run, loc),
+        "svgs": render_svgs(run, loc),
         "gateways_involved": svc_gateways,
         "gateways_affected": sorted({g for f in run.faults if not f.restores for g in f.affected}),
         "lines_involved": failed_lines,

@@ -124,10 +124,20 @@ def segments(run: RunView, gateway: str, service: str, lo: int, hi: int) -> list
     return out
 
 
-def render_svg(run: RunView, loc: Locale) -> str:
+LANES_PER_PICTURE = 36  # one A4 page; a 200-gateway lab gets several pictures on one time axis
+
+
+def render_svgs(run: RunView, loc: Locale, per: int = LANES_PER_PICTURE) -> list[str]:
+    """The timeline as pictures of at most `per` lanes each, all on the same time window."""
+    rows = lanes(run)
+    chunks = [rows[i:i + per] for i in range(0, len(rows), per)] or [[]]
+    return [render_svg(run, loc, chunk) for chunk in chunks]
+
+
+def render_svg(run: RunView, loc: Locale, rows: list[tuple[str, str]] | None = None) -> str:
     lo, hi = window(run)
     span = max(hi - lo, 1)
-    rows = lanes(run)
+    rows = lanes(run) if rows is None else rows
     height = TOP + LANE_H * max(len(rows), 1) + BOTTOM
     width = LABEL_W + PLOT_W + 20
 

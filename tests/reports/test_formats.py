@@ -110,3 +110,15 @@ def test_dates_and_numbers_follow_the_locale_in_the_inventory_time_zone():
     assert en.number(12345) == "12,345"
     assert zh.tz_label(ns) == "Asia/Shanghai (UTC+08:00)"
     assert locale("en", "UTC").datetime(ns) == "25 Nov 2026, 16:05:07"
+
+
+def test_a_large_lab_gets_its_timeline_in_page_sized_pictures(passed_run):
+    from orchestrator.reports.i18n import locale
+    from orchestrator.reports.model import load_run
+    from orchestrator.reports.timeline import lanes, render_svgs
+
+    run = load_run(passed_run.run_dir)
+    svgs = render_svgs(run, locale("en", run.timezone), per=2)
+    assert len(svgs) == 3  # 5 lanes, 2 per picture
+    assert sum(s.count('class="lane"') for s in svgs) == len(lanes(run)) == 5
+    assert all('class="mark fault"' in s for s in svgs)
