@@ -54,13 +54,9 @@ def _encrypt(value: str, name: str, vault_file: Path) -> str:
     return out.stdout
 
 
-def _indent(text: str, n: int) -> str:
-    return "".join(" " * n + line + "\n" for line in text.strip("\n").splitlines())
-
-
-def _secret_inventory(tmp_path: Path, vault_file: Path) -> Path:
-    """A test lab inventory holding a plain password and two Vault values (a group var and
-    the control host's become password)."""
+def _secret_inventory(tmp_path: Path, vault_file: Path | None) -> Path:
+    """A test lab inventory holding a plain password, and a token and the control host's
+    become password: Vault-encrypted when `vault_file` is given, else plain too."""
     inv = make_lab_inventory(tmp_path, gateways=3)
     hosts = inv / "hosts.yml"
     doc = yaml.safe_load(hosts.read_text(encoding="utf-8"))
@@ -75,6 +71,9 @@ def _secret_inventory(tmp_path: Path, vault_file: Path) -> Path:
             continue
         pad = len(line) - len(line.lstrip())
         name = line.strip().split(":", 1)[0]
+        if vault_file is None:
+            out.append(" " * pad + f"{name}: {vaulted[name]}")
+            continue
         block = _encrypt(vaulted[name], name, vault_file).strip().splitlines()
         out.append(" " * pad + block[0].strip())
         out += [" " * (pad + 2) + b.strip() for b in block[1:]]
@@ -97,21 +96,27 @@ def _project_copy(tmp_path: Path) -> Path:
     return project
 
 
-@pytest.mark.slow(group="secrets")
-def test_no_secret_in_any_file_of_the_run_folder(tmp_path):
+@pytest.mark.parametrize("vault", [
+    pytest.param(False, id="plain", marks=pytest.mark.slow(group="secrets-plain")),
+    pytest.param(True, id="vault", marks=pytest.mark.slow(group="secrets-vault")),
+])
+def test_no_secret_in_any_file_of_the_run_folder(tmp_path, vault):
     home, reports = tmp_path / "home", tmp_path / "reports"
-    vault_file = tmp_path / "vault-pass"
-    vault_file.write_text(VAULT_PASSWORD + "\n")
-    vault_file.chmod(0o600)
+    vault_file = None
+    env = {}
+    if vault:
+        vault_file = tmp_path / "vault-pass"
+        vault_file.write_text(VAULT_PASSWORD + "\n")
+        vault_file.chmod(0o600)
+        env["ANSIBLE_VAULT_PASSWORD_FILE"] = str(vault_file)
     inv = _secret_inventory(tmp_path, vault_file)
     ciphertexts = [line.strip() for line in (inv / "hosts.yml").read_text().splitlines()
                    if len(line.strip()) == 80 and all(c in "0123456789abcdef" for c in line.strip())]
-    assert len(ciphertexts) >= 4
+    assert len(ciphertexts) >= (4 if vault else 0)
     project = _project_copy(tmp_path)
     with running_lab(inv, home):
         done = run_drill(["run", "secret-use", "--project", str(project), "-i", str(inv),
-                          "--reports", str(reports)], home=home,
-                         extra_env={"ANSIBLE_VAULT_PASSWORD_FILE": str(vault_file)})
+                          "--reports", str(reports)], home=home, extra_env=env)
     folders = run_folders(reports)
     assert len(folders) == 1, done.stdout + done.stderr
     folder = folders[0]
@@ -126,9 +131,8 @@ def test_no_secret_in_any_file_of_the_run_folder(tmp_path):
     assert not list(folder.glob("ansible/*/env/extravars"))
     assert not list(folder.glob("ansible/*/env/passwords"))
 
-    secrets = {"inventory password": PLAIN_PASSWORD, "vault token": VAULT_TOKEN,
-               "vault become password": VAULT_BECOME,
-               "vault password": VAULT_PASSWORD}
+    secrets = {"inventory password": PLAIN_PASSWORD, "token": VAULT_TOKEN,
+               "become password": VAULT_BECOME, "vault password": VAULT_PASSWORD}
     secrets.update({f"vault ciphertext {i}": c for i, c in enumerate(ciphertexts)})
     found = []
     searched = 0
