@@ -92,6 +92,7 @@ class HostBed:
     procs: list[subprocess.Popen] = field(default_factory=list)
     root_iface: str = ""
     exchanges: tuple[int, ...] = ()  # ports the centre responders listen on
+    centres: Path | None = None  # the inventory the centres' exchanges serve
 
     # -- paths -----------------------------------------------------------------
     @property
@@ -162,9 +163,12 @@ class HostBed:
             wait_for(lambda h=host, a=first: _listening(self.ns(h), a[0], int(a[1])), 15, f"exchange on {host}")
 
     def start_centres(self, inventory: Path) -> None:
-        """Run the lab's exchange (tests/hostbed/centre.py) on the FT and NF hosts."""
+        """Run the lab's exchange (tests/hostbed/centre.py) on the FT and NF hosts (once per bed)."""
         import sys
 
+        if self.centres is not None:
+            return
+        self.centres = inventory
         script = Path(__file__).with_name("centre.py")
         for centre, host in CENTRE_HOST.items():
             truth = self.root / f"truth-{centre}.jsonl"

@@ -5,7 +5,10 @@ and the engine measuring it through SSH-forwarded monitor ports."""
 from __future__ import annotations
 
 import json
+import signal
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,7 +18,7 @@ from orchestrator.ansible import PlaybookRun, run_playbook
 from orchestrator.cli import main
 from orchestrator.hosts import known_hosts_path, load_topology
 from orchestrator.journal import parse_iso_ns
-from orchestrator.probes.ssh import SshForward, SshLogFollower, SshPool
+from orchestrator.probes.ssh import SshLogFollower, SshPool
 
 pytestmark = pytest.mark.netns
 
@@ -44,8 +47,14 @@ def drilled_bed(bed, tmp_path, monkeypatch):
     trust_all(bed, inv)
     bed.start_centres(inv / "hosts.yml")
     pool = SshPool(load_topology(inv))
-    forwards = [SshForward(pool, "gw", ("127.0.0.1", p), ("127.0.0.1", p)).start() for p in ports.values()]
+    # The operator's way: `drill hosts forward` in another terminal carries the monitors
+    # (on gw's loopback) through the bastion while the drill runs.
+    forward = subprocess.Popen([str(Path(sys.executable).with_name("drill")), "hosts", "forward", "-i", str(inv)],
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                               start_new_session=True)
     try:
+        lines = [forward.stdout.readline() for _ in ports]
+        assert all(ln.startswith("forwarding 127.0.0.1:") for ln in lines), lines
         # First deployment through the linux driver: render configs, start services, wait for login.
         res = run_playbook(PlaybookRun(
             playbook=ROOT / "playbooks" / "repoint.yml", inventory=inv, extravars={"to": "home"},
@@ -53,8 +62,8 @@ def drilled_bed(bed, tmp_path, monkeypatch):
         assert res.ok, [(t.task, t.msg) for t in res.failed_tasks]
         yield inv, pool
     finally:
-        for f in forwards:
-            f.close()
+        forward.send_signal(signal.SIGTERM)
+        assert forward.wait(timeout=20) == 0
         pool.close()
 
 
