@@ -399,6 +399,16 @@ class Engine:
                         self.restore_failures.append(f"{phase}[{index}] {step.name.en}")
                 if not keep_going:
                     self._check_stop()
+            if phase == "restore":
+                extra = self._failback_step(steps)
+                if extra is not None:
+                    skip = self.before_step(extra) if self.before_step else None
+                    if skip:
+                        self.emit(ev.Note(skip, {"phase": phase, "index": len(steps)}))
+                    elif not self._run_step(phase, len(steps), extra):
+                        status = "failed"
+                        self.restore_failures.append(f"{phase}[{len(steps)}] {extra.name.en}")
+                    self._journal_late_signals()
         except _Abort:
             status = "aborted"
             raise
@@ -458,6 +468,30 @@ class Engine:
                 raise _Abort(f"{label} {step.name.en} failed: {error}")
             raise _StepFailed(f"{label} {step.name.en} failed: {error}")
         return status == "ok"
+
+    def _failback_step(self, steps):
+        """Failback the drill declares but does not spell out: repoint every gateway that
+        is off its home centre (seen on its monitor now) back home, measured as failback."""
+        if not self.drill.failback or any(
+                s.effect is not None and s.effect.repoint_to == "home" for s in steps):
+            return None
+        import asyncio
+
+        from orchestrator.probes.monitor import fetch_many
+        from orchestrator.scenario import Effect, Step
+
+        eligible = [g for g in self.inv.gateways if not g.satellite_only]
+        statuses = asyncio.run(fetch_many({g.id: (g.monitor.address, g.monitor.port)
+                                           for g in eligible}))
+        away = tuple(g.id for g in eligible if isinstance(statuses.get(g.id), Mapping)
+                     and statuses[g.id].get("centre") not in (None, self.inv.home_centre(g)))
+        if not away:
+            return None
+        from orchestrator.inventory import Text
+
+        return Step(name=Text("回切：网关恢复至主用中心", "Failback: return gateways to their home centre"),
+                    kind="playbook", playbook="repoint.yml", vars={"gateways": list(away), "to": "home"},
+                    effect=Effect(repoint_gateways=away, repoint_to="home"), timeout_s=300.0)
 
     # ------------------------------------------------------------------ step kinds
 

@@ -32,7 +32,7 @@ targets:
   settlement: {{rto: {rto}}}
   no_double_login: true
 abort: {{blast_radius: true, recovery_margin: {margin}}}
-failback: false
+failback: {failback}
 phases:
   fault:
     - name: Cut carrier {{{{ carrier }}}}
@@ -90,7 +90,7 @@ def make_project(root: Path) -> Path:
     (root / "inventories").mkdir()
     (root / "playbooks" / "fail.yml").write_text(FAIL_PLAYBOOK)
     base = {"rto": "30s", "extra_recovery": "", "margin": "10s", "recovery_timeout": "60s",
-            "effect_lines": '"{{ lines_of_carrier(carrier) }}"'}
+            "effect_lines": '"{{ lines_of_carrier(carrier) }}"', "failback": "false"}
     variants = {
         "quick": {},
         "impossible": {"rto": "1ms"},
@@ -100,6 +100,8 @@ def make_project(root: Path) -> Path:
         "wrong-effect": {"effect_lines": "[sat-1]"},
         # Recovery takes a heartbeat timeout (2 s); the deadline plus margin is 0.6 s.
         "late-recovery": {"recovery_timeout": "100ms", "margin": "500ms"},
+        # failback declared, not spelled out: the engine repoints whoever is away from home.
+        "quick-failback": {"failback": "true"},
     }
     drills = {name: QUICK.format(id=name, **{**base, **v}) for name, v in variants.items()}
     for name, text in drills.items():

@@ -142,3 +142,20 @@ def test_a_playbook_failing_mid_drill_still_restores_the_lab(lab_env, capsys):
     assert of_kind(recs, "abort")
     assert recs[-1]["data"]["status"] == "aborted"
     _assert_steady(lab_env)
+
+
+def test_declared_failback_returns_moved_gateways_home_and_is_measured(lab_env, capsys):
+    carrier = busy_carrier(lab_env)
+    code = run_inprocess(lab_env, "quick-failback", "--set", f"carrier={carrier}")
+    out = capsys.readouterr().out
+    assert code == 0, out
+    recs = records(newest_run(lab_env.reports, "quick-failback"))
+    moved = {m["gateway"] for m in of_kind(recs, "measure")
+             if m["phase"] == "failover" and m["centre_after"] != m["centre_before"]}
+    failback = {m["gateway"]: m for m in of_kind(recs, "measure") if m["phase"] == "failback"}
+    assert moved and set(failback) >= moved
+    assert all(m["restored"] is not None and m["passed"] for m in failback.values())
+    inv = lab_env.lab.inventory()
+    res = wait_steady(inv, lab_status=lab_env.lab.status, require_home=True,
+                      timeout_s=inv.timing.heartbeat_timeout + 4 * TOLERANCE_S)
+    assert res.ok, res.describe_failures()
