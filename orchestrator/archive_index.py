@@ -53,6 +53,13 @@ class IndexEntry:
 
     @classmethod
     def from_raw(cls, raw: dict) -> IndexEntry:
+        """ValueError on a missing field or a field of the wrong type."""
+        for name, kind in _FIELDS.items():
+            value = raw.get(name)
+            if not isinstance(value, kind) or isinstance(value, bool):
+                raise ValueError(f"field {name!r} missing or not {kind.__name__}")
+        if raw.get("signed_by") is not None and not isinstance(raw["signed_by"], str):
+            raise ValueError("field 'signed_by' is not a string")
         sig = raw.get("sig")
         return cls(seq=raw["seq"], run=raw["run"], year=raw["year"], path=raw["path"],
                    journal_seq=raw["journal_seq"], journal_digest=raw["journal_digest"],
@@ -60,6 +67,11 @@ class IndexEntry:
                    signed_by=raw.get("signed_by"), appended=raw["appended"], prev=raw["prev"],
                    hash=raw["hash"],
                    sig=b64decode_strict(sig) if sig is not None else None)
+
+
+_FIELDS = {"seq": int, "run": str, "year": str, "path": str, "journal_seq": int,
+           "journal_digest": str, "run_end_sha256": str, "status": str, "appended": str,
+           "prev": str, "hash": str}
 
 
 def entry_hash(raw: dict) -> str:

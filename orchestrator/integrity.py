@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from orchestrator import archive_index, signing
-from orchestrator.journal import Record, canonical, first_bad_record, read_records
+from orchestrator.journal import Record, canonical, first_bad_record
 
 JOURNAL = "journal.jsonl"
 
@@ -109,7 +109,10 @@ def verify_run(run_dir: Path, reports_dir: Path | None = None, trust: Trust = Tr
     if bad is not None:
         st.bad(JOURNAL, f"record {bad[0]}: {bad[1]}", bad[0])
         return RunVerdict(run_dir.name, run_dir, tuple(st.findings))
-    records = list(read_records(journal))
+    records, malformed = _load_records(journal)
+    if malformed is not None:
+        st.bad(JOURNAL, f"record {malformed[0]}: {malformed[1]}", malformed[0])
+        return RunVerdict(run_dir.name, run_dir, tuple(st.findings))
     if not records:
         st.bad(JOURNAL, "empty")
         return RunVerdict(run_dir.name, run_dir, tuple(st.findings))
@@ -127,6 +130,25 @@ def verify_run(run_dir: Path, reports_dir: Path | None = None, trust: Trust = Tr
         st.notes.append("archive index not checked (no archive folder given)")
     return RunVerdict(run_dir.name, run_dir, tuple(st.findings), tuple(st.notes), signed_by,
                       final.hash)
+
+
+_FIELDS = {"seq": int, "ts_ns": int, "kind": str, "run": str, "data": dict, "prev": str,
+           "hash": str}
+
+
+def _load_records(journal: Path) -> tuple[list[Record], tuple[int, str] | None]:
+    """Records of a journal whose chain is sound; a record missing a field or holding one
+    of the wrong type (a re-chained forgery can hold anything) is named, not a crash."""
+    out = []
+    with open(journal, "rb") as fh:
+        for lineno, line in enumerate(fh, 1):
+            raw = json.loads(line)
+            for name, kind in _FIELDS.items():
+                if not isinstance(raw.get(name), kind) or isinstance(raw.get(name), bool):
+                    return out, (lineno, f"field {name!r} missing or not {kind.__name__}")
+            out.append(Record(raw["seq"], raw["ts_ns"], raw["kind"], raw["run"], raw["data"],
+                              raw["prev"], raw["hash"], raw))
+    return out, None
 
 
 def _check_shape(st: _Run, records: list[Record]) -> None:
@@ -266,6 +288,9 @@ def _check_index_entries(st: _Run, records: list[Record], entries: list[archive_
                                        "not match the indexed digest"))
         if e.signed_by is not None:
             _check_entry_sig(st, e, reports_dir, trust)
+        elif e.sig is not None:
+            st.findings.append(Finding(where.where, where.line,
+                                       f"run {e.run}: entry carries a signature but no signer"))
     last = mine[-1]
     final = records[-1]
     if (last.journal_seq, last.journal_digest) != (final.seq, final.hash):
@@ -282,6 +307,16 @@ def _check_index_entries(st: _Run, records: list[Record], entries: list[archive_
     if last.signed_by is not None and signed_by != last.signed_by:
         st.bad(signing.SIG_FILE, f"the archive index says the run was signed by key "
                                  f"{last.signed_by[:16]}…; no valid signature by it")
+    elif last.signed_by is None and signed_by is not None:
+        st.findings.append(Finding(archive_index.INDEX_FILE, last.seq + 1,
+                                   f"run {last.run}: entry says unsigned, but journal.sig is "
+                                   f"signed by key {signed_by[:16]}…"))
+    if ends and last.status != ends[-1].data.get("status"):
+        st.findings.append(Finding(archive_index.INDEX_FILE, last.seq + 1,
+                                   f"run {last.run}: status {last.status!r} differs from run.end"))
+    if rel is not None and last.year != rel.split("/", 1)[0]:
+        st.findings.append(Finding(archive_index.INDEX_FILE, last.seq + 1,
+                                   f"run {last.run}: year {last.year!r} differs from its folder"))
 
 
 def _check_entry_sig(st: _Run, e: archive_index.IndexEntry, reports_dir: Path,

@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 from integrity_sample import make_run, write_key
 
 from orchestrator import archive_index, integrity, signing
@@ -330,3 +332,55 @@ def test_bad_input_exits_2(tmp_path, capsys):
     assert verify() == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err and "--key" in err
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers(-2**40, 2**40) | st.text(max_size=8),
+    lambda kids: st.lists(kids, max_size=3) | st.dictionaries(st.text(max_size=6), kids, max_size=3),
+    max_leaves=8)
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_any_rechained_edit_fails_cleanly(signed_run, data):
+    """A forger may rewrite any field of any record with anything and recompute the chain:
+    verify exits 1 every time, and never with a traceback."""
+    journal = signed_run.path / "journal.jsonl"
+    original = journal.read_bytes()
+    raws = [json.loads(line) for line in original.splitlines()]
+    victim = data.draw(st.integers(0, len(raws) - 1))
+    field = data.draw(st.sampled_from(["kind", "run", "data", "ts_ns", "ts", "mono_ns", "extra"]))
+    value = data.draw(_json)
+    assume(raws[victim].get(field) != value)
+
+    def edit(rs):
+        rs[victim][field] = value
+
+    try:
+        _rechain(journal, edit)
+        assert verify(signed_run.path) == 1
+    finally:
+        journal.write_bytes(original)
+
+
+@settings(max_examples=100, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_any_rechained_index_edit_fails_cleanly(signed_run, data, capsys):
+    """The same for the archive index: edit an entry, recompute the index chain."""
+    index = signed_run.reports / "index.jsonl"
+    original = index.read_bytes()
+    raw = json.loads(original)
+    field = data.draw(st.sampled_from(sorted(set(raw) - {"hash", "prev", "sig"})))
+    value = data.draw(_json)
+    assume(raw[field] != value)
+    raw[field] = value
+    raw["hash"] = archive_index.entry_hash(raw)
+    try:
+        index.write_bytes(canonical(raw) + b"\n")
+        assert verify("--all", "--reports", signed_run.reports) == 1
+        assert verify(signed_run.path) == 1
+    finally:
+        index.write_bytes(original)
+    capsys.readouterr()
