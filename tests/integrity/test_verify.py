@@ -384,3 +384,9 @@ def test_any_rechained_index_edit_fails_cleanly(signed_run, data, capsys):
     finally:
         index.write_bytes(original)
     capsys.readouterr()
+
+
+def test_a_run_id_is_found_in_the_archive_and_json_is_printed(signed_run, capsys):
+    assert verify(signed_run.run_id, "--reports", signed_run.reports, "--json") == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["ok"] is True and out["run"] == signed_run.run_id and out["signed_by"]
