@@ -320,6 +320,9 @@ class _Collector:
         self._on_task = on_task
         self._secrets = secrets
         self._starts: dict[tuple[str, str], int] = {}
+        # Messages of failed loop items: ansible-core 2.21 no longer marks them `failed`
+        # inside the final result's `results`, so they are taken from the item events.
+        self._item_failures: dict[tuple[str, str], list[str]] = {}
         self._tasks: list[TaskResult] = []
         self._lock = threading.Lock()
 
@@ -334,6 +337,11 @@ class _Collector:
         data = event.get("event_data") or {}
         if kind == "runner_on_start":
             self._starts[(data.get("host", ""), data.get("task_uuid", ""))] = _event_ns(event)
+        elif kind == "runner_item_on_failed":
+            res = data.get("res") or {}
+            if not (res.get("_ansible_no_log") or "censored" in res):
+                self._item_failures.setdefault(
+                    (data.get("host", ""), data.get("task_uuid", "")), []).append(_message(res))
         elif kind in TASK_EVENTS:
             result = self._result(kind, event, data)
             with self._lock:
@@ -356,6 +364,9 @@ class _Collector:
             msg, effective = CENSORED_MSG, None
         else:
             msg, effective = _message(res), _effective_ns(res)
+            items = self._item_failures.pop((host, data.get("task_uuid", "")), None)
+            if kind == "runner_on_failed" and items:
+                msg = "; ".join(items)[:2000]
             if kind == "runner_on_failed" and data.get("ignore_errors"):
                 msg = f"(ignored) {msg}"
         return TaskResult(host=host, task=data.get("task", ""),

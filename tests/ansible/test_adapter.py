@@ -292,3 +292,17 @@ def test_inventory_vault_values_are_scrubbed_from_the_artifacts(write_playbook, 
     assert secret not in result.tasks[0].msg and "********" in result.tasks[0].msg
     for path in (p for p in pdd.rglob("*") if p.is_file()):
         assert secret.encode() not in path.read_bytes(), path
+
+
+def test_a_failed_loop_says_which_items_failed(write_playbook, local_inventory, pdd):
+    pb = write_playbook("""
+- name: Check each gateway
+  ansible.builtin.assert:
+    that: [item != 'W000001T']
+    fail_msg: "{{ item }} is not logged in"
+    quiet: true
+  loop: [W000000T, W000001T]
+""")
+    result = run_playbook(run(pb, local_inventory, pdd))
+    assert result.status == "failed"
+    assert result.failed_tasks[0].msg == "W000001T is not logged in"
