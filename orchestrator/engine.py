@@ -1169,19 +1169,30 @@ def recover(drill_home: Path, environment: str, *, reports_dirs: tuple[Path, ...
         journal = Journal(run_dir / "journal.jsonl", run_dir.name)
         steady_ok = None
         try:
+            eng = None
             if start is None:
                 actions.append("no run.start: nothing to restore")
             else:
-                steady_ok = _recover_run(start.data, records, journal, inventory, lab_state_dir,
-                                         drill_home, run_dir, actions, say)
-            journal.append("recover", {"by": getpass.getuser(), "at": stamp(time.time_ns(), "engine"),
-                                       "actions": actions})
-            journal.append("run.end", {"status": "aborted", "exit_code": 3,
-                                       "summary": "aborted: the run did not finish; closed by "
-                                                  "`drill recover`: " + "; ".join(actions),
-                                       "artifacts": {}})
+                eng, steady_ok = _recover_run(start.data, records, journal, inventory,
+                                              lab_state_dir, drill_home, run_dir, actions, say)
+            summary = ("aborted: the run did not finish; closed by `drill recover`: "
+                       + "; ".join(actions))
+            if eng is None:
+                journal.append("recover", {"by": getpass.getuser(),
+                                           "at": stamp(time.time_ns(), "engine"), "actions": actions})
+                journal.append("run.end", {"status": "aborted", "exit_code": 3,
+                                           "summary": summary, "artifacts": {}})
+            else:
+                # Close it like any run: bind the evidence, write the reports, seal, index.
+                journal.append("recover", {"by": getpass.getuser(),
+                                           "at": stamp(time.time_ns(), "engine"), "actions": actions})
+                eng._collect_evidence()
+                artifacts = eng._write_reports()
+                eng.emit(ev.RunEnded("aborted", 3, summary, artifacts))
         finally:
             journal.close()
+        if eng is not None:
+            eng._index()
         unregister_active(drill_home, environment, run_dir.name)
         done.append(Recovered(run_dir.name, run_dir, tuple(actions), steady_ok))
     holder = break_stale(drill_home, environment)
@@ -1202,7 +1213,7 @@ def _group_alive(pgid: int) -> bool:
 
 def _recover_run(start: Mapping[str, Any], records, journal: Journal, inventory: Inventory | None,
                  lab_state_dir: Path | None, drill_home: Path, run_dir: Path,
-                 actions: list[str], say) -> bool | None:
+                 actions: list[str], say) -> tuple[Engine, bool]:
     """Run a dead run's restore steps with a minimal engine bound to its journal."""
     from orchestrator.inventory import load_inventory
     from orchestrator.scenario import find_drill
@@ -1228,6 +1239,11 @@ def _recover_run(start: Mapping[str, Any], records, journal: Journal, inventory:
     eng.folder = RunFolder.open(run_dir)
     eng.journal = journal
     eng.bus.subscribe(ev.JournalHandler(journal, eng.redactor), critical=True)
+    last_phase = next((r.data.get("phase") for r in reversed(records) if r.kind == "phase.start"), "")
+    last_step = next((f"{r.data.get('phase')}[{r.data.get('index')}]" for r in reversed(records)
+                      if r.kind == "step.start"), None)
+    eng.emit(ev.Aborted("the run died without finishing (killed or power lost); "
+                        "closed by `drill recover`", last_phase or "", last_step))
     if not fault_started:
         actions.append("no fault step had started: nothing to restore")
     else:
@@ -1255,10 +1271,9 @@ def _recover_run(start: Mapping[str, Any], records, journal: Journal, inventory:
                        + (f"; failed: {', '.join(eng.restore_failures)}" if eng.restore_failures else ""))
     res = wait_steady(inv, lab_status=eng.lab_status if lab_dir else None,
                       require_home=bool(drill.failback), timeout_s=AFTER_CHECK_TIMEOUT_S)
-    journal.append("steady_state", {"when": "after", "ok": res.ok,
-                                    "checks": [c.to_record() for c in res.checks]})
+    eng.emit(ev.SteadyStateResult("after", res.ok, tuple(c.to_record() for c in res.checks)))
     actions.append("steady state " + ("restored" if res.ok else "NOT restored: " + res.describe_failures()))
-    return res.ok
+    return eng, res.ok
 
 
 def _shenzhen_healthy(eng: Engine) -> bool:

@@ -21,6 +21,7 @@ from engine_helpers import (
 )
 
 from orchestrator.cli import main
+from orchestrator.journal import first_bad_record
 from orchestrator.lock import EnvironmentLock, lock_path
 from orchestrator.steady import wait_steady
 
@@ -161,8 +162,11 @@ def test_after_sigkill_run_is_refused_until_recover_restores(lab_env, tmp_path, 
     assert main(["recover", "--project", str(lab_env.project), "--inventory",
                  str(lab_env.inventory)]) == 0
     recs = records(run)
-    assert [r["kind"] for r in recs[-2:]] == ["recover", "run.end"]
+    kinds = [r["kind"] for r in recs]
+    assert kinds[-1] == "run.end" and "recover" in kinds
     assert recs[-1]["data"]["status"] == "aborted"
+    assert {"report.html", "report.json", "evidence/probes.jsonl.gz"} <= set(recs[-1]["data"]["artifacts"])
+    assert first_bad_record(run / "journal.jsonl") is None
     assert [s["status"] for s in of_kind(recs, "step.end") if s["phase"] == "restore"] == ["ok", "ok"]
     lines = {ln["id"]: ln["state"] for ln in lab_env.lab.status()["lines"]}
     assert set(lines.values()) == {"up"}
