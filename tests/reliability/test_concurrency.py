@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
-from drill_proc import DrillRun, poll, run_folders
+from conftest import require_tool
+from drill_proc import DrillRun, poll, run_drill, run_folders
 
 from orchestrator.lab.testing import make_lab_inventory, running_lab
 
@@ -15,8 +18,12 @@ def test_two_concurrent_runs_give_exactly_one_run(tmp_path):
     with running_lab(inv, home):
         args = ["run", "single-line", "-i", str(inv), "--reports", str(reports)]
         # Both pause before their first step, so neither can finish before the other starts.
+        key = tmp_path / "firm_ed25519"  # an ordinary OpenSSH key, as a firm would make one
+        subprocess.run([require_tool("ssh-keygen"), "-q", "-t", "ed25519", "-N", "", "-C",
+                        "drill-archive", "-f", str(key)], check=True, timeout=60)
         runs = [DrillRun.start(args, home=home, workdir=tmp_path, pause_at="precheck:0:start",
-                               tag=f"drill-{n}") for n in range(2)]
+                               tag=f"drill-{n}", extra_env={"DRILL_SIGNING_KEY": str(key)})
+                for n in range(2)]
         try:
             def settled():
                 paused = [r for r in runs if r.pause_file.exists()]
@@ -39,3 +46,7 @@ def test_two_concurrent_runs_give_exactly_one_run(tmp_path):
         folders = run_folders(reports)
         assert len(folders) == 1
         assert folders[0].name in refused.output
+        # The run that went ahead was sealed with the firm's key (DRILL_SIGNING_KEY).
+        verify = run_drill(["verify", str(folders[0]), "--key", str(key), "--require-signature"],
+                           home=home)
+        assert verify.returncode == 0, verify.stdout + verify.stderr
