@@ -47,6 +47,6 @@ def test_two_concurrent_runs_give_exactly_one_run(tmp_path):
         assert len(folders) == 1
         assert folders[0].name in refused.output
         # The run that went ahead was sealed with the firm's key (DRILL_SIGNING_KEY).
-        verify = run_drill(["verify", str(folders[0]), "--key", str(key), "--require-signature"],
+        verify = run_drill(["verify", str(folders[0]), "--key", f"{key}.pub", "--require-signature"],
                            home=home)
         assert verify.returncode == 0, verify.stdout + verify.stderr
