@@ -44,12 +44,21 @@ from orchestrator.runfolder import (
     unregister_active,
 )
 from orchestrator.steps import step_from_record, step_record, text_record
-from orchestrator.timing import Measurement, Objective, measure_gateway, objectives, predict_affected
+from orchestrator.timing import (
+    Measurement,
+    Objective,
+    effective_by_target,
+    loss_causes,
+    measure_gateway,
+    objectives,
+    predict_affected,
+)
 
 FAULT_PHASES = ("fault", "recovery", "hold")
 STOPPABLE = ("precheck", "gate", *FAULT_PHASES)  # a signal stops these; restore never
 AFTER_CHECK_TIMEOUT_S = 60.0
 GATE_SETTLE_S = 10.0
+SAMPLE_BUDGET_HZ = 400.0
 PAUSE_AT_ENV = "DRILL_DEBUG_PAUSE_AT"
 PAUSE_FILE_ENV = "DRILL_DEBUG_PAUSE_FILE"
 
@@ -154,6 +163,9 @@ class Engine:
         self.failback_ns: int | None = None
         self.failback_gateways: tuple[str, ...] = ()
         self.restarted: set[str] = set()  # gateways a fault step repointed (restarted)
+        # Per gateway: when its own path was cut (the target's effective time), and source.
+        self.lost_at: dict[str, tuple[int, str]] = {}
+        self.failback_at: dict[str, int] = {}
         self.cutover_done_ns: int | None = None
         self.restore_started_ns: int | None = None
         self.step_failures: list[str] = []
@@ -505,8 +517,9 @@ class Engine:
             if self.link_lost_ns is None:
                 self.centres_before = dict(centres)
             predicted = predict_affected(self.inv, effect, centres, self.down_lines, self.down_centres)
+            causes = loss_causes(self.inv, effect, centres, self.down_lines, self.down_centres)
         else:
-            predicted = {}
+            predicted, causes = {}, {}
         seq = sum(1 for _ in self._all_steps_before(phase, index))
         pdd = self.folder.ansible_dir(seq, step.name.en)
         extravars = {**dict(step.vars), "drill_run_id": self.folder.run_id,
@@ -534,7 +547,7 @@ class Engine:
                                 secrets=tuple(self.redactor.values)),
             on_task=on_task, on_process=on_process, cancel=cancel)
         if effect is not None:
-            self._apply_effect(label, effect, result, predicted, phase)
+            self._apply_effect(label, effect, result, predicted, phase, causes)
         if result.status == "canceled":
             self._check_stop()
             return "playbook canceled"
@@ -556,12 +569,14 @@ class Engine:
                     return
                 yield s
 
-    def _apply_effect(self, label: str, effect, result, predicted, phase: str) -> None:
+    def _apply_effect(self, label: str, effect, result, predicted, phase: str,
+                      causes: Mapping[str, str] | None = None) -> None:
         eff_ns = result.effective_ns
         source, unc = "fault-task", 1.0
         if eff_ns is None:
             # No task stamped its change: the playbook's end bounds it (engine time).
             eff_ns, source, unc = time.time_ns(), "engine", 0.0
+        by_target = effective_by_target(result.private_data_dir)
         self.down_lines |= set(effect.lines_down)
         self.down_lines -= set(effect.lines_up)
         self.down_centres |= set(effect.centres_down)
@@ -571,14 +586,19 @@ class Engine:
                 self.link_lost_ns, self.fault_source = eff_ns, source
                 self.loss_watch_since = eff_ns
             for gid, services in predicted.items():
-                self.affected.setdefault(gid, services)
+                if gid not in self.affected:
+                    self.affected[gid] = services
+                    cause = (causes or {}).get(gid, "")
+                    self.lost_at[gid] = (by_target.get(cause, eff_ns), source)
             self.restarted |= set(effect.repoint_gateways)
             self._scan_blast_radius()
         elif effect.repoint_to == "home" and effect.repoint_gateways:
             self.failback_ns = eff_ns
             self.failback_gateways = tuple(effect.repoint_gateways)
+            self.failback_at = {gid: by_target.get(gid, eff_ns) for gid in effect.repoint_gateways}
         self.emit(ev.FaultEffective(label, step_effect_record(effect), stamp(eff_ns, source, unc),
-                                    predicted))
+                                    predicted, {t: stamp(ns, "fault-task", 1.0)
+                                                for t, ns in sorted(by_target.items())}))
 
     def _manual_step(self, step, label: str) -> None:
         operator = self.opt.operator or getpass.getuser()
@@ -678,14 +698,15 @@ class Engine:
         now = time.time_ns()
         for gid in self.affected:
             gw = self.inv.gateway(gid)
+            lost_ns = self.lost_at.get(gid, (self.link_lost_ns, ""))[0]
             m = measure_gateway(gateway=gid, kind=gw.kind, service=gw.service_name, affected=True,
-                                link_lost_ns=self.link_lost_ns, window_end_ns=None,
+                                link_lost_ns=lost_ns, window_end_ns=None,
                                 events=self.tracker.events(gid), observed_ns=None,
                                 probe_period_s=self.inv.timing.probe_period, target_s=None,
                                 centre_before=None, restarted=gid in self.restarted)
             if m.restored is not None:
                 continue
-            if not m.interrupted and now - self.link_lost_ns > self._grace_ns():
+            if not m.interrupted and now - lost_ns > self._grace_ns():
                 continue
             pending.append(gid)
         return not pending, pending
@@ -735,7 +756,7 @@ class Engine:
             gw = self.inv.gateway(sample.target)
             self.emit(ev.ProbeTransition(sample.target, gw.service_name, sample.probe, "ok", "fail",
                                          stamp(sample.t_ns, "probe-sample",
-                                               self.inv.timing.probe_period * 1000)))
+                                               self.sample_period() * 1000)))
 
     # ------------------------------------------------------------------ probes
 
@@ -757,7 +778,7 @@ class Engine:
         endpoints = {g.id: (g.monitor.address, g.monitor.port) for g in self.inv.gateways}
         watcher = StreamWatcher(endpoints, self.tracker, self._on_gateway_event)
         self.runtime = ProbeRuntime().start()
-        period = self.inv.timing.probe_period
+        period = self.sample_period()
         for g in self.inv.gateways:
             self.runtime.spawn(lambda gid=g.id: watcher.run_one(gid))
             probe = StatusProbe(g.monitor.address, g.monitor.port, gateway=g.id)
@@ -767,6 +788,12 @@ class Engine:
         deadline = time.monotonic() + 10
         while not self.tracker.all_connected() and time.monotonic() < deadline:
             time.sleep(0.02)
+
+    def sample_period(self) -> float:
+        """The `/status` sampling period: the inventory's, stretched so all gateways together
+        stay under SAMPLE_BUDGET_HZ requests a second (the streams, not the samples, time
+        the drill; 200 gateways polled 20 times a second would starve a small host)."""
+        return max(self.inv.timing.probe_period, len(self.inv.gateways) / SAMPLE_BUDGET_HZ)
 
     async def _watch_sessions(self) -> None:
         """Lab: the exchange's session table, for the no-double-login objective."""
@@ -849,13 +876,14 @@ class Engine:
         out = []
         for g in self.inv.gateways:
             affected = g.id in self.affected
+            lost_ns, source = self.lost_at.get(g.id, (self.link_lost_ns, self.fault_source))
             out.append(measure_gateway(
                 gateway=g.id, kind=g.kind, service=g.service_name, affected=affected,
-                link_lost_ns=self.link_lost_ns, window_end_ns=end,
+                link_lost_ns=lost_ns, window_end_ns=end,
                 events=self.tracker.events(g.id), observed_ns=self.observed.get(g.id),
-                probe_period_s=self.inv.timing.probe_period,
+                probe_period_s=self.sample_period(),
                 target_s=self.drill.targets.rto_s.get(g.service_name),
-                centre_before=self.centres_before.get(g.id), fault_source=self.fault_source,
+                centre_before=self.centres_before.get(g.id), fault_source=source,
                 restarted=g.id in self.restarted))
         return out
 
@@ -865,7 +893,7 @@ class Engine:
             g = self.inv.gateway(gid)
             out.append(measure_gateway(
                 gateway=gid, kind=g.kind, service=g.service_name, affected=True,
-                link_lost_ns=self.failback_ns, window_end_ns=None,
+                link_lost_ns=self.failback_at.get(gid, self.failback_ns), window_end_ns=None,
                 events=self.tracker.events(gid) if self.tracker else [], observed_ns=None,
                 probe_period_s=self.inv.timing.probe_period,
                 target_s=self.drill.targets.rto_s.get(g.service_name),

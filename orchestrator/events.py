@@ -142,6 +142,7 @@ class FaultEffective(Event):
     effect: Mapping[str, Any] = field(default_factory=dict)
     at: Mapping[str, Any] | None = None
     affected: Mapping[str, Any] = field(default_factory=dict)
+    targets: Mapping[str, Any] = field(default_factory=dict)  # line/centre/gateway -> its own time
 
 
 @dataclass(frozen=True)

@@ -96,6 +96,26 @@ def predict_affected(inv: Inventory, effect, centres_now: Mapping[str, str | Non
     return affected
 
 
+def loss_causes(inv: Inventory, effect, centres_now: Mapping[str, str | None],
+                down_lines: Iterable[str] = (), down_centres: Iterable[str] = ()) -> dict[str, str]:
+    """For each gateway on the failed path, what takes it off the air: the line its flow
+    runs on, its centre, or itself (repoint). Its link-lost time is that target's own
+    effective time when the fault task reports one per target."""
+    before = set(down_lines)
+    causes: dict[str, str] = {}
+    for gid in predict_affected(inv, effect, centres_now, down_lines, down_centres):
+        gw = inv.gateway(gid)
+        centre = centres_now.get(gid) or inv.home_centre(gw)
+        if gid in set(effect.repoint_gateways):
+            causes[gid] = gid
+        elif centre in set(effect.centres_down):
+            causes[gid] = centre
+        else:
+            line = route(inv, centre, before)
+            causes[gid] = line.id if line is not None else ""
+    return causes
+
+
 def _first(events: Sequence[Received], after_ns: int, pred) -> Received | None:
     for e in events:
         if e.ts_ns >= after_ns and pred(e):
@@ -192,4 +212,36 @@ def objectives(measurements: Sequence[Measurement], rto_s: Mapping[str, float]) 
     out.append(Objective("unaffected_no_interruption", 0, len(hit), not hit,
                          f"interrupted off the failed path: {', '.join(hit)}" if hit
                          else f"{len(unaffected)} gateway(s) off the failed path, none interrupted"))
+    return out
+
+
+def effective_by_target(private_data_dir) -> dict[str, int]:
+    """`{target: effective_ns}` from the change reports a playbook's tasks printed (one per
+    loop item: `{"ok": true, "target": "ct-ft", "effective_ns": …}`), read back from the
+    ansible-runner job events kept in the run folder."""
+    import json
+    from pathlib import Path
+
+    out: dict[str, int] = {}
+    if private_data_dir is None:
+        return out
+    for path in sorted(Path(private_data_dir).glob("artifacts/*/job_events/*.json")):
+        try:
+            event = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if event.get("event") not in ("runner_item_on_ok", "runner_on_ok"):
+            continue
+        res = (event.get("event_data") or {}).get("res") or {}
+        for item in [res, *(r for r in res.get("results") or () if isinstance(r, Mapping))]:
+            text = item.get("stdout") if isinstance(item, Mapping) else None
+            if not isinstance(text, str) or "effective_ns" not in text:
+                continue
+            try:
+                doc = json.loads(text)
+            except ValueError:
+                continue
+            if isinstance(doc, dict) and isinstance(doc.get("effective_ns"), int) and doc.get("target"):
+                target = str(doc["target"])
+                out[target] = min(out.get(target, doc["effective_ns"]), doc["effective_ns"])
     return out
