@@ -821,20 +821,25 @@ class Engine:
             with contextlib.suppress(OSError):
                 self._events_fh.close()
             self._events_fh = None
-        if self._progress is not None:
-            self._progress.close()
-            self._progress = None
+        if self._progress:
+            with contextlib.suppress(Exception):
+                self._progress.close()
+        self._progress = None
 
     def _show(self, what: str, elapsed: float, target: float | None, pending=()) -> None:
-        if not self.opt.progress:
+        if not self.opt.progress or self._progress is False:
             return
-        if self._progress is None:
-            from orchestrator.progress import LiveProgress
+        try:
+            if self._progress is None:
+                from orchestrator.progress import LiveProgress
 
-            self._progress = LiveProgress()
-        views = self.tracker.views() if self.tracker else {}
-        down = [gid for gid, v in views.items() if not v.service_up]
-        self._progress.update(self.phase, what, elapsed, target, down, list(pending))
+                self._progress = LiveProgress()
+            views = self.tracker.views() if self.tracker else {}
+            down = [gid for gid, v in views.items() if not v.service_up]
+            self._progress.update(self.phase, what, elapsed, target, down, list(pending))
+        except Exception as e:  # the display is an observer: it never breaks the run
+            self._progress = False
+            self.emit(ev.Note("progress display disabled", {"error": f"{type(e).__name__}: {e}"}))
 
     # ------------------------------------------------------------------ steady state
 

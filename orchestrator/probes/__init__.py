@@ -16,12 +16,15 @@ import contextlib
 import gzip
 import importlib
 import json
+import logging
 import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -169,7 +172,10 @@ async def run_periodic(probe: Probe, period_s: float, on_sample: Callable[[Sampl
     next_ns = time.monotonic_ns()
     while True:
         sample = await probe.sample()
-        on_sample(sample)
+        try:
+            on_sample(sample)
+        except Exception:  # an observer's bug must not stop the sampling
+            log.exception("sample handler failed for %s", probe.target)
         next_ns += period_ns
         now = time.monotonic_ns()
         if now > next_ns:

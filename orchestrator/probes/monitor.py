@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -19,6 +20,7 @@ from typing import Any
 from orchestrator.probes import Sample
 
 HTTP_TIMEOUT_S = 1.0
+log = logging.getLogger(__name__)
 
 
 class HttpError(Exception):
@@ -324,7 +326,10 @@ class StreamWatcher:
                             since = max(since, int(rec.event.get("seq") or since))
                         self.tracker.apply(rec)
                         if self.on_event is not None:
-                            self.on_event(rec)
+                            try:
+                                self.on_event(rec)
+                            except Exception:  # an observer's bug must not stop the watch
+                                log.exception("stream event handler failed for %s", gateway)
                     if restarted:
                         break
                 if not restarted:
