@@ -8,6 +8,7 @@ from conftest import TOLERANCE_S
 from engine_fixtures import lab_env_fixture  # noqa: F401 - the lab_env fixture
 from engine_helpers import newest_run, of_kind, records, run_inprocess
 
+from orchestrator.cli import main
 from orchestrator.journal import first_bad_record
 from orchestrator.steady import wait_steady
 
@@ -159,3 +160,27 @@ def test_declared_failback_returns_moved_gateways_home_and_is_measured(lab_env, 
     res = wait_steady(inv, lab_status=lab_env.lab.status, require_home=True,
                       timeout_s=inv.timing.heartbeat_timeout + 4 * TOLERANCE_S)
     assert res.ok, res.describe_failures()
+
+
+def test_plan_shows_the_resolved_steps_with_ansible_check_mode(lab_env, capsys):
+    def line_states():
+        return {ln["id"]: ln["state"] for ln in lab_env.lab.status()["lines"]}
+
+    before = line_states()
+    code = main(["plan", "quick", "--project", str(lab_env.project), "--inventory",
+                 str(lab_env.inventory), "--set", "carrier=CU", "--json"])
+    out = capsys.readouterr().out
+    assert code == 0
+    plan = json.loads(out)
+    assert plan["params"]["carrier"] == "CU"
+    fault = next(s for s in plan["steps"] if s["phase"] == "fault")
+    assert fault["vars"]["lines"] == ["cu-nf"] and fault["effect"]["lines_down"] == ["cu-nf"]
+    assert fault["check"]["status"] == "successful"
+    assert line_states() == before  # check mode changed nothing
+
+
+def test_run_json_prints_the_outcome(lab_env, capsys):
+    code = run_inprocess(lab_env, "quick", "--set", f"carrier={busy_carrier(lab_env)}", "--json")
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0 and out["status"] == "passed" and out["exit_code"] == 0
+    assert {m["gateway"] for m in out["measurements"]} == {g.id for g in lab_env.lab.inventory().gateways}
