@@ -46,20 +46,34 @@ def _fmt_time(stamp, tz: str) -> str:
     return dt.strftime("%H:%M:%S.") + f"{stamp.ns % 1_000_000_000 // 1_000_000:03d}"
 
 
-def _table(outcome) -> str:
+_HEADERS = {
+    "en": ["gateway", "service", "on failed path", "link lost", "detected", "restored",
+           "interruption", "target", "result"],
+    "zh": ["网关号", "业务", "受影响", "链路中断时间", "检测到中断", "业务恢复时间", "中断时长",
+           "目标值", "结论"],
+}
+_WORDS = {
+    "en": {"pass": "pass", "fail": "FAIL", "yes": "yes", "no": "no", "failback": " (failback)",
+           "trading": "trading", "market_data": "market_data", "settlement": "settlement"},
+    "zh": {"pass": "通过", "fail": "未通过", "yes": "是", "no": "否", "failback": "（回切）",
+           "trading": "交易", "market_data": "行情", "settlement": "结算"},
+}
+
+
+def _table(outcome, lang: str = "en") -> str:
     from tabulate import tabulate
 
+    w = _WORDS[lang]
     rows = []
     for m in outcome.measurements:
-        verdict = "pass" if m.passed else "FAIL"
-        rows.append([m.gateway + (" (failback)" if m.phase == "failback" else ""), m.service,
-                     "yes" if m.affected else "no",
+        verdict = w["pass"] if m.passed else w["fail"]
+        rows.append([m.gateway + (w["failback"] if m.phase == "failback" else ""),
+                     w.get(m.service, m.service), w["yes"] if m.affected else w["no"],
                      _fmt_time(m.link_lost, outcome.timezone), _fmt_time(m.detected, outcome.timezone),
                      _fmt_time(m.restored, outcome.timezone),
                      "-" if m.interruption_s is None else f"{m.interruption_s:.3f}s",
                      "-" if m.target_s is None else f"{m.target_s:g}s", verdict])
-    return tabulate(rows, headers=["gateway", "service", "on failed path", "link lost",
-                                   "detected", "restored", "interruption", "target", "result"])
+    return tabulate(rows, headers=_HEADERS[lang])
 
 
 def _outcome_json(outcome) -> dict:
@@ -126,7 +140,7 @@ def run(drill_id, inventory, project, reports, as_json, sets, yes, operator, jun
 
         click.echo(json.dumps(_outcome_json(outcome), ensure_ascii=False, indent=2))
     else:
-        click.echo(_table(outcome))
+        click.echo(_table(outcome, lang))
         for o in outcome.objectives:
             click.echo(f"  {'pass' if o.passed else 'FAIL'}  {o.name}: {o.detail}")
         if outcome.steady_after_ok is not None:
