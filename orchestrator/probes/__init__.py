@@ -166,8 +166,9 @@ class ProbeRuntime:
 
 
 async def run_periodic(probe: Probe, period_s: float, on_sample: Callable[[Sample], None]) -> None:
-    """Sample `probe` every period on a monotonic schedule (no drift); a slow sample skips
-    the slots it overran and the skipped slots are reported as missed samples."""
+    """Sample `probe` every period on a monotonic schedule (no drift). A slow sample makes
+    the next one start late (at once); slots it overran entirely are skipped and reported
+    as missed samples, so every slot is either sampled or reported."""
     period_ns = int(period_s * 1e9)
     next_ns = time.monotonic_ns()
     while True:
@@ -178,12 +179,12 @@ async def run_periodic(probe: Probe, period_s: float, on_sample: Callable[[Sampl
             log.exception("sample handler failed for %s", probe.target)
         next_ns += period_ns
         now = time.monotonic_ns()
-        if now > next_ns:
-            missed = (now - next_ns) // period_ns
-            if missed:
+        missed = (now - next_ns) // period_ns if now > next_ns else 0
+        if missed:
+            try:
                 on_sample(Sample(probe.kind, probe.target, time.time_ns(), now, False, 0.0,
                                  {"missed": int(missed)}, "missed samples (probe overran)"))
-            next_ns += missed * period_ns
-            if now > next_ns:
-                next_ns += period_ns
+            except Exception:
+                log.exception("sample handler failed for %s", probe.target)
+            next_ns += missed * period_ns  # now within one period after next_ns: sample at once
         await asyncio.sleep(max(0.0, (next_ns - time.monotonic_ns()) / 1e9))
