@@ -12,6 +12,8 @@ from orchestrator.inventory import SHENZHEN, Inventory
 from orchestrator.probes.monitor import fetch_many
 
 MD_FRESH_S = 1.0
+# Failures that no amount of waiting fixes (gateways reconnect by themselves; lines don't).
+WONT_HEAL = frozenset({"line_up", "centre_up", "config_unchanged", "config_order"})
 
 
 @dataclass(frozen=True)
@@ -148,4 +150,6 @@ def wait_steady(inventory: Inventory, baseline: Mapping[str, str] | None = None,
                        at_gate=at_gate)
         if result.ok or time.monotonic() >= deadline or (stop is not None and stop()):
             return result
+        if all(c.check in WONT_HEAL for c in result.failures):
+            return result  # a line or centre that is down stays down: no point waiting
         time.sleep(poll_s)

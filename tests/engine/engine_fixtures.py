@@ -47,13 +47,22 @@ phases:
     - name: Soak
       wait: {{for: 1s, while: no_new_loss}}
   restore:
-    - name: Restore carrier {{{{ carrier }}}}
+{restore}"""
+
+RESTORE = """\
+    - name: Restore carrier {{ carrier }}
       playbook: line.yml
-      vars: {{lines: "{{{{ lines_of_carrier(carrier) }}}}", state: up, mode: "{{{{ mode }}}}"}}
-      effect: {{lines_up: "{{{{ lines_of_carrier(carrier) }}}}"}}
+      vars: {lines: "{{ lines_of_carrier(carrier) }}", state: up, mode: "{{ mode }}"}
+      effect: {lines_up: "{{ lines_of_carrier(carrier) }}"}
       timeout: 120s
     - name: Every gateway logged in
-      wait: {{until: all_logged_in, timeout: 60s}}
+      wait: {until: all_logged_in, timeout: 60s}
+"""
+
+# A restore that forgets the lines: the after-check must catch it.
+FORGETFUL_RESTORE = """\
+    - name: Every gateway logged in
+      wait: {until: all_logged_in, timeout: 60s}
 """
 
 FAILING_STEP = """\
@@ -90,7 +99,8 @@ def make_project(root: Path) -> Path:
     (root / "inventories").mkdir()
     (root / "playbooks" / "fail.yml").write_text(FAIL_PLAYBOOK)
     base = {"rto": "30s", "extra_recovery": "", "margin": "10s", "recovery_timeout": "60s",
-            "effect_lines": '"{{ lines_of_carrier(carrier) }}"', "failback": "false"}
+            "effect_lines": '"{{ lines_of_carrier(carrier) }}"', "failback": "false",
+            "restore": RESTORE}
     variants = {
         "quick": {},
         "impossible": {"rto": "1ms"},
@@ -102,6 +112,7 @@ def make_project(root: Path) -> Path:
         "late-recovery": {"recovery_timeout": "100ms", "margin": "500ms"},
         # failback declared, not spelled out: the engine repoints whoever is away from home.
         "quick-failback": {"failback": "true"},
+        "forgetful": {"restore": FORGETFUL_RESTORE},
     }
     drills = {name: QUICK.format(id=name, **{**base, **v}) for name, v in variants.items()}
     for name, text in drills.items():

@@ -171,3 +171,39 @@ def test_after_sigkill_run_is_refused_until_recover_restores(lab_env, tmp_path, 
     lines = {ln["id"]: ln["state"] for ln in lab_env.lab.status()["lines"]}
     assert set(lines.values()) == {"up"}
     _assert_steady(lab_env)
+
+
+def test_a_failed_gate_refuses_naming_the_gateway_and_check(lab_env, capsys):
+    gateway = lab_env.lab.inventory().gateways[0].id
+    lab_env.lab.client.gateway_stop(gateway)
+    try:
+        code = run_inprocess(lab_env, "quick")
+    finally:
+        lab_env.lab.client.gateway_start(gateway)
+    err = capsys.readouterr().err
+    assert code == 4
+    assert "steady-state gate failed" in err and gateway in err
+    run = newest_run(lab_env.reports, "quick")
+    recs = records(run)
+    assert not [s for s in of_kind(recs, "step.start") if s["phase"] == "fault"]
+    assert recs[-1]["data"]["status"] == "refused" and recs[-1]["data"]["exit_code"] == 4
+    poll(lambda: wait_steady(lab_env.lab.inventory(), lab_status=lab_env.lab.status,
+                             timeout_s=0).ok, 30, "the restarted gateway to log in")
+
+
+def test_a_failed_after_check_fails_the_run(lab_env, capsys):
+    inv = lab_env.lab.inventory()
+    line = next(g["line"] for g in lab_env.lab.status()["gateways"] if g["line"])
+    carrier = inv.line(line).carrier
+    try:
+        code = run_inprocess(lab_env, "forgetful", "--set", f"carrier={carrier}")
+        out = capsys.readouterr().out
+        assert code == 1, out
+        assert "after-check failed" in out and "line_up" in out
+        recs = records(newest_run(lab_env.reports, "forgetful"))
+        after = next(s for s in of_kind(recs, "steady_state") if s["when"] == "after")
+        assert not after["ok"]
+    finally:
+        for lid in inv.lines_of_carrier(carrier):
+            lab_env.lab.client.line_up(lid)
+    _assert_steady(lab_env)
