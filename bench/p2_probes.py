@@ -1,0 +1,195 @@
+"""P2: probe scale for 60 s, with the engine's own probe classes.
+
+(a) `tcp` probe (`orchestrator.probes.tcp.TcpProbe`) on 1,000 loopback endpoints at 10 Hz,
+    each driven by `orchestrator.probes.run_periodic` on one `ProbeRuntime` loop, as the
+    engine drives its probes. The endpoints belong to `bench/_responder.py`, a separate
+    process (accept and close). Measured: this process's CPU (all threads) over the
+    window, period jitter (|interval between consecutive sample starts − 100 ms|), and per
+    endpoint whether every 100 ms slot is either a sample or counted in a reported
+    `missed` sample.
+(b) `gateway-monitor` change streams (`orchestrator.probes.monitor.StreamWatcher`) on a
+    200-gateway lab, plus the engine's `/status` `http-json` sampling at its budgeted
+    period, while a line flaps (shutdown mode) every 10 s and settlement gateways report
+    transfers every second. Measured: receive time − the event's own stamp, per change.
+
+Reproduce: `.venv/bin/python bench/p2_probes.py` (`--only a` or `--only b`, `--seconds N`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from _common import ROOT, pct, write_section
+from _drills import lab, load_average
+
+sys.path.insert(0, str(ROOT))
+import itertools
+
+from orchestrator.probes import ProbeRuntime, Sample, run_periodic
+from orchestrator.probes.monitor import GatewayTracker, StatusProbe, StreamWatcher
+from orchestrator.probes.tcp import TcpProbe
+
+PERIOD_S = 0.1
+JITTER_P99_MS = 10.0
+STREAM_MAX_MS = 10.0
+RESPONDER_ADDR = "127.88.0.1"
+
+
+def _proc_cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def bench_tcp(endpoints: int, seconds: float) -> dict:
+    resp = subprocess.Popen([sys.executable, str(Path(__file__).with_name("_responder.py")),
+                             RESPONDER_ADDR, str(endpoints)], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        info = json.loads(resp.stdout.readline())
+        lock = threading.Lock()
+        samples: dict[str, list[Sample]] = {}
+
+        def on_sample(s: Sample) -> None:
+            with lock:
+                samples.setdefault(s.target, []).append(s)
+
+        rt = ProbeRuntime().start()
+        cpu0, wall0, rcpu0 = time.process_time(), time.monotonic(), _proc_cpu_s(resp.pid)
+        for port in info["ports"]:
+            probe = TcpProbe(RESPONDER_ADDR, port, timeout_s=1.0)
+            rt.spawn(lambda p=probe: run_periodic(p, PERIOD_S, on_sample))
+        end = wall0 + seconds
+        while time.monotonic() < end:
+            time.sleep(0.5)  # the benchmark's fixed measuring window
+        cpu1, wall1, rcpu1 = time.process_time(), time.monotonic(), _proc_cpu_s(resp.pid)
+        rt.stop()
+    finally:
+        resp.stdin.close()
+        resp.wait(10)
+    jitter, failures, reported, unreported, real = [], 0, 0, 0, 0
+    with lock:
+        per = {k: list(v) for k, v in samples.items()}
+    for _target, ss in per.items():
+        reals = [s for s in ss if not (s.value and "missed" in s.value)]
+        missed = sum(int(s.value["missed"]) for s in ss if s.value and "missed" in s.value)
+        reported += missed
+        real += len(reals)
+        failures += sum(1 for s in reals if not s.ok)
+        starts = sorted(s.mono_ns for s in reals)
+        for a, b in itertools.pairwise(starts):
+            gap = (b - a) / 1e6
+            if gap < 1.5 * PERIOD_S * 1000:  # across a reported miss the gap is a whole slot more
+                jitter.append(abs(gap - PERIOD_S * 1000))
+        if len(starts) > 1:
+            slots = int((starts[-1] - starts[0]) // (PERIOD_S * 1e9)) + 1
+            unreported += max(0, slots - len(reals) - missed)
+    return {"endpoints": len(per), "seconds": wall1 - wall0, "cpu_cores": (cpu1 - cpu0) / (wall1 - wall0),
+            "responder_cores": (rcpu1 - rcpu0) / (wall1 - wall0), "samples": real,
+            "expected": int(endpoints * (wall1 - wall0) / PERIOD_S), "failures": failures,
+            "missed_reported": reported, "missed_unreported": unreported,
+            "jitter_p50": pct(jitter, 50), "jitter_p99": pct(jitter, 99), "jitter_max": max(jitter, default=0)}
+
+
+def bench_streams(gateways: int, seconds: float) -> dict:
+    from orchestrator.inventory import load_inventory
+    from orchestrator.lab.control import LabClient
+
+    lat: list[float] = []
+    types: dict[str, int] = {}
+    lock = threading.Lock()
+
+    def on_event(rec) -> None:
+        if rec.type == "snapshot":
+            return
+        with lock:
+            lat.append((rec.recv_ns - rec.ts_ns) / 1e6)
+            types[rec.type] = types.get(rec.type, 0) + 1
+
+    with lab(gateways) as lb:
+        state_dir = Path(lb.home) / "lab"
+        state_dir = next(p for p in state_dir.iterdir() if (p / "control.sock").exists())
+        inv = load_inventory(state_dir / "inventory.yml")
+        tracker = GatewayTracker((g.id, g.kind) for g in inv.gateways)
+        endpoints = {g.id: (g.monitor.address, g.monitor.port) for g in inv.gateways}
+        watcher = StreamWatcher(endpoints, tracker, on_event)
+        rt = ProbeRuntime().start()
+        period = max(inv.timing.probe_period, len(inv.gateways) / 400)  # engine's budget
+        for g in inv.gateways:
+            rt.spawn(lambda gid=g.id: watcher.run_one(gid))
+            probe = StatusProbe(g.monitor.address, g.monitor.port, gateway=g.id)
+            rt.spawn(lambda p=probe: run_periodic(p, period, lambda s: None))
+        deadline = time.monotonic() + 30
+        while not tracker.all_connected() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        client = LabClient(state_dir)
+        cpu0, t0 = time.process_time(), time.monotonic()
+        flaps = 0
+        while time.monotonic() - t0 < seconds:
+            cycle_end = time.monotonic() + 10
+            client.line_down("ct-ft", "shutdown")
+            while time.monotonic() < cycle_end - 5:
+                time.sleep(0.1)
+            client.line_up("ct-ft")
+            flaps += 1
+            while time.monotonic() < min(cycle_end, t0 + seconds):
+                time.sleep(0.1)
+        cpu = (time.process_time() - cpu0) / (time.monotonic() - t0)
+        rt.stop()
+    with lock:
+        values = list(lat)
+    return {"gateways": gateways, "events": len(values), "types": dict(types), "flaps": flaps,
+            "p50": pct(values, 50), "p99": pct(values, 99), "max": max(values, default=0),
+            "over": sum(1 for v in values if v > STREAM_MAX_MS), "cpu_cores": cpu,
+            "status_period_s": period}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--only", choices=["a", "b"])
+    ap.add_argument("--seconds", type=float, default=60)
+    ap.add_argument("--endpoints", type=int, default=1000)
+    ap.add_argument("--gateways", type=int, default=200)
+    args = ap.parse_args()
+    parts = ["## P2: probe scale\n\n" + __doc__.split("\n\n", 1)[1].split("Reproduce")[0].strip()
+             + f"\n\nReproduce: `.venv/bin/python bench/p2_probes.py`. Load average before: {load_average()}.\n"]
+    if args.only in (None, "a"):
+        a = bench_tcp(args.endpoints, args.seconds)
+        print(a, flush=True)
+        ok_cpu, ok_jit = a["cpu_cores"] <= 1.0, a["jitter_p99"] < JITTER_P99_MS
+        ok_miss = a["missed_unreported"] == 0
+        parts.append(
+            "| (a) probe kind `tcp` | figure | target | verdict |\n|---|---|---|---|\n"
+            f"| CPU, drill's process | {a['cpu_cores']:.2f} cores (responder process: {a['responder_cores']:.2f}) "
+            f"| ≤ 1 core | {'met' if ok_cpu else 'MISSED'} |\n"
+            f"| period jitter | p50 {a['jitter_p50']:.2f} ms, p99 {a['jitter_p99']:.2f} ms, "
+            f"max {a['jitter_max']:.1f} ms "
+            f"| p99 < {JITTER_P99_MS:g} ms | {'met' if ok_jit else 'MISSED'} |\n"
+            f"| samples | {a['samples']:,} taken of {a['expected']:,} slots on {a['endpoints']} endpoints "
+            f"in {a['seconds']:.1f} s; {a['failures']} failed; {a['missed_reported']:,} missed and reported; "
+            f"{a['missed_unreported']} missed unreported | none unreported | {'met' if ok_miss else 'MISSED'} |\n")
+    if args.only in (None, "b"):
+        b = bench_streams(args.gateways, args.seconds)
+        print(b, flush=True)
+        ok = b["over"] == 0
+        kinds = ", ".join(f"{k} {v}" for k, v in sorted(b["types"].items()))
+        parts.append(
+            "| (b) probe kind `gateway-monitor` stream | figure | target | verdict |\n|---|---|---|---|\n"
+            f"| receive − stamp, {b['events']:,} changes from {b['gateways']} gateways ({kinds}; "
+            f"{b['flaps']} line flaps) | p50 {b['p50']:.2f} ms, p99 {b['p99']:.2f} ms, max {b['max']:.1f} ms; "
+            f"{b['over']} over {STREAM_MAX_MS:g} ms | every change ≤ {STREAM_MAX_MS:g} ms | "
+            f"{'met' if ok else 'MISSED'} |\n"
+            f"| CPU, drill's process (streams + `/status` every {b['status_period_s']:.2f} s) | "
+            f"{b['cpu_cores']:.2f} cores | - | - |\n")
+    parts.append(f"Load average after: {load_average()}.")
+    write_section("P2", "\n".join(parts))
+
+
+if __name__ == "__main__":
+    main()
