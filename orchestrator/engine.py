@@ -370,7 +370,7 @@ class Engine:
         summary = self._summary(status, objs, steady_after, gate_refusal)
         self._collect_evidence()
         artifacts = self._write_reports()
-        self.emit(ev.RunEnded(status, exit_code, summary, artifacts))
+        self.emit(ev.RunEnded(status, exit_code, summary, artifacts, worst_rto(measurements)))
         self._notify("finish" if exit_code == 0 else "failure",
                      {"run": self.folder.run_id, "status": status, "summary": summary})
         self.journal.close()
@@ -1072,6 +1072,15 @@ class Engine:
 
 
 # ---------------------------------------------------------------------- module helpers
+
+
+def worst_rto(measurements) -> dict[str, float]:
+    """`run.end.rto_s`: per service, the worst failover interruption among affected gateways."""
+    worst: dict[str, float] = {}
+    for m in measurements:
+        if m.phase == "failover" and m.affected and m.interruption_s is not None:
+            worst[m.service] = max(worst.get(m.service, 0.0), m.interruption_s)
+    return worst
 
 
 def _service_loss(kind: str, rec) -> bool:

@@ -251,6 +251,9 @@ class RunEnded(Event):
     exit_code: int = 0
     summary: str = ""
     artifacts: Mapping[str, str] = field(default_factory=dict)
+    # worst failover interruption per service among affected gateways (journal.md), so
+    # `drill history` reads only a journal's first and last records
+    rto_s: Mapping[str, float] = field(default_factory=dict)
 
 
 Handler = Callable[[Event], None]
