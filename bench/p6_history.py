@@ -1,7 +1,7 @@
 """P6: `drill due` and `drill history` over 10,000 archived runs.
 
 Method: generate N run folders (journals written with orchestrator.journal.Journal per
-docs/journal.md: run.start, measure records, run.end) spread over three years for the
+docs/journal.md: run.start, measure records, run.end with `rto_s` as the engine writes it) spread over three years for the
 shipped drills, then time each command 5 times as a fresh process (after one warm-up).
 """
 
@@ -43,6 +43,7 @@ def generate(reports: Path, n: int, seed: int = 8) -> None:
                              "interruption_s": rto, "target_s": 30.0, "passed": True}, sync=False)
         status = rng.choices(["passed", "failed", "aborted"], [8, 1, 1])[0]
         j.append("run.end", {"status": status, "exit_code": {"passed": 0, "failed": 1, "aborted": 3}[status],
+                             "rto_s": {"trading": rto},
                              "ended": stamp(ns + 60_000_000_000, "engine"), "artifacts": {}}, sync=False)
         j.close()
 
