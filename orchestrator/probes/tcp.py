@@ -32,10 +32,16 @@ class TcpProbe:
                           (time.monotonic_ns() - mono) / 1e6, None, type(e).__name__ + f": {e}")
         return Sample(self.kind, self.target, t_ns, mono, True, (time.monotonic_ns() - mono) / 1e6)
 
-    async def _connect(self) -> None:
+    def __post_init__(self) -> None:
         try:
-            family = socket.AF_INET6 if ipaddress.ip_address(self.address).version == 6 else socket.AF_INET
-        except ValueError:  # a host name: let asyncio resolve it
+            version = ipaddress.ip_address(self.address).version
+        except ValueError:  # a host name: asyncio resolves it at each sample
+            version = None
+        self._family = {4: socket.AF_INET, 6: socket.AF_INET6}.get(version)
+
+    async def _connect(self) -> None:
+        family = self._family
+        if family is None:
             _reader, writer = await asyncio.wait_for(
                 asyncio.open_connection(self.address, self.port), self.timeout_s)
             writer.close()
