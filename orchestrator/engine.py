@@ -172,7 +172,8 @@ class Engine:
         self.restore_failures: list[str] = []
         self.max_sessions: dict[str, int] = {}
         self.signals = _Signals(self)
-        self.redactor = Redactor(secret_values(_inventory_vars(inventory)))
+        self.redactor = Redactor(secret_values(_inventory_vars(inventory))
+                                 + _vault_values(Path(inventory.path)))
         self.journal: Journal | None = None
         self.folder: RunFolder | None = None
         self.tracker = None
@@ -1131,6 +1132,17 @@ def topology(inv: Inventory) -> dict[str, Any]:
 
 def _inventory_vars(inv: Inventory) -> dict[str, Any]:
     return {"notifications": dict(inv.notifications)}
+
+
+def _vault_values(inventory_path: Path) -> list[str]:
+    """Decrypted Vault values of the inventory (when a vault password is configured), so
+    that they are redacted from every journal record, not only from Ansible's artifacts."""
+    try:
+        from orchestrator.ansible import vault_plaintexts
+
+        return sorted(vault_plaintexts(inventory_path, os.environ))
+    except Exception:  # no vault configured or unreadable: ansible-playbook will say so
+        return []
 
 
 def _now_dt():
