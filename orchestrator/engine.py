@@ -173,6 +173,7 @@ class Engine:
         self.max_sessions: dict[str, int] = {}
         self.signals = _Signals(self)
         self.redactor = Redactor(secret_values(_inventory_vars(inventory))
+                                 + inventory_secrets(Path(inventory.path))
                                  + _vault_values(Path(inventory.path)))
         self.journal: Journal | None = None
         self.folder: RunFolder | None = None
@@ -1132,6 +1133,34 @@ def topology(inv: Inventory) -> dict[str, Any]:
 
 def _inventory_vars(inv: Inventory) -> dict[str, Any]:
     return {"notifications": dict(inv.notifications)}
+
+
+def inventory_secrets(inventory_path: Path) -> list[str]:
+    """Values of every inventory variable named like a secret (`*password*`, `*token*`,
+    `*secret*`, `*key*`, …) in the inventory file and its group_vars/host_vars, so they are
+    redacted from the journal and scrubbed from the Ansible artifacts kept."""
+    import yaml
+
+    class _Loader(yaml.SafeLoader):
+        pass
+
+    # `!vault` and other tags: their plaintext comes from _vault_values when it can.
+    _Loader.add_multi_constructor("!", lambda _loader, _suffix, _node: None)
+    path = Path(inventory_path)
+    base = path if path.is_dir() else path.parent
+    files = [path] if path.is_file() else sorted(path.glob("hosts.y*ml"))
+    for sub in ("group_vars", "host_vars"):
+        if (base / sub).is_dir():
+            files += sorted(p for p in (base / sub).rglob("*") if p.is_file()
+                            and p.suffix in ("", ".yml", ".yaml"))
+    found: list[str] = []
+    for f in files:
+        try:
+            doc = yaml.load(f.read_text(encoding="utf-8"), Loader=_Loader)  # a SafeLoader
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            continue
+        found += [v for v in secret_values(doc) if isinstance(v, str) and "{{" not in v]
+    return sorted(set(found))
 
 
 def _vault_values(inventory_path: Path) -> list[str]:
