@@ -180,7 +180,11 @@ def test_plan_shows_the_resolved_steps_with_ansible_check_mode(lab_env, capsys):
 
 
 def test_run_json_prints_the_outcome(lab_env, capsys):
-    code = run_inprocess(lab_env, "quick", "--set", f"carrier={busy_carrier(lab_env)}", "--json")
+    code = run_inprocess(lab_env, "quick", "--set", f"carrier={busy_carrier(lab_env)}", "--json",
+                         "--ticket", "CR-2026-042", "--approver", "Li Wei", "--operator", "Zhang San")
     out = json.loads(capsys.readouterr().out)
     assert code == 0 and out["status"] == "passed" and out["exit_code"] == 0
+    start = records(newest_run(lab_env.reports, "quick"))[0]["data"]
+    assert (start["ticket"], start["approver"], start["operator"]) == ("CR-2026-042", "Li Wei", "Zhang San")
+    assert start["os_user"]
     assert {m["gateway"] for m in out["measurements"]} == {g.id for g in lab_env.lab.inventory().gateways}

@@ -106,3 +106,15 @@ def test_redaction_of_vault_values_and_secret_keys():
              "v": "$ANSIBLE_VAULT;1.1;AES256\n6162", "items": [{"password": "p"}], "ok": 1})
     assert out == {"api_token": "<redacted>", "note": "uses <redacted> here", "v": "<redacted>",
                    "items": [{"password": "<redacted>"}], "ok": 1}
+
+
+def test_inventory_secrets_are_found_in_the_file_and_group_vars(tmp_path):
+    from orchestrator.engine import inventory_secrets
+
+    (tmp_path / "hosts.yml").write_text(
+        "all:\n  vars:\n    gateway_admin_password: Pl41n-Secret-77\n    note: not secret\n"
+        "  children:\n    g:\n      hosts:\n        h:\n          api_token: !vault |\n"
+        "            $ANSIBLE_VAULT;1.1;AES256\n            6162636465\n")
+    (tmp_path / "group_vars").mkdir()
+    (tmp_path / "group_vars" / "all.yml").write_text("smtp:\n  password: Gr0up-Secret-88\n")
+    assert inventory_secrets(tmp_path) == ["Gr0up-Secret-88", "Pl41n-Secret-77"]
