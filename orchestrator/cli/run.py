@@ -147,6 +147,8 @@ def run(drill_id, inventory, project, reports, as_json, sets, yes, operator, jun
             click.echo(f"  {'pass' if outcome.steady_after_ok else 'FAIL'}  steady state after restore")
         click.echo(f"\n{outcome.status.upper()}: {outcome.summary}")
         click.echo(f"run folder: {outcome.run_dir}")
+        if prepared.lab_started:
+            click.echo("the lab stays up for the next drill; `drill lab down` stops it", err=True)
     raise click.exceptions.Exit(outcome.exit_code)
 
 
