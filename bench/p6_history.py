@@ -1,8 +1,8 @@
 """P6: `drill due` and `drill history` over 10,000 archived runs.
 
 Method: generate N run folders (journals written with orchestrator.journal.Journal per
-docs/journal.md: run.start, measure records, run.end with `rto_s` as the engine writes it) spread over three years for the
-shipped drills, then time each command 5 times as a fresh process (after one warm-up).
+docs/journal.md: run.start, measure records, run.end with `rto_s` as the engine writes it)
+spread over three years for the shipped drills, then time each command 5 times as a fresh process (after one warm-up).
 """
 
 from __future__ import annotations
