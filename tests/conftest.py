@@ -6,17 +6,10 @@ import os
 import random
 
 import pytest
-
-# The one tolerance every test uses when it compares lab timestamps with configured
-# intervals (heartbeat timeout, reconnect interval). Generous because CI shares 2 cores.
-TOLERANCE_S = 0.75
+from support import TOLERANCE_S, in_ci, require_tool  # noqa: F401 - re-exported for older imports
 
 SAMPLE_SEED = int(os.environ.get("DRILL_SAMPLE_SEED", "20261125"))
 SAMPLE_PER_GROUP = int(os.environ.get("DRILL_SAMPLE_PER_GROUP", "1"))
-
-
-def in_ci() -> bool:
-    return os.environ.get("CI", "").lower() == "true"
 
 
 def pytest_report_header(config):
@@ -48,15 +41,3 @@ def pytest_collection_modifyitems(config, items):
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
-
-
-def require_tool(name: str) -> str:
-    """Path of a tool the test needs; a missing tool fails in CI and skips only elsewhere."""
-    import shutil
-
-    path = shutil.which(name)
-    if path:
-        return path
-    if in_ci():
-        pytest.fail(f"{name} is not installed; scripts/setup-tests installs it")
-    pytest.skip(f"{name} not installed (run scripts/setup-tests)")
