@@ -25,21 +25,23 @@ def main() -> None:
     load_before = load_average()
     with lab(args.gateways) as lb:
         run = run_drill(lb, f"{args.gateways}gw/carrier-outage", "carrier-outage")
-    if run.run_dir is None:
-        raise SystemExit(run.output[-3000:])
-    recs = records(run.run_dir)
+        if run.run_dir is None:
+            raise SystemExit(run.output[-3000:])
+        # read everything before the lab and its temporary folder go
+        recs = records(run.run_dir)
+        j = judge(run)
+        breakdown = step_breakdown(run.run_dir)
     failover = [r["data"] for r in recs if r["kind"] == "measure" and r["data"]["phase"] == "failover"]
     failback = [r["data"] for r in recs if r["kind"] == "measure" and r["data"]["phase"] == "failback"]
     gateways = {m["gateway"] for m in failover}
     affected = [m for m in failover if m["affected"]]
     figures = [m for m in affected if m["interruption_s"] is not None]
     status = recs[-1]["data"].get("status") if recs[-1]["kind"] == "run.end" else "unfinished"
-    j = judge(run)
     errs = [abs(e.error_ms) for e in j.errors]
     p95, mx = pct(errs, 95), max(errs, default=float("nan"))
     ok_p1 = bool(errs) and p95 <= P95_MS and mx <= MAX_MS and not j.missed and not j.spurious
     complete = len(gateways) == args.gateways and len(figures) == len(affected) and status is not None
-    steps = "\n".join(f"| {phase}: {name} | {s:.1f} |" for phase, name, s in step_breakdown(run.run_dir))
+    steps = "\n".join(f"| {phase}: {name} | {s:.1f} |" for phase, name, s in breakdown)
     print(f"exit {run.exit_code} status {status}, {len(gateways)} gateways measured, {len(affected)} affected, "
           f"{len(figures)} with figures, P1 p95 {p95:.2f} max {mx:.2f}", flush=True)
     body = (
