@@ -37,10 +37,10 @@ TRIVIAL = """\
 TARGETS = {"trivial": 1.15, "repoint": 1.05}
 
 
-def run_adapter(playbook: Path, inventory: Path, extravars: dict, scratch: Path, n: int) -> float:
+def run_adapter(playbook: Path, inventory: Path, extravars: dict, scratch: Path, n: str) -> float:
     from orchestrator.ansible import PlaybookRun, run_playbook
 
-    pdd = scratch / f"adapter-{n}"
+    pdd = scratch / f"adapter-{playbook.stem}-{n}"
     t0 = time.perf_counter()
     res = run_playbook(PlaybookRun(playbook=playbook, inventory=inventory, extravars=extravars,
                                    private_data_dir=pdd, timeout_s=300))
@@ -56,7 +56,7 @@ def run_raw(playbook: Path, inventory: Path, extravars: dict, scratch: Path) -> 
     env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
     t0 = time.perf_counter()
     proc = subprocess.run([str(BIN / "ansible-playbook"), "-i", str(inventory), str(playbook),
-                           "-e", f"@{vars_file}"], env=env, capture_output=True, text=True)
+                           "-e", f"@{vars_file}"], env=env, cwd=scratch, capture_output=True, text=True)
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
         raise SystemExit(f"raw run failed:\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
@@ -65,10 +65,10 @@ def run_raw(playbook: Path, inventory: Path, extravars: dict, scratch: Path) -> 
 
 def compare(name: str, playbook: Path, inventory: Path, extravars: dict, runs: int, scratch: Path) -> dict:
     adapter, raw = [], []
-    run_adapter(playbook, inventory, extravars, scratch, -1)  # warm-up (caches, .pyc)
+    run_adapter(playbook, inventory, extravars, scratch, "warm-up")  # caches, .pyc
     run_raw(playbook, inventory, extravars, scratch)
     for i in range(runs):
-        pair = [("a", lambda i=i: run_adapter(playbook, inventory, extravars, scratch, i)),
+        pair = [("a", lambda i=i: run_adapter(playbook, inventory, extravars, scratch, str(i))),
                 ("r", lambda: run_raw(playbook, inventory, extravars, scratch))]
         if i % 2:
             pair.reverse()  # alternate which goes first
