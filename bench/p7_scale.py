@@ -31,6 +31,10 @@ def main() -> None:
         recs = records(run.run_dir)
         j = judge(run)
         breakdown = step_breakdown(run.run_dir)
+    ends = [r["data"] for r in recs if r["kind"] in ("abort", "run.end")]
+    why = "; ".join(str(d.get("reason") or d.get("summary") or "") for d in ends)[:600]
+    if run.exit_code not in (0, 1):
+        print(run.output[-3000:])
     failover = [r["data"] for r in recs if r["kind"] == "measure" and r["data"]["phase"] == "failover"]
     failback = [r["data"] for r in recs if r["kind"] == "measure" and r["data"]["phase"] == "failback"]
     gateways = {m["gateway"] for m in failover}
@@ -58,6 +62,7 @@ def main() -> None:
         f"| P1 on this run | {len(errs)} judged: p50 {pct(errs, 50):.2f} ms, p95 {p95:.2f} ms, max {mx:.2f} ms; "
         f"missed {len(j.missed)}, spurious {len(j.spurious)}, switched without stall {len(j.unstalled_md)} "
         f"| p95 ≤ {P95_MS:g} ms, max ≤ {MAX_MS:g} ms | {'met' if ok_p1 else 'MISSED'} |\n\n"
+        f"Outcome: {why or '-'}\n\n"
         "| step | s |\n|---|---|\n" + steps + "\n")
     write_section("P7", body)
 
