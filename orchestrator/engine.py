@@ -1371,10 +1371,14 @@ def _shenzhen_healthy(eng: Engine) -> bool:
             st = eng.lab_status()
         except Exception:
             return False
-        from orchestrator.steady import _centres_state
+        from orchestrator.inventory import route
+        from orchestrator.steady import _centres_state, _lines_state
 
         states = _centres_state(st)
-        return all(states.get(c, "up") == "up" for c in SHENZHEN)
+        down = [lid for lid, state in _lines_state(st).items() if state != "up"]
+        # Up, and reachable: some terrestrial line still carries flows to it.
+        return all(states.get(c, "up") == "up" and route(eng.inv, c, down) is not None
+                   for c in SHENZHEN)
     import asyncio
 
     from orchestrator.probes.tcp import connect_ok

@@ -12,8 +12,10 @@ from orchestrator.inventory import SHENZHEN, Inventory
 from orchestrator.probes.monitor import fetch_many
 
 MD_FRESH_S = 1.0
-# Failures that no amount of waiting fixes (gateways reconnect by themselves; lines don't).
-WONT_HEAL = frozenset({"line_up", "centre_up", "config_unchanged", "config_order"})
+# Failures that no amount of waiting fixes (gateways reconnect by themselves; lines don't,
+# and a gateway away from its home centre stays there until it is repointed).
+WONT_HEAL = frozenset({"line_up", "centre_up", "config_unchanged", "config_order", "home_centre",
+                       "shenzhen_centre"})
 
 
 @dataclass(frozen=True)

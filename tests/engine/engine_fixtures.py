@@ -82,6 +82,47 @@ FAIL_PLAYBOOK = """\
 """
 
 
+# beijing-cutover without the manual step, the verify steps and the long waits.
+BJ_QUICK = """\
+id: bj-quick
+title: {zh: 测试异地切换, en: Test DR cutover}
+description: {zh: 测试, en: test}
+spec: [R-DR-1]
+cadence: yearly
+params:
+  dr: {type: centre, default: BJ}
+targets:
+  trading: {rto: 60s}
+abort: {blast_radius: true, recovery_margin: 10s}
+failback: true
+phases:
+  fault:
+    - name: Both Shenzhen centres down
+      playbook: centre.yml
+      vars: {centres: "{{ centres(role='production') }}", state: down}
+      effect: {centres_down: "{{ centres(role='production') }}"}
+    - name: Repoint to {{ dr }}
+      playbook: repoint.yml
+      vars: {gateways: "{{ gateways(satellite_only=false) }}", to: "{{ dr }}"}
+      effect: {repoint: {gateways: "{{ gateways(satellite_only=false) }}", to: "{{ dr }}"}}
+  recovery:
+    - name: On {{ dr }}
+      wait: {until: {on_centre: "{{ dr }}"}, timeout: 60s}
+  hold:
+    - name: Soak
+      wait: {for: 1s, while: no_new_loss}
+  restore:
+    - name: Shenzhen centres up
+      playbook: centre.yml
+      vars: {centres: "{{ centres(role='production') }}", state: up}
+      effect: {centres_up: "{{ centres(role='production') }}"}
+    - name: Repoint home
+      playbook: repoint.yml
+      vars: {gateways: "{{ gateways(satellite_only=false) }}", to: home}
+      effect: {repoint: {gateways: "{{ gateways(satellite_only=false) }}", to: home}}
+"""
+
+
 @dataclass(frozen=True)
 class LabEnv:
     home: Path
@@ -115,6 +156,7 @@ def make_project(root: Path) -> Path:
         "forgetful": {"restore": FORGETFUL_RESTORE},
     }
     drills = {name: QUICK.format(id=name, **{**base, **v}) for name, v in variants.items()}
+    drills["bj-quick"] = BJ_QUICK
     for name, text in drills.items():
         (root / "drills" / f"{name}.yaml").write_text(text, encoding="utf-8")
     return root
