@@ -148,6 +148,8 @@ def judge(run: DrillRun) -> Judged:
     if run.run_dir is None:
         return out
     recs = records(run.run_dir)
+    if not (run.run_dir / "evidence" / "lab-truth.jsonl").exists():
+        return out  # the run ended before its evidence was collected
     tr = truth(run.run_dir)
     fault_start, _ = _phase_bounds(recs, "fault")
     restore_start, _ = _phase_bounds(recs, "restore")
