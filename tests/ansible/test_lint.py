@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import require_tool
+from support import require_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 

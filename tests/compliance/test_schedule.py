@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from compliance_helpers import REPO, drill_home, write_inventory  # noqa: F401 - drill_home: autouse fixture
-from conftest import require_tool
+from support import require_tool
 
 from orchestrator.cli import main
 from orchestrator.compliance.schedule import find_slot

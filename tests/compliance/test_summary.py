@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 from compliance_helpers import LAB_INVENTORY, REPO, drill_home, utc, write_run  # noqa: F401 - drill_home: autouse fixture
-from conftest import require_tool
+from support import require_tool
 
 from orchestrator.cli import main
 

@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 
-from conftest import TOLERANCE_S
 from engine_fixtures import lab_env_fixture  # noqa: F401 - the lab_env fixture
 from engine_helpers import (
     group_alive,
@@ -19,6 +18,7 @@ from engine_helpers import (
     start_process,
     stop,
 )
+from support import TOLERANCE_S
 
 from orchestrator.cli import main
 from orchestrator.journal import first_bad_record

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import sys
 from pathlib import Path
@@ -14,18 +13,7 @@ sys.path.insert(0, str(_TESTS))
 
 from hostbed import bed as bedlib  # noqa: E402
 from hostbed.inventory import trust_all, write_inventory  # noqa: E402
-
-
-def _suite():
-    # tests/conftest.py by path: the name `conftest` is ambiguous once sub-folders have their own.
-    spec = importlib.util.spec_from_file_location("drill_suite_conftest", _TESTS / "conftest.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_SUITE = _suite()
-in_ci, require_tool = _SUITE.in_ci, _SUITE.require_tool
+from support import in_ci, require_tool  # noqa: E402
 
 
 def _require_bed_tools() -> None:

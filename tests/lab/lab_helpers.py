@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import socket
 import time
 import urllib.request
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-from orchestrator.lab.control import LabHandle
+from support import TOLERANCE_S  # noqa: F401 - re-exported for the lab tests
 
-_spec = importlib.util.spec_from_file_location(
-    "drill_suite_conftest_lab", Path(__file__).resolve().parents[1] / "conftest.py")
-assert _spec and _spec.loader
-_suite = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_suite)
-TOLERANCE_S: float = _suite.TOLERANCE_S
+from orchestrator.lab.control import LabHandle
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float, what: str) -> Any:

@@ -3,7 +3,6 @@ shadows `from conftest import TOLERANCE_S` for the rest of the suite."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
@@ -26,9 +25,4 @@ def load_lab():
     return load_inventory(LAB_INVENTORY)
 
 
-def require_tool(name: str) -> str:
-    """tests/conftest.require_tool, loaded by path (the name `conftest` is ambiguous)."""
-    spec = importlib.util.spec_from_file_location("drill_suite_conftest", REPO / "tests" / "conftest.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.require_tool(name)
+from support import require_tool  # noqa: E402,F401 - re-exported for the model tests

@@ -5,8 +5,8 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-from conftest import require_tool
 from drill_proc import DrillRun, poll, run_drill, run_folders
+from support import require_tool
 
 from orchestrator.lab.testing import make_lab_inventory, running_lab
 

@@ -13,7 +13,6 @@ import signal
 from pathlib import Path
 
 import pytest
-from conftest import TOLERANCE_S
 from drill_proc import (
     DrillRun,
     boundaries,
@@ -25,6 +24,7 @@ from drill_proc import (
     run_drill,
     run_folders,
 )
+from support import TOLERANCE_S
 
 from orchestrator.inventory import load_inventory
 from orchestrator.lab.testing import make_lab_inventory, running_lab

@@ -7,24 +7,13 @@ every record up to the reports, then write_run_reports, then run.end binding the
 
 from __future__ import annotations
 
-import importlib.util
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from support import require_tool  # noqa: F401 - re-exported for the report tests
+
 from orchestrator.journal import Journal, iso_ns, stamp
-
-
-def _root_conftest():
-    """tests/conftest.py; this folder's own conftest.py shadows the name `conftest`."""
-    spec = importlib.util.spec_from_file_location("_drill_tests_conftest",
-                                                  Path(__file__).resolve().parent.parent / "conftest.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-require_tool = _root_conftest().require_tool
 
 SECRET = "S3cr3t-Vault-Pa55"  # what a lab inventory would hold; must never reach an artifact
 S = 1_000_000_000
