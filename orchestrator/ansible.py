@@ -274,9 +274,7 @@ def vault_plaintexts(inventory: Path, env: Mapping[str, str]) -> set[str]:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             continue
-        blobs = [text] if text.startswith("$ANSIBLE_VAULT;") else [
-            "\n".join(ln.strip() for ln in m.group(1).splitlines())
-            for m in _VAULT_BLOCK.finditer(text)]
+        blobs = [text] if text.startswith("$ANSIBLE_VAULT;") else _vault_scalars(text)
         for blob in blobs:
             try:
                 plain = vault.decrypt(blob.strip()).decode("utf-8", "replace")
@@ -286,7 +284,27 @@ def vault_plaintexts(inventory: Path, env: Mapping[str, str]) -> set[str]:
     return {s for s in found if len(s) >= 3}
 
 
-_VAULT_BLOCK = re.compile(r"!vault\s*\|[-+]?[ \t]*\n((?:[ \t]+\S.*(?:\n|$))+)")
+def _vault_scalars(text: str) -> list[str]:
+    """The `!vault` scalars of a YAML file. Parsed, not pattern-matched: a block scalar
+    ends where YAML says, not at the next indented key."""
+    import yaml
+
+    found: list[str] = []
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    def vault(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> str:
+        found.append(loader.construct_scalar(node))
+        return ""
+
+    Loader.add_constructor("!vault", vault)
+    Loader.add_constructor("!unsafe", lambda loader, node: loader.construct_scalar(node))
+    try:
+        yaml.load(text, Loader=Loader)
+    except yaml.YAMLError:
+        return []
+    return found
 
 
 def _leaf_strings(plain: str) -> set[str]:

@@ -42,8 +42,35 @@ def generate_gateways(count: int, monitor_address: str, first_port: int) -> list
     return out
 
 
+class _Tagged(str):
+    """An Ansible-tagged scalar (`!vault`, `!unsafe`) kept verbatim, so the effective
+    inventory still hands Ansible a vault value it can decrypt."""
+
+    tag = "!vault"
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+def _construct_tagged(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> _Tagged:
+    value = _Tagged(loader.construct_scalar(node))
+    value.tag = node.tag
+    return value
+
+
+for _tag in ("!vault", "!unsafe"):
+    _Loader.add_constructor(_tag, _construct_tagged)
+_Dumper.add_representer(
+    _Tagged, lambda dumper, v: dumper.represent_scalar(v.tag, str(v), style="|" if "\n" in v else None))
+
+
 def raw_inventory(path: Path) -> dict[str, Any]:
-    return yaml.safe_load(inventory_file(path).read_text(encoding="utf-8"))
+    return yaml.load(inventory_file(path).read_text(encoding="utf-8"), Loader=_Loader)
 
 
 def effective_inventory(path: Path, gateways: int | None) -> dict[str, Any]:
@@ -61,7 +88,7 @@ def effective_inventory(path: Path, gateways: int | None) -> dict[str, Any]:
 
 def write_inventory(doc: dict[str, Any], dest: Path) -> None:
     header = "# Effective inventory of the running lab, written by `drill lab up`.\n"
-    dest.write_text(header + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True),
+    dest.write_text(header + yaml.dump(doc, Dumper=_Dumper, sort_keys=False, allow_unicode=True),
                     encoding="utf-8")
 
 
