@@ -550,7 +550,7 @@ def _write_private(path: Path, text: str) -> None:
 
 def _end_tree(proc: subprocess.Popen, pgid: int, control_dir: Path | None = None) -> None:
     masters = control_dir is not None and any(control_dir.iterdir())
-    if proc.poll() is not None and not masters and not _group_alive(pgid):
+    if proc.poll() is not None and not masters and not group_alive(pgid):
         return  # the usual end: nothing left, and no /proc scan (P3 overhead)
     # Snapshot the tree first: a process that left the group (setsid) is still found by
     # parentage while its parent lives; an ssh control master that detached is found by
@@ -586,7 +586,8 @@ def _kill_pids(pgid: int, pids: set[int], grace_s: float) -> None:
         raise DrillError(f"processes {sorted(targets)} of group {pgid} survived SIGKILL")
 
 
-def _group_alive(pgid: int) -> bool:
+def group_alive(pgid: int) -> bool:
+    """Whether any process of the group still exists."""
     try:
         os.killpg(pgid, 0)
     except ProcessLookupError:

@@ -1252,7 +1252,7 @@ def recover(drill_home: Path, environment: str, *, reports_dirs: tuple[Path, ...
         for r in records:
             if r.kind == "ansible.process":
                 pgid = int(r.data.get("pgid") or 0)
-                if pgid > 1 and _group_alive(pgid):
+                if pgid > 1 and ansible.group_alive(pgid):
                     ansible.kill_process_group(pgid)
                     actions.append(f"killed process group {pgid} ({r.data.get('step')})")
         journal = Journal(run_dir / "journal.jsonl", run_dir.name)
@@ -1288,16 +1288,6 @@ def recover(drill_home: Path, environment: str, *, reports_dirs: tuple[Path, ...
     if holder is not None:
         done.append(Recovered(holder.run_id, Path(), (f"released stale lock of {holder.describe()}",), None))
     return done
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _recover_run(start: Mapping[str, Any], records, journal: Journal, inventory: Inventory | None,

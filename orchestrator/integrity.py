@@ -19,6 +19,7 @@ from pathlib import Path, PurePosixPath
 
 from orchestrator import archive_index, signing
 from orchestrator.journal import Record, canonical, first_bad_record
+from orchestrator.runfolder import sha256_file
 
 JOURNAL = "journal.jsonl"
 
@@ -68,14 +69,6 @@ class Trust:
 
     keys: frozenset[str] = frozenset()  # fingerprints
     require_signature: bool = False
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _safe_rel(path: str) -> bool:
