@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 
 import pytest
 
@@ -25,3 +26,15 @@ def require_tool(name: str) -> str:
     if in_ci():
         pytest.fail(f"{name} is not installed; scripts/setup-tests installs it")
     pytest.skip(f"{name} not installed (run scripts/setup-tests)")
+
+
+def poll(condition, deadline_s: float, what: str, every_s: float = 0.05):
+    """Poll `condition` until it returns a truthy value; AssertionError naming `what`."""
+    end = time.monotonic() + deadline_s
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out after {deadline_s:.0f}s waiting for {what}")
+        time.sleep(every_s)

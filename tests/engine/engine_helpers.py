@@ -7,8 +7,9 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
+
+from support import poll  # noqa: F401 - re-exported for the tests that import it from here
 
 from orchestrator.cli import main
 
@@ -41,15 +42,6 @@ def of_kind(recs: list[dict], kind: str) -> list[dict]:
     return [r["data"] for r in recs if r["kind"] == kind]
 
 
-def poll(condition, deadline_s: float, what: str, every_s: float = 0.05):
-    end = time.monotonic() + deadline_s
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out after {deadline_s:.0f}s waiting for {what}")
-        time.sleep(every_s)
 
 
 def start_process(env, drill_id: str, *extra: str, pause_at: str | None = None,

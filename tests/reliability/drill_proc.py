@@ -14,10 +14,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from support import poll
 
 REPO = Path(__file__).resolve().parents[2]
 PHASES = ("precheck", "fault", "recovery", "hold", "restore")
@@ -45,16 +46,6 @@ def boundaries(drill_id: str) -> list[str]:
     return out
 
 
-def poll(condition, deadline_s: float, what: str, every_s: float = 0.05):
-    """Poll `condition` until it returns a truthy value; AssertionError naming `what`."""
-    end = time.monotonic() + deadline_s
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out after {deadline_s:.0f}s waiting for {what}")
-        time.sleep(every_s)
 
 
 # ------------------------------------------------------------------ /proc
