@@ -88,6 +88,12 @@ def drill_home() -> Path:
     return Path(env) if env else Path.home() / ".local" / "state" / "drill"
 
 
+def drill_files(folder: Path) -> list[Path]:
+    """The drill files of a drills/ folder, by name: *.yaml and *.yml, hidden ones skipped."""
+    return sorted(p for p in Path(folder).iterdir()
+                  if p.suffix in (".yaml", ".yml") and p.is_file() and not p.name.startswith("."))
+
+
 def init_project(dest: Path) -> Path:
     """Copy the shipped drills, playbooks and inventories into a new project folder.
 

@@ -18,6 +18,7 @@ from types import MappingProxyType
 
 from orchestrator.errors import InputError, Problem
 from orchestrator.inventory import GATEWAY_KINDS, Inventory, Text, home_centre_of
+from orchestrator.project import drill_files
 from orchestrator.yamlsrc import Lines, PathKey, dotted, load_yaml, one_line, schema_problems
 
 PHASES = ("precheck", "fault", "recovery", "hold", "restore")
@@ -214,11 +215,6 @@ def load_drills(folder: Path) -> list[Drill]:
     if problems:
         raise InputError(problems)
     return sorted(drills, key=lambda d: d.id)
-
-
-def drill_files(folder: Path) -> list[Path]:
-    return sorted(p for p in Path(folder).iterdir()
-                  if p.suffix in (".yaml", ".yml") and p.is_file() and not p.name.startswith("."))
 
 
 def find_drill(folder: Path, drill_id: str) -> Drill:

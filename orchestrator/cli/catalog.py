@@ -24,18 +24,19 @@ def list_drills(lang: str, as_json: bool, project: Path | None) -> None:
     """
     from tabulate import tabulate
 
-    from orchestrator.project import find_project
-    from orchestrator.scenario import load_drills
+    from orchestrator.catalog import list_drills
+    from orchestrator.project import drill_home, find_project
 
-    drills = load_drills(find_project(project).drills_dir)
+    # Unchanged drill files are listed from a cache of their last full validation.
+    drills = list_drills(find_project(project).drills_dir, cache_dir=drill_home() / "cache")
     if as_json:
-        click.echo(json.dumps([{"id": d.id, "title": {"zh": d.title.zh, "en": d.title.en},
+        click.echo(json.dumps([{"id": d.id, "title": {"zh": d.title_zh, "en": d.title_en},
                                 "spec": list(d.spec), "cadence": d.cadence,
                                 "path": str(d.path)} for d in drills], ensure_ascii=False))
         return
     headers = ["id", "title", "clauses", "cadence"] if lang == "en" else \
         ["编号", "名称", "对应条款", "演练周期"]
-    rows = [[d.id, d.title.get(lang), ", ".join(d.spec), _cadence(d.cadence, lang)] for d in drills]
+    rows = [[d.id, d.title(lang), ", ".join(d.spec), _cadence(d.cadence, lang)] for d in drills]
     click.echo(tabulate(rows, headers=headers, tablefmt="simple"))
 
 
@@ -76,8 +77,8 @@ def validate(files: tuple[Path, ...], inventory: str, project: Path | None) -> N
     """
     from orchestrator.errors import InputError, Problem
     from orchestrator.inventory import load_inventory
-    from orchestrator.project import find_project
-    from orchestrator.scenario import drill_files, load_drill, playbook_problems, resolve
+    from orchestrator.project import drill_files, find_project
+    from orchestrator.scenario import load_drill, playbook_problems, resolve
 
     proj = find_project(project)
     paths = list(files) or drill_files(proj.drills_dir)
