@@ -105,7 +105,7 @@ def seal_point(journal: Path) -> SealPoint:
                      status=str(ends[-1].data.get("status", "")))
 
 
-def _repair_torn_tail(fh) -> None:
+def repair_torn_tail(fh) -> None:
     """A crash mid-append leaves a line without newline; it was never acknowledged."""
     fh.seek(0, os.SEEK_END)
     size = fh.tell()
@@ -119,7 +119,7 @@ def _repair_torn_tail(fh) -> None:
     fh.truncate(data.rfind(b"\n") + 1)
 
 
-def _last_line(fh) -> bytes | None:
+def last_line(fh) -> bytes | None:
     fh.seek(0)
     last = None
     for line in fh:
@@ -157,8 +157,8 @@ def append_run(reports_dir: Path, run_dir: Path, *, signer: Signer | None = None
     with open(reports_dir / _LOCK_FILE, "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         with open(reports_dir / INDEX_FILE, "a+b") as fh:
-            _repair_torn_tail(fh)
-            last = _last_line(fh)
+            repair_torn_tail(fh)
+            last = last_line(fh)
             prev_raw = json.loads(last) if last else None
             raw = {
                 "seq": prev_raw["seq"] + 1 if prev_raw else 0,

@@ -37,11 +37,13 @@ from orchestrator.journal import Journal, read_records, stamp
 from orchestrator.lock import EnvironmentLock, break_stale
 from orchestrator.redact import Redactor, secret_values
 from orchestrator.runfolder import (
+    ANSIBLE_MANIFEST,
     RunFolder,
     register_active,
     sha256_file,
     unfinished_runs,
     unregister_active,
+    write_ansible_manifest,
 )
 from orchestrator.steps import step_from_record, step_record, text_record
 from orchestrator.timing import (
@@ -80,6 +82,9 @@ class RunOptions:
     # Interactive hooks (the CLI passes click prompts; None = not interactive).
     ask: Callable[[str], str] | None = None
     progress: bool = False
+    # signing.Signer from --signing-key (loaded before the run starts); None: look the key
+    # up at seal time (DRILL_SIGNING_KEY, else the inventory's drill.signing.key).
+    signer: Any = None
 
 
 @dataclass(frozen=True)
@@ -1001,6 +1006,10 @@ class Engine:
         artifacts: dict[str, str] = {}
         for path in sorted(p for p in self.folder.evidence.rglob("*") if p.is_file()):
             artifacts[self.folder.relative(path)] = sha256_file(path)
+        # Every playbook is over (recover ended the dead ones' process groups first).
+        manifest = write_ansible_manifest(self.folder.path)
+        if manifest is not None:
+            artifacts[ANSIBLE_MANIFEST] = manifest
         try:
             from orchestrator.reports import write_run_reports
 
@@ -1018,7 +1027,7 @@ class Engine:
         try:
             from orchestrator.archive_index import append_run
 
-            append_run(Path(self.opt.reports_dir), self.folder.path)
+            append_run(Path(self.opt.reports_dir), self.folder.path, signer=self.opt.signer)
         except Exception as e:  # the run itself is sealed; say so and go on
             sys.stderr.write(f"warning: archive index not updated: {e}\n")
 
@@ -1229,10 +1238,11 @@ class Recovered:
 
 def recover(drill_home: Path, environment: str, *, reports_dirs: tuple[Path, ...] = (),
             inventory: Inventory | None = None, lab_state_dir: Path | None = None,
-            say: Callable[[str], None] = lambda _m: None) -> list[Recovered]:
+            say: Callable[[str], None] = lambda _m: None, signer: Any = None) -> list[Recovered]:
     """Close every unfinished run of `environment`: end its process groups, run its restore
     phase (failback to Shenzhen only when Shenzhen is healthy), check steady state, append
-    `recover` and `run.end` (aborted), then release a stale lock."""
+    `recover` and `run.end` (aborted), then release a stale lock. `signer`: the key to
+    seal with (--signing-key); None looks it up like `drill run`."""
     from orchestrator import ansible
     from orchestrator.lock import is_stale, lock_path
 
@@ -1263,7 +1273,8 @@ def recover(drill_home: Path, environment: str, *, reports_dirs: tuple[Path, ...
                 actions.append("no run.start: nothing to restore")
             else:
                 eng, steady_ok = _recover_run(start.data, records, journal, inventory,
-                                              lab_state_dir, drill_home, run_dir, actions, say)
+                                              lab_state_dir, drill_home, run_dir, actions, say,
+                                              signer)
             summary = ("aborted: the run did not finish; closed by `drill recover`: "
                        + "; ".join(actions))
             if eng is None:
@@ -1292,7 +1303,7 @@ def recover(drill_home: Path, environment: str, *, reports_dirs: tuple[Path, ...
 
 def _recover_run(start: Mapping[str, Any], records, journal: Journal, inventory: Inventory | None,
                  lab_state_dir: Path | None, drill_home: Path, run_dir: Path,
-                 actions: list[str], say) -> tuple[Engine, bool]:
+                 actions: list[str], say, signer: Any = None) -> tuple[Engine, bool]:
     """Run a dead run's restore steps with a minimal engine bound to its journal."""
     from orchestrator.inventory import load_inventory
     from orchestrator.scenario import find_drill
@@ -1313,7 +1324,7 @@ def _recover_run(start: Mapping[str, Any], records, journal: Journal, inventory:
                              phases={"restore": steps if fault_started else ()})
     opts = RunOptions(reports_dir=Path(start.get("reports_dir") or run_dir.parent.parent),
                       drill_home=drill_home, project_root=project, lab_state_dir=lab_dir,
-                      operator=getpass.getuser(), yes=True)
+                      operator=getpass.getuser(), yes=True, signer=signer)
     eng = Engine(resolved, inv, opts)
     eng.folder = RunFolder.open(run_dir)
     eng.journal = journal

@@ -4,9 +4,12 @@ Checks, in order, and reports every problem found (the first one is the headline
 1. the journal's hash chain (`orchestrator.journal.first_bad_record`), one run id, and a
    `run.end` record;
 2. every file bound by `run.end.artifacts`, `report.file` and `evidence.file` records,
-   and no unbound file under evidence/ or report.*;
+   and every ansible-runner artifact listed in the bound `ansible/manifest.json`;
 3. the signature (`journal.sig`) of the final digest, with a trusted key;
-4. the archive index (`reports/index.jsonl`): its chain, and an entry matching the run.
+4. later renders (`renders.jsonl`, orchestrator.renders): the chain from the final
+   digest, their signatures and their files;
+5. no file in the run folder that nothing binds (docs/run-folder.md lists the exceptions);
+6. the archive index (`reports/index.jsonl`): its chain, and an entry matching the run.
 """
 
 from __future__ import annotations
@@ -17,9 +20,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from orchestrator import archive_index, signing
+from orchestrator import archive_index, renders, signing
 from orchestrator.journal import Record, canonical, first_bad_record
-from orchestrator.runfolder import sha256_file
+from orchestrator.runfolder import ANSIBLE_MANIFEST, RENDERS, read_ansible_manifest, sha256_file
 
 JOURNAL = "journal.jsonl"
 
@@ -110,9 +113,11 @@ def verify_run(run_dir: Path, reports_dir: Path | None = None, trust: Trust = Tr
         st.bad(JOURNAL, "empty")
         return RunVerdict(run_dir.name, run_dir, tuple(st.findings))
     _check_shape(st, records)
-    _check_files(st, records)
+    covered = _check_files(st, records)
     final = records[-1]
     signed_by = _check_signature(st, final, reports_dir, trust)
+    covered |= _check_renders(st, final, reports_dir, trust, signed_by)
+    _check_unbound(st, covered)
     if reports_dir is not None:
         entries = index
         if entries is None:
@@ -174,24 +179,131 @@ def _bindings(st: _Run, records: list[Record]) -> dict[str, tuple[str, int]]:
     return bound
 
 
-def _check_files(st: _Run, records: list[Record]) -> None:
+def _check_files(st: _Run, records: list[Record]) -> set[str]:
+    """Check every file the journal binds (and the ansible manifest's files); the paths
+    covered, so that the sweep names only files nothing binds."""
     bound = _bindings(st, records)
+    covered = set(bound)
     for path, (digest, line) in sorted(bound.items()):
         file = st.dir / path
         if not file.is_file():
             st.bad(path, f"missing (bound by journal record {line})")
         elif sha256_file(file) != digest:
             st.bad(path, f"sha256 differs from journal record {line}")
-    # A file added after the run (forged evidence) is bound by nothing. Reports rendered
-    # later on request (report.pdf, …) are not bound; report.html/json always are.
-    extra = [st.dir / n for n in ("report.html", "report.json") if (st.dir / n).is_file()]
-    evidence = st.dir / "evidence"
-    if evidence.is_dir():
-        extra += [p for p in evidence.rglob("*") if p.is_file()]
-    for p in sorted(extra):
+        elif path == ANSIBLE_MANIFEST:
+            covered |= _check_manifest(st, line)
+            continue
+        else:
+            continue
+        if path == ANSIBLE_MANIFEST:
+            # A bad manifest is the headline; its hundreds of files would only repeat it.
+            covered |= {p.relative_to(st.dir).as_posix()
+                        for p in (st.dir / "ansible").rglob("*") if p.is_file()}
+    return covered
+
+
+def _check_manifest(st: _Run, line: int) -> set[str]:
+    try:
+        files = read_ansible_manifest(st.dir)
+    except (OSError, ValueError) as e:
+        st.bad(ANSIBLE_MANIFEST, f"unreadable: {e}")
+        return set()
+    for path, digest in sorted(files.items()):
+        file = st.dir / path
+        if not _safe_rel(path) or PurePosixPath(path).parts[0] != "ansible":
+            st.bad(ANSIBLE_MANIFEST, f"lists a path outside ansible/: {path!r}")
+        elif not file.is_file():
+            st.bad(path, f"missing (listed in {ANSIBLE_MANIFEST}, bound by journal record {line})")
+        elif sha256_file(file) != digest:
+            st.bad(path, f"sha256 differs from {ANSIBLE_MANIFEST} (bound by journal record {line})")
+    return set(files)
+
+
+# Files a sealed run folder holds that no hash binds, by design: they carry their own proof.
+UNBOUND_BY_DESIGN = (JOURNAL, signing.SIG_FILE, RENDERS)
+
+
+def _check_unbound(st: _Run, covered: set[str]) -> None:
+    """A file added after the run (forged evidence, a planted log) is bound by nothing."""
+    for p in sorted(st.dir.rglob("*")):
         rel = p.relative_to(st.dir).as_posix()
-        if rel not in bound:
+        if (p.is_file() or p.is_symlink()) and rel not in covered \
+                and rel not in UNBOUND_BY_DESIGN:
             st.bad(rel, "not bound by any journal record")
+
+
+def _check_renders(st: _Run, final: Record, reports_dir: Path | None, trust: Trust,
+                   signed_by: str | None) -> set[str]:
+    """renders.jsonl: its chain from the final digest, its signatures, and each file."""
+    if not (st.dir / RENDERS).is_file():
+        return set()
+    try:
+        entries, problem = renders.read_renders(st.dir, st.dir.name, final.hash)
+    except OSError as e:
+        st.bad(RENDERS, f"unreadable: {e}")
+        return set()
+    if problem is not None:
+        st.bad(RENDERS, problem.message, problem.line)
+    keys: dict[str, signing.PublicKey | None] = {}
+    latest: dict[str, renders.RenderEntry] = {}
+    for e in entries:
+        if e.key is None:
+            if trust.require_signature:
+                st.bad(RENDERS, f"render {e.path} is unsigned; a signature is required", e.seq + 1)
+        else:
+            if e.key not in keys:
+                keys[e.key] = _render_key(st, e, reports_dir, trust, signed_by)
+            public = keys[e.key]
+            if public is None or e.sig is None \
+                    or not public.verify(signing.render_message(e.hash), e.sig):
+                st.bad(RENDERS, f"render {e.path}: signature does not verify", e.seq + 1)
+        latest[e.path] = e
+    if any(e.key is None for e in entries) and not trust.require_signature:
+        st.notes.append("later renders unsigned: renders.jsonl is hash-chained from the "
+                        "final digest only")
+    for path, e in sorted(latest.items()):
+        if e.outside:
+            st.notes.append(f"render {path} is outside the run folder: not checked "
+                            f"(sha256 {e.sha256})")
+            continue
+        file = st.dir / path
+        if path in UNBOUND_BY_DESIGN or PurePosixPath(path).parts[0] in ("evidence", "ansible"):
+            st.bad(RENDERS, f"render record {e.seq + 1} claims a sealed file {path!r}", e.seq + 1)
+        elif not file.is_file():
+            st.bad(path, f"missing (a later render, {RENDERS} record {e.seq + 1})")
+        elif sha256_file(file) != e.sha256:
+            st.bad(path, f"sha256 differs from {RENDERS} record {e.seq + 1} (a later render)")
+    return {p for p, e in latest.items() if not e.outside}
+
+
+def _render_key(st: _Run, e: renders.RenderEntry, reports_dir: Path | None, trust: Trust,
+                signed_by: str | None) -> signing.PublicKey | None:
+    """The public key a render record may be signed with: the run's own signing key."""
+    assert e.key is not None
+    if signed_by is not None and e.key != signed_by:
+        st.bad(RENDERS, f"render {e.path} signed by key {e.key[:16]}…, not the run's key",
+               e.seq + 1)
+        return None
+    if trust.keys and e.key not in trust.keys:
+        st.bad(RENDERS, f"render {e.path} signed by key {e.key[:16]}…, not a trusted key",
+               e.seq + 1)
+        return None
+    kept = reports_dir / signing.KEYS_DIR / f"{e.key}.pub" if reports_dir else None
+    try:
+        if signed_by is not None:
+            sig = signing.read_signature(st.dir)
+            public = signing.public_from_text(sig.public_key) if sig is not None else None
+        elif kept is not None and kept.is_file():
+            public = signing.public_from_text(kept.read_text(encoding="utf-8", errors="replace"))
+        else:
+            public = None
+    except (ValueError, KeyError, TypeError):
+        public = None
+    if public is None or public.fingerprint != e.key:
+        st.bad(RENDERS, f"render {e.path}: signing key {e.key[:16]}… is not kept with the archive",
+               e.seq + 1)
+        return None
+    return public
 
 
 def _trusted_key(st: _Run, sig: signing.RunSignature, reports_dir: Path | None,

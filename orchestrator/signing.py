@@ -42,6 +42,11 @@ def index_message(entry_hash: str) -> bytes:
     return f"drill-index-entry-v1\n{entry_hash}\n".encode()
 
 
+def render_message(entry_hash: str) -> bytes:
+    """A later render's record in renders.jsonl (orchestrator.renders)."""
+    return f"drill-render-v1\n{entry_hash}\n".encode()
+
+
 @dataclass(frozen=True)
 class PublicKey:
     openssh: str  # "ssh-ed25519 AAAA…"
@@ -138,7 +143,7 @@ def key_path_for(inventory_path: Path | None, cli_value: Path | None) -> Path | 
     try:
         doc = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
         value = doc["all"]["vars"]["drill"].get("signing", {}).get("key")
-    except (KeyError, TypeError, AttributeError, yaml.YAMLError):
+    except (KeyError, TypeError, AttributeError, ValueError, OSError, yaml.YAMLError):
         return None
     if value is None:
         return None

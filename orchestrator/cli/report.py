@@ -19,24 +19,29 @@ def _archive(project: Path | None, reports: Path | None) -> Path:
 
 @click.command()
 @click.argument("run_id")
-@click.option("--format", "fmt", type=click.Choice(["html", "pdf", "md", "json", "csv"]),
+@click.option("--format", "fmt", type=click.Choice(["html", "pdf", "md", "json", "csv", "junit"]),
               default="html", show_default=True, help="Output format.")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
               help="Report language.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Output file. Default: report.<format> in the run folder.")
+              help="Output file. Default: report.<format> (junit.xml) in the run folder.")
+@click.option("--signing-key", type=click.Path(dir_okay=False, path_type=Path),
+              envvar="DRILL_SIGNING_KEY", show_envvar=True, default=None,
+              help="Ed25519 key that signs the render's record in renders.jsonl. Default: the "
+                   "run's inventory drill.signing.key; none: the record is unsigned.")
 @reports_option
 @project_option
-def report(run_id: str, fmt: str, lang: str, out: Path | None, reports: Path | None,
-           project: Path | None) -> None:
+def report(run_id: str, fmt: str, lang: str, out: Path | None, signing_key: Path | None,
+           reports: Path | None, project: Path | None) -> None:
     """Render a run's report from its journal.
 
     RUN_ID is a run folder path or a run id in the archive (reports/<YYYY>/<run-id>).
+    A render of a finished run is recorded in its renders.jsonl, so `drill verify` checks it.
 
     Example: drill report 20261125T111500Z-carrier-outage-3f9a1c --format pdf --lang zh
     """
-    from orchestrator.errors import InputError, Problem
-    from orchestrator.reports import render_report
+    from orchestrator.errors import DrillError, InputError, Problem
+    from orchestrator.reports import render_report, write_junit
     from orchestrator.reports.history import find_run
 
     candidate = Path(run_id)
@@ -49,7 +54,40 @@ def report(run_id: str, fmt: str, lang: str, out: Path | None, reports: Path | N
             raise InputError(Problem(run_id, None, "RUN_ID",
                                      f"no such run; expected a run folder or a run id under {archive}"))
         run_dir = found
-    click.echo(str(render_report(run_dir, fmt, lang, out)))
+    _refuse_sealed(run_dir, out)
+    signer = None
+    if signing_key is not None:
+        from orchestrator.signing import load_signer
+
+        signer = load_signer(signing_key)
+    if fmt == "junit":
+        written = write_junit(run_dir, out if out is not None else run_dir / "junit.xml")
+    else:
+        written = render_report(run_dir, fmt, lang, out)
+    click.echo(str(written))
+    from orchestrator.renders import record_render
+
+    try:
+        record_render(run_dir, written, fmt, lang, signer=signer)
+    except DrillError as e:
+        click.echo(f"warning: {e}", err=True)
+
+
+def _refuse_sealed(run_dir: Path, out: Path | None) -> None:
+    """--out must not overwrite what the run sealed (journal, reports, evidence, artifacts)."""
+    if out is None:
+        return
+    from orchestrator.errors import InputError, Problem
+
+    try:
+        rel = out.resolve().relative_to(run_dir.resolve())
+    except ValueError:
+        return
+    sealed = rel.parts[0] in ("journal.jsonl", "journal.sig", "renders.jsonl", "evidence",
+                              "ansible", "report.html", "report.json")
+    if sealed:
+        raise InputError(Problem(str(out), None, "--out",
+                                 "expected a new file; this one is sealed by the run's journal"))
 
 
 @click.command()

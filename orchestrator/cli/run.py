@@ -26,6 +26,22 @@ def _overrides(sets: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
+def _signer(inventory_path: Path, cli_value: Path | None):
+    """The sealing key, loaded before anything runs: a bad key is bad input (exit 2)."""
+    from orchestrator import signing
+
+    path = signing.key_path_for(inventory_path, cli_value)
+    field = "--signing-key" if cli_value is not None else "drill.signing.key"
+    return signing.load_signer(path, field) if path is not None else None
+
+
+signing_key_option = click.option(
+    "--signing-key", type=click.Path(dir_okay=False, path_type=Path), envvar="DRILL_SIGNING_KEY",
+    default=None, show_envvar=True,
+    help="Ed25519 private key (OpenSSH or PEM) that signs the run's final digest and its "
+         "archive index entry. Default: the inventory's drill.signing.key; none: unsigned.")
+
+
 def _say(message: str) -> None:
     click.echo(message, err=True)
 
@@ -105,8 +121,9 @@ def _outcome_json(outcome) -> dict:
 @click.option("--override-window", metavar="REASON",
               help="Run production outside its change windows; the reason is recorded.")
 @click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True)
+@signing_key_option
 def run(drill_id, inventory, project, reports, as_json, sets, yes, operator, junit, ticket,
-        approver, confirm_environment, override_window, lang):
+        approver, confirm_environment, override_window, lang, signing_key):
     """Run a drill end to end: gate, fault, measure, restore, check, report.
 
     Example:  drill run carrier-outage --set carrier=CU
@@ -116,6 +133,7 @@ def run(drill_id, inventory, project, reports, as_json, sets, yes, operator, jun
 
     proj = find_project(project)
     inv_path = proj.inventory_path(inventory)
+    signer = _signer(inv_path, signing_key)
     home = drill_home()
     prepared = prepare(proj.root, drill_id, inv_path, _overrides(sets), home, say=_say)
     opts = RunOptions(reports_dir=reports or proj.reports_dir, drill_home=home,
@@ -123,16 +141,18 @@ def run(drill_id, inventory, project, reports, as_json, sets, yes, operator, jun
                       yes=yes, ticket=ticket, approver=approver,
                       confirm_environment=confirm_environment, override_window=override_window,
                       lang=lang, lab_state_dir=prepared.lab_state_dir, ask=_ask(),
-                      progress=not as_json)
+                      progress=not as_json, signer=signer)
     if not as_json:
         click.echo(f"drill {drill_id} on {prepared.inventory.environment.name} "
                    f"({len(prepared.inventory.gateways)} gateways)", err=True)
     outcome = Engine(prepared.resolved, prepared.inventory, opts).run()
     if junit:
         try:
+            from orchestrator.renders import record_render
             from orchestrator.reports import write_junit
 
             write_junit(outcome.run_dir, junit)
+            record_render(outcome.run_dir, junit, "junit", lang, signer=signer)
         except Exception as e:  # the run is over and sealed; the JUnit file is extra
             click.echo(f"warning: JUnit not written: {e}", err=True)
     if as_json:
@@ -219,7 +239,8 @@ def plan(drill_id, inventory, project, as_json, sets, ansible_check, lang):
 @click.option("--reports", "reports", multiple=True,
               type=click.Path(file_okay=False, path_type=Path),
               help="Also look for unfinished runs in this archive (repeatable).")
-def recover(inventory, project, reports):
+@signing_key_option
+def recover(inventory, project, reports, signing_key):
     """Finish runs that died (SIGKILL, power loss): restore, check, close as aborted.
 
     Example:  drill recover --inventory lab
@@ -229,6 +250,7 @@ def recover(inventory, project, reports):
     from orchestrator.project import drill_home, find_project
 
     proj = find_project(project)
+    signer = _signer(proj.inventory_path(inventory), signing_key)
     inv = load_inventory(proj.inventory_path(inventory))
     home = drill_home()
     lab_dir = None
@@ -241,7 +263,8 @@ def recover(inventory, project, reports):
         else:
             lab_dir = None
     done = do_recover(home, inv.environment.name, reports_dirs=(*reports, proj.reports_dir),
-                      inventory=inv, lab_state_dir=lab_dir, say=lambda m: click.echo(m, err=True))
+                      inventory=inv, lab_state_dir=lab_dir, say=lambda m: click.echo(m, err=True),
+                      signer=signer)
     if not done:
         click.echo(f"nothing to recover for {inv.environment.name}")
         return

@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from orchestrator import integrity
+from orchestrator import integrity, runfolder
 from orchestrator.journal import Journal, stamp
 
 
@@ -24,6 +24,27 @@ def write_key(path: Path) -> Path:
                                        serialization.NoEncryption()))
     path.chmod(0o600)
     return path
+
+
+def write_ansible_artifacts(run_dir: Path, t0: int) -> list[Path]:
+    """What ansible-runner leaves in a step's private_data_dir once drill redacted it."""
+    art = run_dir / "ansible" / "00-cut-ct-lines" / "artifacts" / "run"
+    (art / "job_events").mkdir(parents=True)
+    (run_dir / "ansible" / "00-cut-ct-lines" / "env").mkdir()
+    files = []
+    for i, (event, task) in enumerate([("playbook_on_start", None),
+                                       ("runner_on_ok", "断开线路 ct-ft"),
+                                       ("playbook_on_stats", None)], 1):
+        p = art / "job_events" / f"{i}-0a1b2c3d-{i:04d}.json"
+        p.write_text(json.dumps({"event": event, "counter": i, "created": t0 + i,
+                                 "event_data": {"task": task, "password": "<redacted>"}},
+                                ensure_ascii=False), encoding="utf-8")
+        files.append(p)
+    for name, text in (("stdout", "PLAY [cut] ***\nok: [lab]\n"), ("rc", "0"),
+                       ("status", "successful"), ("command", '{"command": ["ansible-playbook"]}')):
+        (art / name).write_text(text, encoding="utf-8")
+        files.append(art / name)
+    return files
 
 
 def _sha(path: Path) -> str:
@@ -78,6 +99,7 @@ def make_run(reports: Path, drill: str = "carrier-outage", key: Path | None = No
                 for i in range(5)), encoding="utf-8")
     conf = ev / "files" / "lab" / "etc" / "server_list.xml"
     conf.write_text("<servers>\n  <server centre=\"NF\" address=\"127.50.101.30\"/>\n</servers>\n")
+    write_ansible_artifacts(run_dir, t0)
     for p in (ev / "probes.jsonl.gz", ev / "gateway-events.jsonl", conf):
         j.append("evidence.file", {"path": p.relative_to(run_dir).as_posix(), "sha256": _sha(p),
                                    "source": {"host": "lab", "path": "/x"}, "redacted": False,
@@ -95,6 +117,7 @@ def make_run(reports: Path, drill: str = "carrier-outage", key: Path | None = No
                  sync=False)
     artifacts = {p.relative_to(run_dir).as_posix(): _sha(p)
                  for p in (html, rep, *sorted(q for q in ev.rglob("*") if q.is_file()))}
+    artifacts[runfolder.ANSIBLE_MANIFEST] = runfolder.write_ansible_manifest(run_dir)
     j.append("run.end", {"status": "aborted", "exit_code": 3, "summary": "signal SIGTERM",
                          "artifacts": artifacts})
     j.close()

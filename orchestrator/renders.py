@@ -1,0 +1,180 @@
+"""Reports rendered after a run was sealed: `renders.jsonl`, a signed addendum.
+
+The journal is append-closed after `run.end` (its final digest is signed and indexed), so
+a PDF, Markdown, CSV or JUnit file rendered later by `drill report` cannot be bound by it.
+Each later render instead appends one record to the run folder's `renders.jsonl`: a hash
+chain whose first `prev` is the journal's final digest, each record signed with the firm's
+key when one is available. `drill verify` checks it (docs/journal.md, "Later renders").
+"""
+
+from __future__ import annotations
+
+import base64
+import fcntl
+import getpass
+import hashlib
+import json
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from orchestrator.archive_index import last_line, repair_torn_tail, seal_point
+from orchestrator.errors import DrillError
+from orchestrator.journal import canonical, iso_ns
+from orchestrator.runfolder import RENDERS, sha256_file
+from orchestrator.signing import (
+    Signer,
+    b64decode_strict,
+    configured_key,
+    load_signer,
+    render_message,
+)
+
+
+@dataclass(frozen=True)
+class RenderEntry:
+    seq: int
+    run: str
+    path: str  # in the run folder; absolute when rendered elsewhere (`outside`)
+    outside: bool
+    sha256: str
+    format: str
+    lang: str
+    at: str
+    by: str
+    key: str | None  # signing key fingerprint, None when unsigned
+    prev: str
+    hash: str
+    sig: bytes | None
+
+    @classmethod
+    def from_raw(cls, raw: dict) -> RenderEntry:
+        """ValueError on a missing field or one of the wrong type."""
+        for name, kind in _FIELDS.items():
+            value = raw.get(name)
+            if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+                raise ValueError(f"field {name!r} missing or not {kind.__name__}")
+        if raw.get("key") is not None and not isinstance(raw["key"], str):
+            raise ValueError("field 'key' is not a string")
+        if (raw.get("key") is None) != (raw.get("sig") is None):
+            raise ValueError("a signature needs its key, and a key its signature")
+        if not raw["outside"] and not _safe_rel(raw["path"]):
+            raise ValueError(f"unusable path {raw['path']!r}")
+        sig = raw.get("sig")
+        return cls(seq=raw["seq"], run=raw["run"], path=raw["path"], outside=raw["outside"],
+                   sha256=raw["sha256"], format=raw["format"], lang=raw["lang"], at=raw["at"],
+                   by=raw["by"], key=raw.get("key"), prev=raw["prev"], hash=raw["hash"],
+                   sig=b64decode_strict(sig) if sig is not None else None)
+
+
+_FIELDS = {"seq": int, "run": str, "path": str, "outside": bool, "sha256": str, "format": str,
+           "lang": str, "at": str, "by": str, "prev": str, "hash": str}
+
+
+def _safe_rel(path: str) -> bool:
+    p = PurePosixPath(path)
+    return bool(path) and not p.is_absolute() and ".." not in p.parts
+
+
+def entry_hash(raw: dict) -> str:
+    return hashlib.sha256(canonical({k: v for k, v in raw.items() if k not in ("hash", "sig")})
+                          ).hexdigest()
+
+
+def record_render(run_dir: Path, file: Path, fmt: str, lang: str, *,
+                  signer: Signer | None = None) -> RenderEntry:
+    """Append the render `file` to the run's renders.jsonl (call after writing it).
+
+    Without `signer` the key is looked up like at seal time (DRILL_SIGNING_KEY, else the
+    run's inventory). A key that cannot be used still records the render, unsigned, then
+    raises DrillError saying so. An unfinished run (no run.end) cannot take a render
+    record: DrillError."""
+    run_dir = Path(run_dir)
+    point = seal_point(run_dir / "journal.jsonl")
+    key_problem = None
+    if signer is None:
+        try:
+            key = configured_key(run_dir / "journal.jsonl")
+            signer = load_signer(key) if key is not None else None
+        except DrillError as e:
+            key_problem = e
+    file = Path(file)
+    try:
+        path, outside = file.resolve().relative_to(run_dir.resolve()).as_posix(), False
+    except ValueError:
+        path, outside = str(file.resolve()), True
+    digest = sha256_file(file)
+    with open(run_dir / RENDERS, "a+b") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)  # two `drill report` at once keep one chain
+        repair_torn_tail(fh)
+        last = last_line(fh)
+        prev_raw = json.loads(last) if last else None
+        raw = {"seq": prev_raw["seq"] + 1 if prev_raw else 0, "run": point.run, "path": path,
+               "outside": outside, "sha256": digest, "format": fmt, "lang": lang,
+               "at": iso_ns(time.time_ns()), "by": getpass.getuser(),
+               "key": signer.public.fingerprint if signer is not None else None,
+               "prev": prev_raw["hash"] if prev_raw else point.digest}
+        raw["hash"] = entry_hash(raw)
+        if signer is not None:
+            raw["sig"] = base64.b64encode(signer.sign(render_message(raw["hash"]))).decode()
+        fh.seek(0, os.SEEK_END)
+        fh.write(canonical(raw) + b"\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    if key_problem is not None:
+        raise DrillError(f"render {path} recorded UNSIGNED: {key_problem}")
+    return RenderEntry.from_raw(raw)
+
+
+@dataclass(frozen=True)
+class RenderProblem:
+    line: int
+    message: str
+
+
+def read_renders(run_dir: Path, run_id: str,
+                 start: str) -> tuple[list[RenderEntry], RenderProblem | None]:
+    """Every record up to the first bad line, and that line's problem. `start`: the
+    journal's final digest, the first record's `prev`."""
+    entries: list[RenderEntry] = []
+    for lineno, raw, problem in _scan(Path(run_dir) / RENDERS, run_id, start):
+        if problem is not None:
+            return entries, RenderProblem(lineno, problem)
+        entries.append(RenderEntry.from_raw(raw))
+    return entries, None
+
+
+def _scan(path: Path, run_id: str, start: str) -> Iterator[tuple[int, dict, str | None]]:
+    prev = start
+    with open(path, "rb") as fh:
+        for lineno, line in enumerate(fh, 1):
+            try:
+                raw = json.loads(line)
+            except (ValueError, UnicodeDecodeError):
+                yield lineno, {}, "not valid JSON"
+                return
+            if not isinstance(raw, dict) or canonical(raw) + b"\n" != line:
+                yield lineno, {}, "not in canonical form"
+                return
+            if raw.get("seq") != lineno - 1:
+                yield lineno, raw, "sequence number out of order"
+                return
+            if raw.get("prev") != prev:
+                what = "the journal's final digest" if lineno == 1 else "the previous record's hash"
+                yield lineno, raw, f"prev does not match {what}"
+                return
+            if raw.get("hash") != entry_hash(raw):
+                yield lineno, raw, "hash does not match the record"
+                return
+            if raw.get("run") != run_id:
+                yield lineno, raw, f"belongs to run {raw.get('run')!r}, not this folder"
+                return
+            try:
+                RenderEntry.from_raw(raw)
+            except (KeyError, TypeError, ValueError) as e:
+                yield lineno, raw, f"malformed record: {e}"
+                return
+            prev = raw["hash"]
+            yield lineno, raw, None
