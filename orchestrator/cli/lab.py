@@ -37,10 +37,27 @@ def _client(project: Path | None, inventory: str):
 
 
 def _show(resp: dict, as_json: bool, text: str) -> None:
+    # One compact object per line: a batch prints one line per target (playbooks read each).
     if as_json:
-        click.echo(json.dumps(resp, indent=2, ensure_ascii=False))
+        click.echo(json.dumps(resp, ensure_ascii=False))
     else:
         click.echo(f"{text} at {resp['effective_at']}")
+
+
+def _unique(ids: tuple[str, ...]) -> list[str]:
+    return list(dict.fromkeys(ids))
+
+
+def _apply(project: Path | None, inventory: str, requests: list[dict]) -> list[dict]:
+    return _send(_client(project, inventory), requests)
+
+
+def _send(client, requests: list[dict]) -> list[dict]:
+    """One request for one target, a batch (checked whole before anything changes) for more."""
+    if len(requests) == 1:
+        req = dict(requests[0])
+        return [client.request(req.pop("op"), **req)]
+    return client.batch(requests)
 
 
 @click.group()
@@ -160,95 +177,198 @@ def status(project: Path | None, inventory: str, as_json: bool) -> None:
 
 @lab.group()
 def line() -> None:
-    """Fail or restore a carrier line."""
+    """Fail or restore carrier lines."""
 
 
 @line.command("down")
-@click.argument("line_id", metavar="ID")
+@click.argument("line_ids", metavar="ID...", nargs=-1, required=True)
 @click.option("--mode", type=click.Choice(["blackhole", "shutdown"]), default="blackhole",
               show_default=True, help="blackhole: flows stall silently; shutdown: flows reset.")
 @project_option
 @inventory_option
 @json_option
-def line_down(line_id: str, mode: str, project: Path | None, inventory: str,
+def line_down(line_ids: tuple[str, ...], mode: str, project: Path | None, inventory: str,
               as_json: bool) -> None:
-    """Take a line down.
+    """Take lines down (several: all checked first, then cut together, each stamped).
 
-    Example:  drill lab line down ct-ft --mode blackhole
+    Example:  drill lab line down ct-ft ct-nf --mode blackhole --json
     """
-    resp = _client(project, inventory).line_down(line_id, mode)
-    _show(resp, as_json, f"line {line_id} down ({mode}), {resp.get('flows', 0)} flow(s) hit,")
+    reqs = [{"op": "line_down", "line": lid, "mode": mode} for lid in _unique(line_ids)]
+    for resp in _apply(project, inventory, reqs):
+        _show(resp, as_json,
+              f"line {resp['target']} down ({mode}), {resp.get('flows', 0)} flow(s) hit,")
 
 
 @line.command("up")
-@click.argument("line_id", metavar="ID")
+@click.argument("line_ids", metavar="ID...", nargs=-1, required=True)
 @project_option
 @inventory_option
 @json_option
-def line_up(line_id: str, project: Path | None, inventory: str, as_json: bool) -> None:
-    """Bring a line back.
+def line_up(line_ids: tuple[str, ...], project: Path | None, inventory: str,
+            as_json: bool) -> None:
+    """Bring lines back.
 
-    Example:  drill lab line up ct-ft
+    Example:  drill lab line up ct-ft ct-nf
     """
-    _show(_client(project, inventory).line_up(line_id), as_json, f"line {line_id} up")
+    reqs = [{"op": "line_up", "line": lid} for lid in _unique(line_ids)]
+    for resp in _apply(project, inventory, reqs):
+        _show(resp, as_json, f"line {resp['target']} up")
 
 
 @lab.group()
 def centre() -> None:
-    """Fail or restore a whole centre (FT, NF, BJ)."""
+    """Fail or restore whole centres (FT, NF, BJ)."""
 
 
 @centre.command("down")
-@click.argument("centre_id", metavar="ID")
+@click.argument("centre_ids", metavar="ID...", nargs=-1, required=True)
 @project_option
 @inventory_option
 @json_option
-def centre_down(centre_id: str, project: Path | None, inventory: str, as_json: bool) -> None:
-    """Stall a centre: its services stop answering, without resets.
+def centre_down(centre_ids: tuple[str, ...], project: Path | None, inventory: str,
+                as_json: bool) -> None:
+    """Stall centres: their services stop answering, without resets.
 
     Example:  drill lab centre down FT
     """
-    _show(_client(project, inventory).centre_down(centre_id), as_json,
-          f"centre {centre_id} down")
+    reqs = [{"op": "centre_down", "centre": cid} for cid in _unique(centre_ids)]
+    for resp in _apply(project, inventory, reqs):
+        _show(resp, as_json, f"centre {resp['target']} down")
 
 
 @centre.command("up")
-@click.argument("centre_id", metavar="ID")
+@click.argument("centre_ids", metavar="ID...", nargs=-1, required=True)
 @project_option
 @inventory_option
 @json_option
-def centre_up(centre_id: str, project: Path | None, inventory: str, as_json: bool) -> None:
-    """Bring a centre back.
+def centre_up(centre_ids: tuple[str, ...], project: Path | None, inventory: str,
+              as_json: bool) -> None:
+    """Bring centres back.
 
     Example:  drill lab centre up FT
     """
-    _show(_client(project, inventory).centre_up(centre_id), as_json, f"centre {centre_id} up")
+    reqs = [{"op": "centre_up", "centre": cid} for cid in _unique(centre_ids)]
+    for resp in _apply(project, inventory, reqs):
+        _show(resp, as_json, f"centre {resp['target']} up")
 
 
 @lab.group()
 def gateway() -> None:
-    """Stop, start or restart a lab gateway (a restart re-reads its config)."""
+    """Stop, start, restart or repoint lab gateways (a restart re-reads the config)."""
 
 
 def _gateway_command(name: str, verb: str):
     @gateway.command(name)
-    @click.argument("gateway_id", metavar="ID")
+    @click.argument("gateway_ids", metavar="ID...", nargs=-1, required=True)
     @project_option
     @inventory_option
     @json_option
-    def command(gateway_id: str, project: Path | None, inventory: str, as_json: bool) -> None:
-        client = _client(project, inventory)
-        resp = getattr(client, f"gateway_{name}")(gateway_id)
-        _show(resp, as_json, f"gateway {gateway_id} {verb}")
+    def command(gateway_ids: tuple[str, ...], project: Path | None, inventory: str,
+                as_json: bool) -> None:
+        reqs = [{"op": f"gateway_{name}", "gateway": gid} for gid in _unique(gateway_ids)]
+        for resp in _apply(project, inventory, reqs):
+            _show(resp, as_json, f"gateway {resp['target']} {verb}")
 
     # click reads help when decorating; a __doc__ set afterwards never reaches --help.
-    command.help = (f"{name.capitalize()} a gateway process.\n\n"
-                    f"Example:  drill lab gateway {name} W000000T")
+    command.help = (f"{name.capitalize()} gateway processes (several at once).\n\n"
+                    f"Example:  drill lab gateway {name} W000000T W00001TF")
     return command
 
 
 gateway_restart = _gateway_command("restart", "restarted")
 gateway_stop = _gateway_command("stop", "stopped")
 gateway_start = _gateway_command("start", "started")
+
+
+@gateway.command("repoint")
+@click.option("--plan", "plan_file", type=click.File("r", encoding="utf-8"), required=True,
+              help="JSON list of {gateway: {id, ...}, servers: [{centre, address, port}, ...]} "
+                   "(repoint.yml's plan); - for stdin.")
+@click.option("--template", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              default=None, help="Server list template (default: the project's "
+                                 "playbooks/templates/server_list.xml.j2).")
+@click.option("--no-restart", is_flag=True, help="Only render the configs.")
+@project_option
+@inventory_option
+@json_option
+def gateway_repoint(plan_file, template: Path | None, no_restart: bool, project: Path | None,
+                    inventory: str, as_json: bool) -> None:
+    """Render each planned gateway's server list, then restart them all at once.
+
+    Prints one line per gateway restarted (with --json its effective_ns).
+
+    Example:  echo '[{"gateway": {"id": "W000000T"}, "servers": [...]}]' |
+              drill lab gateway repoint --plan - --json
+    """
+    from orchestrator.errors import InputError, Problem
+    from orchestrator.lab.control import render_server_lists
+
+    where = getattr(plan_file, "name", "--plan")
+    try:
+        plan = json.load(plan_file)
+    except ValueError as e:
+        raise InputError(Problem(where, None, "--plan", f"expected JSON: {e}")) from None
+    client = _client(project, inventory)
+    servers = _plan_servers(plan, where)
+    render_server_lists(client.state_dir, servers, template)
+    if no_restart:
+        for gid in servers:
+            click.echo(json.dumps({"ok": True, "target": gid, "rendered": True}) if as_json
+                       else f"gateway {gid} server list rendered")
+        return
+    reqs = [{"op": "gateway_restart", "gateway": gid} for gid in servers]
+    for resp in _send(client, reqs):
+        _show(resp, as_json, f"gateway {resp['target']} repointed and restarted")
+
+
+def _plan_servers(plan, where: str) -> dict[str, list[dict]]:
+    """`{gateway id: servers}` from repoint.yml's plan, every entry checked."""
+    from orchestrator.errors import InputError, Problem
+
+    problems, out = [], {}
+    if not isinstance(plan, list) or not plan:
+        raise InputError(Problem(where, None, "plan", "expected a non-empty JSON list"))
+    for i, item in enumerate(plan):
+        gid = (item.get("gateway") or {}).get("id") if isinstance(item, dict) else None
+        servers = item.get("servers") if isinstance(item, dict) else None
+        ok = isinstance(servers, list) and servers and all(
+            isinstance(s, dict) and {"centre", "address", "port"} <= set(s) for s in servers)
+        if not gid or not ok:
+            problems.append(Problem(where, None, f"plan[{i}]", "expected {gateway: {id}, "
+                                    "servers: [{centre, address, port}, ...]}"))
+        elif gid in out:
+            problems.append(Problem(where, None, f"plan[{i}]", f"gateway {gid} planned twice"))
+        else:
+            out[str(gid)] = servers
+    if problems:
+        raise InputError(problems)
+    return out
+
+
+@lab.command()
+@click.argument("gateway_ids", metavar="[ID...]", nargs=-1)
+@click.option("--dest", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Evidence folder to fill (configs/, logs/, routes/).")
+@click.option("--status/--no-status", "with_status", default=True, show_default=True,
+              help="Also store the lab's lines and routes (routes/lab-status.json).")
+@project_option
+@inventory_option
+@json_option
+def evidence(gateway_ids: tuple[str, ...], dest: Path, with_status: bool,
+             project: Path | None, inventory: str, as_json: bool) -> None:
+    """Copy the named gateways' configs and logs, the lab's ground truth and log, and its
+    status into an evidence folder, in one go (docs/run-folder.md layout).
+
+    Example:  drill lab evidence --dest /tmp/ev W000000T W00001TF
+    """
+    from orchestrator.lab.control import collect_evidence
+
+    state_dir = _state_dir(project, inventory)
+    files = collect_evidence(state_dir, dest, _unique(gateway_ids), with_status=with_status)
+    if as_json:
+        click.echo(json.dumps({"ok": True, "dest": str(dest), "files": files}, ensure_ascii=False))
+    else:
+        click.echo(f"{len(files)} file(s) copied into {dest}")
+
 
 commands = [lab]

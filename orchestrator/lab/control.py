@@ -68,13 +68,14 @@ class LabClient:
         self.state_dir = Path(state_dir)
         self.timeout = timeout
 
-    def request(self, op: str, **args: Any) -> dict[str, Any]:
+    def request(self, op: str, timeout: float | None = None, **args: Any) -> dict[str, Any]:
         sock_path = self.state_dir / "control.sock"
         if not sock_path.exists():
             raise LabNotRunning(f"no lab running in {self.state_dir} (no control.sock)")
         payload = (json.dumps({"op": op, **args}) + "\n").encode()
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s, unix_path(sock_path) as p:
-            s.settimeout(self.timeout)
+            wait = timeout if timeout is not None else self.timeout
+            s.settimeout(wait)
             try:
                 s.connect(p)
             except (ConnectionRefusedError, FileNotFoundError) as e:
@@ -88,7 +89,7 @@ class LabClient:
                         break
                     buf += chunk
             except OSError as e:
-                raise LabError(f"lab did not answer {op!r} in {self.timeout:g}s: {e}") from None
+                raise LabError(f"lab did not answer {op!r} in {wait:g}s: {e}") from None
         if not buf:
             raise LabError(f"lab closed the control connection without answering {op!r}")
         resp = json.loads(buf)
@@ -114,6 +115,14 @@ class LabClient:
 
     def centre_up(self, centre: str) -> dict[str, Any]:
         return self.request("centre_up", centre=centre)
+
+    def batch(self, requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Several changes in one request (`[{"op": "line_down", "line": "ct-ft"}, …]`): the
+        lab checks them all before applying any, applies network changes together and
+        restarts gateways concurrently; one response per request, in order."""
+        # A gateway stop waits up to its grace time; many run at once, but allow for load.
+        timeout = self.timeout + 0.5 * len(requests)
+        return self.request("batch", timeout=timeout, requests=list(requests))["results"]
 
     def gateway_restart(self, gateway: str) -> dict[str, Any]:
         return self.request("gateway_restart", gateway=gateway)
@@ -358,3 +367,99 @@ def lab_down(state_dir: Path | str, timeout: float = 20.0) -> list[int]:
         with contextlib.suppress(FileNotFoundError):
             (state_dir / name).unlink()
     return killed
+
+
+# ---------------------------------------------------------------------------- batch helpers
+
+
+def _lab_inventory(state_dir: Path):
+    from orchestrator.inventory import load_inventory
+
+    return load_inventory(state_dir / "inventory.yml")
+
+
+def _unknown_gateways(inv, state_dir: Path, ids) -> None:
+    known = {g.id for g in inv.gateways}
+    bad = [g for g in ids if g not in known]
+    if bad:
+        raise InputError(Problem(str(state_dir / "inventory.yml"), None, "gateways",
+                                 f"unknown gateway(s) {', '.join(bad)}; expected among "
+                                 + ", ".join(list(known)[:10]) + (" …" if len(known) > 10 else "")))
+
+
+def render_server_lists(state_dir: Path | str, servers: dict[str, list[dict[str, Any]]],
+                        template: Path | None = None) -> list[Path]:
+    """Render each gateway's server list (`{gateway id: [{centre, address, port}, ...]}`)
+    into the lab state folder with the shared template, the variables `drill lab up` uses
+    and the servers given. Every id is checked before anything is written; each file is
+    replaced atomically (a gateway restarting meanwhile reads the old or the new one)."""
+    import jinja2
+
+    from orchestrator.lab.config import template_vars
+
+    state_dir = Path(state_dir)
+    inv = _lab_inventory(state_dir)
+    _unknown_gateways(inv, state_dir, servers)
+    template = template or _project_template(state_dir / "inventory.yml")
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(template.parent)),
+                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
+                             trim_blocks=True, lstrip_blocks=True)  # as lab/config.py renders
+    tpl = env.get_template(template.name)
+    written = []
+    for gid, order in servers.items():
+        variables = template_vars(inv, gid, state_dir)
+        variables["servers"] = [{"centre": s["centre"], "address": s["address"],
+                                 "port": int(s["port"])} for s in order]
+        dest = state_dir / inv.gateway(gid).config
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_name(f".{dest.name}.tmp")
+        tmp.write_text(tpl.render(**variables), encoding="utf-8")
+        tmp.chmod(0o644)
+        tmp.replace(dest)
+        written.append(dest)
+    return written
+
+
+def collect_evidence(state_dir: Path | str, dest: Path | str, gateways: list[str],
+                     with_status: bool = True) -> list[str]:
+    """Copy into `dest` (the evidence.yml layout): configs/<id>/<config file>,
+    logs/<id>/gateway.log, logs/lab/{truth.jsonl,supervisor.log} and, with `with_status`,
+    routes/lab-status.json (the lab's lines and routes). Returns the paths written,
+    relative to `dest`. Sources that do not exist are named in one LabError after the rest
+    is copied."""
+    state_dir, dest = Path(state_dir), Path(dest)
+    inv = _lab_inventory(state_dir)
+    _unknown_gateways(inv, state_dir, gateways)
+    copies: list[tuple[Path, Path]] = []
+    for gid in gateways:
+        config = state_dir / inv.gateway(gid).config
+        copies.append((config, Path("configs") / gid / config.name))
+        copies.append((state_dir / "gateways" / gid / "gateway.log",
+                       Path("logs") / gid / "gateway.log"))
+    for name in ("truth.jsonl", "supervisor.log"):
+        copies.append((state_dir / name, Path("logs") / "lab" / name))
+    written, missing = [], []
+    for src, rel in copies:
+        target = dest / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            shutil.copyfile(src, target)
+        except FileNotFoundError:
+            missing.append(str(src))
+            continue
+        target.chmod(0o640)
+        written.append(str(rel))
+    if with_status:
+        if is_running(state_dir):
+            status = {**LabClient(state_dir).status(), "running": True}
+        else:
+            status = {"ok": True, "running": False, "environment": inv.environment.name}
+        target = dest / "routes" / "lab-status.json"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(status, indent=4, sort_keys=True, ensure_ascii=False) + "\n",
+                          encoding="utf-8")
+        target.chmod(0o640)
+        written.append(str(Path("routes") / "lab-status.json"))
+    if missing:
+        raise LabError(f"evidence: not found in the lab state folder: {', '.join(missing)}")
+    return written

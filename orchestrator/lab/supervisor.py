@@ -285,49 +285,90 @@ class Supervisor:
         if op == "shutdown":
             self.stopping.set()
             return {"ok": True, "op": op}
+        if op == "batch":
+            return await self._batch(req)
+        return await self._prepare(req)()
+
+    async def _batch(self, req: dict[str, Any]) -> dict[str, Any]:
+        """Several changes in one request: all are checked before any is applied, then the
+        network changes are applied in order in one turn of the loop (each with its own
+        instant) and gateway stops/starts run concurrently."""
+        reqs = req.get("requests")
+        if not isinstance(reqs, list) or not reqs:
+            raise BadRequest("requests", "expected a non-empty list of requests")
+        if any(not isinstance(r, dict) or r.get("op") in ("batch", "status", "shutdown")
+               for r in reqs):
+            raise BadRequest("requests", "expected change requests (line_*, centre_*, gateway_*)")
+        targets = [(str(r.get("op", "")).split("_")[0],
+                    r.get("line") or r.get("centre") or r.get("gateway")) for r in reqs]
+        twice = sorted({str(t) for kind, t in targets if targets.count((kind, t)) > 1})
+        if twice:
+            raise BadRequest("requests", f"expected each target once; repeated: {', '.join(twice)}")
+        thunks = [self._prepare(r) for r in reqs]
+        results = await asyncio.gather(*(t() for t in thunks))
+        return {"ok": True, "op": "batch", "results": list(results)}
+
+    def _prepare(self, req: dict[str, Any]):
+        """Check one change request; return the coroutine function that applies it."""
+        op = req.get("op")
         if op == "line_down":
             lid = self._line(req)
             mode = req.get("mode", "blackhole")
             if mode not in LINE_MODES:
                 raise BadRequest("mode", f"unknown mode {mode!r}; expected blackhole or shutdown")
-            ns = time.time_ns()
-            self.lab.line_mode[lid] = mode
-            resp = self._fault(op, lid, ns, mode=mode)
-            resp["flows"] = self.router.line_down(lid, mode, ns)
-            if self.feed.line == lid:
-                self.feed.line_down(ns)
-            return resp
+
+            async def line_down() -> dict[str, Any]:
+                ns = time.time_ns()
+                self.lab.line_mode[lid] = mode
+                resp = self._fault(op, lid, ns, mode=mode)
+                resp["flows"] = self.router.line_down(lid, mode, ns)
+                if self.feed.line == lid:
+                    self.feed.line_down(ns)
+                return resp
+            return line_down
         if op == "line_up":
             lid = self._line(req)
-            ns = time.time_ns()
-            self.lab.line_mode[lid] = None
-            resp = self._fault(op, lid, ns)
-            self.router.line_up(lid)
-            return resp
+
+            async def line_up() -> dict[str, Any]:
+                ns = time.time_ns()
+                self.lab.line_mode[lid] = None
+                resp = self._fault(op, lid, ns)
+                self.router.line_up(lid)
+                return resp
+            return line_up
         if op == "centre_down":
             cid = self._centre(req)
-            ns = time.time_ns()
-            self.lab.down_centres.add(cid)
-            resp = self._fault(op, cid, ns)
-            resp["flows"] = self.router.centre_down(cid, ns)
-            return resp
+
+            async def centre_down() -> dict[str, Any]:
+                ns = time.time_ns()
+                self.lab.down_centres.add(cid)
+                resp = self._fault(op, cid, ns)
+                resp["flows"] = self.router.centre_down(cid, ns)
+                return resp
+            return centre_down
         if op == "centre_up":
             cid = self._centre(req)
-            ns = time.time_ns()
-            self.lab.down_centres.discard(cid)
-            resp = self._fault(op, cid, ns)
-            self.exchange.centre_up(cid)
-            return resp
+
+            async def centre_up() -> dict[str, Any]:
+                ns = time.time_ns()
+                self.lab.down_centres.discard(cid)
+                resp = self._fault(op, cid, ns)
+                self.exchange.centre_up(cid)
+                return resp
+            return centre_up
         if op in ("gateway_stop", "gateway_start", "gateway_restart"):
             gp = self._gateway(req)
-            ns = time.time_ns()
-            if op in ("gateway_stop", "gateway_restart"):
-                await gp.stop()
-            if op in ("gateway_start", "gateway_restart") and gp.status != "running":
-                await gp.start()
-            resp = self._fault(op, gp.gw.id, ns)
-            resp["pid"] = gp.pid
-            return resp
+
+            async def gateway_op() -> dict[str, Any]:
+                ns = time.time_ns()
+                if op in ("gateway_stop", "gateway_restart"):
+                    await gp.stop()
+                if op in ("gateway_start", "gateway_restart") and gp.status != "running":
+                    await gp.start()
+                resp = self._fault(op, gp.gw.id, ns)
+                resp["pid"] = gp.pid
+                return resp
+            return gateway_op
         raise BadRequest("op", f"unknown op {op!r}")
 
     def _path_state(self, s: Any) -> str | None:
