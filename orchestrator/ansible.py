@@ -406,20 +406,31 @@ def _message(res: Mapping) -> str:
 
 
 def _effective_ns(res: Mapping) -> int | None:
-    """`effective_ns` of a JSON object printed on stdout (docs/drill-format.md); loops: earliest."""
+    """`effective_ns` of the JSON objects printed on stdout (docs/drill-format.md): one object,
+    or one per line (a batch command, one per target); loops: per item. The earliest."""
     found: list[int] = []
     items = [res, *(r for r in res.get("results") or () if isinstance(r, Mapping))]
     for item in items:
-        out = item.get("stdout")
-        if not isinstance(out, str) or "effective_ns" not in out:
-            continue
-        try:
-            doc = json.loads(out)
-        except ValueError:
-            continue
-        if isinstance(doc, dict) and isinstance(doc.get("effective_ns"), int):
-            found.append(doc["effective_ns"])
+        found.extend(doc["effective_ns"] for doc in stdout_objects(item.get("stdout")))
     return min(found) if found else None
+
+
+def stdout_objects(out: object) -> list[dict]:
+    """JSON objects with an integer `effective_ns` in a task's stdout: the whole stdout as one
+    object (possibly indented), else one object per line (other lines ignored)."""
+    if not isinstance(out, str) or "effective_ns" not in out:
+        return []
+    try:
+        docs = [json.loads(out)]
+    except ValueError:
+        docs = []
+        for line in out.splitlines():
+            line = line.strip()
+            if line.startswith("{") and "effective_ns" in line:
+                with contextlib.suppress(ValueError):
+                    docs.append(json.loads(line))
+    return [d for d in docs if isinstance(d, dict) and isinstance(d.get("effective_ns"), int)
+            and not isinstance(d.get("effective_ns"), bool)]
 
 
 def _iso_ns(value: object) -> int | None:

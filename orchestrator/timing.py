@@ -217,10 +217,13 @@ def objectives(measurements: Sequence[Measurement], rto_s: Mapping[str, float]) 
 
 def effective_by_target(private_data_dir) -> dict[str, int]:
     """`{target: effective_ns}` from the change reports a playbook's tasks printed (one per
-    loop item: `{"ok": true, "target": "ct-ft", "effective_ns": …}`), read back from the
+    loop item, or one per line of a batch command's stdout:
+    `{"ok": true, "target": "ct-ft", "effective_ns": …}`), read back from the
     ansible-runner job events kept in the run folder."""
     import json
     from pathlib import Path
+
+    from orchestrator.ansible import stdout_objects
 
     out: dict[str, int] = {}
     if private_data_dir is None:
@@ -234,14 +237,9 @@ def effective_by_target(private_data_dir) -> dict[str, int]:
             continue
         res = (event.get("event_data") or {}).get("res") or {}
         for item in [res, *(r for r in res.get("results") or () if isinstance(r, Mapping))]:
-            text = item.get("stdout") if isinstance(item, Mapping) else None
-            if not isinstance(text, str) or "effective_ns" not in text:
-                continue
-            try:
-                doc = json.loads(text)
-            except ValueError:
-                continue
-            if isinstance(doc, dict) and isinstance(doc.get("effective_ns"), int) and doc.get("target"):
-                target = str(doc["target"])
-                out[target] = min(out.get(target, doc["effective_ns"]), doc["effective_ns"])
+            # one object per stdout, or one per line: a batch command's one per target
+            for doc in stdout_objects(item.get("stdout") if isinstance(item, Mapping) else None):
+                if doc.get("target"):
+                    target = str(doc["target"])
+                    out[target] = min(out.get(target, doc["effective_ns"]), doc["effective_ns"])
     return out
