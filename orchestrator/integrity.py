@@ -76,7 +76,13 @@ class Trust:
 
 def _safe_rel(path: str) -> bool:
     p = PurePosixPath(path)
-    return bool(path) and not p.is_absolute() and ".." not in p.parts
+    return bool(p.parts) and not p.is_absolute() and ".." not in p.parts
+
+
+def _top(path: str) -> str:
+    """The first folder (or the file name) of a run-folder path."""
+    parts = PurePosixPath(path).parts
+    return parts[0] if parts else ""
 
 
 @dataclass
@@ -116,7 +122,7 @@ def verify_run(run_dir: Path, reports_dir: Path | None = None, trust: Trust = Tr
     covered = _check_files(st, records)
     final = records[-1]
     signed_by = _check_signature(st, final, reports_dir, trust)
-    covered |= _check_renders(st, final, reports_dir, trust, signed_by)
+    covered |= _check_renders(st, final, reports_dir, trust, signed_by, covered)
     _check_unbound(st, covered)
     if reports_dir is not None:
         entries = index
@@ -210,7 +216,7 @@ def _check_manifest(st: _Run, line: int) -> set[str]:
         return set()
     for path, digest in sorted(files.items()):
         file = st.dir / path
-        if not _safe_rel(path) or PurePosixPath(path).parts[0] != "ansible":
+        if not _safe_rel(path) or _top(path) != "ansible":
             st.bad(ANSIBLE_MANIFEST, f"lists a path outside ansible/: {path!r}")
         elif not file.is_file():
             st.bad(path, f"missing (listed in {ANSIBLE_MANIFEST}, bound by journal record {line})")
@@ -233,7 +239,7 @@ def _check_unbound(st: _Run, covered: set[str]) -> None:
 
 
 def _check_renders(st: _Run, final: Record, reports_dir: Path | None, trust: Trust,
-                   signed_by: str | None) -> set[str]:
+                   signed_by: str | None, sealed: set[str]) -> set[str]:
     """renders.jsonl: its chain from the final digest, its signatures, and each file."""
     if not (st.dir / RENDERS).is_file():
         return set()
@@ -267,7 +273,7 @@ def _check_renders(st: _Run, final: Record, reports_dir: Path | None, trust: Tru
                             f"(sha256 {e.sha256})")
             continue
         file = st.dir / path
-        if path in UNBOUND_BY_DESIGN or PurePosixPath(path).parts[0] in ("evidence", "ansible"):
+        if path in sealed or path in UNBOUND_BY_DESIGN or _top(path) in ("evidence", "ansible"):
             st.bad(RENDERS, f"render record {e.seq + 1} claims a sealed file {path!r}", e.seq + 1)
         elif not file.is_file():
             st.bad(path, f"missing (a later render, {RENDERS} record {e.seq + 1})")

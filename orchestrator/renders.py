@@ -75,7 +75,7 @@ _FIELDS = {"seq": int, "run": str, "path": str, "outside": bool, "sha256": str, 
 
 def _safe_rel(path: str) -> bool:
     p = PurePosixPath(path)
-    return bool(path) and not p.is_absolute() and ".." not in p.parts
+    return bool(p.parts) and not p.is_absolute() and ".." not in p.parts
 
 
 def entry_hash(raw: dict) -> str:

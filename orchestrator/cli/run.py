@@ -147,14 +147,19 @@ def run(drill_id, inventory, project, reports, as_json, sets, yes, operator, jun
                    f"({len(prepared.inventory.gateways)} gateways)", err=True)
     outcome = Engine(prepared.resolved, prepared.inventory, opts).run()
     if junit:
-        try:
-            from orchestrator.renders import record_render
-            from orchestrator.reports import write_junit
+        from orchestrator.errors import DrillError
+        from orchestrator.renders import record_render
+        from orchestrator.reports import write_junit
 
+        try:
             write_junit(outcome.run_dir, junit)
-            record_render(outcome.run_dir, junit, "junit", lang, signer=signer)
         except Exception as e:  # the run is over and sealed; the JUnit file is extra
             click.echo(f"warning: JUnit not written: {e}", err=True)
+        else:
+            try:  # a later render: bound by the run's renders.jsonl, not the journal
+                record_render(outcome.run_dir, junit, "junit", lang, signer=signer)
+            except DrillError as e:
+                click.echo(f"warning: {e}", err=True)
     if as_json:
         import json
 

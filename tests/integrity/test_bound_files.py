@@ -8,8 +8,10 @@ import random
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 from integrity_sample import make_run, write_key
-from test_verify import flip_positions, verify
+from test_verify import _json, flip_positions, verify
 
 from orchestrator import signing
 from orchestrator.cli import main
@@ -208,3 +210,28 @@ def test_a_bad_signing_key_for_report_exits_2(signed_run, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "--signing-key" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert not (signed_run.path / "report.md").exists()
+
+
+@settings(max_examples=120, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_any_rechained_addendum_edit_fails_cleanly(signed_run, key, data, capsys):
+    """Rewrite any field of a signed render record with any JSON value and recompute its
+    hash: verify exits 1 (the signature no longer matches), never with a traceback."""
+    addendum = signed_run.path / "renders.jsonl"
+    if not addendum.exists():
+        assert report(signed_run, "--format", "md", "--signing-key", key) == 0
+    original = addendum.read_bytes()
+    raw = json.loads(original)
+    field = data.draw(st.sampled_from([*sorted(set(raw) - {"hash"}), "extra"]))
+    value = data.draw(_json)
+    assume(raw.get(field) != value)
+    raw[field] = value
+    raw["hash"] = entry_hash(raw)
+    try:
+        addendum.write_bytes(canonical(raw) + b"\n")
+        assert verify(signed_run.path) == 1
+    finally:
+        addendum.write_bytes(original)
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
