@@ -30,7 +30,6 @@ from _common import ROOT, pct, write_section
 from _drills import lab, load_average
 
 sys.path.insert(0, str(ROOT))
-import itertools
 
 from orchestrator.probes import ProbeRuntime, Sample, run_periodic
 from orchestrator.probes.monitor import GatewayTracker, StatusProbe, StreamWatcher
@@ -73,23 +72,38 @@ def bench_tcp(endpoints: int, seconds: float) -> dict:
     finally:
         resp.stdin.close()
         resp.wait(10)
-    jitter, failures, reported, unreported, real = [], 0, 0, 0, 0
+    jitter: list[float] = []
+    failures = reported = unreported = real = 0
     with lock:
         per = {k: list(v) for k, v in samples.items()}
+    period_ns = int(PERIOD_S * 1e9)
     for _target, ss in per.items():
-        reals = [s for s in ss if not (s.value and "missed" in s.value)]
-        missed = sum(int(s.value["missed"]) for s in ss if s.value and "missed" in s.value)
-        reported += missed
+        # Slot index of each real sample by the records alone (one per sample plus the
+        # `missed` count reported before it), then checked against the clock: with the
+        # latest grid origin that no sample precedes, a sample more than its reported
+        # misses after the one before it left slots unaccounted.
+        k, reals, gaps = -1, [], []
+        for s in ss:
+            if s.value and "missed" in s.value:
+                k += int(s.value["missed"])
+                reported += int(s.value["missed"])
+                if gaps:  # between the last real sample and the next
+                    gaps[-1] += int(s.value["missed"])
+            else:
+                k += 1
+                reals.append((k, s))
+                gaps.append(0)
         real += len(reals)
-        failures += sum(1 for s in reals if not s.ok)
-        starts = sorted(s.mono_ns for s in reals)
-        for a, b in itertools.pairwise(starts):
-            gap = (b - a) / 1e6
-            if gap < 1.5 * PERIOD_S * 1000:  # across a reported miss the gap is a whole slot more
+        failures += sum(1 for _, s in reals if not s.ok)
+        if not reals:
+            continue
+        origin = min(s.mono_ns - i * period_ns for i, s in reals)
+        for (_, a), (_, b), m in zip(reals, reals[1:], gaps, strict=False):
+            gap = (b.mono_ns - a.mono_ns) / 1e6
+            if m == 0:
                 jitter.append(abs(gap - PERIOD_S * 1000))
-        if len(starts) > 1:
-            slots = int((starts[-1] - starts[0]) // (PERIOD_S * 1e9)) + 1
-            unreported += max(0, slots - len(reals) - missed)
+            passed = (b.mono_ns - origin) // period_ns - (a.mono_ns - origin) // period_ns - 1
+            unreported += max(0, passed - m)
     return {"endpoints": len(per), "seconds": wall1 - wall0, "cpu_cores": (cpu1 - cpu0) / (wall1 - wall0),
             "responder_cores": (rcpu1 - rcpu0) / (wall1 - wall0), "samples": real,
             "expected": int(endpoints * (wall1 - wall0) / PERIOD_S), "failures": failures,

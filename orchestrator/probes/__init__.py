@@ -19,6 +19,7 @@ import json
 import logging
 import threading
 import time
+import zlib
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -165,26 +166,45 @@ class ProbeRuntime:
         self.loop.close()
 
 
-async def run_periodic(probe: Probe, period_s: float, on_sample: Callable[[Sample], None]) -> None:
-    """Sample `probe` every period on a monotonic schedule (no drift). A slow sample makes
-    the next one start late (at once); slots it overran entirely are skipped and reported
-    as missed samples, so every slot is either sampled or reported."""
+def spread_phase_ns(probe: Probe, period_ns: int) -> int:
+    """Where in the period a probe's slots begin: a hash of its kind and target, so the
+    probes of a run spread over the period instead of all connecting at the same instant
+    (1,000 endpoints started together made every slot a burst of 1,000 connects, and the
+    last of each burst a large part of a period late)."""
+    return zlib.crc32(f"{probe.kind} {probe.target}".encode()) % period_ns
+
+
+async def run_periodic(probe: Probe, period_s: float, on_sample: Callable[[Sample], None],
+                       phase_s: float | None = None) -> None:
+    """Sample `probe` once in every slot of a fixed monotonic grid: slot k is
+    [origin + k·period, origin + (k+1)·period), origin = start + phase (default
+    `spread_phase_ns`). Deadlines are absolute, so a late sample shifts no later one.
+
+    Accounting is exact by the samples' own start times (`Sample.mono_ns`): every slot
+    from the first sample on holds exactly one sample that started in it, or is counted in
+    a `missed` sample reported before the next real one. A sample that overran slots, or a
+    loop too busy to start one on time, both show up as reported misses, never as silence.
+    """
     period_ns = int(period_s * 1e9)
-    next_ns = time.monotonic_ns()
+    phase_ns = spread_phase_ns(probe, period_ns) if phase_s is None else int(phase_s * 1e9)
+    origin = time.monotonic_ns() + phase_ns
+    slot = 0  # the next slot owed a sample
     while True:
+        deadline = origin + slot * period_ns
+        while (now := time.monotonic_ns()) < deadline:  # timers may fire a little early
+            await asyncio.sleep((deadline - now) / 1e9)
         sample = await probe.sample()
-        try:
-            on_sample(sample)
-        except Exception:  # an observer's bug must not stop the sampling
-            log.exception("sample handler failed for %s", probe.target)
-        next_ns += period_ns
-        now = time.monotonic_ns()
-        missed = (now - next_ns) // period_ns if now > next_ns else 0
-        if missed:
-            try:
-                on_sample(Sample(probe.kind, probe.target, time.time_ns(), now, False, 0.0,
-                                 {"missed": int(missed)}, "missed samples (probe overran)"))
-            except Exception:
-                log.exception("sample handler failed for %s", probe.target)
-            next_ns += missed * period_ns  # now within one period after next_ns: sample at once
-        await asyncio.sleep(max(0.0, (next_ns - time.monotonic_ns()) / 1e9))
+        started = max(slot, (sample.mono_ns - origin) // period_ns)
+        if started > slot:
+            _deliver(on_sample, probe, Sample(
+                probe.kind, probe.target, time.time_ns(), time.monotonic_ns(), False, 0.0,
+                {"missed": int(started - slot)}, "missed samples (probe or loop late)"))
+        _deliver(on_sample, probe, sample)
+        slot = started + 1
+
+
+def _deliver(on_sample: Callable[[Sample], None], probe: Probe, sample: Sample) -> None:
+    try:
+        on_sample(sample)
+    except Exception:  # an observer's bug must not stop the sampling
+        log.exception("sample handler failed for %s", probe.target)

@@ -6,10 +6,13 @@ import asyncio
 import contextlib
 import ipaddress
 import socket
+import struct
 import time
 from dataclasses import dataclass
 
 from orchestrator.probes import Sample
+
+_LINGER_0 = struct.pack("ii", 1, 0)  # l_onoff=1, l_linger=0
 
 
 @dataclass
@@ -53,6 +56,9 @@ class TcpProbe:
         sock = socket.socket(family, socket.SOCK_STREAM)
         try:
             sock.setblocking(False)
+            # Close with a reset: no FIN exchange and no TIME_WAIT left per sample on either
+            # side (at 10,000 connects a second, 600,000 sockets lingering in TIME_WAIT).
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_0)
             async with asyncio.timeout(self.timeout_s):
                 await asyncio.get_running_loop().sock_connect(sock, (self.address, self.port))
         finally:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import socket
 
+import pytest
+
 from orchestrator.probes.tcp import TcpProbe, connect_ok
 
 
@@ -15,7 +17,7 @@ def _listener() -> socket.socket:
     return s
 
 
-def test_connect_to_a_listening_port_is_ok_and_closed_at_once():
+def test_connect_to_a_listening_port_is_ok_and_reset_at_once():
     with _listener() as srv:
         port = srv.getsockname()[1]
         sample = asyncio.run(TcpProbe("127.0.0.1", port).sample())
@@ -23,7 +25,9 @@ def test_connect_to_a_listening_port_is_ok_and_closed_at_once():
         conn, _ = srv.accept()
         with conn:
             conn.settimeout(2)
-            assert conn.recv(1) == b""  # the probe closed its end
+            # closed with a reset (SO_LINGER 0): nothing left in TIME_WAIT per sample
+            with pytest.raises(ConnectionResetError):
+                conn.recv(1)
 
 
 def test_refused_connect_is_a_failed_sample_naming_the_error():
