@@ -83,9 +83,9 @@ def _refuse_sealed(run_dir: Path, out: Path | None) -> None:
         rel = out.resolve().relative_to(run_dir.resolve())
     except ValueError:
         return
-    sealed = rel.parts[0] in ("journal.jsonl", "journal.sig", "renders.jsonl", "evidence",
-                              "ansible", "report.html", "report.json")
-    if sealed:
+    sealed = ("journal.jsonl", "journal.sig", "renders.jsonl", "evidence", "ansible",
+              "report.html", "report.json")
+    if rel.parts and rel.parts[0] in sealed:
         raise InputError(Problem(str(out), None, "--out",
                                  "expected a new file; this one is sealed by the run's journal"))
 
