@@ -68,6 +68,58 @@ async def _body_chunks(reader: asyncio.StreamReader, headers: Mapping[str, str])
             yield data
 
 
+class NdjsonBody:
+    """Incremental decoder of an NDJSON response body, chunked or not: `feed` takes what one
+    read returned and gives back every complete line in it. One read of a stream carries
+    many events in a burst (a line flap: ~100 gateways × several changes); decoding them
+    in one pass, instead of three awaits per chunk, keeps the last of a burst close to its
+    stamp (issue 8 P2 b)."""
+
+    def __init__(self, chunked: bool, length: int | None = None) -> None:
+        self.chunked = chunked
+        self._left = None if chunked else length  # a sized body ends after `length` bytes
+        self.ended = self._left == 0  # the terminating zero-size chunk or the last sized byte
+        self._raw = bytearray()  # chunked framing not yet decoded
+        self._data = bytearray()  # body bytes not yet a whole line
+
+    def feed(self, data: bytes) -> list[bytes]:
+        if self.chunked:
+            self._raw += data
+            self._unchunk()
+        else:
+            if self._left is not None:
+                data = data[:self._left]
+                self._left -= len(data)
+                self.ended = self._left == 0
+            self._data += data
+            if self.ended:
+                self._data += b"\n"  # the last line needs no newline
+        end = self._data.rfind(b"\n")
+        if end < 0:
+            return []
+        lines = bytes(self._data[:end]).split(b"\n")
+        del self._data[:end + 1]
+        return [line for line in lines if line.strip()]
+
+    def _unchunk(self) -> None:
+        raw, pos = self._raw, 0
+        while not self.ended:
+            eol = raw.find(b"\r\n", pos)
+            if eol < 0:
+                break
+            size = int(bytes(raw[pos:eol]).split(b";")[0].strip() or b"0", 16)  # ValueError: bad framing
+            if size == 0:
+                self.ended = True
+                pos = len(raw)  # trailers, if any, are of no interest
+                break
+            start = eol + 2
+            if len(raw) < start + size + 2:
+                break
+            self._data += raw[start:start + size]
+            pos = start + size + 2
+        del raw[:pos]
+
+
 async def get_json(address: str, port: int, path: str, timeout_s: float = HTTP_TIMEOUT_S) -> Any:
     async def _go() -> Any:
         reader, writer = await asyncio.open_connection(address, port)
@@ -306,15 +358,17 @@ class StreamWatcher:
                 code, headers = await asyncio.wait_for(_read_head(reader), HTTP_TIMEOUT_S)
                 if code != 200:
                     raise HttpError(f"HTTP {code}")
-                buf = b""
+                length = headers.get("content-length")
+                body = NdjsonBody(headers.get("transfer-encoding", "").lower() == "chunked",
+                                  int(length) if length is not None else None)
                 restarted = False
-                async for chunk in _body_chunks(reader, headers):
-                    buf += chunk
-                    *lines, buf = buf.split(b"\n")
-                    for line in lines:
-                        if not line.strip():
-                            continue
-                        rec = Received(gateway, json.loads(line), time.time_ns())
+                while not (restarted or body.ended):
+                    data = await reader.read(65536)
+                    recv_ns = time.time_ns()  # when drill read them: every line of this read
+                    if not data:
+                        break
+                    for line in body.feed(data):
+                        rec = Received(gateway, json.loads(line), recv_ns)
                         if rec.type == "snapshot":
                             pid = rec.data.get("pid")
                             if seen_pid is not None and pid != seen_pid and since:
@@ -330,8 +384,6 @@ class StreamWatcher:
                                 self.on_event(rec)
                             except Exception:  # an observer's bug must not stop the watch
                                 log.exception("stream event handler failed for %s", gateway)
-                    if restarted:
-                        break
                 if not restarted:
                     raise HttpError("stream ended")
             except asyncio.CancelledError:
