@@ -4,20 +4,26 @@ A run folder sits at `reports/<YYYY>/<run-id>/journal.jsonl` (docs/run-folder.md
 run's start, drill and environment come from its first record (`run.start`); its outcome
 from its last (`run.end`; none means unfinished). Only those two lines are read, so
 scanning 10,000 runs stays cheap; `full_records` reads one journal when detail is needed.
-Never file times.
+Never file times for a run's times. With `cache_dir`, finished runs are kept in
+`<cache_dir>/archive-<hash>.json` keyed by their journal's size and mtime, so a scan
+only stats them; unfinished or unreadable runs are always read again, and the journal
+stays the source (a corrupt or unwritable cache only costs time).
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 JOURNAL = "journal.jsonl"
 _TAIL_CHUNK = 64 * 1024
+CACHE_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -30,11 +36,13 @@ class ArchivedRun:
     cadence: str | None = None
     environment: str | None = None
     environment_kind: str | None = None
+    timezone: str | None = None       # run.start inventory.timezone
     started_ns: int | None = None     # run.start ts_ns; None when the journal has no run.start
     ended_ns: int | None = None
     status: str | None = None         # passed | failed | aborted | None (unfinished)
     exit_code: int | None = None
     summary: Any = None               # run.end data.summary as written by the engine
+    rto_s: Any = None                 # run.end data.rto_s: worst failover interruption per service
     problem: str | None = None        # why the journal could not be read, if so
 
     @property
@@ -46,11 +54,15 @@ class ArchivedRun:
         return self.status == "passed"
 
 
-def scan_runs(reports: Path, *, year: int | None = None,
-              environment: str | None = None) -> list[ArchivedRun]:
-    """Every run in the archive (or one year of it), sorted by run id (= start time)."""
-    runs = [r for r in _iter_runs(reports, year)
-            if environment is None or r.environment == environment]
+def scan_runs(reports: Path, *, year: int | None = None, environment: str | None = None,
+              cache_dir: Path | None = None) -> list[ArchivedRun]:
+    """Every run in the archive (or one year of it), sorted by run id (= start time).
+
+    `cache_dir` (e.g. `$DRILL_HOME/cache`) keeps finished runs between calls.
+    """
+    found = _iter_runs(reports, year) if cache_dir is None else \
+        _cached_runs(reports, year, Path(cache_dir))
+    runs = [r for r in found if environment is None or r.environment == environment]
     return sorted(runs, key=lambda r: r.run_id)
 
 
@@ -64,7 +76,8 @@ def _is_year(name: str) -> bool:
     return len(name) == 4 and name.isdigit()
 
 
-def _iter_runs(reports: Path, year: int | None) -> Iterator[ArchivedRun]:
+def _run_folders(reports: Path, year: int | None) -> Iterator[tuple[str, str, int]]:
+    """(folder, name, year) of every candidate run folder: reports/<YYYY>/<run-id>."""
     for y in ([year] if year is not None else years(reports)):
         ydir = os.path.join(reports, f"{y:04d}")
         if not os.path.isdir(ydir):
@@ -72,9 +85,92 @@ def _iter_runs(reports: Path, year: int | None) -> Iterator[ArchivedRun]:
         with os.scandir(ydir) as it:
             for entry in it:
                 if entry.is_dir(follow_symlinks=False):
-                    run = _read(entry.path, entry.name, y)
-                    if run is not None:
-                        yield run
+                    yield entry.path, entry.name, y
+
+
+def _iter_runs(reports: Path, year: int | None) -> Iterator[ArchivedRun]:
+    for folder, name, y in _run_folders(reports, year):
+        run = _read(folder, name, y)
+        if run is not None:
+            yield run
+
+
+def _cached_runs(reports: Path, year: int | None, cache_dir: Path) -> list[ArchivedRun]:
+    key = hashlib.sha256(str(Path(reports).resolve()).encode()).hexdigest()[:16]
+    cache_file = cache_dir / f"archive-{key}.json"
+    cached: dict = {}
+    try:
+        blob = json.loads(cache_file.read_text(encoding="utf-8"))
+        if isinstance(blob, dict) and blob.get("version") == CACHE_VERSION \
+                and isinstance(blob.get("runs"), dict):
+            cached = blob["runs"]
+    except (OSError, ValueError):
+        pass  # none yet, unreadable or corrupt: read every journal and rewrite it
+    # A one-year scan keeps the other years' entries as they are.
+    fresh = {} if year is None else \
+        {k: v for k, v in cached.items() if not _in_year(v, year)}
+    changed = False
+    out: list[ArchivedRun] = []
+    for folder, name, y in _run_folders(reports, year):
+        try:
+            st = os.stat(os.path.join(folder, JOURNAL))
+        except OSError:
+            st = None
+        entry = cached.get(folder)
+        run = _from_cache(entry, st, folder, y)
+        if run is not None:
+            fresh[folder] = entry
+        else:
+            run = _read(folder, name, y)
+            if run is None:
+                continue
+            # Only a finished, readable run is settled; anything else may still change.
+            if run.finished and run.problem is None and st is not None:
+                fresh[folder] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns,
+                                 "run": _to_json(run)}
+                changed = True
+        out.append(run)
+    # Without new entries `fresh` is a subset of `cached`: equal if as long.
+    if changed or len(fresh) != len(cached):
+        tmp = cache_file.with_name(f".{cache_file.name}.{os.getpid()}.tmp")
+        try:
+            cache_dir.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(json.dumps({"version": CACHE_VERSION, "runs": fresh}), encoding="utf-8")
+            os.replace(tmp, cache_file)  # readers see the old cache or the new, never half
+        except OSError:
+            with contextlib.suppress(OSError):  # a read-only home only means slower scans
+                tmp.unlink(missing_ok=True)
+    return out
+
+
+def _in_year(entry: object, year: int) -> bool:
+    try:
+        return entry["run"]["year"] == year  # type: ignore[index]
+    except (TypeError, KeyError):
+        return True  # malformed: drop it
+
+
+def _to_json(run: ArchivedRun) -> dict:
+    # Empty fields are left out (their defaults): a smaller cache parses faster.
+    d = {k: v for k, v in asdict(run).items() if v is not None and v != {}}
+    del d["path"]  # the cache's key
+    d.setdefault("drill", None)  # the one field without a default
+    return d
+
+
+def _from_cache(entry: object, st: os.stat_result | None, folder: str,
+                year: int) -> ArchivedRun | None:
+    """The cached run if its journal is unchanged (same size and mtime), else None."""
+    if st is None or type(entry) is not dict or entry.get("size") != st.st_size \
+            or entry.get("mtime_ns") != st.st_mtime_ns:
+        return None
+    try:
+        run = ArchivedRun(path=Path(folder), **entry["run"])
+    except (TypeError, KeyError):
+        return None
+    if run.year != year or run.status is None or type(run.run_id) is not str:
+        return None
+    return run
 
 
 def read_run(folder: Path, year: int) -> ArchivedRun:
@@ -115,11 +211,13 @@ def _read(folder: str, name: str, year: int) -> ArchivedRun | None:
         run_id=str(start.get("run") or name), path=Path(folder), year=year,
         drill=drill.get("id"), title=title, cadence=drill.get("cadence"),
         environment=inv.get("environment"), environment_kind=inv.get("kind"),
+        timezone=inv.get("timezone"),
         started_ns=start.get("ts_ns"),
         ended_ns=end.get("ts_ns") if ended else None,
         status=edata.get("status") if ended else None,
         exit_code=edata.get("exit_code") if ended else None,
         summary=edata.get("summary") if ended else None,
+        rto_s=edata.get("rto_s") if ended else None,
     )
 
 

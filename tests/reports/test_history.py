@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from report_runs import write_run
 
+from orchestrator import archive as archive_scan
 from orchestrator.journal import Journal
 from orchestrator.reports import history
 
@@ -37,12 +38,12 @@ def test_cache_answers_without_reading_journals_and_sees_new_records(tmp_path, d
     assert [r.status for r in first] == ["passed", "unfinished"]
 
     calls = []
-    real = history.summarise
-    monkeypatch.setattr(history, "summarise", lambda j: calls.append(j) or real(j))
+    real = archive_scan._read  # the archive scan's one journal reader
+    monkeypatch.setattr(archive_scan, "_read", lambda folder, *a: calls.append(folder) or real(folder, *a))
     again = history.scan(archive, cache_dir=drill_home)
     assert again == first
     # The finished run came from the cache; the unfinished one is always re-read.
-    assert calls == [open_run.run_dir / "journal.jsonl"]
+    assert calls == [str(open_run.run_dir)]
 
     j = Journal(open_run.run_dir / "journal.jsonl", open_run.run_dir.name)
     j.append("run.end", {"status": "failed", "exit_code": 1, "summary": {"rto_s": {"trading": 34.75}},
@@ -51,7 +52,7 @@ def test_cache_answers_without_reading_journals_and_sees_new_records(tmp_path, d
     calls.clear()
     latest = history.scan(archive, cache_dir=drill_home)
     assert [r.status for r in latest] == ["passed", "failed"]
-    assert calls == [open_run.run_dir / "journal.jsonl"]
+    assert calls == [str(open_run.run_dir)]
 
 
 def test_trend_sparkline_orders_oldest_first():
