@@ -17,13 +17,13 @@ import hashlib
 import json
 import os
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import astuple, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 JOURNAL = "journal.jsonl"
 _TAIL_CHUNK = 64 * 1024
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,13 @@ class ArchivedRun:
     @property
     def passed(self) -> bool:
         return self.status == "passed"
+
+
+# A cache row is [size, mtime_ns, run_id, year, drill, …]: every field but `path` (the
+# row's key), in field order; rows instead of mappings parse in half the time.
+_PATH_AT = [f.name for f in fields(ArchivedRun)].index("path")
+_ROW_FIELDS = [f.name for f in fields(ArchivedRun) if f.name != "path"]
+_YEAR_AT = 2 + _ROW_FIELDS.index("year")
 
 
 def scan_runs(reports: Path, *, year: int | None = None, environment: str | None = None,
@@ -102,7 +109,7 @@ def _cached_runs(reports: Path, year: int | None, cache_dir: Path) -> list[Archi
     try:
         blob = json.loads(cache_file.read_text(encoding="utf-8"))
         if isinstance(blob, dict) and blob.get("version") == CACHE_VERSION \
-                and isinstance(blob.get("runs"), dict):
+                and blob.get("fields") == _ROW_FIELDS and isinstance(blob.get("runs"), dict):
             cached = blob["runs"]
     except (OSError, ValueError):
         pass  # none yet, unreadable or corrupt: read every journal and rewrite it
@@ -126,8 +133,7 @@ def _cached_runs(reports: Path, year: int | None, cache_dir: Path) -> list[Archi
                 continue
             # Only a finished, readable run is settled; anything else may still change.
             if run.finished and run.problem is None and st is not None:
-                fresh[folder] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns,
-                                 "run": _to_json(run)}
+                fresh[folder] = [st.st_size, st.st_mtime_ns, *_row(run)]
                 changed = True
         out.append(run)
     # Without new entries `fresh` is a subset of `cached`: equal if as long.
@@ -135,7 +141,8 @@ def _cached_runs(reports: Path, year: int | None, cache_dir: Path) -> list[Archi
         tmp = cache_file.with_name(f".{cache_file.name}.{os.getpid()}.tmp")
         try:
             cache_dir.mkdir(parents=True, exist_ok=True)
-            tmp.write_text(json.dumps({"version": CACHE_VERSION, "runs": fresh}), encoding="utf-8")
+            tmp.write_text(json.dumps({"version": CACHE_VERSION, "fields": _ROW_FIELDS,
+                                       "runs": fresh}), encoding="utf-8")
             os.replace(tmp, cache_file)  # readers see the old cache or the new, never half
         except OSError:
             with contextlib.suppress(OSError):  # a read-only home only means slower scans
@@ -145,28 +152,28 @@ def _cached_runs(reports: Path, year: int | None, cache_dir: Path) -> list[Archi
 
 def _in_year(entry: object, year: int) -> bool:
     try:
-        return entry["run"]["year"] == year  # type: ignore[index]
-    except (TypeError, KeyError):
+        return entry[_YEAR_AT] == year  # type: ignore[index]
+    except (TypeError, KeyError, IndexError):
         return True  # malformed: drop it
 
 
-def _to_json(run: ArchivedRun) -> dict:
-    # Empty fields are left out (their defaults): a smaller cache parses faster.
-    d = {k: v for k, v in asdict(run).items() if v is not None and v != {}}
-    del d["path"]  # the cache's key
-    d.setdefault("drill", None)  # the one field without a default
-    return d
+def _row(run: ArchivedRun) -> list:
+    values = list(astuple(run))
+    del values[_PATH_AT]  # the row's key
+    return values
 
 
 def _from_cache(entry: object, st: os.stat_result | None, folder: str,
                 year: int) -> ArchivedRun | None:
     """The cached run if its journal is unchanged (same size and mtime), else None."""
-    if st is None or type(entry) is not dict or entry.get("size") != st.st_size \
-            or entry.get("mtime_ns") != st.st_mtime_ns:
+    if st is None or type(entry) is not list or len(entry) != len(_ROW_FIELDS) + 2 \
+            or entry[0] != st.st_size or entry[1] != st.st_mtime_ns:
         return None
+    values = entry[2:]
+    values.insert(_PATH_AT, Path(folder))
     try:
-        run = ArchivedRun(path=Path(folder), **entry["run"])
-    except (TypeError, KeyError):
+        run = ArchivedRun(*values)
+    except TypeError:
         return None
     if run.year != year or run.status is None or type(run.run_id) is not str:
         return None
