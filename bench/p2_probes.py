@@ -31,7 +31,7 @@ from _drills import lab, load_average
 
 sys.path.insert(0, str(ROOT))
 
-from orchestrator.probes import ProbeRuntime, Sample, run_periodic
+from orchestrator.probes import ProbeRuntime, Sample, run_periodic, run_probes
 from orchestrator.probes.monitor import GatewayTracker, StatusProbe, StreamWatcher
 from orchestrator.probes.tcp import TcpProbe
 
@@ -46,7 +46,7 @@ def _proc_cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def bench_tcp(endpoints: int, seconds: float) -> dict:
+def bench_tcp(endpoints: int, seconds: float, driver: str = "sweep") -> dict:
     resp = subprocess.Popen([sys.executable, str(Path(__file__).with_name("_responder.py")),
                              RESPONDER_ADDR, str(endpoints)], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, text=True)
@@ -61,9 +61,12 @@ def bench_tcp(endpoints: int, seconds: float) -> dict:
 
         rt = ProbeRuntime().start()
         cpu0, wall0, rcpu0 = time.process_time(), time.monotonic(), _proc_cpu_s(resp.pid)
-        for port in info["ports"]:
-            probe = TcpProbe(RESPONDER_ADDR, port, timeout_s=1.0)
-            rt.spawn(lambda p=probe: run_periodic(p, PERIOD_S, on_sample))
+        probes = [TcpProbe(RESPONDER_ADDR, port, timeout_s=1.0) for port in info["ports"]]
+        if driver == "sweep":  # one shared tick for all of them
+            rt.spawn(lambda: run_probes(probes, PERIOD_S, on_sample))
+        else:  # one task each
+            for probe in probes:
+                rt.spawn(lambda p=probe: run_periodic(p, PERIOD_S, on_sample))
         end = wall0 + seconds
         while time.monotonic() < end:
             time.sleep(0.5)  # the benchmark's fixed measuring window

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
+import socket
 import time
 
-from orchestrator.probes import Sample, run_periodic
+from orchestrator.probes import Sample, run_periodic, run_probes
+from orchestrator.probes.tcp import TcpProbe
+from orchestrator.probes.tcp_sweep import sweepable
 
 PERIOD_S = 0.02
 PERIOD_NS = int(PERIOD_S * 1e9)
@@ -104,3 +108,102 @@ def test_probes_spread_over_the_period():
     start = asyncio.run(go())
     offsets = {(s.mono_ns - start) * 4 // int(PERIOD_S * 5e9) for s in firsts[:20]}
     assert len(offsets) >= 3  # 20 probes started together begin in at least 3 quarters
+
+
+def _listener(backlog: int = 64) -> socket.socket:
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    s.listen(backlog)
+    return s
+
+
+def _sweep(probes: list[TcpProbe], period_s: float, until) -> list[Sample]:
+    """Run `run_probes` on them until `until(samples)` holds (or 10 s), then cancel."""
+    got: list[Sample] = []
+
+    async def go() -> None:
+        task = asyncio.create_task(run_probes(probes, period_s, got.append))
+        deadline = time.monotonic() + 10
+        while not until(got) and time.monotonic() < deadline:
+            await asyncio.sleep(period_s)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    asyncio.run(go())
+    return got
+
+
+def test_shared_tick_samples_each_tcp_endpoint_once_a_slot_and_names_refusals():
+    with _listener() as up1, _listener() as up2:
+        closed = _listener()
+        closed_port = closed.getsockname()[1]
+        closed.close()
+        probes = [TcpProbe("127.0.0.1", s.getsockname()[1]) for s in (up1, up2)]
+        probes.append(TcpProbe("127.0.0.1", closed_port))
+        assert all(sweepable(p) for p in probes)
+        got = _sweep(probes, PERIOD_S, lambda g: len(g) >= 3 * 30)
+    by_target: dict[str, list[Sample]] = {}
+    for s in got:
+        by_target.setdefault(s.target, []).append(s)
+    assert set(by_target) == {p.target for p in probes}
+    for target, samples in by_target.items():
+        real = [s for s in samples if not (s.value and "missed" in s.value)]
+        refused = target.endswith(f":{closed_port}")
+        assert all(s.ok != refused for s in real)
+        assert not refused or all("ConnectionRefusedError" in s.error for s in real)
+        slots = _slots(samples)
+        earliest = max(mono - (k + 1) * PERIOD_NS for k, mono in slots)
+        latest = min(mono - k * PERIOD_NS for k, mono in slots)
+        assert earliest < latest  # every slot sampled in it or reported missed
+
+
+def test_shared_tick_reports_a_connect_that_never_completes_as_a_timeout():
+    # A listener that never accepts, its backlog full: further SYNs are dropped.
+    with _listener(backlog=0) as srv:
+        port = srv.getsockname()[1]
+        fillers = []
+        for _ in range(4):
+            f = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            f.setblocking(False)
+            f.connect_ex(("127.0.0.1", port))
+            fillers.append(f)
+        try:
+            probe = TcpProbe("127.0.0.1", port, timeout_s=0.05)
+            got = _sweep([probe], 0.1, lambda g: any(s.error and "Timeout" in s.error for s in g))
+        finally:
+            for f in fillers:
+                f.close()
+    timeouts = [s for s in got if s.error and s.error.startswith("TimeoutError")]
+    assert timeouts and all(not s.ok and s.latency_ms >= 50 for s in timeouts)
+
+
+def test_cancelled_sweep_leaves_no_socket_open():
+    fds_before = len(os.listdir("/proc/self/fd"))
+    with _listener() as srv:
+        _sweep([TcpProbe("127.0.0.1", srv.getsockname()[1])], PERIOD_S, lambda g: len(g) >= 5)
+    assert len(os.listdir("/proc/self/fd")) == fds_before
+
+
+def test_shared_tick_reports_slots_a_stalled_loop_let_pass():
+    got: list[Sample] = []
+
+    def stall_once(s: Sample) -> None:  # an observer that blocks the loop for 3.5 slots once
+        got.append(s)
+        if len(got) == 5:
+            until = time.monotonic() + 3.5 * PERIOD_S
+            while time.monotonic() < until:
+                pass
+
+    async def go(port: int) -> None:
+        task = asyncio.create_task(run_probes([TcpProbe("127.0.0.1", port)], PERIOD_S, stall_once))
+        deadline = time.monotonic() + 10
+        while len(got) < 20 and time.monotonic() < deadline:
+            await asyncio.sleep(PERIOD_S)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    with _listener() as srv:
+        asyncio.run(go(srv.getsockname()[1]))
+    assert sum(s.value["missed"] for s in got if s.value and "missed" in s.value) >= 2
+    slots = _slots(got)
+    assert max(mono - (k + 1) * PERIOD_NS for k, mono in slots) < min(mono - k * PERIOD_NS for k, mono in slots)
