@@ -175,7 +175,9 @@ def _from_cache(entry: object, st: os.stat_result | None, folder: str,
         run = ArchivedRun(*values)
     except TypeError:
         return None
-    if run.year != year or run.status is None or type(run.run_id) is not str:
+    # A row that cannot be what _read returned for a finished run is read again.
+    if run.year != year or type(run.status) is not str or type(run.run_id) is not str \
+            or type(run.started_ns) is not int or run.problem is not None:
         return None
     return run
 

@@ -118,6 +118,12 @@ def test_tampered_cache_entry_is_read_again(archive, tmp_path):
         blob["runs"][key] = row[:-1]  # a row of another shape is not trusted
     file.write_text(json.dumps(blob), encoding="utf-8")
     assert history.scan(archive, cache_dir=cache) == plain
+    # Nor is a row of the right shape with the wrong kinds of value in it.
+    blob = json.loads(file.read_text(encoding="utf-8"))
+    for row in blob["runs"].values():
+        row[2:] = [str(v) for v in row[2:]]
+    file.write_text(json.dumps(blob), encoding="utf-8")
+    assert history.scan(archive, cache_dir=cache) == plain
 
 
 def test_deleted_run_leaves_history_and_the_cache(archive, tmp_path):
