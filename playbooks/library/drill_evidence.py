@@ -102,6 +102,8 @@ def _prepare(module, p):
 
 def _seal(module, p):
     root = p["path"]
+    if not os.path.isdir(root) and module.check_mode:  # --check never created it
+        module.exit_json(changed=True, files=0, redacted=[])
     if not os.path.isdir(root):
         module.fail_json(msg="drill_evidence: %s is not a folder" % root)
     redact = re.compile(p["password_regex"], re.MULTILINE)

@@ -306,3 +306,23 @@ def test_a_failed_loop_says_which_items_failed(write_playbook, local_inventory, 
     result = run_playbook(run(pb, local_inventory, pdd))
     assert result.status == "failed"
     assert result.failed_tasks[0].msg == "W000001T is not logged in"
+
+
+def test_a_batch_command_printing_one_object_per_line_gives_the_earliest_effective_ns(
+        write_playbook, local_inventory, pdd):
+    from orchestrator.timing import effective_by_target
+
+    pb = write_playbook(f"""
+- name: Change two targets in one command
+  ansible.builtin.shell:
+    cmd: |
+      echo 'lab says hello'
+      echo '{{"ok": true, "target": "ct-ft", "effective_ns": {EFFECTIVE + 7}}}'
+      echo '{{"ok": true, "target": "ct-nf", "effective_ns": {EFFECTIVE}}}'
+  changed_when: true
+""")
+    result = run_playbook(run(pb, local_inventory, pdd, {}))
+    assert result.status == "successful"
+    assert result.tasks[0].effective_ns == EFFECTIVE
+    assert effective_by_target(result.private_data_dir) == {"ct-ft": EFFECTIVE + 7,
+                                                            "ct-nf": EFFECTIVE}

@@ -155,3 +155,64 @@ def test_check_mode_changes_nothing_and_verify_still_reads_the_monitors(lab, tmp
     assert verify.status == "successful"
     reads = next(t for t in verify.tasks if t.action.endswith("drill_monitor"))
     assert reads.status == "ok"  # not skipped: drill plan's check mode really looks
+
+
+def test_cutting_two_lines_in_one_task_stamps_each_line_with_its_own_instant(lab, tmp_path):
+    from orchestrator.timing import effective_by_target
+
+    down = play(lab, tmp_path, "line.yml", lines=["ct-ft", "ct-nf"], state="down")
+    try:
+        assert down.status == "successful", [t.msg for t in down.failed_tasks]
+        changes = [t for t in down.tasks if t.task == "Change the lab lines"]
+        assert len(changes) == 1  # one command for both lines
+        by_target = effective_by_target(down.private_data_dir)
+        truth = [json.loads(x) for x in (lab[2].state_dir / "truth.jsonl").read_text().splitlines()]
+        for line in ("ct-ft", "ct-nf"):
+            fault = [e for e in truth if e["type"] == "fault" and e.get("target") == line][-1]
+            assert by_target[line] == fault["ts_ns"]
+        assert down.effective_ns == min(by_target["ct-ft"], by_target["ct-nf"])
+    finally:
+        up = play(lab, tmp_path, "line.yml", lines=["ct-ft", "ct-nf"], state="up")
+    assert up.status == "successful"
+    assert all(ln["state"] == "up" for ln in status(lab)["lines"])
+
+
+def test_verify_names_every_gateway_not_where_expected_in_one_message(lab, tmp_path):
+    ids = [g.id for g in load_inventory(lab[0]).gateways]
+    wrong = play(lab, tmp_path, "verify.yml", expect_centre="BJ")
+    assert wrong.status == "failed"
+    msg = wrong.failed_tasks[0].msg
+    assert f"{len(ids)} of {len(ids)} gateway(s) not as expected" in msg
+    for gid in ids:
+        assert f"{gid}: state logged_in at " in msg and "expected logged_in at BJ" in msg
+
+
+def test_repoint_fails_naming_the_gateway_that_never_logs_in_at_its_new_servers(lab, tmp_path):
+    inv_path, _, handle = lab
+    gw = load_inventory(inv_path).gateways[0]
+    client = LabClient(handle.state_dir)
+    client.centre_down("BJ")
+    try:
+        stuck = play(lab, tmp_path, "repoint.yml", gateways=[gw.id], to="BJ",
+                     drill_login_retries=15)  # 1.5 s instead of 60 s
+    finally:
+        client.centre_up("BJ")
+        home = play(lab, tmp_path, "repoint.yml", gateways=[gw.id], to="home")
+    assert stuck.status == "failed"
+    failed = stuck.failed_tasks[0]
+    assert failed.task.startswith("Wait until each gateway is logged in")
+    assert f"{gw.id}: state " in failed.msg and "expected logged_in at BJ" in failed.msg
+    assert "after waiting 1.5s" in failed.msg
+    assert home.status == "successful", [t.msg for t in home.failed_tasks]
+    assert {g["id"]: g for g in status(lab)["gateways"]}[gw.id]["state"] == "logged_in"
+
+
+def test_evidence_under_check_mode_writes_nothing(lab, tmp_path):
+    inv_path, home, _ = lab
+    out = tmp_path / "evidence"
+    result = run_playbook(PlaybookRun(
+        playbook=PLAYBOOKS / "evidence.yml", inventory=inv_path / "hosts.yml",
+        extravars={"drill_home": str(home), "evidence_dir": str(out)}, check=True,
+        private_data_dir=tmp_path / f"pdd-{uuid.uuid4().hex[:6]}", timeout_s=120))
+    assert result.status == "successful", [t.msg for t in result.failed_tasks]
+    assert not out.exists()
