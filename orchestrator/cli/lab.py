@@ -19,17 +19,18 @@ def _inventory(project: Path | None, inventory: str):
     return path, load_inventory(path)
 
 
-def _state_dir(project: Path | None, inventory: str) -> Path:
+def _state_dir(project: Path | None, inventory: str, inv=None) -> Path:
     from orchestrator.lab.control import lab_state_dir
 
-    _, inv = _inventory(project, inventory)
+    if inv is None:
+        _, inv = _inventory(project, inventory)
     return lab_state_dir(inv.environment.name)
 
 
-def _client(project: Path | None, inventory: str):
+def _client(project: Path | None, inventory: str, inv=None):
     from orchestrator.lab.control import LabClient, LabNotRunning, is_running
 
-    state_dir = _state_dir(project, inventory)
+    state_dir = _state_dir(project, inventory, inv)
     if not is_running(state_dir):
         raise LabNotRunning(f"no lab running for {inventory!r} (state {state_dir}); "
                             "start it with `drill lab up`")
@@ -124,13 +125,11 @@ def status(project: Path | None, inventory: str, as_json: bool) -> None:
 
     Example:  drill lab status --json
     """
-    from tabulate import tabulate
-
     from orchestrator.lab.control import LabNotRunning
 
     _, inv = _inventory(project, inventory)
     try:
-        st = _client(project, inventory).status()
+        st = _client(project, inventory, inv).status()
     except LabNotRunning:
         if as_json:
             click.echo(json.dumps({"ok": True, "running": False,
@@ -141,6 +140,8 @@ def status(project: Path | None, inventory: str, as_json: bool) -> None:
         click.echo(json.dumps({**st, "running": True}, indent=2, ensure_ascii=False))
         return
     from zoneinfo import ZoneInfo
+
+    from tabulate import tabulate  # only for the table: a slow import (playbooks read --json)
 
     from orchestrator.journal import parse_iso_ns
 

@@ -163,6 +163,8 @@ class Supervisor:
         self.gateways: dict[str, GatewayProc] = {}
         self.stopping = asyncio.Event()
         self.started_ns = time.time_ns()
+        # Bounds the gateway stops/starts in flight (a batch restarts many at once).
+        self._restarts = asyncio.Semaphore(SPAWN_AHEAD)
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -218,18 +220,21 @@ class Supervisor:
                 log(f"error in {getattr(fn, '__name__', fn)}: {e!r}")
 
     async def _start_gateways(self) -> None:
-        # Paced: a burst of 200 logins would starve this one process of CPU on a busy machine.
-        started = time.monotonic()
         for gp in self.gateways.values():
-            while time.monotonic() - started < 3.0:
-                logged = {s.gateway for s in self.exchange.sessions()}
-                pending = sum(1 for g in self.gateways.values()
-                              if g.status == "running" and g.gw.id not in logged)
-                if pending < SPAWN_AHEAD:
-                    break
-                await asyncio.sleep(0.02)
+            await self._spawn_room()
             await gp.start()
-            started = time.monotonic()
+
+    async def _spawn_room(self, max_wait_s: float = 3.0) -> None:
+        """Paced starts: a burst of 200 logins would starve this one process of CPU on a busy
+        machine, so wait (up to max_wait_s) while SPAWN_AHEAD gateways are still logging in."""
+        started = time.monotonic()
+        while time.monotonic() - started < max_wait_s:
+            logged = {s.gateway for s in self.exchange.sessions()}
+            pending = sum(1 for g in self.gateways.values()
+                          if g.status == "running" and g.gw.id not in logged)
+            if pending < SPAWN_AHEAD:
+                return
+            await asyncio.sleep(0.02)
 
     # -- control
 
@@ -360,11 +365,14 @@ class Supervisor:
             gp = self._gateway(req)
 
             async def gateway_op() -> dict[str, Any]:
-                ns = time.time_ns()
-                if op in ("gateway_stop", "gateway_restart"):
-                    await gp.stop()
-                if op in ("gateway_start", "gateway_restart") and gp.status != "running":
-                    await gp.start()
+                # At most SPAWN_AHEAD at a time, each start paced as at lab up.
+                async with self._restarts:
+                    ns = time.time_ns()
+                    if op in ("gateway_stop", "gateway_restart"):
+                        await gp.stop()
+                    if op in ("gateway_start", "gateway_restart") and gp.status != "running":
+                        await self._spawn_room()
+                        await gp.start()
                 resp = self._fault(op, gp.gw.id, ns)
                 resp["pid"] = gp.pid
                 return resp
