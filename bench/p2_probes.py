@@ -1,18 +1,20 @@
 """P2: probe scale for 60 s, with the engine's own probe classes.
 
 (a) `tcp` probe (`orchestrator.probes.tcp.TcpProbe`) on 1,000 loopback endpoints at 10 Hz,
-    each driven by `orchestrator.probes.run_periodic` on one `ProbeRuntime` loop, as the
-    engine drives its probes. The endpoints belong to `bench/_responder.py`, a separate
+    driven by `orchestrator.probes.run_probes` (all on one shared tick, `TcpSweep`) on
+    one `ProbeRuntime` loop. The endpoints belong to `bench/_responder.py`, a separate
     process (accept and close). Measured: this process's CPU (all threads) over the
-    window, period jitter (|interval between consecutive sample starts − 100 ms|), and per
-    endpoint whether every 100 ms slot is either a sample or counted in a reported
-    `missed` sample.
+    window, period jitter (|interval between the starts of samples in consecutive slots
+    − 100 ms|), and per endpoint whether every 100 ms slot of its grid holds a sample that
+    started in it or is counted in a reported `missed` sample (checked against the
+    clock, not only the counts).
 (b) `gateway-monitor` change streams (`orchestrator.probes.monitor.StreamWatcher`) on a
     200-gateway lab, plus the engine's `/status` `http-json` sampling at its budgeted
     period, while a line flaps (shutdown mode) every 10 s and settlement gateways report
     transfers every second. Measured: receive time − the event's own stamp, per change.
 
-Reproduce: `.venv/bin/python bench/p2_probes.py` (`--only a` or `--only b`, `--seconds N`).
+Reproduce: `.venv/bin/python bench/p2_probes.py` (`--only a` or `--only b`, `--seconds N`,
+`--compare`).
 """
 
 from __future__ import annotations
@@ -173,12 +175,16 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--endpoints", type=int, default=1000)
     ap.add_argument("--gateways", type=int, default=200)
+    ap.add_argument("--compare", action="store_true",
+                    help="(a) also with one run_periodic task per endpoint, just before")
     args = ap.parse_args()
+    command = "bench/p2_probes.py" + (" --compare" if args.compare else "")
     parts = ["## P2: probe scale\n\n" + __doc__.split("\n\n", 1)[1].split("Reproduce")[0].strip()
-             + f"\n\nReproduce: `.venv/bin/python bench/p2_probes.py`. Load average before: {load_average()}.\n"]
+             + f"\n\nReproduce: `.venv/bin/python {command}`. Load average before: {load_average()}.\n"]
     if args.only in (None, "a"):
+        t = bench_tcp(args.endpoints, args.seconds, driver="tasks") if args.compare else None
         a = bench_tcp(args.endpoints, args.seconds)
-        print(a, flush=True)
+        print(t, a, flush=True)
         ok_cpu, ok_jit = a["cpu_cores"] <= 1.0, a["jitter_p99"] < JITTER_P99_MS
         ok_miss = a["missed_unreported"] == 0
         parts.append(
@@ -191,6 +197,12 @@ def main() -> None:
             f"| samples | {a['samples']:,} taken of {a['expected']:,} slots on {a['endpoints']} endpoints "
             f"in {a['seconds']:.1f} s; {a['failures']} failed; {a['missed_reported']:,} missed and reported; "
             f"{a['missed_unreported']} missed unreported | none unreported | {'met' if ok_miss else 'MISSED'} |\n")
+        if t is not None:
+            parts[-1] += (
+                f"| for comparison, just before: one `run_periodic` task per endpoint | {t['cpu_cores']:.2f} cores; "
+                f"jitter p50 {t['jitter_p50']:.2f} ms, p99 {t['jitter_p99']:.2f} ms; {t['samples']:,} of "
+                f"{t['expected']:,} slots sampled, {t['missed_reported']:,} missed and reported, "
+                f"{t['missed_unreported']} unreported | - | - |\n")
     if args.only in (None, "b"):
         b = bench_streams(args.gateways, args.seconds)
         print(b, flush=True)
