@@ -17,7 +17,7 @@ import hashlib
 import json
 import os
 from collections.abc import Iterator
-from dataclasses import astuple, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -158,9 +158,8 @@ def _in_year(entry: object, year: int) -> bool:
 
 
 def _row(run: ArchivedRun) -> list:
-    values = list(astuple(run))
-    del values[_PATH_AT]  # the row's key
-    return values
+    # Not astuple: it deep-copies every value, and the row is only ever serialised.
+    return [getattr(run, name) for name in _ROW_FIELDS]
 
 
 def _from_cache(entry: object, st: os.stat_result | None, folder: str,
