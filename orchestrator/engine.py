@@ -31,21 +31,20 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator import events as ev
+from orchestrator import sealing
 from orchestrator.errors import RefusedError
-from orchestrator.inventory import SHENZHEN, Inventory
+from orchestrator.inventory import Inventory
 from orchestrator.journal import Journal, read_records, stamp
-from orchestrator.lock import EnvironmentLock, break_stale
+from orchestrator.lock import EnvironmentLock
 from orchestrator.redact import Redactor, secret_values
 from orchestrator.runfolder import (
-    ANSIBLE_MANIFEST,
     RunFolder,
     register_active,
     sha256_file,
     unfinished_runs,
     unregister_active,
-    write_ansible_manifest,
 )
-from orchestrator.steps import step_from_record, step_record, text_record
+from orchestrator.steps import step_record, text_record
 from orchestrator.timing import (
     Measurement,
     Objective,
@@ -375,13 +374,13 @@ class Engine:
         elif status == "failed" and self.restore_failures:
             pass
         summary = self._summary(status, objs, steady_after, gate_refusal)
-        self._collect_evidence()
-        artifacts = self._write_reports()
+        sealing.collect_evidence(self)
+        artifacts = sealing.write_reports(self)
         self.emit(ev.RunEnded(status, exit_code, summary, artifacts, worst_rto(measurements)))
         self._notify("finish" if exit_code == 0 else "failure",
                      {"run": self.folder.run_id, "status": status, "summary": summary})
         self.journal.close()
-        self._index()
+        sealing.index(self)
         if gate_refusal is not None:
             raise RefusedError(f"steady-state gate failed, drill not started: {gate_refusal} "
                                f"(journal: {self.folder.path})")
@@ -977,60 +976,6 @@ class Engine:
 
     # ------------------------------------------------------------------ end of run
 
-    def _collect_evidence(self) -> None:
-        self._stop_probes()
-        if self.lab:
-            truth = Path(self.opt.lab_state_dir) / "truth.jsonl"
-            start_ns = next(read_records(self.folder.journal)).ts_ns
-            try:
-                with open(truth, encoding="utf-8") as src, \
-                        open(self.folder.lab_truth, "w", encoding="utf-8") as dst:
-                    for line in src:
-                        with contextlib.suppress(ValueError):
-                            if json.loads(line).get("ts_ns", 0) >= start_ns:
-                                dst.write(line)
-            except OSError as e:
-                self.emit(ev.Note(f"lab truth not copied: {e}"))
-        for path in (self.folder.probes, self.folder.gateway_events, self.folder.lab_truth):
-            if path.exists():
-                self.emit(ev.EvidenceFile(self.folder.relative(path), sha256_file(path),
-                                          {"host": socket.gethostname(), "path": "drill"}))
-        files = self.folder.evidence_files
-        if files.is_dir():
-            for path in sorted(p for p in files.rglob("*") if p.is_file()):
-                self.emit(ev.EvidenceFile(self.folder.relative(path), sha256_file(path),
-                                          {"host": path.relative_to(files).parts[0],
-                                           "path": "/" + "/".join(path.relative_to(files).parts[1:])}))
-
-    def _write_reports(self) -> dict[str, str]:
-        artifacts: dict[str, str] = {}
-        for path in sorted(p for p in self.folder.evidence.rglob("*") if p.is_file()):
-            artifacts[self.folder.relative(path)] = sha256_file(path)
-        # Every playbook is over (recover ended the dead ones' process groups first).
-        manifest = write_ansible_manifest(self.folder.path)
-        if manifest is not None:
-            artifacts[ANSIBLE_MANIFEST] = manifest
-        try:
-            from orchestrator.reports import write_run_reports
-
-            written = write_run_reports(self.folder.path, lang=self.opt.lang,
-                                        journal_digest=self.journal.digest)
-            digest = self.journal.digest
-            for rel, sha in written.items():
-                self.emit(ev.ReportFile(rel, sha, digest))
-                artifacts[rel] = sha
-        except Exception as e:  # a report failure is journaled, never fatal
-            self.emit(ev.Note("report not written", {"error": f"{type(e).__name__}: {e}"}))
-        return artifacts
-
-    def _index(self) -> None:
-        try:
-            from orchestrator.archive_index import append_run
-
-            append_run(Path(self.opt.reports_dir), self.folder.path, signer=self.opt.signer)
-        except Exception as e:  # the run itself is sealed; say so and go on
-            sys.stderr.write(f"warning: archive index not updated: {e}\n")
-
     def _notify(self, event: str, payload: Mapping[str, Any]) -> None:
         try:
             from orchestrator.notify import notify
@@ -1225,172 +1170,6 @@ def file_sha256(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-# ---------------------------------------------------------------------- recover
-
-
-@dataclass(frozen=True)
-class Recovered:
-    run_id: str
-    run_dir: Path
-    actions: tuple[str, ...]
-    steady_ok: bool | None
-
-
-def recover(drill_home: Path, environment: str, *, reports_dirs: tuple[Path, ...] = (),
-            inventory: Inventory | None = None, lab_state_dir: Path | None = None,
-            say: Callable[[str], None] = lambda _m: None, signer: Any = None) -> list[Recovered]:
-    """Close every unfinished run of `environment`: end its process groups, run its restore
-    phase (failback to Shenzhen only when Shenzhen is healthy), check steady state, append
-    `recover` and `run.end` (aborted), then release a stale lock. `signer`: the key to
-    seal with (--signing-key); None looks it up like `drill run`."""
-    from orchestrator import ansible
-    from orchestrator.lock import is_stale, lock_path
-
-    path = lock_path(drill_home, environment)
-    if path.exists() and not is_stale(path):
-        from orchestrator.lock import read_holder
-
-        holder = read_holder(path)
-        raise RefusedError(f"environment {environment!r} is locked by a live run "
-                           f"({holder.describe() if holder else 'unknown holder'}); "
-                           f"stop it (Ctrl-C) instead of recovering")
-    done: list[Recovered] = []
-    for run_dir in unfinished_runs(drill_home, environment, reports_dirs):
-        records = list(read_records(run_dir / "journal.jsonl"))
-        start = next((r for r in records if r.kind == "run.start"), None)
-        actions: list[str] = []
-        for r in records:
-            if r.kind == "ansible.process":
-                pgid = int(r.data.get("pgid") or 0)
-                if pgid > 1 and ansible.group_alive(pgid):
-                    ansible.kill_process_group(pgid)
-                    actions.append(f"killed process group {pgid} ({r.data.get('step')})")
-        journal = Journal(run_dir / "journal.jsonl", run_dir.name)
-        steady_ok = None
-        try:
-            eng = None
-            if start is None:
-                actions.append("no run.start: nothing to restore")
-            else:
-                eng, steady_ok = _recover_run(start.data, records, journal, inventory,
-                                              lab_state_dir, drill_home, run_dir, actions, say,
-                                              signer)
-            summary = ("aborted: the run did not finish; closed by `drill recover`: "
-                       + "; ".join(actions))
-            if eng is None:
-                journal.append("recover", {"by": getpass.getuser(),
-                                           "at": stamp(time.time_ns(), "engine"), "actions": actions})
-                journal.append("run.end", {"status": "aborted", "exit_code": 3,
-                                           "summary": summary, "artifacts": {}})
-            else:
-                # Close it like any run: bind the evidence, write the reports, seal, index.
-                journal.append("recover", {"by": getpass.getuser(),
-                                           "at": stamp(time.time_ns(), "engine"), "actions": actions})
-                eng._collect_evidence()
-                artifacts = eng._write_reports()
-                eng.emit(ev.RunEnded("aborted", 3, summary, artifacts))
-        finally:
-            journal.close()
-        if eng is not None:
-            eng._index()
-        unregister_active(drill_home, environment, run_dir.name)
-        done.append(Recovered(run_dir.name, run_dir, tuple(actions), steady_ok))
-    holder = break_stale(drill_home, environment)
-    if holder is not None:
-        done.append(Recovered(holder.run_id, Path(), (f"released stale lock of {holder.describe()}",), None))
-    return done
-
-
-def _recover_run(start: Mapping[str, Any], records, journal: Journal, inventory: Inventory | None,
-                 lab_state_dir: Path | None, drill_home: Path, run_dir: Path,
-                 actions: list[str], say, signer: Any = None) -> tuple[Engine, bool]:
-    """Run a dead run's restore steps with a minimal engine bound to its journal."""
-    from orchestrator.inventory import load_inventory
-    from orchestrator.scenario import find_drill
-    from orchestrator.steady import wait_steady
-
-    inv = inventory or load_inventory(start["inventory"]["path"])
-    lab_dir = lab_state_dir or (Path(start["lab_state_dir"]) if start.get("lab_state_dir") else None)
-    plan = [p for p in start.get("plan") or [] if p.get("phase") == "restore"]
-    fault_started = any(r.kind == "step.start" and r.data.get("phase") in ("fault", "recovery", "hold",
-                                                                             "restore")
-                        for r in records)
-    project = Path(start.get("project") or ".")
-    drill = find_drill(project / "drills", start["drill"]["id"])
-    steps = tuple(step_from_record(p) for p in plan)
-    from orchestrator.scenario import ResolvedDrill
-
-    resolved = ResolvedDrill(drill=drill, params=start.get("params") or {},
-                             phases={"restore": steps if fault_started else ()})
-    opts = RunOptions(reports_dir=Path(start.get("reports_dir") or run_dir.parent.parent),
-                      drill_home=drill_home, project_root=project, lab_state_dir=lab_dir,
-                      operator=getpass.getuser(), yes=True, signer=signer)
-    eng = Engine(resolved, inv, opts)
-    eng.folder = RunFolder.open(run_dir)
-    eng.journal = journal
-    eng.bus.subscribe(ev.JournalHandler(journal, eng.redactor), critical=True)
-    last_phase = next((r.data.get("phase") for r in reversed(records) if r.kind == "phase.start"), "")
-    last_step = next((f"{r.data.get('phase')}[{r.data.get('index')}]" for r in reversed(records)
-                      if r.kind == "step.start"), None)
-    eng.emit(ev.Aborted("the run died without finishing (killed or power lost); "
-                        "closed by `drill recover`", last_phase or "", last_step))
-    if not fault_started:
-        actions.append("no fault step had started: nothing to restore")
-    else:
-        eng._start_probes()  # restore waits (all_logged_in, …) watch the monitor streams
-
-        def guard(step) -> str | None:
-            # Checked when the repoint comes up, after the restore steps before it ran.
-            if step.effect is not None and step.effect.repoint_to == "home" \
-                    and not _shenzhen_healthy(eng):
-                msg = ("Shenzhen (FT/NF) is not healthy: gateways left on BJ; run "
-                       "`drill recover` again once FT and NF answer")
-                actions.append(msg)
-                say(msg)
-                return msg
-            return None
-
-        eng.before_step = guard
-        eng.fault_started = True
-        say(f"{run_dir.name}: running {len(steps)} restore step(s)")
-        try:
-            eng._run_phase("restore", keep_going=True)
-        finally:
-            eng._stop_probes()
-        actions.append(f"ran the restore phase ({len(steps)} step(s))"
-                       + (f"; failed: {', '.join(eng.restore_failures)}" if eng.restore_failures else ""))
-    res = wait_steady(inv, lab_status=eng.lab_status if lab_dir else None,
-                      require_home=bool(drill.failback), timeout_s=AFTER_CHECK_TIMEOUT_S)
-    eng.emit(ev.SteadyStateResult("after", res.ok, tuple(c.to_record() for c in res.checks)))
-    actions.append("steady state " + ("restored" if res.ok else "NOT restored: " + res.describe_failures()))
-    return eng, res.ok
-
-
-def _shenzhen_healthy(eng: Engine) -> bool:
-    if eng.lab:
-        try:
-            st = eng.lab_status()
-        except Exception:
-            return False
-        from orchestrator.inventory import route
-        from orchestrator.steady import _centres_state, _lines_state
-
-        states = _centres_state(st)
-        down = [lid for lid, state in _lines_state(st).items() if state != "up"]
-        # Up, and reachable: some terrestrial line still carries flows to it.
-        return all(states.get(c, "up") == "up" and route(eng.inv, c, down) is not None
-                   for c in SHENZHEN)
-    import asyncio
-
-    from orchestrator.probes.tcp import connect_ok
-
-    for cid in SHENZHEN:
-        ep = eng.inv.centre(cid).services.get("trading")
-        if ep is None or not asyncio.run(connect_ok(ep.address, ep.port, 2.0)):
-            return False
-    return True
-
-
 # ---------------------------------------------------------------------- preparing a run
 
 
@@ -1429,3 +1208,13 @@ def prepare(project_root: Path, drill_id: str, inventory_path: Path,
     drill = find_drill(Path(project_root) / "drills", drill_id)
     resolved = resolve(drill, inv, overrides)
     return Prepared(resolved, inv, Path(inv.path), lab_dir, started)
+
+
+def __getattr__(name: str) -> Any:
+    # `recover` and `Recovered` moved to orchestrator.recover (which imports this module);
+    # `from orchestrator.engine import recover` keeps working.
+    if name in ("recover", "Recovered"):
+        from orchestrator import recover as module
+
+        return getattr(module, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

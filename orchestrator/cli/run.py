@@ -250,9 +250,9 @@ def recover(inventory, project, reports, signing_key):
 
     Example:  drill recover --inventory lab
     """
-    from orchestrator.engine import recover as do_recover
     from orchestrator.inventory import load_inventory
     from orchestrator.project import drill_home, find_project
+    from orchestrator.recover import recover as do_recover
 
     proj = find_project(project)
     signer = _signer(proj.inventory_path(inventory), signing_key)

@@ -1,0 +1,185 @@
+"""`drill recover`: close the runs of an environment that died without finishing (SIGKILL,
+power loss): end their process groups, run their restore phase, check steady state, close
+and seal them as aborted (docs/run-folder.md, "Unfinished runs")."""
+
+from __future__ import annotations
+
+import getpass
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from orchestrator import events as ev
+from orchestrator import sealing
+from orchestrator.engine import AFTER_CHECK_TIMEOUT_S, Engine, RunOptions
+from orchestrator.errors import RefusedError
+from orchestrator.inventory import SHENZHEN, Inventory
+from orchestrator.journal import Journal, read_records, stamp
+from orchestrator.lock import break_stale
+from orchestrator.runfolder import RunFolder, unfinished_runs, unregister_active
+from orchestrator.steps import step_from_record
+
+
+@dataclass(frozen=True)
+class Recovered:
+    run_id: str
+    run_dir: Path
+    actions: tuple[str, ...]
+    steady_ok: bool | None
+
+
+def recover(drill_home: Path, environment: str, *, reports_dirs: tuple[Path, ...] = (),
+            inventory: Inventory | None = None, lab_state_dir: Path | None = None,
+            say: Callable[[str], None] = lambda _m: None, signer: Any = None) -> list[Recovered]:
+    """Close every unfinished run of `environment`: end its process groups, run its restore
+    phase (failback to Shenzhen only when Shenzhen is healthy), check steady state, append
+    `recover` and `run.end` (aborted), then release a stale lock. `signer`: the key to
+    seal with (--signing-key); None looks it up like `drill run`."""
+    from orchestrator import ansible
+    from orchestrator.lock import is_stale, lock_path
+
+    path = lock_path(drill_home, environment)
+    if path.exists() and not is_stale(path):
+        from orchestrator.lock import read_holder
+
+        holder = read_holder(path)
+        raise RefusedError(f"environment {environment!r} is locked by a live run "
+                           f"({holder.describe() if holder else 'unknown holder'}); "
+                           f"stop it (Ctrl-C) instead of recovering")
+    done: list[Recovered] = []
+    for run_dir in unfinished_runs(drill_home, environment, reports_dirs):
+        records = list(read_records(run_dir / "journal.jsonl"))
+        start = next((r for r in records if r.kind == "run.start"), None)
+        actions: list[str] = []
+        for r in records:
+            if r.kind == "ansible.process":
+                pgid = int(r.data.get("pgid") or 0)
+                if pgid > 1 and ansible.group_alive(pgid):
+                    ansible.kill_process_group(pgid)
+                    actions.append(f"killed process group {pgid} ({r.data.get('step')})")
+        journal = Journal(run_dir / "journal.jsonl", run_dir.name)
+        steady_ok = None
+        try:
+            eng = None
+            if start is None:
+                actions.append("no run.start: nothing to restore")
+            else:
+                eng, steady_ok = _recover_run(start.data, records, journal, inventory,
+                                              lab_state_dir, drill_home, run_dir, actions, say,
+                                              signer)
+            summary = ("aborted: the run did not finish; closed by `drill recover`: "
+                       + "; ".join(actions))
+            if eng is None:
+                journal.append("recover", {"by": getpass.getuser(),
+                                           "at": stamp(time.time_ns(), "engine"), "actions": actions})
+                journal.append("run.end", {"status": "aborted", "exit_code": 3,
+                                           "summary": summary, "artifacts": {}})
+            else:
+                # Close it like any run: bind the evidence, write the reports, seal, index.
+                journal.append("recover", {"by": getpass.getuser(),
+                                           "at": stamp(time.time_ns(), "engine"), "actions": actions})
+                sealing.collect_evidence(eng)
+                artifacts = sealing.write_reports(eng)
+                eng.emit(ev.RunEnded("aborted", 3, summary, artifacts))
+        finally:
+            journal.close()
+        if eng is not None:
+            sealing.index(eng)
+        unregister_active(drill_home, environment, run_dir.name)
+        done.append(Recovered(run_dir.name, run_dir, tuple(actions), steady_ok))
+    holder = break_stale(drill_home, environment)
+    if holder is not None:
+        done.append(Recovered(holder.run_id, Path(), (f"released stale lock of {holder.describe()}",), None))
+    return done
+
+
+def _recover_run(start: Mapping[str, Any], records, journal: Journal, inventory: Inventory | None,
+                 lab_state_dir: Path | None, drill_home: Path, run_dir: Path,
+                 actions: list[str], say, signer: Any = None) -> tuple[Engine, bool]:
+    """Run a dead run's restore steps with a minimal engine bound to its journal."""
+    from orchestrator.inventory import load_inventory
+    from orchestrator.scenario import find_drill
+    from orchestrator.steady import wait_steady
+
+    inv = inventory or load_inventory(start["inventory"]["path"])
+    lab_dir = lab_state_dir or (Path(start["lab_state_dir"]) if start.get("lab_state_dir") else None)
+    plan = [p for p in start.get("plan") or [] if p.get("phase") == "restore"]
+    fault_started = any(r.kind == "step.start" and r.data.get("phase") in ("fault", "recovery", "hold",
+                                                                             "restore")
+                        for r in records)
+    project = Path(start.get("project") or ".")
+    drill = find_drill(project / "drills", start["drill"]["id"])
+    steps = tuple(step_from_record(p) for p in plan)
+    from orchestrator.scenario import ResolvedDrill
+
+    resolved = ResolvedDrill(drill=drill, params=start.get("params") or {},
+                             phases={"restore": steps if fault_started else ()})
+    opts = RunOptions(reports_dir=Path(start.get("reports_dir") or run_dir.parent.parent),
+                      drill_home=drill_home, project_root=project, lab_state_dir=lab_dir,
+                      operator=getpass.getuser(), yes=True, signer=signer)
+    eng = Engine(resolved, inv, opts)
+    eng.folder = RunFolder.open(run_dir)
+    eng.journal = journal
+    eng.bus.subscribe(ev.JournalHandler(journal, eng.redactor), critical=True)
+    last_phase = next((r.data.get("phase") for r in reversed(records) if r.kind == "phase.start"), "")
+    last_step = next((f"{r.data.get('phase')}[{r.data.get('index')}]" for r in reversed(records)
+                      if r.kind == "step.start"), None)
+    eng.emit(ev.Aborted("the run died without finishing (killed or power lost); "
+                        "closed by `drill recover`", last_phase or "", last_step))
+    if not fault_started:
+        actions.append("no fault step had started: nothing to restore")
+    else:
+        eng._start_probes()  # restore waits (all_logged_in, …) watch the monitor streams
+
+        def guard(step) -> str | None:
+            # Checked when the repoint comes up, after the restore steps before it ran.
+            if step.effect is not None and step.effect.repoint_to == "home" \
+                    and not _shenzhen_healthy(eng):
+                msg = ("Shenzhen (FT/NF) is not healthy: gateways left on BJ; run "
+                       "`drill recover` again once FT and NF answer")
+                actions.append(msg)
+                say(msg)
+                return msg
+            return None
+
+        eng.before_step = guard
+        eng.fault_started = True
+        say(f"{run_dir.name}: running {len(steps)} restore step(s)")
+        try:
+            eng._run_phase("restore", keep_going=True)
+        finally:
+            eng._stop_probes()
+        actions.append(f"ran the restore phase ({len(steps)} step(s))"
+                       + (f"; failed: {', '.join(eng.restore_failures)}" if eng.restore_failures else ""))
+    res = wait_steady(inv, lab_status=eng.lab_status if lab_dir else None,
+                      require_home=bool(drill.failback), timeout_s=AFTER_CHECK_TIMEOUT_S)
+    eng.emit(ev.SteadyStateResult("after", res.ok, tuple(c.to_record() for c in res.checks)))
+    actions.append("steady state " + ("restored" if res.ok else "NOT restored: " + res.describe_failures()))
+    return eng, res.ok
+
+
+def _shenzhen_healthy(eng: Engine) -> bool:
+    if eng.lab:
+        try:
+            st = eng.lab_status()
+        except Exception:
+            return False
+        from orchestrator.inventory import route
+        from orchestrator.steady import _centres_state, _lines_state
+
+        states = _centres_state(st)
+        down = [lid for lid, state in _lines_state(st).items() if state != "up"]
+        # Up, and reachable: some terrestrial line still carries flows to it.
+        return all(states.get(c, "up") == "up" and route(eng.inv, c, down) is not None
+                   for c in SHENZHEN)
+    import asyncio
+
+    from orchestrator.probes.tcp import connect_ok
+
+    for cid in SHENZHEN:
+        ep = eng.inv.centre(cid).services.get("trading")
+        if ep is None or not asyncio.run(connect_ok(ep.address, ep.port, 2.0)):
+            return False
+    return True

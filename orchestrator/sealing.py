@@ -1,0 +1,76 @@
+"""Closing a run folder (docs/run-folder.md, docs/journal.md): bind the evidence and the
+ansible-runner artifacts, write the reports, then seal (sign + archive index). Called by
+the engine at the end of every run and by `drill recover` closing a dead one."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from orchestrator import events as ev
+from orchestrator.journal import read_records
+from orchestrator.runfolder import ANSIBLE_MANIFEST, sha256_file, write_ansible_manifest
+
+if TYPE_CHECKING:
+    from orchestrator.engine import Engine
+
+
+def collect_evidence(eng: Engine) -> None:
+    eng._stop_probes()
+    if eng.lab:
+        truth = Path(eng.opt.lab_state_dir) / "truth.jsonl"
+        start_ns = next(read_records(eng.folder.journal)).ts_ns
+        try:
+            with open(truth, encoding="utf-8") as src, \
+                    open(eng.folder.lab_truth, "w", encoding="utf-8") as dst:
+                for line in src:
+                    with contextlib.suppress(ValueError):
+                        if json.loads(line).get("ts_ns", 0) >= start_ns:
+                            dst.write(line)
+        except OSError as e:
+            eng.emit(ev.Note(f"lab truth not copied: {e}"))
+    for path in (eng.folder.probes, eng.folder.gateway_events, eng.folder.lab_truth):
+        if path.exists():
+            eng.emit(ev.EvidenceFile(eng.folder.relative(path), sha256_file(path),
+                                     {"host": socket.gethostname(), "path": "drill"}))
+    files = eng.folder.evidence_files
+    if files.is_dir():
+        for path in sorted(p for p in files.rglob("*") if p.is_file()):
+            eng.emit(ev.EvidenceFile(eng.folder.relative(path), sha256_file(path),
+                                     {"host": path.relative_to(files).parts[0],
+                                      "path": "/" + "/".join(path.relative_to(files).parts[1:])}))
+
+
+def write_reports(eng: Engine) -> dict[str, str]:
+    artifacts: dict[str, str] = {}
+    for path in sorted(p for p in eng.folder.evidence.rglob("*") if p.is_file()):
+        artifacts[eng.folder.relative(path)] = sha256_file(path)
+    # Every playbook is over (recover ended the dead ones' process groups first).
+    manifest = write_ansible_manifest(eng.folder.path)
+    if manifest is not None:
+        artifacts[ANSIBLE_MANIFEST] = manifest
+    try:
+        from orchestrator.reports import write_run_reports
+
+        written = write_run_reports(eng.folder.path, lang=eng.opt.lang,
+                                    journal_digest=eng.journal.digest)
+        digest = eng.journal.digest
+        for rel, sha in written.items():
+            eng.emit(ev.ReportFile(rel, sha, digest))
+            artifacts[rel] = sha
+    except Exception as e:  # a report failure is journaled, never fatal
+        eng.emit(ev.Note("report not written", {"error": f"{type(e).__name__}: {e}"}))
+    return artifacts
+
+
+def index(eng: Engine) -> None:
+    try:
+        from orchestrator.archive_index import append_run
+
+        append_run(Path(eng.opt.reports_dir), eng.folder.path, signer=eng.opt.signer)
+    except Exception as e:  # the run itself is sealed; say so and go on
+        sys.stderr.write(f"warning: archive index not updated: {e}\n")
