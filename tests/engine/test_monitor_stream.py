@@ -10,7 +10,7 @@ import time
 import pytest
 
 from orchestrator.lab.monitor import EventStream, Monitor, _chunk
-from orchestrator.probes.monitor import GatewayTracker, NdjsonBody, StreamWatcher
+from orchestrator.probes.monitor import GatewayTracker, HttpError, NdjsonBody, StreamWatcher, get_json
 
 LINES = [json.dumps({"seq": i, "type": "state", "data": {"to": f"s{i}"}}).encode() for i in range(1, 6)]
 
@@ -77,3 +77,22 @@ def test_watcher_sees_every_published_change_in_order_stamped_after_it():
     assert [r.event["seq"] for r in changes] == list(range(1, 51))
     assert all(r.recv_ns >= r.ts_ns for r in changes)
     assert tracker is not None and tracker.view("gw1").state == "s49"  # the tracker applied them
+
+
+def test_status_is_read_whole_from_a_real_monitor_and_errors_are_http_errors():
+    events = EventStream()
+    status = {"event_seq": 0, "pid": os.getpid(), "state": "logged_in", "pad": "x" * 200_000}
+
+    async def go():
+        mon = Monitor(lambda: status, events, dict)
+        await mon.start("127.0.0.1", 0)
+        port = mon.server.sockets[0].getsockname()[1]
+        try:
+            body = await get_json("127.0.0.1", port, "/status")
+            with pytest.raises(HttpError, match="HTTP 404"):
+                await get_json("127.0.0.1", port, "/nowhere")
+            return body
+        finally:
+            mon.close()
+
+    assert asyncio.run(go()) == status  # larger than one read: the whole body, once
