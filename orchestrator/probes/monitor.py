@@ -46,30 +46,6 @@ async def _read_head(reader: asyncio.StreamReader) -> tuple[int, dict[str, str]]
     return int(parts[1]), headers
 
 
-async def _body_chunks(reader: asyncio.StreamReader, headers: Mapping[str, str]):
-    """Yield the body's bytes as they arrive (chunked, sized or until close)."""
-    if headers.get("transfer-encoding", "").lower() == "chunked":
-        while True:
-            size_line = await reader.readline()
-            if not size_line:
-                return
-            size = int(size_line.split(b";")[0].strip() or b"0", 16)
-            if size == 0:
-                await reader.readline()
-                return
-            data = await reader.readexactly(size)
-            await reader.readexactly(2)
-            yield data
-    elif "content-length" in headers:
-        yield await reader.readexactly(int(headers["content-length"]))
-    else:
-        while True:
-            data = await reader.read(65536)
-            if not data:
-                return
-            yield data
-
-
 class NdjsonBody:
     """Incremental decoder of an NDJSON response body, chunked or not: `feed` takes what one
     read returned and gives back every complete line in it. One read of a stream carries
