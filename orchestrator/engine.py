@@ -44,7 +44,7 @@ from orchestrator.runfolder import (
     unfinished_runs,
     unregister_active,
 )
-from orchestrator.steps import step_record, text_record
+from orchestrator.steps import manual_changes, step_record, text_record
 from orchestrator.timing import (
     Measurement,
     Objective,
@@ -280,6 +280,20 @@ class Engine:
                                "run interactively or with --yes --operator NAME")
         if self.opt.yes and manual and not env.is_lab and not self.opt.operator:
             raise RefusedError("--yes acknowledges manual steps only with --operator NAME")
+        if self.opt.ask is None and self._manual_driver_steps():
+            # A person makes these changes: nobody to ask means the fault step would fail
+            # half-way. Lab or not, and --yes does not stand in for the person.
+            raise RefusedError("this drill changes lines, centres or gateways through the manual "
+                               "driver and nobody can confirm them: run it interactively "
+                               "(--yes never confirms a manual change)")
+
+    def _manual_driver_steps(self) -> list[str]:
+        """Playbook steps (and a declared failback) that a person must carry out."""
+        names = [s.name.en for _, s in self.resolved.steps() if manual_changes(self.inv, s)]
+        if self.drill.failback and any((g.driver or self.inv.driver) == "manual"
+                                       for g in self.inv.gateways if not g.satellite_only):
+            names.append("failback repoint")
+        return names
 
     # ------------------------------------------------------------------ run
 
@@ -445,7 +459,8 @@ class Engine:
         if phase in STOPPABLE:
             self._check_stop()
         started = time.time_ns()
-        automated = step.kind != "manual" or self.lab or self.opt.yes
+        changes = manual_changes(self.inv, step, self.opt.lang)
+        automated = (step.kind != "manual" or self.lab or self.opt.yes) and not changes
         detail: dict[str, Any] = {}
         if step.kind == "playbook":
             detail = {"playbook": step.playbook, "vars": dict(step.vars)}
@@ -455,9 +470,10 @@ class Engine:
                                  stamp(started, "engine"), detail))
         error: str | None = None
         status = "ok"
+        refused = False  # not acknowledged: nothing ran
         try:
             if step.kind == "playbook":
-                error = self._playbook_step(phase, index, step, label)
+                error = self._playbook_step(phase, index, step, label, changes)
             elif step.kind == "manual":
                 self._manual_step(step, label)
             elif step.kind == "wait":
@@ -469,6 +485,8 @@ class Engine:
         except _Abort as e:
             status, error = "aborted", str(e)
             raise
+        except _StepFailed as e:
+            error, refused = str(e), True
         except (RefusedError, OSError, ValueError, KeyError) as e:
             error = f"{type(e).__name__}: {e}"
         finally:
@@ -482,7 +500,7 @@ class Engine:
                                    round((ended - started) / 1e9, 6), error))
         self._debug_pause(phase, index, "end")
         if status == "failed" and phase in STOPPABLE:
-            if step.kind == "playbook":
+            if step.kind == "playbook" and not refused:
                 raise _Abort(f"{label} {step.name.en} failed: {error}")
             raise _StepFailed(f"{label} {step.name.en} failed: {error}")
         return status == "ok"
@@ -513,7 +531,8 @@ class Engine:
 
     # ------------------------------------------------------------------ step kinds
 
-    def _playbook_step(self, phase: str, index: int, step, label: str) -> str | None:
+    def _playbook_step(self, phase: str, index: int, step, label: str,
+                       changes: tuple[str, ...] = ()) -> str | None:
         from orchestrator import ansible
 
         effect = step.effect
@@ -533,6 +552,9 @@ class Engine:
                      "drill_home": str(self.opt.drill_home),
                      "drill_project": str(self.opt.project_root),
                      "evidence_dir": str(self.folder.evidence_files)}
+        if changes:
+            # After the prediction (it needs the state before the change), before the run.
+            extravars["drill_manual_ack"] = self._manual_ack(phase, step, label, changes)
         playbook = Path(self.opt.project_root) / "playbooks" / str(step.playbook)
         cancel = self.cancel if phase in STOPPABLE else threading.Event()
 
@@ -619,6 +641,28 @@ class Engine:
                 raise _StepFailed(f"{label}: not acknowledged")
             operator, how, unattended = answer, "prompt", False
         self.emit(ev.OperatorAck(label, operator, self._now("operator"), unattended, how))
+
+    def _manual_ack(self, phase: str, step, label: str, changes: tuple[str, ...]) -> dict[str, Any]:
+        """A person makes the manual driver's change and types their name; the instant they
+        confirm is the change's effective time (drill_manual_ack for drivers/manual/confirm.yml).
+        Never unattended: neither the lab nor --yes makes a change nobody made."""
+        zh = self.opt.lang == "zh"
+        question = "\n".join([
+            step.name.get(self.opt.lang),
+            "请现在手工完成以下变更：" if zh else "Make these changes by hand now:",
+            *(f"  - {c}" for c in changes),
+            "完成后输入您的姓名（留空则本步骤失败）" if zh else
+            "Type your name when done (empty: the step fails)"])
+        answer = (self.opt.ask(question) or "").strip() if self.opt.ask else ""
+        at_ns = time.time_ns()
+        if phase in STOPPABLE:
+            self._check_stop()  # Ctrl-C while the question was open
+        if not answer:
+            why = "empty answer" if self.opt.ask else "nobody to ask (not interactive)"
+            raise _StepFailed(f"{label}: manual change not acknowledged ({why}): "
+                              + "; ".join(changes))
+        self.emit(ev.OperatorAck(label, answer, stamp(at_ns, "operator"), False, "prompt"))
+        return {"operator": answer, "at_ns": at_ns}
 
     def _wait_step(self, phase: str, step) -> str | None:
         w = step.wait

@@ -185,3 +185,107 @@ def md_source(inv: Inventory, tracker: GatewayTracker, source: str) -> tuple[boo
     views = tracker.views()
     pending = [gid for gid, v in views.items() if v.kind == "market_data" and v.md_source != source]
     return not pending, pending
+
+
+# --- manual driver ---------------------------------------------------------------------
+
+MANUAL = "manual"
+# Playbooks whose manual-driver tasks change nothing and confirm nothing.
+_NO_CHANGE_PLAYBOOKS = ("verify.yml", "evidence.yml")
+_MODE_ZH = {"blackhole": "路由黑洞", "shutdown": "端口关闭"}
+
+
+def _id_list(value: Any) -> list[str] | None:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+        return list(value)
+    return None
+
+
+def _known(ids: list[str] | None, items) -> bool:
+    known = {x.id for x in items}
+    return ids is not None and bool(ids) and all(i in known for i in ids)
+
+
+def _line_change(inv: Inventory, lid: str, down: bool, mode: str, lang: str) -> str:
+    ln = inv.line(lid)
+    where = ln.router + (f", interface {ln.interface}" if ln.interface else "")
+    if lang == "zh":
+        where = ln.router + (f"，接口 {ln.interface}" if ln.interface else "")
+        what = f"中断（{_MODE_ZH.get(mode, mode)}）" if down else "恢复"
+        return f"线路 {ln.id}（{ln.carrier} 至 {ln.centre}，路由器 {where}）：{what}"
+    what = f"take it DOWN ({mode})" if down else "bring it UP"
+    return f"line {ln.id} ({ln.carrier} to {ln.centre}, router {where}): {what}"
+
+
+def _centre_change(cid: str, down: bool, lang: str) -> str:
+    if lang == "zh":
+        return f"中心 {cid}：{'停止服务（模拟中心故障）' if down else '恢复服务'}"
+    return f"centre {cid}: {'take it DOWN' if down else 'bring it back UP'}"
+
+
+def _repoint_change(inv: Inventory, gid: str, to: str, lang: str) -> str:
+    order = inv.server_order(gid, dr=to != "home")
+    centres = " → ".join(c for c, _ in order)
+    servers = ", ".join(str(ep) for _, ep in order)
+    if lang == "zh":
+        return f"网关 {gid}：服务器列表改为 {centres}（{servers}）并重启网关"
+    return f"gateway {gid}: repoint to {centres} ({servers}) and restart it"
+
+
+def manual_changes(inv: Inventory, step, lang: str = "en") -> tuple[str, ...]:
+    """What a person must change by hand before a `playbook` step runs: one line per target
+    that uses the manual driver (playbooks/drivers/manual), () when none does.
+
+    The targets are what the shipped playbook acts on (its vars, as line.yml, centre.yml and
+    repoint.yml read them), else the step's declared effect; a step whose targets cannot be
+    told (a custom playbook without an effect) follows the inventory's default driver.
+    """
+    if step.kind != "playbook":
+        return ()
+    name = Path(str(step.playbook)).name
+    if name in _NO_CHANGE_PLAYBOOKS:
+        return ()
+    v = step.vars or {}
+    default = inv.driver
+
+    def line_driver(lid: str) -> str:
+        return inv.line(lid).driver or default
+
+    def gateway_driver(gid: str) -> str:
+        return inv.gateway(gid).driver or default
+
+    if name == "line.yml" and _known(_id_list(v.get("lines")), inv.lines) \
+            and v.get("state") in ("down", "up"):
+        mode = str(v.get("mode") or "blackhole")
+        return tuple(_line_change(inv, lid, v["state"] == "down", mode, lang)
+                     for lid in _id_list(v["lines"]) if line_driver(lid) == MANUAL)
+    if name == "centre.yml" and _known(_id_list(v.get("centres")), inv.centres) \
+            and v.get("state") in ("down", "up"):
+        if default != MANUAL:  # centre.yml acts through the inventory's driver only
+            return ()
+        return tuple(_centre_change(cid, v["state"] == "down", lang) for cid in _id_list(v["centres"]))
+    if name == "repoint.yml" and str(v.get("to") or "home") in ("home", "BJ"):
+        ids = _id_list(v.get("gateways")) or [g.id for g in inv.gateways if not g.satellite_only]
+        if _known(ids, inv.gateways):
+            to = str(v.get("to") or "home")
+            return tuple(_repoint_change(inv, gid, to, lang) for gid in ids
+                         if gateway_driver(gid) == MANUAL)
+    e = step.effect
+    if e is not None and any((e.lines_down, e.lines_up, e.centres_down, e.centres_up,
+                              e.repoint_gateways)):
+        out = [_line_change(inv, lid, True, e.mode or "blackhole", lang)
+               for lid in e.lines_down if line_driver(lid) == MANUAL]
+        out += [_line_change(inv, lid, False, "", lang) for lid in e.lines_up if line_driver(lid) == MANUAL]
+        if default == MANUAL:
+            out += [_centre_change(c, True, lang) for c in e.centres_down]
+            out += [_centre_change(c, False, lang) for c in e.centres_up]
+        if e.repoint_to in ("home", "BJ"):
+            out += [_repoint_change(inv, gid, e.repoint_to, lang) for gid in e.repoint_gateways
+                    if gateway_driver(gid) == MANUAL]
+        return tuple(out)
+    if default == MANUAL:
+        return ("此步骤的操作对象无法确定：请按步骤名称手工完成变更" if lang == "zh" else
+                "targets not known: make the change this step names by hand",)
+    return ()
