@@ -154,3 +154,25 @@ def test_the_instructions_name_centres_and_repoints_of_a_manual_inventory(tmp_pa
                for t in texts["Repoint home"])
     zh = manual_changes(inv, next(s for _, s in resolved.steps() if s.name.en == "Shenzhen centres up"), "zh")
     assert zh == ("中心 FT：恢复服务", "中心 NF：恢复服务")
+
+
+def test_drill_plan_on_a_manual_inventory_asks_nobody_and_checks_the_change_steps(tmp_path, capsys,
+                                                                                   monkeypatch):
+    import json
+
+    from orchestrator.cli import main
+
+    monkeypatch.setenv("DRILL_HOME", str(tmp_path / "home"))
+    folder = make_lab_inventory(tmp_path / "inv", gateways=2)  # the lab is not started
+    path = folder / "hosts.yml"
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    doc["all"]["vars"]["drill"]["driver"] = "manual"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    project = make_project(tmp_path / "p")
+    assert main(["plan", "single-line", "--project", str(project), "--inventory", str(folder),
+                 "--json"]) == 0
+    steps = json.loads(capsys.readouterr().out)["steps"]
+    checked = {(s["phase"], s["index"]): s["check"]["status"] for s in steps
+               if s["playbook"] in ("line.yml", "evidence.yml")}
+    assert checked == {("fault", 0): "successful", ("restore", 0): "successful",
+                       ("restore", 2): "successful"}
