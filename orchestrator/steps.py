@@ -226,6 +226,10 @@ def _centre_change(cid: str, down: bool, lang: str) -> str:
 
 
 def _repoint_change(inv: Inventory, gid: str, to: str, lang: str) -> str:
+    dr = [c.id for c in inv.centres if c.role == "dr"]
+    if to != "home" and to not in dr:
+        return f"网关 {gid}：切换至 {to} 并重启网关" if lang == "zh" else \
+            f"gateway {gid}: repoint to {to} and restart it"
     order = inv.server_order(gid, dr=to != "home")
     centres = " → ".join(c for c, _ in order)
     servers = ", ".join(str(ep) for _, ep in order)
@@ -250,11 +254,14 @@ def manual_changes(inv: Inventory, step, lang: str = "en") -> tuple[str, ...]:
     v = step.vars or {}
     default = inv.driver
 
-    def line_driver(lid: str) -> str:
-        return inv.line(lid).driver or default
+    lines = {ln.id: ln for ln in inv.lines}
+    gateways = {g.id: g for g in inv.gateways}
 
-    def gateway_driver(gid: str) -> str:
-        return inv.gateway(gid).driver or default
+    def line_driver(lid: str) -> str | None:  # None: not in this inventory (skipped)
+        return (lines[lid].driver or default) if lid in lines else None
+
+    def gateway_driver(gid: str) -> str | None:
+        return (gateways[gid].driver or default) if gid in gateways else None
 
     if name == "line.yml" and _known(_id_list(v.get("lines")), inv.lines) \
             and v.get("state") in ("down", "up"):
@@ -281,7 +288,7 @@ def manual_changes(inv: Inventory, step, lang: str = "en") -> tuple[str, ...]:
         if default == MANUAL:
             out += [_centre_change(c, True, lang) for c in e.centres_down]
             out += [_centre_change(c, False, lang) for c in e.centres_up]
-        if e.repoint_to in ("home", "BJ"):
+        if e.repoint_to is not None:
             out += [_repoint_change(inv, gid, e.repoint_to, lang) for gid in e.repoint_gateways
                     if gateway_driver(gid) == MANUAL]
         return tuple(out)

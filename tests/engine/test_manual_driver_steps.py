@@ -4,6 +4,7 @@ change's effective time). Nobody answers: the step fails, nothing runs, restore 
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 
@@ -176,3 +177,21 @@ def test_drill_plan_on_a_manual_inventory_asks_nobody_and_checks_the_change_step
                if s["playbook"] in ("line.yml", "evidence.yml")}
     assert checked == {("fault", 0): "successful", ("restore", 0): "successful",
                        ("restore", 2): "successful"}
+
+
+def test_a_step_whose_targets_cannot_be_told_follows_the_inventory_default_driver(tmp_path):
+    from orchestrator.inventory import Text
+    from orchestrator.scenario import Effect, Step
+
+    inv = load_inventory(_manual_lines(make_lab_inventory(tmp_path / "inv", gateways=2)) / "hosts.yml")
+    custom = Step(name=Text("自定义", "Custom"), kind="playbook", playbook="custom.yml")
+    assert manual_changes(inv, custom) == ()  # default driver lab
+    by_effect = Step(name=Text("自定义", "Custom"), kind="playbook", playbook="custom.yml",
+                     effect=Effect(lines_down=("ct-ft", "sat-1"), mode="shutdown"))
+    assert manual_changes(inv, by_effect) == ("line ct-ft (CT to FT, router lab): take it DOWN (shutdown)",)
+    manual_default = dataclasses.replace(inv, driver="manual")
+    assert manual_changes(manual_default, custom) == (
+        "targets not known: make the change this step names by hand",)
+    for quiet in ("verify.yml", "evidence.yml"):
+        step = Step(name=Text("x", "x"), kind="playbook", playbook=quiet)
+        assert manual_changes(manual_default, step) == ()
