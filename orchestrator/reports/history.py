@@ -46,19 +46,20 @@ def _rto_from_records(path: Path) -> dict[str, float]:
 
 def _summary(run: ArchivedRun) -> RunSummary | None:
     """One run as history shows it; None if the archive could not read it as a run."""
-    if run.problem is not None or not isinstance(run.started_ns, int):
+    if run.problem is not None or type(run.started_ns) is not int:
         return None
-    summary = run.summary if isinstance(run.summary, dict) else {}
-    rto = run.rto_s if run.rto_s is not None else summary.get("rto_s")
-    if not run.finished or not isinstance(rto, dict):
+    finished = run.status is not None
+    rto = run.rto_s
+    if rto is None and type(run.summary) is dict:
+        rto = run.summary.get("rto_s")
+    if not finished or type(rto) is not dict:
         rto = _rto_from_records(run.path / JOURNAL)
+    # Positional, in RunSummary's field order: this runs once per archived run.
     return RunSummary(
-        run_id=run.run_id, drill=str(run.drill or ""), environment=str(run.environment or ""),
-        timezone=str(run.timezone or "Asia/Shanghai"),
-        started_ns=run.started_ns, ended_ns=run.ended_ns if run.finished else None,
-        status=str(run.status) if run.finished else "unfinished",
-        exit_code=run.exit_code, rto_s={str(k): float(v) for k, v in rto.items()},
-        path=str(run.path))
+        run.run_id, str(run.drill or ""), str(run.environment or ""),
+        str(run.timezone or "Asia/Shanghai"), run.started_ns,
+        run.ended_ns if finished else None, str(run.status) if finished else "unfinished",
+        run.exit_code, {str(k): float(v) for k, v in rto.items()}, str(run.path))
 
 
 def summarise(journal: Path) -> RunSummary | None:
