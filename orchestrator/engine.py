@@ -655,13 +655,14 @@ class Engine:
             "Type your name when done (empty: the step fails)"])
         answer = (self.opt.ask(question) or "").strip() if self.opt.ask else ""
         at_ns = time.time_ns()
+        if answer:  # journaled even if a signal came meanwhile: the change was made
+            self.emit(ev.OperatorAck(label, answer, stamp(at_ns, "operator"), False, "prompt"))
         if phase in STOPPABLE:
-            self._check_stop()  # Ctrl-C while the question was open
+            self._check_stop()  # Ctrl-C while the question was open: restore undoes it
         if not answer:
             why = "empty answer" if self.opt.ask else "nobody to ask (not interactive)"
             raise _StepFailed(f"{label}: manual change not acknowledged ({why}): "
                               + "; ".join(changes))
-        self.emit(ev.OperatorAck(label, answer, stamp(at_ns, "operator"), False, "prompt"))
         return {"operator": answer, "at_ns": at_ns}
 
     def _wait_step(self, phase: str, step) -> str | None:
