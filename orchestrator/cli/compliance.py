@@ -89,7 +89,7 @@ def due(drill_id: str | None, pending: bool, inventory: str, project: Path | Non
     from orchestrator.archive import scan_runs
     from orchestrator.compliance import cadence
     from orchestrator.errors import InputError, ObjectiveFailed, Problem
-    from orchestrator.project import find_project
+    from orchestrator.project import drill_home, find_project
 
     inv = _load_inventory(_inventory_path(project, inventory))
     proj = find_project(project)
@@ -98,7 +98,8 @@ def due(drill_id: str | None, pending: bool, inventory: str, project: Path | Non
         drills = [d for d in drills if d.id == drill_id]
         if not drills:
             raise InputError(Problem(drill_id, None, "DRILL_ID", "no such drill in the project"))
-    runs = scan_runs(_reports(project, reports), environment=inv.environment.name)
+    runs = scan_runs(_reports(project, reports), environment=inv.environment.name,
+                     cache_dir=drill_home() / "cache")
     verdicts = cadence.due(drills, runs, timezone=inv.environment.timezone, now=_now())
     if as_json:
         click.echo(json.dumps([v.to_json() for v in verdicts], ensure_ascii=False, indent=2))
