@@ -801,7 +801,7 @@ class Engine:
     def _on_sample(self, sample) -> None:
         if self.sink is not None:
             self.sink.write(sample)
-        if (not sample.ok and self.link_lost_ns is not None and sample.t_ns >= self.link_lost_ns
+        if (not sample.ok and not sample.missed and self.link_lost_ns is not None and sample.t_ns >= self.link_lost_ns
                 and sample.target not in self.observed and self.phase in FAULT_PHASES):
             self.observed[sample.target] = sample.t_ns
             gw = self.inv.gateway(sample.target)

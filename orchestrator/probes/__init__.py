@@ -39,6 +39,11 @@ class Sample:
     value: Mapping[str, Any] | None = None
     error: str | None = None
 
+    @property
+    def missed(self) -> bool:
+        """A report of slots that passed unsampled: no observation of the target."""
+        return isinstance(self.value, Mapping) and "missed" in self.value
+
     def to_record(self) -> dict[str, Any]:
         return asdict(self)
 

@@ -118,3 +118,24 @@ def test_inventory_secrets_are_found_in_the_file_and_group_vars(tmp_path):
     (tmp_path / "group_vars").mkdir()
     (tmp_path / "group_vars" / "all.yml").write_text("smtp:\n  password: Gr0up-Secret-88\n")
     assert inventory_secrets(tmp_path) == ["Gr0up-Secret-88", "Pl41n-Secret-77"]
+
+
+def test_a_missed_slot_report_is_not_taken_as_the_first_failing_observation():
+    """A loop that fell behind reports `missed` slots (ok false); that says nothing about
+    the gateway, so drill's `observed` time must come from a real failing sample."""
+    from types import SimpleNamespace
+
+    from orchestrator.engine import Engine
+    from orchestrator.probes import Sample
+
+    emitted: list = []
+    fake = SimpleNamespace(sink=None, link_lost_ns=1_000, observed={}, phase="fault",
+                           emit=emitted.append, sample_period=lambda: 0.1,
+                           inv=SimpleNamespace(gateway=lambda gid: SimpleNamespace(service_name="trading")))
+    missed = Sample("http-json", "W000000T", 2_000, 0, False, 0.0, {"missed": 3}, "missed samples")
+    failing = Sample("http-json", "W000000T", 3_000, 0, False, 1.0, None, "connection refused")
+    Engine._on_sample(fake, missed)
+    assert fake.observed == {}
+    Engine._on_sample(fake, failing)
+    assert fake.observed == {"W000000T": 3_000}
+    assert len(emitted) == 1
