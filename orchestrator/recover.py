@@ -32,11 +32,17 @@ class Recovered:
 
 def recover(drill_home: Path, environment: str, *, reports_dirs: tuple[Path, ...] = (),
             inventory: Inventory | None = None, lab_state_dir: Path | None = None,
-            say: Callable[[str], None] = lambda _m: None, signer: Any = None) -> list[Recovered]:
+            say: Callable[[str], None] = lambda _m: None, signer: Any = None,
+            ask: Callable[[str], str] | None = None) -> list[Recovered]:
     """Close every unfinished run of `environment`: end its process groups, run its restore
     phase (failback to Shenzhen only when Shenzhen is healthy), check steady state, append
     `recover` and `run.end` (aborted), then release a stale lock. `signer`: the key to
-    seal with (--signing-key); None looks it up like `drill run`."""
+    seal with (--signing-key); None looks it up like `drill run`.
+
+    `ask`: the person at the terminal, asked (as by `drill run`) to make each restore change
+    on a manual-driver line, centre or gateway. Without one, a run that needs such a change
+    is refused up front (RefusedError): nothing is restored and every run stays unfinished,
+    for a later `drill recover` at a terminal."""
     from orchestrator import ansible
     from orchestrator.lock import is_stale, lock_path
 
@@ -48,8 +54,11 @@ def recover(drill_home: Path, environment: str, *, reports_dirs: tuple[Path, ...
         raise RefusedError(f"environment {environment!r} is locked by a live run "
                            f"({holder.describe() if holder else 'unknown holder'}); "
                            f"stop it (Ctrl-C) instead of recovering")
+    runs = unfinished_runs(drill_home, environment, reports_dirs)
+    if ask is None:
+        _refuse_manual(runs, inventory)
     done: list[Recovered] = []
-    for run_dir in unfinished_runs(drill_home, environment, reports_dirs):
+    for run_dir in runs:
         records = list(read_records(run_dir / "journal.jsonl"))
         start = next((r for r in records if r.kind == "run.start"), None)
         actions: list[str] = []
@@ -68,7 +77,7 @@ def recover(drill_home: Path, environment: str, *, reports_dirs: tuple[Path, ...
             else:
                 eng, steady_ok = _recover_run(start.data, records, journal, inventory,
                                               lab_state_dir, drill_home, run_dir, actions, say,
-                                              signer)
+                                              signer, ask)
             summary = ("aborted: the run did not finish; closed by `drill recover`: "
                        + "; ".join(actions))
             if eng is None:
@@ -95,30 +104,82 @@ def recover(drill_home: Path, environment: str, *, reports_dirs: tuple[Path, ...
     return done
 
 
-def _recover_run(start: Mapping[str, Any], records, journal: Journal, inventory: Inventory | None,
-                 lab_state_dir: Path | None, drill_home: Path, run_dir: Path,
-                 actions: list[str], say, signer: Any = None) -> tuple[Engine, bool]:
-    """Run a dead run's restore steps with a minimal engine bound to its journal."""
+@dataclass(frozen=True)
+class _RestorePlan:
+    inv: Inventory
+    drill: Any  # orchestrator.scenario.Drill
+    steps: tuple[Any, ...]  # orchestrator.scenario.Step, as journaled in run.start's plan
+    fault_started: bool
+
+
+def _restore_plan(start: Mapping[str, Any], records, inventory: Inventory | None) -> _RestorePlan:
     from orchestrator.inventory import load_inventory
     from orchestrator.scenario import find_drill
-    from orchestrator.steady import wait_steady
 
     inv = inventory or load_inventory(start["inventory"]["path"])
-    lab_dir = lab_state_dir or (Path(start["lab_state_dir"]) if start.get("lab_state_dir") else None)
     plan = [p for p in start.get("plan") or [] if p.get("phase") == "restore"]
     fault_started = any(r.kind == "step.start" and r.data.get("phase") in ("fault", "recovery", "hold",
                                                                              "restore")
                         for r in records)
     project = Path(start.get("project") or ".")
     drill = find_drill(project / "drills", start["drill"]["id"])
-    steps = tuple(step_from_record(p) for p in plan)
+    return _RestorePlan(inv, drill, tuple(step_from_record(p) for p in plan), fault_started)
+
+
+def _manual_restores(rp: _RestorePlan) -> list[str]:
+    """The restore changes a person must make (manual driver), as the engine would ask them;
+    the failback the engine adds (drill.failback, no repoint-home step) counts per gateway."""
+    from orchestrator.steps import MANUAL, manual_changes
+
+    if not rp.fault_started:
+        return []
+    out = [c for s in rp.steps for c in manual_changes(rp.inv, s)]
+    if rp.drill.failback and not any(s.effect is not None and s.effect.repoint_to == "home"
+                                     for s in rp.steps):
+        out += [f"gateway {g.id}: repoint home if it is away from it, and restart it"
+                for g in rp.inv.gateways
+                if not g.satellite_only and (g.driver or rp.inv.driver) == MANUAL]
+    return out
+
+
+def _refuse_manual(runs: list[Path], inventory: Inventory | None) -> None:
+    """Nobody to ask: refuse before anything is killed, restored or journaled, naming what
+    is left to do by hand, so that no run is half-restored and closed as if it were whole."""
+    pending: list[str] = []
+    for run_dir in runs:
+        records = list(read_records(run_dir / "journal.jsonl"))
+        start = next((r for r in records if r.kind == "run.start"), None)
+        if start is None:
+            continue
+        changes = _manual_restores(_restore_plan(start.data, records, inventory))
+        if changes:
+            pending.append(f"{run_dir.name}: " + "; ".join(changes))
+    if pending:
+        raise RefusedError("recover needs a person to make manual-driver restore changes and "
+                           "nobody can confirm them here (not a terminal; --yes never confirms "
+                           "a manual change); nothing restored, the run stays unfinished; run "
+                           "`drill recover` at a terminal. To do by hand: " + " | ".join(pending))
+
+
+def _recover_run(start: Mapping[str, Any], records, journal: Journal, inventory: Inventory | None,
+                 lab_state_dir: Path | None, drill_home: Path, run_dir: Path,
+                 actions: list[str], say, signer: Any = None,
+                 ask: Callable[[str], str] | None = None) -> tuple[Engine, bool]:
+    """Run a dead run's restore steps with a minimal engine bound to its journal."""
+    from orchestrator.steady import wait_steady
+
+    rp = _restore_plan(start, records, inventory)
+    inv, drill, steps, fault_started = rp.inv, rp.drill, rp.steps, rp.fault_started
+    lab_dir = lab_state_dir or (Path(start["lab_state_dir"]) if start.get("lab_state_dir") else None)
+    project = Path(start.get("project") or ".")
+    manual = _manual_restores(rp)
     from orchestrator.scenario import ResolvedDrill
 
     resolved = ResolvedDrill(drill=drill, params=start.get("params") or {},
                              phases={"restore": steps if fault_started else ()})
     opts = RunOptions(reports_dir=Path(start.get("reports_dir") or run_dir.parent.parent),
                       drill_home=drill_home, project_root=project, lab_state_dir=lab_dir,
-                      operator=getpass.getuser(), yes=True, signer=signer)
+                      operator=getpass.getuser(), yes=True, signer=signer, ask=ask)
     eng = Engine(resolved, inv, opts)
     eng.folder = RunFolder.open(run_dir)
     eng.journal = journal
@@ -147,6 +208,10 @@ def _recover_run(start: Mapping[str, Any], records, journal: Journal, inventory:
         eng.before_step = guard
         eng.fault_started = True
         say(f"{run_dir.name}: running {len(steps)} restore step(s)")
+        if manual:
+            # The engine asks for each change as its step comes up (operator.ack journaled).
+            say(f"{run_dir.name}: you will be asked to make these changes by hand: "
+                + "; ".join(manual))
         try:
             eng._run_phase("restore", keep_going=True)
         finally:

@@ -248,6 +248,10 @@ def plan(drill_id, inventory, project, as_json, sets, ansible_check, lang):
 def recover(inventory, project, reports, signing_key):
     """Finish runs that died (SIGKILL, power loss): restore, check, close as aborted.
 
+    Restore changes on manual-driver lines, centres or gateways are asked at the terminal
+    (as `drill run` asks them); without a terminal such a run is refused (exit 4) and left
+    unfinished.
+
     Example:  drill recover --inventory lab
     """
     from orchestrator.inventory import load_inventory
@@ -269,7 +273,7 @@ def recover(inventory, project, reports, signing_key):
             lab_dir = None
     done = do_recover(home, inv.environment.name, reports_dirs=(*reports, proj.reports_dir),
                       inventory=inv, lab_state_dir=lab_dir, say=lambda m: click.echo(m, err=True),
-                      signer=signer)
+                      signer=signer, ask=_ask())
     if not done:
         click.echo(f"nothing to recover for {inv.environment.name}")
         return
