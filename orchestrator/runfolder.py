@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from orchestrator.atomic import write_atomic
 from orchestrator.journal import read_records
 
 RUN_ID = re.compile(r"^(\d{8}T\d{6}Z)-([a-z0-9-]+)-([0-9a-f]{6})$")
@@ -66,14 +67,7 @@ def write_ansible_manifest(run_dir: Path) -> str | None:
     if not files:
         return None
     data = manifest_bytes(run_dir.name, files)
-    path = run_dir / ANSIBLE_MANIFEST
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    return hashlib.sha256(data).hexdigest()
+    return write_atomic(run_dir / ANSIBLE_MANIFEST, data)
 
 
 def read_ansible_manifest(run_dir: Path) -> dict[str, str]:

@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from orchestrator.atomic import write_atomic
 from orchestrator.errors import InputError, Problem
 from orchestrator.journal import canonical
 
@@ -212,12 +213,7 @@ def sign_run(run_dir: Path, signer: Signer, reports_dir: Path, *, run_id: str, s
                        public_key=signer.public.openssh,
                        signature=signer.sign(run_message(run_id, seq, digest)))
     publish_key(reports_dir, signer.public)
-    tmp = run_dir / (SIG_FILE + ".tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(sig.to_bytes())
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, run_dir / SIG_FILE)
+    write_atomic(run_dir / SIG_FILE, sig.to_bytes())
     return sig
 
 

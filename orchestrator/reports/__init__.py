@@ -6,10 +6,9 @@ binds the returned hashes in `run.end`.
 
 from __future__ import annotations
 
-import hashlib
-import os
 from pathlib import Path
 
+from orchestrator.atomic import write_atomic
 from orchestrator.reports.model import RunView, load_run
 from orchestrator.reports.render import FORMATS, render, to_junit
 
@@ -17,14 +16,8 @@ __all__ = ["FORMATS", "RunView", "load_run", "render_report", "write_junit", "wr
 
 
 def _write(path: Path, data: bytes) -> str:
-    """Write atomically (temp file + rename) so a crash never leaves half a report."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    return hashlib.sha256(data).hexdigest()
+    """Atomic, so a crash never leaves half a report."""
+    return write_atomic(path, data)
 
 
 def write_run_reports(run_dir: Path, *, lang: str = "en",
