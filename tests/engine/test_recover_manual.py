@@ -149,3 +149,38 @@ def test_recover_at_a_terminal_asks_the_person_and_closes_the_run(killed):
     assert ends[("restore", 0)] == "ok"
     assert unfinished_runs(home, env, (reports,)) == []
     assert main(["verify", str(run_dir), "--reports", str(reports)]) == 0
+
+
+def test_without_a_terminal_a_beijing_failback_names_the_centres_and_gateways_left_by_hand(tmp_path):
+    """The Beijing cutover on a manual inventory: the refusal lists the centres to bring back
+    and every gateway to repoint home (each asked at a terminal, after the Shenzhen check)."""
+    from orchestrator.errors import RefusedError
+    from orchestrator.journal import Journal
+    from orchestrator.recover import _refuse_manual
+    from orchestrator.scenario import find_drill, resolve
+    from orchestrator.steps import step_record
+
+    folder = make_lab_inventory(tmp_path / "inv", gateways=2)
+    path = folder / "hosts.yml"
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    doc["all"]["vars"]["drill"]["driver"] = "manual"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    inv = load_inventory(path)
+    project = make_project(tmp_path / "p")
+    resolved = resolve(find_drill(project / "drills", "bj-quick"), inv)
+    plan = [step_record(s, phase, i) for phase, steps in resolved.phases.items()
+            for i, s in enumerate(steps)]
+    run_dir = tmp_path / "reports" / "run-1"
+    run_dir.mkdir(parents=True)
+    journal = Journal(run_dir / "journal.jsonl", run_dir.name)
+    journal.append("run.start", {"plan": plan, "project": str(project), "drill": {"id": "bj-quick"},
+                                 "inventory": {"path": str(path)}})
+    journal.append("step.start", {"phase": "fault", "index": 0})
+    journal.close()
+    with pytest.raises(RefusedError) as refused:
+        _refuse_manual([run_dir], inv)
+    text = str(refused.value)
+    assert "\n" not in text and "run-1: centre FT: bring it back UP; centre NF: bring it back UP" in text
+    for g in inv.gateways:
+        if not g.satellite_only:
+            assert f"gateway {g.id}: repoint to " in text
