@@ -6,6 +6,11 @@ Sources (every time is a `Stamp` naming its source and uncertainty):
 - observed: drill's first failing `/status` sample (`probe-sample`, ± the probe period);
 - restored: trading a new `login`; settlement the first successful `transfer` after the
   new login; market data the first `md_flow flowing` after the stall, whatever the source.
+  When that event carries the exchange's own send time (`server_time_ns`, monitor-api.md)
+  restored is that time (`exchange`), less the exchange's clock offset if drill knows one;
+  else the gateway's own stamp (`gateway-monitor`). The gateway's stamp is when it *read*
+  the answer, late by its scheduling delay on a loaded host; the exchange's is when the
+  service was back.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from orchestrator.journal import stamp
 from orchestrator.probes.monitor import Received
 
 GATEWAY_CLOCK_MS = 1.0  # gateway and drill share the host clock in the lab
+EXCHANGE_CLOCK_MS = 1.0  # so does the lab exchange; a real one is corrected by its offset
 FAULT_TASK_MS = 1.0
 
 
@@ -123,11 +129,30 @@ def _first(events: Sequence[Received], after_ns: int, pred) -> Received | None:
     return None
 
 
+def restored_stamp(event: Received, link_lost_ns: int, exchange_offset_ns: int = 0) -> Stamp:
+    """When the service came back, by the event that shows it: the exchange's send time
+    carried in the event when it has one, else the gateway's own stamp.
+
+    `exchange_offset_ns` is the exchange's clock minus drill's (0 in the lab, which shares
+    one clock). An exchange time that breaks causality once corrected (before the link was
+    lost, or after the gateway received the answer, beyond the clocks' uncertainty) says
+    the clocks disagree: the gateway's stamp is used instead.
+    """
+    server = event.data.get("server_time_ns")
+    if isinstance(server, int) and not isinstance(server, bool):
+        ns = server - exchange_offset_ns
+        slack = int((EXCHANGE_CLOCK_MS + GATEWAY_CLOCK_MS) * 1e6)
+        if link_lost_ns <= ns <= event.ts_ns + slack:
+            return Stamp(ns, "exchange", EXCHANGE_CLOCK_MS)
+    return Stamp(event.ts_ns, "gateway-monitor", GATEWAY_CLOCK_MS)
+
+
 def measure_gateway(*, gateway: str, kind: str, service: str, affected: bool,
                     link_lost_ns: int, window_end_ns: int | None, events: Sequence[Received],
                     observed_ns: int | None, probe_period_s: float, target_s: float | None,
                     centre_before: str | None, phase: str = "failover",
-                    fault_source: str = "fault-task", restarted: bool = False) -> Measurement:
+                    fault_source: str = "fault-task", restarted: bool = False,
+                    exchange_offset_ns: int = 0) -> Measurement:
     """Measure one gateway's interruption from its own event stream."""
     evs = [e for e in events if window_end_ns is None or e.ts_ns <= window_end_ns]
     link_lost = Stamp(link_lost_ns, fault_source, FAULT_TASK_MS)
@@ -168,7 +193,8 @@ def measure_gateway(*, gateway: str, kind: str, service: str, affected: bool,
                                      lambda e: e.type == "transfer" and bool(e.data.get("ok")))
             else:
                 restored_ev = login
-    restored = Stamp(restored_ev.ts_ns, "gateway-monitor", GATEWAY_CLOCK_MS) if restored_ev else None
+    restored = (restored_stamp(restored_ev, link_lost_ns, exchange_offset_ns)
+                if restored_ev else None)
     note = ""
     if not interrupted:
         interruption = 0.0

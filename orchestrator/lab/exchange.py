@@ -3,9 +3,12 @@
 Line protocol (one message per line, ASCII):
   gateway → exchange: LOGON <id> <kind> <ch:seq,…|->, HB, RESEND <ch> <from> <to>,
                       LIST, GET <file>, LOGOUT
-  exchange → gateway: LOGON_OK <session> <variant> <md_rate_hz>, LOGOUT <reason…>, HB,
-                      T <ch> <seq> <ts_ns> [R], FILES <name> <bytes> <sha256>,
-                      DATA <name> <bytes> <sha256> <base64>
+  exchange → gateway: LOGON_OK <session> <variant> <md_rate_hz> <sent_ns>, LOGOUT <reason…>,
+                      HB, T <ch> <seq> <ts_ns> [R], FILES <name> <bytes> <sha256>,
+                      DATA <name> <bytes> <sha256> <base64> <sent_ns>
+`sent_ns` is the exchange's own send time (Unix ns, its clock), as FIX SendingTime(52)
+or STEP's sending time: the same nanosecond its truth record carries, so a gateway can
+report when the exchange answered, not only when it got round to reading the answer.
 FT and NF (role production) share one session table, so one login per gateway id across
 both; each DR centre has its own.
 """
@@ -174,7 +177,7 @@ class Exchange:
         s = Session(gateway, conn.centre, conn.service, sid, conn, ns)
         table.sessions[gateway] = s
         conn.session = s
-        conn.write(f"LOGON_OK {sid} {conn.variant} {self.rate_hz:g}\n".encode())
+        conn.write(f"LOGON_OK {sid} {conn.variant} {self.rate_hz:g} {ns}\n".encode())
         truth.write("exchange", "login_accepted", ts_ns=ns, gateway=gateway, centre=conn.centre,
                     service=conn.service, session_id=sid, kind=kind,
                     line=self.line_of_peer(conn.peer))
@@ -274,11 +277,12 @@ class Exchange:
     def serve_file(self, conn: ExchangeConn, name: str) -> None:
         s = conn.session
         ok = name == TEST_FILE
+        ns = time.time_ns()
         if ok:
             conn.write(f"DATA {TEST_FILE} {len(self.file)} {self.file_sha} "
-                       f"{self.file_b64[conn.variant]}\n".encode())
+                       f"{self.file_b64[conn.variant]} {ns}\n".encode())
         else:
             conn.write(f"ERR no such file {name}\n".encode())
         if s:
-            self.lab.truth.write("exchange", "transfer", gateway=s.gateway, centre=conn.centre,
-                                 variant=conn.variant, ok=ok, file=name)
+            self.lab.truth.write("exchange", "transfer", ts_ns=ns, gateway=s.gateway,
+                                 centre=conn.centre, variant=conn.variant, ok=ok, file=name)

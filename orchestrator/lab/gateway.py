@@ -315,7 +315,7 @@ class GatewayProcess:
         self.last_rx = self.loop.time()
         self.set_state("logged_in", f"login {server.centre}")
         self.emit("login", centre=server.centre, address=self.address,
-                  session_id=self.session_id)
+                  session_id=self.session_id, **_server_time(parts[4] if len(parts) > 4 else None))
         if self.md is not None:
             self._md_to_tcp(writer)
         await self._serve(reader, writer)
@@ -388,8 +388,9 @@ class GatewayProcess:
 
     def _transfer_done(self, line: bytes) -> None:
         parts = line.split()
-        ok, size, digest = False, 0, None
-        if len(parts) == 5 and parts[0] == b"DATA":
+        ok, size, digest, sent = False, 0, None, {}
+        if len(parts) in (5, 6) and parts[0] == b"DATA":
+            sent = _server_time(parts[5].decode() if len(parts) == 6 else None)
             payload = base64.b64decode(parts[4])
             if self.variant == "sm":
                 payload = sm_cipher(payload)
@@ -402,7 +403,7 @@ class GatewayProcess:
                                 "last_transfer_ok": ok, "file": TEST_FILE, "sha256": digest,
                                 "bytes": size, "variant": self.variant, "centre": self.centre})
         self.emit("transfer", ok=ok, file=TEST_FILE, bytes=size, sha256=digest,
-                  variant=self.variant, centre=self.centre)
+                  variant=self.variant, centre=self.centre, **sent)
 
     # -- market data
 
@@ -484,6 +485,16 @@ class GatewayProcess:
         md.stalled = True
         self.emit("md_flow", state="stalled", channel=None,
                   seq={str(k): v for k, v in md.last_seq.items()}, source=md.source)
+
+
+def _server_time(field: str | None) -> dict[str, Any]:
+    """The exchange's own send time from its answer, as monitor event fields (none if the
+    answer carries none): the gateway's `ts` says when it read the answer, this says when
+    the exchange sent it, which a loaded host's scheduling delay does not move."""
+    if field is None or not field.isdigit():
+        return {}
+    ns = int(field)
+    return {"server_time": iso_ns(ns), "server_time_ns": ns}
 
 
 async def _main(path: Path) -> None:

@@ -1,0 +1,68 @@
+"""The exchange stamps its answers with its own send time; the gateway reports it; drill's
+restored time is that stamp (docs/lab.md protocol, docs/monitor-api.md, docs/journal.md)."""
+
+from __future__ import annotations
+
+from lab_helpers import ExchangeClient, by_gateway, monitor_events, truth_of, wait_for
+
+from orchestrator.probes.monitor import Received
+from orchestrator.timing import measure_gateway
+
+
+def test_logon_ok_carries_the_exchange_send_time_of_its_truth_record(lab):
+    ft = lab.inventory().centre("FT").services["trading"]
+    with ExchangeClient(ft.address, ft.port) as c:
+        ok = c.logon("W000998T").split()
+    assert ok[0] == "LOGON_OK" and len(ok) == 5
+    accepted = truth_of(lab, "login_accepted", session_id=ok[1])
+    assert [r["ts_ns"] for r in accepted] == [int(ok[4])]
+
+
+def test_login_and_transfer_events_carry_the_exchange_send_time(lab):
+    sessions = {g["id"]: g["session_id"] for g in lab.status()["gateways"]}
+    for gid, sid in sessions.items():
+        logins = [e for e in monitor_events(lab, gid) if e["type"] == "login"]
+        assert [e["data"]["session_id"] for e in logins] == [sid]
+        truth = truth_of(lab, "login_accepted", session_id=sid)
+        # The exchange writes its truth record with the nanosecond it put in LOGON_OK.
+        assert logins[0]["data"]["server_time_ns"] == truth[0]["ts_ns"]
+        assert logins[0]["data"]["server_time"] == truth[0]["ts"]
+        assert logins[0]["data"]["server_time_ns"] <= logins[0]["ts_ns"]
+    gid = "W00002JS"
+    transfers = wait_for(lambda: [e for e in monitor_events(lab, gid)
+                                  if e["type"] == "transfer" and e["data"]["ok"]], 10, "a transfer")
+    sent = {r["ts_ns"] for r in truth_of(lab, "transfer", gateway=gid, ok=True)}
+    assert all(e["data"]["server_time_ns"] in sent for e in transfers)
+
+
+def test_drill_measures_a_failover_to_the_exchange_login_time(lab):
+    affected = [g["id"] for g in lab.status()["gateways"]
+                if g["line"] == "ct-ft" and g["kind"] in ("trading", "settlement")]
+    assert affected, "a trading or settlement gateway starts on ct-ft"
+    fault = lab.client.line_down("ct-ft", "shutdown")
+    lost = fault["effective_ns"]
+
+    def back():
+        gws = by_gateway(lab.status())
+        return all(gws[g]["state"] == "logged_in" and gws[g]["line"] != "ct-ft" for g in affected)
+
+    wait_for(back, 30, "failover off ct-ft")
+    for gid in affected:
+        gw = lab.inventory().gateway(gid)
+        if gw.kind == "settlement":
+            wait_for(lambda gid=gid: [e for e in monitor_events(lab, gid) if e["type"] == "transfer"
+                                      and e["data"]["ok"] and e["ts_ns"] > lost], 10, "a transfer")
+        events = [Received(gid, e, e["ts_ns"]) for e in monitor_events(lab, gid)]
+        m = measure_gateway(gateway=gid, kind=gw.kind, service=gw.service_name, affected=True,
+                            link_lost_ns=lost, window_end_ns=None, events=events,
+                            observed_ns=None, probe_period_s=0.1, target_s=None,
+                            centre_before="FT")
+        assert m.restored is not None and m.restored.source == "exchange"
+        login = min((r for r in truth_of(lab, "login_accepted", gateway=gid)
+                     if r["ts_ns"] > lost), key=lambda r: r["ts_ns"])
+        if gw.kind == "trading":
+            expected = login["ts_ns"]
+        else:
+            expected = min(r["ts_ns"] for r in truth_of(lab, "transfer", gateway=gid, ok=True)
+                           if r["ts_ns"] >= login["ts_ns"])
+        assert m.restored.ns == expected, gid
