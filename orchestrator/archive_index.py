@@ -15,7 +15,7 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -128,6 +128,35 @@ def last_line(fh) -> bytes | None:
     return last
 
 
+def previous_entry(fh) -> dict | None:
+    """The chain's last entry (an open, locked chain file), after dropping a torn tail."""
+    repair_torn_tail(fh)
+    last = last_line(fh)
+    return json.loads(last) if last else None
+
+
+def append_entry(fh, raw: dict, signer: Signer | None, message: Callable[[str], bytes]) -> dict:
+    """Hash `raw` into the chain, sign the hash when there is a key, append it durably."""
+    raw["hash"] = entry_hash(raw)
+    if signer is not None:
+        raw["sig"] = base64.b64encode(signer.sign(message(raw["hash"]))).decode()
+    fh.seek(0, os.SEEK_END)
+    fh.write(canonical(raw) + b"\n")
+    fh.flush()
+    os.fsync(fh.fileno())
+    return raw
+
+
+def run_signer(journal: Path) -> tuple[Signer | None, DrillError | None]:
+    """The key configured for a run (DRILL_SIGNING_KEY, else its inventory's), or why it
+    cannot be used: the caller still records, unsigned, then says so."""
+    try:
+        key = configured_key(journal)
+        return (load_signer(key) if key is not None else None), None
+    except DrillError as e:
+        return None, e
+
+
 def append_run(reports_dir: Path, run_dir: Path, *, signer: Signer | None = None,
                sign: bool = True) -> IndexEntry:
     """Seal `run_dir` (call after run.end): sign its final digest when a key is configured,
@@ -140,11 +169,7 @@ def append_run(reports_dir: Path, run_dir: Path, *, signer: Signer | None = None
     point = seal_point(run_dir / "journal.jsonl")
     key_problem = None
     if signer is None and sign:
-        try:
-            key = configured_key(run_dir / "journal.jsonl")
-            signer = load_signer(key) if key is not None else None
-        except DrillError as e:
-            key_problem = e
+        signer, key_problem = run_signer(run_dir / "journal.jsonl")
     if signer is not None:
         current = read_signature(run_dir) if (run_dir / "journal.sig").exists() else None
         if current is None or (current.seq, current.digest) != (point.seq, point.digest):
@@ -157,9 +182,7 @@ def append_run(reports_dir: Path, run_dir: Path, *, signer: Signer | None = None
     with open(reports_dir / _LOCK_FILE, "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         with open(reports_dir / INDEX_FILE, "a+b") as fh:
-            repair_torn_tail(fh)
-            last = last_line(fh)
-            prev_raw = json.loads(last) if last else None
+            prev_raw = previous_entry(fh)
             raw = {
                 "seq": prev_raw["seq"] + 1 if prev_raw else 0,
                 "run": point.run,
@@ -173,13 +196,7 @@ def append_run(reports_dir: Path, run_dir: Path, *, signer: Signer | None = None
                 "appended": iso_ns(time.time_ns()),
                 "prev": prev_raw["hash"] if prev_raw else GENESIS,
             }
-            raw["hash"] = entry_hash(raw)
-            if signer is not None:
-                raw["sig"] = base64.b64encode(signer.sign(index_message(raw["hash"]))).decode()
-            fh.seek(0, os.SEEK_END)
-            fh.write(canonical(raw) + b"\n")
-            fh.flush()
-            os.fsync(fh.fileno())
+            append_entry(fh, raw, signer, index_message)
     if key_problem is not None:
         raise DrillError(f"{point.run} indexed UNSIGNED: {key_problem}")
     return IndexEntry.from_raw(raw)

@@ -9,26 +9,21 @@ key when one is available. `drill verify` checks it (docs/journal.md, "Later ren
 
 from __future__ import annotations
 
-import base64
 import fcntl
 import getpass
-import hashlib
 import json
-import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from orchestrator.archive_index import last_line, repair_torn_tail, seal_point
+from orchestrator.archive_index import append_entry, entry_hash, previous_entry, run_signer, seal_point
 from orchestrator.errors import DrillError
 from orchestrator.journal import canonical, iso_ns
 from orchestrator.runfolder import RENDERS, sha256_file
 from orchestrator.signing import (
     Signer,
     b64decode_strict,
-    configured_key,
-    load_signer,
     render_message,
 )
 
@@ -78,11 +73,6 @@ def _safe_rel(path: str) -> bool:
     return bool(p.parts) and not p.is_absolute() and ".." not in p.parts
 
 
-def entry_hash(raw: dict) -> str:
-    return hashlib.sha256(canonical({k: v for k, v in raw.items() if k not in ("hash", "sig")})
-                          ).hexdigest()
-
-
 def record_render(run_dir: Path, file: Path, fmt: str, lang: str, *,
                   signer: Signer | None = None) -> RenderEntry:
     """Append the render `file` to the run's renders.jsonl (call after writing it).
@@ -95,11 +85,7 @@ def record_render(run_dir: Path, file: Path, fmt: str, lang: str, *,
     point = seal_point(run_dir / "journal.jsonl")
     key_problem = None
     if signer is None:
-        try:
-            key = configured_key(run_dir / "journal.jsonl")
-            signer = load_signer(key) if key is not None else None
-        except DrillError as e:
-            key_problem = e
+        signer, key_problem = run_signer(run_dir / "journal.jsonl")
     file = Path(file)
     try:
         path, outside = file.resolve().relative_to(run_dir.resolve()).as_posix(), False
@@ -108,21 +94,13 @@ def record_render(run_dir: Path, file: Path, fmt: str, lang: str, *,
     digest = sha256_file(file)
     with open(run_dir / RENDERS, "a+b") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)  # two `drill report` at once keep one chain
-        repair_torn_tail(fh)
-        last = last_line(fh)
-        prev_raw = json.loads(last) if last else None
+        prev_raw = previous_entry(fh)
         raw = {"seq": prev_raw["seq"] + 1 if prev_raw else 0, "run": point.run, "path": path,
                "outside": outside, "sha256": digest, "format": fmt, "lang": lang,
                "at": iso_ns(time.time_ns()), "by": getpass.getuser(),
                "key": signer.public.fingerprint if signer is not None else None,
                "prev": prev_raw["hash"] if prev_raw else point.digest}
-        raw["hash"] = entry_hash(raw)
-        if signer is not None:
-            raw["sig"] = base64.b64encode(signer.sign(render_message(raw["hash"]))).decode()
-        fh.seek(0, os.SEEK_END)
-        fh.write(canonical(raw) + b"\n")
-        fh.flush()
-        os.fsync(fh.fileno())
+        append_entry(fh, raw, signer, render_message)
     if key_problem is not None:
         raise DrillError(f"render {path} recorded UNSIGNED: {key_problem}")
     return RenderEntry.from_raw(raw)
