@@ -104,8 +104,12 @@ def test_every_time_names_its_source_and_uncertainty(lab_env):
     for m in of_kind(records(run), "measure"):
         for key in ("link_lost", "detected", "observed", "restored"):
             if m[key] is not None:
-                assert m[key]["source"] in ("fault-task", "gateway-monitor", "probe-sample", "engine")
+                assert m[key]["source"] in ("fault-task", "gateway-monitor", "probe-sample",
+                                            "engine", "exchange")
                 assert "uncertainty_ms" in m[key] and m[key]["t"].endswith("Z")
+        if m["restored"] is not None and m["service"] in ("trading", "settlement"):
+            # the lab exchange's send time, carried in its answer (docs/journal.md)
+            assert m["restored"]["source"] == "exchange"
     fault = of_kind(records(run), "fault.effective")[0]
     assert fault["at"]["source"] == "fault-task"
 
