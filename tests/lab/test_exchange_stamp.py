@@ -14,7 +14,9 @@ def test_logon_ok_carries_the_exchange_send_time_of_its_truth_record(lab):
     with ExchangeClient(ft.address, ft.port) as c:
         ok = c.logon("W000998T").split()
     assert ok[0] == "LOGON_OK" and len(ok) == 5
-    accepted = truth_of(lab, "login_accepted", session_id=ok[1])
+    # The exchange writes its truth line just after the answer: wait for it, don't race it.
+    accepted = wait_for(lambda: truth_of(lab, "login_accepted", session_id=ok[1]), 5,
+                        "the login_accepted truth record")
     assert [r["ts_ns"] for r in accepted] == [int(ok[4])]
 
 
@@ -31,8 +33,10 @@ def test_login_and_transfer_events_carry_the_exchange_send_time(lab):
     gid = "W00002JS"
     transfers = wait_for(lambda: [e for e in monitor_events(lab, gid)
                                   if e["type"] == "transfer" and e["data"]["ok"]], 10, "a transfer")
-    sent = {r["ts_ns"] for r in truth_of(lab, "transfer", gateway=gid, ok=True)}
-    assert all(e["data"]["server_time_ns"] in sent for e in transfers)
+    stamps = {e["data"]["server_time_ns"] for e in transfers}
+    sent = wait_for(lambda: (found := {r["ts_ns"] for r in truth_of(lab, "transfer", gateway=gid, ok=True)})
+                    >= stamps and found, 5, "the transfer truth records")
+    assert stamps <= sent
 
 
 def test_drill_measures_a_failover_to_the_exchange_login_time(lab):
@@ -58,11 +62,13 @@ def test_drill_measures_a_failover_to_the_exchange_login_time(lab):
                             observed_ns=None, probe_period_s=0.1, target_s=None,
                             centre_before="FT")
         assert m.restored is not None and m.restored.source == "exchange"
-        login = min((r for r in truth_of(lab, "login_accepted", gateway=gid)
-                     if r["ts_ns"] > lost), key=lambda r: r["ts_ns"])
+        logins = wait_for(lambda gid=gid: [r for r in truth_of(lab, "login_accepted", gateway=gid)
+                                           if r["ts_ns"] > lost], 5, "the login truth record")
+        login = min(logins, key=lambda r: r["ts_ns"])
         if gw.kind == "trading":
             expected = login["ts_ns"]
         else:
-            expected = min(r["ts_ns"] for r in truth_of(lab, "transfer", gateway=gid, ok=True)
-                           if r["ts_ns"] >= login["ts_ns"])
+            expected = min(wait_for(lambda gid=gid, login=login: [
+                r["ts_ns"] for r in truth_of(lab, "transfer", gateway=gid, ok=True)
+                if r["ts_ns"] >= login["ts_ns"]], 5, "the transfer truth record"))
         assert m.restored.ns == expected, gid
