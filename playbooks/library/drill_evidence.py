@@ -105,7 +105,7 @@ def _seal(module, p):
     if not os.path.isdir(root) and module.check_mode:  # --check never created it
         module.exit_json(changed=True, files=0, redacted=[])
     if not os.path.isdir(root):
-        module.fail_json(msg="drill_evidence: %s is not a folder" % root)
+        module.fail_json(msg=f"drill_evidence: {root} is not a folder")
     redact = re.compile(p["password_regex"], re.MULTILINE)
     holds = re.compile(p["password_line_regex"])
     originals = {}
@@ -128,7 +128,7 @@ def _seal(module, p):
         if path in originals:
             entry.update(redacted=True, sha256_original=originals[path])
         entries.append(entry)
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     manifest = {"run_id": p["run_id"], "environment": p["environment"],
                 "collected_at": now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), "algorithm": "sha256",
                 "files": entries}

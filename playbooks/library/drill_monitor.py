@@ -77,14 +77,14 @@ _KEEP = ("state", "centre", "address", "session_id", "login_time", "login_time_n
 
 def _read(opener, gw, timeout):
     mon = gw.get("monitor") or {}
-    url = "http://%s:%s/status" % (mon.get("address"), mon.get("port"))
+    url = "http://{}:{}/status".format(mon.get("address"), mon.get("port"))
     try:
         with opener.open(url, timeout=timeout) as resp:
             doc = json.loads(resp.read())
     except Exception as e:  # any failure is this gateway's answer, not the module's
-        return {"error": "%s: %s" % (url, getattr(e, "reason", None) or e)}
+        return {"error": "{}: {}".format(url, getattr(e, "reason", None) or e)}
     if not isinstance(doc, dict):
-        return {"error": "%s: not a JSON object" % url}
+        return {"error": f"{url}: not a JSON object"}
     return {k: doc.get(k) for k in _KEEP}
 
 
@@ -100,15 +100,15 @@ def _normal(item):
 def _problem(gw, st, expect_state, expect_centre):
     """Why this gateway is not as expected, or None."""
     if "error" in st and not expect_state:
-        return "%s: no answer (%s)" % (gw["id"], st["error"])
+        return "{}: no answer ({})".format(gw["id"], st["error"])
     if not expect_state:
         return None
     centres = [expect_centre] if expect_centre else list(gw.get("expect_centres") or [])
     want = expect_state + (" at " + " or ".join(centres) if centres else "")
     if "error" in st:
-        return "%s: no answer (%s), expected %s" % (gw["id"], st["error"], want)
+        return "{}: no answer ({}), expected {}".format(gw["id"], st["error"], want)
     if st.get("state") != expect_state or (centres and st.get("centre") not in centres):
-        return "%s: state %s at %s, expected %s" % (
+        return "{}: state {} at {}, expected {}".format(
             gw["id"], st.get("state"), st.get("centre") or "none", want)
     return None
 
@@ -130,7 +130,7 @@ def main():
     gateways = [_normal(gw) for gw in p["gateways"]]
     for gw in gateways:
         if not gw.get("id") or not isinstance(gw.get("monitor"), dict):
-            module.fail_json(msg="drill_monitor: each gateway needs id and monitor {address, port}; got %r" % (gw,))
+            module.fail_json(msg=f"drill_monitor: each gateway needs id and monitor {{address, port}}; got {gw!r}")
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     started = time.monotonic()
     deadline = started + max(0.0, p["wait_s"])
@@ -143,9 +143,9 @@ def main():
             # A request never runs past the deadline by more than its own timeout.
             timeout = p["timeout"] if p["wait_s"] <= 0 else max(
                 0.5, min(p["timeout"], deadline - round_start))
-            answers = list(pool.map(lambda g: _read(opener, g, timeout), pending))
+            answers = list(pool.map(lambda g, t=timeout: _read(opener, g, t), pending))
             still = []
-            for gw, st in zip(pending, answers):
+            for gw, st in zip(pending, answers, strict=True):
                 last[gw["id"]] = st
                 if _problem(gw, st, p["expect_state"], p["expect_centre"]):
                     still.append(gw)
@@ -157,9 +157,9 @@ def main():
     result = {"changed": False, "gateways": last, "bad": [gw["id"] for gw in pending],
               "elapsed_s": round(time.monotonic() - started, 3)}
     if problems:
-        waited = " after waiting %gs" % p["wait_s"] if p["wait_s"] > 0 else ""
-        module.fail_json(msg="%d of %d gateway(s) not as expected%s: %s" % (
-            len(problems), len(gateways), waited, "; ".join(problems)), **result)
+        waited = " after waiting {:g}s".format(p["wait_s"]) if p["wait_s"] > 0 else ""
+        module.fail_json(msg=f"{len(problems)} of {len(gateways)} gateway(s) not as expected{waited}: "
+                         + "; ".join(problems), **result)
     module.exit_json(**result)
 
 
