@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import yaml
 from support import poll  # noqa: F401 - re-exported for the tests that import it from here
 
 from orchestrator.cli import main
@@ -67,3 +68,14 @@ def stop(proc: subprocess.Popen) -> None:
     if proc.poll() is None:
         proc.send_signal(signal.SIGKILL)
         proc.wait(30)
+
+
+def manual_lines(folder: Path) -> Path:
+    """A test lab inventory folder with every terrestrial line on the manual driver."""
+    path = folder / "hosts.yml"
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    for ln in doc["all"]["vars"]["drill"]["lines"]:
+        if ln["medium"] == "terrestrial":
+            ln["driver"] = "manual"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return folder

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 from engine_fixtures import make_project
-from engine_helpers import of_kind, records
+from engine_helpers import manual_lines, of_kind, records
 
 from orchestrator.engine import Engine, RunOptions, prepare
 from orchestrator.errors import RefusedError
@@ -22,17 +22,6 @@ from orchestrator.scenario import find_drill, resolve
 from orchestrator.steps import manual_changes
 
 LINE = "ct-ft"
-
-
-def _manual_lines(folder: Path) -> Path:
-    """The lab inventory with every terrestrial line on the manual driver (gateways: lab)."""
-    path = folder / "hosts.yml"
-    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    for ln in doc["all"]["vars"]["drill"]["lines"]:
-        if ln["medium"] == "terrestrial":
-            ln["driver"] = "manual"
-    path.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), encoding="utf-8")
-    return folder
 
 
 class Person:
@@ -62,7 +51,7 @@ def manual_lab(tmp_path_factory):
     mp = pytest.MonkeyPatch()
     mp.setenv("DRILL_HOME", str(home))
     try:
-        inv = _manual_lines(make_lab_inventory(tmp / "inv", gateways=3))
+        inv = manual_lines(make_lab_inventory(tmp / "inv", gateways=3))
         project = make_project(tmp / "project")
         with running_lab(inv, home):
             yield home, inv, project, tmp / "reports"
@@ -127,7 +116,7 @@ def test_an_empty_answer_fails_the_step_before_its_playbook_and_restore_still_ru
 
 
 def test_without_anyone_to_ask_a_manual_driver_drill_is_refused_before_it_starts(tmp_path):
-    inv = load_inventory(_manual_lines(make_lab_inventory(tmp_path / "inv", gateways=2)) / "hosts.yml")
+    inv = load_inventory(manual_lines(make_lab_inventory(tmp_path / "inv", gateways=2)) / "hosts.yml")
     resolved = resolve(find_drill(Path(make_project(tmp_path / "p")) / "drills", "single-line"), inv)
     opts = RunOptions(reports_dir=tmp_path / "reports", drill_home=tmp_path / "home",
                       project_root=tmp_path / "p", yes=True, operator="ops")
@@ -183,7 +172,7 @@ def test_a_step_whose_targets_cannot_be_told_follows_the_inventory_default_drive
     from orchestrator.inventory import Text
     from orchestrator.scenario import Effect, Step
 
-    inv = load_inventory(_manual_lines(make_lab_inventory(tmp_path / "inv", gateways=2)) / "hosts.yml")
+    inv = load_inventory(manual_lines(make_lab_inventory(tmp_path / "inv", gateways=2)) / "hosts.yml")
     custom = Step(name=Text("自定义", "Custom"), kind="playbook", playbook="custom.yml")
     assert manual_changes(inv, custom) == ()  # default driver lab
     by_effect = Step(name=Text("自定义", "Custom"), kind="playbook", playbook="custom.yml",

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 from engine_fixtures import make_project
-from engine_helpers import newest_run, of_kind, poll, records, stop
+from engine_helpers import manual_lines, newest_run, of_kind, poll, records, stop
 
 from orchestrator.cli import main
 from orchestrator.inventory import load_inventory
@@ -25,16 +25,6 @@ from orchestrator.runfolder import unfinished_runs
 
 LINE = "ct-ft"
 RUN_DEADLINE_S = 300
-
-
-def _manual_lines(folder: Path) -> Path:
-    path = folder / "hosts.yml"
-    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    for ln in doc["all"]["vars"]["drill"]["lines"]:
-        if ln["medium"] == "terrestrial":
-            ln["driver"] = "manual"
-    path.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), encoding="utf-8")
-    return folder
 
 
 def _line_state(client: LabClient, lid: str) -> str:
@@ -86,7 +76,7 @@ def killed(tmp_path_factory):
     mp = pytest.MonkeyPatch()
     mp.setenv("DRILL_HOME", str(home))
     try:
-        inv = _manual_lines(make_lab_inventory(tmp / "inv", gateways=2))
+        inv = manual_lines(make_lab_inventory(tmp / "inv", gateways=2))
         project = make_project(tmp / "project")
         reports = tmp / "reports"
         with running_lab(inv, home) as lab:
