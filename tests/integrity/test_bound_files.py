@@ -7,34 +7,17 @@ import json
 import random
 from pathlib import Path
 
-import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from integrity_sample import make_run, write_key
 from test_verify import _json, flip_positions, verify
 
 from orchestrator import signing
+from orchestrator.archive_index import entry_hash
 from orchestrator.cli import main
 from orchestrator.journal import canonical
-from orchestrator.renders import entry_hash
 
 SEED = 20261126
-
-
-@pytest.fixture(autouse=True)
-def _home(tmp_path, monkeypatch):
-    monkeypatch.setenv("DRILL_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("DRILL_SIGNING_KEY", raising=False)
-
-
-@pytest.fixture
-def key(tmp_path) -> Path:
-    return write_key(tmp_path / "firm_ed25519")
-
-
-@pytest.fixture
-def signed_run(tmp_path, key):
-    return make_run(tmp_path / "reports", key=key)
 
 
 def ansible_files(run) -> list[Path]:

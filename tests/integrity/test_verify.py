@@ -23,22 +23,6 @@ from orchestrator.journal import GENESIS, canonical, record_hash
 SEED = 20261125
 
 
-@pytest.fixture(autouse=True)
-def _home(tmp_path, monkeypatch):
-    monkeypatch.setenv("DRILL_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("DRILL_SIGNING_KEY", raising=False)
-
-
-@pytest.fixture
-def key(tmp_path) -> Path:
-    return write_key(tmp_path / "firm_ed25519")
-
-
-@pytest.fixture
-def signed_run(tmp_path, key):
-    return make_run(tmp_path / "reports", key=key)
-
-
 def drill_exe() -> str:
     """The installed console script (orchestrator.cli:_entry) next to this interpreter."""
     exe = Path(sys.executable).parent / "drill"
