@@ -220,7 +220,16 @@ def read_index(reports_dir: Path) -> tuple[list[IndexEntry], IndexProblem | None
 
 
 def _scan(path: Path) -> Iterator[tuple[int, dict, str | None]]:
-    prev = GENESIS
+    return scan_chain(path, GENESIS, IndexEntry.from_raw, noun="entry",
+                      start_name="the previous entry's hash")
+
+
+def scan_chain(path: Path, start: str, from_raw: Callable[[dict], object], *, noun: str,
+               start_name: str, check: Callable[[dict], str | None] | None = None,
+               ) -> Iterator[tuple[int, dict, str | None]]:
+    """(line, record, problem) for each line of a hash-chained JSON-lines file whose first
+    `prev` is `start`; stops after the first problem."""
+    prev = start
     with open(path, "rb") as fh:
         for lineno, line in enumerate(fh, 1):
             try:
@@ -235,15 +244,20 @@ def _scan(path: Path) -> Iterator[tuple[int, dict, str | None]]:
                 yield lineno, raw, "sequence number out of order"
                 return
             if raw.get("prev") != prev:
-                yield lineno, raw, "prev does not match the previous entry's hash"
+                what = start_name if lineno == 1 else f"the previous {noun}'s hash"
+                yield lineno, raw, f"prev does not match {what}"
                 return
             if raw.get("hash") != entry_hash(raw):
-                yield lineno, raw, "hash does not match the entry"
+                yield lineno, raw, f"hash does not match the {noun}"
+                return
+            problem = check(raw) if check is not None else None
+            if problem is not None:
+                yield lineno, raw, problem
                 return
             try:
-                IndexEntry.from_raw(raw)
+                from_raw(raw)
             except (KeyError, TypeError, ValueError) as e:
-                yield lineno, raw, f"malformed entry: {e}"
+                yield lineno, raw, f"malformed {noun}: {e}"
                 return
             prev = raw["hash"]
             yield lineno, raw, None

@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import fcntl
 import getpass
-import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from orchestrator.archive_index import append_entry, entry_hash, previous_entry, run_signer, seal_point
+from orchestrator.archive_index import append_entry, previous_entry, run_signer, scan_chain, seal_point
 from orchestrator.errors import DrillError
-from orchestrator.journal import canonical, iso_ns
+from orchestrator.journal import iso_ns
 from orchestrator.runfolder import RENDERS, sha256_file
 from orchestrator.signing import (
     Signer,
@@ -125,34 +124,8 @@ def read_renders(run_dir: Path, run_id: str,
 
 
 def _scan(path: Path, run_id: str, start: str) -> Iterator[tuple[int, dict, str | None]]:
-    prev = start
-    with open(path, "rb") as fh:
-        for lineno, line in enumerate(fh, 1):
-            try:
-                raw = json.loads(line)
-            except (ValueError, UnicodeDecodeError):
-                yield lineno, {}, "not valid JSON"
-                return
-            if not isinstance(raw, dict) or canonical(raw) + b"\n" != line:
-                yield lineno, {}, "not in canonical form"
-                return
-            if raw.get("seq") != lineno - 1:
-                yield lineno, raw, "sequence number out of order"
-                return
-            if raw.get("prev") != prev:
-                what = "the journal's final digest" if lineno == 1 else "the previous record's hash"
-                yield lineno, raw, f"prev does not match {what}"
-                return
-            if raw.get("hash") != entry_hash(raw):
-                yield lineno, raw, "hash does not match the record"
-                return
-            if raw.get("run") != run_id:
-                yield lineno, raw, f"belongs to run {raw.get('run')!r}, not this folder"
-                return
-            try:
-                RenderEntry.from_raw(raw)
-            except (KeyError, TypeError, ValueError) as e:
-                yield lineno, raw, f"malformed record: {e}"
-                return
-            prev = raw["hash"]
-            yield lineno, raw, None
+    def same_run(raw: dict) -> str | None:
+        return None if raw.get("run") == run_id else f"belongs to run {raw.get('run')!r}, not this folder"
+
+    return scan_chain(path, start, RenderEntry.from_raw, noun="record",
+                      start_name="the journal's final digest", check=same_run)
