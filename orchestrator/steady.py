@@ -46,10 +46,17 @@ class SteadyState:
 
 
 def _sessions_by_gateway(lab_status: Mapping[str, Any]) -> dict[str, int]:
-    """Most sessions any one service holds for each gateway id at the exchange."""
+    """Most sessions any one service holds for each gateway id at the exchange.
+
+    A session left in the table of a centre that is down is not counted: the centre
+    serves nobody (it stalls until the session expires), so it is no second login when
+    the gateway logs in at Beijing (R-APP-5, R-DR-2). FT and NF share one table, so
+    between them the exchange itself refuses a second login."""
+    down = {str(c.get("id")) for c in lab_status.get("centres") or []
+            if isinstance(c, Mapping) and c.get("state") == "down"}
     per: dict[tuple[str, str], int] = {}
     for s in lab_status.get("sessions") or []:
-        if isinstance(s, Mapping) and s.get("gateway"):
+        if isinstance(s, Mapping) and s.get("gateway") and str(s.get("centre")) not in down:
             key = (str(s["gateway"]), str(s.get("service") or ""))
             per[key] = per.get(key, 0) + 1
     counts: dict[str, int] = {}

@@ -139,3 +139,19 @@ def test_a_missed_slot_report_is_not_taken_as_the_first_failing_observation():
     Engine._on_sample(fake, failing)
     assert fake.observed == {"W000000T": 3_000}
     assert len(emitted) == 1
+
+
+def test_a_session_stranded_at_a_down_centre_is_no_second_login():
+    """Beijing cutover: Shenzhen is down and its table still holds the gateway's old session
+    until it expires; the login at BJ is the only one anybody can use (R-APP-5)."""
+    from orchestrator.steady import _sessions_by_gateway
+
+    def status(ft_state: str) -> dict:
+        return {"centres": [{"id": "FT", "state": ft_state}, {"id": "NF", "state": ft_state},
+                            {"id": "BJ", "state": "up"}],
+                "sessions": [{"gateway": "W000000T", "centre": "FT", "service": "trading"},
+                             {"gateway": "W000000T", "centre": "BJ", "service": "trading"}],
+                "gateways": [{"id": "W000000T"}]}
+
+    assert _sessions_by_gateway(status("down")) == {"W000000T": 1}
+    assert _sessions_by_gateway(status("up")) == {"W000000T": 2}
