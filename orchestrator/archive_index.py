@@ -203,18 +203,20 @@ def append_run(reports_dir: Path, run_dir: Path, *, signer: Signer | None = None
 
 
 @dataclass(frozen=True)
-class IndexProblem:
+class ChainProblem:
+    """The first bad line of a hash-chained file (the index, a run's renders.jsonl)."""
+
     line: int
     message: str
 
 
-def read_index(reports_dir: Path) -> tuple[list[IndexEntry], IndexProblem | None]:
+def read_index(reports_dir: Path) -> tuple[list[IndexEntry], ChainProblem | None]:
     """Every entry up to the first bad line, and that line's problem (None when sound)."""
     path = reports_dir / INDEX_FILE
     entries: list[IndexEntry] = []
     for lineno, raw, problem in _scan(path):
         if problem is not None:
-            return entries, IndexProblem(lineno, problem)
+            return entries, ChainProblem(lineno, problem)
         entries.append(IndexEntry.from_raw(raw))
     return entries, None
 

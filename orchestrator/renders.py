@@ -16,7 +16,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from orchestrator.archive_index import append_entry, previous_entry, run_signer, scan_chain, seal_point
+from orchestrator.archive_index import (
+    ChainProblem,
+    append_entry,
+    previous_entry,
+    run_signer,
+    scan_chain,
+    seal_point,
+)
 from orchestrator.errors import DrillError
 from orchestrator.journal import iso_ns
 from orchestrator.runfolder import RENDERS, sha256_file
@@ -105,20 +112,14 @@ def record_render(run_dir: Path, file: Path, fmt: str, lang: str, *,
     return RenderEntry.from_raw(raw)
 
 
-@dataclass(frozen=True)
-class RenderProblem:
-    line: int
-    message: str
-
-
 def read_renders(run_dir: Path, run_id: str,
-                 start: str) -> tuple[list[RenderEntry], RenderProblem | None]:
+                 start: str) -> tuple[list[RenderEntry], ChainProblem | None]:
     """Every record up to the first bad line, and that line's problem. `start`: the
     journal's final digest, the first record's `prev`."""
     entries: list[RenderEntry] = []
     for lineno, raw, problem in _scan(Path(run_dir) / RENDERS, run_id, start):
         if problem is not None:
-            return entries, RenderProblem(lineno, problem)
+            return entries, ChainProblem(lineno, problem)
         entries.append(RenderEntry.from_raw(raw))
     return entries, None
 
