@@ -1253,13 +1253,3 @@ def prepare(project_root: Path, drill_id: str, inventory_path: Path,
     drill = find_drill(Path(project_root) / "drills", drill_id)
     resolved = resolve(drill, inv, overrides)
     return Prepared(resolved, inv, Path(inv.path), lab_dir, started)
-
-
-def __getattr__(name: str) -> Any:
-    # `recover` and `Recovered` moved to orchestrator.recover (which imports this module);
-    # `from orchestrator.engine import recover` keeps working.
-    if name in ("recover", "Recovered"):
-        from orchestrator import recover as module
-
-        return getattr(module, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
