@@ -47,7 +47,7 @@ def _cpu() -> float:
 
 
 def run_adapter(playbook: Path, inventory: Path, extravars: dict, scratch: Path, n: str) -> tuple[float, float]:
-    from orchestrator.ansible import PlaybookRun, run_playbook
+    from orchestrator.adapters.ansible import PlaybookRun, run_playbook
 
     pdd = scratch / f"adapter-{playbook.stem}-{n}"
     c0, t0 = _cpu(), time.perf_counter()
@@ -109,8 +109,8 @@ def main() -> None:
         pb = scratch / "trivial.yml"
         pb.write_text(TRIVIAL)
         with lab(5) as lb:
-            from orchestrator.inventory import load_inventory
             from orchestrator.lab.control import lab_state_dir
+            from orchestrator.model.inventory import load_inventory
 
             env_name = load_inventory(lb.inventory).environment.name
             state = lab_state_dir(env_name, lb.home)

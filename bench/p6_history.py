@@ -18,7 +18,7 @@ from pathlib import Path
 from _common import BIN, ROOT, summary, write_section
 
 sys.path.insert(0, str(ROOT))
-from orchestrator.journal import Journal, stamp
+from orchestrator.journal.chain import Journal, stamp
 
 TARGET_S = 1.0
 DRILLS = ["single-line", "carrier-outage", "centre-outage", "beijing-cutover", "md-multicast-fallback"]

@@ -24,8 +24,8 @@ def list_drills(lang: str, as_json: bool, project: Path | None) -> None:
     """
     from tabulate import tabulate
 
-    from orchestrator.catalog import list_drills
-    from orchestrator.project import drill_home, find_project
+    from orchestrator.config.catalog import list_drills
+    from orchestrator.config.project import drill_home, find_project
 
     # Unchanged drill files are listed from a cache of their last full validation.
     drills = list_drills(find_project(project).drills_dir, cache_dir=drill_home() / "cache")
@@ -52,8 +52,8 @@ def show(drill_id: str, lang: str, as_json: bool, project: Path | None) -> None:
 
     Example:  drill show carrier-outage
     """
-    from orchestrator.project import find_project
-    from orchestrator.scenario import find_drill
+    from orchestrator.config.project import find_project
+    from orchestrator.config.scenario import find_drill
 
     drill = find_drill(find_project(project).drills_dir, drill_id)
     if as_json:
@@ -75,10 +75,10 @@ def validate(files: tuple[Path, ...], inventory: str, project: Path | None) -> N
 
     Example:  drill validate drills/single-line.yaml --inventory inventories/lab
     """
+    from orchestrator.config.project import drill_files, find_project
+    from orchestrator.config.scenario import load_drill, playbook_problems, resolve
     from orchestrator.errors import InputError, Problem
-    from orchestrator.inventory import load_inventory
-    from orchestrator.project import drill_files, find_project
-    from orchestrator.scenario import load_drill, playbook_problems, resolve
+    from orchestrator.model.inventory import load_inventory
 
     proj = find_project(project)
     paths = list(files) or drill_files(proj.drills_dir)
@@ -127,7 +127,7 @@ def init(dest: Path) -> None:
 
     Example:  drill init ~/sscc-drills
     """
-    from orchestrator.project import init_project
+    from orchestrator.config.project import init_project
 
     root = init_project(dest)
     click.echo(f"created drill project {root}")
@@ -150,7 +150,7 @@ def _cadence(cadence: str, lang: str) -> str:
 
 
 def _describe(drill, lang: str) -> str:
-    from orchestrator.scenario import PHASES
+    from orchestrator.config.scenario import PHASES
 
     zh = lang == "zh"
     out = [f"{drill.id}: {drill.title.get(lang)}", "", drill.description.get(lang), "",
@@ -207,7 +207,7 @@ def _secs(value: float | None) -> str:
 
 
 def _drill_json(drill) -> dict:
-    from orchestrator.scenario import PHASES
+    from orchestrator.config.scenario import PHASES
 
     return {
         "id": drill.id, "title": vars(drill.title), "description": vars(drill.description),

@@ -12,7 +12,7 @@ from orchestrator.cli._options import inventory_option, json_option, project_opt
 
 
 def _inventory_path(project_dir: Path | None, inventory: str) -> Path:
-    from orchestrator.project import find_project
+    from orchestrator.config.project import find_project
 
     if project_dir is None and Path(inventory).exists():
         return Path(inventory)
@@ -20,7 +20,7 @@ def _inventory_path(project_dir: Path | None, inventory: str) -> Path:
 
 
 def _reports(project_dir: Path | None, reports: Path | None) -> Path:
-    from orchestrator.project import find_project
+    from orchestrator.config.project import find_project
 
     return reports if reports is not None else find_project(project_dir).reports_dir
 
@@ -32,7 +32,7 @@ def _now():
 
 
 def _load_inventory(path: Path):
-    from orchestrator.inventory import load_inventory
+    from orchestrator.model.inventory import load_inventory
 
     return load_inventory(path)
 
@@ -52,8 +52,8 @@ def check(inventory: str, project: Path | None, as_json: bool, live: bool | None
     from tabulate import tabulate
 
     from orchestrator.compliance.check import run_check
+    from orchestrator.config.project import drill_home
     from orchestrator.errors import ObjectiveFailed
-    from orchestrator.project import drill_home
 
     report = run_check(_inventory_path(project, inventory), drill_home(), live=live)
     if as_json:
@@ -86,10 +86,10 @@ def due(drill_id: str | None, pending: bool, inventory: str, project: Path | Non
     """
     from tabulate import tabulate
 
-    from orchestrator.archive import scan_runs
+    from orchestrator.archive.runs import scan_runs
     from orchestrator.compliance import cadence
+    from orchestrator.config.project import drill_home, find_project
     from orchestrator.errors import InputError, ObjectiveFailed, Problem
-    from orchestrator.project import drill_home, find_project
 
     inv = _load_inventory(_inventory_path(project, inventory))
     proj = find_project(project)
@@ -136,7 +136,7 @@ def schedule(emit: str, out: Path | None, inventory: str, project: Path | None) 
 
     from orchestrator.compliance import cadence
     from orchestrator.compliance.schedule import ScheduleSpec, cron_lines, systemd_units
-    from orchestrator.project import find_project
+    from orchestrator.config.project import find_project
 
     inv_path = _inventory_path(project, inventory).resolve()
     inv = _load_inventory(inv_path)
@@ -236,8 +236,8 @@ def summary(year: int, lang: str, fmt: str, out: Path | None, inventory: str,
 
     from orchestrator.compliance import cadence
     from orchestrator.compliance import summary as yearly
+    from orchestrator.config.project import find_project
     from orchestrator.errors import InputError
-    from orchestrator.project import find_project
 
     inv = _load_inventory(_inventory_path(project, inventory))
     try:

@@ -11,9 +11,9 @@ from orchestrator.cli._options import inventory_option, json_option, project_opt
 
 
 def _topology(project: Path | None, inventory: str):
+    from orchestrator.adapters.hosts import load_topology
+    from orchestrator.config.project import find_project
     from orchestrator.errors import InputError, Problem
-    from orchestrator.hosts import load_topology
-    from orchestrator.project import find_project
 
     path = find_project(project).inventory_path(inventory)
     topo = load_topology(path)
@@ -51,7 +51,7 @@ def trust(project: Path | None, inventory: str, names: tuple[str, ...], from_inv
 
     Example:  drill hosts trust -i inventories/prod ct-router gw-trade-01
     """
-    from orchestrator.hosts import trust_hosts
+    from orchestrator.adapters.hosts import trust_hosts
 
     topo = _topology(project, inventory)
     for name in names:
@@ -89,7 +89,7 @@ def check(project: Path | None, inventory: str, names: tuple[str, ...], as_json:
 
     Example:  drill hosts check -i inventories/prod
     """
-    from orchestrator.hosts import measure_clock_offset
+    from orchestrator.adapters.hosts import measure_clock_offset
     from orchestrator.probes.ssh import SshPool
 
     topo = _topology(project, inventory)
@@ -123,8 +123,8 @@ def forward(project: Path | None, inventory: str) -> None:
     import signal
     import threading
 
+    from orchestrator.adapters.hosts import monitor_forwards
     from orchestrator.errors import DrillError
-    from orchestrator.hosts import monitor_forwards
     from orchestrator.probes.ssh import SshForward, SshPool
 
     topo = _topology(project, inventory)
@@ -156,7 +156,7 @@ def forward(project: Path | None, inventory: str) -> None:
 
 
 def _inventory_path(project: Path | None, inventory: str) -> Path:
-    from orchestrator.project import find_project
+    from orchestrator.config.project import find_project
 
     return find_project(project).inventory_path(inventory)
 

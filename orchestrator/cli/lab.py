@@ -12,8 +12,8 @@ from orchestrator.cli._options import inventory_option, json_option, project_opt
 
 
 def _inventory(project: Path | None, inventory: str):
-    from orchestrator.inventory import load_inventory
-    from orchestrator.project import find_project
+    from orchestrator.config.project import find_project
+    from orchestrator.model.inventory import load_inventory
 
     path = find_project(project).inventory_path(inventory)
     return path, load_inventory(path)
@@ -143,7 +143,7 @@ def status(project: Path | None, inventory: str, as_json: bool) -> None:
 
     from tabulate import tabulate  # only for the table: a slow import (playbooks read --json)
 
-    from orchestrator.journal import parse_iso_ns
+    from orchestrator.journal.chain import parse_iso_ns
 
     tz = ZoneInfo(inv.environment.timezone)
 

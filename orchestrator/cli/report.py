@@ -12,7 +12,7 @@ from orchestrator.cli._options import json_option, project_option, reports_optio
 def _archive(project: Path | None, reports: Path | None) -> Path:
     if reports is not None:
         return reports
-    from orchestrator.project import find_project
+    from orchestrator.config.project import find_project
 
     return find_project(project).reports_dir
 
@@ -57,7 +57,7 @@ def report(run_id: str, fmt: str, lang: str, out: Path | None, signing_key: Path
     _refuse_sealed(run_dir, out)
     signer = None
     if signing_key is not None:
-        from orchestrator.signing import load_signer
+        from orchestrator.integrity.signing import load_signer
 
         signer = load_signer(signing_key)
     if fmt == "junit":
@@ -65,7 +65,7 @@ def report(run_id: str, fmt: str, lang: str, out: Path | None, signing_key: Path
     else:
         written = render_report(run_dir, fmt, lang, out)
     click.echo(str(written))
-    from orchestrator.renders import record_render
+    from orchestrator.integrity.renders import record_render
 
     try:
         record_render(run_dir, written, fmt, lang, signer=signer)
@@ -106,7 +106,7 @@ def history(drill_id: str | None, last: int, as_json: bool, reports: Path | None
     import json
     from dataclasses import asdict
 
-    from orchestrator.project import drill_home
+    from orchestrator.config.project import drill_home
     from orchestrator.reports.history import history_table, scan
 
     runs = scan(_archive(project, reports), cache_dir=drill_home() / "cache")

@@ -28,7 +28,7 @@ def _overrides(sets: tuple[str, ...]) -> dict[str, str]:
 
 def _signer(inventory_path: Path, cli_value: Path | None):
     """The sealing key, loaded before anything runs: a bad key is bad input (exit 2)."""
-    from orchestrator import signing
+    from orchestrator.integrity import signing
 
     path = signing.key_path_for(inventory_path, cli_value)
     field = "--signing-key" if cli_value is not None else "drill.signing.key"
@@ -128,8 +128,8 @@ def run(drill_id, inventory, project, reports, as_json, sets, yes, operator, jun
 
     Example:  drill run carrier-outage --set carrier=CU
     """
-    from orchestrator.engine import Engine, RunOptions, prepare
-    from orchestrator.project import drill_home, find_project
+    from orchestrator.config.project import drill_home, find_project
+    from orchestrator.engine.core import Engine, RunOptions, prepare
 
     proj = find_project(project)
     inv_path = proj.inventory_path(inventory)
@@ -148,7 +148,7 @@ def run(drill_id, inventory, project, reports, as_json, sets, yes, operator, jun
     outcome = Engine(prepared.resolved, prepared.inventory, opts).run()
     if junit:
         from orchestrator.errors import DrillError
-        from orchestrator.renders import record_render
+        from orchestrator.integrity.renders import record_render
         from orchestrator.reports import write_junit
 
         try:
@@ -194,9 +194,9 @@ def plan(drill_id, inventory, project, as_json, sets, ansible_check, lang):
     import json
     import tempfile
 
-    from orchestrator.engine import prepare
-    from orchestrator.project import drill_home, find_project
-    from orchestrator.steps import step_record
+    from orchestrator.config.project import drill_home, find_project
+    from orchestrator.engine.core import prepare
+    from orchestrator.engine.steps import step_record
 
     proj = find_project(project)
     prepared = prepare(proj.root, drill_id, proj.inventory_path(inventory), _overrides(sets),
@@ -206,7 +206,7 @@ def plan(drill_id, inventory, project, as_json, sets, ansible_check, lang):
         for i, step in enumerate(steps):
             rec = step_record(step, phase, i)
             if ansible_check and step.kind == "playbook":
-                from orchestrator import ansible
+                from orchestrator.adapters import ansible
 
                 with tempfile.TemporaryDirectory(prefix="drill-plan-") as tmp:
                     res = ansible.run_playbook(ansible.PlaybookRun(
@@ -254,9 +254,9 @@ def recover(inventory, project, reports, signing_key):
 
     Example:  drill recover --inventory lab
     """
-    from orchestrator.inventory import load_inventory
-    from orchestrator.project import drill_home, find_project
-    from orchestrator.recover import recover as do_recover
+    from orchestrator.config.project import drill_home, find_project
+    from orchestrator.engine.recover import recover as do_recover
+    from orchestrator.model.inventory import load_inventory
 
     proj = find_project(project)
     signer = _signer(proj.inventory_path(inventory), signing_key)

@@ -30,8 +30,9 @@ def verify(run: str | None, check_all: bool, keys: tuple[Path, ...], require_sig
     RUN is a run id (looked up in the archive) or a run folder. Exit 0 when everything
     verifies, 1 naming the first bad record or file.
     """
-    from orchestrator import integrity, signing
     from orchestrator.errors import InputError, ObjectiveFailed, Problem
+    from orchestrator.integrity import signing
+    from orchestrator.integrity import verify as integrity
 
     if check_all == bool(run):
         raise InputError(Problem("", None, "RUN", "expected a run id or folder, or --all"))
@@ -62,7 +63,7 @@ def verify(run: str | None, check_all: bool, keys: tuple[Path, ...], require_sig
 
 
 def _show(verdict, as_json: bool) -> None:
-    from orchestrator import integrity
+    from orchestrator.integrity import verify as integrity
 
     if as_json:
         click.echo(integrity.summary_json(verdict))
@@ -79,7 +80,7 @@ def _show(verdict, as_json: bool) -> None:
 def _reports_dir(reports: Path | None, project: Path | None) -> Path:
     if reports is not None:
         return reports
-    from orchestrator.project import find_project
+    from orchestrator.config.project import find_project
 
     return find_project(project).reports_dir
 

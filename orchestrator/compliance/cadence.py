@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from orchestrator.archive import ArchivedRun
+from orchestrator.archive.runs import ArchivedRun
 from orchestrator.errors import InputError, Problem
 
 MONTHS = {"monthly": 1, "quarterly": 3, "half-yearly": 6, "yearly": 12}
@@ -118,6 +118,6 @@ def pending(d: Due) -> bool:
 
 def load_drill_cadences(drills_dir) -> list[DrillCadence]:
     """The project's drills via `orchestrator.scenario.load_drills` (id, title, cadence)."""
-    from orchestrator.scenario import load_drills
+    from orchestrator.config.scenario import load_drills
 
     return drill_cadences(load_drills(drills_dir))

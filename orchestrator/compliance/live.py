@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.compliance.clauses import CheckRow, Status
-from orchestrator.inventory import SHENZHEN, Gateway, Inventory
+from orchestrator.model.inventory import SHENZHEN, Gateway, Inventory
 
 TIMEOUT_S = 2.0
 

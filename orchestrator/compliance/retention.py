@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from orchestrator.archive import ArchivedRun, scan_runs
+from orchestrator.archive.runs import ArchivedRun, scan_runs
 from orchestrator.errors import InputError, Problem
-from orchestrator.journal import Journal, iso_ns
+from orchestrator.journal.chain import Journal, iso_ns
 
 MIN_RETENTION_DAYS = 365
 PRUNE_LOG = "prune.log"

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from orchestrator.compliance.cadence import DrillCadence
 from orchestrator.compliance.windows import DAYS, in_change_window
 from orchestrator.errors import InputError, Problem
-from orchestrator.inventory import Inventory
+from orchestrator.model.inventory import Inventory
 
 # Weekend first (exchange-organised drills run on weekends), daytime preferred.
 _DAY_ORDER = ("sat", "sun", "mon", "tue", "wed", "thu", "fri")

@@ -14,7 +14,7 @@ import yaml
 
 from orchestrator.compliance.clauses import CheckRow, Status
 from orchestrator.errors import InputError
-from orchestrator.inventory import SHENZHEN, Gateway, Inventory, load_inventory
+from orchestrator.model.inventory import SHENZHEN, Gateway, Inventory, load_inventory
 
 MIN_MBPS = 2.0
 MIN_RETENTION_DAYS = 365
@@ -31,7 +31,7 @@ class CheckInput:
 
 def _raw_drill(path: Path) -> dict[str, Any]:
     """The `drill` variable as written (hosts.yml or group_vars), before validation."""
-    from orchestrator.inventory_loader import _find_drill_var, inventory_file
+    from orchestrator.config.inventory import _find_drill_var, inventory_file
 
     try:
         drill, _, _ = _find_drill_var(inventory_file(path))

@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from orchestrator.archive import ArchivedRun, scan_runs
+from orchestrator.archive.runs import ArchivedRun, scan_runs
 from orchestrator.compliance.cadence import DrillCadence
 from orchestrator.errors import DrillError, InputError, Problem
 

@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from orchestrator.errors import InputError, Problem
-from orchestrator.inventory import ChangeWindow, Inventory
+from orchestrator.model.inventory import ChangeWindow, Inventory
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 WEEKDAYS = DAYS[:5]

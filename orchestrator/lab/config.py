@@ -11,9 +11,9 @@ from typing import Any
 
 import yaml
 
+from orchestrator.config.inventory import inventory_file
 from orchestrator.errors import InputError, Problem
-from orchestrator.inventory import Inventory
-from orchestrator.inventory_loader import inventory_file
+from orchestrator.model.inventory import Inventory
 
 KIND_CYCLE = ("trading", "market_data", "settlement")
 TEMPLATE_NAME = "server_list.xml.j2"

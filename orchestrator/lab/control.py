@@ -39,7 +39,7 @@ class LabAlreadyRunning(RefusedError):
 
 
 def lab_state_dir(env_name: str, drill_home: Path | str | None = None) -> Path:
-    from orchestrator.project import drill_home as default_home
+    from orchestrator.config.project import drill_home as default_home
 
     home = Path(drill_home) if drill_home is not None else default_home()
     return home / "lab" / env_name
@@ -208,7 +208,7 @@ class LabHandle:
         return self.state_dir / "truth.jsonl"
 
     def inventory(self):
-        from orchestrator.inventory import load_inventory
+        from orchestrator.model.inventory import load_inventory
 
         return load_inventory(self.inventory_path)
 
@@ -222,7 +222,7 @@ class LabHandle:
 
 
 def _project_template(inventory_path: Path) -> Path:
-    from orchestrator.project import bundled_root
+    from orchestrator.config.project import bundled_root
 
     rel = Path("playbooks") / "templates" / "server_list.xml.j2"
     for folder in inventory_path.resolve().parents:
@@ -242,8 +242,8 @@ def lab_up(inventory_path: Path | str, drill_home: Path | str | None = None,
     Already running: returns the running lab (started=False) if `gateways` is None or matches,
     else raises LabAlreadyRunning.
     """
-    from orchestrator.inventory import load_inventory
     from orchestrator.lab import config
+    from orchestrator.model.inventory import load_inventory
 
     inventory_path = Path(inventory_path)
     inv = load_inventory(inventory_path)
@@ -373,7 +373,7 @@ def lab_down(state_dir: Path | str, timeout: float = 20.0) -> list[int]:
 
 
 def _lab_inventory(state_dir: Path):
-    from orchestrator.inventory import load_inventory
+    from orchestrator.model.inventory import load_inventory
 
     return load_inventory(state_dir / "inventory.yml")
 

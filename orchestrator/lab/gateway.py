@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from orchestrator.journal import iso_ns
+from orchestrator.journal.chain import iso_ns
 from orchestrator.lab.monitor import EventStream, Monitor
 from orchestrator.lab.wire import TEST_FILE, sm_cipher
 

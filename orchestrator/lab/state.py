@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from orchestrator.inventory import Inventory, route
 from orchestrator.lab.truth import TruthLog
+from orchestrator.model.inventory import Inventory, route
 
 LINE_MODES = ("blackhole", "shutdown")
 

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from orchestrator.journal import iso_ns
+from orchestrator.journal.chain import iso_ns
 
 
 class TruthLog:

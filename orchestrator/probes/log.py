@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from orchestrator.journal import parse_iso_ns
+from orchestrator.journal.chain import parse_iso_ns
 from orchestrator.probes import Sample
 
 STAMP = re.compile(r"^\[?(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z)\]?")

@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 
 import paramiko
 
-from orchestrator.hosts import (
+from orchestrator.adapters.hosts import (
     HostKeyChanged,
     HostKeyUnknown,
     HostUnreachable,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from orchestrator.atomic import write_atomic
+from orchestrator.adapters.atomic import write_atomic
 from orchestrator.reports.model import RunView, load_run
 from orchestrator.reports.render import FORMATS, render, to_junit
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from orchestrator.archive import JOURNAL, ArchivedRun, read_run, scan_runs
-from orchestrator.journal import read_records
+from orchestrator.archive.runs import JOURNAL, ArchivedRun, read_run, scan_runs
+from orchestrator.journal.chain import read_records
 
 
 @dataclass(frozen=True)

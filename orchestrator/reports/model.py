@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.errors import InputError, Problem
-from orchestrator.journal import Record, parse_iso_ns, read_records
+from orchestrator.journal.chain import Record, parse_iso_ns, read_records
 
 DEFAULT_TZ = "Asia/Shanghai"
 MIN_RETENTION_DAYS = 365

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from ansible_helpers import LOCAL_INVENTORY, processes_with
 
-from orchestrator.ansible import PlaybookRun, group_members, kill_process_group, run_playbook
+from orchestrator.adapters.ansible import PlaybookRun, group_members, kill_process_group, run_playbook
 from orchestrator.errors import DrillError
 
 EFFECTIVE = 1795600000123456789
@@ -310,7 +310,7 @@ def test_a_failed_loop_says_which_items_failed(write_playbook, local_inventory, 
 
 def test_a_batch_command_printing_one_object_per_line_gives_the_earliest_effective_ns(
         write_playbook, local_inventory, pdd):
-    from orchestrator.timing import effective_by_target
+    from orchestrator.engine.timing import effective_by_target
 
     pb = write_playbook(f"""
 - name: Change two targets in one command

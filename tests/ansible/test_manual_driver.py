@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from orchestrator.ansible import PlaybookRun, run_playbook
+from orchestrator.adapters.ansible import PlaybookRun, run_playbook
 
 PLAYBOOKS = Path(__file__).resolve().parents[2] / "playbooks"
 

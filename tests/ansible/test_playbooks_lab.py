@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.ansible import PlaybookRun, run_playbook
-from orchestrator.inventory import load_inventory
+from orchestrator.adapters.ansible import PlaybookRun, run_playbook
 from orchestrator.lab.control import LabClient
 from orchestrator.lab.testing import make_lab_inventory, running_lab
+from orchestrator.model.inventory import load_inventory
 
 PLAYBOOKS = Path(__file__).resolve().parents[2] / "playbooks"
 
@@ -158,7 +158,7 @@ def test_check_mode_changes_nothing_and_verify_still_reads_the_monitors(lab, tmp
 
 
 def test_cutting_two_lines_in_one_task_stamps_each_line_with_its_own_instant(lab, tmp_path):
-    from orchestrator.timing import effective_by_target
+    from orchestrator.engine.timing import effective_by_target
 
     down = play(lab, tmp_path, "line.yml", lines=["ct-ft", "ct-nf"], state="down")
     try:

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 import yaml
 
-import orchestrator.journal as journal_mod
-from orchestrator.journal import Journal
+import orchestrator.journal.chain as journal_mod
+from orchestrator.journal.chain import Journal
 
 REPO = Path(__file__).resolve().parents[2]
 LAB_INVENTORY = REPO / "inventories" / "lab"

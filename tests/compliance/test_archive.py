@@ -6,7 +6,7 @@ import os
 
 from compliance_helpers import drill_home, utc, write_run  # noqa: F401 - drill_home: autouse fixture
 
-from orchestrator.archive import read_run, scan_runs, years
+from orchestrator.archive.runs import read_run, scan_runs, years
 
 
 def test_scan_reads_start_and_outcome_from_the_journal(tmp_path, monkeypatch):

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from compliance_helpers import LAB_INVENTORY, REPO, drill_home, utc, write_run  # noqa: F401 - drill_home: autouse fixture
 
-from orchestrator.archive import scan_runs
+from orchestrator.archive.runs import scan_runs
 from orchestrator.cli import main
 from orchestrator.compliance.cadence import DrillCadence, due, period_of
 

@@ -12,7 +12,7 @@ from compliance_helpers import LAB_INVENTORY, drill_home, utc, write_run  # noqa
 from orchestrator.cli import main
 from orchestrator.compliance.retention import PRUNE_LOG, prune
 from orchestrator.errors import InputError
-from orchestrator.journal import first_bad_record, read_records
+from orchestrator.journal.chain import first_bad_record, read_records
 
 NOW = utc(2026, 11, 25, 12)
 

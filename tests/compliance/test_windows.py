@@ -10,7 +10,7 @@ from compliance_helpers import drill_home, write_inventory  # noqa: F401 - drill
 
 from orchestrator.compliance.windows import in_change_window, next_window
 from orchestrator.errors import InputError
-from orchestrator.inventory import load_inventory
+from orchestrator.model.inventory import load_inventory
 
 SH = ZoneInfo("Asia/Shanghai")
 

@@ -6,7 +6,7 @@ from engine_fixtures import lab_env_fixture  # noqa: F401 - the lab_env fixture
 from engine_helpers import newest_run, of_kind, records, run_inprocess
 from support import TOLERANCE_S
 
-from orchestrator.steady import wait_steady
+from orchestrator.engine.steady import wait_steady
 
 
 def _assert_steady(env) -> None:

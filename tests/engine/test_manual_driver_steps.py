@@ -13,13 +13,13 @@ import yaml
 from engine_fixtures import make_project
 from engine_helpers import manual_lines, of_kind, records
 
-from orchestrator.engine import Engine, RunOptions, prepare
+from orchestrator.config.scenario import find_drill, resolve
+from orchestrator.engine.core import Engine, RunOptions, prepare
+from orchestrator.engine.steps import manual_changes
 from orchestrator.errors import RefusedError
-from orchestrator.inventory import load_inventory
 from orchestrator.lab.control import LabClient
 from orchestrator.lab.testing import make_lab_inventory, running_lab
-from orchestrator.scenario import find_drill, resolve
-from orchestrator.steps import manual_changes
+from orchestrator.model.inventory import load_inventory
 
 LINE = "ct-ft"
 
@@ -169,8 +169,8 @@ def test_drill_plan_on_a_manual_inventory_asks_nobody_and_checks_the_change_step
 
 
 def test_a_step_whose_targets_cannot_be_told_follows_the_inventory_default_driver(tmp_path):
-    from orchestrator.inventory import Text
-    from orchestrator.scenario import Effect, Step
+    from orchestrator.config.scenario import Effect, Step
+    from orchestrator.model.inventory import Text
 
     inv = load_inventory(manual_lines(make_lab_inventory(tmp_path / "inv", gateways=2)) / "hosts.yml")
     custom = Step(name=Text("自定义", "Custom"), kind="playbook", playbook="custom.yml")

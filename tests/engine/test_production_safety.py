@@ -11,10 +11,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from orchestrator.cli import main
-from orchestrator.engine import Engine, RunOptions
+from orchestrator.config.scenario import find_drill, resolve
+from orchestrator.engine.core import Engine, RunOptions
 from orchestrator.errors import RefusedError
-from orchestrator.inventory import ChangeWindow, load_inventory
-from orchestrator.scenario import find_drill, resolve
+from orchestrator.model.inventory import ChangeWindow, load_inventory
 
 REPO = Path(__file__).resolve().parents[2]
 PROD = REPO / "inventories" / "production.example"

@@ -17,11 +17,11 @@ from engine_fixtures import make_project
 from engine_helpers import manual_lines, newest_run, of_kind, poll, records, stop
 
 from orchestrator.cli import main
-from orchestrator.inventory import load_inventory
+from orchestrator.engine.recover import recover
+from orchestrator.journal.runfolder import unfinished_runs
 from orchestrator.lab.control import LabClient
 from orchestrator.lab.testing import make_lab_inventory, running_lab
-from orchestrator.recover import recover
-from orchestrator.runfolder import unfinished_runs
+from orchestrator.model.inventory import load_inventory
 
 LINE = "ct-ft"
 RUN_DEADLINE_S = 300
@@ -144,11 +144,11 @@ def test_recover_at_a_terminal_asks_the_person_and_closes_the_run(killed):
 def test_without_a_terminal_a_beijing_failback_names_the_centres_and_gateways_left_by_hand(tmp_path):
     """The Beijing cutover on a manual inventory: the refusal lists the centres to bring back
     and every gateway to repoint home (each asked at a terminal, after the Shenzhen check)."""
+    from orchestrator.config.scenario import find_drill, resolve
+    from orchestrator.engine.recover import _refuse_manual
+    from orchestrator.engine.steps import step_record
     from orchestrator.errors import RefusedError
-    from orchestrator.journal import Journal
-    from orchestrator.recover import _refuse_manual
-    from orchestrator.scenario import find_drill, resolve
-    from orchestrator.steps import step_record
+    from orchestrator.journal.chain import Journal
 
     folder = make_lab_inventory(tmp_path / "inv", gateways=2)
     path = folder / "hosts.yml"

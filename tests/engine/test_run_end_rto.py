@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from orchestrator import events as ev
-from orchestrator.engine import worst_rto
-from orchestrator.timing import Measurement
+from orchestrator.engine import events as ev
+from orchestrator.engine.core import worst_rto
+from orchestrator.engine.timing import Measurement
 
 
 def _m(gw: str, service: str, s: float | None, affected: bool = True, phase: str = "failover") -> Measurement:

@@ -9,8 +9,8 @@ from engine_helpers import newest_run, of_kind, records, run_inprocess
 from support import TOLERANCE_S
 
 from orchestrator.cli import main
-from orchestrator.journal import first_bad_record
-from orchestrator.steady import wait_steady
+from orchestrator.engine.steady import wait_steady
+from orchestrator.journal.chain import first_bad_record
 
 TRUTH_AGREEMENT_S = 0.100
 

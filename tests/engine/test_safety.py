@@ -21,9 +21,9 @@ from engine_helpers import (
 from support import TOLERANCE_S
 
 from orchestrator.cli import main
-from orchestrator.journal import first_bad_record
-from orchestrator.lock import EnvironmentLock, lock_path
-from orchestrator.steady import wait_steady
+from orchestrator.engine.lock import EnvironmentLock, lock_path
+from orchestrator.engine.steady import wait_steady
+from orchestrator.journal.chain import first_bad_record
 
 RUN_DEADLINE_S = 300
 

@@ -9,7 +9,7 @@ import pytest
 from engine_fixtures import lab_env_fixture  # noqa: F401 - the lab_env fixture
 from engine_helpers import newest_run, of_kind, records, run_inprocess
 
-from orchestrator.journal import first_bad_record
+from orchestrator.journal.chain import first_bad_record
 
 TRUTH_AGREEMENT_S = 0.100
 SHIPPED = ["single-line", "carrier-outage", "centre-outage", "beijing-cutover", "md-multicast-fallback"]

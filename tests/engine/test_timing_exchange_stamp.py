@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from orchestrator.engine.timing import measure_gateway
 from orchestrator.probes.monitor import Received
-from orchestrator.timing import measure_gateway
 
 LOST = 1_000_000_000_000
 MS = 1_000_000

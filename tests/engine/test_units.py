@@ -8,12 +8,12 @@ import re
 
 import pytest
 
-from orchestrator import events as ev
+from orchestrator.engine import events as ev
+from orchestrator.engine.lock import EnvironmentLock, break_stale, is_stale, lock_path
 from orchestrator.errors import RefusedError
-from orchestrator.journal import Journal, first_bad_record, read_records
-from orchestrator.lock import EnvironmentLock, break_stale, is_stale, lock_path
-from orchestrator.redact import Redactor
-from orchestrator.runfolder import RUN_ID, RunFolder
+from orchestrator.journal.chain import Journal, first_bad_record, read_records
+from orchestrator.journal.redact import Redactor
+from orchestrator.journal.runfolder import RUN_ID, RunFolder
 
 
 def test_a_failing_observer_is_detached_and_the_run_goes_on():
@@ -109,7 +109,7 @@ def test_redaction_of_vault_values_and_secret_keys():
 
 
 def test_inventory_secrets_are_found_in_the_file_and_group_vars(tmp_path):
-    from orchestrator.engine import inventory_secrets
+    from orchestrator.engine.core import inventory_secrets
 
     (tmp_path / "hosts.yml").write_text(
         "all:\n  vars:\n    gateway_admin_password: Pl41n-Secret-77\n    note: not secret\n"
@@ -125,7 +125,7 @@ def test_a_missed_slot_report_is_not_taken_as_the_first_failing_observation():
     the gateway, so drill's `observed` time must come from a real failing sample."""
     from types import SimpleNamespace
 
-    from orchestrator.engine import Engine
+    from orchestrator.engine.core import Engine
     from orchestrator.probes import Sample
 
     emitted: list = []
@@ -144,7 +144,7 @@ def test_a_missed_slot_report_is_not_taken_as_the_first_failing_observation():
 def test_a_session_stranded_at_a_down_centre_is_no_second_login():
     """Beijing cutover: Shenzhen is down and its table still holds the gateway's old session
     until it expires; the login at BJ is the only one anybody can use (R-APP-5)."""
-    from orchestrator.steady import _sessions_by_gateway
+    from orchestrator.engine.steady import _sessions_by_gateway
 
     def status(ft_state: str) -> dict:
         return {"centres": [{"id": "FT", "state": ft_state}, {"id": "NF", "state": ft_state},

@@ -16,10 +16,10 @@ import signal
 import sys
 from pathlib import Path
 
-from orchestrator.inventory import Endpoint, LabSettings, load_inventory
 from orchestrator.lab.exchange import Exchange
 from orchestrator.lab.state import LabState
 from orchestrator.lab.truth import TruthLog
+from orchestrator.model.inventory import Endpoint, LabSettings, load_inventory
 
 
 async def main(inventory: Path, centre: str, truth_path: Path) -> None:

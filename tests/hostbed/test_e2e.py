@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from hostbed.inventory import gateway_entries, trust_all, write_inventory
 
-from orchestrator.ansible import PlaybookRun, run_playbook
+from orchestrator.adapters.ansible import PlaybookRun, run_playbook
+from orchestrator.adapters.hosts import known_hosts_path, load_topology
 from orchestrator.cli import main
-from orchestrator.hosts import known_hosts_path, load_topology
-from orchestrator.journal import parse_iso_ns
+from orchestrator.journal.chain import parse_iso_ns
 from orchestrator.probes.ssh import SshLogFollower, SshPool
 
 pytestmark = pytest.mark.netns

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from hostbed import bed as bedlib
 
-from orchestrator.ansible import PlaybookRun, run_playbook
-from orchestrator.hosts import known_hosts_path
+from orchestrator.adapters.ansible import PlaybookRun, run_playbook
+from orchestrator.adapters.hosts import known_hosts_path
 
 pytestmark = pytest.mark.netns
 

@@ -7,7 +7,7 @@ import subprocess
 import pytest
 from hostbed.inventory import fingerprint_of
 
-from orchestrator.hosts import (
+from orchestrator.adapters.hosts import (
     HostKeyChanged,
     HostKeyUnknown,
     fingerprint,
@@ -15,7 +15,7 @@ from orchestrator.hosts import (
     measure_clock_offset,
     trust_hosts,
 )
-from orchestrator.journal import parse_iso_ns
+from orchestrator.journal.chain import parse_iso_ns
 from orchestrator.probes.ssh import (
     SshCommandProbe,
     SshLogFollower,
@@ -184,7 +184,7 @@ def test_ssh_kinds_register_with_the_probe_registry():
 
 
 def test_clock_offsets_of_every_host_are_written_as_evidence(bed, inventory, tmp_path):
-    from orchestrator.hosts import record_clock_offsets
+    from orchestrator.adapters.hosts import record_clock_offsets
 
     dest = tmp_path / "evidence" / "clock-offsets.json"
     rows = record_clock_offsets(inventory, dest)

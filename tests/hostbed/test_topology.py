@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from orchestrator.adapters.hosts import load_topology
 from orchestrator.errors import InputError
-from orchestrator.hosts import load_topology
 
 ROOT = Path(__file__).resolve().parents[2]
 

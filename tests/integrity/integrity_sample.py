@@ -9,8 +9,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from orchestrator import integrity, runfolder
-from orchestrator.journal import Journal, stamp
+from orchestrator.integrity import verify as integrity
+from orchestrator.journal import runfolder
+from orchestrator.journal.chain import Journal, stamp
 
 
 def write_key(path: Path) -> Path:

@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 from integrity_sample import make_run, write_key
 from test_verify import _json, flip_positions, verify
 
-from orchestrator import signing
-from orchestrator.archive_index import entry_hash
+from orchestrator.archive.index import entry_hash
 from orchestrator.cli import main
-from orchestrator.journal import canonical
+from orchestrator.integrity import signing
+from orchestrator.journal.chain import canonical
 
 SEED = 20261126
 

@@ -15,10 +15,12 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from integrity_sample import make_run, write_key
 
-from orchestrator import archive_index, integrity, signing
+from orchestrator.archive import index as archive_index
 from orchestrator.cli import main
 from orchestrator.errors import DrillError
-from orchestrator.journal import GENESIS, canonical, record_hash
+from orchestrator.integrity import signing
+from orchestrator.integrity import verify as integrity
+from orchestrator.journal.chain import GENESIS, canonical, record_hash
 
 SEED = 20261125
 
@@ -171,7 +173,7 @@ def test_an_unsigned_run_is_still_bound_by_chain_and_index(tmp_path, capsys):
 
 
 def test_records_appended_after_the_seal_fail(signed_run, capsys):
-    from orchestrator.journal import Journal
+    from orchestrator.journal.chain import Journal
 
     j = Journal(signed_run.path / "journal.jsonl", signed_run.run_id)
     j.append("objective", {"name": "rto", "passed": True})
@@ -187,7 +189,7 @@ def test_an_added_evidence_file_fails(signed_run, capsys):
 
 
 def test_an_unfinished_run_fails_and_says_recover(tmp_path, capsys):
-    from orchestrator.journal import Journal
+    from orchestrator.journal.chain import Journal
 
     run_dir = tmp_path / "reports" / "2026" / "20261125T111500Z-single-line-000001"
     j = Journal(run_dir / "journal.jsonl", run_dir.name)
@@ -273,8 +275,8 @@ def test_concurrent_seals_keep_one_index_chain(tmp_path, key):
 def test_signing_key_comes_from_the_inventory(tmp_path, key):
     import yaml
 
-    from orchestrator.inventory import load_inventory
     from orchestrator.lab.testing import make_lab_inventory
+    from orchestrator.model.inventory import load_inventory
 
     inv = make_lab_inventory(tmp_path, gateways=1)
     doc = yaml.safe_load((inv / "hosts.yml").read_text(encoding="utf-8"))

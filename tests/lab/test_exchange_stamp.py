@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from lab_helpers import ExchangeClient, by_gateway, monitor_events, truth_of, wait_for
 
+from orchestrator.engine.timing import measure_gateway
 from orchestrator.probes.monitor import Received
-from orchestrator.timing import measure_gateway
 
 
 def test_logon_ok_carries_the_exchange_send_time_of_its_truth_record(lab):

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from model_support import DRILLS, drill_home  # noqa: F401 (fixture)
 
-import orchestrator.scenario as scenario
-from orchestrator.catalog import list_drills
+import orchestrator.config.scenario as scenario
 from orchestrator.cli import main
+from orchestrator.config.catalog import list_drills
 
 LISTINGS = (["list"], ["list", "--lang", "zh"], ["list", "--json"])
 

@@ -9,7 +9,7 @@ from model_support import LAB_INVENTORY, drill_home, load_lab  # noqa: F401 (fix
 
 from orchestrator.cli import main
 from orchestrator.errors import InputError
-from orchestrator.inventory import load_inventory
+from orchestrator.model.inventory import load_inventory
 
 
 def _broken(tmp_path, *replacements):

@@ -10,8 +10,8 @@ import pytest
 from model_support import DRILLS, LAB_INVENTORY, drill_home, load_lab  # noqa: F401 (fixture)
 
 from orchestrator.cli import main
+from orchestrator.config.scenario import load_drill, load_drills
 from orchestrator.errors import InputError
-from orchestrator.scenario import load_drill, load_drills
 
 THREE_MISTAKES = """\
 id: single-line
@@ -122,7 +122,7 @@ def test_shipped_drills_validate(capsys):
 
 def test_set_cli_values_are_reported_against_the_inventory():
     lab_inventory = load_lab()
-    from orchestrator.scenario import find_drill, resolve
+    from orchestrator.config.scenario import find_drill, resolve
 
     with pytest.raises(InputError) as e:
         resolve(find_drill(DRILLS, "carrier-outage"), lab_inventory, {"carrier": "CM"})
@@ -131,7 +131,7 @@ def test_set_cli_values_are_reported_against_the_inventory():
 
 def test_template_must_render_plain_data(tmp_path):
     lab_inventory = load_lab()
-    from orchestrator.scenario import resolve
+    from orchestrator.config.scenario import resolve
 
     text = (DRILLS / "single-line.yaml").read_text(encoding="utf-8").replace(
         'vars: {gateways: "{{ gateways() }}"}', 'vars: {gateways: "{{ inventory }}"}')

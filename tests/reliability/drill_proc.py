@@ -36,7 +36,7 @@ def drill_exe() -> str:
 
 def boundaries(drill_id: str) -> list[str]:
     """Every step boundary of a drill, as the hook spells them: `fault:0:start`, …"""
-    from orchestrator.scenario import find_drill
+    from orchestrator.config.scenario import find_drill
 
     drill = find_drill(REPO / "drills", drill_id)
     out = []

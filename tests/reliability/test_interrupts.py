@@ -26,8 +26,8 @@ from drill_proc import (
 )
 from support import TOLERANCE_S
 
-from orchestrator.inventory import load_inventory
 from orchestrator.lab.testing import make_lab_inventory, running_lab
+from orchestrator.model.inventory import load_inventory
 
 DRILLS = ("single-line", "carrier-outage", "centre-outage", "beijing-cutover")
 SIGNALS = {"SIGINT": signal.SIGINT, "SIGTERM": signal.SIGTERM, "SIGKILL": signal.SIGKILL}
@@ -44,7 +44,7 @@ def _cases():
 
 def _steady_problem(inventory_path: Path, lab) -> str | None:
     """All gateways logged in once, on their home centre; every line and centre up."""
-    from orchestrator.steady import wait_steady
+    from orchestrator.engine.steady import wait_steady
 
     inv = load_inventory(inventory_path)
     # The engine's after-check already waited; allow one heartbeat timeout for the

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from support import require_tool  # noqa: F401 - re-exported for the report tests
 
-from orchestrator.journal import Journal, iso_ns, stamp
+from orchestrator.journal.chain import Journal, iso_ns, stamp
 
 SECRET = "S3cr3t-Vault-Pa55"  # what a lab inventory would hold; must never reach an artifact
 S = 1_000_000_000

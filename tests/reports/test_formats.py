@@ -11,7 +11,7 @@ import pytest
 from report_runs import write_run
 
 from orchestrator.errors import InputError
-from orchestrator.journal import read_records
+from orchestrator.journal.chain import read_records
 from orchestrator.reports import render_report, write_junit
 from orchestrator.reports.i18n import LABELS
 
@@ -99,7 +99,7 @@ def test_zh_report_headings_are_chinese(passed_run, tmp_path):
 
 
 def test_dates_and_numbers_follow_the_locale_in_the_inventory_time_zone():
-    from orchestrator.journal import parse_iso_ns
+    from orchestrator.journal.chain import parse_iso_ns
     from orchestrator.reports.i18n import locale
 
     ns = parse_iso_ns("2026-11-25T16:05:07.250Z")  # 00:05 the next day in Shanghai

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from report_runs import write_run
 
-from orchestrator import archive as archive_scan
-from orchestrator.journal import Journal
+from orchestrator.archive import runs as archive_scan
+from orchestrator.journal.chain import Journal
 from orchestrator.reports import history
 
 

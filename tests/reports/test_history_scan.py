@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.archive import scan_runs
+from orchestrator.archive.runs import scan_runs
 from orchestrator.cli import main
-from orchestrator.journal import Journal, stamp
+from orchestrator.journal.chain import Journal, stamp
 from orchestrator.reports import history
 
 S = 1_000_000_000
@@ -140,7 +140,7 @@ def test_deleted_run_leaves_history_and_the_cache(archive, tmp_path):
 
 
 def test_one_year_scan_keeps_the_other_years_cached(archive, tmp_path, monkeypatch):
-    from orchestrator import archive as archive_scan
+    from orchestrator.archive import runs as archive_scan
 
     cache = tmp_path / "cache"
     everything = scan_runs(archive, cache_dir=cache)

@@ -6,7 +6,7 @@ import json
 import re
 from html.parser import HTMLParser
 
-from orchestrator.journal import first_bad_record, read_records
+from orchestrator.journal.chain import first_bad_record, read_records
 
 
 def _journal_measures(run_dir):

@@ -19,7 +19,7 @@ import yaml
 from report_runs import require_tool
 
 from orchestrator.cli import main
-from orchestrator.journal import first_bad_record, read_records
+from orchestrator.journal.chain import first_bad_record, read_records
 from orchestrator.lab.testing import make_lab_inventory, running_lab
 
 REPO = Path(__file__).resolve().parents[2]

@@ -42,7 +42,7 @@ def test_pdf_first_page_names_the_outcome(tmp_path, drill_home, outcome, lang):
 
 
 def test_a_refused_run_says_so_and_that_no_fault_was_injected(tmp_path, drill_home):
-    from orchestrator.journal import Journal
+    from orchestrator.journal.chain import Journal
     from orchestrator.reports import write_run_reports
 
     run_dir = tmp_path / "reports" / "2026" / "20261125T120000Z-carrier-outage-abcdef"

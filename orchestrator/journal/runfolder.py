@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from orchestrator.atomic import write_atomic
-from orchestrator.journal import read_records
+from orchestrator.adapters.atomic import write_atomic
+from orchestrator.journal.chain import read_records
 
 RUN_ID = re.compile(r"^(\d{8}T\d{6}Z)-([a-z0-9-]+)-([0-9a-f]{6})$")
 
@@ -53,7 +53,7 @@ def ansible_files(run_dir: Path) -> dict[str, str]:
 
 
 def manifest_bytes(run_id: str, files: dict[str, str]) -> bytes:
-    from orchestrator.journal import canonical
+    from orchestrator.journal.chain import canonical
 
     return canonical({"format": _MANIFEST_FORMAT, "run": run_id, "files": files}) + b"\n"
 

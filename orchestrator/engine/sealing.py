@@ -11,12 +11,12 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from orchestrator import events as ev
-from orchestrator.journal import read_records
-from orchestrator.runfolder import ANSIBLE_MANIFEST, sha256_file, write_ansible_manifest
+from orchestrator.engine import events as ev
+from orchestrator.journal.chain import read_records
+from orchestrator.journal.runfolder import ANSIBLE_MANIFEST, sha256_file, write_ansible_manifest
 
 if TYPE_CHECKING:
-    from orchestrator.engine import Engine
+    from orchestrator.engine.core import Engine
 
 
 def collect_evidence(eng: Engine) -> None:
@@ -69,7 +69,7 @@ def write_reports(eng: Engine) -> dict[str, str]:
 
 def index(eng: Engine) -> None:
     try:
-        from orchestrator.archive_index import append_run
+        from orchestrator.archive.index import append_run
 
         append_run(Path(eng.opt.reports_dir), eng.folder.path, signer=eng.opt.signer)
     except Exception as e:  # the run itself is sealed; say so and go on

@@ -11,8 +11,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from orchestrator.config.yamlsrc import Lines, PathKey, dotted, load_yaml, one_line, schema_problems
 from orchestrator.errors import InputError, Problem
-from orchestrator.inventory import (
+from orchestrator.model.inventory import (
     Carrier,
     Centre,
     ChangeWindow,
@@ -26,7 +27,6 @@ from orchestrator.inventory import (
     Text,
     Timing,
 )
-from orchestrator.yamlsrc import Lines, PathKey, dotted, load_yaml, one_line, schema_problems
 
 _HOSTS = ("hosts.yml", "hosts.yaml")
 

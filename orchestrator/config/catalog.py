@@ -18,12 +18,12 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from orchestrator.config.project import drill_files
 from orchestrator.errors import InputError, Problem
-from orchestrator.project import drill_files
 
 _FORMAT = 1
 # Whatever decides whether a drill file is valid; a change to any of them voids the cache.
-_VALIDATOR_FILES = ("scenario.py", "yamlsrc.py", "inventory.py", "errors.py",
+_VALIDATOR_FILES = ("config/scenario.py", "config/yamlsrc.py", "model/inventory.py", "errors.py",
                     "schemas/drill.schema.json")
 _VALIDATOR_LIBS = ("yaml", "jsonschema", "jinja2")
 
@@ -85,7 +85,7 @@ def list_drills(folder: Path, cache_dir: Path | None) -> list[CatalogEntry]:
 
 
 def _validated(file: Path) -> CatalogEntry:
-    from orchestrator.scenario import load_drill
+    from orchestrator.config.scenario import load_drill
 
     d = load_drill(file)
     return CatalogEntry(id=d.id, title_zh=d.title.zh, title_en=d.title.en, spec=tuple(d.spec),

@@ -20,8 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from orchestrator.errors import DrillError
-from orchestrator.journal import GENESIS, canonical, first_bad_record, iso_ns, read_records
-from orchestrator.signing import (
+from orchestrator.integrity.signing import (
     Signer,
     b64decode_strict,
     configured_key,
@@ -30,6 +29,7 @@ from orchestrator.signing import (
     read_signature,
     sign_run,
 )
+from orchestrator.journal.chain import GENESIS, canonical, first_bad_record, iso_ns, read_records
 
 INDEX_FILE = "index.jsonl"
 _LOCK_FILE = ".index.lock"

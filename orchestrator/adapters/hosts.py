@@ -108,7 +108,7 @@ def load_topology(inventory_path: str | Path) -> SshTopology:
     children, then host vars and `host_vars/<host>.yml`. Simple `{{ var }}` references and
     `{{ inventory_dir }}` are resolved; vault values are never decrypted (drill reads none).
     """
-    from orchestrator.inventory_loader import inventory_file
+    from orchestrator.config.inventory import inventory_file
 
     path = Path(inventory_path)
     file = inventory_file(path)
@@ -345,7 +345,7 @@ class ClockOffset:
     ntp: str | None = None  # chronyc/timedatectl summary, when the host has one
 
     def to_record(self) -> dict[str, Any]:
-        from orchestrator.journal import iso_ns
+        from orchestrator.journal.chain import iso_ns
 
         return {"host": self.host, "offset_ms": self.offset_ns / 1e6,
                 "uncertainty_ms": self.uncertainty_ns / 1e6, "method": self.method,
@@ -434,7 +434,7 @@ def monitor_forwards(inventory_path: str | Path) -> list[MonitorForward]:
     """
     import ipaddress
 
-    from orchestrator.inventory import load_inventory
+    from orchestrator.model.inventory import load_inventory
 
     inv = load_inventory(inventory_path)
     topo = load_topology(inventory_path)

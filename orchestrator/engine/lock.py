@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from orchestrator.errors import RefusedError
-from orchestrator.journal import iso_ns
+from orchestrator.journal.chain import iso_ns
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from orchestrator.inventory import Inventory, route
-from orchestrator.journal import stamp
+from orchestrator.journal.chain import stamp
+from orchestrator.model.inventory import Inventory, route
 from orchestrator.probes.monitor import Received
 
 GATEWAY_CLOCK_MS = 1.0  # gateway and drill share the host clock in the lab
@@ -249,7 +249,7 @@ def effective_by_target(private_data_dir) -> dict[str, int]:
     import json
     from pathlib import Path
 
-    from orchestrator.ansible import stdout_objects
+    from orchestrator.adapters.ansible import stdout_objects
 
     out: dict[str, int] = {}
     if private_data_dir is None:

@@ -16,9 +16,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from orchestrator.atomic import write_atomic
+from orchestrator.adapters.atomic import write_atomic
 from orchestrator.errors import InputError, Problem
-from orchestrator.journal import canonical
+from orchestrator.journal.chain import canonical
 
 SIG_FILE = "journal.sig"
 KEYS_DIR = "keys"
@@ -138,7 +138,7 @@ def key_path_for(inventory_path: Path | None, cli_value: Path | None) -> Path | 
         return None
     import yaml
 
-    from orchestrator.inventory_loader import inventory_file
+    from orchestrator.config.inventory import inventory_file
 
     file = inventory_file(inventory_path)
     try:

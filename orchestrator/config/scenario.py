@@ -16,10 +16,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 
+from orchestrator.config.project import drill_files
+from orchestrator.config.yamlsrc import Lines, PathKey, dotted, load_yaml, one_line, schema_problems
 from orchestrator.errors import InputError, Problem
-from orchestrator.inventory import GATEWAY_KINDS, Inventory, Text, home_centre_of
-from orchestrator.project import drill_files
-from orchestrator.yamlsrc import Lines, PathKey, dotted, load_yaml, one_line, schema_problems
+from orchestrator.model.inventory import GATEWAY_KINDS, Inventory, Text, home_centre_of
 
 PHASES = ("precheck", "fault", "recovery", "hold", "restore")
 STEP_KINDS = ("playbook", "manual", "wait", "verify")

@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from orchestrator.inventory import SHENZHEN, Inventory
+from orchestrator.model.inventory import SHENZHEN, Inventory
 from orchestrator.probes.monitor import fetch_many
 
 MD_FRESH_S = 1.0

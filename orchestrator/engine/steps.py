@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from orchestrator.inventory import Inventory, Text
+from orchestrator.model.inventory import Inventory, Text
 from orchestrator.probes.monitor import GatewayTracker, dotted, fetch_many
 from orchestrator.probes.tcp import connect_ok
 
@@ -54,7 +54,7 @@ def step_record(step, phase: str | None = None, index: int | None = None) -> dic
 
 def step_from_record(rec: Mapping[str, Any]):
     """Inverse of step_record (the restore steps of an unfinished run)."""
-    from orchestrator.scenario import Effect, Expectation, Step, WaitSpec
+    from orchestrator.config.scenario import Effect, Expectation, Step, WaitSpec
 
     def text(v):
         return None if v is None else Text(v.get("zh", ""), v.get("en", ""))

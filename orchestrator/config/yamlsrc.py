@@ -227,7 +227,7 @@ def schema_problems(data: object, schema_name: str, lines: Lines, base: PathKey 
 def load_schema(name: str) -> dict:
     import json
 
-    return json.loads((Path(__file__).parent / "schemas" / name).read_text(encoding="utf-8"))
+    return json.loads((Path(__file__).parents[1] / "schemas" / name).read_text(encoding="utf-8"))
 
 
 def _explain(error) -> list[tuple[PathKey, str]]:

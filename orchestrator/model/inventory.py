@@ -205,7 +205,7 @@ def _by_id(items, ident, what):
 
 
 def load_inventory(path: str | Path) -> Inventory:
-    """Load and validate an inventory; see orchestrator/inventory_loader.py."""
-    from orchestrator.inventory_loader import load
+    """Load and validate an inventory; see orchestrator/config/inventory.py."""
+    from orchestrator.config.inventory import load
 
     return load(Path(path))

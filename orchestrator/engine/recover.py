@@ -11,15 +11,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from orchestrator import events as ev
-from orchestrator import sealing
-from orchestrator.engine import AFTER_CHECK_TIMEOUT_S, Engine, RunOptions
+from orchestrator.engine import events as ev
+from orchestrator.engine import sealing
+from orchestrator.engine.core import AFTER_CHECK_TIMEOUT_S, Engine, RunOptions
+from orchestrator.engine.lock import break_stale
+from orchestrator.engine.steps import step_from_record
 from orchestrator.errors import RefusedError
-from orchestrator.inventory import SHENZHEN, Inventory
-from orchestrator.journal import Journal, read_records, stamp
-from orchestrator.lock import break_stale
-from orchestrator.runfolder import RunFolder, unfinished_runs, unregister_active
-from orchestrator.steps import step_from_record
+from orchestrator.journal.chain import Journal, read_records, stamp
+from orchestrator.journal.runfolder import RunFolder, unfinished_runs, unregister_active
+from orchestrator.model.inventory import SHENZHEN, Inventory
 
 
 @dataclass(frozen=True)
@@ -43,12 +43,12 @@ def recover(drill_home: Path, environment: str, *, reports_dirs: tuple[Path, ...
     on a manual-driver line, centre or gateway. Without one, a run that needs such a change
     is refused up front (RefusedError): nothing is restored and every run stays unfinished,
     for a later `drill recover` at a terminal."""
-    from orchestrator import ansible
-    from orchestrator.lock import is_stale, lock_path
+    from orchestrator.adapters import ansible
+    from orchestrator.engine.lock import is_stale, lock_path
 
     path = lock_path(drill_home, environment)
     if path.exists() and not is_stale(path):
-        from orchestrator.lock import read_holder
+        from orchestrator.engine.lock import read_holder
 
         holder = read_holder(path)
         raise RefusedError(f"environment {environment!r} is locked by a live run "
@@ -113,8 +113,8 @@ class _RestorePlan:
 
 
 def _restore_plan(start: Mapping[str, Any], records, inventory: Inventory | None) -> _RestorePlan:
-    from orchestrator.inventory import load_inventory
-    from orchestrator.scenario import find_drill
+    from orchestrator.config.scenario import find_drill
+    from orchestrator.model.inventory import load_inventory
 
     inv = inventory or load_inventory(start["inventory"]["path"])
     plan = [p for p in start.get("plan") or [] if p.get("phase") == "restore"]
@@ -129,7 +129,7 @@ def _restore_plan(start: Mapping[str, Any], records, inventory: Inventory | None
 def _manual_restores(rp: _RestorePlan) -> list[str]:
     """The restore changes a person must make (manual driver), as the engine would ask them;
     the failback the engine adds (drill.failback, no repoint-home step) counts per gateway."""
-    from orchestrator.steps import MANUAL, manual_changes
+    from orchestrator.engine.steps import MANUAL, manual_changes
 
     if not rp.fault_started:
         return []
@@ -166,14 +166,14 @@ def _recover_run(start: Mapping[str, Any], records, journal: Journal, inventory:
                  actions: list[str], say, signer: Any = None,
                  ask: Callable[[str], str] | None = None) -> tuple[Engine, bool]:
     """Run a dead run's restore steps with a minimal engine bound to its journal."""
-    from orchestrator.steady import wait_steady
+    from orchestrator.engine.steady import wait_steady
 
     rp = _restore_plan(start, records, inventory)
     inv, drill, steps, fault_started = rp.inv, rp.drill, rp.steps, rp.fault_started
     lab_dir = lab_state_dir or (Path(start["lab_state_dir"]) if start.get("lab_state_dir") else None)
     project = Path(start.get("project") or ".")
     manual = _manual_restores(rp)
-    from orchestrator.scenario import ResolvedDrill
+    from orchestrator.config.scenario import ResolvedDrill
 
     resolved = ResolvedDrill(drill=drill, params=start.get("params") or {},
                              phases={"restore": steps if fault_started else ()})
@@ -231,8 +231,8 @@ def _shenzhen_healthy(eng: Engine) -> bool:
             st = eng.lab_status()
         except Exception:
             return False
-        from orchestrator.inventory import route
-        from orchestrator.steady import _centres_state, _lines_state
+        from orchestrator.engine.steady import _centres_state, _lines_state
+        from orchestrator.model.inventory import route
 
         states = _centres_state(st)
         down = [lid for lid, state in _lines_state(st).items() if state != "up"]

@@ -20,9 +20,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from orchestrator import archive_index, renders, signing
-from orchestrator.journal import Record, canonical, first_bad_record
-from orchestrator.runfolder import ANSIBLE_MANIFEST, RENDERS, read_ansible_manifest, sha256_file
+from orchestrator.archive import index as archive_index
+from orchestrator.integrity import renders, signing
+from orchestrator.journal.chain import Record, canonical, first_bad_record
+from orchestrator.journal.runfolder import ANSIBLE_MANIFEST, RENDERS, read_ansible_manifest, sha256_file
 
 JOURNAL = "journal.jsonl"
 

@@ -56,7 +56,7 @@ def _is_project(path: Path) -> bool:
 
 def bundled_root() -> Path | None:
     """The project shipped with drill: the source tree, or share/ of an installed wheel."""
-    source = Path(__file__).resolve().parent.parent
+    source = Path(__file__).resolve().parents[2]
     if _is_project(source):
         return source
     for prefix in (sys.prefix, sys.base_prefix):

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from orchestrator.archive_index import (
+from orchestrator.archive.index import (
     ChainProblem,
     append_entry,
     previous_entry,
@@ -25,13 +25,9 @@ from orchestrator.archive_index import (
     seal_point,
 )
 from orchestrator.errors import DrillError
-from orchestrator.journal import iso_ns
-from orchestrator.runfolder import RENDERS, sha256_file
-from orchestrator.signing import (
-    Signer,
-    b64decode_strict,
-    render_message,
-)
+from orchestrator.integrity.signing import Signer, b64decode_strict, render_message
+from orchestrator.journal.chain import iso_ns
+from orchestrator.journal.runfolder import RENDERS, sha256_file
 
 
 @dataclass(frozen=True)

@@ -30,22 +30,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from orchestrator import events as ev
-from orchestrator import sealing
-from orchestrator.errors import RefusedError
-from orchestrator.inventory import Inventory
-from orchestrator.journal import Journal, read_records, stamp
-from orchestrator.lock import EnvironmentLock
-from orchestrator.redact import Redactor, secret_values
-from orchestrator.runfolder import (
-    RunFolder,
-    register_active,
-    sha256_file,
-    unfinished_runs,
-    unregister_active,
-)
-from orchestrator.steps import manual_changes, step_record, text_record
-from orchestrator.timing import (
+from orchestrator.engine import events as ev
+from orchestrator.engine import sealing
+from orchestrator.engine.lock import EnvironmentLock
+from orchestrator.engine.steps import manual_changes, step_record, text_record
+from orchestrator.engine.timing import (
     Measurement,
     Objective,
     effective_by_target,
@@ -54,6 +43,17 @@ from orchestrator.timing import (
     objectives,
     predict_affected,
 )
+from orchestrator.errors import RefusedError
+from orchestrator.journal.chain import Journal, read_records, stamp
+from orchestrator.journal.redact import Redactor, secret_values
+from orchestrator.journal.runfolder import (
+    RunFolder,
+    register_active,
+    sha256_file,
+    unfinished_runs,
+    unregister_active,
+)
+from orchestrator.model.inventory import Inventory
 
 FAULT_PHASES = ("fault", "recovery", "hold")
 STOPPABLE = ("precheck", "gate", *FAULT_PHASES)  # a signal stops these; restore never
@@ -301,7 +301,7 @@ class Engine:
         self.preflight()
         env = self.inv.environment.name
         lock = EnvironmentLock(self.opt.drill_home, env)
-        from orchestrator.runfolder import new_run_id
+        from orchestrator.journal.runfolder import new_run_id
 
         run_id = new_run_id(self.drill.id)
         holder = lock.acquire(run_id)
@@ -513,8 +513,8 @@ class Engine:
             return None
         import asyncio
 
+        from orchestrator.config.scenario import Effect, Step
         from orchestrator.probes.monitor import fetch_many
-        from orchestrator.scenario import Effect, Step
 
         eligible = [g for g in self.inv.gateways if not g.satellite_only]
         statuses = asyncio.run(fetch_many({g.id: (g.monitor.address, g.monitor.port)
@@ -523,7 +523,7 @@ class Engine:
                      and statuses[g.id].get("centre") not in (None, self.inv.home_centre(g)))
         if not away:
             return None
-        from orchestrator.inventory import Text
+        from orchestrator.model.inventory import Text
 
         return Step(name=Text("回切：网关恢复至主用中心", "Failback: return gateways to their home centre"),
                     kind="playbook", playbook="repoint.yml", vars={"gateways": list(away), "to": "home"},
@@ -533,7 +533,7 @@ class Engine:
 
     def _playbook_step(self, phase: str, index: int, step, label: str,
                        changes: tuple[str, ...] = ()) -> str | None:
-        from orchestrator import ansible
+        from orchestrator.adapters import ansible
 
         effect = step.effect
         if effect is not None and _is_fault(effect):
@@ -589,7 +589,7 @@ class Engine:
         return Path(self.inv.path)
 
     def _all_steps_before(self, phase: str, index: int):
-        from orchestrator.scenario import PHASES
+        from orchestrator.config.scenario import PHASES
 
         for p in PHASES:
             for i, s in enumerate(self.resolved.phases.get(p, ())):
@@ -704,8 +704,8 @@ class Engine:
             time.sleep(0.05)
 
     def _verify_step(self, step) -> str | None:
+        from orchestrator.engine.steps import verify_all
         from orchestrator.probes import default_registry
-        from orchestrator.steps import verify_all
 
         since = self.link_lost_ns or time.time_ns() - 60_000_000_000
         results = verify_all(self.inv, step.verify, log_path=self._log_path, since_ns=since,
@@ -721,7 +721,7 @@ class Engine:
     # ------------------------------------------------------------------ conditions
 
     def _condition(self, until: str | None, arg: str | None) -> tuple[bool, list[str]]:
-        from orchestrator import steps
+        from orchestrator.engine import steps
 
         if until == "all_restored":
             return self._all_restored()
@@ -732,7 +732,7 @@ class Engine:
         if until == "md_source":
             return steps.md_source(self.inv, self.tracker, arg or "tcp")
         if until == "steady":
-            from orchestrator.steady import check
+            from orchestrator.engine.steady import check
 
             res = check(self.inv, lab_status=self.lab_status if self.lab else None)
             return res.ok, sorted({c.gateway for c in res.failures})
@@ -813,7 +813,7 @@ class Engine:
 
     def _record_clock_offsets(self) -> None:
         """Real hosts: every SSH host's clock offset, kept as evidence (docs/real-hosts.md)."""
-        from orchestrator.hosts import record_clock_offsets
+        from orchestrator.adapters.hosts import record_clock_offsets
 
         rows = record_clock_offsets(self.inv.path, self.folder.evidence / "clock-offsets.json")
         if rows:
@@ -850,7 +850,7 @@ class Engine:
         """Lab: the exchange's session table, for the no-double-login objective."""
         import asyncio
 
-        from orchestrator.steady import _sessions_by_gateway
+        from orchestrator.engine.steady import _sessions_by_gateway
 
         while True:
             try:
@@ -882,7 +882,7 @@ class Engine:
             return
         try:
             if self._progress is None:
-                from orchestrator.progress import LiveProgress
+                from orchestrator.engine.progress import LiveProgress
 
                 self._progress = LiveProgress()
             views = self.tracker.views() if self.tracker else {}
@@ -895,7 +895,7 @@ class Engine:
     # ------------------------------------------------------------------ steady state
 
     def _gate(self) -> tuple[Mapping[str, str], str | None]:
-        from orchestrator.steady import wait_steady
+        from orchestrator.engine.steady import wait_steady
 
         self.phase = "gate"
         self._debug_pause("gate", 0, "start")
@@ -912,7 +912,7 @@ class Engine:
         return res.baseline, None
 
     def _after_check(self, baseline: Mapping[str, str]) -> bool:
-        from orchestrator.steady import wait_steady
+        from orchestrator.engine.steady import wait_steady
 
         self.phase = "after"
         require_home = bool(self.drill.failback) or any(
@@ -1023,7 +1023,7 @@ class Engine:
 
     def _notify(self, event: str, payload: Mapping[str, Any]) -> None:
         try:
-            from orchestrator.notify import notify
+            from orchestrator.engine.notify import notify
         except ImportError:
             return
         with contextlib.suppress(Exception):
@@ -1172,7 +1172,7 @@ def _vault_values(inventory_path: Path) -> list[str]:
     """Decrypted Vault values of the inventory (when a vault password is configured), so
     that they are redacted from every journal record, not only from Ansible's artifacts."""
     try:
-        from orchestrator.ansible import vault_plaintexts
+        from orchestrator.adapters.ansible import vault_plaintexts
 
         return sorted(vault_plaintexts(inventory_path, os.environ))
     except Exception:  # no vault configured or unreadable: ansible-playbook will say so
@@ -1231,8 +1231,8 @@ def prepare(project_root: Path, drill_id: str, inventory_path: Path,
             overrides: Mapping[str, str], drill_home: Path, *, start_lab: bool = True,
             say: Callable[[str], None] = lambda _m: None) -> Prepared:
     """Load the inventory (a running lab's effective one), the drill, and resolve it."""
-    from orchestrator.inventory import load_inventory
-    from orchestrator.scenario import find_drill, resolve
+    from orchestrator.config.scenario import find_drill, resolve
+    from orchestrator.model.inventory import load_inventory
 
     inv = load_inventory(inventory_path)
     lab_dir = None
