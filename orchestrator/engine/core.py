@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from orchestrator.config.secrets import inventory_secrets, vault_values
 from orchestrator.engine import events as ev
 from orchestrator.engine import sealing
 from orchestrator.engine.lock import EnvironmentLock
@@ -45,7 +46,6 @@ from orchestrator.engine.timing import (
 )
 from orchestrator.errors import RefusedError
 from orchestrator.journal.chain import Journal, read_records, stamp
-from orchestrator.journal.redact import Redactor, secret_values
 from orchestrator.journal.runfolder import (
     RunFolder,
     register_active,
@@ -54,6 +54,8 @@ from orchestrator.journal.runfolder import (
     unregister_active,
 )
 from orchestrator.model.inventory import Inventory
+from orchestrator.model.redact import Redactor, secret_values
+from orchestrator.model.results import worst_rto
 
 FAULT_PHASES = ("fault", "recovery", "hold")
 STOPPABLE = ("precheck", "gate", *FAULT_PHASES)  # a signal stops these; restore never
@@ -178,7 +180,7 @@ class Engine:
         self.signals = _Signals(self)
         self.redactor = Redactor(secret_values(_inventory_vars(inventory))
                                  + inventory_secrets(Path(inventory.path))
-                                 + _vault_values(Path(inventory.path)))
+                                 + vault_values(Path(inventory.path)))
         self.journal: Journal | None = None
         self.folder: RunFolder | None = None
         self.tracker = None
@@ -1081,13 +1083,6 @@ class Engine:
 # ---------------------------------------------------------------------- module helpers
 
 
-def worst_rto(measurements) -> dict[str, float]:
-    """`run.end.rto_s`: per service, the worst failover interruption among affected gateways."""
-    worst: dict[str, float] = {}
-    for m in measurements:
-        if m.phase == "failover" and m.affected and m.interruption_s is not None:
-            worst[m.service] = max(worst.get(m.service, 0.0), m.interruption_s)
-    return worst
 
 
 def _service_loss(kind: str, rec) -> bool:
@@ -1140,43 +1135,8 @@ def _inventory_vars(inv: Inventory) -> dict[str, Any]:
     return {"notifications": dict(inv.notifications)}
 
 
-def inventory_secrets(inventory_path: Path) -> list[str]:
-    """Values of every inventory variable named like a secret (`*password*`, `*token*`,
-    `*secret*`, `*key*`, …) in the inventory file and its group_vars/host_vars, so they are
-    redacted from the journal and scrubbed from the Ansible artifacts kept."""
-    import yaml
-
-    class _Loader(yaml.SafeLoader):
-        pass
-
-    # `!vault` and other tags: their plaintext comes from _vault_values when it can.
-    _Loader.add_multi_constructor("!", lambda _loader, _suffix, _node: None)
-    path = Path(inventory_path)
-    base = path if path.is_dir() else path.parent
-    files = [path] if path.is_file() else sorted(path.glob("hosts.y*ml"))
-    for sub in ("group_vars", "host_vars"):
-        if (base / sub).is_dir():
-            files += sorted(p for p in (base / sub).rglob("*") if p.is_file()
-                            and p.suffix in ("", ".yml", ".yaml"))
-    found: list[str] = []
-    for f in files:
-        try:
-            doc = yaml.load(f.read_text(encoding="utf-8"), Loader=_Loader)  # a SafeLoader
-        except (OSError, UnicodeDecodeError, yaml.YAMLError):
-            continue
-        found += [v for v in secret_values(doc) if isinstance(v, str) and "{{" not in v]
-    return sorted(set(found))
 
 
-def _vault_values(inventory_path: Path) -> list[str]:
-    """Decrypted Vault values of the inventory (when a vault password is configured), so
-    that they are redacted from every journal record, not only from Ansible's artifacts."""
-    try:
-        from orchestrator.adapters.ansible import vault_plaintexts
-
-        return sorted(vault_plaintexts(inventory_path, os.environ))
-    except Exception:  # no vault configured or unreadable: ansible-playbook will say so
-        return []
 
 
 def _now_dt():

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from orchestrator.engine import events as ev
-from orchestrator.engine.core import worst_rto
 from orchestrator.engine.timing import Measurement
+from orchestrator.model.results import worst_rto
 
 
 def _m(gw: str, service: str, s: float | None, affected: bool = True, phase: str = "failover") -> Measurement:

@@ -12,8 +12,8 @@ from orchestrator.engine import events as ev
 from orchestrator.engine.lock import EnvironmentLock, break_stale, is_stale, lock_path
 from orchestrator.errors import RefusedError
 from orchestrator.journal.chain import Journal, first_bad_record, read_records
-from orchestrator.journal.redact import Redactor
 from orchestrator.journal.runfolder import RUN_ID, RunFolder
+from orchestrator.model.redact import Redactor
 
 
 def test_a_failing_observer_is_detached_and_the_run_goes_on():
@@ -109,7 +109,7 @@ def test_redaction_of_vault_values_and_secret_keys():
 
 
 def test_inventory_secrets_are_found_in_the_file_and_group_vars(tmp_path):
-    from orchestrator.engine.core import inventory_secrets
+    from orchestrator.config.secrets import inventory_secrets
 
     (tmp_path / "hosts.yml").write_text(
         "all:\n  vars:\n    gateway_admin_password: Pl41n-Secret-77\n    note: not secret\n"
