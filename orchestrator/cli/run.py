@@ -129,23 +129,18 @@ def run(drill_id, inventory, project, reports, as_json, sets, yes, operator, jun
     Example:  drill run carrier-outage --set carrier=CU
     """
     from orchestrator.config.project import drill_home, find_project
-    from orchestrator.engine.core import Engine, RunOptions, prepare
+    from orchestrator.engine.options import RunOptions
+    from orchestrator.engine.prepare import run_drill
 
     proj = find_project(project)
     inv_path = proj.inventory_path(inventory)
     signer = _signer(inv_path, signing_key)
-    home = drill_home()
-    prepared = prepare(proj.root, drill_id, inv_path, _overrides(sets), home, say=_say)
-    opts = RunOptions(reports_dir=reports or proj.reports_dir, drill_home=home,
+    opts = RunOptions(reports_dir=reports or proj.reports_dir, drill_home=drill_home(),
                       project_root=proj.root, overrides=_overrides(sets), operator=operator,
                       yes=yes, ticket=ticket, approver=approver,
                       confirm_environment=confirm_environment, override_window=override_window,
-                      lang=lang, lab_state_dir=prepared.lab_state_dir, ask=_ask(),
-                      progress=not as_json, signer=signer)
-    if not as_json:
-        click.echo(f"drill {drill_id} on {prepared.inventory.environment.name} "
-                   f"({len(prepared.inventory.gateways)} gateways)", err=True)
-    outcome = Engine(prepared.resolved, prepared.inventory, opts).run()
+                      lang=lang, ask=_ask(), progress=not as_json, signer=signer)
+    outcome = run_drill(drill_id, inv_path, opts, say=_say, announce=not as_json)
     if junit:
         from orchestrator.errors import DrillError
         from orchestrator.integrity.renders import record_render
@@ -172,7 +167,7 @@ def run(drill_id, inventory, project, reports, as_json, sets, yes, operator, jun
             click.echo(f"  {'pass' if outcome.steady_after_ok else 'FAIL'}  steady state after restore")
         click.echo(f"\n{outcome.status.upper()}: {outcome.summary}")
         click.echo(f"run folder: {outcome.run_dir}")
-        if prepared.lab_started:
+        if outcome.lab_started:
             click.echo("the lab stays up for the next drill; `drill lab down` stops it", err=True)
     raise click.exceptions.Exit(outcome.exit_code)
 
@@ -192,40 +187,18 @@ def plan(drill_id, inventory, project, as_json, sets, ansible_check, lang):
     Example:  drill plan single-line --set line=cu-nf
     """
     import json
-    import tempfile
 
     from orchestrator.config.project import drill_home, find_project
-    from orchestrator.engine.core import prepare
-    from orchestrator.engine.steps import step_record
+    from orchestrator.engine.plan import plan as make_plan
 
     proj = find_project(project)
-    prepared = prepare(proj.root, drill_id, proj.inventory_path(inventory), _overrides(sets),
-                       drill_home(), start_lab=False)
-    rows = []
-    for phase, steps in prepared.resolved.phases.items():
-        for i, step in enumerate(steps):
-            rec = step_record(step, phase, i)
-            if ansible_check and step.kind == "playbook":
-                from orchestrator.adapters import ansible
-
-                with tempfile.TemporaryDirectory(prefix="drill-plan-") as tmp:
-                    res = ansible.run_playbook(ansible.PlaybookRun(
-                        playbook=proj.playbooks_dir / step.playbook,
-                        inventory=prepared.inventory_path,
-                        extravars={**dict(step.vars), "drill_run_id": "plan",
-                                   "drill_environment": prepared.inventory.environment.name,
-                                   "drill_home": str(drill_home()), "drill_project": str(proj.root),
-                                   "evidence_dir": str(Path(tmp) / "evidence")},
-                        private_data_dir=Path(tmp) / "pdd", check=True, timeout_s=step.timeout_s))
-                    rec["check"] = {"status": res.status, "tasks": len(res.tasks),
-                                    "failed": [f"{t.task}: {t.msg}" for t in res.failed_tasks]}
-            rows.append(rec)
+    shown = make_plan(proj.root, drill_id, proj.inventory_path(inventory), _overrides(sets),
+                      drill_home(), ansible_check=ansible_check)
+    rows = shown.steps
     if as_json:
-        click.echo(json.dumps({"drill": drill_id, "params": {k: (list(v) if isinstance(v, tuple) else v)
-                                                               for k, v in prepared.resolved.params.items()},
-                               "steps": rows}, ensure_ascii=False, indent=2))
+        click.echo(json.dumps(shown.to_record(), ensure_ascii=False, indent=2))
         return
-    click.echo(f"{drill_id}  params: " + ", ".join(f"{k}={v}" for k, v in prepared.resolved.params.items()))
+    click.echo(f"{drill_id}  params: " + ", ".join(f"{k}={v}" for k, v in shown.params.items()))
     for r in rows:
         name = r["name"]["zh" if lang == "zh" else "en"]
         what = {"playbook": lambda r: f"{r['playbook']} {json.dumps(r['vars'], ensure_ascii=False)}",
@@ -255,27 +228,15 @@ def recover(inventory, project, reports, signing_key):
     Example:  drill recover --inventory lab
     """
     from orchestrator.config.project import drill_home, find_project
-    from orchestrator.engine.recover import recover as do_recover
-    from orchestrator.model.inventory import load_inventory
+    from orchestrator.engine.recover import recover_environment
 
     proj = find_project(project)
-    signer = _signer(proj.inventory_path(inventory), signing_key)
-    inv = load_inventory(proj.inventory_path(inventory))
-    home = drill_home()
-    lab_dir = None
-    if inv.environment.is_lab:
-        from orchestrator.lab.control import is_running, lab_state_dir
-
-        lab_dir = lab_state_dir(inv.environment.name, home)
-        if is_running(lab_dir):
-            inv = load_inventory(lab_dir / "inventory.yml")
-        else:
-            lab_dir = None
-    done = do_recover(home, inv.environment.name, reports_dirs=(*reports, proj.reports_dir),
-                      inventory=inv, lab_state_dir=lab_dir, say=lambda m: click.echo(m, err=True),
-                      signer=signer, ask=_ask())
+    inv_path = proj.inventory_path(inventory)
+    signer = _signer(inv_path, signing_key)
+    env, done = recover_environment(inv_path, drill_home(), reports_dirs=(*reports, proj.reports_dir),
+                                    say=lambda m: click.echo(m, err=True), signer=signer, ask=_ask())
     if not done:
-        click.echo(f"nothing to recover for {inv.environment.name}")
+        click.echo(f"nothing to recover for {env}")
         return
     bad = False
     for r in done:

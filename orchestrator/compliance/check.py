@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from orchestrator.compliance.clauses import CheckReport
-from orchestrator.compliance.live import check_live, lab_running, lab_state_dir
+from orchestrator.compliance.live import check_live, lab_running, lab_state_dir, live_inventory
 from orchestrator.compliance.static import check_static, load_for_check
-from orchestrator.model.inventory import load_inventory
 
 
 def run_check(path: Path, home: Path, live: bool | None = None) -> CheckReport:
@@ -20,8 +19,6 @@ def run_check(path: Path, home: Path, live: bool | None = None) -> CheckReport:
     if live is None:
         live = running
     if live:
-        # A running lab may have been started with --gateways N: probe what actually runs.
-        effective = state / "inventory.yml" if running and state is not None else None
-        live_inv = load_inventory(effective) if effective and effective.is_file() else inv
-        rows += check_live(live_inv, state if running else None)
+        live_state = state if running else None
+        rows += check_live(live_inventory(inv, live_state), live_state)
     return CheckReport(environment=inv.environment.name, inventory=str(path), rows=tuple(rows))

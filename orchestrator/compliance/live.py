@@ -28,15 +28,25 @@ class MonitorView:
 
 
 def lab_state_dir(inv: Inventory, home: Path) -> Path:
-    from orchestrator.lab.control import lab_state_dir as state_dir
+    from orchestrator.targets.lab import state_dir
 
     return state_dir(inv.environment.name, home)
 
 
 def lab_running(state: Path) -> bool:
-    from orchestrator.lab.control import is_running
+    from orchestrator.targets.lab import is_running
 
     return is_running(state)
+
+
+def live_inventory(inv: Inventory, running_state: Path | None) -> Inventory:
+    """What to probe: a running lab's effective inventory (it may have been started with
+    --gateways N), else the inventory as given."""
+    if running_state is None:
+        return inv
+    from orchestrator.targets.lab import effective_inventory
+
+    return effective_inventory(running_state) or inv
 
 
 def read_monitor(gw: Gateway, timeout: float = TIMEOUT_S) -> MonitorView:

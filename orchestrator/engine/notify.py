@@ -143,3 +143,11 @@ def _mail(cfg: Smtp, message: Mapping[str, Any]) -> Delivery:
     except (OSError, smtplib.SMTPException) as e:
         return Delivery("smtp", target, False, str(e))
     return Delivery("smtp", target, True)
+
+
+def notify_quietly(inventory: Any, event: str, payload: Mapping[str, Any]) -> None:
+    """Notify for the engine: a channel that fails never touches the run."""
+    import contextlib
+
+    with contextlib.suppress(Exception):
+        notify(inventory, event, payload)

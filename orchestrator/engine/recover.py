@@ -13,13 +13,15 @@ from typing import Any
 
 from orchestrator.engine import events as ev
 from orchestrator.engine import sealing
-from orchestrator.engine.core import AFTER_CHECK_TIMEOUT_S, Engine, RunOptions
 from orchestrator.engine.lock import break_stale
+from orchestrator.engine.options import RunOptions
+from orchestrator.engine.runner import Engine
 from orchestrator.engine.steps import step_from_record
 from orchestrator.errors import RefusedError
 from orchestrator.journal.chain import Journal, read_records, stamp
 from orchestrator.journal.runfolder import RunFolder, unfinished_runs, unregister_active
 from orchestrator.model.inventory import SHENZHEN, Inventory
+from orchestrator.targets import Target, open_target, target_for_run
 
 
 @dataclass(frozen=True)
@@ -31,13 +33,14 @@ class Recovered:
 
 
 def recover(drill_home: Path, environment: str, *, reports_dirs: tuple[Path, ...] = (),
-            inventory: Inventory | None = None, lab_state_dir: Path | None = None,
+            inventory: Inventory | None = None, target: Target | None = None,
             say: Callable[[str], None] = lambda _m: None, signer: Any = None,
             ask: Callable[[str], str] | None = None) -> list[Recovered]:
     """Close every unfinished run of `environment`: end its process groups, run its restore
     phase (failback to Shenzhen only when Shenzhen is healthy), check steady state, append
     `recover` and `run.end` (aborted), then release a stale lock. `signer`: the key to
-    seal with (--signing-key); None looks it up like `drill run`.
+    seal with (--signing-key); None looks it up like `drill run`. `target`: what the
+    environment runs on now; None: the one each run journaled (run.start).
 
     `ask`: the person at the terminal, asked (as by `drill run`) to make each restore change
     on a manual-driver line, centre or gateway. Without one, a run that needs such a change
@@ -76,7 +79,7 @@ def recover(drill_home: Path, environment: str, *, reports_dirs: tuple[Path, ...
                 actions.append("no run.start: nothing to restore")
             else:
                 eng, steady_ok = _recover_run(start.data, records, journal, inventory,
-                                              lab_state_dir, drill_home, run_dir, actions, say,
+                                              target, drill_home, run_dir, actions, say,
                                               signer, ask)
             summary = ("aborted: the run did not finish; closed by `drill recover`: "
                        + "; ".join(actions))
@@ -162,28 +165,22 @@ def _refuse_manual(runs: list[Path], inventory: Inventory | None) -> None:
 
 
 def _recover_run(start: Mapping[str, Any], records, journal: Journal, inventory: Inventory | None,
-                 lab_state_dir: Path | None, drill_home: Path, run_dir: Path,
+                 target: Target | None, drill_home: Path, run_dir: Path,
                  actions: list[str], say, signer: Any = None,
                  ask: Callable[[str], str] | None = None) -> tuple[Engine, bool]:
-    """Run a dead run's restore steps with a minimal engine bound to its journal."""
-    from orchestrator.engine.steady import wait_steady
+    """Run a dead run's restore steps with an engine that carries on its journal."""
+    from orchestrator.config.scenario import ResolvedDrill
 
     rp = _restore_plan(start, records, inventory)
     inv, drill, steps, fault_started = rp.inv, rp.drill, rp.steps, rp.fault_started
-    lab_dir = lab_state_dir or (Path(start["lab_state_dir"]) if start.get("lab_state_dir") else None)
-    project = Path(start.get("project") or ".")
+    target = target if target is not None else target_for_run(start.get("lab_state_dir"))
     manual = _manual_restores(rp)
-    from orchestrator.config.scenario import ResolvedDrill
-
     resolved = ResolvedDrill(drill=drill, params=start.get("params") or {},
                              phases={"restore": steps if fault_started else ()})
     opts = RunOptions(reports_dir=Path(start.get("reports_dir") or run_dir.parent.parent),
-                      drill_home=drill_home, project_root=project, lab_state_dir=lab_dir,
+                      drill_home=drill_home, project_root=Path(start.get("project") or "."),
                       operator=getpass.getuser(), yes=True, signer=signer, ask=ask)
-    eng = Engine(resolved, inv, opts)
-    eng.folder = RunFolder.open(run_dir)
-    eng.journal = journal
-    eng.bus.subscribe(ev.JournalHandler(journal, eng.redactor), critical=True)
+    eng = Engine.continuing(resolved, inv, opts, target, RunFolder.open(run_dir), journal)
     last_phase = next((r.data.get("phase") for r in reversed(records) if r.kind == "phase.start"), "")
     last_step = next((f"{r.data.get('phase')}[{r.data.get('index')}]" for r in reversed(records)
                       if r.kind == "step.start"), None)
@@ -192,12 +189,10 @@ def _recover_run(start: Mapping[str, Any], records, journal: Journal, inventory:
     if not fault_started:
         actions.append("no fault step had started: nothing to restore")
     else:
-        eng._start_probes()  # restore waits (all_logged_in, …) watch the monitor streams
-
         def guard(step) -> str | None:
             # Checked when the repoint comes up, after the restore steps before it ran.
             if step.effect is not None and step.effect.repoint_to == "home" \
-                    and not _shenzhen_healthy(eng):
+                    and not target.centres_healthy(inv, SHENZHEN):
                 msg = ("Shenzhen (FT/NF) is not healthy: gateways left on BJ; run "
                        "`drill recover` again once FT and NF answer")
                 actions.append(msg)
@@ -205,46 +200,28 @@ def _recover_run(start: Mapping[str, Any], records, journal: Journal, inventory:
                 return msg
             return None
 
-        eng.before_step = guard
-        eng.fault_started = True
         say(f"{run_dir.name}: running {len(steps)} restore step(s)")
         if manual:
             # The engine asks for each change as its step comes up (operator.ack journaled).
             say(f"{run_dir.name}: you will be asked to make these changes by hand: "
                 + "; ".join(manual))
-        try:
-            eng._run_phase("restore", keep_going=True)
-        finally:
-            eng._stop_probes()
+        failed = eng.restore(before_step=guard)
         actions.append(f"ran the restore phase ({len(steps)} step(s))"
-                       + (f"; failed: {', '.join(eng.restore_failures)}" if eng.restore_failures else ""))
-    res = wait_steady(inv, lab_status=eng.lab_status if lab_dir else None,
-                      require_home=bool(drill.failback), timeout_s=AFTER_CHECK_TIMEOUT_S)
-    eng.emit(ev.SteadyStateResult("after", res.ok, tuple(c.to_record() for c in res.checks)))
+                       + (f"; failed: {', '.join(failed)}" if failed else ""))
+    res = eng.after_check(require_home=bool(drill.failback))
     actions.append("steady state " + ("restored" if res.ok else "NOT restored: " + res.describe_failures()))
     return eng, res.ok
 
 
-def _shenzhen_healthy(eng: Engine) -> bool:
-    if eng.lab:
-        try:
-            st = eng.lab_status()
-        except Exception:
-            return False
-        from orchestrator.engine.steady import _centres_state, _lines_state
-        from orchestrator.model.inventory import route
-
-        states = _centres_state(st)
-        down = [lid for lid, state in _lines_state(st).items() if state != "up"]
-        # Up, and reachable: some terrestrial line still carries flows to it.
-        return all(states.get(c, "up") == "up" and route(eng.inv, c, down) is not None
-                   for c in SHENZHEN)
-    import asyncio
-
-    from orchestrator.probes.tcp import connect_ok
-
-    for cid in SHENZHEN:
-        ep = eng.inv.centre(cid).services.get("trading")
-        if ep is None or not asyncio.run(connect_ok(ep.address, ep.port, 2.0)):
-            return False
-    return True
+def recover_environment(inventory_path: Path, drill_home: Path, *,
+                        reports_dirs: tuple[Path, ...] = (), say: Callable[[str], None] = lambda _m: None,
+                        signer: Any = None, ask: Callable[[str], str] | None = None
+                        ) -> tuple[str, list[Recovered]]:
+    """`drill recover` for the environment an inventory names, on the target it runs now
+    (a running lab's effective inventory). Returns the environment's name and what was done."""
+    opened = open_target(Path(inventory_path), drill_home, start=False)
+    env = opened.inventory.environment.name
+    # A lab that is not running: each run's own journaled target (as before the split).
+    target = opened.target if opened.target.state_dir is not None else None
+    return env, recover(drill_home, env, reports_dirs=reports_dirs, inventory=opened.inventory,
+                        target=target, say=say, signer=signer, ask=ask)

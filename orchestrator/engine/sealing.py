@@ -4,8 +4,6 @@ the engine at the end of every run and by `drill recover` closing a dead one."""
 
 from __future__ import annotations
 
-import contextlib
-import json
 import socket
 import sys
 from pathlib import Path
@@ -16,23 +14,14 @@ from orchestrator.journal.chain import read_records
 from orchestrator.journal.runfolder import ANSIBLE_MANIFEST, sha256_file, write_ansible_manifest
 
 if TYPE_CHECKING:
-    from orchestrator.engine.core import Engine
+    from orchestrator.engine.runner import Engine
 
 
 def collect_evidence(eng: Engine) -> None:
-    eng._stop_probes()
-    if eng.lab:
-        truth = Path(eng.opt.lab_state_dir) / "truth.jsonl"
-        start_ns = next(read_records(eng.folder.journal)).ts_ns
-        try:
-            with open(truth, encoding="utf-8") as src, \
-                    open(eng.folder.lab_truth, "w", encoding="utf-8") as dst:
-                for line in src:
-                    with contextlib.suppress(ValueError):
-                        if json.loads(line).get("ts_ns", 0) >= start_ns:
-                            dst.write(line)
-        except OSError as e:
-            eng.emit(ev.Note(f"lab truth not copied: {e}"))
+    eng.stop_observing()
+    start_ns = next(read_records(eng.folder.journal)).ts_ns
+    for note in eng.target.end_evidence(eng.folder, start_ns):
+        eng.emit(ev.Note(note.message, dict(note.data)))
     for path in (eng.folder.probes, eng.folder.gateway_events, eng.folder.lab_truth):
         if path.exists():
             eng.emit(ev.EvidenceFile(eng.folder.relative(path), sha256_file(path),

@@ -10,6 +10,9 @@ from typing import Any
 
 from orchestrator.model.inventory import SHENZHEN, Inventory
 from orchestrator.probes.monitor import fetch_many
+from orchestrator.targets import EnvironmentView
+
+Observe = Callable[[], EnvironmentView | None]
 
 MD_FRESH_S = 1.0
 # Failures that no amount of waiting fixes (gateways reconnect by themselves; lines don't,
@@ -45,49 +48,15 @@ class SteadyState:
         return text + (f"; and {len(bad) - limit} more" if len(bad) > limit else "")
 
 
-def _sessions_by_gateway(lab_status: Mapping[str, Any]) -> dict[str, int]:
-    """Most sessions any one service holds for each gateway id at the exchange.
-
-    A session left in the table of a centre that is down is not counted: the centre
-    serves nobody (it stalls until the session expires), so it is no second login when
-    the gateway logs in at Beijing (R-APP-5, R-DR-2). FT and NF share one table, so
-    between them the exchange itself refuses a second login."""
-    down = {str(c.get("id")) for c in lab_status.get("centres") or []
-            if isinstance(c, Mapping) and c.get("state") == "down"}
-    per: dict[tuple[str, str], int] = {}
-    for s in lab_status.get("sessions") or []:
-        if isinstance(s, Mapping) and s.get("gateway") and str(s.get("centre")) not in down:
-            key = (str(s["gateway"]), str(s.get("service") or ""))
-            per[key] = per.get(key, 0) + 1
-    counts: dict[str, int] = {}
-    for (gid, _svc), n in per.items():
-        counts[gid] = max(counts.get(gid, 0), n)
-    for g in lab_status.get("gateways") or []:
-        if isinstance(g, Mapping) and g.get("id"):
-            counts.setdefault(str(g["id"]), 0)
-    return counts
-
-
-def _lines_state(lab_status: Mapping[str, Any]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    lines = lab_status.get("lines") or []
-    items = lines.items() if isinstance(lines, Mapping) else ((ln.get("id"), ln) for ln in lines)
-    for lid, ln in items:
-        if isinstance(ln, Mapping):
-            out[str(lid)] = str(ln.get("state") or ("up" if ln.get("up") else "down"))
-        else:
-            out[str(lid)] = str(ln)
-    return out
-
-
 def check(inventory: Inventory, baseline: Mapping[str, str] | None = None, *,
-          lab_status: Callable[[], Mapping[str, Any]] | None = None,
+          observe: Observe | None = None,
           require_home: bool = False, at_gate: bool = False) -> SteadyState:
-    """One look at every gateway monitor (and the lab control, when there is one)."""
+    """One look at every gateway monitor, and at the environment's own view when the
+    target has one (`observe`: `Target.environment_view`)."""
     endpoints = {g.id: (g.monitor.address, g.monitor.port) for g in inventory.gateways}
     statuses = asyncio.run(fetch_many(endpoints))
-    lab = lab_status() if lab_status is not None else None
-    sessions = _sessions_by_gateway(lab) if lab else {}
+    view = observe() if observe is not None else None
+    sessions = view.sessions if view is not None else {}
     now_ns = time.time_ns()
     checks: list[Check] = []
     shas: dict[str, str] = {}
@@ -98,7 +67,7 @@ def check(inventory: Inventory, baseline: Mapping[str, str] | None = None, *,
             continue
         state, centre = st.get("state"), st.get("centre")
         checks.append(Check(gw.id, "logged_in", state == "logged_in", f"state {state}"))
-        if lab is not None and gw.id in sessions:
+        if view is not None and gw.id in sessions:
             n = sessions[gw.id]
             checks.append(Check(gw.id, "single_session", n == 1, f"{n} session(s) at the exchange"))
         home = inventory.home_centre(gw)
@@ -128,34 +97,23 @@ def check(inventory: Inventory, baseline: Mapping[str, str] | None = None, *,
             se = st.get("settlement") or {}
             checks.append(Check(gw.id, "settlement_ok", se.get("last_transfer_ok") is True,
                                 f"last transfer ok: {se.get('last_transfer_ok')}"))
-    if lab is not None:
-        states = _lines_state(lab)
+    if view is not None:
         for line in inventory.lines:
-            state = states.get(line.id, "unknown")
+            state = view.lines.get(line.id, "unknown")
             checks.append(Check(line.id, "line_up", state == "up", f"line {state}"))
-        for cid, state in _centres_state(lab).items():
+        for cid, state in view.centres.items():
             checks.append(Check(cid, "centre_up", state == "up", f"centre {state}"))
     return SteadyState(all(c.ok for c in checks), tuple(checks), shas)
 
 
-def _centres_state(lab_status: Mapping[str, Any]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    centres = lab_status.get("centres") or []
-    items = centres.items() if isinstance(centres, Mapping) else ((c.get("id"), c) for c in centres)
-    for cid, c in items:
-        if isinstance(c, Mapping):
-            out[str(cid)] = str(c.get("state") or ("up" if c.get("up", True) else "down"))
-    return out
-
-
 def wait_steady(inventory: Inventory, baseline: Mapping[str, str] | None = None, *,
-                lab_status=None, require_home: bool = False, at_gate: bool = False,
+                observe: Observe | None = None, require_home: bool = False, at_gate: bool = False,
                 timeout_s: float = 30.0, poll_s: float = 0.2,
                 stop: Callable[[], bool] | None = None) -> SteadyState:
     """Check until steady or the deadline; returns the last result either way."""
     deadline = time.monotonic() + timeout_s
     while True:
-        result = check(inventory, baseline, lab_status=lab_status, require_home=require_home,
+        result = check(inventory, baseline, observe=observe, require_home=require_home,
                        at_gate=at_gate)
         if result.ok or time.monotonic() >= deadline or (stop is not None and stop()):
             return result

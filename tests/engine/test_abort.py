@@ -7,11 +7,12 @@ from engine_helpers import newest_run, of_kind, records, run_inprocess
 from support import TOLERANCE_S
 
 from orchestrator.engine.steady import wait_steady
+from orchestrator.targets.lab import LabTarget
 
 
 def _assert_steady(env) -> None:
     inv = env.lab.inventory()
-    res = wait_steady(inv, lab_status=env.lab.status,
+    res = wait_steady(inv, observe=LabTarget(env.lab.state_dir).environment_view,
                       timeout_s=inv.timing.heartbeat_timeout + 4 * TOLERANCE_S)
     assert res.ok, res.describe_failures()
 

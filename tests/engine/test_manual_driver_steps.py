@@ -14,7 +14,9 @@ from engine_fixtures import make_project
 from engine_helpers import manual_lines, of_kind, records
 
 from orchestrator.config.scenario import find_drill, resolve
-from orchestrator.engine.core import Engine, RunOptions, prepare
+from orchestrator.engine.options import RunOptions
+from orchestrator.engine.prepare import prepare
+from orchestrator.engine.runner import Engine
 from orchestrator.engine.steps import manual_changes
 from orchestrator.errors import RefusedError
 from orchestrator.lab.control import LabClient
@@ -63,11 +65,10 @@ def _run(manual_lab, answers: list[str]):
     home, inv, project, reports = manual_lab
     prepared = prepare(project, "single-line", inv, {"line": LINE, "hold": "1s"}, home,
                        start_lab=False)
-    assert prepared.lab_state_dir is not None
-    person = Person(prepared.lab_state_dir, answers)
-    opts = RunOptions(reports_dir=reports, drill_home=home, project_root=project,
-                      lab_state_dir=prepared.lab_state_dir, ask=person)
-    outcome = Engine(prepared.resolved, prepared.inventory, opts).run()
+    assert prepared.target.name == "lab"
+    person = Person(prepared.target.state_dir, answers)
+    opts = RunOptions(reports_dir=reports, drill_home=home, project_root=project, ask=person)
+    outcome = Engine(prepared.resolved, prepared.inventory, opts, prepared.target).run()
     return outcome, person, records(outcome.run_dir)
 
 

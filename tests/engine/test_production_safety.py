@@ -12,7 +12,8 @@ import pytest
 
 from orchestrator.cli import main
 from orchestrator.config.scenario import find_drill, resolve
-from orchestrator.engine.core import Engine, RunOptions
+from orchestrator.engine.options import RunOptions
+from orchestrator.engine.runner import Engine
 from orchestrator.errors import RefusedError
 from orchestrator.model.inventory import ChangeWindow, load_inventory
 

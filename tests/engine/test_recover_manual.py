@@ -22,6 +22,7 @@ from orchestrator.journal.runfolder import unfinished_runs
 from orchestrator.lab.control import LabClient
 from orchestrator.lab.testing import make_lab_inventory, running_lab
 from orchestrator.model.inventory import load_inventory
+from orchestrator.targets.lab import LabTarget
 
 LINE = "ct-ft"
 RUN_DEADLINE_S = 300
@@ -120,7 +121,7 @@ def test_recover_at_a_terminal_asks_the_person_and_closes_the_run(killed):
     env = load_inventory(inv / "hosts.yml").environment.name
     done = recover(home, env, reports_dirs=(reports,),
                    inventory=load_inventory(lab.state_dir / "inventory.yml"),
-                   lab_state_dir=lab.state_dir, ask=person)
+                   target=LabTarget(lab.state_dir), ask=person)
     closed = [r for r in done if r.run_id == run_dir.name]
     assert closed and closed[0].steady_ok is True, done
     assert len(questions) == 1 and f"line {LINE} (CT to FT, router lab): bring it UP" in questions[0]

@@ -11,6 +11,7 @@ from support import TOLERANCE_S
 from orchestrator.cli import main
 from orchestrator.engine.steady import wait_steady
 from orchestrator.journal.chain import first_bad_record
+from orchestrator.targets.lab import LabTarget
 
 TRUTH_AGREEMENT_S = 0.100
 
@@ -18,7 +19,7 @@ TRUTH_AGREEMENT_S = 0.100
 def _assert_steady(env) -> None:
     inv = env.lab.inventory()
     # carrier-outage declares no failback: gateways may stay on the other Shenzhen centre.
-    res = wait_steady(inv, lab_status=env.lab.status, require_home=False,
+    res = wait_steady(inv, observe=LabTarget(env.lab.state_dir).environment_view, require_home=False,
                       timeout_s=inv.timing.heartbeat_timeout + 4 * TOLERANCE_S)
     assert res.ok, res.describe_failures()
 
@@ -161,7 +162,7 @@ def test_declared_failback_returns_moved_gateways_home_and_is_measured(lab_env, 
     failback = {m["gateway"]: m for m in of_kind(recs, "measure") if m["phase"] == "failback"}
     assert away and set(failback) == away
     assert all(m["restored"] is not None and m["passed"] for m in failback.values())
-    res = wait_steady(inv, lab_status=lab_env.lab.status, require_home=True,
+    res = wait_steady(inv, observe=LabTarget(lab_env.lab.state_dir).environment_view, require_home=True,
                       timeout_s=inv.timing.heartbeat_timeout + 4 * TOLERANCE_S)
     assert res.ok, res.describe_failures()
 

@@ -24,13 +24,14 @@ from orchestrator.cli import main
 from orchestrator.engine.lock import EnvironmentLock, lock_path
 from orchestrator.engine.steady import wait_steady
 from orchestrator.journal.chain import first_bad_record
+from orchestrator.targets.lab import LabTarget
 
 RUN_DEADLINE_S = 300
 
 
 def _assert_steady(env) -> None:
     inv = env.lab.inventory()
-    res = wait_steady(inv, lab_status=env.lab.status,
+    res = wait_steady(inv, observe=LabTarget(env.lab.state_dir).environment_view,
                       timeout_s=inv.timing.heartbeat_timeout + 4 * TOLERANCE_S)
     assert res.ok, res.describe_failures()
 
@@ -187,7 +188,7 @@ def test_a_failed_gate_refuses_naming_the_gateway_and_check(lab_env, capsys):
     recs = records(run)
     assert not [s for s in of_kind(recs, "step.start") if s["phase"] == "fault"]
     assert recs[-1]["data"]["status"] == "refused" and recs[-1]["data"]["exit_code"] == 4
-    poll(lambda: wait_steady(lab_env.lab.inventory(), lab_status=lab_env.lab.status,
+    poll(lambda: wait_steady(lab_env.lab.inventory(), observe=LabTarget(lab_env.lab.state_dir).environment_view,
                              timeout_s=0).ok, 30, "the restarted gateway to log in")
 
 

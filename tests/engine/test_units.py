@@ -125,26 +125,31 @@ def test_a_missed_slot_report_is_not_taken_as_the_first_failing_observation():
     the gateway, so drill's `observed` time must come from a real failing sample."""
     from types import SimpleNamespace
 
-    from orchestrator.engine.core import Engine
+    from orchestrator.engine.observe import Observation
+    from orchestrator.engine.safety import Safety
+    from orchestrator.engine.state import RunState
     from orchestrator.probes import Sample
+    from orchestrator.targets.hosts import HostsTarget
 
     emitted: list = []
-    fake = SimpleNamespace(sink=None, link_lost_ns=1_000, observed={}, phase="fault",
-                           emit=emitted.append, sample_period=lambda: 0.1,
-                           inv=SimpleNamespace(gateway=lambda gid: SimpleNamespace(service_name="trading")))
+    state = RunState(phase="fault", link_lost_ns=1_000)
+    inv = SimpleNamespace(gateway=lambda gid: SimpleNamespace(service_name="trading"),
+                          timing=SimpleNamespace(probe_period=0.1), gateways=())
+    obs = Observation(inv, HostsTarget(), state, Safety(state, emitted.append), emitted.append,
+                      blast_radius=True, progress=False)
     missed = Sample("http-json", "W000000T", 2_000, 0, False, 0.0, {"missed": 3}, "missed samples")
     failing = Sample("http-json", "W000000T", 3_000, 0, False, 1.0, None, "connection refused")
-    Engine._on_sample(fake, missed)
-    assert fake.observed == {}
-    Engine._on_sample(fake, failing)
-    assert fake.observed == {"W000000T": 3_000}
+    obs.on_sample(missed)
+    assert state.observed == {}
+    obs.on_sample(failing)
+    assert state.observed == {"W000000T": 3_000}
     assert len(emitted) == 1
 
 
 def test_a_session_stranded_at_a_down_centre_is_no_second_login():
     """Beijing cutover: Shenzhen is down and its table still holds the gateway's old session
     until it expires; the login at BJ is the only one anybody can use (R-APP-5)."""
-    from orchestrator.engine.steady import _sessions_by_gateway
+    from orchestrator.targets.lab import sessions_by_gateway
 
     def status(ft_state: str) -> dict:
         return {"centres": [{"id": "FT", "state": ft_state}, {"id": "NF", "state": ft_state},
@@ -153,5 +158,5 @@ def test_a_session_stranded_at_a_down_centre_is_no_second_login():
                              {"gateway": "W000000T", "centre": "BJ", "service": "trading"}],
                 "gateways": [{"id": "W000000T"}]}
 
-    assert _sessions_by_gateway(status("down")) == {"W000000T": 1}
-    assert _sessions_by_gateway(status("up")) == {"W000000T": 2}
+    assert sessions_by_gateway(status("down")) == {"W000000T": 1}
+    assert sessions_by_gateway(status("up")) == {"W000000T": 2}

@@ -28,6 +28,7 @@ from support import TOLERANCE_S
 
 from orchestrator.lab.testing import make_lab_inventory, running_lab
 from orchestrator.model.inventory import load_inventory
+from orchestrator.targets.lab import LabTarget
 
 DRILLS = ("single-line", "carrier-outage", "centre-outage", "beijing-cutover")
 SIGNALS = {"SIGINT": signal.SIGINT, "SIGTERM": signal.SIGTERM, "SIGKILL": signal.SIGKILL}
@@ -49,7 +50,7 @@ def _steady_problem(inventory_path: Path, lab) -> str | None:
     inv = load_inventory(inventory_path)
     # The engine's after-check already waited; allow one heartbeat timeout for the
     # market-data freshness check to see a tick after the last restart.
-    result = wait_steady(inv, lab_status=lab.status, require_home=True,
+    result = wait_steady(inv, observe=LabTarget(lab.state_dir).environment_view, require_home=True,
                          timeout_s=inv.timing.heartbeat_timeout + 4 * TOLERANCE_S)
     return None if result.ok else f"lab not in steady state: {result.describe_failures()}"
 

@@ -1,0 +1,47 @@
+"""What a run is given (`RunOptions`) and what it returns (`RunOutcome`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from orchestrator.engine.timing import Measurement, Objective
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    reports_dir: Path
+    drill_home: Path
+    project_root: Path
+    overrides: Mapping[str, str] = field(default_factory=dict)
+    operator: str | None = None
+    yes: bool = False
+    ticket: str | None = None
+    approver: str | None = None
+    confirm_environment: str | None = None
+    override_window: str | None = None
+    lang: str = "en"
+    # Interactive hooks (the CLI passes click prompts; None = not interactive).
+    ask: Callable[[str], str] | None = None
+    progress: bool = False
+    # signing.Signer from --signing-key (loaded before the run starts); None: look the key
+    # up at seal time (DRILL_SIGNING_KEY, else the inventory's drill.signing.key).
+    signer: Any = None
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    run_id: str
+    run_dir: Path
+    status: str  # passed | failed | aborted
+    exit_code: int
+    measurements: tuple[Measurement, ...]
+    objectives: tuple[Objective, ...]
+    summary: str
+    steady_after_ok: bool | None
+    abort_reason: str | None = None
+    timezone: str = "Asia/Shanghai"
+    cutover_s: float | None = None
+    lab_started: bool = False  # drill started the lab for this run (it stays up)

@@ -1,0 +1,338 @@
+"""The drill engine: phases as data, walked in order, restore guaranteed.
+
+precheck → steady-state gate → fault → recovery → hold → restore (in `finally`, once any
+fault step has started) → failback measurement → after-check. Every event goes through the
+`EventBus`; the journal handler is first and synchronous. The engine talks to its target
+(lab, hosts) only through `orchestrator.targets.Target`. It never exits the process: it
+returns a `RunOutcome` or raises `RefusedError` / `InputError`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from orchestrator.config.secrets import inventory_secrets, vault_values
+from orchestrator.engine import events as ev
+from orchestrator.engine import measure, sealing
+from orchestrator.engine.kinds import KINDS, StepCall
+from orchestrator.engine.lock import EnvironmentLock
+from orchestrator.engine.notify import notify_quietly
+from orchestrator.engine.observe import Observation
+from orchestrator.engine.options import RunOptions, RunOutcome
+from orchestrator.engine.playbook import failback_step, is_fault
+from orchestrator.engine.record import run_start_record
+from orchestrator.engine.safety import Abort, Safety, StepFailed, preflight
+from orchestrator.engine.state import FAULT_PHASES, STOPPABLE, RunState
+from orchestrator.engine.steady import SteadyState, wait_steady
+from orchestrator.engine.steps import manual_changes, text_record
+from orchestrator.errors import RefusedError
+from orchestrator.journal.chain import Journal, read_records, stamp
+from orchestrator.journal.runfolder import (
+    RunFolder,
+    new_run_id,
+    register_active,
+    unfinished_runs,
+    unregister_active,
+)
+from orchestrator.model.inventory import Inventory
+from orchestrator.model.redact import Redactor, secret_values
+from orchestrator.model.results import worst_rto
+from orchestrator.targets import Target
+from orchestrator.targets.hosts import HostsTarget
+
+AFTER_CHECK_TIMEOUT_S = 60.0
+GATE_SETTLE_S = 10.0
+
+
+class Engine:
+    def __init__(self, resolved, inventory: Inventory, options: RunOptions,
+                 target: Target | None = None, handlers: tuple[ev.Handler, ...] = ()) -> None:
+        self.resolved = resolved
+        self.drill = resolved.drill
+        self.inv = inventory
+        self.opt = options
+        self.target: Target = target if target is not None else HostsTarget()
+        self.bus = ev.EventBus()
+        self._extra_handlers = handlers
+        self.state = RunState()
+        self.safety = Safety(self.state, self.emit)
+        self.obs = Observation(inventory, self.target, self.state, self.safety, self.emit,
+                               blast_radius=self.drill.abort.blast_radius,
+                               progress=options.progress)
+        self.redactor = Redactor(secret_values({"notifications": dict(inventory.notifications)})
+                                 + inventory_secrets(Path(inventory.path))
+                                 + vault_values(Path(inventory.path)))
+        self.journal: Journal | None = None
+        self.folder: RunFolder | None = None
+        # Asked before each step; a reason to skip it (journaled as a note) or None.
+        self.before_step: Callable[[Any], str | None] | None = None
+
+    @classmethod
+    def continuing(cls, resolved, inventory: Inventory, options: RunOptions, target: Target,
+                   folder: RunFolder, journal: Journal) -> Engine:
+        """An engine that carries on a journaled run (`drill recover`): its events go to
+        that run's journal and evidence into its folder."""
+        eng = cls(resolved, inventory, options, target)
+        eng.folder, eng.journal = folder, journal
+        eng.bus.subscribe(ev.JournalHandler(journal, eng.redactor), critical=True)
+        return eng
+
+    def emit(self, event: ev.Event) -> None:
+        self.bus.emit(event)
+
+    def preflight(self) -> None:
+        preflight(self.resolved, self.inv, self.opt)
+
+    def stop_observing(self) -> None:
+        self.obs.stop()
+
+    def steps_before(self, phase: str, index: int) -> int:
+        """How many steps of the plan come before `phase[index]` (numbers artifact folders)."""
+        from orchestrator.config.scenario import PHASES
+
+        n = 0
+        for p in PHASES:
+            for i, _s in enumerate(self.resolved.phases.get(p, ())):
+                if p == phase and i == index:
+                    return n
+                n += 1
+        return n
+
+    # ------------------------------------------------------------------ run
+
+    def run(self) -> RunOutcome:
+        self.preflight()
+        env = self.inv.environment.name
+        lock = EnvironmentLock(self.opt.drill_home, env)
+        run_id = new_run_id(self.drill.id)
+        holder = lock.acquire(run_id)
+        try:
+            pending = unfinished_runs(self.opt.drill_home, env)
+            if pending:
+                raise RefusedError(
+                    f"environment {env!r} has an unfinished run ({pending[0].name}, {pending[0]}): "
+                    f"run `drill recover` first")
+            self.folder = RunFolder.create(self.opt.reports_dir, self.drill.id,
+                                           self.inv.environment.timezone, run_id=run_id)
+            self.journal = Journal(self.folder.journal, run_id)
+            self.bus.subscribe(ev.JournalHandler(self.journal, self.redactor), critical=True)
+            for h in self._extra_handlers:
+                self.bus.subscribe(h)
+            register_active(self.opt.drill_home, env, self.folder)
+            self.safety.signals.install()
+            try:
+                self.emit(ev.RunStarted(run_start_record(self.resolved, self.inv, self.opt,
+                                                         self.target.state_dir)))
+                self.emit(ev.LockTaken(str(lock.path), holder.__dict__))
+                notify_quietly(self.inv, "start", {"run": run_id, "drill": self.drill.id})
+                return self._walk()
+            finally:
+                self.safety.signals.restore()
+                self.stop_observing()
+                if self.journal is not None:
+                    self.journal.close()
+                if self.folder is not None and any(
+                        r.kind == "run.end" for r in read_records(self.folder.journal)):
+                    unregister_active(self.opt.drill_home, env, run_id)
+        finally:
+            lock.release()
+
+    def _walk(self) -> RunOutcome:
+        st = self.state
+        status, exit_code = "passed", 0
+        measurements: list = []
+        steady_after = None
+        gate_refusal: str | None = None
+        baseline: Mapping[str, str] = {}
+        self.obs.start(self.folder)
+        for note in self.target.start_evidence(self.inv, self.folder):
+            self.emit(ev.Note(note.message, dict(note.data)))
+        try:
+            self._run_phase("precheck")
+            baseline, gate_refusal = self._gate()
+            if gate_refusal is None:
+                for phase in FAULT_PHASES:
+                    self._run_phase(phase)
+        except Abort as e:
+            st.abort_reason = st.abort_reason or str(e)
+            self.emit(ev.Aborted(st.abort_reason, st.phase, st.step_label))
+            status, exit_code = "aborted", 3
+        except StepFailed as e:
+            status, exit_code = "failed", 1
+            st.step_failures.append(str(e))
+        finally:
+            # Restore is structural: it runs whatever happened above, once a fault started.
+            st.restore_started_ns = time.time_ns()
+            if st.fault_started:
+                measurements = measure.measure_failover(self.inv, self.drill, st, self.obs.tracker,
+                                                        self.obs.period())
+                self._run_phase("restore", keep_going=True)
+            if gate_refusal is None:
+                steady_after = self.after_check(baseline, require_home=self._require_home()).ok
+            self.safety.journal_late_signals()
+        received = self.safety.signals.received
+        if received and status != "aborted":
+            # Interrupted during restore or the after-check: restore finished, yet the
+            # operator stopped the run.
+            status, exit_code = "aborted", 3
+            st.abort_reason = st.abort_reason or f"interrupted by {received[0]}"
+        if st.failback_ns is not None:
+            measurements += measure.measure_failback(self.inv, self.drill, st, self.obs.tracker)
+        for m in measurements:
+            self.emit(ev.Measured(m.to_record()))
+        objs = measure.run_objectives(self.drill, st, measurements, self.target.session_detail) \
+            if st.fault_started else []
+        for o in objs:
+            self.emit(ev.ObjectiveResult(o.name, o.target, o.measured, o.passed, o.detail))
+        if gate_refusal is not None:
+            status, exit_code = "refused", 4
+        elif status == "passed" and (not all(o.passed for o in objs) or st.restore_failures
+                                     or steady_after is False):
+            status, exit_code = "failed", 1
+        summary = measure.summary(st, status, objs, steady_after, gate_refusal)
+        sealing.collect_evidence(self)
+        artifacts = sealing.write_reports(self)
+        self.emit(ev.RunEnded(status, exit_code, summary, artifacts, worst_rto(measurements)))
+        notify_quietly(self.inv, "finish" if exit_code == 0 else "failure",
+                     {"run": self.folder.run_id, "status": status, "summary": summary})
+        self.journal.close()
+        sealing.index(self)
+        if gate_refusal is not None:
+            raise RefusedError(f"steady-state gate failed, drill not started: {gate_refusal} "
+                               f"(journal: {self.folder.path})")
+        return RunOutcome(self.folder.run_id, self.folder.path, status, exit_code,
+                          tuple(measurements), tuple(objs), summary, steady_after,
+                          st.abort_reason, self.inv.environment.timezone, st.cutover_s())
+
+    # ------------------------------------------------------------------ restore only
+
+    def restore(self, before_step: Callable[[Any], str | None] | None = None) -> tuple[str, ...]:
+        """Run the restore phase alone, to its end whatever fails (`drill recover`): the
+        gateways are watched meanwhile, the fault is taken as started. `before_step` may
+        skip a step with a reason. Returns the restore steps that failed."""
+        self.before_step = before_step
+        self.state.fault_started = True
+        self.obs.start(self.folder)  # restore waits (all_logged_in, …) watch the streams
+        try:
+            self._run_phase("restore", keep_going=True)
+        finally:
+            self.stop_observing()
+        return tuple(self.state.restore_failures)
+
+    # ------------------------------------------------------------------ phases
+
+    def _run_phase(self, phase: str, keep_going: bool = False) -> None:
+        steps = self.resolved.phases.get(phase, ())
+        self.state.phase = phase
+        started = time.time_ns()
+        self.emit(ev.PhaseStarted(phase, stamp(started, "engine")))
+        status = "ok"
+        try:
+            extra = None
+            for index, step in enumerate(steps):
+                if not keep_going:
+                    self.safety.check_stop()
+                if not self._step_or_skip(phase, index, step, keep_going):
+                    status = "failed"
+                if not keep_going:
+                    self.safety.check_stop()
+            if phase == "restore":
+                extra = failback_step(self, steps)
+            if extra is not None and not self._step_or_skip(phase, len(steps), extra, True):
+                status = "failed"
+        except Abort:
+            status = "aborted"
+            raise
+        except StepFailed:
+            status = "failed"
+            raise
+        finally:
+            ended = time.time_ns()
+            self.emit(ev.PhaseEnded(phase, status, stamp(started, "engine"), stamp(ended, "engine"),
+                                    round((ended - started) / 1e9, 6)))
+
+    def _step_or_skip(self, phase: str, index: int, step, keep_going: bool) -> bool:
+        skip = self.before_step(step) if self.before_step else None
+        if skip:
+            self.emit(ev.Note(skip, {"phase": phase, "index": index}))
+            return True
+        ok = self._run_step(phase, index, step)
+        self.safety.journal_late_signals()
+        if not ok and keep_going:
+            self.state.restore_failures.append(f"{phase}[{index}] {step.name.en}")
+        return ok
+
+    def _run_step(self, phase: str, index: int, step) -> bool:
+        label = f"{phase}[{index}]"
+        self.state.step_label = label
+        run_id = self.folder.run_id if self.folder else None
+        self.safety.debug_pause(phase, index, "start", run_id)
+        self.safety.check_stop()
+        started = time.time_ns()
+        changes = manual_changes(self.inv, step, self.opt.lang)
+        automated = (step.kind != "manual" or self.target.unattended_ack is not None
+                     or self.opt.yes) and not changes
+        kind = KINDS.get(step.kind)
+        if phase == "fault" or (step.effect is not None and is_fault(step.effect)):
+            self.state.fault_started = True
+        self.emit(ev.StepStarted(phase, index, text_record(step.name), step.kind, automated,
+                                 stamp(started, "engine"), kind.detail(step) if kind else {}))
+        error: str | None = None
+        status = "ok"
+        refused = False  # not acknowledged: nothing ran
+        try:
+            if kind is None:
+                error = f"unknown step kind {step.kind!r}"
+            else:
+                error = kind.run(self, StepCall(phase, index, step, label, changes))
+        except Abort as e:
+            status, error = "aborted", str(e)
+            raise
+        except StepFailed as e:
+            error, refused = str(e), True
+        except (RefusedError, OSError, ValueError, KeyError) as e:
+            error = f"{type(e).__name__}: {e}"
+        finally:
+            if error and status == "ok":
+                status = "failed"
+            if status == "ok" and phase in STOPPABLE and self.safety.stopping():
+                status = "aborted"
+            ended = time.time_ns()
+            self.emit(ev.StepEnded(phase, index, text_record(step.name), step.kind, automated,
+                                   status, stamp(started, "engine"), stamp(ended, "engine"),
+                                   round((ended - started) / 1e9, 6), error))
+        self.safety.debug_pause(phase, index, "end", run_id)
+        if status == "failed" and phase in STOPPABLE:
+            if step.kind == "playbook" and not refused:
+                raise Abort(f"{label} {step.name.en} failed: {error}")
+            raise StepFailed(f"{label} {step.name.en} failed: {error}")
+        return status == "ok"
+
+    # ------------------------------------------------------------------ steady state
+
+    def _gate(self) -> tuple[Mapping[str, str], str | None]:
+        self.state.phase = "gate"
+        self.safety.debug_pause("gate", 0, "start", self.folder.run_id)
+        res = wait_steady(self.inv, observe=self.target.environment_view, at_gate=True,
+                          timeout_s=GATE_SETTLE_S, stop=self.safety.stopping)
+        self.emit(ev.SteadyStateResult("gate", res.ok, tuple(c.to_record() for c in res.checks)))
+        if self.safety.stop_flag.is_set():
+            raise self.safety.interrupted("gate", None)
+        return res.baseline, (None if res.ok else res.describe_failures())
+
+    def _require_home(self) -> bool:
+        return bool(self.drill.failback) or any(
+            s.effect is not None and s.effect.repoint_to for _, s in self.resolved.steps())
+
+    def after_check(self, baseline: Mapping[str, str] | None = None, *,
+                    require_home: bool) -> SteadyState:
+        """Steady state after restore, journaled as `steady_state` (after)."""
+        self.state.phase = "after"
+        res = wait_steady(self.inv, baseline, observe=self.target.environment_view,
+                          require_home=require_home, timeout_s=AFTER_CHECK_TIMEOUT_S)
+        self.emit(ev.SteadyStateResult("after", res.ok, tuple(c.to_record() for c in res.checks)))
+        self.state.after_failures = res.describe_failures() if not res.ok else ""
+        return res

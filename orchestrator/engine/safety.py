@@ -1,0 +1,211 @@
+"""Safety: refusals before a run (preflight), signals, abort rules and the blast radius.
+
+SIGINT/SIGTERM stop the fault, recovery and hold phases (the running playbook's process
+group is killed), are journaled, and restore still runs; a second signal during restore
+does not skip it. Abort conditions: the blast radius grows (a gateway off the predicted
+failed path loses service) or recovery misses its deadline by the drill's margin."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from orchestrator.engine import events as ev
+from orchestrator.engine.state import FAULT_PHASES, STOPPABLE, RunState
+from orchestrator.engine.steps import manual_changes
+from orchestrator.errors import RefusedError
+from orchestrator.model.inventory import Inventory
+
+PAUSE_AT_ENV = "DRILL_DEBUG_PAUSE_AT"
+PAUSE_FILE_ENV = "DRILL_DEBUG_PAUSE_FILE"
+
+
+class Abort(Exception):
+    """Stop the fault phases and restore (exit 3)."""
+
+
+class StepFailed(Exception):
+    """A step failed: stop the fault phases and restore (exit 1)."""
+
+
+class Signals:
+    """SIGINT/SIGTERM for the life of a run; only flags are set in the handler."""
+
+    def __init__(self, safety: Safety) -> None:
+        self.safety = safety
+        self.received: list[str] = []
+        self._old: dict[int, Any] = {}
+
+    def install(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self._old[sig] = signal.signal(sig, self._handle)
+
+    def restore(self) -> None:
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+        self._old.clear()
+
+    def _handle(self, signum: int, _frame: Any) -> None:
+        name = signal.Signals(signum).name
+        self.received.append(name)
+        if self.safety.state.phase in ("restore", "after", "failback"):
+            with contextlib.suppress(OSError):
+                os.write(2, (f"\n{name}: restore is running and will finish; if drill is killed, "
+                             f"run `drill recover` to restore the environment.\n").encode())
+            return
+        self.safety.stop_flag.set()
+        self.safety.cancel.set()
+
+
+class Safety:
+    """The stop and abort flags of one run, and the checks that turn them into `Abort`."""
+
+    def __init__(self, state: RunState, emit: Callable[[ev.Event], None]) -> None:
+        self.state = state
+        self.emit = emit
+        self.stop_flag = threading.Event()  # a signal asked to stop
+        self.cancel = threading.Event()  # the running playbook is killed when set
+        self._abort = threading.Event()
+        self.signals = Signals(self)
+        self._journaled = 0
+        self._pause_at = os.environ.get(PAUSE_AT_ENV)
+        self._pause_file = os.environ.get(PAUSE_FILE_ENV)
+
+    def stopping(self) -> bool:
+        return self.stop_flag.is_set() or self._abort.is_set()
+
+    def interrupted(self, phase: str, label: str | None) -> Abort:
+        """Journal the first signal; the Abort for the caller to raise."""
+        sig = self.signals.received[0] if self.signals.received else "SIGINT"
+        self.emit(ev.SignalReceived(sig, phase, label))
+        self._journaled = len(self.signals.received)
+        return Abort(f"interrupted by {sig}")
+
+    def check_stop(self) -> None:
+        if self.state.phase not in STOPPABLE:
+            return
+        if self.stop_flag.is_set():
+            raise self.interrupted(self.state.phase, self.state.step_label)
+        if self._abort.is_set():
+            raise Abort(self.state.abort_reason or "abort condition")
+
+    def journal_late_signals(self) -> None:
+        """Signals that arrived while restore ran: journaled; restore went on regardless."""
+        while self._journaled < len(self.signals.received):
+            if self.state.phase not in STOPPABLE:
+                self.emit(ev.SignalReceived(self.signals.received[self._journaled],
+                                            self.state.phase, self.state.step_label))
+            self._journaled += 1
+
+    def request_abort(self, reason: str) -> None:
+        if self._abort.is_set():
+            return
+        self.state.abort_reason = reason
+        self._abort.set()
+        self.cancel.set()
+
+    def debug_pause(self, phase: str, index: int, edge: str, run_id: str | None) -> None:
+        """Test hook (inert unless DRILL_DEBUG_PAUSE_AT and _FILE are set): park at a boundary."""
+        if not self._pause_at or not self._pause_file or self._pause_at != f"{phase}:{index}:{edge}":
+            return
+        path = Path(self._pause_file)
+        path.write_text(json.dumps({"at": self._pause_at, "pid": os.getpid(), "run": run_id}))
+        seen = len(self.signals.received)
+        while path.exists() and len(self.signals.received) == seen:
+            time.sleep(0.02)
+
+    # ------------------------------------------------------------------ blast radius
+
+    def watch_event(self, inv: Inventory, enabled: bool, rec) -> None:
+        """Probe thread: a gateway off the predicted path losing service aborts the run."""
+        st = self.state
+        if (enabled and st.link_lost_ns is not None and st.phase in FAULT_PHASES
+                and rec.gateway not in st.affected and rec.ts_ns >= st.link_lost_ns
+                and service_loss(inv.gateway(rec.gateway).kind, rec)):
+            self.request_abort(f"blast radius: {rec.gateway} is not on the predicted failed path "
+                               f"but lost service ({rec.type} {dict(rec.data)})")
+
+    def scan_blast_radius(self, inv: Inventory, enabled: bool, tracker) -> None:
+        """Losses that arrived before the fault's time was known (the playbook still ran)."""
+        st = self.state
+        if not enabled or st.link_lost_ns is None:
+            return
+        for g in inv.gateways:
+            if g.id in st.affected:
+                continue
+            for rec in tracker.events(g.id, st.link_lost_ns):
+                if service_loss(g.kind, rec):
+                    self.request_abort(f"blast radius: {g.id} is not on the predicted failed "
+                                       f"path but lost service ({rec.type} {dict(rec.data)})")
+                    return
+
+
+def service_loss(kind: str, rec) -> bool:
+    """Market data is lost when ticks stall (multicast may carry on without the TCP link);
+    trading and settlement when the gateway declares its link down."""
+    if kind == "market_data":
+        return rec.type == "md_flow" and rec.data.get("state") == "stalled"
+    return rec.type == "link_down"
+
+
+# ---------------------------------------------------------------------- preflight
+
+
+def preflight(resolved, inv: Inventory, opt) -> None:
+    """Refusals that need no run folder: production confirmation, change window, operator."""
+    env = inv.environment
+    if not env.is_lab:
+        confirmed = opt.confirm_environment
+        if confirmed is None and opt.ask is not None:
+            confirmed = opt.ask(
+                f"This drill cuts service on environment {env.name!r} ({env.kind}). "
+                f"Type the environment name to confirm")
+        if confirmed != env.name:
+            raise RefusedError(
+                f"environment {env.name!r} is not a lab: confirm with "
+                f"--confirm-environment {env.name} (--yes alone never confirms it)")
+        try:
+            from orchestrator.compliance.windows import in_change_window
+        except ImportError:
+            in_change_window = None
+        if in_change_window is not None and not in_change_window(inv, _now_dt()) \
+                and not opt.override_window:
+            raise RefusedError(
+                f"outside the change windows of {env.name!r}; give --override-window REASON "
+                f"to run anyway (recorded in the journal)")
+    manual = [s for _, s in resolved.steps() if s.kind == "manual"]
+    if manual and not env.is_lab and not opt.yes and opt.ask is None:
+        raise RefusedError("this drill has manual steps and nobody can confirm them: "
+                           "run interactively or with --yes --operator NAME")
+    if opt.yes and manual and not env.is_lab and not opt.operator:
+        raise RefusedError("--yes acknowledges manual steps only with --operator NAME")
+    if opt.ask is None and manual_driver_steps(resolved, inv):
+        # A person makes these changes: nobody to ask means the fault step would fail
+        # half-way. Lab or not, and --yes does not stand in for the person.
+        raise RefusedError("this drill changes lines, centres or gateways through the manual "
+                           "driver and nobody can confirm them: run it interactively "
+                           "(--yes never confirms a manual change)")
+
+
+def manual_driver_steps(resolved, inv: Inventory) -> list[str]:
+    """Playbook steps (and a declared failback) that a person must carry out."""
+    names = [s.name.en for _, s in resolved.steps() if manual_changes(inv, s)]
+    if resolved.drill.failback and any((g.driver or inv.driver) == "manual"
+                                       for g in inv.gateways if not g.satellite_only):
+        names.append("failback repoint")
+    return names
+
+
+def _now_dt():
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC)

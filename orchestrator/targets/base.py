@@ -1,0 +1,66 @@
+"""The interface every target implements, and the typed view a target gives of itself."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from orchestrator.journal.runfolder import RunFolder
+from orchestrator.model.inventory import Inventory
+
+
+@dataclass(frozen=True)
+class EnvironmentView:
+    """What the environment itself says, beyond the gateway monitors: sessions at the
+    exchange (most per service, per gateway id), line and centre states."""
+
+    sessions: Mapping[str, int] = field(default_factory=dict)
+    lines: Mapping[str, str] = field(default_factory=dict)
+    centres: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Note:
+    """Something a target did for a run, journaled by the engine as a `note`."""
+
+    message: str
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Target(Protocol):
+    name: str
+    # Where the target keeps its state (journaled in run.start as `lab_state_dir`); None: nowhere.
+    state_dir: Path | None
+    # How the engine acknowledges a manual step with nobody asked ("lab-auto"); None: a person.
+    unattended_ack: str | None
+    # Whether `environment_view` shows the exchange's session table.
+    sessions_visible: bool
+    # What the no-double-login objective says when it passed.
+    session_detail: str
+
+    def environment_view(self) -> EnvironmentView | None:
+        """The environment's own view now; None when the target cannot see one."""
+
+    def gateway_log(self, gateway: str) -> Path | None:
+        """The gateway's log file as drill can read it, for verify steps; None: not readable."""
+
+    def start_evidence(self, inventory: Inventory, folder: RunFolder) -> tuple[Note, ...]:
+        """Evidence taken as the run starts (real hosts: clock offsets)."""
+
+    def end_evidence(self, folder: RunFolder, since_ns: int) -> tuple[Note, ...]:
+        """Evidence copied into the run folder as it closes (lab: ground truth)."""
+
+    def centres_healthy(self, inventory: Inventory, centres: tuple[str, ...]) -> bool:
+        """Every centre up and reachable (recover's guard before failback)."""
+
+
+@dataclass(frozen=True)
+class Opened:
+    """A target chosen for an inventory, with the inventory it really runs (a running
+    lab's effective one) and whether opening it started the lab."""
+
+    target: Target
+    inventory: Inventory
+    started: bool = False

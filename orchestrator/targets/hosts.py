@@ -1,0 +1,49 @@
+"""Real hosts: gateways seen only through their monitors, clocks recorded over SSH."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from orchestrator.journal.runfolder import RunFolder
+from orchestrator.model.inventory import Inventory
+from orchestrator.targets.base import EnvironmentView, Note
+
+
+@dataclass(frozen=True)
+class HostsTarget:
+    name: str = "hosts"
+    state_dir: Path | None = None
+    unattended_ack: str | None = None
+    sessions_visible: bool = False
+    # A refused duplicate logon is the exchange doing its job, not a double login.
+    session_detail: str = ("not measurable here: the exchange's session table is not visible "
+                           "from the gateway monitors")
+
+    def environment_view(self) -> EnvironmentView | None:
+        return None
+
+    def gateway_log(self, gateway: str) -> Path | None:
+        return None
+
+    def start_evidence(self, inventory: Inventory, folder: RunFolder) -> tuple[Note, ...]:
+        """Every SSH host's clock offset, kept as evidence (docs/real-hosts.md)."""
+        from orchestrator.adapters.hosts import record_clock_offsets
+
+        rows = record_clock_offsets(inventory.path, folder.evidence / "clock-offsets.json")
+        return (Note("clock offsets of the SSH hosts recorded", {"hosts": rows}),) if rows else ()
+
+    def end_evidence(self, folder: RunFolder, since_ns: int) -> tuple[Note, ...]:
+        return ()
+
+    def centres_healthy(self, inventory: Inventory, centres: tuple[str, ...]) -> bool:
+        """A TCP connect to each centre's trading service answers."""
+        import asyncio
+
+        from orchestrator.probes.tcp import connect_ok
+
+        for cid in centres:
+            ep = inventory.centre(cid).services.get("trading")
+            if ep is None or not asyncio.run(connect_ok(ep.address, ep.port, 2.0)):
+                return False
+        return True

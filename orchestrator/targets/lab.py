@@ -1,0 +1,134 @@
+"""The embedded lab: its control socket shows sessions, lines and centres; its state
+directory holds the gateways' logs, the ground truth and the effective inventory (the one
+place that inventory is read back: a lab started with --gateways N runs fewer gateways)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from orchestrator.journal.runfolder import RunFolder
+from orchestrator.model.inventory import Inventory, load_inventory, route
+from orchestrator.targets.base import EnvironmentView, Note
+
+EFFECTIVE_INVENTORY = "inventory.yml"
+
+
+def state_dir(environment: str, drill_home: Path | None = None) -> Path:
+    from orchestrator.lab.control import lab_state_dir
+
+    return lab_state_dir(environment, drill_home)
+
+
+def is_running(state: Path) -> bool:
+    from orchestrator.lab.control import is_running as running
+
+    return running(state)
+
+
+def effective_inventory(state: Path) -> Inventory | None:
+    """The inventory a running lab really runs; None when it has written none."""
+    path = Path(state) / EFFECTIVE_INVENTORY
+    return load_inventory(path) if path.is_file() else None
+
+
+def sessions_by_gateway(lab_status: Mapping[str, Any]) -> dict[str, int]:
+    """Most sessions any one service holds for each gateway id at the exchange.
+
+    A session left in the table of a centre that is down is not counted: the centre
+    serves nobody (it stalls until the session expires), so it is no second login when
+    the gateway logs in at Beijing (R-APP-5, R-DR-2). FT and NF share one table, so
+    between them the exchange itself refuses a second login."""
+    down = {str(c.get("id")) for c in lab_status.get("centres") or []
+            if isinstance(c, Mapping) and c.get("state") == "down"}
+    per: dict[tuple[str, str], int] = {}
+    for s in lab_status.get("sessions") or []:
+        if isinstance(s, Mapping) and s.get("gateway") and str(s.get("centre")) not in down:
+            key = (str(s["gateway"]), str(s.get("service") or ""))
+            per[key] = per.get(key, 0) + 1
+    counts: dict[str, int] = {}
+    for (gid, _svc), n in per.items():
+        counts[gid] = max(counts.get(gid, 0), n)
+    for g in lab_status.get("gateways") or []:
+        if isinstance(g, Mapping) and g.get("id"):
+            counts.setdefault(str(g["id"]), 0)
+    return counts
+
+
+def lines_state(lab_status: Mapping[str, Any]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    lines = lab_status.get("lines") or []
+    items = lines.items() if isinstance(lines, Mapping) else ((ln.get("id"), ln) for ln in lines)
+    for lid, ln in items:
+        if isinstance(ln, Mapping):
+            out[str(lid)] = str(ln.get("state") or ("up" if ln.get("up") else "down"))
+        else:
+            out[str(lid)] = str(ln)
+    return out
+
+
+def centres_state(lab_status: Mapping[str, Any]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    centres = lab_status.get("centres") or []
+    items = centres.items() if isinstance(centres, Mapping) else ((c.get("id"), c) for c in centres)
+    for cid, c in items:
+        if isinstance(c, Mapping):
+            out[str(cid)] = str(c.get("state") or ("up" if c.get("up", True) else "down"))
+    return out
+
+
+def view_of(lab_status: Mapping[str, Any]) -> EnvironmentView:
+    return EnvironmentView(sessions_by_gateway(lab_status), lines_state(lab_status),
+                           centres_state(lab_status))
+
+
+@dataclass(frozen=True)
+class LabTarget:
+    state_dir: Path
+    name: str = "lab"
+    unattended_ack: str | None = "lab-auto"
+    sessions_visible: bool = True
+    session_detail: str = ("never more than one session per gateway id (exchange session table, "
+                           "sampled every 200 ms)")
+
+    def status(self) -> dict[str, Any]:
+        from orchestrator.lab.control import LabClient
+
+        return LabClient(self.state_dir, timeout=5.0).status()
+
+    def environment_view(self) -> EnvironmentView | None:
+        return view_of(self.status())
+
+    def gateway_log(self, gateway: str) -> Path | None:
+        return Path(self.state_dir) / "gateways" / gateway / "gateway.log"
+
+    def start_evidence(self, inventory: Inventory, folder: RunFolder) -> tuple[Note, ...]:
+        return ()
+
+    def end_evidence(self, folder: RunFolder, since_ns: int) -> tuple[Note, ...]:
+        """The lab's ground truth since the run started, next to drill's measurements."""
+        try:
+            with open(Path(self.state_dir) / "truth.jsonl", encoding="utf-8") as src, \
+                    open(folder.lab_truth, "w", encoding="utf-8") as dst:
+                for line in src:
+                    with contextlib.suppress(ValueError):
+                        if json.loads(line).get("ts_ns", 0) >= since_ns:
+                            dst.write(line)
+        except OSError as e:
+            return (Note(f"lab truth not copied: {e}"),)
+        return ()
+
+    def centres_healthy(self, inventory: Inventory, centres: tuple[str, ...]) -> bool:
+        """Up, and reachable: some terrestrial line still carries flows to each."""
+        try:
+            st = self.status()
+        except Exception:
+            return False
+        states = centres_state(st)
+        down = [lid for lid, state in lines_state(st).items() if state != "up"]
+        return all(states.get(c, "up") == "up" and route(inventory, c, down) is not None
+                   for c in centres)
