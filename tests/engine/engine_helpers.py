@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import signal
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -22,6 +25,45 @@ def drill_args(env, drill_id: str, *extra: str) -> list[str]:
 
 def run_inprocess(env, drill_id: str, *extra: str) -> int:
     return main(drill_args(env, drill_id, *extra))
+
+
+@dataclass(frozen=True)
+class Ran:
+    """A run made in-process, its printed output kept (for fixtures that outlive capsys)."""
+
+    code: int
+    out: str
+    err: str
+    run: Path | None  # the newest run folder of the drill, None when none was made
+
+
+def run_captured(env, drill_id: str, *extra: str) -> Ran:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = run_inprocess(env, drill_id, *extra)
+    runs = [p for p in run_folders(env.reports) if f"-{drill_id}-" in p.name]
+    return Ran(code, out.getvalue(), err.getvalue(), max(runs, key=lambda p: p.name) if runs else None)
+
+
+GOLDEN_KEYS = Path(__file__).resolve().parents[1] / "fixtures" / "golden_record_keys.json"
+
+
+def record_keys(recs: list[dict]) -> dict[str, list[str]]:
+    """Per record kind, the keys its records carry: top level and one level into dicts
+    (the shape of tests/fixtures/golden_record_keys.json, captured before issue 12)."""
+    kinds: dict[str, set[str]] = {}
+    for r in recs:
+        keys = kinds.setdefault(r["kind"], set())
+        for k, v in r.items():
+            keys.add(k)
+            if isinstance(v, dict):
+                keys.update(f"{k}.{k2}" for k2 in v)
+    return {kind: sorted(keys) for kind, keys in sorted(kinds.items())}
+
+
+def golden_keys(drill_id: str) -> dict[str, list[str]]:
+    with open(GOLDEN_KEYS, encoding="utf-8") as fh:
+        return json.load(fh)[drill_id]
 
 
 def run_folders(reports: Path) -> list[Path]:

@@ -4,8 +4,17 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from engine_fixtures import lab_env_fixture  # noqa: F401 - the lab_env fixture
-from engine_helpers import newest_run, of_kind, records, run_inprocess
+from engine_helpers import (
+    golden_keys,
+    newest_run,
+    of_kind,
+    record_keys,
+    records,
+    run_captured,
+    run_inprocess,
+)
 from support import TOLERANCE_S
 
 from orchestrator.cli import main
@@ -24,19 +33,24 @@ def _assert_steady(env) -> None:
     assert res.ok, res.describe_failures()
 
 
+@pytest.fixture(scope="module", autouse=True, name="carrier_outage")
+def carrier_outage_fixture(lab_env):
+    """The module's first run, whatever test comes first or runs alone: carrier-outage on
+    the fresh lab (CT carries the even gateways); later runs move gateways."""
+    return run_captured(lab_env, "carrier-outage")
+
+
 def _truth(run_dir):
     with open(run_dir / "evidence" / "lab-truth.jsonl", encoding="utf-8") as fh:
         return [json.loads(line) for line in fh]
 
 
-def test_carrier_outage_passes_and_leaves_journal_and_evidence(lab_env, capsys):
-    code = run_inprocess(lab_env, "carrier-outage")
-    out = capsys.readouterr()
-    assert code == 0, out.out + out.err
-    run = newest_run(lab_env.reports, "carrier-outage")
-    assert str(run) in out.out
+def test_carrier_outage_passes_and_leaves_journal_and_evidence(lab_env, carrier_outage):
+    assert carrier_outage.code == 0, carrier_outage.out + carrier_outage.err
+    run = carrier_outage.run
+    assert str(run) in carrier_outage.out
     for header in ("link lost", "detected", "restored", "interruption", "target"):
-        assert header in out.out
+        assert header in carrier_outage.out
     recs = records(run)
     assert first_bad_record(run / "journal.jsonl") is None
     assert recs[0]["kind"] == "run.start" and recs[-1]["kind"] == "run.end"
@@ -49,8 +63,8 @@ def test_carrier_outage_passes_and_leaves_journal_and_evidence(lab_env, capsys):
     _assert_steady(lab_env)
 
 
-def test_measured_interruptions_agree_with_lab_ground_truth(lab_env):
-    run = newest_run(lab_env.reports, "carrier-outage")
+def test_measured_interruptions_agree_with_lab_ground_truth(carrier_outage):
+    run = carrier_outage.run
     truth = _truth(run)
     measures = [m for m in of_kind(records(run), "measure") if m["phase"] == "failover"]
     checked = 0
@@ -71,8 +85,8 @@ def test_measured_interruptions_agree_with_lab_ground_truth(lab_env):
     assert checked >= 2  # the even gateways ride the CT line to FT
 
 
-def test_market_data_restored_when_ticks_flow_again_whatever_the_source(lab_env):
-    run = newest_run(lab_env.reports, "carrier-outage")
+def test_market_data_restored_when_ticks_flow_again_whatever_the_source(carrier_outage):
+    run = carrier_outage.run
     truth = _truth(run)
     md = [m for m in of_kind(records(run), "measure")
           if m["service"] == "market_data" and m["affected"] and m["phase"] == "failover"]
@@ -87,8 +101,8 @@ def test_market_data_restored_when_ticks_flow_again_whatever_the_source(lab_env)
         assert m["restored"]["source"] == "gateway-monitor"
 
 
-def test_unaffected_gateways_show_no_interruption(lab_env):
-    run = newest_run(lab_env.reports, "carrier-outage")
+def test_unaffected_gateways_show_no_interruption(carrier_outage):
+    run = carrier_outage.run
     measures = of_kind(records(run), "measure")
     unaffected = [m for m in measures if not m["affected"]]
     assert unaffected, "carrier CT leaves the odd gateways (NF first, on CU) untouched"
@@ -100,8 +114,8 @@ def test_unaffected_gateways_show_no_interruption(lab_env):
     assert objective["unaffected_no_interruption"]["passed"]
 
 
-def test_every_time_names_its_source_and_uncertainty(lab_env):
-    run = newest_run(lab_env.reports, "carrier-outage")
+def test_every_time_names_its_source_and_uncertainty(carrier_outage):
+    run = carrier_outage.run
     for m in of_kind(records(run), "measure"):
         for key in ("link_lost", "detected", "observed", "restored"):
             if m[key] is not None:
@@ -113,6 +127,11 @@ def test_every_time_names_its_source_and_uncertainty(lab_env):
             assert m["restored"]["source"] == "exchange"
     fault = of_kind(records(run), "fault.effective")[0]
     assert fault["at"]["source"] == "fault-task"
+
+
+def test_the_journal_has_the_record_kinds_and_keys_it_had_before_the_restructure(carrier_outage):
+    """Issue 12: the engine split changed no record kind and no key (golden capture)."""
+    assert record_keys(records(carrier_outage.run)) == golden_keys("carrier-outage")
 
 
 def busy_carrier(env) -> str:
