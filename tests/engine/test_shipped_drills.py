@@ -7,7 +7,7 @@ import json
 
 import pytest
 from engine_fixtures import lab_env_fixture  # noqa: F401 - the lab_env fixture
-from engine_helpers import newest_run, of_kind, records, run_inprocess
+from engine_helpers import golden_keys, of_kind, record_keys, records, run_captured
 
 from orchestrator.journal.chain import first_bad_record
 
@@ -41,12 +41,16 @@ def _true_interruption_s(truth: list[dict], m: dict) -> float | None:
     return (back - first_lost) / 1e9
 
 
-@pytest.mark.parametrize("drill_id", SHIPPED)
-def test_shipped_drill_passes_on_the_lab_and_agrees_with_ground_truth(lab_env, capsys, drill_id):
-    code = run_inprocess(lab_env, drill_id, "--set", "hold=1s")
-    out = capsys.readouterr()
-    assert code == 0, out.out[-4000:] + out.err[-4000:]
-    run = newest_run(lab_env.reports, drill_id)
+@pytest.fixture(scope="module", params=SHIPPED, name="shipped")
+def shipped_fixture(lab_env, request):
+    """One run of each shipped drill, shared by the tests of that drill."""
+    return request.param, run_captured(lab_env, request.param, "--set", "hold=1s")
+
+
+def test_shipped_drill_passes_on_the_lab_and_agrees_with_ground_truth(shipped):
+    drill_id, ran = shipped
+    assert ran.code == 0, ran.out[-4000:] + ran.err[-4000:]
+    run = ran.run
     recs = records(run)
     assert first_bad_record(run / "journal.jsonl") is None
     assert recs[-1]["kind"] == "run.end" and recs[-1]["data"]["status"] == "passed"
@@ -65,3 +69,10 @@ def test_shipped_drill_passes_on_the_lab_and_agrees_with_ground_truth(lab_env, c
         if true_s is None:  # a planned repoint: the gateway was restarted, no path broke
             continue
         assert abs(m["interruption_s"] - true_s) <= TRUTH_AGREEMENT_S, (drill_id, m, true_s)
+
+
+def test_shipped_drill_journal_has_the_record_kinds_and_keys_of_before_the_restructure(shipped):
+    """Issue 12: the engine split changed no record kind and no key (golden capture)."""
+    drill_id, ran = shipped
+    assert ran.run is not None, ran.err[-4000:]
+    assert record_keys(records(ran.run)) == golden_keys(drill_id)
