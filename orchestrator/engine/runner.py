@@ -197,7 +197,7 @@ class Engine:
         artifacts = sealing.write_reports(self)
         self.emit(ev.RunEnded(status, exit_code, summary, artifacts, worst_rto(measurements)))
         notify_quietly(self.inv, "finish" if exit_code == 0 else "failure",
-                     {"run": self.folder.run_id, "status": status, "summary": summary})
+                       {"run": self.folder.run_id, "status": status, "summary": summary})
         self.journal.close()
         sealing.index(self)
         if gate_refusal is not None:
@@ -231,7 +231,6 @@ class Engine:
         self.emit(ev.PhaseStarted(phase, stamp(started, "engine")))
         status = "ok"
         try:
-            extra = None
             for index, step in enumerate(steps):
                 if not keep_going:
                     self.safety.check_stop()
@@ -239,8 +238,7 @@ class Engine:
                     status = "failed"
                 if not keep_going:
                     self.safety.check_stop()
-            if phase == "restore":
-                extra = failback_step(self, steps)
+            extra = failback_step(self, steps) if phase == "restore" else None
             if extra is not None and not self._step_or_skip(phase, len(steps), extra, True):
                 status = "failed"
         except Abort:
