@@ -7,6 +7,7 @@ import getpass
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol
 
 from orchestrator.engine import events as ev
@@ -69,13 +70,13 @@ def _steady(eng: Engine, _arg: str | None) -> tuple[bool, list[str]]:
 
 
 # `wait: {until: NAME}` conditions: (holds, what is still pending).
-CONDITIONS: Mapping[str, Callable[[Engine, str | None], tuple[bool, list[str]]]] = {
+CONDITIONS: Mapping[str, Callable[[Engine, str | None], tuple[bool, list[str]]]] = MappingProxyType({
     "all_restored": lambda eng, _arg: all_restored(eng.inv, eng.state, eng.obs.tracker),
     "all_logged_in": lambda eng, _arg: steps.all_logged_in(eng.inv, eng.obs.tracker),
     "on_centre": lambda eng, arg: steps.on_centre(eng.inv, eng.obs.tracker, arg or "BJ"),
     "md_source": lambda eng, arg: steps.md_source(eng.inv, eng.obs.tracker, arg or "tcp"),
     "steady": _steady,
-}
+})
 
 
 class WaitKind:
@@ -147,9 +148,9 @@ class VerifyKind:
         return "; ".join(bad) if bad else None
 
 
-KINDS: Mapping[str, StepKind] = {
+KINDS: Mapping[str, StepKind] = MappingProxyType({
     "playbook": PlaybookKind(),
     "manual": ManualKind(),
     "wait": WaitKind(),
     "verify": VerifyKind(),
-}
+})

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from types import MappingProxyType
 
 from orchestrator.model.inventory import Inventory, load_inventory
 from orchestrator.targets import lab
@@ -35,10 +36,10 @@ def _open_lab(inventory_path: Path, inv: Inventory, drill_home: Path, start: boo
     return Opened(lab.LabTarget(state), lab.effective_inventory(state) or inv, started)
 
 
-TARGETS: dict[str, Callable[[Path, Inventory, Path, bool, Say], Opened]] = {
+TARGETS: Mapping[str, Callable[[Path, Inventory, Path, bool, Say], Opened]] = MappingProxyType({
     "lab": _open_lab,
     "hosts": _open_hosts,
-}
+})
 
 
 def target_name(inv: Inventory) -> str:
