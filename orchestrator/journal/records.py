@@ -299,15 +299,15 @@ class ProbeTransition(TypedRecord):
     _renames: ClassVar[Mapping[str, str]] = {"from_state": "from", "to_state": "to"}
     gateway: str = ""
     service: str = ""
-    probe: str = ""
     from_state: str = ""
     to_state: str = ""
     at: Stamp | None = None
+    probe: str = ""
 
     @classmethod
     def from_record(cls, data: Mapping[str, Any]) -> ProbeTransition:
-        return cls(_s(data.get("gateway")), _s(data.get("service")), _s(data.get("probe")),
-                   _s(data.get("from")), _s(data.get("to")), _stamp(data.get("at"), "probe-sample"))
+        return cls(_s(data.get("gateway")), _s(data.get("service")), _s(data.get("from")),
+                   _s(data.get("to")), _stamp(data.get("at"), "probe-sample"), _s(data.get("probe")))
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from orchestrator.adapters.atomic import write_atomic
-from orchestrator.journal.chain import read_records
+from orchestrator.journal.reader import read_journal
 
 RUN_ID = re.compile(r"^(\d{8}T\d{6}Z)-([a-z0-9-]+)-([0-9a-f]{6})$")
 
@@ -176,27 +176,6 @@ def iter_run_dirs(reports_dir: Path) -> Iterator[Path]:
                 yield run
 
 
-@dataclass(frozen=True)
-class RunSummary:
-    path: Path
-    run_id: str
-    environment: str | None
-    finished: bool
-    status: str | None
-
-
-def summarize(run_dir: Path) -> RunSummary:
-    env = None
-    finished = False
-    status = None
-    for rec in read_records(Path(run_dir) / "journal.jsonl"):
-        if rec.kind == "run.start":
-            env = (rec.data.get("inventory") or {}).get("environment")
-        elif rec.kind == "run.end":
-            finished, status = True, rec.data.get("status")
-    return RunSummary(Path(run_dir), Path(run_dir).name, env, finished, status)
-
-
 # Unfinished runs are registered under DRILL_HOME so that `drill run` finds them whichever
 # project or --reports folder they were written to.
 
@@ -239,11 +218,12 @@ def unfinished_runs(home: Path, environment: str, reports_dirs: tuple[Path, ...]
     result = []
     for name in sorted(found):
         try:
-            summary = summarize(found[name])
+            journal = read_journal(found[name] / "journal.jsonl")
         except (OSError, ValueError):
             continue
-        if not summary.finished and summary.environment in (environment, None):
+        start = journal.start
+        if not journal.finished and (start.environment if start else None) in (environment, None):
             result.append(found[name])
-        elif summary.finished:
+        elif journal.finished:
             unregister_active(home, environment, name)
     return result
