@@ -69,7 +69,7 @@ def write_reports(eng: Engine) -> dict[str, str]:
 
 def index(eng: Engine) -> None:
     try:
-        from orchestrator.archive.index import append_run
+        from orchestrator.integrity.index import append_run
 
         append_run(Path(eng.opt.reports_dir), eng.folder.path, signer=eng.opt.signer)
     except Exception as e:  # the run itself is sealed; say so and go on

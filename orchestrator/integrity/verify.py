@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from orchestrator.archive import index as archive_index
+from orchestrator.integrity import index as archive_index
 from orchestrator.integrity import renders, signing
 from orchestrator.integrity.checks import DEFAULT_TRUST, JOURNAL, Finding, RunCheck, Trust, safe_rel, top
 from orchestrator.integrity.verify_index import check_index_entries, read_index_for_run

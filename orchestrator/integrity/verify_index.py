@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from orchestrator.archive import index as archive_index
+from orchestrator.integrity import index as archive_index
 from orchestrator.integrity import signing
 from orchestrator.integrity.checks import JOURNAL, Finding, RunCheck, Trust
 from orchestrator.journal.reader import Record

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from orchestrator.archive.runs import JOURNAL, ArchivedRun, read_run, scan_runs
-from orchestrator.journal.reader import read_journal
+from orchestrator.archive.runs import ArchivedRun, read_run, scan_runs
+from orchestrator.journal.reader import JOURNAL, read_journal
 
 
 @dataclass(frozen=True)

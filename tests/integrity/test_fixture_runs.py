@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.archive.index import append_run
+from orchestrator.integrity.index import append_run
 from orchestrator.integrity.verify import verify_run
 
 FIXTURES = sorted((Path(__file__).parents[1] / "fixtures" / "runs" / "2026").iterdir())
