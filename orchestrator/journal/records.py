@@ -1,4 +1,5 @@
-"""Typed journal records: one frozen dataclass per record kind (docs/journal.md).
+"""Typed journal records: one frozen dataclass per record kind (docs/journal.md): the run,
+its phases and steps, Ansible, operators, faults, files (observations: .observations).
 
 `to_record()` gives the record's `data` exactly as the journal holds it (a record read
 back and written again is byte-identical: tests/journal); `from_record(data)` reads it
@@ -9,51 +10,33 @@ needs it: a missing field becomes its empty value rather than an exception.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from orchestrator.journal.observations import (
+    GatewayEvent,
+    Measure,
+    Objective,
+    ProbeSummary,
+    ProbeTransition,
+    SteadyCheck,
+    SteadyState,
+)
+from orchestrator.journal.record_base import (
+    NO_TEXT,
+    TypedRecord,
+    float_of,
+    opt_text_of,
+    plain,
+    stamp_of,
+    step_key,
+    text_of,
+)
 from orchestrator.model.stamp import Stamp
 from orchestrator.model.text import Text
 
-NO_TEXT = Text("", "")
-
-
-def _plain(value: Any) -> Any:
-    if hasattr(value, "to_record"):
-        return value.to_record()
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
-
-
-def _s(value: Any) -> str:
-    return "" if value is None else str(value)
-
-
-def _f(value: Any) -> float | None:
-    return None if value is None else float(value)
-
-
-def _stamp(value: Any, source: str = "engine") -> Stamp | None:
-    return Stamp.of(value, source)
-
-
-def _opt_s(value: Any) -> str | None:
-    return None if value is None else str(value)
-
-
-@dataclass(frozen=True)
-class TypedRecord:
-    """Base: `kind` names the record kind; `_renames` maps a field to its journal key."""
-
-    kind: ClassVar[str] = ""
-    _renames: ClassVar[Mapping[str, str]] = {}
-
-    def to_record(self) -> dict[str, Any]:
-        return {self._renames.get(f.name, f.name): _plain(getattr(self, f.name))
-                for f in fields(self)}
+__all__ = ["NO_TEXT", "RECORD_TYPES", "GatewayEvent", "Measure", "Objective", "ProbeSummary",
+           "ProbeTransition", "SteadyCheck", "SteadyState", "TypedRecord", "step_key"]
 
 
 @dataclass(frozen=True)
@@ -65,7 +48,7 @@ class RunStart(TypedRecord):
     data: Mapping[str, Any] = field(default_factory=dict)
 
     def to_record(self) -> dict[str, Any]:
-        return _plain(self.data)
+        return plain(self.data)
 
     @classmethod
     def from_record(cls, data: Mapping[str, Any]) -> RunStart:
@@ -144,7 +127,7 @@ class Lock(TypedRecord):
 
     @classmethod
     def from_record(cls, data: Mapping[str, Any]) -> Lock:
-        return cls(_s(data.get("path")), dict(data.get("holder") or {}))
+        return cls(text_of(data.get("path")), dict(data.get("holder") or {}))
 
 
 @dataclass(frozen=True)
@@ -155,7 +138,7 @@ class PhaseStart(TypedRecord):
 
     @classmethod
     def from_record(cls, data: Mapping[str, Any]) -> PhaseStart:
-        return cls(_s(data.get("phase")), _stamp(data.get("started")))
+        return cls(text_of(data.get("phase")), stamp_of(data.get("started")))
 
 
 @dataclass(frozen=True)
@@ -169,13 +152,8 @@ class PhaseEnd(TypedRecord):
 
     @classmethod
     def from_record(cls, data: Mapping[str, Any]) -> PhaseEnd:
-        return cls(_s(data.get("phase")), _s(data.get("status")), _stamp(data.get("started")),
-                   _stamp(data.get("ended")), _f(data.get("duration_s")))
-
-
-def step_key(phase: Any, index: Any) -> str:
-    """How other records name a step: `fault[0]`."""
-    return f"{phase}[{index}]"
+        return cls(text_of(data.get("phase")), text_of(data.get("status")), stamp_of(data.get("started")),
+                   stamp_of(data.get("ended")), float_of(data.get("duration_s")))
 
 
 @dataclass(frozen=True)
@@ -195,9 +173,9 @@ class StepStart(TypedRecord):
 
     @classmethod
     def from_record(cls, data: Mapping[str, Any]) -> StepStart:
-        return cls(_s(data.get("phase")), data.get("index"), Text.of(data.get("name")),
-                   _s(data.get("step_kind")), bool(data.get("automated", True)),
-                   _stamp(data.get("started")), dict(data.get("detail") or {}))
+        return cls(text_of(data.get("phase")), data.get("index"), Text.of(data.get("name")),
+                   text_of(data.get("step_kind")), bool(data.get("automated", True)),
+                   stamp_of(data.get("started")), dict(data.get("detail") or {}))
 
 
 @dataclass(frozen=True)
@@ -220,10 +198,10 @@ class StepEnd(TypedRecord):
 
     @classmethod
     def from_record(cls, data: Mapping[str, Any]) -> StepEnd:
-        return cls(_s(data.get("phase")), data.get("index"), Text.of(data.get("name")),
-                   _s(data.get("step_kind")), bool(data.get("automated", True)),
-                   _s(data.get("status")), _stamp(data.get("started")), _stamp(data.get("ended")),
-                   _f(data.get("duration_s")), _opt_s(data.get("error")))
+        return cls(text_of(data.get("phase")), data.get("index"), Text.of(data.get("name")),
+                   text_of(data.get("step_kind")), bool(data.get("automated", True)),
+                   text_of(data.get("status")), stamp_of(data.get("started")), stamp_of(data.get("ended")),
+                   float_of(data.get("duration_s")), opt_text_of(data.get("error")))
 
 
 @dataclass(frozen=True)
@@ -235,12 +213,13 @@ class AnsibleProcess(TypedRecord):
 
     @classmethod
     def from_record(cls, data: Mapping[str, Any]) -> AnsibleProcess:
-        return cls(_s(data.get("step")), int(data.get("pid") or 0), int(data.get("pgid") or 0))
+        return cls(text_of(data.get("step")), int(data.get("pid") or 0), int(data.get("pgid") or 0))
 
 
 @dataclass(frozen=True)
 class AnsibleTask(TypedRecord):
     kind: ClassVar[str] = "ansible.task"
+    sync: ClassVar[bool] = False
     step: str = ""
     host: str = ""
     task: str = ""
@@ -254,10 +233,10 @@ class AnsibleTask(TypedRecord):
 
     @classmethod
     def from_record(cls, data: Mapping[str, Any]) -> AnsibleTask:
-        return cls(_s(data.get("step")), _s(data.get("host")), _s(data.get("task")),
-                   _s(data.get("action")), _s(data.get("status")), _stamp(data.get("started")),
-                   _stamp(data.get("ended")), _f(data.get("duration_s")), data.get("effective_ns"),
-                   _opt_s(data.get("msg")))
+        return cls(text_of(data.get("step")), text_of(data.get("host")), text_of(data.get("task")),
+                   text_of(data.get("action")), text_of(data.get("status")), stamp_of(data.get("started")),
+                   stamp_of(data.get("ended")), float_of(data.get("duration_s")), data.get("effective_ns"),
+                   opt_text_of(data.get("msg")))
 
 
 @dataclass(frozen=True)
@@ -271,8 +250,8 @@ class OperatorAck(TypedRecord):
 
     @classmethod
     def from_record(cls, data: Mapping[str, Any]) -> OperatorAck:
-        return cls(_s(data.get("step")), _s(data.get("operator")), _stamp(data.get("at"), "operator"),
-                   bool(data.get("unattended")), _s(data.get("how")))
+        return cls(text_of(data.get("step")), text_of(data.get("operator")), stamp_of(data.get("at"), "operator"),
+                   bool(data.get("unattended")), text_of(data.get("how")))
 
 
 @dataclass(frozen=True)
@@ -287,156 +266,10 @@ class FaultEffective(TypedRecord):
     @classmethod
     def from_record(cls, data: Mapping[str, Any]) -> FaultEffective:
         targets = data.get("targets") or {}
-        return cls(_s(data.get("step")), data.get("effect"), _stamp(data.get("at"), "fault-task"),
+        return cls(text_of(data.get("step")), data.get("effect"), stamp_of(data.get("at"), "fault-task"),
                    dict(data.get("affected") or {}),
-                   {str(k): _stamp(v, "fault-task") for k, v in targets.items()}
+                   {str(k): stamp_of(v, "fault-task") for k, v in targets.items()}
                    if isinstance(targets, Mapping) else {})
-
-
-@dataclass(frozen=True)
-class ProbeTransition(TypedRecord):
-    kind: ClassVar[str] = "probe.transition"
-    _renames: ClassVar[Mapping[str, str]] = {"from_state": "from", "to_state": "to"}
-    gateway: str = ""
-    service: str = ""
-    from_state: str = ""
-    to_state: str = ""
-    at: Stamp | None = None
-    probe: str = ""
-
-    @classmethod
-    def from_record(cls, data: Mapping[str, Any]) -> ProbeTransition:
-        return cls(_s(data.get("gateway")), _s(data.get("service")), _s(data.get("from")),
-                   _s(data.get("to")), _stamp(data.get("at"), "probe-sample"), _s(data.get("probe")))
-
-
-@dataclass(frozen=True)
-class ProbeSummary(TypedRecord):
-    kind: ClassVar[str] = "probe.summary"
-    gateway: str = ""
-    service: str = ""
-    probe: str = ""
-    samples: int = 0
-    failures: int = 0
-    period_ms: float | None = None
-
-    @classmethod
-    def from_record(cls, data: Mapping[str, Any]) -> ProbeSummary:
-        return cls(_s(data.get("gateway")), _s(data.get("service")), _s(data.get("probe")),
-                   int(data.get("samples") or 0), int(data.get("failures") or 0),
-                   _f(data.get("period_ms")))
-
-
-@dataclass(frozen=True)
-class GatewayEvent(TypedRecord):
-    """A monitor stream event as received (monitor-api.md), plus when drill received it."""
-
-    kind: ClassVar[str] = "gateway.event"
-    event: Mapping[str, Any] = field(default_factory=dict)
-    received_ns: int | None = None
-
-    def to_record(self) -> dict[str, Any]:
-        out = _plain(self.event)
-        if self.received_ns is not None:
-            out["received_ns"] = self.received_ns
-        return out
-
-    @classmethod
-    def from_record(cls, data: Mapping[str, Any]) -> GatewayEvent:
-        event = {k: v for k, v in data.items() if k != "received_ns"}
-        return cls(event, data.get("received_ns"))
-
-    @property
-    def gateway(self) -> str:
-        return _s(self.event.get("gateway"))
-
-    @property
-    def type(self) -> str:
-        return _s(self.event.get("type"))
-
-    @property
-    def ns(self) -> int | None:
-        """The gateway's own stamp, else when drill received it."""
-        ns = self.event.get("ts_ns") or self.received_ns
-        return int(ns) if ns else None
-
-    @property
-    def data(self) -> dict[str, Any]:
-        return dict(self.event.get("data") or {})
-
-
-@dataclass(frozen=True)
-class Measure(TypedRecord):
-    kind: ClassVar[str] = "measure"
-    gateway: str = ""
-    service: str = ""
-    affected: bool = False  # on the predicted failed path
-    interrupted: bool = False
-    note: str = ""
-    centre_before: str | None = None
-    centre_after: str | None = None
-    link_lost: Stamp | None = None
-    detected: Stamp | None = None
-    observed: Stamp | None = None
-    restored: Stamp | None = None
-    interruption_s: float | None = None
-    target_s: float | None = None
-    passed: bool | None = None
-    phase: str = "failover"  # failover | failback
-
-    @classmethod
-    def from_record(cls, data: Mapping[str, Any]) -> Measure:
-        passed = data.get("passed")
-        return cls(_s(data.get("gateway")), _s(data.get("service")), bool(data.get("affected")),
-                   bool(data.get("interrupted")), _s(data.get("note")),
-                   _opt_s(data.get("centre_before")), _opt_s(data.get("centre_after")),
-                   _stamp(data.get("link_lost"), "fault-task"),
-                   _stamp(data.get("detected"), "gateway-monitor"),
-                   _stamp(data.get("observed"), "probe-sample"),
-                   _stamp(data.get("restored"), "gateway-monitor"),
-                   _f(data.get("interruption_s")), _f(data.get("target_s")),
-                   None if passed is None else bool(passed), _s(data.get("phase") or "failover"))
-
-
-@dataclass(frozen=True)
-class Objective(TypedRecord):
-    kind: ClassVar[str] = "objective"
-    name: str = ""
-    target: Any = None  # a number (seconds for rto.*, cutover.*), a count, or text
-    measured: Any = None
-    passed: bool = False
-    detail: str = ""
-
-    @classmethod
-    def from_record(cls, data: Mapping[str, Any]) -> Objective:
-        return cls(_s(data.get("name")), data.get("target"), data.get("measured"),
-                   bool(data.get("passed")), _s(data.get("detail")))
-
-
-@dataclass(frozen=True)
-class SteadyCheck(TypedRecord):
-    gateway: str = ""
-    check: str = ""
-    ok: bool = False
-    detail: str = ""
-
-    @classmethod
-    def from_record(cls, data: Mapping[str, Any]) -> SteadyCheck:
-        return cls(_s(data.get("gateway")), _s(data.get("check")), bool(data.get("ok")),
-                   _s(data.get("detail")))
-
-
-@dataclass(frozen=True)
-class SteadyState(TypedRecord):
-    kind: ClassVar[str] = "steady_state"
-    when: str = ""  # gate | after
-    ok: bool = False
-    checks: tuple[SteadyCheck, ...] = ()
-
-    @classmethod
-    def from_record(cls, data: Mapping[str, Any]) -> SteadyState:
-        return cls(_s(data.get("when")), bool(data.get("ok")),
-                   tuple(SteadyCheck.from_record(c) for c in data.get("checks") or []))
 
 
 @dataclass(frozen=True)
@@ -448,7 +281,7 @@ class Signal(TypedRecord):
 
     @classmethod
     def from_record(cls, data: Mapping[str, Any]) -> Signal:
-        return cls(_s(data.get("signal")), _s(data.get("phase")), data.get("step"))
+        return cls(text_of(data.get("signal")), text_of(data.get("phase")), data.get("step"))
 
 
 @dataclass(frozen=True)
@@ -460,12 +293,13 @@ class Abort(TypedRecord):
 
     @classmethod
     def from_record(cls, data: Mapping[str, Any]) -> Abort:
-        return cls(_s(data.get("reason")), _s(data.get("phase")), data.get("step"))
+        return cls(text_of(data.get("reason")), text_of(data.get("phase")), data.get("step"))
 
 
 @dataclass(frozen=True)
 class EvidenceFile(TypedRecord):
     kind: ClassVar[str] = "evidence.file"
+    sync: ClassVar[bool] = False
     path: str = ""
     sha256: str = ""
     source: Any = None  # {host, path}
@@ -480,31 +314,33 @@ class EvidenceFile(TypedRecord):
     @property
     def source_text(self) -> str:
         src = self.source or {}
-        text = f"{src.get('host', '')}:{src.get('path', '')}" if isinstance(src, Mapping) else _s(src)
+        text = f"{src.get('host', '')}:{src.get('path', '')}" if isinstance(src, Mapping) else text_of(src)
         return text.strip(":")
 
 
 @dataclass(frozen=True)
 class ReportFile(TypedRecord):
     kind: ClassVar[str] = "report.file"
+    sync: ClassVar[bool] = False
     path: str = ""
     sha256: str = ""
     journal_digest: str = ""
 
     @classmethod
     def from_record(cls, data: Mapping[str, Any]) -> ReportFile:
-        return cls(data.get("path"), data.get("sha256"), _s(data.get("journal_digest")))
+        return cls(data.get("path"), data.get("sha256"), text_of(data.get("journal_digest")))
 
 
 @dataclass(frozen=True)
 class Note(TypedRecord):
     kind: ClassVar[str] = "note"
+    sync: ClassVar[bool] = False
     message: str = ""
     detail: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_record(cls, data: Mapping[str, Any]) -> Note:
-        return cls(_s(data.get("message")), dict(data.get("detail") or {}))
+        return cls(text_of(data.get("message")), dict(data.get("detail") or {}))
 
 
 @dataclass(frozen=True)
@@ -516,7 +352,7 @@ class Recover(TypedRecord):
 
     @classmethod
     def from_record(cls, data: Mapping[str, Any]) -> Recover:
-        return cls(_s(data.get("by")), _stamp(data.get("at"), "operator"),
+        return cls(text_of(data.get("by")), stamp_of(data.get("at"), "operator"),
                    tuple(str(a) for a in data.get("actions") or ()))
 
 
