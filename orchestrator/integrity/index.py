@@ -31,6 +31,7 @@ from orchestrator.integrity.signing import (
 )
 from orchestrator.journal.chain import GENESIS, canonical, first_bad_record, iso_ns
 from orchestrator.journal.reader import Record, read_journal
+from orchestrator.journal.records import RunEnd
 
 INDEX_FILE = "index.jsonl"
 _LOCK_FILE = ".index.lock"
@@ -103,7 +104,11 @@ def seal_point(journal: Path) -> SealPoint:
     last = run.records[-1]
     return SealPoint(run=last.run, seq=last.seq, digest=last.hash,
                      run_end_sha256=run_end_sha256(end),
-                     status=str(end.data.get("status", "")))
+                     status=_text(RunEnd.from_record(end.data).status))
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value)
 
 
 def run_end_sha256(end: Record) -> str:

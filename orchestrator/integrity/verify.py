@@ -24,7 +24,8 @@ from orchestrator.integrity import renders, signing
 from orchestrator.integrity.checks import DEFAULT_TRUST, JOURNAL, Finding, RunCheck, Trust, safe_rel, top
 from orchestrator.integrity.verify_index import check_index_entries, read_index_for_run
 from orchestrator.journal.chain import first_bad_record
-from orchestrator.journal.reader import Record, read_strict
+from orchestrator.journal.reader import Record, read_strict, typed
+from orchestrator.journal.records import EvidenceFile, ReportFile, RunEnd
 from orchestrator.journal.runfolder import ANSIBLE_MANIFEST, RENDERS, read_ansible_manifest, sha256_file
 
 __all__ = ["ArchiveVerdict", "Finding", "RunVerdict", "Trust", "run_folders", "seal",
@@ -113,10 +114,12 @@ def _bindings(st: RunCheck, records: list[Record]) -> dict[str, tuple[str, int]]
     for r in records:
         pairs: Iterable[tuple[object, object]] = ()
         if r.kind == "run.end":
-            arts = r.data.get("artifacts") or {}
+            arts = RunEnd.from_record(r.data).artifacts
             pairs = arts.items() if isinstance(arts, dict) else ()
         elif r.kind in ("report.file", "evidence.file"):
-            pairs = [(r.data.get("path"), r.data.get("sha256"))]
+            file = typed(r)
+            assert isinstance(file, ReportFile | EvidenceFile)
+            pairs = [(file.path, file.sha256)]
         for path, digest in pairs:
             if not isinstance(path, str) or not safe_rel(path) or not isinstance(digest, str):
                 st.bad(JOURNAL, f"{r.kind} binds an unusable path {path!r}", r.seq + 1)

@@ -8,6 +8,7 @@ from orchestrator.integrity import index as archive_index
 from orchestrator.integrity import signing
 from orchestrator.integrity.checks import JOURNAL, Finding, RunCheck, Trust
 from orchestrator.journal.reader import Record
+from orchestrator.journal.records import RunEnd
 
 
 def read_index_for_run(st: RunCheck, reports_dir: Path) -> list[archive_index.IndexEntry] | None:
@@ -63,7 +64,7 @@ def check_index_entries(st: RunCheck, records: list[Record], entries: list[archi
         st.findings.append(Finding(archive_index.INDEX_FILE, last.seq + 1,
                                    f"run {last.run}: entry says unsigned, but journal.sig is "
                                    f"signed by key {signed_by[:16]}…"))
-    if ends and last.status != ends[-1].data.get("status"):
+    if ends and last.status != RunEnd.from_record(ends[-1].data).status:
         st.findings.append(Finding(archive_index.INDEX_FILE, last.seq + 1,
                                    f"run {last.run}: status {last.status!r} differs from run.end"))
     if rel is not None and last.year != rel.split("/", 1)[0]:
