@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from orchestrator.engine import events as ev
+from orchestrator.integrity.manifest import write_ansible_manifest
 from orchestrator.journal.chain import read_records
-from orchestrator.journal.runfolder import ANSIBLE_MANIFEST, sha256_file, write_ansible_manifest
+from orchestrator.journal.runfolder import ANSIBLE_MANIFEST, sha256_file
 
 if TYPE_CHECKING:
     from orchestrator.engine.core import Engine

@@ -22,11 +22,12 @@ from pathlib import Path
 from orchestrator.integrity import index as archive_index
 from orchestrator.integrity import renders, signing
 from orchestrator.integrity.checks import DEFAULT_TRUST, JOURNAL, Finding, RunCheck, Trust, safe_rel, top
+from orchestrator.integrity.manifest import read_ansible_manifest
 from orchestrator.integrity.verify_index import check_index_entries, read_index_for_run
 from orchestrator.journal.chain import first_bad_record
 from orchestrator.journal.reader import Record, read_strict, typed
 from orchestrator.journal.records import EvidenceFile, ReportFile, RunEnd
-from orchestrator.journal.runfolder import ANSIBLE_MANIFEST, RENDERS, read_ansible_manifest, sha256_file
+from orchestrator.journal.runfolder import ANSIBLE_MANIFEST, RENDERS, sha256_file
 
 __all__ = ["ArchiveVerdict", "Finding", "RunVerdict", "Trust", "run_folders", "seal",
            "summary_json", "verify_archive", "verify_run"]
