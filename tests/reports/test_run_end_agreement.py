@@ -13,12 +13,13 @@ from pathlib import Path
 
 import pytest
 
+from orchestrator.archive import history
 from orchestrator.journal.chain import Journal, read_records
 from orchestrator.journal.reader import read_journal, typed
 from orchestrator.journal.records import Abort, Measure, Recover, RunEnd
 from orchestrator.model.results import worst_rto
 from orchestrator.model.run import EXIT_CODES
-from orchestrator.reports import history, write_run_reports
+from orchestrator.reports import write_run_reports
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "runs" / "2026" / "20261205T081237Z-single-line-ad213b"
 OFF_PATH = "W000001T"  # a trading gateway the single-line fault does not touch

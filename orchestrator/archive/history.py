@@ -1,9 +1,10 @@
 """`drill history`: every run in the archive, per drill, with the RTO trend.
 
-The runs come from the archive scan (`orchestrator.archive.scan_runs`): each journal's
+The runs come from the archive scan (`orchestrator.archive.runs.scan_runs`): each journal's
 first record (run.start) and last (run.end, whose `rto_s` holds the worst interruption
 per service), with its cache under $DRILL_HOME keyed by each journal's size and mtime.
-Only a run whose run.end lacks that figure (or an unfinished one) is read in full.
+Only a run whose run.end lacks that figure (or an unfinished one) is read in full, and
+the figure recomputed as run.end defines it (`orchestrator.model.results.worst_rto`).
 """
 
 from __future__ import annotations
