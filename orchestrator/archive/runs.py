@@ -3,7 +3,8 @@
 A run folder sits at `reports/<YYYY>/<run-id>/journal.jsonl` (docs/run-folder.md). A
 run's start, drill and environment come from its first record (`run.start`); its outcome
 from its last (`run.end`; none means unfinished). Only those two lines are read, so
-scanning 10,000 runs stays cheap; `full_records` reads one journal when detail is needed.
+scanning 10,000 runs stays cheap (`orchestrator.journal.reader.read_ends`); `read_journal`
+reads one journal in full when detail is needed.
 Never file times for a run's times. With `cache_dir`, finished runs are kept in
 `<cache_dir>/archive-<hash>.json` keyed by their journal's size and mtime, so a scan
 only stats them; unfinished or unreadable runs are always read again, and the journal
@@ -21,8 +22,9 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-JOURNAL = "journal.jsonl"
-_TAIL_CHUNK = 64 * 1024
+from orchestrator.journal.reader import JOURNAL, read_ends
+from orchestrator.journal.records import RunEnd, RunStart
+
 CACHE_VERSION = 2
 
 
@@ -190,80 +192,29 @@ def read_run(folder: Path, year: int) -> ArchivedRun:
 
 
 def _read(folder: str, name: str, year: int) -> ArchivedRun | None:
-    """Hot path of the scan: plain strings, one open, two lines parsed."""
+    """Hot path of the scan: one open, two lines parsed (journal.reader.read_ends)."""
     try:
-        with open(os.path.join(folder, JOURNAL), "rb") as fh:
-            first = _first_line(fh)
-            last = _last_line(fh)
+        start, end = read_ends(Path(folder) / JOURNAL)
     except FileNotFoundError:
         return None  # not a run folder
-    except OSError as e:
+    except (OSError, ValueError) as e:
         return ArchivedRun(run_id=name, path=Path(folder), year=year, drill=None,
                            problem=f"unreadable journal: {e}")
-    try:
-        start = json.loads(first) if first else None
-        end = json.loads(last) if last else None
-    except ValueError as e:
-        return ArchivedRun(run_id=name, path=Path(folder), year=year, drill=None,
-                           problem=f"unreadable journal: {e}")
-    if not isinstance(start, dict) or start.get("kind") != "run.start":
+    if not isinstance(start, dict) or start.get("kind") != RunStart.kind:
         return ArchivedRun(run_id=name, path=Path(folder), year=year, drill=None,
                            problem="journal does not begin with run.start")
-    data = start.get("data") or {}
-    drill = data.get("drill") or {}
-    inv = data.get("inventory") or {}
-    title = drill.get("title") if isinstance(drill.get("title"), dict) else {}
-    ended = isinstance(end, dict) and end.get("kind") == "run.end"
-    edata = (end.get("data") or {}) if ended else {}
+    first = RunStart.from_record(start.get("data") or {})
+    outcome = RunEnd.from_record(end.get("data") or {}) \
+        if isinstance(end, dict) and end.get("kind") == RunEnd.kind else None
     return ArchivedRun(
         run_id=str(start.get("run") or name), path=Path(folder), year=year,
-        drill=drill.get("id"), title=title, cadence=drill.get("cadence"),
-        environment=inv.get("environment"), environment_kind=inv.get("kind"),
-        timezone=inv.get("timezone"),
+        drill=first.drill_id, title=first.title, cadence=first.drill.get("cadence"),
+        environment=first.environment, environment_kind=first.inventory.get("kind"),
+        timezone=first.inventory.get("timezone"),
         started_ns=start.get("ts_ns"),
-        ended_ns=end.get("ts_ns") if ended else None,
-        status=edata.get("status") if ended else None,
-        exit_code=edata.get("exit_code") if ended else None,
-        summary=edata.get("summary") if ended else None,
-        rto_s=edata.get("rto_s") if ended else None,
+        ended_ns=end.get("ts_ns") if outcome else None,
+        status=outcome.status if outcome else None,
+        exit_code=outcome.exit_code if outcome else None,
+        summary=outcome.summary if outcome else None,
+        rto_s=outcome.rto_s if outcome else None,
     )
-
-
-def _first_line(fh) -> bytes | None:
-    line = fh.readline()
-    return line if line.endswith(b"\n") else None
-
-
-def _last_line(fh) -> bytes | None:
-    """The last complete line; a torn tail (crash mid-write) is ignored."""
-    fh.seek(0, os.SEEK_END)
-    end = fh.tell()
-    size = _TAIL_CHUNK
-    while True:
-        start = max(0, end - size)
-        fh.seek(start)
-        buf = fh.read(end - start)
-        cut = buf.rfind(b"\n")
-        if cut < 0:
-            return None
-        body = buf[:cut]            # drops any torn tail after the last newline
-        nl = body.rfind(b"\n")
-        if nl >= 0:
-            return body[nl + 1:] + b"\n"
-        if start == 0:
-            return body + b"\n" if body else None
-        size *= 4
-
-
-def full_records(run: ArchivedRun) -> list[dict[str, Any]]:
-    """Every complete record of one run's journal, as raw dicts."""
-    out = []
-    with open(run.path / JOURNAL, "rb") as fh:
-        for line in fh:
-            if not line.endswith(b"\n"):
-                break
-            try:
-                out.append(json.loads(line))
-            except ValueError:
-                break
-    return out

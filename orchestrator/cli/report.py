@@ -40,9 +40,9 @@ def report(run_id: str, fmt: str, lang: str, out: Path | None, signing_key: Path
 
     Example: drill report 20261125T111500Z-carrier-outage-3f9a1c --format pdf --lang zh
     """
+    from orchestrator.archive.history import find_run
     from orchestrator.errors import DrillError, InputError, Problem
     from orchestrator.reports import render_report, write_junit
-    from orchestrator.reports.history import find_run
 
     candidate = Path(run_id)
     if (candidate / "journal.jsonl").is_file():
@@ -106,8 +106,8 @@ def history(drill_id: str | None, last: int, as_json: bool, reports: Path | None
     import json
     from dataclasses import asdict
 
+    from orchestrator.archive.history import history_table, scan
     from orchestrator.config.project import drill_home
-    from orchestrator.reports.history import history_table, scan
 
     runs = scan(_archive(project, reports), cache_dir=drill_home() / "cache")
     if drill_id:

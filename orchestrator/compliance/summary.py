@@ -120,7 +120,7 @@ def _row(run: ArchivedRun, lang: str, tz: ZoneInfo, drill: DrillCadence | None) 
     follow: list[str] = []
     spec: tuple[str, ...] = ()
     try:
-        from orchestrator.reports.model import load_run
+        from orchestrator.reports.build import load_run
 
         view = load_run(run.path, log=False)
     except (DrillError, OSError, ValueError, KeyError, TypeError) as e:

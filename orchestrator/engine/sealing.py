@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from orchestrator.engine import events as ev
+from orchestrator.integrity.manifest import write_ansible_manifest
 from orchestrator.journal.chain import read_records
-from orchestrator.journal.runfolder import ANSIBLE_MANIFEST, sha256_file, write_ansible_manifest
+from orchestrator.journal.runfolder import ANSIBLE_MANIFEST, sha256_file
 
 if TYPE_CHECKING:
     from orchestrator.engine.runner import Engine
@@ -58,7 +59,7 @@ def write_reports(eng: Engine) -> dict[str, str]:
 
 def index(eng: Engine) -> None:
     try:
-        from orchestrator.archive.index import append_run
+        from orchestrator.integrity.index import append_run
 
         append_run(Path(eng.opt.reports_dir), eng.folder.path, signer=eng.opt.signer)
     except Exception as e:  # the run itself is sealed; say so and go on

@@ -14,9 +14,11 @@ import getpass
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
-from orchestrator.archive.index import (
+from orchestrator.errors import DrillError
+from orchestrator.integrity.checks import safe_rel
+from orchestrator.integrity.index import (
     ChainProblem,
     append_entry,
     previous_entry,
@@ -24,7 +26,6 @@ from orchestrator.archive.index import (
     scan_chain,
     seal_point,
 )
-from orchestrator.errors import DrillError
 from orchestrator.integrity.signing import Signer, b64decode_strict, render_message
 from orchestrator.journal.chain import iso_ns
 from orchestrator.journal.runfolder import RENDERS, sha256_file
@@ -57,7 +58,7 @@ class RenderEntry:
             raise ValueError("field 'key' is not a string")
         if (raw.get("key") is None) != (raw.get("sig") is None):
             raise ValueError("a signature needs its key, and a key its signature")
-        if not raw["outside"] and not _safe_rel(raw["path"]):
+        if not raw["outside"] and not safe_rel(raw["path"]):
             raise ValueError(f"unusable path {raw['path']!r}")
         sig = raw.get("sig")
         return cls(seq=raw["seq"], run=raw["run"], path=raw["path"], outside=raw["outside"],
@@ -68,11 +69,6 @@ class RenderEntry:
 
 _FIELDS = {"seq": int, "run": str, "path": str, "outside": bool, "sha256": str, "format": str,
            "lang": str, "at": str, "by": str, "prev": str, "hash": str}
-
-
-def _safe_rel(path: str) -> bool:
-    p = PurePosixPath(path)
-    return bool(p.parts) and not p.is_absolute() and ".." not in p.parts
 
 
 def record_render(run_dir: Path, file: Path, fmt: str, lang: str, *,

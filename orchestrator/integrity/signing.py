@@ -19,6 +19,7 @@ from pathlib import Path
 from orchestrator.adapters.atomic import write_atomic
 from orchestrator.errors import InputError, Problem
 from orchestrator.journal.chain import canonical
+from orchestrator.journal.reader import read_start
 
 SIG_FILE = "journal.sig"
 KEYS_DIR = "keys"
@@ -160,13 +161,9 @@ def configured_key(journal: Path) -> Path | None:
     env = os.environ.get("DRILL_SIGNING_KEY")
     if env:
         return Path(os.path.expanduser(env))
-    try:
-        with open(journal, "rb") as fh:
-            start = json.loads(fh.readline())
-        path = start["data"]["inventory"]["path"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    if not isinstance(path, str) or not Path(path).exists():
+    start = read_start(journal)
+    path = start.inventory_path if start is not None else None
+    if path is None or not Path(path).exists():
         return None
     try:
         return key_path_for(Path(path), None)

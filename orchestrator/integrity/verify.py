@@ -14,30 +14,23 @@ Checks, in order, and reports every problem found (the first one is the headline
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from dataclasses import dataclass
+from pathlib import Path
 
-from orchestrator.archive import index as archive_index
+from orchestrator.integrity import index as archive_index
 from orchestrator.integrity import renders, signing
-from orchestrator.journal.chain import Record, canonical, first_bad_record
-from orchestrator.journal.runfolder import ANSIBLE_MANIFEST, RENDERS, read_ansible_manifest, sha256_file
+from orchestrator.integrity.checks import DEFAULT_TRUST, JOURNAL, Finding, RunCheck, Trust, safe_rel, top
+from orchestrator.integrity.manifest import read_ansible_manifest
+from orchestrator.integrity.verify_index import check_index_entries, read_index_for_run
+from orchestrator.journal.chain import first_bad_record
+from orchestrator.journal.reader import Record, read_strict, typed
+from orchestrator.journal.records import EvidenceFile, ReportFile, RunEnd
+from orchestrator.journal.runfolder import ANSIBLE_MANIFEST, RENDERS, sha256_file
 
-JOURNAL = "journal.jsonl"
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One integrity problem: `where` is a file relative to the archive or run folder."""
-
-    where: str
-    line: int | None
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.where}:{self.line}: {self.message}" if self.line else f"{self.where}: {self.message}"
+__all__ = ["ArchiveVerdict", "Finding", "RunVerdict", "Trust", "run_folders", "seal",
+           "summary_json", "verify_archive", "verify_run"]
 
 
 @dataclass(frozen=True)
@@ -66,44 +59,11 @@ class ArchiveVerdict:
         return not self.findings and all(r.ok for r in self.runs)
 
 
-@dataclass(frozen=True)
-class Trust:
-    """Which public keys a signature may come from. Empty `keys`: any key kept in the
-    archive's keys/ folder (an archive-only check; pin the firm's key with --key)."""
-
-    keys: frozenset[str] = frozenset()  # fingerprints
-    require_signature: bool = False
-
-
-def _safe_rel(path: str) -> bool:
-    p = PurePosixPath(path)
-    return bool(p.parts) and not p.is_absolute() and ".." not in p.parts
-
-
-def _top(path: str) -> str:
-    """The first folder (or the file name) of a run-folder path."""
-    parts = PurePosixPath(path).parts
-    return parts[0] if parts else ""
-
-
-@dataclass
-class _Run:
-    """Working state while one run is checked."""
-
-    dir: Path
-    label: str
-    findings: list[Finding] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-    def bad(self, where: str, message: str, line: int | None = None) -> None:
-        self.findings.append(Finding(f"{self.label}/{where}", line, message))
-
-
-def verify_run(run_dir: Path, reports_dir: Path | None = None, trust: Trust = Trust(),
+def verify_run(run_dir: Path, reports_dir: Path | None = None, trust: Trust = DEFAULT_TRUST,
                index: list[archive_index.IndexEntry] | None = None) -> RunVerdict:
     """Check one run folder. `index`: entries already read (verify --all reads once)."""
     run_dir = Path(run_dir)
-    st = _Run(run_dir, run_dir.name)
+    st = RunCheck(run_dir, run_dir.name)
     journal = run_dir / JOURNAL
     if not journal.is_file():
         st.bad(JOURNAL, "missing")
@@ -112,7 +72,7 @@ def verify_run(run_dir: Path, reports_dir: Path | None = None, trust: Trust = Tr
     if bad is not None:
         st.bad(JOURNAL, f"record {bad[0]}: {bad[1]}", bad[0])
         return RunVerdict(run_dir.name, run_dir, tuple(st.findings))
-    records, malformed = _load_records(journal)
+    records, malformed = read_strict(journal)
     if malformed is not None:
         st.bad(JOURNAL, f"record {malformed[0]}: {malformed[1]}", malformed[0])
         return RunVerdict(run_dir.name, run_dir, tuple(st.findings))
@@ -128,35 +88,16 @@ def verify_run(run_dir: Path, reports_dir: Path | None = None, trust: Trust = Tr
     if reports_dir is not None:
         entries = index
         if entries is None:
-            entries = _read_index_for_run(st, reports_dir)
+            entries = read_index_for_run(st, reports_dir)
         if entries is not None:
-            _check_index_entries(st, records, entries, run_dir, reports_dir, signed_by, trust)
+            check_index_entries(st, records, entries, run_dir, reports_dir, signed_by, trust)
     else:
         st.notes.append("archive index not checked (no archive folder given)")
     return RunVerdict(run_dir.name, run_dir, tuple(st.findings), tuple(st.notes), signed_by,
                       final.hash)
 
 
-_FIELDS = {"seq": int, "ts_ns": int, "kind": str, "run": str, "data": dict, "prev": str,
-           "hash": str}
-
-
-def _load_records(journal: Path) -> tuple[list[Record], tuple[int, str] | None]:
-    """Records of a journal whose chain is sound; a record missing a field or holding one
-    of the wrong type (a re-chained forgery can hold anything) is named, not a crash."""
-    out = []
-    with open(journal, "rb") as fh:
-        for lineno, line in enumerate(fh, 1):
-            raw = json.loads(line)
-            for name, kind in _FIELDS.items():
-                if not isinstance(raw.get(name), kind) or isinstance(raw.get(name), bool):
-                    return out, (lineno, f"field {name!r} missing or not {kind.__name__}")
-            out.append(Record(raw["seq"], raw["ts_ns"], raw["kind"], raw["run"], raw["data"],
-                              raw["prev"], raw["hash"], raw))
-    return out, None
-
-
-def _check_shape(st: _Run, records: list[Record]) -> None:
+def _check_shape(st: RunCheck, records: list[Record]) -> None:
     if records[0].kind != "run.start":
         st.bad(JOURNAL, f"first record is {records[0].kind!r}, expected run.start", 1)
     for r in records:
@@ -168,25 +109,27 @@ def _check_shape(st: _Run, records: list[Record]) -> None:
         st.bad(JOURNAL, "no run.end record: the run is unfinished; run `drill recover`")
 
 
-def _bindings(st: _Run, records: list[Record]) -> dict[str, tuple[str, int]]:
+def _bindings(st: RunCheck, records: list[Record]) -> dict[str, tuple[str, int]]:
     """path -> (sha256, journal line) of the latest record binding it."""
     bound: dict[str, tuple[str, int]] = {}
     for r in records:
         pairs: Iterable[tuple[object, object]] = ()
         if r.kind == "run.end":
-            arts = r.data.get("artifacts") or {}
+            arts = RunEnd.from_record(r.data).artifacts
             pairs = arts.items() if isinstance(arts, dict) else ()
         elif r.kind in ("report.file", "evidence.file"):
-            pairs = [(r.data.get("path"), r.data.get("sha256"))]
+            file = typed(r)
+            assert isinstance(file, ReportFile | EvidenceFile)
+            pairs = [(file.path, file.sha256)]
         for path, digest in pairs:
-            if not isinstance(path, str) or not _safe_rel(path) or not isinstance(digest, str):
+            if not isinstance(path, str) or not safe_rel(path) or not isinstance(digest, str):
                 st.bad(JOURNAL, f"{r.kind} binds an unusable path {path!r}", r.seq + 1)
                 continue
             bound[path] = (digest, r.seq + 1)
     return bound
 
 
-def _check_files(st: _Run, records: list[Record]) -> set[str]:
+def _check_files(st: RunCheck, records: list[Record]) -> set[str]:
     """Check every file the journal binds (and the ansible manifest's files); the paths
     covered, so that the sweep names only files nothing binds."""
     bound = _bindings(st, records)
@@ -209,7 +152,7 @@ def _check_files(st: _Run, records: list[Record]) -> set[str]:
     return covered
 
 
-def _check_manifest(st: _Run, line: int) -> set[str]:
+def _check_manifest(st: RunCheck, line: int) -> set[str]:
     try:
         files = read_ansible_manifest(st.dir)
     except (OSError, ValueError) as e:
@@ -217,7 +160,7 @@ def _check_manifest(st: _Run, line: int) -> set[str]:
         return set()
     for path, digest in sorted(files.items()):
         file = st.dir / path
-        if not _safe_rel(path) or _top(path) != "ansible":
+        if not safe_rel(path) or top(path) != "ansible":
             st.bad(ANSIBLE_MANIFEST, f"lists a path outside ansible/: {path!r}")
         elif not file.is_file():
             st.bad(path, f"missing (listed in {ANSIBLE_MANIFEST}, bound by journal record {line})")
@@ -230,7 +173,7 @@ def _check_manifest(st: _Run, line: int) -> set[str]:
 UNBOUND_BY_DESIGN = (JOURNAL, signing.SIG_FILE, RENDERS)
 
 
-def _check_unbound(st: _Run, covered: set[str]) -> None:
+def _check_unbound(st: RunCheck, covered: set[str]) -> None:
     """A file added after the run (forged evidence, a planted log) is bound by nothing."""
     for p in sorted(st.dir.rglob("*")):
         rel = p.relative_to(st.dir).as_posix()
@@ -239,7 +182,7 @@ def _check_unbound(st: _Run, covered: set[str]) -> None:
             st.bad(rel, "not bound by any journal record")
 
 
-def _check_renders(st: _Run, final: Record, reports_dir: Path | None, trust: Trust,
+def _check_renders(st: RunCheck, final: Record, reports_dir: Path | None, trust: Trust,
                    signed_by: str | None, sealed: set[str]) -> set[str]:
     """renders.jsonl: its chain from the final digest, its signatures, and each file."""
     if not (st.dir / RENDERS).is_file():
@@ -274,7 +217,7 @@ def _check_renders(st: _Run, final: Record, reports_dir: Path | None, trust: Tru
                             f"(sha256 {e.sha256})")
             continue
         file = st.dir / path
-        if path in sealed or path in UNBOUND_BY_DESIGN or _top(path) in ("evidence", "ansible"):
+        if path in sealed or path in UNBOUND_BY_DESIGN or top(path) in ("evidence", "ansible"):
             st.bad(RENDERS, f"render record {e.seq + 1} claims a sealed file {path!r}", e.seq + 1)
         elif not file.is_file():
             st.bad(path, f"missing (a later render, {RENDERS} record {e.seq + 1})")
@@ -283,7 +226,7 @@ def _check_renders(st: _Run, final: Record, reports_dir: Path | None, trust: Tru
     return {p for p, e in latest.items() if not e.outside}
 
 
-def _render_key(st: _Run, e: renders.RenderEntry, reports_dir: Path | None, trust: Trust,
+def _render_key(st: RunCheck, e: renders.RenderEntry, reports_dir: Path | None, trust: Trust,
                 signed_by: str | None) -> signing.PublicKey | None:
     """The public key a render record may be signed with: the run's own signing key."""
     assert e.key is not None
@@ -313,7 +256,7 @@ def _render_key(st: _Run, e: renders.RenderEntry, reports_dir: Path | None, trus
     return public
 
 
-def _trusted_key(st: _Run, sig: signing.RunSignature, reports_dir: Path | None,
+def _trusted_key(st: RunCheck, sig: signing.RunSignature, reports_dir: Path | None,
                  trust: Trust) -> signing.PublicKey | None:
     try:
         public = signing.public_from_text(sig.public_key)
@@ -343,7 +286,7 @@ def _trusted_key(st: _Run, sig: signing.RunSignature, reports_dir: Path | None,
     return public
 
 
-def _check_signature(st: _Run, final: Record, reports_dir: Path | None,
+def _check_signature(st: RunCheck, final: Record, reports_dir: Path | None,
                      trust: Trust) -> str | None:
     try:
         sig = signing.read_signature(st.dir)
@@ -370,89 +313,12 @@ def _check_signature(st: _Run, final: Record, reports_dir: Path | None,
     return sig.key
 
 
-def _read_index_for_run(st: _Run, reports_dir: Path) -> list[archive_index.IndexEntry] | None:
-    path = reports_dir / archive_index.INDEX_FILE
-    if not path.is_file():
-        st.findings.append(Finding(archive_index.INDEX_FILE, None,
-                                   f"archive index missing in {reports_dir}"))
-        return None
-    entries, problem = archive_index.read_index(reports_dir)
-    if problem is not None:
-        st.findings.append(Finding(archive_index.INDEX_FILE, problem.line, problem.message))
-    return entries
-
-
-def _check_index_entries(st: _Run, records: list[Record], entries: list[archive_index.IndexEntry],
-                         run_dir: Path, reports_dir: Path, signed_by: str | None,
-                         trust: Trust) -> None:
-    mine = [e for e in entries if e.run == st.dir.name]
-    if not mine:
-        st.bad(JOURNAL, "run is not in the archive index")
-        return
-    by_seq = {r.seq: r for r in records}
-    ends = [r for r in records if r.kind == "run.end"]
-    for e in mine:
-        where = Finding(archive_index.INDEX_FILE, e.seq + 1, "")
-        rec = by_seq.get(e.journal_seq)
-        if rec is None or rec.hash != e.journal_digest:
-            st.findings.append(Finding(where.where, where.line,
-                                       f"run {e.run}: journal record {e.journal_seq + 1} does "
-                                       "not match the indexed digest"))
-        if e.signed_by is not None:
-            _check_entry_sig(st, e, reports_dir, trust)
-        elif e.sig is not None:
-            st.findings.append(Finding(where.where, where.line,
-                                       f"run {e.run}: entry carries a signature but no signer"))
-    last = mine[-1]
-    final = records[-1]
-    if (last.journal_seq, last.journal_digest) != (final.seq, final.hash):
-        st.bad(JOURNAL, f"records after the last indexed record {last.journal_seq + 1} "
-                        "(appended after the run was sealed)", last.journal_seq + 2)
-    if ends and hashlib.sha256(canonical(dict(ends[-1].raw))).hexdigest() != last.run_end_sha256:
-        st.bad(JOURNAL, "run.end differs from the one in the archive index", ends[-1].seq + 1)
-    try:
-        rel = run_dir.resolve().relative_to(reports_dir.resolve()).as_posix()
-    except ValueError:
-        rel = None
-    if rel is not None and rel != last.path:
-        st.bad(JOURNAL, f"run folder is at {rel}, the archive index says {last.path}")
-    if last.signed_by is not None and signed_by != last.signed_by:
-        st.bad(signing.SIG_FILE, f"the archive index says the run was signed by key "
-                                 f"{last.signed_by[:16]}…; no valid signature by it")
-    elif last.signed_by is None and signed_by is not None:
-        st.findings.append(Finding(archive_index.INDEX_FILE, last.seq + 1,
-                                   f"run {last.run}: entry says unsigned, but journal.sig is "
-                                   f"signed by key {signed_by[:16]}…"))
-    if ends and last.status != ends[-1].data.get("status"):
-        st.findings.append(Finding(archive_index.INDEX_FILE, last.seq + 1,
-                                   f"run {last.run}: status {last.status!r} differs from run.end"))
-    if rel is not None and last.year != rel.split("/", 1)[0]:
-        st.findings.append(Finding(archive_index.INDEX_FILE, last.seq + 1,
-                                   f"run {last.run}: year {last.year!r} differs from its folder"))
-
-
-def _check_entry_sig(st: _Run, e: archive_index.IndexEntry, reports_dir: Path,
-                     trust: Trust) -> None:
-    kept = reports_dir / signing.KEYS_DIR / f"{e.signed_by}.pub"
-    ok = False
-    if e.sig is not None and kept.is_file() and (not trust.keys or e.signed_by in trust.keys):
-        try:
-            public = signing.public_from_text(kept.read_text(encoding="utf-8", errors="replace"))
-            ok = public.fingerprint == e.signed_by and public.verify(
-                signing.index_message(e.hash), e.sig)
-        except ValueError:
-            ok = False
-    if not ok:
-        st.findings.append(Finding(archive_index.INDEX_FILE, e.seq + 1,
-                                   f"run {e.run}: entry signature does not verify"))
-
-
 def run_folders(reports_dir: Path) -> list[Path]:
     """Run folders on disk: reports/<year>/<run id>/ holding a journal."""
     return sorted(p.parent for p in reports_dir.glob(f"*/*/{JOURNAL}"))
 
 
-def verify_archive(reports_dir: Path, trust: Trust = Trust(),
+def verify_archive(reports_dir: Path, trust: Trust = DEFAULT_TRUST,
                    head: str | None = None) -> ArchiveVerdict:
     """`drill verify --all`: the index chain, every indexed run, every run on disk.
 
@@ -474,7 +340,7 @@ def verify_archive(reports_dir: Path, trust: Trust = Trust(),
     on_disk = {p.resolve(): p for p in run_folders(reports_dir)}
     indexed: dict[Path, archive_index.IndexEntry] = {}
     for e in entries:
-        if not _safe_rel(e.path):
+        if not safe_rel(e.path):
             findings.append(Finding(archive_index.INDEX_FILE, e.seq + 1,
                                     f"run {e.run}: unusable path {e.path!r}"))
             continue

@@ -8,9 +8,13 @@ import os
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from orchestrator.model.stamp import iso_ns, parse_iso_ns, stamp_record
+
+__all__ = ["GENESIS", "Journal", "Record", "canonical", "first_bad_record", "iso_ns",
+           "parse_iso_ns", "read_records", "record_hash", "stamp"]
 
 GENESIS = "0" * 64
 
@@ -19,22 +23,8 @@ def canonical(obj: Any) -> bytes:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def iso_ns(ns: int) -> str:
-    """UTC ISO-8601 with nanoseconds: 2026-11-25T11:15:00.123456789Z."""
-    secs, frac = divmod(ns, 1_000_000_000)
-    return datetime.fromtimestamp(secs, UTC).strftime("%Y-%m-%dT%H:%M:%S") + f".{frac:09d}Z"
-
-
-def parse_iso_ns(text: str) -> int:
-    """Inverse of iso_ns; accepts 0-9 fractional digits."""
-    base, _, frac = text.rstrip("Z").partition(".")
-    dt = datetime.strptime(base, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
-    return int(dt.timestamp()) * 1_000_000_000 + int((frac or "0").ljust(9, "0")[:9])
-
-
-def stamp(ns: int, source: str, uncertainty_ms: float = 0.0) -> dict[str, Any]:
-    """A timestamp object: a time that names its source and uncertainty."""
-    return {"t": iso_ns(ns), "ns": ns, "source": source, "uncertainty_ms": uncertainty_ms}
+# A timestamp object: a time that names its source and uncertainty (model.stamp).
+stamp = stamp_record
 
 
 def record_hash(record: Mapping[str, Any]) -> str:

@@ -14,8 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from orchestrator.adapters.atomic import write_atomic
-from orchestrator.journal.chain import read_records
+from orchestrator.journal.reader import read_journal
 
 RUN_ID = re.compile(r"^(\d{8}T\d{6}Z)-([a-z0-9-]+)-([0-9a-f]{6})$")
 
@@ -36,53 +35,6 @@ def sha256_file(path: Path) -> str:
 
 ANSIBLE_MANIFEST = "ansible/manifest.json"
 RENDERS = "renders.jsonl"
-_MANIFEST_FORMAT = "drill-ansible-manifest-v1"
-
-
-def ansible_files(run_dir: Path) -> dict[str, str]:
-    """Every file kept under ansible/ (but the manifest): {path in the run folder: sha256}."""
-    root = Path(run_dir) / "ansible"
-    if not root.is_dir():
-        return {}
-    out = {}
-    for p in sorted(root.rglob("*")):
-        rel = p.relative_to(run_dir).as_posix()
-        if rel != ANSIBLE_MANIFEST and p.is_file():
-            out[rel] = sha256_file(p)
-    return out
-
-
-def manifest_bytes(run_id: str, files: dict[str, str]) -> bytes:
-    from orchestrator.journal.chain import canonical
-
-    return canonical({"format": _MANIFEST_FORMAT, "run": run_id, "files": files}) + b"\n"
-
-
-def write_ansible_manifest(run_dir: Path) -> str | None:
-    """Bind the redacted ansible-runner artifacts: one manifest of their hashes, itself
-    bound by run.end (journal.md). Written once every playbook is over; returns its sha256,
-    None when the run kept no artifacts."""
-    run_dir = Path(run_dir)
-    files = ansible_files(run_dir)
-    if not files:
-        return None
-    data = manifest_bytes(run_dir.name, files)
-    return write_atomic(run_dir / ANSIBLE_MANIFEST, data)
-
-
-def read_ansible_manifest(run_dir: Path) -> dict[str, str]:
-    """{path: sha256} of a manifest; ValueError when it is not one."""
-    data = (Path(run_dir) / ANSIBLE_MANIFEST).read_bytes()
-    raw = json.loads(data)
-    if not isinstance(raw, dict) or raw.get("format") != _MANIFEST_FORMAT:
-        raise ValueError("not a drill ansible manifest")
-    files = raw.get("files")
-    if not isinstance(files, dict) or not all(isinstance(k, str) and isinstance(v, str)
-                                              for k, v in files.items()):
-        raise ValueError("files is not a {path: sha256} object")
-    if raw.get("run") != Path(run_dir).name:
-        raise ValueError(f"belongs to run {raw.get('run')!r}, not this folder")
-    return files
 
 
 def _slug(text: str) -> str:
@@ -176,27 +128,6 @@ def iter_run_dirs(reports_dir: Path) -> Iterator[Path]:
                 yield run
 
 
-@dataclass(frozen=True)
-class RunSummary:
-    path: Path
-    run_id: str
-    environment: str | None
-    finished: bool
-    status: str | None
-
-
-def summarize(run_dir: Path) -> RunSummary:
-    env = None
-    finished = False
-    status = None
-    for rec in read_records(Path(run_dir) / "journal.jsonl"):
-        if rec.kind == "run.start":
-            env = (rec.data.get("inventory") or {}).get("environment")
-        elif rec.kind == "run.end":
-            finished, status = True, rec.data.get("status")
-    return RunSummary(Path(run_dir), Path(run_dir).name, env, finished, status)
-
-
 # Unfinished runs are registered under DRILL_HOME so that `drill run` finds them whichever
 # project or --reports folder they were written to.
 
@@ -239,11 +170,12 @@ def unfinished_runs(home: Path, environment: str, reports_dirs: tuple[Path, ...]
     result = []
     for name in sorted(found):
         try:
-            summary = summarize(found[name])
+            journal = read_journal(found[name] / "journal.jsonl")
         except (OSError, ValueError):
             continue
-        if not summary.finished and summary.environment in (environment, None):
+        start = journal.start
+        if not journal.finished and (start.environment if start else None) in (environment, None):
             result.append(found[name])
-        elif summary.finished:
+        elif journal.finished:
             unregister_active(home, environment, name)
     return result

@@ -8,8 +8,20 @@ from typing import Any
 
 REDACTED = "<redacted>"
 CENSORED = "<censored>"
-SECRET_KEY = re.compile(r"(password|passwd|secret|token|(?<![a-z])key$|_key|private_key|vault)",
-                        re.IGNORECASE)
+# The one policy for secret-named keys, in the journal and in the Ansible artifacts alike:
+# the union of what each used to scrub (`ansible_become_pass` was only scrubbed from the
+# artifacts, `ssh_key` only from the journal). `pass` is any pass* key (`*_pass`,
+# `password`, `passwd`) except the plain words that merely start with it (`passed`,
+# `passing`, …), which name the journal's own results, never a credential.
+SECRET_KEY = re.compile(
+    r"(pass(?!ed(?![a-z])|ing(?![a-z])|ive|age|through)|secret|token|vault|credential"
+    r"|(?<![a-z])key$|_key)",
+    re.IGNORECASE)
+
+
+def is_secret_key(name: object) -> bool:
+    """True when a variable or field of this name holds a secret (its value is redacted)."""
+    return SECRET_KEY.search(str(name)) is not None
 VAULT_MARK = "$ANSIBLE_VAULT"
 
 
@@ -32,7 +44,7 @@ class Redactor:
         return self.redact(obj)
 
     def redact(self, obj: Any, key: str | None = None) -> Any:
-        if key is not None and SECRET_KEY.search(key) and obj not in (None, "", REDACTED):
+        if key is not None and is_secret_key(key) and obj not in (None, "", REDACTED):
             return REDACTED
         if isinstance(obj, Mapping):
             return {k: self.redact(v, str(k)) for k, v in obj.items()}
@@ -60,6 +72,6 @@ def secret_values(obj: Any, key: str | None = None) -> list[str]:
     elif isinstance(obj, (list, tuple)):
         for v in obj:
             found.extend(secret_values(v, key))
-    elif isinstance(obj, str) and key is not None and SECRET_KEY.search(key):
+    elif isinstance(obj, str) and key is not None and is_secret_key(key):
         found.append(obj)
     return found

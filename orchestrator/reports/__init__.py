@@ -9,7 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from orchestrator.adapters.atomic import write_atomic
-from orchestrator.reports.model import RunView, load_run
+from orchestrator.reports.build import load_run
+from orchestrator.reports.model import RunView
 from orchestrator.reports.render import FORMATS, render, to_junit
 
 __all__ = ["FORMATS", "RunView", "load_run", "render_report", "write_junit", "write_run_reports"]

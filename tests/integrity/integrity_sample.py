@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from orchestrator.integrity import verify as integrity
+from orchestrator.integrity.manifest import write_ansible_manifest
 from orchestrator.journal import runfolder
 from orchestrator.journal.chain import Journal, stamp
 
@@ -118,7 +119,7 @@ def make_run(reports: Path, drill: str = "carrier-outage", key: Path | None = No
                  sync=False)
     artifacts = {p.relative_to(run_dir).as_posix(): _sha(p)
                  for p in (html, rep, *sorted(q for q in ev.rglob("*") if q.is_file()))}
-    artifacts[runfolder.ANSIBLE_MANIFEST] = runfolder.write_ansible_manifest(run_dir)
+    artifacts[runfolder.ANSIBLE_MANIFEST] = write_ansible_manifest(run_dir)
     j.append("run.end", {"status": "aborted", "exit_code": 3, "summary": "signal SIGTERM",
                          "artifacts": artifacts})
     j.close()

@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 from integrity_sample import make_run, write_key
 from test_verify import _json, flip_positions, verify
 
-from orchestrator.archive.index import entry_hash
 from orchestrator.cli import main
 from orchestrator.integrity import signing
+from orchestrator.integrity.index import entry_hash
 from orchestrator.journal.chain import canonical
 
 SEED = 20261126

@@ -15,9 +15,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from integrity_sample import make_run, write_key
 
-from orchestrator.archive import index as archive_index
 from orchestrator.cli import main
 from orchestrator.errors import DrillError
+from orchestrator.integrity import index as archive_index
 from orchestrator.integrity import signing
 from orchestrator.integrity import verify as integrity
 from orchestrator.journal.chain import GENESIS, canonical, record_hash

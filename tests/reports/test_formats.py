@@ -113,8 +113,8 @@ def test_dates_and_numbers_follow_the_locale_in_the_inventory_time_zone():
 
 
 def test_a_large_lab_gets_its_timeline_in_page_sized_pictures(passed_run):
+    from orchestrator.reports.build import load_run
     from orchestrator.reports.i18n import locale
-    from orchestrator.reports.model import load_run
     from orchestrator.reports.timeline import lanes, render_svgs
 
     run = load_run(passed_run.run_dir)

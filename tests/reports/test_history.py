@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from report_runs import write_run
 
+from orchestrator.archive import history
 from orchestrator.archive import runs as archive_scan
 from orchestrator.journal.chain import Journal
-from orchestrator.reports import history
 
 
 def test_summary_comes_from_first_and_last_records_only(tmp_path, drill_home):

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from orchestrator.archive import history
 from orchestrator.archive.runs import scan_runs
 from orchestrator.cli import main
 from orchestrator.journal.chain import Journal, stamp
-from orchestrator.reports import history
 
 S = 1_000_000_000
 

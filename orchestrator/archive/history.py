@@ -1,9 +1,10 @@
 """`drill history`: every run in the archive, per drill, with the RTO trend.
 
-The runs come from the archive scan (`orchestrator.archive.scan_runs`): each journal's
+The runs come from the archive scan (`orchestrator.archive.runs.scan_runs`): each journal's
 first record (run.start) and last (run.end, whose `rto_s` holds the worst interruption
 per service), with its cache under $DRILL_HOME keyed by each journal's size and mtime.
-Only a run whose run.end lacks that figure (or an unfinished one) is read in full.
+Only a run whose run.end lacks that figure (or an unfinished one) is read in full, and
+the figure recomputed as run.end defines it (`orchestrator.model.results.worst_rto`).
 """
 
 from __future__ import annotations
@@ -11,12 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from orchestrator.archive.runs import JOURNAL, ArchivedRun, read_run, scan_runs
-from orchestrator.journal.chain import read_records
+from orchestrator.archive.runs import ArchivedRun, read_run, scan_runs
+from orchestrator.journal.reader import JOURNAL, read_journal
 
 
 @dataclass(frozen=True)
-class RunSummary:
+class HistoryRow:
+    """One run as `drill history` lists it."""
+
     run_id: str
     drill: str
     environment: str
@@ -34,17 +37,11 @@ class RunSummary:
 
 
 def _rto_from_records(path: Path) -> dict[str, float]:
-    worst: dict[str, float] = {}
-    for rec in read_records(path):
-        d = rec.data
-        if rec.kind == "measure" and d.get("phase", "failover") == "failover" \
-                and d.get("interruption_s") is not None:
-            svc = str(d.get("service"))
-            worst[svc] = max(worst.get(svc, 0.0), float(d["interruption_s"]))
-    return worst
+    """run.end's `rto_s` recomputed from the measure records (model.results.worst_rto)."""
+    return read_journal(path).worst_rto()
 
 
-def _summary(run: ArchivedRun) -> RunSummary | None:
+def _summary(run: ArchivedRun) -> HistoryRow | None:
     """One run as history shows it; None if the archive could not read it as a run."""
     if run.problem is not None or type(run.started_ns) is not int:
         return None
@@ -54,22 +51,22 @@ def _summary(run: ArchivedRun) -> RunSummary | None:
         rto = run.summary.get("rto_s")
     if not finished or type(rto) is not dict:
         rto = _rto_from_records(run.path / JOURNAL)
-    # Positional, in RunSummary's field order: this runs once per archived run.
-    return RunSummary(
+    # Positional, in HistoryRow's field order: this runs once per archived run.
+    return HistoryRow(
         run.run_id, str(run.drill or ""), str(run.environment or ""),
         str(run.timezone or "Asia/Shanghai"), run.started_ns,
         run.ended_ns if finished else None, str(run.status) if finished else "unfinished",
         run.exit_code, {str(k): float(v) for k, v in rto.items()}, str(run.path))
 
 
-def summarise(journal: Path) -> RunSummary | None:
+def summarise(journal: Path) -> HistoryRow | None:
     """One run from its journal's first and last records; None if it is not a run."""
     folder = Path(journal).parent
     year = int(folder.parent.name) if folder.parent.name.isdigit() else 0
     return _summary(read_run(folder, year))
 
 
-def scan(archive: Path, cache_dir: Path | None = None) -> list[RunSummary]:
+def scan(archive: Path, cache_dir: Path | None = None) -> list[HistoryRow]:
     """Every run under the archive, oldest first."""
     runs = [s for s in map(_summary, scan_runs(archive, cache_dir=cache_dir)) if s is not None]
     return sorted(runs, key=lambda r: (r.started_ns, r.run_id))
@@ -102,7 +99,7 @@ def trend(values: list[float | None]) -> str:
 TREND_RUNS = 40
 
 
-def history_table(runs: list[RunSummary], last: int = 20) -> str:
+def history_table(runs: list[HistoryRow], last: int = 20) -> str:
     """One table per drill: its newest `last` runs (0: all), then the RTO trend across runs."""
     from datetime import datetime
     from zoneinfo import ZoneInfo

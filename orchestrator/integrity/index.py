@@ -29,7 +29,9 @@ from orchestrator.integrity.signing import (
     read_signature,
     sign_run,
 )
-from orchestrator.journal.chain import GENESIS, canonical, first_bad_record, iso_ns, read_records
+from orchestrator.journal.chain import GENESIS, canonical, first_bad_record, iso_ns
+from orchestrator.journal.reader import Record, read_journal
+from orchestrator.journal.records import RunEnd
 
 INDEX_FILE = "index.jsonl"
 _LOCK_FILE = ".index.lock"
@@ -95,14 +97,23 @@ def seal_point(journal: Path) -> SealPoint:
     bad = first_bad_record(journal)
     if bad is not None:
         raise DrillError(f"{journal}:{bad[0]}: {bad[1]}; refusing to seal a broken journal")
-    records = list(read_records(journal))
-    ends = [r for r in records if r.kind == "run.end"]
-    if not ends:
+    run = read_journal(journal)
+    end = run.end_record
+    if end is None:
         raise DrillError(f"{journal}: no run.end record; the run is unfinished (drill recover)")
-    last = records[-1]
+    last = run.records[-1]
     return SealPoint(run=last.run, seq=last.seq, digest=last.hash,
-                     run_end_sha256=hashlib.sha256(canonical(dict(ends[-1].raw))).hexdigest(),
-                     status=str(ends[-1].data.get("status", "")))
+                     run_end_sha256=run_end_sha256(end),
+                     status=_text(RunEnd.from_record(end.data).status))
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+def run_end_sha256(end: Record) -> str:
+    """What the archive index binds of a run: the SHA-256 of its canonical run.end record."""
+    return hashlib.sha256(canonical(dict(end.raw))).hexdigest()
 
 
 def repair_torn_tail(fh) -> None:

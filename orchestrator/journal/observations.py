@@ -1,0 +1,169 @@
+"""Typed journal records of what a run observed and measured (docs/journal.md): probe
+transitions and summaries, gateway events, measures, objectives, steady-state checks.
+The base and the other kinds: orchestrator.journal.records."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from orchestrator.journal.record_base import (
+    TypedRecord,
+    float_of,
+    opt_text_of,
+    plain,
+    stamp_of,
+    text_of,
+)
+from orchestrator.model.stamp import Stamp
+
+
+@dataclass(frozen=True)
+class ProbeTransition(TypedRecord):
+    kind: ClassVar[str] = "probe.transition"
+    sync: ClassVar[bool] = False
+    _renames: ClassVar[Mapping[str, str]] = {"from_state": "from", "to_state": "to"}
+    gateway: str = ""
+    service: str = ""
+    from_state: str = ""
+    to_state: str = ""
+    at: Stamp | None = None
+    probe: str = ""
+
+    @classmethod
+    def from_record(cls, data: Mapping[str, Any]) -> ProbeTransition:
+        return cls(text_of(data.get("gateway")), text_of(data.get("service")), text_of(data.get("from")),
+                   text_of(data.get("to")), stamp_of(data.get("at"), "probe-sample"), text_of(data.get("probe")))
+
+
+@dataclass(frozen=True)
+class ProbeSummary(TypedRecord):
+    kind: ClassVar[str] = "probe.summary"
+    gateway: str = ""
+    service: str = ""
+    probe: str = ""
+    samples: int = 0
+    failures: int = 0
+    period_ms: float | None = None
+
+    @classmethod
+    def from_record(cls, data: Mapping[str, Any]) -> ProbeSummary:
+        return cls(text_of(data.get("gateway")), text_of(data.get("service")), text_of(data.get("probe")),
+                   int(data.get("samples") or 0), int(data.get("failures") or 0),
+                   float_of(data.get("period_ms")))
+
+
+@dataclass(frozen=True)
+class GatewayEvent(TypedRecord):
+    """A monitor stream event as received (monitor-api.md), plus when drill received it."""
+
+    kind: ClassVar[str] = "gateway.event"
+    sync: ClassVar[bool] = False
+    event: Mapping[str, Any] = field(default_factory=dict)
+    received_ns: int | None = None
+
+    def to_record(self) -> dict[str, Any]:
+        out = plain(self.event)
+        if self.received_ns is not None:
+            out["received_ns"] = self.received_ns
+        return out
+
+    @classmethod
+    def from_record(cls, data: Mapping[str, Any]) -> GatewayEvent:
+        event = {k: v for k, v in data.items() if k != "received_ns"}
+        return cls(event, data.get("received_ns"))
+
+    @property
+    def gateway(self) -> str:
+        return text_of(self.event.get("gateway"))
+
+    @property
+    def type(self) -> str:
+        return text_of(self.event.get("type"))
+
+    @property
+    def ns(self) -> int | None:
+        """The gateway's own stamp, else when drill received it."""
+        ns = self.event.get("ts_ns") or self.received_ns
+        return int(ns) if ns else None
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return dict(self.event.get("data") or {})
+
+
+@dataclass(frozen=True)
+class Measure(TypedRecord):
+    kind: ClassVar[str] = "measure"
+    sync: ClassVar[bool] = False
+    gateway: str = ""
+    service: str = ""
+    affected: bool = False  # on the predicted failed path
+    interrupted: bool = False
+    note: str = ""
+    centre_before: str | None = None
+    centre_after: str | None = None
+    link_lost: Stamp | None = None
+    detected: Stamp | None = None
+    observed: Stamp | None = None
+    restored: Stamp | None = None
+    interruption_s: float | None = None
+    target_s: float | None = None
+    passed: bool | None = None
+    phase: str = "failover"  # failover | failback
+
+    @classmethod
+    def from_record(cls, data: Mapping[str, Any]) -> Measure:
+        passed = data.get("passed")
+        return cls(text_of(data.get("gateway")), text_of(data.get("service")), bool(data.get("affected")),
+                   bool(data.get("interrupted")), text_of(data.get("note")),
+                   opt_text_of(data.get("centre_before")), opt_text_of(data.get("centre_after")),
+                   stamp_of(data.get("link_lost"), "fault-task"),
+                   stamp_of(data.get("detected"), "gateway-monitor"),
+                   stamp_of(data.get("observed"), "probe-sample"),
+                   stamp_of(data.get("restored"), "gateway-monitor"),
+                   float_of(data.get("interruption_s")), float_of(data.get("target_s")),
+                   None if passed is None else bool(passed), text_of(data.get("phase") or "failover"))
+
+
+@dataclass(frozen=True)
+class Objective(TypedRecord):
+    kind: ClassVar[str] = "objective"
+    sync: ClassVar[bool] = False
+    name: str = ""
+    target: Any = None  # a number (seconds for rto.*, cutover.*), a count, or text
+    measured: Any = None
+    passed: bool = False
+    detail: str = ""
+
+    @classmethod
+    def from_record(cls, data: Mapping[str, Any]) -> Objective:
+        return cls(text_of(data.get("name")), data.get("target"), data.get("measured"),
+                   bool(data.get("passed")), text_of(data.get("detail")))
+
+
+@dataclass(frozen=True)
+class SteadyCheck(TypedRecord):
+    gateway: str = ""
+    check: str = ""
+    ok: bool = False
+    detail: str = ""
+
+    @classmethod
+    def from_record(cls, data: Mapping[str, Any]) -> SteadyCheck:
+        return cls(text_of(data.get("gateway")), text_of(data.get("check")), bool(data.get("ok")),
+                   text_of(data.get("detail")))
+
+
+@dataclass(frozen=True)
+class SteadyState(TypedRecord):
+    kind: ClassVar[str] = "steady_state"
+    when: str = ""  # gate | after
+    ok: bool = False
+    checks: tuple[SteadyCheck, ...] = ()
+
+    @classmethod
+    def from_record(cls, data: Mapping[str, Any]) -> SteadyState:
+        return cls(text_of(data.get("when")), bool(data.get("ok")),
+                   tuple(SteadyCheck.from_record(c) for c in data.get("checks") or []))

@@ -1,0 +1,362 @@
+"""Typed journal records: one frozen dataclass per record kind (docs/journal.md): the run,
+its phases and steps, Ansible, operators, faults, files (observations: .observations).
+
+`to_record()` gives the record's `data` exactly as the journal holds it (a record read
+back and written again is byte-identical: tests/journal); `from_record(data)` reads it
+back leniently, the way every consumer (reports, history, archive, integrity, recover)
+needs it: a missing field becomes its empty value rather than an exception.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from orchestrator.journal.observations import (
+    GatewayEvent,
+    Measure,
+    Objective,
+    ProbeSummary,
+    ProbeTransition,
+    SteadyCheck,
+    SteadyState,
+)
+from orchestrator.journal.record_base import (
+    NO_TEXT,
+    TypedRecord,
+    float_of,
+    opt_text_of,
+    plain,
+    stamp_of,
+    step_key,
+    text_of,
+)
+from orchestrator.model.stamp import Stamp
+from orchestrator.model.text import Text
+
+__all__ = ["NO_TEXT", "RECORD_TYPES", "GatewayEvent", "Measure", "Objective", "ProbeSummary",
+           "ProbeTransition", "SteadyCheck", "SteadyState", "TypedRecord", "step_key"]
+
+
+@dataclass(frozen=True)
+class RunStart(TypedRecord):
+    """run.start: kept whole (the plan, params and topology are read by their consumers:
+    `drill recover` rebuilds its restore phase from `plan`); typed accessors for the rest."""
+
+    kind: ClassVar[str] = "run.start"
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_record(self) -> dict[str, Any]:
+        return plain(self.data)
+
+    @classmethod
+    def from_record(cls, data: Mapping[str, Any]) -> RunStart:
+        return cls(data if isinstance(data, Mapping) else {})
+
+    def _section(self, name: str) -> Mapping[str, Any]:
+        value = self.data.get(name)
+        return value if isinstance(value, Mapping) else {}
+
+    @property
+    def drill(self) -> Mapping[str, Any]:
+        return self._section("drill")
+
+    @property
+    def inventory(self) -> Mapping[str, Any]:
+        return self._section("inventory")
+
+    @property
+    def topology(self) -> Mapping[str, Any]:
+        return self._section("topology")
+
+    @property
+    def git(self) -> Mapping[str, Any]:
+        return self._section("git")
+
+    @property
+    def drill_id(self) -> str | None:
+        return self.drill.get("id")
+
+    @property
+    def environment(self) -> str | None:
+        return self.inventory.get("environment")
+
+    @property
+    def inventory_path(self) -> str | None:
+        path = self.inventory.get("path")
+        return path if isinstance(path, str) else None
+
+    @property
+    def title(self) -> dict[str, str]:
+        title = self.drill.get("title")
+        return dict(title) if isinstance(title, Mapping) else {}
+
+    @property
+    def plan(self) -> list[Mapping[str, Any]]:
+        return list(self.data.get("plan") or [])
+
+
+@dataclass(frozen=True)
+class RunEnd(TypedRecord):
+    kind: ClassVar[str] = "run.end"
+    status: str = ""
+    exit_code: int | None = None
+    summary: Any = ""
+    artifacts: Mapping[str, str] = field(default_factory=dict)
+    # worst failover interruption per service among affected gateways (model.results)
+    rto_s: Any = None
+
+    def to_record(self) -> dict[str, Any]:
+        out = super().to_record()
+        if self.rto_s is None:  # older journals wrote no rto_s
+            del out["rto_s"]
+        return out
+
+    @classmethod
+    def from_record(cls, data: Mapping[str, Any]) -> RunEnd:
+        return cls(data.get("status"), data.get("exit_code"), data.get("summary"),
+                   data.get("artifacts") or {}, data.get("rto_s"))
+
+
+@dataclass(frozen=True)
+class Lock(TypedRecord):
+    kind: ClassVar[str] = "lock"
+    path: str = ""
+    holder: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_record(cls, data: Mapping[str, Any]) -> Lock:
+        return cls(text_of(data.get("path")), dict(data.get("holder") or {}))
+
+
+@dataclass(frozen=True)
+class PhaseStart(TypedRecord):
+    kind: ClassVar[str] = "phase.start"
+    phase: str = ""
+    started: Stamp | None = None
+
+    @classmethod
+    def from_record(cls, data: Mapping[str, Any]) -> PhaseStart:
+        return cls(text_of(data.get("phase")), stamp_of(data.get("started")))
+
+
+@dataclass(frozen=True)
+class PhaseEnd(TypedRecord):
+    kind: ClassVar[str] = "phase.end"
+    phase: str = ""
+    status: str = ""
+    started: Stamp | None = None
+    ended: Stamp | None = None
+    duration_s: float | None = None
+
+    @classmethod
+    def from_record(cls, data: Mapping[str, Any]) -> PhaseEnd:
+        return cls(text_of(data.get("phase")), text_of(data.get("status")), stamp_of(data.get("started")),
+                   stamp_of(data.get("ended")), float_of(data.get("duration_s")))
+
+
+@dataclass(frozen=True)
+class StepStart(TypedRecord):
+    kind: ClassVar[str] = "step.start"
+    phase: str = ""
+    index: Any = 0
+    name: Text = NO_TEXT
+    step_kind: str = ""
+    automated: bool = True
+    started: Stamp | None = None
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return step_key(self.phase, self.index)
+
+    @classmethod
+    def from_record(cls, data: Mapping[str, Any]) -> StepStart:
+        return cls(text_of(data.get("phase")), data.get("index"), Text.of(data.get("name")),
+                   text_of(data.get("step_kind")), bool(data.get("automated", True)),
+                   stamp_of(data.get("started")), dict(data.get("detail") or {}))
+
+
+@dataclass(frozen=True)
+class StepEnd(TypedRecord):
+    kind: ClassVar[str] = "step.end"
+    phase: str = ""
+    index: Any = 0
+    name: Text = NO_TEXT
+    step_kind: str = ""
+    automated: bool = True
+    status: str = ""
+    started: Stamp | None = None
+    ended: Stamp | None = None
+    duration_s: float | None = None
+    error: str | None = None
+
+    @property
+    def key(self) -> str:
+        return step_key(self.phase, self.index)
+
+    @classmethod
+    def from_record(cls, data: Mapping[str, Any]) -> StepEnd:
+        return cls(text_of(data.get("phase")), data.get("index"), Text.of(data.get("name")),
+                   text_of(data.get("step_kind")), bool(data.get("automated", True)),
+                   text_of(data.get("status")), stamp_of(data.get("started")), stamp_of(data.get("ended")),
+                   float_of(data.get("duration_s")), opt_text_of(data.get("error")))
+
+
+@dataclass(frozen=True)
+class AnsibleProcess(TypedRecord):
+    kind: ClassVar[str] = "ansible.process"
+    step: str = ""
+    pid: int = 0
+    pgid: int = 0
+
+    @classmethod
+    def from_record(cls, data: Mapping[str, Any]) -> AnsibleProcess:
+        return cls(text_of(data.get("step")), int(data.get("pid") or 0), int(data.get("pgid") or 0))
+
+
+@dataclass(frozen=True)
+class AnsibleTask(TypedRecord):
+    kind: ClassVar[str] = "ansible.task"
+    sync: ClassVar[bool] = False
+    step: str = ""
+    host: str = ""
+    task: str = ""
+    action: str = ""
+    status: str = ""
+    started: Stamp | None = None
+    ended: Stamp | None = None
+    duration_s: float | None = None
+    effective_ns: int | None = None
+    msg: str | None = None
+
+    @classmethod
+    def from_record(cls, data: Mapping[str, Any]) -> AnsibleTask:
+        return cls(text_of(data.get("step")), text_of(data.get("host")), text_of(data.get("task")),
+                   text_of(data.get("action")), text_of(data.get("status")), stamp_of(data.get("started")),
+                   stamp_of(data.get("ended")), float_of(data.get("duration_s")), data.get("effective_ns"),
+                   opt_text_of(data.get("msg")))
+
+
+@dataclass(frozen=True)
+class OperatorAck(TypedRecord):
+    kind: ClassVar[str] = "operator.ack"
+    step: str = ""
+    operator: str = ""
+    at: Stamp | None = None
+    unattended: bool = False
+    how: str = ""
+
+    @classmethod
+    def from_record(cls, data: Mapping[str, Any]) -> OperatorAck:
+        return cls(text_of(data.get("step")), text_of(data.get("operator")), stamp_of(data.get("at"), "operator"),
+                   bool(data.get("unattended")), text_of(data.get("how")))
+
+
+@dataclass(frozen=True)
+class FaultEffective(TypedRecord):
+    kind: ClassVar[str] = "fault.effective"
+    step: str = ""
+    effect: Any = None  # {lines_down, centres_down, …, repoint} as the step declared it
+    at: Stamp | None = None
+    affected: Mapping[str, Any] = field(default_factory=dict)
+    targets: Mapping[str, Stamp | None] = field(default_factory=dict)
+
+    @classmethod
+    def from_record(cls, data: Mapping[str, Any]) -> FaultEffective:
+        targets = data.get("targets") or {}
+        return cls(text_of(data.get("step")), data.get("effect"), stamp_of(data.get("at"), "fault-task"),
+                   dict(data.get("affected") or {}),
+                   {str(k): stamp_of(v, "fault-task") for k, v in targets.items()}
+                   if isinstance(targets, Mapping) else {})
+
+
+@dataclass(frozen=True)
+class Signal(TypedRecord):
+    kind: ClassVar[str] = "signal"
+    signal: str = ""
+    phase: str = ""
+    step: str | None = None
+
+    @classmethod
+    def from_record(cls, data: Mapping[str, Any]) -> Signal:
+        return cls(text_of(data.get("signal")), text_of(data.get("phase")), data.get("step"))
+
+
+@dataclass(frozen=True)
+class Abort(TypedRecord):
+    kind: ClassVar[str] = "abort"
+    reason: str = ""
+    phase: str = ""
+    step: str | None = None
+
+    @classmethod
+    def from_record(cls, data: Mapping[str, Any]) -> Abort:
+        return cls(text_of(data.get("reason")), text_of(data.get("phase")), data.get("step"))
+
+
+@dataclass(frozen=True)
+class EvidenceFile(TypedRecord):
+    kind: ClassVar[str] = "evidence.file"
+    sync: ClassVar[bool] = False
+    path: str = ""
+    sha256: str = ""
+    source: Any = None  # {host, path}
+    redacted: bool = False
+    original_sha256: str | None = None
+
+    @classmethod
+    def from_record(cls, data: Mapping[str, Any]) -> EvidenceFile:
+        return cls(data.get("path"), data.get("sha256"), data.get("source"),
+                   bool(data.get("redacted")), data.get("original_sha256"))
+
+    @property
+    def source_text(self) -> str:
+        src = self.source or {}
+        text = f"{src.get('host', '')}:{src.get('path', '')}" if isinstance(src, Mapping) else text_of(src)
+        return text.strip(":")
+
+
+@dataclass(frozen=True)
+class ReportFile(TypedRecord):
+    kind: ClassVar[str] = "report.file"
+    sync: ClassVar[bool] = False
+    path: str = ""
+    sha256: str = ""
+    journal_digest: str = ""
+
+    @classmethod
+    def from_record(cls, data: Mapping[str, Any]) -> ReportFile:
+        return cls(data.get("path"), data.get("sha256"), text_of(data.get("journal_digest")))
+
+
+@dataclass(frozen=True)
+class Note(TypedRecord):
+    kind: ClassVar[str] = "note"
+    sync: ClassVar[bool] = False
+    message: str = ""
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_record(cls, data: Mapping[str, Any]) -> Note:
+        return cls(text_of(data.get("message")), dict(data.get("detail") or {}))
+
+
+@dataclass(frozen=True)
+class Recover(TypedRecord):
+    kind: ClassVar[str] = "recover"
+    by: str = ""
+    at: Stamp | None = None
+    actions: tuple[str, ...] = ()
+
+    @classmethod
+    def from_record(cls, data: Mapping[str, Any]) -> Recover:
+        return cls(text_of(data.get("by")), stamp_of(data.get("at"), "operator"),
+                   tuple(str(a) for a in data.get("actions") or ()))
+
+
+RECORD_TYPES: dict[str, type[Any]] = {cls.kind: cls for cls in (
+    RunStart, RunEnd, Lock, PhaseStart, PhaseEnd, StepStart, StepEnd, AnsibleProcess,
+    AnsibleTask, OperatorAck, FaultEffective, ProbeTransition, ProbeSummary, GatewayEvent,
+    Measure, Objective, SteadyState, Signal, Abort, EvidenceFile, ReportFile, Note, Recover)}
