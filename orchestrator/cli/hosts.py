@@ -90,7 +90,7 @@ def check(project: Path | None, inventory: str, names: tuple[str, ...], as_json:
     Example:  drill hosts check -i inventories/prod
     """
     from orchestrator.adapters.hosts import measure_clock_offset
-    from orchestrator.probes.ssh import SshPool
+    from orchestrator.adapters.ssh import SshPool
 
     topo = _topology(project, inventory)
     wanted = list(names) or sorted(topo.hosts)
@@ -124,8 +124,8 @@ def forward(project: Path | None, inventory: str) -> None:
     import threading
 
     from orchestrator.adapters.hosts import monitor_forwards
+    from orchestrator.adapters.ssh import SshForward, SshPool
     from orchestrator.errors import DrillError
-    from orchestrator.probes.ssh import SshForward, SshPool
 
     topo = _topology(project, inventory)
     plan = monitor_forwards(_inventory_path(project, inventory))
