@@ -18,68 +18,18 @@ import os
 import signal
 import sys
 import time
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from orchestrator.journal.chain import iso_ns
+from orchestrator.lab.gateway_config import GatewayConfig, Server, load_config
 from orchestrator.lab.monitor import EventStream, Monitor
 from orchestrator.lab.wire import TEST_FILE, sm_cipher
 
 TRANSFER_PERIOD_S = 1.0
 STALL_TICKS = 5
 STALL_MIN_S = 0.25
-
-
-@dataclass(frozen=True)
-class Server:
-    centre: str
-    address: str
-    port: int
-
-
-@dataclass(frozen=True)
-class GatewayConfig:
-    path: Path
-    sha256: str
-    id: str
-    kind: str
-    monitor: tuple[str, int]
-    heartbeat_interval: float
-    heartbeat_timeout: float
-    reconnect_interval: float
-    servers: tuple[Server, ...]
-    router: tuple[str, int] | None = None
-    multicast: tuple[str, int] | None = None
-    log: Path | None = None
-
-
-def load_config(path: Path) -> GatewayConfig:
-    data = path.read_bytes()
-    root = ET.fromstring(data)
-    mon = root.find("monitor")
-    timing = root.find("timing")
-    assert mon is not None and timing is not None, "config needs <monitor> and <timing>"
-    lab = root.find("lab")
-
-    def ep(el: ET.Element | None) -> tuple[str, int] | None:
-        return (el.get("address", ""), int(el.get("port", "0"))) if el is not None else None
-
-    return GatewayConfig(
-        path=path, sha256=hashlib.sha256(data).hexdigest(),
-        id=root.get("id", ""), kind=root.get("kind", "trading"),
-        monitor=(mon.get("address", "127.0.0.1"), int(mon.get("port", "0"))),
-        heartbeat_interval=float(timing.get("heartbeat_interval", "0.5")),
-        heartbeat_timeout=float(timing.get("heartbeat_timeout", "2.0")),
-        reconnect_interval=float(timing.get("reconnect_interval", "0.5")),
-        servers=tuple(Server(s.get("centre", "?"), s.get("address", ""), int(s.get("port", "0")))
-                      for s in root.iter("server")),
-        router=ep(lab.find("router")) if lab is not None else None,
-        multicast=ep(lab.find("multicast")) if lab is not None else None,
-        log=Path(lab.find("log").get("path", "")) if lab is not None and lab.find("log")
-        is not None else None,  # type: ignore[union-attr]
-    )
 
 
 class LinkLost(Exception):
