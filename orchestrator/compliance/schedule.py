@@ -18,9 +18,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from orchestrator.compliance.cadence import DrillCadence
-from orchestrator.compliance.windows import DAYS, in_change_window
 from orchestrator.errors import InputError, Problem
 from orchestrator.model.inventory import Inventory
+from orchestrator.model.windows import DAYS, in_change_window
 
 # Weekend first (exchange-organised drills run on weekends), daytime preferred.
 _DAY_ORDER = ("sat", "sun", "mon", "tue", "wed", "thu", "fri")

@@ -268,7 +268,7 @@ class Engine:
                     f"--confirm-environment {env.name} (--yes alone never confirms it)")
             when = _now_dt()
             try:
-                from orchestrator.compliance.windows import in_change_window
+                from orchestrator.model.windows import in_change_window
             except ImportError:
                 in_change_window = None
             if in_change_window is not None and not in_change_window(self.inv, when) \

@@ -1,4 +1,8 @@
-"""Ansible Vault plaintexts of an inventory folder, so that drill scrubs what Ansible decrypts."""
+"""Ansible Vault plaintexts of an inventory folder, so that drill scrubs what Ansible decrypts.
+
+A reader of the inventory's files (config layer): the Ansible adapter and the journal's
+redaction (config.secrets) both use it.
+"""
 
 from __future__ import annotations
 
