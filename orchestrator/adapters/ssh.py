@@ -12,6 +12,7 @@ import select
 import socket
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from orchestrator.adapters.hosts import (
     load_known_hosts,
     unknown_message,
 )
+from orchestrator.errors import DrillError
 
 _DEFAULT_KEYS = ("~/.ssh/id_ed25519", "~/.ssh/id_ecdsa", "~/.ssh/id_rsa")
 
@@ -261,3 +263,24 @@ class SshForward:
                 item.close()
         for t in self._threads:
             t.join(timeout=2)
+
+
+def start_forwards(pool: SshPool, plan: Iterable[Any]) -> list[SshForward]:
+    """One `SshForward` per planned monitor (`host`, `address`, `port`, `gateway`), listening
+    on the same address and port here. Logs in to each host first, so a refused host key
+    fails here, clearly; on any failure the forwards already started are closed."""
+
+    forwards: list[SshForward] = []
+    try:
+        for f in plan:
+            pool.transport(f.host)
+            try:
+                fw = SshForward(pool, f.host, (f.address, f.port), (f.address, f.port))
+            except OSError as e:
+                raise DrillError(f"cannot listen on {f.address}:{f.port} for {f.gateway}: {e}") from None
+            forwards.append(fw.start())
+    except BaseException:
+        for fw in forwards:
+            fw.close()
+        raise
+    return forwards

@@ -131,40 +131,25 @@ def schedule(emit: str, out: Path | None, inventory: str, project: Path | None) 
 
     Example:  drill schedule --emit systemd --out /etc/systemd/system
     """
-    import shutil
-    import sys
-
     from orchestrator.compliance import cadence
-    from orchestrator.compliance.schedule import ScheduleSpec, cron_lines, systemd_units
+    from orchestrator.compliance.schedule import ScheduleSpec, drill_executable, schedule_files, write_files
     from orchestrator.config.project import find_project
 
     inv_path = _inventory_path(project, inventory).resolve()
     inv = _load_inventory(inv_path)
     proj = find_project(project)
     drills = cadence.load_drill_cadences(proj.drills_dir)
-    exe = Path(sys.executable).parent / "drill"
-    if not exe.exists():
-        exe = Path(shutil.which("drill") or "drill")
-    spec = ScheduleSpec(inventory=inv, inventory_arg=str(inv_path), project=proj.root, drill_exe=exe)
-    if emit == "cron":
-        text = cron_lines(spec, drills)
-        if out is None:
-            click.echo(text, nl=False)
-            return
-        out.mkdir(parents=True, exist_ok=True)
-        target = out / f"drill-{inv.environment.name}"
-        target.write_text(text, encoding="utf-8")
-        click.echo(str(target))
-        return
-    units = systemd_units(spec, drills)
-    if out is None:
-        for u in units:
+    spec = ScheduleSpec(inventory=inv, inventory_arg=str(inv_path), project=proj.root,
+                        drill_exe=drill_executable())
+    files = schedule_files(emit, spec, drills)
+    if out is not None:
+        for path in write_files(files, out):
+            click.echo(str(path))
+    elif emit == "cron":
+        click.echo(files[0].text, nl=False)
+    else:
+        for u in files:
             click.echo(f"# {u.name}\n{u.text}")
-        return
-    out.mkdir(parents=True, exist_ok=True)
-    for u in units:
-        (out / u.name).write_text(u.text, encoding="utf-8")
-        click.echo(str(out / u.name))
 
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(d|w|y)\s*$")

@@ -124,7 +124,7 @@ def forward(project: Path | None, inventory: str) -> None:
     import threading
 
     from orchestrator.adapters.hosts import monitor_forwards
-    from orchestrator.adapters.ssh import SshForward, SshPool
+    from orchestrator.adapters.ssh import SshPool, start_forwards
     from orchestrator.errors import DrillError
 
     topo = _topology(project, inventory)
@@ -133,17 +133,11 @@ def forward(project: Path | None, inventory: str) -> None:
         raise DrillError("no gateway monitor to forward (none listens on its SSH host's loopback)")
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
-    forwards: list = []
     try:
         with SshPool(topo) as pool:
+            forwards = start_forwards(pool, plan)
             try:
                 for f in plan:
-                    pool.transport(f.host)  # log in first: a refused host key fails here, clearly
-                    try:
-                        fw = SshForward(pool, f.host, (f.address, f.port), (f.address, f.port))
-                    except OSError as e:
-                        raise DrillError(f"cannot listen on {f.address}:{f.port} for {f.gateway}: {e}") from None
-                    forwards.append(fw.start())
                     click.echo(f"forwarding {f.address}:{f.port} → {f.host}:{f.address}:{f.port} ({f.gateway})")
                 click.echo("ready; Ctrl-C to stop", err=True)
                 stop.wait()

@@ -118,8 +118,24 @@ def _quote(text: str) -> str:
 
 # -- probe kinds --------------------------------------------------------------------------------
 
+class _SshSampling:
+    """What the SSH kinds share: a blocking `sample_sync` run off the event loop, and
+    samples stamped with the start of the attempt."""
+
+    kind: str
+    target: str
+
+    def sample_sync(self) -> Sample:
+        raise NotImplementedError
+
+    def _sample(self, t_ns: int, mono: int, ok: bool, value: Any = None, error: str | None = None,
+                latency_ms: float | None = None) -> Sample:
+        latency = _ms(mono) if latency_ms is None else latency_ms
+        return Sample(self.kind, self.target, t_ns, mono, ok, latency, value, error)
+
+
 @dataclass
-class SshCommandProbe:
+class SshCommandProbe(_SshSampling):
     """`ssh-command`: ok when the command exits 0 and its output matches `expect` (regex)."""
 
     pool: SshPool
@@ -138,22 +154,17 @@ class SshCommandProbe:
         try:
             res = self.pool.run(self.host, self.command, self.timeout_s)
         except (HostUnreachable, HostKeyChanged, HostKeyUnknown, TimeoutError, paramiko.SSHException) as e:
-            return Sample(self.kind, self.target, t_ns, mono, False, _ms(mono), None, str(e))
+            return self._sample(t_ns, mono, False, error=str(e))
         value = {"exit_status": res.exit_status, "stdout": res.stdout[-4000:], "stderr": res.stderr[-2000:]}
         if res.exit_status != 0:
-            return Sample(self.kind, self.target, t_ns, mono, False, _ms(mono), value,
-                          f"exit status {res.exit_status}")
+            return self._sample(t_ns, mono, False, value, f"exit status {res.exit_status}")
         if self.expect is not None and not re.search(self.expect, res.stdout):
-            return Sample(self.kind, self.target, t_ns, mono, False, _ms(mono), value,
-                          f"output does not match {self.expect!r}")
-        return Sample(self.kind, self.target, t_ns, mono, True, _ms(mono), value)
-
-    async def sample(self) -> Sample:
-        return await asyncio.to_thread(self.sample_sync)
+            return self._sample(t_ns, mono, False, value, f"output does not match {self.expect!r}")
+        return self._sample(t_ns, mono, True, value)
 
 
 @dataclass
-class SshTcpProbe:
+class SshTcpProbe(_SshSampling):
     """`ssh-tcp`: a TCP connect to address:port made by host `via` (default: the bastion)."""
 
     pool: SshPool
@@ -172,17 +183,14 @@ class SshTcpProbe:
         try:
             chan = self.pool.open_tcp(self.via, self.address, self.port, self.timeout_s)
         except (HostUnreachable, HostKeyChanged, HostKeyUnknown) as e:
-            return Sample(self.kind, self.target, t_ns, mono, False, _ms(mono), None, str(e))
+            return self._sample(t_ns, mono, False, error=str(e))
         latency = _ms(mono)
         chan.close()
-        return Sample(self.kind, self.target, t_ns, mono, True, latency)
-
-    async def sample(self) -> Sample:
-        return await asyncio.to_thread(self.sample_sync)
+        return self._sample(t_ns, mono, True, latency_ms=latency)
 
 
 @dataclass
-class SshLogProbe:
+class SshLogProbe(_SshSampling):
     """`ssh-log`: ok once a line matching `pattern` appeared; value carries its timestamp."""
 
     pool: SshPool
@@ -204,14 +212,14 @@ class SshLogProbe:
             if self._follower is None:
                 self._follower = SshLogFollower(self.pool, self.host, self.path, tz=self.tz).start()
         except (HostUnreachable, HostKeyChanged, HostKeyUnknown, paramiko.SSHException) as e:
-            return Sample(self.kind, self.target, t_ns, mono, False, _ms(mono), None, str(e))
+            return self._sample(t_ns, mono, False, error=str(e))
         if self._match is None:
             self._match = self._follower.wait_for(self.pattern, 0.0)
         line = self._match
         if line is None:
-            return Sample(self.kind, self.target, t_ns, mono, False, _ms(mono), None, "no matching line yet")
-        return Sample(self.kind, self.target, t_ns, mono, True, _ms(mono),
-                      {"line": line.text, "ts_ns": line.ts_ns, "received_ns": line.received_ns})
+            return self._sample(t_ns, mono, False, error="no matching line yet")
+        return self._sample(t_ns, mono, True,
+                            {"line": line.text, "ts_ns": line.ts_ns, "received_ns": line.received_ns})
 
     async def sample(self) -> Sample:
         return await asyncio.to_thread(self.sample_sync)
