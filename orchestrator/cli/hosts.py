@@ -7,15 +7,14 @@ from pathlib import Path
 
 import click
 
-from orchestrator.cli._options import inventory_option, json_option, project_option
+from orchestrator.cli._options import inventory_option, inventory_path, json_option, project_option
 
 
 def _topology(project: Path | None, inventory: str):
     from orchestrator.adapters.hosts import load_topology
-    from orchestrator.config.project import find_project
     from orchestrator.errors import InputError, Problem
 
-    path = find_project(project).inventory_path(inventory)
+    path = inventory_path(project, inventory)
     topo = load_topology(path)
     if not topo.hosts:
         raise InputError(Problem(str(path), None, "hosts",
@@ -128,7 +127,7 @@ def forward(project: Path | None, inventory: str) -> None:
     from orchestrator.errors import DrillError
 
     topo = _topology(project, inventory)
-    plan = monitor_forwards(_inventory_path(project, inventory))
+    plan = monitor_forwards(inventory_path(project, inventory))
     if not plan:
         raise DrillError("no gateway monitor to forward (none listens on its SSH host's loopback)")
     stop = threading.Event()
@@ -147,12 +146,6 @@ def forward(project: Path | None, inventory: str) -> None:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-
-
-def _inventory_path(project: Path | None, inventory: str) -> Path:
-    from orchestrator.config.project import find_project
-
-    return find_project(project).inventory_path(inventory)
 
 
 commands = [hosts]

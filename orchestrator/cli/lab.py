@@ -8,14 +8,13 @@ from pathlib import Path
 
 import click
 
-from orchestrator.cli._options import inventory_option, json_option, project_option
+from orchestrator.cli._options import inventory_option, inventory_path, json_option, project_option
 
 
 def _inventory(project: Path | None, inventory: str):
-    from orchestrator.config.project import find_project
     from orchestrator.model.inventory import load_inventory
 
-    path = find_project(project).inventory_path(inventory)
+    path = inventory_path(project, inventory)
     return path, load_inventory(path)
 
 
