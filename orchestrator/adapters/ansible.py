@@ -35,10 +35,11 @@ from orchestrator.adapters.scrub import Redacting, scrub_tree, secret_values
 from orchestrator.config.vault import vault_plaintexts
 from orchestrator.errors import DrillError
 
-# Names other packages import from here (engine/recover, engine/timing, config/secrets).
+# The adapter's API; group_alive, kill_process_group (engine/recover) and stdout_objects
+# (engine/timing) live in procgroup and ansible_events, and are named here for those callers.
 __all__ = [
     "PlaybookResult", "PlaybookRun", "TaskResult", "group_alive", "kill_process_group",
-    "run_playbook", "stdout_objects", "vault_plaintexts",
+    "run_playbook", "stdout_objects",
 ]
 
 # env/ files that carry inputs: removed once the run is over.
