@@ -28,7 +28,7 @@ from orchestrator.errors import DrillError, InputError, Problem, RefusedError
 if TYPE_CHECKING:  # paramiko is imported only where SSH is really used
     import paramiko
 
-    from orchestrator.probes.ssh import SshPool
+    from orchestrator.adapters.ssh import SshPool
 
 KNOWN_HOSTS_NAME = "known_hosts"
 
@@ -280,7 +280,7 @@ def trust_hosts(topology: SshTopology, names: Iterable[str] | None = None, *,
     key_type, fingerprint, previous)` decides. Nothing is written when any host's
     fingerprint does not match the inventory.
     """
-    from orchestrator.probes.ssh import SshPool, fetch_host_key
+    from orchestrator.adapters.ssh import SshPool, fetch_host_key
 
     wanted = list(names) if names else sorted(topology.hosts)
     order: list[SshHost] = []
@@ -395,7 +395,7 @@ def record_clock_offsets(inventory_path: str | Path, dest: Path) -> list[dict[st
     """
     import json
 
-    from orchestrator.probes.ssh import SshPool
+    from orchestrator.adapters.ssh import SshPool
 
     try:
         topo = load_topology(inventory_path)

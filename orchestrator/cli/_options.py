@@ -27,3 +27,21 @@ reports_option = click.option(
     default=None,
     help="Archive folder for run folders. Default: the project's reports/.",
 )
+
+
+def inventory_path(project: Path | None, inventory: str) -> Path:
+    """The --inventory given: a path as is (no project needed), else a name in the project."""
+    from orchestrator.config.project import find_project
+
+    if project is None and Path(inventory).exists():
+        return Path(inventory)
+    return find_project(project).inventory_path(inventory)
+
+
+def archive_dir(project: Path | None, reports: Path | None) -> Path:
+    """The run archive: --reports, else the project's reports/."""
+    if reports is not None:
+        return reports
+    from orchestrator.config.project import find_project
+
+    return find_project(project).reports_dir

@@ -8,21 +8,14 @@ from pathlib import Path
 
 import click
 
-from orchestrator.cli._options import inventory_option, json_option, project_option, reports_option
-
-
-def _inventory_path(project_dir: Path | None, inventory: str) -> Path:
-    from orchestrator.config.project import find_project
-
-    if project_dir is None and Path(inventory).exists():
-        return Path(inventory)
-    return find_project(project_dir).inventory_path(inventory)
-
-
-def _reports(project_dir: Path | None, reports: Path | None) -> Path:
-    from orchestrator.config.project import find_project
-
-    return reports if reports is not None else find_project(project_dir).reports_dir
+from orchestrator.cli._options import (
+    archive_dir,
+    inventory_option,
+    inventory_path,
+    json_option,
+    project_option,
+    reports_option,
+)
 
 
 def _now():
@@ -55,7 +48,7 @@ def check(inventory: str, project: Path | None, as_json: bool, live: bool | None
     from orchestrator.config.project import drill_home
     from orchestrator.errors import ObjectiveFailed
 
-    report = run_check(_inventory_path(project, inventory), drill_home(), live=live)
+    report = run_check(inventory_path(project, inventory), drill_home(), live=live)
     if as_json:
         click.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
     else:
@@ -91,14 +84,14 @@ def due(drill_id: str | None, pending: bool, inventory: str, project: Path | Non
     from orchestrator.config.project import drill_home, find_project
     from orchestrator.errors import InputError, ObjectiveFailed, Problem
 
-    inv = _load_inventory(_inventory_path(project, inventory))
+    inv = _load_inventory(inventory_path(project, inventory))
     proj = find_project(project)
     drills = cadence.load_drill_cadences(proj.drills_dir)
     if drill_id is not None:
         drills = [d for d in drills if d.id == drill_id]
         if not drills:
             raise InputError(Problem(drill_id, None, "DRILL_ID", "no such drill in the project"))
-    runs = scan_runs(_reports(project, reports), environment=inv.environment.name,
+    runs = scan_runs(archive_dir(project, reports), environment=inv.environment.name,
                      cache_dir=drill_home() / "cache")
     verdicts = cadence.due(drills, runs, timezone=inv.environment.timezone, now=_now())
     if as_json:
@@ -131,40 +124,25 @@ def schedule(emit: str, out: Path | None, inventory: str, project: Path | None) 
 
     Example:  drill schedule --emit systemd --out /etc/systemd/system
     """
-    import shutil
-    import sys
-
     from orchestrator.compliance import cadence
-    from orchestrator.compliance.schedule import ScheduleSpec, cron_lines, systemd_units
+    from orchestrator.compliance.schedule import ScheduleSpec, drill_executable, schedule_files, write_files
     from orchestrator.config.project import find_project
 
-    inv_path = _inventory_path(project, inventory).resolve()
+    inv_path = inventory_path(project, inventory).resolve()
     inv = _load_inventory(inv_path)
     proj = find_project(project)
     drills = cadence.load_drill_cadences(proj.drills_dir)
-    exe = Path(sys.executable).parent / "drill"
-    if not exe.exists():
-        exe = Path(shutil.which("drill") or "drill")
-    spec = ScheduleSpec(inventory=inv, inventory_arg=str(inv_path), project=proj.root, drill_exe=exe)
-    if emit == "cron":
-        text = cron_lines(spec, drills)
-        if out is None:
-            click.echo(text, nl=False)
-            return
-        out.mkdir(parents=True, exist_ok=True)
-        target = out / f"drill-{inv.environment.name}"
-        target.write_text(text, encoding="utf-8")
-        click.echo(str(target))
-        return
-    units = systemd_units(spec, drills)
-    if out is None:
-        for u in units:
+    spec = ScheduleSpec(inventory=inv, inventory_arg=str(inv_path), project=proj.root,
+                        drill_exe=drill_executable())
+    files = schedule_files(emit, spec, drills)
+    if out is not None:
+        for path in write_files(files, out):
+            click.echo(str(path))
+    elif emit == "cron":
+        click.echo(files[0].text, nl=False)
+    else:
+        for u in files:
             click.echo(f"# {u.name}\n{u.text}")
-        return
-    out.mkdir(parents=True, exist_ok=True)
-    for u in units:
-        (out / u.name).write_text(u.text, encoding="utf-8")
-        click.echo(str(out / u.name))
 
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(d|w|y)\s*$")
@@ -200,8 +178,8 @@ def prune(older_than: str, dry_run: bool, inventory: str, project: Path | None,
     """
     from orchestrator.compliance.retention import prune as do_prune
 
-    inv = _load_inventory(_inventory_path(project, inventory))
-    result = do_prune(_reports(project, reports), _duration(older_than), inv.retention_days,
+    inv = _load_inventory(inventory_path(project, inventory))
+    result = do_prune(archive_dir(project, reports), _duration(older_than), inv.retention_days,
                       now=_now(), dry_run=dry_run)
     if as_json:
         click.echo(json.dumps({"cutoff": result.cutoff.isoformat(), "dry_run": dry_run,
@@ -239,12 +217,12 @@ def summary(year: int, lang: str, fmt: str, out: Path | None, inventory: str,
     from orchestrator.config.project import find_project
     from orchestrator.errors import InputError
 
-    inv = _load_inventory(_inventory_path(project, inventory))
+    inv = _load_inventory(inventory_path(project, inventory))
     try:
         drills = cadence.load_drill_cadences(find_project(project).drills_dir)
     except InputError:
         drills = []  # a broken drill file must not block the filing; runs still list
-    archive = _reports(project, reports)
+    archive = archive_dir(project, reports)
     data = yearly.build(archive, year, environment=inv.environment.name,
                         timezone=inv.environment.timezone, lang=lang, drills=drills, now=_now())
     body = yearly.render(data, fmt)

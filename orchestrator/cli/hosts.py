@@ -7,15 +7,14 @@ from pathlib import Path
 
 import click
 
-from orchestrator.cli._options import inventory_option, json_option, project_option
+from orchestrator.cli._options import inventory_option, inventory_path, json_option, project_option
 
 
 def _topology(project: Path | None, inventory: str):
     from orchestrator.adapters.hosts import load_topology
-    from orchestrator.config.project import find_project
     from orchestrator.errors import InputError, Problem
 
-    path = find_project(project).inventory_path(inventory)
+    path = inventory_path(project, inventory)
     topo = load_topology(path)
     if not topo.hosts:
         raise InputError(Problem(str(path), None, "hosts",
@@ -90,7 +89,7 @@ def check(project: Path | None, inventory: str, names: tuple[str, ...], as_json:
     Example:  drill hosts check -i inventories/prod
     """
     from orchestrator.adapters.hosts import measure_clock_offset
-    from orchestrator.probes.ssh import SshPool
+    from orchestrator.adapters.ssh import SshPool
 
     topo = _topology(project, inventory)
     wanted = list(names) or sorted(topo.hosts)
@@ -124,26 +123,20 @@ def forward(project: Path | None, inventory: str) -> None:
     import threading
 
     from orchestrator.adapters.hosts import monitor_forwards
+    from orchestrator.adapters.ssh import SshPool, start_forwards
     from orchestrator.errors import DrillError
-    from orchestrator.probes.ssh import SshForward, SshPool
 
     topo = _topology(project, inventory)
-    plan = monitor_forwards(_inventory_path(project, inventory))
+    plan = monitor_forwards(inventory_path(project, inventory))
     if not plan:
         raise DrillError("no gateway monitor to forward (none listens on its SSH host's loopback)")
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
-    forwards: list = []
     try:
         with SshPool(topo) as pool:
+            forwards = start_forwards(pool, plan)
             try:
                 for f in plan:
-                    pool.transport(f.host)  # log in first: a refused host key fails here, clearly
-                    try:
-                        fw = SshForward(pool, f.host, (f.address, f.port), (f.address, f.port))
-                    except OSError as e:
-                        raise DrillError(f"cannot listen on {f.address}:{f.port} for {f.gateway}: {e}") from None
-                    forwards.append(fw.start())
                     click.echo(f"forwarding {f.address}:{f.port} → {f.host}:{f.address}:{f.port} ({f.gateway})")
                 click.echo("ready; Ctrl-C to stop", err=True)
                 stop.wait()
@@ -153,12 +146,6 @@ def forward(project: Path | None, inventory: str) -> None:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-
-
-def _inventory_path(project: Path | None, inventory: str) -> Path:
-    from orchestrator.config.project import find_project
-
-    return find_project(project).inventory_path(inventory)
 
 
 commands = [hosts]

@@ -8,14 +8,13 @@ from pathlib import Path
 
 import click
 
-from orchestrator.cli._options import inventory_option, json_option, project_option
+from orchestrator.cli._options import inventory_option, inventory_path, json_option, project_option
 
 
 def _inventory(project: Path | None, inventory: str):
-    from orchestrator.config.project import find_project
     from orchestrator.model.inventory import load_inventory
 
-    path = find_project(project).inventory_path(inventory)
+    path = inventory_path(project, inventory)
     return path, load_inventory(path)
 
 
@@ -50,15 +49,7 @@ def _unique(ids: tuple[str, ...]) -> list[str]:
 
 
 def _apply(project: Path | None, inventory: str, requests: list[dict]) -> list[dict]:
-    return _send(_client(project, inventory), requests)
-
-
-def _send(client, requests: list[dict]) -> list[dict]:
-    """One request for one target, a batch (checked whole before anything changes) for more."""
-    if len(requests) == 1:
-        req = dict(requests[0])
-        return [client.request(req.pop("op"), **req)]
-    return client.batch(requests)
+    return _client(project, inventory).apply(requests)
 
 
 @click.group()
@@ -200,20 +191,25 @@ def line_down(line_ids: tuple[str, ...], mode: str, project: Path | None, invent
               f"line {resp['target']} down ({mode}), {resp.get('flows', 0)} flow(s) hit,")
 
 
-@line.command("up")
-@click.argument("line_ids", metavar="ID...", nargs=-1, required=True)
-@project_option
-@inventory_option
-@json_option
-def line_up(line_ids: tuple[str, ...], project: Path | None, inventory: str,
-            as_json: bool) -> None:
-    """Bring lines back.
+def _target_command(group: click.Group, name: str, op: str, key: str, verb: str, help_text: str):
+    """A command that sends `op` for each ID (one request, or a batch for several)."""
+    @group.command(name)
+    @click.argument("ids", metavar="ID...", nargs=-1, required=True)
+    @project_option
+    @inventory_option
+    @json_option
+    def command(ids: tuple[str, ...], project: Path | None, inventory: str, as_json: bool) -> None:
+        reqs = [{"op": op, key: target} for target in _unique(ids)]
+        for resp in _apply(project, inventory, reqs):
+            _show(resp, as_json, f"{key} {resp['target']} {verb}")
 
-    Example:  drill lab line up ct-ft ct-nf
-    """
-    reqs = [{"op": "line_up", "line": lid} for lid in _unique(line_ids)]
-    for resp in _apply(project, inventory, reqs):
-        _show(resp, as_json, f"line {resp['target']} up")
+    # click reads help when decorating; a __doc__ set afterwards never reaches --help.
+    command.help = help_text
+    return command
+
+
+line_up = _target_command(line, "up", "line_up", "line", "up",
+                          "Bring lines back.\n\nExample:  drill lab line up ct-ft ct-nf")
 
 
 @lab.group()
@@ -221,36 +217,12 @@ def centre() -> None:
     """Fail or restore whole centres (FT, NF, BJ)."""
 
 
-@centre.command("down")
-@click.argument("centre_ids", metavar="ID...", nargs=-1, required=True)
-@project_option
-@inventory_option
-@json_option
-def centre_down(centre_ids: tuple[str, ...], project: Path | None, inventory: str,
-                as_json: bool) -> None:
-    """Stall centres: their services stop answering, without resets.
-
-    Example:  drill lab centre down FT
-    """
-    reqs = [{"op": "centre_down", "centre": cid} for cid in _unique(centre_ids)]
-    for resp in _apply(project, inventory, reqs):
-        _show(resp, as_json, f"centre {resp['target']} down")
-
-
-@centre.command("up")
-@click.argument("centre_ids", metavar="ID...", nargs=-1, required=True)
-@project_option
-@inventory_option
-@json_option
-def centre_up(centre_ids: tuple[str, ...], project: Path | None, inventory: str,
-              as_json: bool) -> None:
-    """Bring centres back.
-
-    Example:  drill lab centre up FT
-    """
-    reqs = [{"op": "centre_up", "centre": cid} for cid in _unique(centre_ids)]
-    for resp in _apply(project, inventory, reqs):
-        _show(resp, as_json, f"centre {resp['target']} up")
+centre_down = _target_command(
+    centre, "down", "centre_down", "centre", "down",
+    "Stall centres: their services stop answering, without resets.\n\n"
+    "Example:  drill lab centre down FT")
+centre_up = _target_command(centre, "up", "centre_up", "centre", "up",
+                            "Bring centres back.\n\nExample:  drill lab centre up FT")
 
 
 @lab.group()
@@ -258,27 +230,11 @@ def gateway() -> None:
     """Stop, start, restart or repoint lab gateways (a restart re-reads the config)."""
 
 
-def _gateway_command(name: str, verb: str):
-    @gateway.command(name)
-    @click.argument("gateway_ids", metavar="ID...", nargs=-1, required=True)
-    @project_option
-    @inventory_option
-    @json_option
-    def command(gateway_ids: tuple[str, ...], project: Path | None, inventory: str,
-                as_json: bool) -> None:
-        reqs = [{"op": f"gateway_{name}", "gateway": gid} for gid in _unique(gateway_ids)]
-        for resp in _apply(project, inventory, reqs):
-            _show(resp, as_json, f"gateway {resp['target']} {verb}")
-
-    # click reads help when decorating; a __doc__ set afterwards never reaches --help.
-    command.help = (f"{name.capitalize()} gateway processes (several at once).\n\n"
+gateway_restart, gateway_stop, gateway_start = (
+    _target_command(gateway, name, f"gateway_{name}", "gateway", verb,
+                    f"{name.capitalize()} gateway processes (several at once).\n\n"
                     f"Example:  drill lab gateway {name} W000000T W00001TF")
-    return command
-
-
-gateway_restart = _gateway_command("restart", "restarted")
-gateway_stop = _gateway_command("stop", "stopped")
-gateway_start = _gateway_command("start", "started")
+    for name, verb in (("restart", "restarted"), ("stop", "stopped"), ("start", "started")))
 
 
 @gateway.command("repoint")
@@ -302,7 +258,7 @@ def gateway_repoint(plan_file, template: Path | None, no_restart: bool, project:
               drill lab gateway repoint --plan - --json
     """
     from orchestrator.errors import InputError, Problem
-    from orchestrator.lab.control import render_server_lists
+    from orchestrator.lab.gateway_files import render_server_lists, repoint_plan
 
     where = getattr(plan_file, "name", "--plan")
     try:
@@ -310,7 +266,7 @@ def gateway_repoint(plan_file, template: Path | None, no_restart: bool, project:
     except ValueError as e:
         raise InputError(Problem(where, None, "--plan", f"expected JSON: {e}")) from None
     client = _client(project, inventory)
-    servers = _plan_servers(plan, where)
+    servers = repoint_plan(plan, where)
     render_server_lists(client.state_dir, servers, template)
     if no_restart:
         for gid in servers:
@@ -318,32 +274,8 @@ def gateway_repoint(plan_file, template: Path | None, no_restart: bool, project:
                        else f"gateway {gid} server list rendered")
         return
     reqs = [{"op": "gateway_restart", "gateway": gid} for gid in servers]
-    for resp in _send(client, reqs):
+    for resp in client.apply(reqs):
         _show(resp, as_json, f"gateway {resp['target']} repointed and restarted")
-
-
-def _plan_servers(plan, where: str) -> dict[str, list[dict]]:
-    """`{gateway id: servers}` from repoint.yml's plan, every entry checked."""
-    from orchestrator.errors import InputError, Problem
-
-    problems, out = [], {}
-    if not isinstance(plan, list) or not plan:
-        raise InputError(Problem(where, None, "plan", "expected a non-empty JSON list"))
-    for i, item in enumerate(plan):
-        gid = (item.get("gateway") or {}).get("id") if isinstance(item, dict) else None
-        servers = item.get("servers") if isinstance(item, dict) else None
-        ok = isinstance(servers, list) and servers and all(
-            isinstance(s, dict) and {"centre", "address", "port"} <= set(s) for s in servers)
-        if not gid or not ok:
-            problems.append(Problem(where, None, f"plan[{i}]", "expected {gateway: {id}, "
-                                    "servers: [{centre, address, port}, ...]}"))
-        elif gid in out:
-            problems.append(Problem(where, None, f"plan[{i}]", f"gateway {gid} planned twice"))
-        else:
-            out[str(gid)] = servers
-    if problems:
-        raise InputError(problems)
-    return out
 
 
 @lab.command()
@@ -362,7 +294,7 @@ def evidence(gateway_ids: tuple[str, ...], dest: Path, with_status: bool,
 
     Example:  drill lab evidence --dest /tmp/ev W000000T W00001TF
     """
-    from orchestrator.lab.control import collect_evidence
+    from orchestrator.lab.gateway_files import collect_evidence
 
     state_dir = _state_dir(project, inventory)
     files = collect_evidence(state_dir, dest, _unique(gateway_ids), with_status=with_status)

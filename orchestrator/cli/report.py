@@ -6,15 +6,7 @@ from pathlib import Path
 
 import click
 
-from orchestrator.cli._options import json_option, project_option, reports_option
-
-
-def _archive(project: Path | None, reports: Path | None) -> Path:
-    if reports is not None:
-        return reports
-    from orchestrator.config.project import find_project
-
-    return find_project(project).reports_dir
+from orchestrator.cli._options import archive_dir, json_option, project_option, reports_option
 
 
 @click.command()
@@ -48,7 +40,7 @@ def report(run_id: str, fmt: str, lang: str, out: Path | None, signing_key: Path
     if (candidate / "journal.jsonl").is_file():
         run_dir = candidate
     else:
-        archive = _archive(project, reports)
+        archive = archive_dir(project, reports)
         found = find_run(archive, run_id)
         if found is None:
             raise InputError(Problem(run_id, None, "RUN_ID",
@@ -109,7 +101,7 @@ def history(drill_id: str | None, last: int, as_json: bool, reports: Path | None
     from orchestrator.archive.history import history_table, scan
     from orchestrator.config.project import drill_home
 
-    runs = scan(_archive(project, reports), cache_dir=drill_home() / "cache")
+    runs = scan(archive_dir(project, reports), cache_dir=drill_home() / "cache")
     if drill_id:
         runs = [r for r in runs if r.drill == drill_id]
     if as_json:

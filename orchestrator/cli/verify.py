@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from orchestrator.cli._options import project_option, reports_option
+from orchestrator.cli._options import archive_dir, project_option, reports_option
 
 
 @click.command("verify")
@@ -39,7 +39,7 @@ def verify(run: str | None, check_all: bool, keys: tuple[Path, ...], require_sig
     trust = integrity.Trust(keys=frozenset(signing.load_public_key(k).fingerprint for k in keys),
                             require_signature=require_signature)
     if check_all:
-        reports_dir = _reports_dir(reports, project)
+        reports_dir = archive_dir(project, reports)
         if not reports_dir.is_dir():
             raise InputError(Problem(str(reports_dir), None, "--reports", "no such archive folder"))
         verdict = integrity.verify_archive(reports_dir, trust, head)
@@ -77,14 +77,6 @@ def _show(verdict, as_json: bool) -> None:
         click.echo(f"OK {verdict.run}: final digest {verdict.final_digest}{signed}")
 
 
-def _reports_dir(reports: Path | None, project: Path | None) -> Path:
-    if reports is not None:
-        return reports
-    from orchestrator.config.project import find_project
-
-    return find_project(project).reports_dir
-
-
 def _locate(run: str, reports: Path | None, project: Path | None) -> tuple[Path, Path]:
     from orchestrator.errors import InputError, Problem
 
@@ -92,7 +84,7 @@ def _locate(run: str, reports: Path | None, project: Path | None) -> tuple[Path,
     if (given / "journal.jsonl").is_file() or (given.is_dir() and given.parent.name.isdigit()):
         # A run folder sits at <archive>/<year>/<run id>/.
         return given, reports if reports is not None else given.resolve().parent.parent
-    reports_dir = _reports_dir(reports, project)
+    reports_dir = archive_dir(project, reports)
     matches = sorted(reports_dir.glob(f"*/{run}")) if "/" not in run else []
     if len(matches) == 1:
         return matches[0], reports_dir

@@ -18,9 +18,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from orchestrator.compliance.cadence import DrillCadence
-from orchestrator.compliance.windows import DAYS, in_change_window
 from orchestrator.errors import InputError, Problem
 from orchestrator.model.inventory import Inventory
+from orchestrator.model.windows import DAYS, in_change_window
 
 # Weekend first (exchange-organised drills run on weekends), daytime preferred.
 _DAY_ORDER = ("sat", "sun", "mon", "tue", "wed", "thu", "fri")
@@ -180,3 +180,28 @@ def _systemd_quote(args: list[str]) -> str:
         else:
             out.append('"' + a.replace("\\", "\\\\").replace('"', '\\"') + '"')
     return " ".join(out).replace("%", "%%")
+
+
+def schedule_files(emit: str, spec: ScheduleSpec, drills: Sequence[DrillCadence]) -> list[UnitFile]:
+    """The files `drill schedule --emit` writes: systemd units, or one crontab file."""
+    if emit == "cron":
+        return [UnitFile(f"drill-{spec.inventory.environment.name}", cron_lines(spec, drills))]
+    return systemd_units(spec, drills)
+
+
+def write_files(files: Sequence[UnitFile], out: Path) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for f in files:
+        (out / f.name).write_text(f.text, encoding="utf-8")
+        written.append(out / f.name)
+    return written
+
+
+def drill_executable() -> Path:
+    """The `drill` beside this interpreter (the venv the units must run), else on PATH."""
+    import shutil
+    import sys
+
+    exe = Path(sys.executable).parent / "drill"
+    return exe if exe.exists() else Path(shutil.which("drill") or "drill")

@@ -39,7 +39,7 @@ def vault_values(inventory_path: Path) -> list[str]:
     """Decrypted Vault values of the inventory (when a vault password is configured), so
     that they are redacted from every journal record, not only from Ansible's artifacts."""
     try:
-        from orchestrator.adapters.ansible import vault_plaintexts
+        from orchestrator.config.vault import vault_plaintexts
 
         return sorted(vault_plaintexts(inventory_path, os.environ))
     except Exception:  # no vault configured or unreadable: ansible-playbook will say so

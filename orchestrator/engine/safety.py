@@ -174,7 +174,7 @@ def preflight(resolved, inv: Inventory, opt) -> None:
                 f"environment {env.name!r} is not a lab: confirm with "
                 f"--confirm-environment {env.name} (--yes alone never confirms it)")
         try:
-            from orchestrator.compliance.windows import in_change_window
+            from orchestrator.model.windows import in_change_window
         except ImportError:
             in_change_window = None
         if in_change_window is not None and not in_change_window(inv, _now_dt()) \

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from orchestrator.adapters.procgroup import group_members
 from orchestrator.errors import DrillError, InputError, Problem, RefusedError
 
 SUPERVISOR_MODULE = "orchestrator.lab.supervisor"
@@ -124,6 +125,14 @@ class LabClient:
         timeout = self.timeout + 0.5 * len(requests)
         return self.request("batch", timeout=timeout, requests=list(requests))["results"]
 
+    def apply(self, requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """One request for one change, a batch (checked whole before anything changes) for
+        more: the way `drill lab` and the lab playbooks act on several targets."""
+        if len(requests) == 1:
+            req = dict(requests[0])
+            return [self.request(req.pop("op"), **req)]
+        return self.batch(requests)
+
     def gateway_restart(self, gateway: str) -> dict[str, Any]:
         return self.request("gateway_restart", gateway=gateway)
 
@@ -158,22 +167,6 @@ def _alive(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
-
-
-def group_members(pgid: int) -> list[int]:
-    """Live (non-zombie) processes in a process group, read from /proc."""
-    out = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as fh:
-                fields = fh.read().decode(errors="replace").rsplit(")", 1)[1].split()
-        except (FileNotFoundError, ProcessLookupError, PermissionError):
-            continue
-        if fields[0] != "Z" and int(fields[2]) == pgid:
-            out.append(int(entry))
-    return out
 
 
 def is_running(state_dir: Path | str) -> bool:
@@ -221,7 +214,7 @@ class LabHandle:
         return read_truth(self.truth_path)
 
 
-def _project_template(inventory_path: Path) -> Path:
+def project_template(inventory_path: Path) -> Path:
     from orchestrator.config.project import bundled_root
 
     rel = Path("playbooks") / "templates" / "server_list.xml.j2"
@@ -267,7 +260,7 @@ def lab_up(inventory_path: Path | str, drill_home: Path | str | None = None,
     state_dir.mkdir(parents=True)
     config.write_inventory(doc, state_dir / "inventory.yml")
     eff = load_inventory(state_dir / "inventory.yml")
-    config.render_configs(eff, state_dir, template or _project_template(inventory_path))
+    config.render_configs(eff, state_dir, template or project_template(inventory_path))
 
     log = open(state_dir / "supervisor.log", "ab")  # noqa: SIM115 - handed to the child
     try:
@@ -360,106 +353,10 @@ def lab_down(state_dir: Path | str, timeout: float = 20.0) -> list[int]:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pid, signal.SIGKILL)
         if time.monotonic() > deadline:
-            raise LabError(f"lab processes survive SIGKILL: {members}")
+            raise LabError(f"lab processes survive SIGKILL: {sorted(members)}")
         time.sleep(0.05)
         _reap(pid)
     for name in ("supervisor.pid", "control.sock"):
         with contextlib.suppress(FileNotFoundError):
             (state_dir / name).unlink()
     return killed
-
-
-# ---------------------------------------------------------------------------- batch helpers
-
-
-def _lab_inventory(state_dir: Path):
-    from orchestrator.model.inventory import load_inventory
-
-    return load_inventory(state_dir / "inventory.yml")
-
-
-def _unknown_gateways(inv, state_dir: Path, ids) -> None:
-    known = {g.id for g in inv.gateways}
-    bad = [g for g in ids if g not in known]
-    if bad:
-        raise InputError(Problem(str(state_dir / "inventory.yml"), None, "gateways",
-                                 f"unknown gateway(s) {', '.join(bad)}; expected among "
-                                 + ", ".join(list(known)[:10]) + (" …" if len(known) > 10 else "")))
-
-
-def render_server_lists(state_dir: Path | str, servers: dict[str, list[dict[str, Any]]],
-                        template: Path | None = None) -> list[Path]:
-    """Render each gateway's server list (`{gateway id: [{centre, address, port}, ...]}`)
-    into the lab state folder with the shared template, the variables `drill lab up` uses
-    and the servers given. Every id is checked before anything is written; each file is
-    replaced atomically (a gateway restarting meanwhile reads the old or the new one)."""
-    import jinja2
-
-    from orchestrator.lab.config import template_vars
-
-    state_dir = Path(state_dir)
-    inv = _lab_inventory(state_dir)
-    _unknown_gateways(inv, state_dir, servers)
-    template = template or _project_template(state_dir / "inventory.yml")
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(template.parent)),
-                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
-                             trim_blocks=True, lstrip_blocks=True)  # as lab/config.py renders
-    tpl = env.get_template(template.name)
-    written = []
-    for gid, order in servers.items():
-        variables = template_vars(inv, gid, state_dir)
-        variables["servers"] = [{"centre": s["centre"], "address": s["address"],
-                                 "port": int(s["port"])} for s in order]
-        dest = state_dir / inv.gateway(gid).config
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dest.with_name(f".{dest.name}.tmp")
-        tmp.write_text(tpl.render(**variables), encoding="utf-8")
-        tmp.chmod(0o644)
-        tmp.replace(dest)
-        written.append(dest)
-    return written
-
-
-def collect_evidence(state_dir: Path | str, dest: Path | str, gateways: list[str],
-                     with_status: bool = True) -> list[str]:
-    """Copy into `dest` (the evidence.yml layout): configs/<id>/<config file>,
-    logs/<id>/gateway.log, logs/lab/{truth.jsonl,supervisor.log} and, with `with_status`,
-    routes/lab-status.json (the lab's lines and routes). Returns the paths written,
-    relative to `dest`. Sources that do not exist are named in one LabError after the rest
-    is copied."""
-    state_dir, dest = Path(state_dir), Path(dest)
-    inv = _lab_inventory(state_dir)
-    _unknown_gateways(inv, state_dir, gateways)
-    copies: list[tuple[Path, Path]] = []
-    for gid in gateways:
-        config = state_dir / inv.gateway(gid).config
-        copies.append((config, Path("configs") / gid / config.name))
-        copies.append((state_dir / "gateways" / gid / "gateway.log",
-                       Path("logs") / gid / "gateway.log"))
-    for name in ("truth.jsonl", "supervisor.log"):
-        copies.append((state_dir / name, Path("logs") / "lab" / name))
-    written, missing = [], []
-    for src, rel in copies:
-        target = dest / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            shutil.copyfile(src, target)
-        except FileNotFoundError:
-            missing.append(str(src))
-            continue
-        target.chmod(0o640)
-        written.append(str(rel))
-    if with_status:
-        if is_running(state_dir):
-            status = {**LabClient(state_dir).status(), "running": True}
-        else:
-            status = {"ok": True, "running": False, "environment": inv.environment.name}
-        target = dest / "routes" / "lab-status.json"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(json.dumps(status, indent=4, sort_keys=True, ensure_ascii=False) + "\n",
-                          encoding="utf-8")
-        target.chmod(0o640)
-        written.append(str(Path("routes") / "lab-status.json"))
-    if missing:
-        raise LabError(f"evidence: not found in the lab state folder: {', '.join(missing)}")
-    return written

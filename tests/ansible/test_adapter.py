@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from ansible_helpers import LOCAL_INVENTORY, processes_with
 
-from orchestrator.adapters.ansible import PlaybookRun, group_members, kill_process_group, run_playbook
+from orchestrator.adapters.ansible import PlaybookRun, run_playbook
+from orchestrator.adapters.procgroup import group_members, kill_process_group
 from orchestrator.errors import DrillError
 
 EFFECTIVE = 1795600000123456789

@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from compliance_helpers import drill_home, write_inventory  # noqa: F401 - drill_home: autouse fixture
 
-from orchestrator.compliance.windows import in_change_window, next_window
 from orchestrator.errors import InputError
 from orchestrator.model.inventory import load_inventory
+from orchestrator.model.windows import in_change_window, next_window
 
 SH = ZoneInfo("Asia/Shanghai")
 

@@ -16,9 +16,10 @@ from hostbed.inventory import gateway_entries, trust_all, write_inventory
 
 from orchestrator.adapters.ansible import PlaybookRun, run_playbook
 from orchestrator.adapters.hosts import known_hosts_path, load_topology
+from orchestrator.adapters.ssh import SshPool
 from orchestrator.cli import main
 from orchestrator.journal.chain import parse_iso_ns
-from orchestrator.probes.ssh import SshLogFollower, SshPool
+from orchestrator.probes.ssh import SshLogFollower
 
 pytestmark = pytest.mark.netns
 

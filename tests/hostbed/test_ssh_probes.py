@@ -15,12 +15,12 @@ from orchestrator.adapters.hosts import (
     measure_clock_offset,
     trust_hosts,
 )
+from orchestrator.adapters.ssh import SshPool
 from orchestrator.journal.chain import parse_iso_ns
 from orchestrator.probes.ssh import (
     SshCommandProbe,
     SshLogFollower,
     SshLogProbe,
-    SshPool,
     SshTcpProbe,
     register,
 )

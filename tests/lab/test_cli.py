@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from orchestrator.lab.control import group_members
+from orchestrator.adapters.procgroup import group_members
 from orchestrator.lab.testing import make_lab_inventory
 
 DRILL = [sys.executable, "-m", "orchestrator.cli.__init__"]
@@ -65,7 +65,7 @@ def test_lab_cli_up_status_faults_down(tmp_path, drill_home):
     assert down.returncode == 0, down.stderr
     assert "no process left" in down.stdout
     assert not any(_alive(p) for p in pids)
-    assert group_members(st["pid"]) == []
+    assert group_members(st["pid"]) == set()
     gone = drill("lab", "status", "-i", inv, home=drill_home)
     assert gone.returncode == 1 and "no lab running" in gone.stderr
 
@@ -80,5 +80,5 @@ def test_lab_down_after_the_supervisor_was_killed_leaves_no_process(tmp_path, dr
     pids = [g["pid"] for g in st["gateways"]]
     os.kill(handle.pid, signal.SIGKILL)
     lab_down(handle.state_dir)
-    assert group_members(handle.pid) == []
+    assert group_members(handle.pid) == set()
     assert not any(_alive(p) for p in [handle.pid, *pids])

@@ -7,7 +7,8 @@ import time
 import pytest
 from lab_helpers import by_gateway
 
-from orchestrator.lab.control import group_members, lab_down, lab_up
+from orchestrator.adapters.procgroup import group_members
+from orchestrator.lab.control import lab_down, lab_up
 from orchestrator.lab.testing import make_lab_inventory
 
 
@@ -29,7 +30,7 @@ def test_two_hundred_gateways_up_and_down(tmp_path, drill_home):
     deadline = time.monotonic() + 10
     while group_members(handle.pid) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert group_members(handle.pid) == []
+    assert group_members(handle.pid) == set()
     alive = [p for p in pids if group_members(p) or _alive(p)]
     assert alive == []
 

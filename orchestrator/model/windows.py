@@ -1,4 +1,5 @@
-"""Change windows (docs/inventory.md): when a production drill may run.
+"""Change windows (docs/inventory.md): when a production drill may run. Pure time arithmetic
+over the inventory's windows, used by the engine's safety gate and by `drill schedule`.
 
 Windows are local times in the environment's time zone. An `end` at or before `start`
 wraps past midnight; `24:00` ends at midnight. The default is any time outside NEEQ/BSE

@@ -1,0 +1,133 @@
+"""Process groups: find and end every process a child started, from /proc.
+
+A run of ansible-playbook forks workers, module processes and ssh control masters; some
+leave the group (setsid). Ending a run, a timeout, or `drill recover` after a crash must
+leave nothing behind, so these helpers find processes by group, by parentage and by a
+marker in their command line, then signal them TERM then KILL, waiting on the process
+table with a deadline.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from orchestrator.errors import DrillError
+
+KILL_GRACE_S = 3.0
+
+
+def kill_process_group(pgid: int, grace_s: float = KILL_GRACE_S) -> None:
+    """End every process of a group: SIGTERM, then SIGKILL after `grace_s` (drill recover)."""
+    _kill_pids(pgid, set(), grace_s)
+
+
+def group_members(pgid: int) -> set[int]:
+    """Live (non-zombie) processes whose process group is `pgid`."""
+    return {pid for pid, (_, grp, state) in _proc_table().items() if grp == pgid and state != "Z"}
+
+
+def descendants(pid: int) -> set[int]:
+    """Live descendants of `pid` (any process group)."""
+    table = _proc_table()
+    children: dict[int, list[int]] = {}
+    for p, (ppid, _, state) in table.items():
+        if state != "Z":
+            children.setdefault(ppid, []).append(p)
+    out: set[int] = set()
+    todo = [pid]
+    while todo:
+        for c in children.get(todo.pop(), ()):
+            if c not in out:
+                out.add(c)
+                todo.append(c)
+    return out
+
+
+def group_alive(pgid: int) -> bool:
+    """Whether any process of the group still exists."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def end_tree(proc: subprocess.Popen, pgid: int, marker_dir: Path | None = None) -> None:
+    """End `proc`, its group, its descendants, and processes whose command line names a
+    file in `marker_dir` (ssh control masters that detached with their ControlPath)."""
+    masters = marker_dir is not None and any(marker_dir.iterdir())
+    if proc.poll() is not None and not masters and not group_alive(pgid):
+        return  # the usual end: nothing left, and no /proc scan (P3 overhead)
+    # Snapshot the tree first: a process that left the group (setsid) is still found by
+    # parentage while its parent lives.
+    extra = descendants(proc.pid) | (_with_cmdline(str(marker_dir)) if masters else set())
+    if proc.poll() is None:
+        extra.add(proc.pid)
+    _kill_pids(pgid, extra, KILL_GRACE_S)
+    with contextlib.suppress(Exception):
+        proc.wait(timeout=KILL_GRACE_S)
+
+
+def _kill_pids(pgid: int, pids: set[int], grace_s: float) -> None:
+    def alive() -> set[int]:
+        table = _proc_table()
+        return {p for p, (_, grp, st) in table.items() if st != "Z" and (grp == pgid or p in pids)}
+
+    targets = alive()
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        if not targets:
+            return
+        _signal_all(pgid, targets, sig)
+        deadline = time.monotonic() + grace_s
+        while targets and time.monotonic() < deadline:
+            time.sleep(0.01)  # polling the process table with a deadline
+            targets = alive()
+    if targets:
+        raise DrillError(f"processes {sorted(targets)} of group {pgid} survived SIGKILL")
+
+
+def _with_cmdline(marker: str) -> set[int]:
+    found: set[int] = set()
+    needle = marker.encode()
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                with open(f"/proc/{entry.name}/cmdline", "rb") as f:
+                    if needle in f.read():
+                        found.add(int(entry.name))
+            except OSError:
+                continue
+    found.discard(os.getpid())
+    return found
+
+
+def _signal_all(pgid: int, pids: set[int], sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, sig)
+
+
+def _proc_table() -> dict[int, tuple[int, int, str]]:
+    """pid → (ppid, pgrp, state) for every process, from /proc."""
+    table: dict[int, tuple[int, int, str]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as f:
+                raw = f.read().decode("utf-8", "replace")
+        except OSError:
+            continue
+        rest = raw[raw.rfind(")") + 2:].split()
+        if len(rest) >= 3:
+            table[int(entry.name)] = (int(rest[1]), int(rest[2]), rest[0])
+    return table
