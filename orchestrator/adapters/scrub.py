@@ -7,31 +7,16 @@ secrets, Vault plaintexts), are replaced wherever they appear, also JSON-escaped
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from pathlib import Path
 
-# Extra-var keys whose values are secrets: scrubbed from every artifact kept.
-SECRET_KEY_RE = re.compile(r"pass|secret|token|vault|private_key|api_key|credential", re.I)
-REDACTED = "********"
+from orchestrator.model.redact import REDACTED
+from orchestrator.model.redact import secret_values as _policy_values
 
 
-def secret_values(extravars: Mapping[str, object], secret: bool = False) -> set[str]:
-    """Values (3+ characters) under secret-looking keys, at any depth."""
-    out: set[str] = set()
-    for key, value in extravars.items():
-        hit = secret or bool(SECRET_KEY_RE.search(str(key)))
-        if isinstance(value, Mapping):
-            out |= secret_values(value, hit)
-        elif isinstance(value, list | tuple):
-            for v in value:
-                if isinstance(v, Mapping):
-                    out |= secret_values(v, hit)
-                elif hit and v not in (None, ""):
-                    out.add(str(v))
-        elif hit and value not in (None, "") and not isinstance(value, bool):
-            out.add(str(value))
-    return {s for s in out if len(s) >= 3}
+def secret_values(extravars: Mapping[str, object]) -> set[str]:
+    """Values under secret-looking extra-var keys (the journal's policy, model/redact)."""
+    return set(_policy_values(extravars))
 
 
 def redact_in_place(event: dict, secrets: set[str]) -> None:

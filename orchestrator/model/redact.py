@@ -7,6 +7,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 REDACTED = "<redacted>"
+# Shorter values are not treated as secrets: replacing them would garble ordinary text.
+MIN_SECRET_LEN = 3
 CENSORED = "<censored>"
 # The one policy for secret-named keys, in the journal and in the Ansible artifacts alike:
 # the union of what each used to scrub (`ansible_become_pass` was only scrubbed from the
@@ -33,11 +35,11 @@ class Redactor:
     """
 
     def __init__(self, values: Iterable[str] = ()) -> None:
-        self.values = sorted({v for v in values if isinstance(v, str) and len(v) >= 4},
+        self.values = sorted({v for v in values if isinstance(v, str) and len(v) >= MIN_SECRET_LEN},
                              key=len, reverse=True)
 
     def add(self, value: str) -> None:
-        if isinstance(value, str) and len(value) >= 4 and value not in self.values:
+        if isinstance(value, str) and len(value) >= MIN_SECRET_LEN and value not in self.values:
             self.values = sorted([*self.values, value], key=len, reverse=True)
 
     def __call__(self, obj: Any) -> Any:
@@ -63,15 +65,17 @@ class Redactor:
         return text
 
 
-def secret_values(obj: Any, key: str | None = None) -> list[str]:
-    """Every string value under a secret-named key (to feed a Redactor)."""
+def secret_values(obj: Any, key: str | None = None, inherited: bool = False) -> list[str]:
+    """Every scalar under a secret-named key, at any depth below it (to feed a Redactor or
+    the artifact scrubber): one policy for the journal and the Ansible artifacts."""
+    hit = inherited or (key is not None and is_secret_key(key))
     found: list[str] = []
     if isinstance(obj, Mapping):
         for k, v in obj.items():
-            found.extend(secret_values(v, str(k)))
+            found.extend(secret_values(v, str(k), hit))
     elif isinstance(obj, (list, tuple)):
         for v in obj:
-            found.extend(secret_values(v, key))
-    elif isinstance(obj, str) and key is not None and is_secret_key(key):
-        found.append(obj)
-    return found
+            found.extend(secret_values(v, key, hit))
+    elif hit and obj not in (None, "") and not isinstance(obj, bool):
+        found.append(str(obj))
+    return [v for v in found if len(v) >= MIN_SECRET_LEN]
