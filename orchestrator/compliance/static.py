@@ -31,10 +31,11 @@ class CheckInput:
 
 def _raw_drill(path: Path) -> dict[str, Any]:
     """The `drill` variable as written (hosts.yml or group_vars), before validation."""
-    from orchestrator.config.inventory import _find_drill_var, inventory_file
+    from orchestrator.config.ansible_inventory import read_inventory
+    from orchestrator.config.inventory import drill_variable
 
     try:
-        drill, _, _ = _find_drill_var(inventory_file(path))
+        drill, _, _ = drill_variable(read_inventory(path))
     except (InputError, OSError, ValueError):
         return {}
     return drill if isinstance(drill, dict) else {}
