@@ -175,11 +175,12 @@ def _read(path: Path, env: Mapping[str, str] | None, plaintexts: set[str] | None
                 for name, (g, own) in groups.items()},
         hosts=hosts,
         defined={str(k): d for k, v in all_vars.items() if (d := _origin(v)) is not None},
-        sealed_files=tuple(sealed))
+        sealed_files=tuple(dict.fromkeys(sealed)))
 
 
 def _unparsed(path: Path) -> Problem:
-    """Ansible parsed nothing: for a YAML source, the YAML reader names the line."""
+    """Ansible parsed nothing: say where. YAML: the YAML reader names the line; INI:
+    Ansible's INI plugin, with the line it stopped on."""
     from orchestrator.config.yamlsrc import load_yaml
 
     files = [path] if path.is_file() else sorted(p for p in path.iterdir() if p.is_file())
@@ -187,8 +188,38 @@ def _unparsed(path: Path) -> Problem:
         if f.suffix in _YAML:
             load_yaml(f)  # raises with file:line when it is not valid YAML
             return Problem(str(f), 1, "", "expected an Ansible YAML inventory (a mapping with all:)")
+    for f in files:
+        if f.suffix in ("", ".ini", ".cfg", ".hosts"):
+            return _ini_problem(f)
     what = "file" if path.is_file() else "folder has no inventory file (hosts.yml, hosts.ini, …)"
     return Problem(str(path), None, "", f"Ansible cannot read this inventory {what}")
+
+
+def _ini_problem(file: Path) -> Problem:
+    from ansible.inventory.data import InventoryData
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.plugins.loader import inventory_loader
+
+    plugin = inventory_loader.get("ini")
+    stopped: list[int] = []
+    parse = plugin._parse
+
+    def _parse(lines):  # remember the line: Ansible forgets it before it re-raises
+        try:
+            parse(lines)
+        except Exception:
+            stopped.append(plugin._origin.line_num)
+            raise
+
+    plugin._parse = _parse
+    try:
+        plugin.parse(InventoryData(), DataLoader(), str(file))
+    except Exception as e:  # Ansible's own words, its innermost cause first
+        while e.__cause__ is not None:
+            e = e.__cause__
+        return Problem(str(file), stopped[0] if stopped else None, "",
+                       f"not a valid INI inventory: {str(e).splitlines()[0]}")
+    return Problem(str(file), None, "", "Ansible cannot read this inventory file")
 
 
 def _origin(value: Any) -> Defined | None:

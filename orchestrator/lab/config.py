@@ -64,7 +64,7 @@ def raw_inventory(path: Path) -> dict[str, Any]:
     signing = drill.get("signing")
     if isinstance(signing, dict) and isinstance(signing.get("key"), str):
         key = Path(os.path.expanduser(signing["key"]))
-        signing["key"] = str(key if key.is_absolute() else source.folder.resolve() / key)
+        signing["key"] = str(key if key.is_absolute() else (source.folder / key).resolve())
     doc = source.to_document()
     doc["all"].setdefault("vars", {})["drill"] = drill
     return doc
