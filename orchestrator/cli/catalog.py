@@ -115,7 +115,7 @@ def _cadence(cadence: str, lang: str) -> str:
 
 
 def _describe(drill, lang: str) -> str:
-    from orchestrator.config.scenario import PHASES
+    from orchestrator.model.drill import PHASES
 
     zh = lang == "zh"
     out = [f"{drill.id}: {drill.title.get(lang)}", "", drill.description.get(lang), "",
@@ -172,7 +172,7 @@ def _secs(value: float | None) -> str:
 
 
 def _drill_json(drill) -> dict:
-    from orchestrator.config.scenario import PHASES
+    from orchestrator.model.drill import PHASES
 
     return {
         "id": drill.id, "title": vars(drill.title), "description": vars(drill.description),

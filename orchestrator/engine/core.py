@@ -515,7 +515,7 @@ class Engine:
             return None
         import asyncio
 
-        from orchestrator.config.scenario import Effect, Step
+        from orchestrator.model.drill import Effect, Step
         from orchestrator.probes.monitor import fetch_many
 
         eligible = [g for g in self.inv.gateways if not g.satellite_only]
@@ -591,7 +591,7 @@ class Engine:
         return Path(self.inv.path)
 
     def _all_steps_before(self, phase: str, index: int):
-        from orchestrator.config.scenario import PHASES
+        from orchestrator.model.drill import PHASES
 
         for p in PHASES:
             for i, s in enumerate(self.resolved.phases.get(p, ())):
@@ -1191,7 +1191,8 @@ def prepare(project_root: Path, drill_id: str, inventory_path: Path,
             overrides: Mapping[str, str], drill_home: Path, *, start_lab: bool = True,
             say: Callable[[str], None] = lambda _m: None) -> Prepared:
     """Load the inventory (a running lab's effective one), the drill, and resolve it."""
-    from orchestrator.config.scenario import find_drill, resolve
+    from orchestrator.config.resolve import resolve
+    from orchestrator.config.scenario import find_drill
     from orchestrator.model.inventory import load_inventory
 
     inv = load_inventory(inventory_path)

@@ -173,7 +173,7 @@ def _recover_run(start: Mapping[str, Any], records, journal: Journal, inventory:
     lab_dir = lab_state_dir or (Path(start["lab_state_dir"]) if start.get("lab_state_dir") else None)
     project = Path(start.get("project") or ".")
     manual = _manual_restores(rp)
-    from orchestrator.config.scenario import ResolvedDrill
+    from orchestrator.model.drill import ResolvedDrill
 
     resolved = ResolvedDrill(drill=drill, params=start.get("params") or {},
                              phases={"restore": steps if fault_started else ()})

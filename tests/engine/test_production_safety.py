@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from orchestrator.cli import main
-from orchestrator.config.scenario import find_drill, resolve
+from orchestrator.config.resolve import resolve
+from orchestrator.config.scenario import find_drill
 from orchestrator.engine.core import Engine, RunOptions
 from orchestrator.errors import RefusedError
 from orchestrator.model.inventory import ChangeWindow, load_inventory

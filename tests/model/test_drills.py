@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 from model_support import DRILLS, drill_home, load_lab  # noqa: F401 (fixture)
 
-from orchestrator.config.scenario import PHASES, find_drill, load_drill, load_drills, parse_duration, resolve
+from orchestrator.config.resolve import resolve
+from orchestrator.config.scenario import find_drill, load_drill, load_drills
 from orchestrator.errors import InputError
+from orchestrator.model.drill import PHASES, parse_duration
 
 SHIPPED = ["beijing-cutover", "carrier-outage", "centre-outage", "md-multicast-fallback",
            "single-line"]
