@@ -399,7 +399,7 @@ def monitor_forwards(inventory_path: str | Path) -> list[MonitorForward]:
     """
     import ipaddress
 
-    from orchestrator.model.inventory import load_inventory
+    from orchestrator.config.inventory import load_inventory
 
     inv = load_inventory(inventory_path)
     topo = load_topology(inventory_path)

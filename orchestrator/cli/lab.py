@@ -12,8 +12,8 @@ from orchestrator.cli._options import inventory_option, json_option, project_opt
 
 
 def _inventory(project: Path | None, inventory: str):
+    from orchestrator.config.inventory import load_inventory
     from orchestrator.config.project import find_project
-    from orchestrator.model.inventory import load_inventory
 
     path = find_project(project).inventory_path(inventory)
     return path, load_inventory(path)

@@ -254,9 +254,9 @@ def recover(inventory, project, reports, signing_key):
 
     Example:  drill recover --inventory lab
     """
+    from orchestrator.config.inventory import load_inventory
     from orchestrator.config.project import drill_home, find_project
     from orchestrator.engine.recover import recover as do_recover
-    from orchestrator.model.inventory import load_inventory
 
     proj = find_project(project)
     signer = _signer(proj.inventory_path(inventory), signing_key)

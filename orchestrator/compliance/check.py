@@ -7,7 +7,7 @@ from pathlib import Path
 from orchestrator.compliance.clauses import CheckReport
 from orchestrator.compliance.live import check_live, lab_running, lab_state_dir
 from orchestrator.compliance.static import check_static, load_for_check
-from orchestrator.model.inventory import load_inventory
+from orchestrator.config.inventory import load_inventory
 
 
 def run_check(path: Path, home: Path, live: bool | None = None) -> CheckReport:

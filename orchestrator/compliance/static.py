@@ -13,8 +13,9 @@ from typing import Any
 import yaml
 
 from orchestrator.compliance.clauses import CheckRow, Status
+from orchestrator.config.inventory import load_inventory
 from orchestrator.errors import InputError
-from orchestrator.model.inventory import SHENZHEN, Gateway, Inventory, load_inventory
+from orchestrator.model.inventory import SHENZHEN, Gateway, Inventory
 
 MIN_MBPS = 2.0
 MIN_RETENTION_DAYS = 365

@@ -44,6 +44,11 @@ def inventory_file(path: Path) -> Path:
     return path
 
 
+def load_inventory(path: str | Path) -> Inventory:
+    """Load and validate an inventory file or folder (the one entry point)."""
+    return load(Path(path))
+
+
 def load(path: Path) -> Inventory:
     """Read (with Ansible's semantics), validate and build; `InputError` lists every problem."""
     from orchestrator.config.ansible_inventory import read_inventory

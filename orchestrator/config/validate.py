@@ -27,9 +27,9 @@ class Validation:
 
 def validate(project: Project, files: Sequence[Path], inventory: str | Path) -> Validation:
     """Check `files` (default: every drill of the project) against the inventory."""
+    from orchestrator.config.inventory import load_inventory
     from orchestrator.config.resolve import resolve
     from orchestrator.config.scenario import load_drill, playbook_problems
-    from orchestrator.model.inventory import load_inventory
 
     paths = list(files) or drill_files(project.drills_dir)
     problems: list[Problem] = []

@@ -1191,9 +1191,9 @@ def prepare(project_root: Path, drill_id: str, inventory_path: Path,
             overrides: Mapping[str, str], drill_home: Path, *, start_lab: bool = True,
             say: Callable[[str], None] = lambda _m: None) -> Prepared:
     """Load the inventory (a running lab's effective one), the drill, and resolve it."""
+    from orchestrator.config.inventory import load_inventory
     from orchestrator.config.resolve import resolve
     from orchestrator.config.scenario import find_drill
-    from orchestrator.model.inventory import load_inventory
 
     inv = load_inventory(inventory_path)
     lab_dir = None

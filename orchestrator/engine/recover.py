@@ -113,8 +113,8 @@ class _RestorePlan:
 
 
 def _restore_plan(start: Mapping[str, Any], records, inventory: Inventory | None) -> _RestorePlan:
+    from orchestrator.config.inventory import load_inventory
     from orchestrator.config.scenario import find_drill
-    from orchestrator.model.inventory import load_inventory
 
     inv = inventory or load_inventory(start["inventory"]["path"])
     plan = [p for p in start.get("plan") or [] if p.get("phase") == "restore"]

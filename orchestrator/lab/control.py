@@ -208,7 +208,7 @@ class LabHandle:
         return self.state_dir / "truth.jsonl"
 
     def inventory(self):
-        from orchestrator.model.inventory import load_inventory
+        from orchestrator.config.inventory import load_inventory
 
         return load_inventory(self.inventory_path)
 
@@ -242,8 +242,8 @@ def lab_up(inventory_path: Path | str, drill_home: Path | str | None = None,
     Already running: returns the running lab (started=False) if `gateways` is None or matches,
     else raises LabAlreadyRunning.
     """
+    from orchestrator.config.inventory import load_inventory
     from orchestrator.lab import config
-    from orchestrator.model.inventory import load_inventory
 
     inventory_path = Path(inventory_path)
     inv = load_inventory(inventory_path)
@@ -373,7 +373,7 @@ def lab_down(state_dir: Path | str, timeout: float = 20.0) -> list[int]:
 
 
 def _lab_inventory(state_dir: Path):
-    from orchestrator.model.inventory import load_inventory
+    from orchestrator.config.inventory import load_inventory
 
     return load_inventory(state_dir / "inventory.yml")
 

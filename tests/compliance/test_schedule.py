@@ -15,7 +15,7 @@ from support import require_tool
 from orchestrator.cli import main
 from orchestrator.compliance.schedule import find_slot
 from orchestrator.compliance.windows import in_change_window
-from orchestrator.model.inventory import load_inventory
+from orchestrator.config.inventory import load_inventory
 
 SH = ZoneInfo("Asia/Shanghai")
 DAY_NUM = {"Mon": 0, "Tue": 1, "Wed": 2, "Thu": 3, "Fri": 4, "Sat": 5, "Sun": 6}

@@ -9,8 +9,8 @@ import pytest
 from compliance_helpers import drill_home, write_inventory  # noqa: F401 - drill_home: autouse fixture
 
 from orchestrator.compliance.windows import in_change_window, next_window
+from orchestrator.config.inventory import load_inventory
 from orchestrator.errors import InputError
-from orchestrator.model.inventory import load_inventory
 
 SH = ZoneInfo("Asia/Shanghai")
 

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from config_support import ini_layout, lab_drill, production_layout
 
+from orchestrator.config.inventory import load_inventory
 from orchestrator.lab.control import lab_down, lab_state_dir
-from orchestrator.model.inventory import load_inventory
 
 REPO = Path(__file__).resolve().parents[2]
 RUN_TIMEOUT_S = 600

@@ -13,11 +13,11 @@ from config_support import ini_layout, lab_drill, production_layout, write
 
 from orchestrator.adapters.hosts import load_topology
 from orchestrator.config.ansible_inventory import read_inventory, vault_plaintexts
+from orchestrator.config.inventory import load_inventory
 from orchestrator.config.secrets import inventory_secrets, vault_values
 from orchestrator.errors import InputError
 from orchestrator.integrity.signing import key_path_for
 from orchestrator.lab.config import effective_inventory
-from orchestrator.model.inventory import load_inventory
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -13,6 +13,7 @@ import yaml
 from engine_fixtures import make_project
 from engine_helpers import manual_lines, of_kind, records
 
+from orchestrator.config.inventory import load_inventory
 from orchestrator.config.resolve import resolve
 from orchestrator.config.scenario import find_drill
 from orchestrator.engine.core import Engine, RunOptions, prepare
@@ -20,7 +21,6 @@ from orchestrator.engine.steps import manual_changes
 from orchestrator.errors import RefusedError
 from orchestrator.lab.control import LabClient
 from orchestrator.lab.testing import make_lab_inventory, running_lab
-from orchestrator.model.inventory import load_inventory
 
 LINE = "ct-ft"
 

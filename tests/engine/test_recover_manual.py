@@ -17,11 +17,11 @@ from engine_fixtures import make_project
 from engine_helpers import manual_lines, newest_run, of_kind, poll, records, stop
 
 from orchestrator.cli import main
+from orchestrator.config.inventory import load_inventory
 from orchestrator.engine.recover import recover
 from orchestrator.journal.runfolder import unfinished_runs
 from orchestrator.lab.control import LabClient
 from orchestrator.lab.testing import make_lab_inventory, running_lab
-from orchestrator.model.inventory import load_inventory
 
 LINE = "ct-ft"
 RUN_DEADLINE_S = 300

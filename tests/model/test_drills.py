@@ -145,8 +145,8 @@ def test_drills_pass_yamllint():
 
 
 def test_failback_to_a_centre_nobody_calls_home_is_dropped(tmp_path):
+    from orchestrator.config.inventory import load_inventory
     from orchestrator.lab.testing import make_lab_inventory
-    from orchestrator.model.inventory import load_inventory
 
     inv = load_inventory(make_lab_inventory(tmp_path, gateways=1))  # W000000T only: FT first
     drill = find_drill(DRILLS, "centre-outage")
