@@ -12,7 +12,9 @@ the password; only the secret values themselves are then unknown.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
+import io
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -142,30 +144,28 @@ def _read(path: Path, env: Mapping[str, str] | None, plaintexts: set[str] | None
     sealed: list[str] = []
     loader = _loader(_vault_secrets(os.environ if env is None else env), sealed, plaintexts)
     source = str(path.resolve())
-    try:
-        im = InventoryManager(loader=loader, sources=[source])
-    except Exception as e:  # Ansible's errors name the file; keep its words
-        raise InputError(Problem(str(path), None, "", f"Ansible cannot read the inventory: {e}")) \
-            from None
-    if not im._inventory.processed_sources:
-        raise InputError(_unparsed(path))
-    vm = VariableManager(loader=loader, inventory=im)
-    try:
-        groups = {}
-        for name, g in im.groups.items():
-            own = {**g.get_vars(),
-                   **get_vars_from_inventory_sources(loader, im._sources, [g], "all")}
-            groups[str(name)] = (g, own)
-        hosts = {}
-        for h in im.hosts.values():
-            own = {k: v for k, v in {**h.vars, **get_vars_from_inventory_sources(
-                loader, im._sources, [h], "all")}.items() if k not in _MAGIC}
-            effective = vm.get_vars(host=h, include_hostvars=False, stage="all")
-            hosts[str(h.name)] = InventoryHost(name=str(h.name), vars=_plain_vars(own),
-                                          effective=_plain_vars(effective))
-    except Exception as e:  # a broken vars file: Ansible names it
-        raise InputError(Problem(str(path), None, "", f"Ansible cannot read the inventory: {e}")) \
-            from None
+    # Ansible prints its warnings (e.g. a known_hosts file in the inventory folder is no
+    # inventory) straight to stderr; drill keeps them with the result instead. Inventories
+    # are read before a run starts its threads, so the swap hides nobody else's output.
+    with contextlib.redirect_stderr(io.StringIO()) as said:
+        try:
+            im = InventoryManager(loader=loader, sources=[source])
+            if not im._inventory.processed_sources:
+                raise InputError(_unparsed(path))
+            vm = VariableManager(loader=loader, inventory=im)
+            groups = {str(name): (g, {**g.get_vars(), **get_vars_from_inventory_sources(
+                loader, im._sources, [g], "all")}) for name, g in im.groups.items()}
+            hosts = {}
+            for h in im.hosts.values():
+                own = {**h.vars, **get_vars_from_inventory_sources(loader, im._sources, [h], "all")}
+                effective = vm.get_vars(host=h, include_hostvars=False, stage="all")
+                hosts[str(h.name)] = InventoryHost(
+                    name=str(h.name), vars=_plain_vars({k: v for k, v in own.items() if k not in _MAGIC}),
+                    effective=_plain_vars(effective))
+        except InputError:
+            raise
+        except Exception as e:  # a broken source or vars file: Ansible's words, its file:line
+            raise InputError(_ansible_problem(e, path)) from None
     all_vars = groups["all"][1] if "all" in groups else {}
     return AnsibleInventory(
         path=path, folder=folder,
@@ -175,7 +175,22 @@ def _read(path: Path, env: Mapping[str, str] | None, plaintexts: set[str] | None
                 for name, (g, own) in groups.items()},
         hosts=hosts,
         defined={str(k): d for k, v in all_vars.items() if (d := _origin(v)) is not None},
-        sealed_files=tuple(dict.fromkeys(sealed)))
+        sealed_files=tuple(dict.fromkeys(sealed)),
+        warnings=tuple(line for line in said.getvalue().splitlines() if line.startswith("[WARNING]")))
+
+
+def _ansible_problem(error: BaseException, path: Path) -> Problem:
+    """Ansible's message, at the file and line its error chain points to."""
+    from ansible._internal._datatag._tags import Origin
+
+    message = str(error).splitlines()[0] if str(error) else type(error).__name__
+    seen: BaseException | None = error
+    while seen is not None:
+        origin = getattr(seen, "obj", None)
+        if isinstance(origin, Origin) and origin.path:
+            return Problem(str(origin.path), origin.line_num, "", message)
+        seen = seen.__cause__ or seen.__context__
+    return Problem(str(path), None, "", f"Ansible cannot read the inventory: {message}")
 
 
 def _unparsed(path: Path) -> Problem:

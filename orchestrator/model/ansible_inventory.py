@@ -51,6 +51,7 @@ class AnsibleInventory:
     hosts: Mapping[str, InventoryHost]
     defined: Mapping[str, Defined]  # where each var of group `all` came from
     sealed_files: tuple[str, ...] = ()  # vault-encrypted files left unread: no vault password
+    warnings: tuple[str, ...] = ()  # what Ansible warned about while reading
 
     @property
     def all_vars(self) -> Mapping[str, Any]:

@@ -146,3 +146,24 @@ def test_production_example_reads_the_same_through_every_consumer():
     assert [g.id for g in loaded.gateways] == [g["id"] for g in drill["drill"]["gateways"]]
     assert load_topology(inv).host("bastion").address == "10.8.0.10"
     assert effective_inventory(inv, None)["all"]["vars"]["drill"]["environment"]["name"] == "prod-sz"
+
+
+def test_a_broken_group_vars_file_names_file_and_line(tmp_path):
+    inv = production_layout(tmp_path / "inv", lab_drill(tmp_path))
+    write(inv / "group_vars" / "all" / "drill.yml", "drill:\n  lines: [1, 2\n  gateways: 3\n")
+    with pytest.raises(InputError) as e:
+        load_inventory(inv)
+    (problem,) = e.value.problems
+    assert problem.file.endswith("group_vars/all/drill.yml") and problem.line == 3
+
+
+def test_ansible_warnings_are_kept_not_printed(tmp_path, capfd):
+    """The managed known_hosts sits in the inventory folder (docs/real-hosts.md); Ansible
+    warns it is no inventory. drill keeps the warning with the result, off the terminal."""
+    inv = production_layout(tmp_path / "inv", lab_drill(tmp_path))
+    write(inv / "known_hosts", "10.8.0.10 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6\n")
+    source = read_inventory(inv)
+    assert load_inventory(inv).environment.is_lab
+    out, err = capfd.readouterr()
+    assert "WARNING" not in out + err
+    assert any("known_hosts" in w for w in source.warnings)
