@@ -122,10 +122,11 @@ def _forget_vars_cache(folder: Path) -> None:
     from ansible.plugins.vars import host_group_vars as hgv
 
     real = os.path.realpath(folder)
+    missing, found = getattr(hgv, "NAK", set()), getattr(hgv, "FOUND", {})
     for sub in ("group_vars", "host_vars"):
-        hgv.NAK.discard(os.path.join(real, sub))
-    for key in [k for k in hgv.FOUND if k.endswith((f".{real}/group_vars", f".{real}/host_vars"))]:
-        del hgv.FOUND[key]
+        missing.discard(os.path.join(real, sub))
+    for key in [k for k in found if k.endswith((f".{real}/group_vars", f".{real}/host_vars"))]:
+        del found[key]
 
 
 def _read(path: Path, env: Mapping[str, str] | None, plaintexts: set[str] | None) -> AnsibleInventory:
@@ -181,13 +182,11 @@ def _read(path: Path, env: Mapping[str, str] | None, plaintexts: set[str] | None
 
 def _ansible_problem(error: BaseException, path: Path) -> Problem:
     """Ansible's message, at the file and line its error chain points to."""
-    from ansible._internal._datatag._tags import Origin
-
     message = str(error).splitlines()[0] if str(error) else type(error).__name__
     seen: BaseException | None = error
     while seen is not None:
         origin = getattr(seen, "obj", None)
-        if isinstance(origin, Origin) and origin.path:
+        if getattr(origin, "path", None) and hasattr(origin, "line_num"):  # Ansible's Origin
             return Problem(str(origin.path), origin.line_num, "", message)
         seen = seen.__cause__ or seen.__context__
     return Problem(str(path), None, "", f"Ansible cannot read the inventory: {message}")
