@@ -44,7 +44,8 @@ def vault_plaintexts(path: str | Path, env: Mapping[str, str]) -> set[str]:
     """The decrypted Vault values of an inventory (inline `!vault` values and every string
     of a vault-encrypted vars file), read through Ansible's own loader with the vault
     password of `env`; empty when none is configured or it does not open them."""
-    if not _vault_ids(env)[0] and not _vault_ids(env)[1]:
+    ids, password_file = _vault_ids(env)
+    if not ids and not password_file:
         return set()
     found: set[str] = set()
     try:
