@@ -83,6 +83,8 @@ class AnsibleInventory:
             if hosts:
                 out["hosts"] = hosts
             children = {c: group_doc(c) for c in g.children if c in self.groups}
+            if children.get("ungrouped") == {}:  # Ansible's implicit group, empty
+                del children["ungrouped"]
             if children:
                 out["children"] = children
             return out
