@@ -122,8 +122,8 @@ def bench_tcp(endpoints: int, seconds: float, driver: str = "sweep") -> dict:
 
 
 def bench_streams(gateways: int, seconds: float) -> dict:
+    from orchestrator.config.inventory import load_inventory
     from orchestrator.lab.control import LabClient
-    from orchestrator.model.inventory import load_inventory
 
     lat: list[float] = []
     types: dict[str, int] = {}

@@ -109,8 +109,8 @@ def main() -> None:
         pb = scratch / "trivial.yml"
         pb.write_text(TRIVIAL)
         with lab(5) as lb:
+            from orchestrator.config.inventory import load_inventory
             from orchestrator.lab.control import lab_state_dir
-            from orchestrator.model.inventory import load_inventory
 
             env_name = load_inventory(lb.inventory).environment.name
             state = lab_state_dir(env_name, lb.home)

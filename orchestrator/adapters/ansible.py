@@ -11,7 +11,7 @@ Callbacks (`on_task`, `on_process`) are called from the thread that reads the ev
 exception raised by one is re-raised by `run_playbook` once the run has been cleaned up.
 
 Events are decoded in `ansible_events`, artifacts scrubbed in `scrub`, Vault plaintexts
-found in `config.vault`, processes ended in `procgroup`.
+found by `config.ansible_inventory`, processes ended in `procgroup`.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from pathlib import Path
 from orchestrator.adapters.ansible_events import Collector, TaskResult, stdout_objects
 from orchestrator.adapters.procgroup import KILL_GRACE_S, end_tree, group_alive, kill_process_group
 from orchestrator.adapters.scrub import Redacting, scrub_tree, secret_values
-from orchestrator.config.vault import vault_plaintexts
+from orchestrator.config.ansible_inventory import vault_plaintexts
 from orchestrator.errors import DrillError
 
 # The adapter's API; group_alive, kill_process_group (engine/recover) and stdout_objects

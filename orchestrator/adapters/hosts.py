@@ -21,8 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from orchestrator.errors import DrillError, InputError, Problem, RefusedError
 
 if TYPE_CHECKING:  # paramiko is imported only where SSH is really used
@@ -103,24 +101,21 @@ def known_hosts_path(inventory_path: Path) -> Path:
 def load_topology(inventory_path: str | Path) -> SshTopology:
     """Read the SSH hosts (those with `ansible_host` and not a local connection).
 
-    Variables merge as Ansible merges them for the keys drill reads: the inventory file's
-    group vars, then `group_vars/<group>.yml` or `group_vars/<group>/*.yml`, parents before
-    children, then host vars and `host_vars/<host>.yml`. Simple `{{ var }}` references and
-    `{{ inventory_dir }}` are resolved; vault values are never decrypted (drill reads none).
+    Each host's variables are the ones Ansible gives it (orchestrator.config.ansible_inventory:
+    inventory file, group_vars/, host_vars/, merged by Ansible). Simple `{{ var }}`
+    references and `{{ inventory_dir }}` are resolved; vault values are never decrypted.
     """
-    from orchestrator.config.inventory import inventory_file
+    from orchestrator.config.ansible_inventory import read_inventory
+    from orchestrator.config.inventory import main_file
 
     path = Path(inventory_path)
-    file = inventory_file(path)
-    doc = yaml.load(file.read_text(encoding="utf-8"), Loader=_VaultTolerantLoader) or {}
-    folder = file.parent
-    merged: dict[str, dict[str, Any]] = {}
-    _walk_group(folder, "all", doc.get("all") or {}, {}, merged)
+    source = read_inventory(path)
+    file = str(main_file(path))
     hosts: dict[str, SshHost] = {}
     problems: list[Problem] = []
     known_hosts = known_hosts_path(path)
-    for name, raw in merged.items():
-        hv = _resolve(raw, folder)
+    for name, host in source.hosts.items():
+        hv = _resolve({k: v for k, v in host.effective.items() if k != "drill"}, source.folder)
         if "drill_known_hosts" in hv:
             known_hosts = Path(os.path.expanduser(str(hv["drill_known_hosts"])))
         if hv.get("ansible_connection") == "local" or "ansible_host" not in hv:
@@ -131,10 +126,10 @@ def load_topology(inventory_path: str | Path) -> SshTopology:
             fps = (fps,)
         bad = [f for f in fps if not str(f).startswith("SHA256:")]
         if bad:
-            problems.append(Problem(str(file), None, f"{name}.ssh_host_fingerprints",
+            problems.append(Problem(file, None, f"{name}.ssh_host_fingerprints",
                                     f"expected SHA256:… fingerprints (ssh-keygen -lf), got {bad[0]!r}"))
         if "{{" in str(hv["ansible_host"]):
-            problems.append(Problem(str(file), None, f"{name}.ansible_host",
+            problems.append(Problem(file, None, f"{name}.ansible_host",
                                     f"expected an address drill can resolve, got {hv['ansible_host']!r}"))
         hosts[name] = SshHost(
             name=name, address=str(hv["ansible_host"]), port=int(hv.get("ansible_port", 22)),
@@ -143,41 +138,11 @@ def load_topology(inventory_path: str | Path) -> SshTopology:
             via=hv.get("drill_ssh_via"), fingerprints=tuple(str(f) for f in fps))
     for h in hosts.values():
         if h.via is not None and h.via not in hosts:
-            problems.append(Problem(str(file), None, f"{h.name}.drill_ssh_via",
+            problems.append(Problem(file, None, f"{h.name}.drill_ssh_via",
                                     f"expected an SSH host of the inventory, got {h.via!r}"))
     if problems:
         raise InputError(problems)
     return SshTopology(hosts=hosts, known_hosts=known_hosts)
-
-
-class _VaultTolerantLoader(yaml.SafeLoader):
-    """safe_load that reads `!vault` values as an opaque marker instead of failing."""
-
-
-_VaultTolerantLoader.add_constructor("!vault", lambda loader, node: "<vault>")
-
-
-def _vars_file(folder: Path, kind: str, name: str) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    base = folder / kind
-    files = [base / f"{name}{ext}" for ext in (".yml", ".yaml", "")]
-    files += sorted((base / name).glob("*.y*ml")) if (base / name).is_dir() else []
-    for f in files:
-        if f.is_file():
-            data = yaml.load(f.read_text(encoding="utf-8"), Loader=_VaultTolerantLoader)
-            if isinstance(data, dict):
-                out.update(data)
-    return out
-
-
-def _walk_group(folder: Path, gname: str, group: Mapping[str, Any], inherited: dict[str, Any],
-                out: dict[str, dict[str, Any]]) -> None:
-    gvars = {**inherited, **(group.get("vars") or {}), **_vars_file(folder, "group_vars", gname)}
-    gvars.pop("drill", None)
-    for name, hv in (group.get("hosts") or {}).items():
-        out[name] = {**out.get(name, {}), **gvars, **(hv or {}), **_vars_file(folder, "host_vars", name)}
-    for cname, child in (group.get("children") or {}).items():
-        _walk_group(folder, cname, child or {}, gvars, out)
 
 
 _REF = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
@@ -434,7 +399,7 @@ def monitor_forwards(inventory_path: str | Path) -> list[MonitorForward]:
     """
     import ipaddress
 
-    from orchestrator.model.inventory import load_inventory
+    from orchestrator.config.inventory import load_inventory
 
     inv = load_inventory(inventory_path)
     topo = load_topology(inventory_path)

@@ -75,46 +75,17 @@ def validate(files: tuple[Path, ...], inventory: str, project: Path | None) -> N
 
     Example:  drill validate drills/single-line.yaml --inventory inventories/lab
     """
-    from orchestrator.config.project import drill_files, find_project
-    from orchestrator.config.scenario import load_drill, playbook_problems, resolve
-    from orchestrator.errors import InputError, Problem
-    from orchestrator.model.inventory import load_inventory
+    from orchestrator.config.project import find_project
+    from orchestrator.config.validate import validate as validate_project
+    from orchestrator.errors import InputError
 
-    proj = find_project(project)
-    paths = list(files) or drill_files(proj.drills_dir)
-    problems: list[Problem] = []
-    if not paths:
-        problems.append(Problem(str(proj.drills_dir), None, "", "no drill files found"))
-    drills = []
-    for path in paths:
-        try:
-            drills.append(load_drill(path))
-        except InputError as e:
-            problems += e.problems
-    inv = None
-    try:
-        inv = load_inventory(proj.inventory_path(inventory))
-    except InputError as e:
-        problems += e.problems
-    seen: dict[str, Path] = {}
-    for drill in drills:
-        if drill.id in seen and seen[drill.id] != drill.path:
-            problems.append(Problem(str(drill.path), drill.source.line(("id",)), "id",
-                                    f"duplicate drill id; also in {seen[drill.id]}"))
-        seen[drill.id] = drill.path
-        found = playbook_problems(drill, _playbooks_dir(drill.path, proj.playbooks_dir))
-        if inv is not None:
-            try:
-                resolve(drill, inv, {})
-            except InputError as e:
-                found += e.problems
-        problems += found
-        if not found:
-            click.echo(f"ok: {drill.path} ({drill.id})")
-    if problems:
-        raise InputError(problems)
-    click.echo(f"{len(drills)} drill(s) valid"
-               + (f" against inventory {inv.environment.name}" if inv else ""))
+    outcome = validate_project(find_project(project), files, inventory)
+    for drill in outcome.valid:
+        click.echo(f"ok: {drill.path} ({drill.id})")
+    if outcome.problems:
+        raise InputError(list(outcome.problems))
+    click.echo(f"{outcome.drills} drill(s) valid"
+               + (f" against inventory {outcome.environment}" if outcome.environment else ""))
 
 
 @click.command("init")
@@ -134,12 +105,6 @@ def init(dest: Path) -> None:
     click.echo("next: edit inventories/ (copy production.example), then `drill validate`")
 
 
-def _playbooks_dir(drill_path: Path, fallback: Path) -> Path:
-    """The playbooks/ beside the drill's drills/ folder when it is in a project."""
-    sibling = Path(drill_path).resolve().parent.parent / "playbooks"
-    return sibling if sibling.is_dir() else fallback
-
-
 _CADENCE_ZH = {"monthly": "每月", "quarterly": "每季度", "half-yearly": "每半年", "yearly": "每年"}
 _PHASE_ZH = {"precheck": "演练前检查", "fault": "故障注入", "recovery": "切换恢复",
              "hold": "保持观察", "restore": "恢复"}
@@ -150,7 +115,7 @@ def _cadence(cadence: str, lang: str) -> str:
 
 
 def _describe(drill, lang: str) -> str:
-    from orchestrator.config.scenario import PHASES
+    from orchestrator.model.drill import PHASES
 
     zh = lang == "zh"
     out = [f"{drill.id}: {drill.title.get(lang)}", "", drill.description.get(lang), "",
@@ -207,7 +172,7 @@ def _secs(value: float | None) -> str:
 
 
 def _drill_json(drill) -> dict:
-    from orchestrator.config.scenario import PHASES
+    from orchestrator.model.drill import PHASES
 
     return {
         "id": drill.id, "title": vars(drill.title), "description": vars(drill.description),

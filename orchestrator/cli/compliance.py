@@ -25,7 +25,7 @@ def _now():
 
 
 def _load_inventory(path: Path):
-    from orchestrator.model.inventory import load_inventory
+    from orchestrator.config.inventory import load_inventory
 
     return load_inventory(path)
 

@@ -12,7 +12,7 @@ from orchestrator.cli._options import inventory_option, inventory_path, json_opt
 
 
 def _inventory(project: Path | None, inventory: str):
-    from orchestrator.model.inventory import load_inventory
+    from orchestrator.config.inventory import load_inventory
 
     path = inventory_path(project, inventory)
     return path, load_inventory(path)

@@ -55,7 +55,7 @@ class Due:
 
 
 def drill_cadences(drills: Iterable[object]) -> list[DrillCadence]:
-    """From `orchestrator.scenario.Drill`s (id, title {zh,en} or text, cadence)."""
+    """From `orchestrator.model.drill.Drill`s (id, title {zh,en} or text, cadence)."""
     out = []
     for d in drills:
         title = d.title
@@ -117,7 +117,7 @@ def pending(d: Due) -> bool:
 
 
 def load_drill_cadences(drills_dir) -> list[DrillCadence]:
-    """The project's drills via `orchestrator.scenario.load_drills` (id, title, cadence)."""
+    """The project's drills via `orchestrator.config.scenario.load_drills` (id, title, cadence)."""
     from orchestrator.config.scenario import load_drills
 
     return drill_cadences(load_drills(drills_dir))

@@ -13,8 +13,9 @@ from typing import Any
 import yaml
 
 from orchestrator.compliance.clauses import CheckRow, Status
+from orchestrator.config.inventory import load_inventory
 from orchestrator.errors import InputError
-from orchestrator.model.inventory import SHENZHEN, Gateway, Inventory, load_inventory
+from orchestrator.model.inventory import SHENZHEN, Gateway, Inventory
 
 MIN_MBPS = 2.0
 MIN_RETENTION_DAYS = 365
@@ -31,10 +32,11 @@ class CheckInput:
 
 def _raw_drill(path: Path) -> dict[str, Any]:
     """The `drill` variable as written (hosts.yml or group_vars), before validation."""
-    from orchestrator.config.inventory import _find_drill_var, inventory_file
+    from orchestrator.config.ansible_inventory import read_inventory
+    from orchestrator.config.inventory import drill_variable
 
     try:
-        drill, _, _ = _find_drill_var(inventory_file(path))
+        drill, _, _ = drill_variable(read_inventory(path))
     except (InputError, OSError, ValueError):
         return {}
     return drill if isinstance(drill, dict) else {}

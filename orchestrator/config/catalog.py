@@ -23,7 +23,8 @@ from orchestrator.errors import InputError, Problem
 
 _FORMAT = 1
 # Whatever decides whether a drill file is valid; a change to any of them voids the cache.
-_VALIDATOR_FILES = ("config/scenario.py", "config/yamlsrc.py", "model/inventory.py", "errors.py",
+_VALIDATOR_FILES = ("config/scenario.py", "config/yamlsrc.py", "model/drill.py", "model/source.py",
+                    "model/inventory.py", "errors.py",
                     "schemas/drill.schema.json")
 _VALIDATOR_LIBS = ("yaml", "jsonschema", "jinja2")
 

@@ -1,4 +1,4 @@
-"""Build an `Inventory` from an Ansible YAML inventory file or folder.
+"""Build an `Inventory` from an Ansible inventory file or folder (read by Ansible itself).
 
 The `drill` variable is checked against `schemas/inventory.schema.json` and then for
 meaning (unique ids, references between centres, carriers and lines, time zone), every
@@ -13,6 +13,7 @@ from typing import Any
 
 from orchestrator.config.yamlsrc import Lines, PathKey, dotted, load_yaml, one_line, schema_problems
 from orchestrator.errors import InputError, Problem
+from orchestrator.model.ansible_inventory import AnsibleInventory
 from orchestrator.model.inventory import (
     Carrier,
     Centre,
@@ -43,62 +44,81 @@ def inventory_file(path: Path) -> Path:
     return path
 
 
+def load_inventory(path: str | Path) -> Inventory:
+    """Load and validate an inventory file or folder (the one entry point)."""
+    return load(Path(path))
+
+
 def load(path: Path) -> Inventory:
-    """Read, validate and build; `InputError` lists every problem found."""
-    file = inventory_file(path)
-    drill, lines, base = _find_drill_var(file)
+    """Read (with Ansible's semantics), validate and build; `InputError` lists every problem."""
+    from orchestrator.config.ansible_inventory import read_inventory
+
+    source = read_inventory(path)
+    drill, lines, base = drill_variable(source)
     problems = schema_problems(drill, "inventory.schema.json", lines, base, ("drill",))
     problems += _meaning_problems(drill, lines, base)
     if problems:
         raise InputError(one_line(sorted(problems, key=lambda p: p.line or 0)))
-    return _build(Path(path), drill, _secret_paths(file))
+    return _build(Path(path), drill, _secret_paths(source))
 
 
-def _secret_paths(file: Path) -> tuple[str, ...]:
-    """Where the inventory holds Vault values: `all.vars.x` in hosts.yml, `x` in group_vars."""
-    out: list[str] = []
-    gv = file.parent / "group_vars"
-    extra = sorted(p for p in gv.rglob("*") if p.suffix in (".yml", ".yaml")) if gv.is_dir() else []
-    for source in (file, *extra):
-        try:
-            _, lines = load_yaml(source)
-        except InputError:
-            continue  # reported when it matters (the drill variable); not a secret map
-        out += [dotted(p) for p in lines.secrets]
-    return tuple(out)
+def _secret_paths(source: AnsibleInventory) -> tuple[str, ...]:
+    """Where the inventory holds Vault values: `<group>.vars.x`, `<host>.x`."""
+    return tuple(path for path, _ in source.vaulted())
 
 
-def _find_drill_var(file: Path) -> tuple[dict, Lines, PathKey]:
-    """`all.vars.drill` in hosts.yml, else `drill` in group_vars/all(.yml|/*.yml)."""
-    doc, lines = load_yaml(file)
-    if doc is not None and not isinstance(doc, dict):
-        raise InputError(Problem(str(file), lines.line(()), "",
-                                 "expected an Ansible YAML inventory (a mapping with all:)"))
-    all_ = (doc or {}).get("all")
-    vars_ = all_.get("vars") if isinstance(all_, dict) else None
-    if isinstance(vars_, dict) and "drill" in vars_:
-        drill = vars_["drill"]
-        if not isinstance(drill, dict):
-            raise InputError(lines.problem(("all", "vars", "drill"), "expected a mapping",
-                                           field="drill"))
-        return drill, lines, ("all", "vars", "drill")
-    for extra in _group_vars_files(file.parent):
-        data, extra_lines = load_yaml(extra)
-        if isinstance(data, dict) and "drill" in data:
-            if not isinstance(data["drill"], dict):
-                raise InputError(extra_lines.problem(("drill",), "expected a mapping",
-                                                     field="drill"))
-            return data["drill"], extra_lines, ("drill",)
-    raise InputError(Problem(str(file), lines.line(("all",)), "all.vars.drill",
-                             "missing; expected the drill variable (docs/inventory.md)"))
+def drill_variable(source: AnsibleInventory) -> tuple[Any, Lines, PathKey]:
+    """The `drill` variable as Ansible resolves it for group `all`, with the line marks of
+    the file that defined it (YAML: every value's line; INI or a plugin: the variable's)."""
+    where = source.defined.get("drill")
+    if "drill" not in source.all_vars:
+        raise InputError(Problem(str(main_file(source.path)), None, "all.vars.drill",
+                                 "missing; expected the drill variable (docs/inventory.md)"))
+    value = source.all_vars["drill"]
+    if where is not None and Path(where.file).suffix in ("", ".yml", ".yaml", ".json"):
+        doc, lines = load_yaml(Path(where.file))
+        base = _drill_path(doc, lines, where.line)
+        if base is not None:
+            value = _at(doc, base)
+            if not isinstance(value, dict):
+                raise InputError(lines.problem(base, "expected a mapping", field="drill"))
+            return value, lines, base
+    lines = Lines(where.file if where else str(main_file(source.path)),
+                  {(): where.line} if where and where.line else {})
+    if not isinstance(value, dict):
+        raise InputError(lines.problem((), "expected a mapping", field="drill"))
+    return value, lines, ()
 
 
-def _group_vars_files(folder: Path) -> list[Path]:
-    gv = folder / "group_vars"
-    files = [gv / n for n in ("all.yml", "all.yaml") if (gv / n).is_file()]
-    if (gv / "all").is_dir():
-        files += sorted(p for p in (gv / "all").iterdir() if p.suffix in (".yml", ".yaml"))
-    return files
+def main_file(path: Path) -> Path:
+    try:
+        return inventory_file(path)
+    except InputError:
+        return Path(path)
+
+
+def _drill_path(doc: object, lines: Lines, line: int | None) -> PathKey | None:
+    """Which `drill:` of a YAML file Ansible took: top level (vars files) or under some
+    `vars:` (inventory files), the last one starting at or before the value's line."""
+    found: list[PathKey] = []
+
+    def walk(value: object, path: PathKey) -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                child = (*path, k)
+                if k == "drill" and (not path or path[-1] == "vars"):
+                    found.append(child)
+                walk(v, child)
+
+    walk(doc, ())
+    before = [p for p in found if line is None or (lines.line(p) or 0) <= line]
+    return max(before, key=lambda p: lines.line(p) or 0) if before else None
+
+
+def _at(doc: Any, path: PathKey) -> Any:
+    for key in path:
+        doc = doc[key]
+    return doc
 
 
 def _meaning_problems(d: dict, lines: Lines, base: PathKey) -> list[Problem]:

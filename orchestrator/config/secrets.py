@@ -10,37 +10,28 @@ from orchestrator.model.redact import secret_values
 
 def inventory_secrets(inventory_path: Path) -> list[str]:
     """Values of every inventory variable named like a secret (`*password*`, `*token*`,
-    `*secret*`, `*key*`, …) in the inventory file and its group_vars/host_vars, so they are
-    redacted from the journal and scrubbed from the Ansible artifacts kept."""
-    import yaml
+    `*secret*`, `*key*`, …) of any group or host, as Ansible reads them (inventory file,
+    group_vars/, host_vars/), so they are redacted from the journal and scrubbed from the
+    Ansible artifacts kept. Vault values are `vault_values`' business."""
+    from orchestrator.config.ansible_inventory import read_inventory
+    from orchestrator.errors import InputError
 
-    class _Loader(yaml.SafeLoader):
-        pass
-
-    # `!vault` and other tags: their plaintext comes from vault_values when it can.
-    _Loader.add_multi_constructor("!", lambda _loader, _suffix, _node: None)
-    path = Path(inventory_path)
-    base = path if path.is_dir() else path.parent
-    files = [path] if path.is_file() else sorted(path.glob("hosts.y*ml"))
-    for sub in ("group_vars", "host_vars"):
-        if (base / sub).is_dir():
-            files += sorted(p for p in (base / sub).rglob("*") if p.is_file()
-                            and p.suffix in ("", ".yml", ".yaml"))
+    try:
+        source = read_inventory(inventory_path)
+    except InputError:
+        return []  # an unreadable inventory fails the run elsewhere, with its reason
     found: list[str] = []
-    for f in files:
-        try:
-            doc = yaml.load(f.read_text(encoding="utf-8"), Loader=_Loader)  # a SafeLoader
-        except (OSError, UnicodeDecodeError, yaml.YAMLError):
-            continue
-        found += [v for v in secret_values(doc) if isinstance(v, str) and "{{" not in v]
+    for item in (*source.groups.values(), *source.hosts.values()):
+        found += [v for v in secret_values(dict(item.vars)) if "{{" not in v]
     return sorted(set(found))
+
 
 def vault_values(inventory_path: Path) -> list[str]:
     """Decrypted Vault values of the inventory (when a vault password is configured), so
     that they are redacted from every journal record, not only from Ansible's artifacts."""
-    try:
-        from orchestrator.config.vault import vault_plaintexts
+    from orchestrator.config.ansible_inventory import vault_plaintexts
 
-        return sorted(vault_plaintexts(inventory_path, os.environ))
+    try:
+        return sorted(vault_plaintexts(Path(inventory_path), os.environ))
     except Exception:  # no vault configured or unreadable: ansible-playbook will say so
         return []

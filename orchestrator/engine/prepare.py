@@ -31,7 +31,8 @@ def prepare(project_root: Path, drill_id: str, inventory_path: Path,
             say: Callable[[str], None] = lambda _m: None) -> Prepared:
     """Open the inventory's target (starting a lab that is down when `start_lab`), load
     the drill and resolve it against the inventory the target runs."""
-    from orchestrator.config.scenario import find_drill, resolve
+    from orchestrator.config.resolve import resolve
+    from orchestrator.config.scenario import find_drill
 
     opened = open_target(Path(inventory_path), drill_home, start=start_lab, say=say)
     drill = find_drill(Path(project_root) / "drills", drill_id)

@@ -116,8 +116,8 @@ class _RestorePlan:
 
 
 def _restore_plan(start: Mapping[str, Any], records, inventory: Inventory | None) -> _RestorePlan:
+    from orchestrator.config.inventory import load_inventory
     from orchestrator.config.scenario import find_drill
-    from orchestrator.model.inventory import load_inventory
 
     inv = inventory or load_inventory(start["inventory"]["path"])
     plan = [p for p in start.get("plan") or [] if p.get("phase") == "restore"]
@@ -169,7 +169,7 @@ def _recover_run(start: Mapping[str, Any], records, journal: Journal, inventory:
                  actions: list[str], say, signer: Any = None,
                  ask: Callable[[str], str] | None = None) -> tuple[Engine, bool]:
     """Run a dead run's restore steps with an engine that carries on its journal."""
-    from orchestrator.config.scenario import ResolvedDrill
+    from orchestrator.model.drill import ResolvedDrill
 
     rp = _restore_plan(start, records, inventory)
     inv, drill, steps, fault_started = rp.inv, rp.drill, rp.steps, rp.fault_started

@@ -54,7 +54,7 @@ def step_record(step, phase: str | None = None, index: int | None = None) -> dic
 
 def step_from_record(rec: Mapping[str, Any]):
     """Inverse of step_record (the restore steps of an unfinished run)."""
-    from orchestrator.config.scenario import Effect, Expectation, Step, WaitSpec
+    from orchestrator.model.drill import Effect, Expectation, Step, WaitSpec
 
     def text(v):
         return None if v is None else Text(v.get("zh", ""), v.get("en", ""))

@@ -131,28 +131,29 @@ def load_public_key(path: Path) -> PublicKey:
 
 
 def key_path_for(inventory_path: Path | None, cli_value: Path | None) -> Path | None:
-    """The signing key: `--signing-key`, else inventory var `drill.signing.key` (relative
-    to the inventory's folder), else None (runs are then hash-chained but unsigned)."""
+    """The signing key: `--signing-key`, else inventory var `drill.signing.key` wherever
+    Ansible finds it (relative to the inventory's folder), else None (runs are then hash-chained but unsigned)."""
     if cli_value is not None:
         return cli_value
     if inventory_path is None:
         return None
-    import yaml
+    from orchestrator.config.ansible_inventory import read_inventory
+    from orchestrator.config.inventory import drill_variable
 
-    from orchestrator.config.inventory import inventory_file
-
-    file = inventory_file(inventory_path)
     try:
-        doc = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
-        value = doc["all"]["vars"]["drill"].get("signing", {}).get("key")
-    except (KeyError, TypeError, AttributeError, ValueError, OSError, yaml.YAMLError):
-        return None
+        source = read_inventory(inventory_path)
+        drill, lines, base = drill_variable(source)
+    except InputError:
+        return None  # no drill variable to read a key from; validate reports why
+    signing = drill.get("signing")
+    value = signing.get("key") if isinstance(signing, dict) else None
     if value is None:
         return None
     if not isinstance(value, str) or not value:
-        raise InputError(Problem(str(file), None, "drill.signing.key", "expected a key file path"))
+        raise InputError(lines.problem((*base, "signing", "key"), "expected a key file path",
+                                       field="drill.signing.key"))
     key = Path(os.path.expanduser(value))
-    return key if key.is_absolute() else file.parent / key
+    return key if key.is_absolute() else source.folder / key
 
 
 def configured_key(journal: Path) -> Path | None:

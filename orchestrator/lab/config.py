@@ -6,13 +6,14 @@ Runs in `drill lab up` (not in the gateways): it may import yaml and jinja2.
 from __future__ import annotations
 
 import copy
+import os
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from orchestrator.config.inventory import inventory_file
 from orchestrator.errors import InputError, Problem
+from orchestrator.model.ansible_inventory import Vaulted
 from orchestrator.model.inventory import Inventory
 
 KIND_CYCLE = ("trading", "market_data", "settlement")
@@ -42,40 +43,36 @@ def generate_gateways(count: int, monitor_address: str, first_port: int) -> list
     return out
 
 
-class _Tagged(str):
-    """An Ansible-tagged scalar (`!vault`, `!unsafe`) kept verbatim, so the effective
-    inventory still hands Ansible a vault value it can decrypt."""
-
-    tag = "!vault"
-
-
-class _Loader(yaml.SafeLoader):
-    pass
-
-
 class _Dumper(yaml.SafeDumper):
-    pass
+    """Writes Vault values back as `!vault` so Ansible can still decrypt them."""
 
 
-def _construct_tagged(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> _Tagged:
-    value = _Tagged(loader.construct_scalar(node))
-    value.tag = node.tag
-    return value
-
-
-for _tag in ("!vault", "!unsafe"):
-    _Loader.add_constructor(_tag, _construct_tagged)
 _Dumper.add_representer(
-    _Tagged, lambda dumper, v: dumper.represent_scalar(v.tag, str(v), style="|" if "\n" in v else None))
+    Vaulted, lambda dumper, v: dumper.represent_scalar("!vault", v.ciphertext, style="|"))
 
 
 def raw_inventory(path: Path) -> dict[str, Any]:
-    return yaml.load(inventory_file(path).read_text(encoding="utf-8"), Loader=_Loader)
+    """The inventory as one YAML document, read by Ansible (so `group_vars/`, `host_vars/`
+    and INI inventories count): groups, hosts and their own variables, with `drill` as
+    validated (a relative `drill.signing.key` made absolute: the copy lives elsewhere)."""
+    from orchestrator.config.ansible_inventory import read_inventory
+    from orchestrator.config.inventory import drill_variable
+
+    source = read_inventory(path)
+    drill, _, _ = drill_variable(source)
+    drill = copy.deepcopy(drill)
+    signing = drill.get("signing")
+    if isinstance(signing, dict) and isinstance(signing.get("key"), str):
+        key = Path(os.path.expanduser(signing["key"]))
+        signing["key"] = str(key if key.is_absolute() else (source.folder / key).resolve())
+    doc = source.to_document()
+    doc["all"].setdefault("vars", {})["drill"] = drill
+    return doc
 
 
 def effective_inventory(path: Path, gateways: int | None) -> dict[str, Any]:
     """The inventory document the running lab uses: the given one, with N gateways if asked."""
-    doc = copy.deepcopy(raw_inventory(path))
+    doc = raw_inventory(path)
     drill = doc["all"]["vars"]["drill"]
     if gateways is not None:
         if gateways < 1:

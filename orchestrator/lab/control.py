@@ -201,7 +201,7 @@ class LabHandle:
         return self.state_dir / "truth.jsonl"
 
     def inventory(self):
-        from orchestrator.model.inventory import load_inventory
+        from orchestrator.config.inventory import load_inventory
 
         return load_inventory(self.inventory_path)
 
@@ -235,8 +235,8 @@ def lab_up(inventory_path: Path | str, drill_home: Path | str | None = None,
     Already running: returns the running lab (started=False) if `gateways` is None or matches,
     else raises LabAlreadyRunning.
     """
+    from orchestrator.config.inventory import load_inventory
     from orchestrator.lab import config
-    from orchestrator.model.inventory import load_inventory
 
     inventory_path = Path(inventory_path)
     inv = load_inventory(inventory_path)

@@ -36,7 +36,7 @@ def repoint_plan(plan: object, where: str) -> dict[str, list[dict[str, Any]]]:
 
 
 def _lab_inventory(state_dir: Path):
-    from orchestrator.model.inventory import load_inventory
+    from orchestrator.config.inventory import load_inventory
 
     return load_inventory(state_dir / "inventory.yml")
 

@@ -18,13 +18,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+from orchestrator.config.inventory import load_inventory
 from orchestrator.journal.chain import iso_ns
 from orchestrator.lab.control import unix_path
 from orchestrator.lab.exchange import Exchange
 from orchestrator.lab.router import Feed, Router
 from orchestrator.lab.state import LINE_MODES, LabState
 from orchestrator.lab.truth import TruthLog
-from orchestrator.model.inventory import Gateway, load_inventory
+from orchestrator.model.inventory import Gateway
 
 SPAWNER_MODULE = "orchestrator.lab.spawner"
 SPAWN_AHEAD = 25  # gateways started but not yet logged in, at most

@@ -148,8 +148,8 @@ def running_lab(inventory_path: Path, drill_home: Path, timeout: float | None = 
         handle = lab_up(inventory_path, drill_home=drill_home, wait=True, timeout=timeout)
         yield handle
     finally:
+        from orchestrator.config.inventory import load_inventory
         from orchestrator.lab.control import lab_state_dir
-        from orchestrator.model.inventory import load_inventory
 
         if handle is not None:
             lab_down(handle.state_dir)

@@ -1,7 +1,7 @@
 """The inventory model: the firm's SSCC access topology, read from an Ansible inventory.
 
-See docs/inventory.md. `load_inventory` returns a frozen `Inventory` or raises
-`InputError` naming every problem.
+See docs/inventory.md. Pure types: `orchestrator.config.inventory.load_inventory` reads an
+inventory into a frozen `Inventory` or raises `InputError` naming every problem.
 """
 
 from __future__ import annotations
@@ -202,10 +202,3 @@ def _by_id(items, ident, what):
         if item.id == ident:
             return item
     raise KeyError(f"unknown {what} {ident!r}")
-
-
-def load_inventory(path: str | Path) -> Inventory:
-    """Load and validate an inventory; see orchestrator/config/inventory.py."""
-    from orchestrator.config.inventory import load
-
-    return load(Path(path))

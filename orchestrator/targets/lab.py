@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from orchestrator.config.inventory import load_inventory
 from orchestrator.journal.runfolder import RunFolder
-from orchestrator.model.inventory import Inventory, load_inventory, route
+from orchestrator.model.inventory import Inventory, route
 from orchestrator.targets.base import EnvironmentView, Note
 
 EFFECTIVE_INVENTORY = "inventory.yml"

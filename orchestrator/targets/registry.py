@@ -6,7 +6,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import MappingProxyType
 
-from orchestrator.model.inventory import Inventory, load_inventory
+from orchestrator.config.inventory import load_inventory
+from orchestrator.model.inventory import Inventory
 from orchestrator.targets import lab
 from orchestrator.targets.base import Opened, Target
 from orchestrator.targets.hosts import HostsTarget

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from orchestrator.adapters.ansible import PlaybookRun, run_playbook
+from orchestrator.config.inventory import load_inventory
 from orchestrator.lab.control import LabClient
 from orchestrator.lab.testing import make_lab_inventory, running_lab
-from orchestrator.model.inventory import load_inventory
 
 PLAYBOOKS = Path(__file__).resolve().parents[2] / "playbooks"
 

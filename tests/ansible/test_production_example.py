@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from orchestrator.model.inventory import load_inventory
+from orchestrator.config.inventory import load_inventory
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "inventories" / "production.example"
 

@@ -13,8 +13,8 @@ from compliance_helpers import drill_home  # noqa: F401 - drill_home: autouse fi
 
 from orchestrator.cli import main
 from orchestrator.compliance.live import MonitorView, _logged_in_once
+from orchestrator.config.inventory import load_inventory
 from orchestrator.lab.testing import free_ports, make_lab_inventory, running_lab
-from orchestrator.model.inventory import load_inventory
 
 
 @pytest.fixture(scope="module")

@@ -11,9 +11,9 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 from compliance_helpers import drill_home, write_inventory  # noqa: F401 - drill_home: autouse fixture
 
+from orchestrator.config.inventory import load_inventory
 from orchestrator.engine.notify import notify
 from orchestrator.lab.testing import free_ports
-from orchestrator.model.inventory import load_inventory
 
 
 class _Receiver(BaseHTTPRequestHandler):

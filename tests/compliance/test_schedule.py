@@ -14,7 +14,7 @@ from support import require_tool
 
 from orchestrator.cli import main
 from orchestrator.compliance.schedule import find_slot
-from orchestrator.model.inventory import load_inventory
+from orchestrator.config.inventory import load_inventory
 from orchestrator.model.windows import in_change_window
 
 SH = ZoneInfo("Asia/Shanghai")

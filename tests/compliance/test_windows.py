@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from compliance_helpers import drill_home, write_inventory  # noqa: F401 - drill_home: autouse fixture
 
+from orchestrator.config.inventory import load_inventory
 from orchestrator.errors import InputError
-from orchestrator.model.inventory import load_inventory
 from orchestrator.model.windows import in_change_window, next_window
 
 SH = ZoneInfo("Asia/Shanghai")

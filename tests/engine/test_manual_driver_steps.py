@@ -13,7 +13,9 @@ import yaml
 from engine_fixtures import make_project
 from engine_helpers import manual_lines, of_kind, records
 
-from orchestrator.config.scenario import find_drill, resolve
+from orchestrator.config.inventory import load_inventory
+from orchestrator.config.resolve import resolve
+from orchestrator.config.scenario import find_drill
 from orchestrator.engine.options import RunOptions
 from orchestrator.engine.prepare import prepare
 from orchestrator.engine.runner import Engine
@@ -21,7 +23,6 @@ from orchestrator.engine.steps import manual_changes
 from orchestrator.errors import RefusedError
 from orchestrator.lab.control import LabClient
 from orchestrator.lab.testing import make_lab_inventory, running_lab
-from orchestrator.model.inventory import load_inventory
 
 LINE = "ct-ft"
 
@@ -170,7 +171,7 @@ def test_drill_plan_on_a_manual_inventory_asks_nobody_and_checks_the_change_step
 
 
 def test_a_step_whose_targets_cannot_be_told_follows_the_inventory_default_driver(tmp_path):
-    from orchestrator.config.scenario import Effect, Step
+    from orchestrator.model.drill import Effect, Step
     from orchestrator.model.inventory import Text
 
     inv = load_inventory(manual_lines(make_lab_inventory(tmp_path / "inv", gateways=2)) / "hosts.yml")

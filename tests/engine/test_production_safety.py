@@ -11,11 +11,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from orchestrator.cli import main
-from orchestrator.config.scenario import find_drill, resolve
+from orchestrator.config.inventory import load_inventory
+from orchestrator.config.resolve import resolve
+from orchestrator.config.scenario import find_drill
 from orchestrator.engine.options import RunOptions
 from orchestrator.engine.runner import Engine
 from orchestrator.errors import RefusedError
-from orchestrator.model.inventory import ChangeWindow, load_inventory
+from orchestrator.model.inventory import ChangeWindow
 
 REPO = Path(__file__).resolve().parents[2]
 PROD = REPO / "inventories" / "production.example"

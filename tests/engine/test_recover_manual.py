@@ -17,11 +17,11 @@ from engine_fixtures import make_project
 from engine_helpers import manual_lines, newest_run, of_kind, poll, records, stop
 
 from orchestrator.cli import main
+from orchestrator.config.inventory import load_inventory
 from orchestrator.engine.recover import recover
 from orchestrator.journal.runfolder import unfinished_runs
 from orchestrator.lab.control import LabClient
 from orchestrator.lab.testing import make_lab_inventory, running_lab
-from orchestrator.model.inventory import load_inventory
 from orchestrator.targets.lab import LabTarget
 
 LINE = "ct-ft"
@@ -145,7 +145,8 @@ def test_recover_at_a_terminal_asks_the_person_and_closes_the_run(killed):
 def test_without_a_terminal_a_beijing_failback_names_the_centres_and_gateways_left_by_hand(tmp_path):
     """The Beijing cutover on a manual inventory: the refusal lists the centres to bring back
     and every gateway to repoint home (each asked at a terminal, after the Shenzhen check)."""
-    from orchestrator.config.scenario import find_drill, resolve
+    from orchestrator.config.resolve import resolve
+    from orchestrator.config.scenario import find_drill
     from orchestrator.engine.recover import _refuse_manual
     from orchestrator.engine.steps import step_record
     from orchestrator.errors import RefusedError

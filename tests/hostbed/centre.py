@@ -16,10 +16,11 @@ import signal
 import sys
 from pathlib import Path
 
+from orchestrator.config.inventory import load_inventory
 from orchestrator.lab.exchange import Exchange
 from orchestrator.lab.state import LabState
 from orchestrator.lab.truth import TruthLog
-from orchestrator.model.inventory import Endpoint, LabSettings, load_inventory
+from orchestrator.model.inventory import Endpoint, LabSettings
 
 
 async def main(inventory: Path, centre: str, truth_path: Path) -> None:

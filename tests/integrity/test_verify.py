@@ -275,8 +275,8 @@ def test_concurrent_seals_keep_one_index_chain(tmp_path, key):
 def test_signing_key_comes_from_the_inventory(tmp_path, key):
     import yaml
 
+    from orchestrator.config.inventory import load_inventory
     from orchestrator.lab.testing import make_lab_inventory
-    from orchestrator.model.inventory import load_inventory
 
     inv = make_lab_inventory(tmp_path, gateways=1)
     doc = yaml.safe_load((inv / "hosts.yml").read_text(encoding="utf-8"))

@@ -20,7 +20,7 @@ def drill_home(tmp_path_factory, monkeypatch):
 
 def load_lab():
     """The shipped lab inventory (loaded afresh: tests must not share mutable state)."""
-    from orchestrator.model.inventory import load_inventory
+    from orchestrator.config.inventory import load_inventory
 
     return load_inventory(LAB_INVENTORY)
 

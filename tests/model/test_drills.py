@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 from model_support import DRILLS, drill_home, load_lab  # noqa: F401 (fixture)
 
-from orchestrator.config.scenario import PHASES, find_drill, load_drill, load_drills, parse_duration, resolve
+from orchestrator.config.resolve import resolve
+from orchestrator.config.scenario import find_drill, load_drill, load_drills
 from orchestrator.errors import InputError
+from orchestrator.model.drill import PHASES, parse_duration
 
 SHIPPED = ["beijing-cutover", "carrier-outage", "centre-outage", "md-multicast-fallback",
            "single-line"]
@@ -143,8 +145,8 @@ def test_drills_pass_yamllint():
 
 
 def test_failback_to_a_centre_nobody_calls_home_is_dropped(tmp_path):
+    from orchestrator.config.inventory import load_inventory
     from orchestrator.lab.testing import make_lab_inventory
-    from orchestrator.model.inventory import load_inventory
 
     inv = load_inventory(make_lab_inventory(tmp_path, gateways=1))  # W000000T only: FT first
     drill = find_drill(DRILLS, "centre-outage")

@@ -8,8 +8,8 @@ import pytest
 from model_support import LAB_INVENTORY, drill_home, load_lab  # noqa: F401 (fixture)
 
 from orchestrator.cli import main
+from orchestrator.config.inventory import load_inventory
 from orchestrator.errors import InputError
-from orchestrator.model.inventory import load_inventory
 
 
 def _broken(tmp_path, *replacements):

@@ -13,9 +13,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from model_support import DRILLS, LAB_INVENTORY, drill_home  # noqa: F401 (fixture)
 
-from orchestrator.config.scenario import load_drill, resolve
+from orchestrator.config.inventory import load_inventory
+from orchestrator.config.resolve import resolve
+from orchestrator.config.scenario import load_drill
 from orchestrator.errors import InputError
-from orchestrator.model.inventory import load_inventory
 
 SETTINGS = settings(max_examples=100, deadline=None, derandomize=True, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

@@ -122,7 +122,8 @@ def test_shipped_drills_validate(capsys):
 
 def test_set_cli_values_are_reported_against_the_inventory():
     lab_inventory = load_lab()
-    from orchestrator.config.scenario import find_drill, resolve
+    from orchestrator.config.resolve import resolve
+    from orchestrator.config.scenario import find_drill
 
     with pytest.raises(InputError) as e:
         resolve(find_drill(DRILLS, "carrier-outage"), lab_inventory, {"carrier": "CM"})
@@ -131,7 +132,7 @@ def test_set_cli_values_are_reported_against_the_inventory():
 
 def test_template_must_render_plain_data(tmp_path):
     lab_inventory = load_lab()
-    from orchestrator.config.scenario import resolve
+    from orchestrator.config.resolve import resolve
 
     text = (DRILLS / "single-line.yaml").read_text(encoding="utf-8").replace(
         'vars: {gateways: "{{ gateways() }}"}', 'vars: {gateways: "{{ inventory }}"}')

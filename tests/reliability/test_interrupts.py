@@ -26,8 +26,8 @@ from drill_proc import (
 )
 from support import TOLERANCE_S
 
+from orchestrator.config.inventory import load_inventory
 from orchestrator.lab.testing import make_lab_inventory, running_lab
-from orchestrator.model.inventory import load_inventory
 from orchestrator.targets.lab import LabTarget
 
 DRILLS = ("single-line", "carrier-outage", "centre-outage", "beijing-cutover")
