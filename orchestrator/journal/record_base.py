@@ -17,7 +17,7 @@ def plain(value: Any) -> Any:
         return value.to_record()
     if isinstance(value, Mapping):
         return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
+    if isinstance(value, list | tuple | set | frozenset):  # an engine event may hold a set
         return [plain(v) for v in value]
     return value
 
