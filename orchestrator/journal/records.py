@@ -141,8 +141,18 @@ class PhaseEnd(TypedRecord):
     duration_s: float | None = None
 
 
+class _NamesAStep:
+    phase: str
+    index: Any
+
+    @property
+    def key(self) -> str:
+        """How other records name this step: `fault[0]`."""
+        return step_key(self.phase, self.index)
+
+
 @dataclass(frozen=True)
-class StepStart(TypedRecord):
+class StepStart(_NamesAStep, TypedRecord):
     kind: ClassVar[str] = "step.start"
     phase: str = ""
     index: Any = 0
@@ -152,13 +162,9 @@ class StepStart(TypedRecord):
     started: Stamp | None = None
     detail: Mapping[str, Any] = field(default_factory=dict)
 
-    @property
-    def key(self) -> str:
-        return step_key(self.phase, self.index)
-
 
 @dataclass(frozen=True)
-class StepEnd(TypedRecord):
+class StepEnd(_NamesAStep, TypedRecord):
     kind: ClassVar[str] = "step.end"
     phase: str = ""
     index: Any = 0
@@ -170,10 +176,6 @@ class StepEnd(TypedRecord):
     ended: Stamp | None = None
     duration_s: float | None = None
     error: str | None = None
-
-    @property
-    def key(self) -> str:
-        return step_key(self.phase, self.index)
 
 
 @dataclass(frozen=True)
