@@ -14,6 +14,7 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from orchestrator.errors import DrillError
@@ -48,15 +49,25 @@ def descendants(pid: int) -> set[int]:
     return out
 
 
-def group_alive(pgid: int) -> bool:
-    """Whether any process of the group still exists."""
+def _exists(send: Callable[[int, int], None], target: int) -> bool:
+    """Signal 0 reaches it: it exists (one owned by another user exists too)."""
     try:
-        os.killpg(pgid, 0)
+        send(target, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
     return True
+
+
+def group_alive(pgid: int) -> bool:
+    """Whether any process of the group still exists."""
+    return _exists(os.killpg, pgid)
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether the process exists."""
+    return _exists(os.kill, pid)
 
 
 def end_tree(proc: subprocess.Popen, pgid: int, marker_dir: Path | None = None) -> None:

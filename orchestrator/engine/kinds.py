@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol
 
-from orchestrator.engine import events as ev
 from orchestrator.engine import steps
 from orchestrator.engine.measure import all_restored, new_losses
 from orchestrator.engine.playbook import PlaybookKind
 from orchestrator.engine.safety import Abort, StepFailed
-from orchestrator.journal.chain import stamp
+from orchestrator.journal import records as jr
+from orchestrator.model.stamp import Stamp
 
 if TYPE_CHECKING:
     from orchestrator.engine.runner import Engine
@@ -57,7 +57,7 @@ class ManualKind:
             if not answer:
                 raise StepFailed(f"{call.label}: not acknowledged")
             operator, how, unattended = answer, "prompt", False
-        eng.emit(ev.OperatorAck(call.label, operator, stamp(time.time_ns(), "operator"),
+        eng.emit(jr.OperatorAck(call.label, operator, Stamp(time.time_ns(), "operator"),
                                 unattended, how))
         return None
 

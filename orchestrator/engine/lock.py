@@ -16,6 +16,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from orchestrator.adapters.procgroup import pid_alive
 from orchestrator.errors import RefusedError
 from orchestrator.journal.chain import iso_ns
 
@@ -63,16 +64,6 @@ def _held(path: Path) -> bool:
         os.close(fd)
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def is_stale(path: Path) -> bool:
     if not path.exists():
         return False
@@ -83,7 +74,7 @@ def is_stale(path: Path) -> bool:
     if holder is None:
         return not _recent(path)
     return not ( holder.host == socket.gethostname() and holder.pid != os.getpid()
-                and _pid_alive(holder.pid) and _recent(path))
+                and pid_alive(holder.pid) and _recent(path))
 
 
 def _recent(path: Path) -> bool:

@@ -10,11 +10,12 @@ from collections.abc import Mapping
 
 from orchestrator.engine.safety import service_loss
 from orchestrator.engine.state import RunState
-from orchestrator.engine.timing import Measurement, Objective, measure_gateway, objectives
+from orchestrator.engine.timing import measure_gateway, objectives
+from orchestrator.journal.observations import Measure, Objective
 from orchestrator.model.inventory import Inventory
 
 
-def measure_failover(inv: Inventory, drill, st: RunState, tracker, period_s: float) -> list[Measurement]:
+def measure_failover(inv: Inventory, drill, st: RunState, tracker, period_s: float) -> list[Measure]:
     if st.link_lost_ns is None:
         return []
     out = []
@@ -30,7 +31,7 @@ def measure_failover(inv: Inventory, drill, st: RunState, tracker, period_s: flo
     return out
 
 
-def measure_failback(inv: Inventory, drill, st: RunState, tracker) -> list[Measurement]:
+def measure_failback(inv: Inventory, drill, st: RunState, tracker) -> list[Measure]:
     out = []
     for gid in st.failback_gateways:
         g = inv.gateway(gid)
@@ -44,7 +45,7 @@ def measure_failback(inv: Inventory, drill, st: RunState, tracker) -> list[Measu
     return out
 
 
-def run_objectives(drill, st: RunState, measurements: list[Measurement],
+def run_objectives(drill, st: RunState, measurements: list[Measure],
                    session_detail: str) -> list[Objective]:
     """RTO per service, failback, no double login (`session_detail`: what the target can
     say when nobody logged in twice), cutover limits."""

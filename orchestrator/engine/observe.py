@@ -12,9 +12,10 @@ from typing import Any
 from orchestrator.engine import events as ev
 from orchestrator.engine.safety import Safety
 from orchestrator.engine.state import FAULT_PHASES, RunState
-from orchestrator.journal.chain import stamp
+from orchestrator.journal import records as jr
 from orchestrator.journal.runfolder import RunFolder
 from orchestrator.model.inventory import Inventory
+from orchestrator.model.stamp import Stamp
 from orchestrator.targets import Target
 
 SAMPLE_BUDGET_HZ = 400.0
@@ -90,7 +91,7 @@ class Observation:
             self._events_fh.write(json.dumps({**rec.event, "received_ns": rec.recv_ns},
                                              separators=(",", ":")) + "\n")
         if rec.type != "snapshot":
-            self.emit(ev.GatewayEvent(rec.event, rec.recv_ns))
+            self.emit(jr.GatewayEvent(rec.event, rec.recv_ns))
         self.safety.watch_event(self.inv, self.blast_radius, rec)
 
     def on_sample(self, sample) -> None:
@@ -102,8 +103,10 @@ class Observation:
                 and st.phase in FAULT_PHASES):
             st.observed[sample.target] = sample.t_ns
             gw = self.inv.gateway(sample.target)
-            self.emit(ev.ProbeTransition(sample.target, gw.service_name, sample.probe, "ok", "fail",
-                                         stamp(sample.t_ns, "probe-sample", self.period() * 1000)))
+            self.emit(jr.ProbeTransition(
+                gateway=sample.target, service=gw.service_name, probe=sample.probe,
+                from_state="ok", to_state="fail",
+                at=Stamp(sample.t_ns, "probe-sample", self.period() * 1000)))
 
     async def _watch_sessions(self) -> None:
         """The exchange's session table, for the no-double-login objective."""
@@ -133,4 +136,4 @@ class Observation:
             self._display.update(self.state.phase, what, elapsed, target, down, list(pending))
         except Exception as e:  # the display is an observer: it never breaks the run
             self._display = False
-            self.emit(ev.Note("progress display disabled", {"error": f"{type(e).__name__}: {e}"}))
+            self.emit(jr.Note("progress display disabled", {"error": f"{type(e).__name__}: {e}"}))

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from orchestrator.engine.timing import Measurement, Objective
+from orchestrator.journal.observations import Measure, Objective
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class RunOutcome:
     run_dir: Path
     status: str  # passed | failed | aborted
     exit_code: int
-    measurements: tuple[Measurement, ...]
+    measurements: tuple[Measure, ...]
     objectives: tuple[Objective, ...]
     summary: str
     steady_after_ok: bool | None

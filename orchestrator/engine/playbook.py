@@ -10,10 +10,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from orchestrator.engine import events as ev
 from orchestrator.engine.state import STOPPABLE
 from orchestrator.engine.timing import effective_by_target, loss_causes, predict_affected
-from orchestrator.journal.chain import stamp
+from orchestrator.journal import records as jr
+from orchestrator.model.stamp import Stamp
 
 if TYPE_CHECKING:
     from orchestrator.engine.kinds import StepCall
@@ -69,14 +69,14 @@ class PlaybookKind:
         cancel = eng.safety.cancel if call.phase in STOPPABLE else threading.Event()
 
         def on_process(pid: int, pgid: int) -> None:
-            eng.emit(ev.AnsibleProcess(call.label, pid, pgid))
+            eng.emit(jr.AnsibleProcess(call.label, pid, pgid))
 
         def on_task(t) -> None:
             msg = "<censored>" if t.no_log else eng.redactor.redact_text(t.msg or "")
-            eng.emit(ev.TaskFinished(call.label, t.host, t.task, t.action, t.status,
-                                     stamp(t.started_ns, "engine"), stamp(t.ended_ns, "engine"),
-                                     round((t.ended_ns - t.started_ns) / 1e9, 6),
-                                     t.effective_ns, msg))
+            eng.emit(jr.AnsibleTask(call.label, t.host, t.task, t.action, t.status,
+                                    Stamp(t.started_ns, "engine"), Stamp(t.ended_ns, "engine"),
+                                    round((t.ended_ns - t.started_ns) / 1e9, 6),
+                                    t.effective_ns, msg))
 
         result = ansible.run_playbook(
             ansible.PlaybookRun(playbook=playbook, inventory=Path(eng.inv.path),
@@ -112,7 +112,7 @@ class PlaybookKind:
         answer = (ask(question) or "").strip() if ask else ""
         at_ns = time.time_ns()
         if answer:  # journaled even if a signal came meanwhile: the change was made
-            eng.emit(ev.OperatorAck(call.label, answer, stamp(at_ns, "operator"), False, "prompt"))
+            eng.emit(jr.OperatorAck(call.label, answer, Stamp(at_ns, "operator"), False, "prompt"))
         eng.safety.check_stop()  # Ctrl-C while the question was open: restore undoes it
         if not answer:
             why = "empty answer" if ask else "nobody to ask (not interactive)"
@@ -149,8 +149,8 @@ def apply_effect(eng: Engine, call: StepCall, result, predicted: Mapping[str, li
         st.failback_ns = eff_ns
         st.failback_gateways = tuple(effect.repoint_gateways)
         st.failback_at = {gid: by_target.get(gid, eff_ns) for gid in effect.repoint_gateways}
-    eng.emit(ev.FaultEffective(call.label, step_effect_record(effect), stamp(eff_ns, source, unc),
-                               predicted, {t: stamp(ns, "fault-task", 1.0)
+    eng.emit(jr.FaultEffective(call.label, step_effect_record(effect), Stamp(eff_ns, source, unc),
+                               predicted, {t: Stamp(ns, "fault-task", 1.0)
                                            for t, ns in sorted(by_target.items())}))
 
 

@@ -11,16 +11,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from orchestrator.engine import events as ev
 from orchestrator.engine import sealing
 from orchestrator.engine.lock import break_stale
 from orchestrator.engine.options import RunOptions
 from orchestrator.engine.runner import Engine
 from orchestrator.engine.steps import step_from_record
 from orchestrator.errors import RefusedError
-from orchestrator.journal.chain import Journal, read_records, stamp
+from orchestrator.journal import records as jr
+from orchestrator.journal.chain import Journal, read_records
 from orchestrator.journal.runfolder import RunFolder, unfinished_runs, unregister_active
 from orchestrator.model.inventory import SHENZHEN, Inventory
+from orchestrator.model.stamp import Stamp
 from orchestrator.targets import Target, open_target, target_for_run
 
 
@@ -83,18 +84,16 @@ def recover(drill_home: Path, environment: str, *, reports_dirs: tuple[Path, ...
                                               signer, ask)
             summary = ("aborted: the run did not finish; closed by `drill recover`: "
                        + "; ".join(actions))
+            closing = jr.Recover(getpass.getuser(), Stamp(time.time_ns(), "engine"), tuple(actions))
+            journal.append(closing.kind, closing.to_record())
             if eng is None:
-                journal.append("recover", {"by": getpass.getuser(),
-                                           "at": stamp(time.time_ns(), "engine"), "actions": actions})
-                journal.append("run.end", {"status": "aborted", "exit_code": 3,
-                                           "summary": summary, "artifacts": {}})
+                end = jr.RunEnd("aborted", 3, summary, {})  # no rto_s: nothing was measured
+                journal.append(end.kind, end.to_record())
             else:
                 # Close it like any run: bind the evidence, write the reports, seal, index.
-                journal.append("recover", {"by": getpass.getuser(),
-                                           "at": stamp(time.time_ns(), "engine"), "actions": actions})
                 sealing.collect_evidence(eng)
                 artifacts = sealing.write_reports(eng)
-                eng.emit(ev.RunEnded("aborted", 3, summary, artifacts))
+                eng.emit(jr.RunEnd("aborted", 3, summary, artifacts, rto_s={}))
         finally:
             journal.close()
         if eng is not None:
@@ -184,8 +183,8 @@ def _recover_run(start: Mapping[str, Any], records, journal: Journal, inventory:
     last_phase = next((r.data.get("phase") for r in reversed(records) if r.kind == "phase.start"), "")
     last_step = next((f"{r.data.get('phase')}[{r.data.get('index')}]" for r in reversed(records)
                       if r.kind == "step.start"), None)
-    eng.emit(ev.Aborted("the run died without finishing (killed or power lost); "
-                        "closed by `drill recover`", last_phase or "", last_step))
+    eng.emit(jr.Abort("the run died without finishing (killed or power lost); "
+                       "closed by `drill recover`", last_phase or "", last_step))
     if not fault_started:
         actions.append("no fault step had started: nothing to restore")
     else:

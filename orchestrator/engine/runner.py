@@ -27,9 +27,10 @@ from orchestrator.engine.record import run_start_record
 from orchestrator.engine.safety import Abort, Safety, StepFailed, preflight
 from orchestrator.engine.state import FAULT_PHASES, STOPPABLE, RunState
 from orchestrator.engine.steady import SteadyState, wait_steady
-from orchestrator.engine.steps import manual_changes, text_record
+from orchestrator.engine.steps import manual_changes
 from orchestrator.errors import RefusedError
-from orchestrator.journal.chain import Journal, read_records, stamp
+from orchestrator.journal import records as jr
+from orchestrator.journal.chain import Journal, read_records
 from orchestrator.journal.runfolder import (
     RunFolder,
     new_run_id,
@@ -40,6 +41,8 @@ from orchestrator.journal.runfolder import (
 from orchestrator.model.inventory import Inventory
 from orchestrator.model.redact import Redactor, secret_values
 from orchestrator.model.results import worst_rto
+from orchestrator.model.stamp import Stamp
+from orchestrator.model.text import Text
 from orchestrator.targets import Target
 from orchestrator.targets.hosts import HostsTarget
 
@@ -124,9 +127,9 @@ class Engine:
             register_active(self.opt.drill_home, env, self.folder)
             self.safety.signals.install()
             try:
-                self.emit(ev.RunStarted(run_start_record(self.resolved, self.inv, self.opt,
-                                                         self.target.state_dir)))
-                self.emit(ev.LockTaken(str(lock.path), holder.__dict__))
+                self.emit(jr.RunStart(run_start_record(self.resolved, self.inv, self.opt,
+                                                      self.target.state_dir)))
+                self.emit(jr.Lock(str(lock.path), holder.__dict__))
                 notify_quietly(self.inv, "start", {"run": run_id, "drill": self.drill.id})
                 return self._walk()
             finally:
@@ -149,7 +152,7 @@ class Engine:
         baseline: Mapping[str, str] = {}
         self.obs.start(self.folder)
         for note in self.target.start_evidence(self.inv, self.folder):
-            self.emit(ev.Note(note.message, dict(note.data)))
+            self.emit(jr.Note(note.message, dict(note.data)))
         try:
             self._run_phase("precheck")
             baseline, gate_refusal = self._gate()
@@ -158,7 +161,7 @@ class Engine:
                     self._run_phase(phase)
         except Abort as e:
             st.abort_reason = st.abort_reason or str(e)
-            self.emit(ev.Aborted(st.abort_reason, st.phase, st.step_label))
+            self.emit(jr.Abort(st.abort_reason, st.phase, st.step_label))
             status, exit_code = "aborted", 3
         except StepFailed as e:
             status, exit_code = "failed", 1
@@ -182,11 +185,11 @@ class Engine:
         if st.failback_ns is not None:
             measurements += measure.measure_failback(self.inv, self.drill, st, self.obs.tracker)
         for m in measurements:
-            self.emit(ev.Measured(m.to_record()))
+            self.emit(m)
         objs = measure.run_objectives(self.drill, st, measurements, self.target.session_detail) \
             if st.fault_started else []
         for o in objs:
-            self.emit(ev.ObjectiveResult(o.name, o.target, o.measured, o.passed, o.detail))
+            self.emit(o)
         if gate_refusal is not None:
             status, exit_code = "refused", 4
         elif status == "passed" and (not all(o.passed for o in objs) or st.restore_failures
@@ -195,7 +198,7 @@ class Engine:
         summary = measure.summary(st, status, objs, steady_after, gate_refusal)
         sealing.collect_evidence(self)
         artifacts = sealing.write_reports(self)
-        self.emit(ev.RunEnded(status, exit_code, summary, artifacts, worst_rto(measurements)))
+        self.emit(jr.RunEnd(status, exit_code, summary, artifacts, worst_rto(measurements)))
         notify_quietly(self.inv, "finish" if exit_code == 0 else "failure",
                        {"run": self.folder.run_id, "status": status, "summary": summary})
         self.journal.close()
@@ -228,7 +231,7 @@ class Engine:
         steps = self.resolved.phases.get(phase, ())
         self.state.phase = phase
         started = time.time_ns()
-        self.emit(ev.PhaseStarted(phase, stamp(started, "engine")))
+        self.emit(jr.PhaseStart(phase, Stamp(started, "engine")))
         status = "ok"
         try:
             for index, step in enumerate(steps):
@@ -249,13 +252,13 @@ class Engine:
             raise
         finally:
             ended = time.time_ns()
-            self.emit(ev.PhaseEnded(phase, status, stamp(started, "engine"), stamp(ended, "engine"),
-                                    round((ended - started) / 1e9, 6)))
+            self.emit(jr.PhaseEnd(phase, status, Stamp(started, "engine"), Stamp(ended, "engine"),
+                                  round((ended - started) / 1e9, 6)))
 
     def _step_or_skip(self, phase: str, index: int, step, keep_going: bool) -> bool:
         skip = self.before_step(step) if self.before_step else None
         if skip:
-            self.emit(ev.Note(skip, {"phase": phase, "index": index}))
+            self.emit(jr.Note(skip, {"phase": phase, "index": index}))
             return True
         ok = self._run_step(phase, index, step)
         self.safety.journal_late_signals()
@@ -276,8 +279,9 @@ class Engine:
         kind = KINDS.get(step.kind)
         if phase == "fault" or (step.effect is not None and is_fault(step.effect)):
             self.state.fault_started = True
-        self.emit(ev.StepStarted(phase, index, text_record(step.name), step.kind, automated,
-                                 stamp(started, "engine"), kind.detail(step) if kind else {}))
+        name = Text(step.name.zh, step.name.en)  # the drill's Text, journaled as model.text's
+        self.emit(jr.StepStart(phase, index, name, step.kind, automated,
+                               Stamp(started, "engine"), kind.detail(step) if kind else {}))
         error: str | None = None
         status = "ok"
         refused = False  # not acknowledged: nothing ran
@@ -299,9 +303,9 @@ class Engine:
             if status == "ok" and phase in STOPPABLE and self.safety.stopping():
                 status = "aborted"
             ended = time.time_ns()
-            self.emit(ev.StepEnded(phase, index, text_record(step.name), step.kind, automated,
-                                   status, stamp(started, "engine"), stamp(ended, "engine"),
-                                   round((ended - started) / 1e9, 6), error))
+            self.emit(jr.StepEnd(phase, index, name, step.kind, automated,
+                                 status, Stamp(started, "engine"), Stamp(ended, "engine"),
+                                 round((ended - started) / 1e9, 6), error))
         self.safety.debug_pause(phase, index, "end", run_id)
         if status == "failed" and phase in STOPPABLE:
             if step.kind == "playbook" and not refused:
@@ -316,7 +320,7 @@ class Engine:
         self.safety.debug_pause("gate", 0, "start", self.folder.run_id)
         res = wait_steady(self.inv, observe=self.target.environment_view, at_gate=True,
                           timeout_s=GATE_SETTLE_S, stop=self.safety.stopping)
-        self.emit(ev.SteadyStateResult("gate", res.ok, tuple(c.to_record() for c in res.checks)))
+        self.emit(jr.SteadyState("gate", res.ok, res.checks))
         if self.safety.stop_flag.is_set():
             raise self.safety.interrupted("gate", None)
         return res.baseline, (None if res.ok else res.describe_failures())
@@ -331,6 +335,6 @@ class Engine:
         self.state.phase = "after"
         res = wait_steady(self.inv, baseline, observe=self.target.environment_view,
                           require_home=require_home, timeout_s=AFTER_CHECK_TIMEOUT_S)
-        self.emit(ev.SteadyStateResult("after", res.ok, tuple(c.to_record() for c in res.checks)))
+        self.emit(jr.SteadyState("after", res.ok, res.checks))
         self.state.after_failures = res.describe_failures() if not res.ok else ""
         return res

@@ -21,6 +21,7 @@ from orchestrator.engine import events as ev
 from orchestrator.engine.state import FAULT_PHASES, STOPPABLE, RunState
 from orchestrator.engine.steps import manual_changes
 from orchestrator.errors import RefusedError
+from orchestrator.journal import records as jr
 from orchestrator.model.inventory import Inventory
 
 PAUSE_AT_ENV = "DRILL_DEBUG_PAUSE_AT"
@@ -86,7 +87,7 @@ class Safety:
     def interrupted(self, phase: str, label: str | None) -> Abort:
         """Journal the first signal; the Abort for the caller to raise."""
         sig = self.signals.received[0] if self.signals.received else "SIGINT"
-        self.emit(ev.SignalReceived(sig, phase, label))
+        self.emit(jr.Signal(sig, phase, label))
         self._journaled = len(self.signals.received)
         return Abort(f"interrupted by {sig}")
 
@@ -102,7 +103,7 @@ class Safety:
         """Signals that arrived while restore ran: journaled; restore went on regardless."""
         while self._journaled < len(self.signals.received):
             if self.state.phase not in STOPPABLE:
-                self.emit(ev.SignalReceived(self.signals.received[self._journaled],
+                self.emit(jr.Signal(self.signals.received[self._journaled],
                                             self.state.phase, self.state.step_label))
             self._journaled += 1
 

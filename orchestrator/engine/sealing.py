@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from orchestrator.engine import events as ev
 from orchestrator.integrity.manifest import write_ansible_manifest
+from orchestrator.journal import records as jr
 from orchestrator.journal.chain import read_records
 from orchestrator.journal.runfolder import ANSIBLE_MANIFEST, sha256_file
 
@@ -22,15 +22,15 @@ def collect_evidence(eng: Engine) -> None:
     eng.stop_observing()
     start_ns = next(read_records(eng.folder.journal)).ts_ns
     for note in eng.target.end_evidence(eng.folder, start_ns):
-        eng.emit(ev.Note(note.message, dict(note.data)))
+        eng.emit(jr.Note(note.message, dict(note.data)))
     for path in (eng.folder.probes, eng.folder.gateway_events, eng.folder.lab_truth):
         if path.exists():
-            eng.emit(ev.EvidenceFile(eng.folder.relative(path), sha256_file(path),
+            eng.emit(jr.EvidenceFile(eng.folder.relative(path), sha256_file(path),
                                      {"host": socket.gethostname(), "path": "drill"}))
     files = eng.folder.evidence_files
     if files.is_dir():
         for path in sorted(p for p in files.rglob("*") if p.is_file()):
-            eng.emit(ev.EvidenceFile(eng.folder.relative(path), sha256_file(path),
+            eng.emit(jr.EvidenceFile(eng.folder.relative(path), sha256_file(path),
                                      {"host": path.relative_to(files).parts[0],
                                       "path": "/" + "/".join(path.relative_to(files).parts[1:])}))
 
@@ -50,10 +50,10 @@ def write_reports(eng: Engine) -> dict[str, str]:
                                     journal_digest=eng.journal.digest)
         digest = eng.journal.digest
         for rel, sha in written.items():
-            eng.emit(ev.ReportFile(rel, sha, digest))
+            eng.emit(jr.ReportFile(rel, sha, digest))
             artifacts[rel] = sha
     except Exception as e:  # a report failure is journaled, never fatal
-        eng.emit(ev.Note("report not written", {"error": f"{type(e).__name__}: {e}"}))
+        eng.emit(jr.Note("report not written", {"error": f"{type(e).__name__}: {e}"}))
     return artifacts
 
 

@@ -6,8 +6,8 @@ import asyncio
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
+from orchestrator.journal.observations import SteadyCheck as Check  # gateway: or a line id, "*"
 from orchestrator.model.inventory import SHENZHEN, Inventory
 from orchestrator.probes.monitor import fetch_many
 from orchestrator.targets import EnvironmentView
@@ -19,17 +19,6 @@ MD_FRESH_S = 1.0
 # and a gateway away from its home centre stays there until it is repointed).
 WONT_HEAL = frozenset({"line_up", "centre_up", "config_unchanged", "config_order", "home_centre",
                        "shenzhen_centre"})
-
-
-@dataclass(frozen=True)
-class Check:
-    gateway: str  # gateway id, or a line id / "*" for environment-wide checks
-    check: str
-    ok: bool
-    detail: str = ""
-
-    def to_record(self) -> dict[str, Any]:
-        return {"gateway": self.gateway, "check": self.check, "ok": self.ok, "detail": self.detail}
 
 
 @dataclass(frozen=True)

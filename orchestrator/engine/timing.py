@@ -16,66 +16,15 @@ Sources (every time is a `Stamp` naming its source and uncertainty):
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
 
-from orchestrator.journal.chain import stamp
+from orchestrator.journal.observations import Measure, Objective
 from orchestrator.model.inventory import Inventory, route
+from orchestrator.model.stamp import Stamp
 from orchestrator.probes.monitor import Received
 
 GATEWAY_CLOCK_MS = 1.0  # gateway and drill share the host clock in the lab
 EXCHANGE_CLOCK_MS = 1.0  # so does the lab exchange; a real one is corrected by its offset
 FAULT_TASK_MS = 1.0
-
-
-@dataclass(frozen=True)
-class Stamp:
-    ns: int
-    source: str
-    uncertainty_ms: float = 0.0
-
-    def to_record(self) -> dict[str, Any]:
-        return stamp(self.ns, self.source, self.uncertainty_ms)
-
-
-@dataclass(frozen=True)
-class Measurement:
-    gateway: str
-    service: str
-    affected: bool
-    centre_before: str | None
-    centre_after: str | None
-    link_lost: Stamp | None
-    detected: Stamp | None
-    observed: Stamp | None
-    restored: Stamp | None
-    interruption_s: float | None
-    target_s: float | None
-    passed: bool
-    phase: str = "failover"
-    interrupted: bool = False
-    note: str = ""
-
-    def to_record(self) -> dict[str, Any]:
-        def s(x: Stamp | None):
-            return x.to_record() if x else None
-
-        return {"gateway": self.gateway, "service": self.service, "affected": self.affected,
-                "centre_before": self.centre_before, "centre_after": self.centre_after,
-                "link_lost": s(self.link_lost), "detected": s(self.detected),
-                "observed": s(self.observed), "restored": s(self.restored),
-                "interruption_s": self.interruption_s, "target_s": self.target_s,
-                "passed": self.passed, "phase": self.phase, "interrupted": self.interrupted,
-                "note": self.note}
-
-
-@dataclass(frozen=True)
-class Objective:
-    name: str
-    target: Any
-    measured: Any
-    passed: bool
-    detail: str = ""
 
 
 def predict_affected(inv: Inventory, effect, centres_now: Mapping[str, str | None],
@@ -152,7 +101,7 @@ def measure_gateway(*, gateway: str, kind: str, service: str, affected: bool,
                     observed_ns: int | None, probe_period_s: float, target_s: float | None,
                     centre_before: str | None, phase: str = "failover",
                     fault_source: str = "fault-task", restarted: bool = False,
-                    exchange_offset_ns: int = 0) -> Measurement:
+                    exchange_offset_ns: int = 0) -> Measure:
     """Measure one gateway's interruption from its own event stream."""
     evs = [e for e in events if window_end_ns is None or e.ts_ns <= window_end_ns]
     link_lost = Stamp(link_lost_ns, fault_source, FAULT_TASK_MS)
@@ -214,12 +163,14 @@ def measure_gateway(*, gateway: str, kind: str, service: str, affected: bool,
             note = "not on the predicted failed path, yet service was interrupted"
     if not affected and interrupted and restored is None:
         note = "not on the predicted failed path, yet service was interrupted"
-    return Measurement(gateway, service, affected, centre_before, centre_after, link_lost,
-                       detected, observed, restored, interruption,
-                       target_s if affected else None, passed, phase, interrupted, note)
+    return Measure(gateway=gateway, service=service, affected=affected, interrupted=interrupted,
+                   note=note, centre_before=centre_before, centre_after=centre_after,
+                   link_lost=link_lost, detected=detected, observed=observed, restored=restored,
+                   interruption_s=interruption, target_s=target_s if affected else None,
+                   passed=passed, phase=phase)
 
 
-def objectives(measurements: Sequence[Measurement], rto_s: Mapping[str, float]) -> list[Objective]:
+def objectives(measurements: Sequence[Measure], rto_s: Mapping[str, float]) -> list[Objective]:
     out: list[Objective] = []
     for service, target in rto_s.items():
         ms = [m for m in measurements if m.service == service and m.affected and m.phase == "failover"]

@@ -29,7 +29,14 @@ from orchestrator.integrity.signing import (
     read_signature,
     sign_run,
 )
-from orchestrator.journal.chain import GENESIS, canonical, first_bad_record, iso_ns
+from orchestrator.journal.chain import (
+    GENESIS,
+    canonical,
+    first_bad_record,
+    iso_ns,
+    record_hash,
+    scan_chain,
+)
 from orchestrator.journal.reader import Record, read_journal
 from orchestrator.journal.records import RunEnd
 
@@ -76,9 +83,11 @@ _FIELDS = {"seq": int, "run": str, "year": str, "path": str, "journal_seq": int,
            "prev": str, "hash": str}
 
 
+ENTRY_UNHASHED = ("hash", "sig")  # an entry's signature signs its hash
+
+
 def entry_hash(raw: dict) -> str:
-    body = {k: v for k, v in raw.items() if k not in ("hash", "sig")}
-    return hashlib.sha256(canonical(body)).hexdigest()
+    return record_hash(raw, unhashed=ENTRY_UNHASHED)
 
 
 @dataclass(frozen=True)
@@ -234,43 +243,4 @@ def read_index(reports_dir: Path) -> tuple[list[IndexEntry], ChainProblem | None
 
 def _scan(path: Path) -> Iterator[tuple[int, dict, str | None]]:
     return scan_chain(path, GENESIS, IndexEntry.from_raw, noun="entry",
-                      start_name="the previous entry's hash")
-
-
-def scan_chain(path: Path, start: str, from_raw: Callable[[dict], object], *, noun: str,
-               start_name: str, check: Callable[[dict], str | None] | None = None,
-               ) -> Iterator[tuple[int, dict, str | None]]:
-    """(line, record, problem) for each line of a hash-chained JSON-lines file whose first
-    `prev` is `start`; stops after the first problem."""
-    prev = start
-    with open(path, "rb") as fh:
-        for lineno, line in enumerate(fh, 1):
-            try:
-                raw = json.loads(line)
-            except (ValueError, UnicodeDecodeError):
-                yield lineno, {}, "not valid JSON"
-                return
-            if not isinstance(raw, dict) or canonical(raw) + b"\n" != line:
-                yield lineno, {}, "not in canonical form"
-                return
-            if raw.get("seq") != lineno - 1:
-                yield lineno, raw, "sequence number out of order"
-                return
-            if raw.get("prev") != prev:
-                what = start_name if lineno == 1 else f"the previous {noun}'s hash"
-                yield lineno, raw, f"prev does not match {what}"
-                return
-            if raw.get("hash") != entry_hash(raw):
-                yield lineno, raw, f"hash does not match the {noun}"
-                return
-            problem = check(raw) if check is not None else None
-            if problem is not None:
-                yield lineno, raw, problem
-                return
-            try:
-                from_raw(raw)
-            except (KeyError, TypeError, ValueError) as e:
-                yield lineno, raw, f"malformed {noun}: {e}"
-                return
-            prev = raw["hash"]
-            yield lineno, raw, None
+                      start_name="the previous entry's hash", unhashed=ENTRY_UNHASHED)

@@ -19,15 +19,15 @@ from pathlib import Path
 from orchestrator.errors import DrillError
 from orchestrator.integrity.checks import safe_rel
 from orchestrator.integrity.index import (
+    ENTRY_UNHASHED,
     ChainProblem,
     append_entry,
     previous_entry,
     run_signer,
-    scan_chain,
     seal_point,
 )
 from orchestrator.integrity.signing import Signer, b64decode_strict, render_message
-from orchestrator.journal.chain import iso_ns
+from orchestrator.journal.chain import iso_ns, scan_chain
 from orchestrator.journal.runfolder import RENDERS, sha256_file
 
 
@@ -121,4 +121,5 @@ def _scan(path: Path, run_id: str, start: str) -> Iterator[tuple[int, dict, str 
         return None if raw.get("run") == run_id else f"belongs to run {raw.get('run')!r}, not this folder"
 
     return scan_chain(path, start, RenderEntry.from_raw, noun="record",
-                      start_name="the journal's final digest", check=same_run)
+                      start_name="the journal's final digest", check=same_run,
+                      unhashed=ENTRY_UNHASHED)

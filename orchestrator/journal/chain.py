@@ -6,7 +6,7 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,7 +14,7 @@ from typing import Any
 from orchestrator.model.stamp import iso_ns, parse_iso_ns, stamp_record
 
 __all__ = ["GENESIS", "Journal", "Record", "canonical", "first_bad_record", "iso_ns",
-           "parse_iso_ns", "read_records", "record_hash", "stamp"]
+           "parse_iso_ns", "read_records", "record_hash", "scan_chain", "stamp"]
 
 GENESIS = "0" * 64
 
@@ -27,8 +27,10 @@ def canonical(obj: Any) -> bytes:
 stamp = stamp_record
 
 
-def record_hash(record: Mapping[str, Any]) -> str:
-    body = {k: v for k, v in record.items() if k != "hash"}
+def record_hash(record: Mapping[str, Any], unhashed: tuple[str, ...] = ("hash",)) -> str:
+    """SHA-256 of the canonical record without the fields that cannot be in it (its own
+    hash; an index entry's signature too: orchestrator.integrity.index)."""
+    body = {k: v for k, v in record.items() if k not in unhashed}
     return hashlib.sha256(canonical(body)).hexdigest()
 
 
@@ -103,20 +105,49 @@ def read_records(path: Path) -> Iterator[Record]:
 
 def first_bad_record(path: Path) -> tuple[int, str] | None:
     """(line number, reason) of the first record that breaks the chain, or None."""
-    prev = GENESIS
+    for lineno, _raw, problem in scan_chain(path, GENESIS, noun="record",
+                                            start_name="the previous record's hash"):
+        if problem is not None:
+            return lineno, problem
+    return None
+
+
+def scan_chain(path: Path, start: str, from_raw: Callable[[dict], object] | None = None, *,
+               noun: str, start_name: str, check: Callable[[dict], str | None] | None = None,
+               unhashed: tuple[str, ...] = ("hash",)) -> Iterator[tuple[int, dict, str | None]]:
+    """(line, record, problem) for each line of a hash-chained JSON-lines file whose first
+    `prev` is `start`; stops after the first problem. The journal, the archive index and a
+    run's renders are all such files (orchestrator.integrity.index, .renders)."""
+    prev = start
     with open(path, "rb") as fh:
         for lineno, line in enumerate(fh, 1):
             try:
                 raw = json.loads(line)
             except (ValueError, UnicodeDecodeError):
-                return lineno, "not valid JSON"
+                yield lineno, {}, "not valid JSON"
+                return
             if not isinstance(raw, dict) or canonical(raw) + b"\n" != line:
-                return lineno, "not in canonical form"
+                yield lineno, {}, "not in canonical form"
+                return
             if raw.get("seq") != lineno - 1:
-                return lineno, "sequence number out of order"
+                yield lineno, raw, "sequence number out of order"
+                return
             if raw.get("prev") != prev:
-                return lineno, "prev does not match the previous record's hash"
-            if raw.get("hash") != record_hash(raw):
-                return lineno, "hash does not match the record"
+                what = start_name if lineno == 1 else f"the previous {noun}'s hash"
+                yield lineno, raw, f"prev does not match {what}"
+                return
+            if raw.get("hash") != record_hash(raw, unhashed):
+                yield lineno, raw, f"hash does not match the {noun}"
+                return
+            problem = check(raw) if check is not None else None
+            if problem is not None:
+                yield lineno, raw, problem
+                return
+            try:
+                if from_raw is not None:
+                    from_raw(raw)
+            except (KeyError, TypeError, ValueError) as e:
+                yield lineno, raw, f"malformed {noun}: {e}"
+                return
             prev = raw["hash"]
-    return None
+            yield lineno, raw, None

@@ -5,15 +5,12 @@ The base and the other kinds: orchestrator.journal.records."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 from orchestrator.journal.record_base import (
     TypedRecord,
-    float_of,
-    opt_text_of,
     plain,
-    stamp_of,
     text_of,
 )
 from orchestrator.model.stamp import Stamp
@@ -24,17 +21,13 @@ class ProbeTransition(TypedRecord):
     kind: ClassVar[str] = "probe.transition"
     sync: ClassVar[bool] = False
     _renames: ClassVar[Mapping[str, str]] = {"from_state": "from", "to_state": "to"}
+    _sources: ClassVar[Mapping[str, str]] = {"at": "probe-sample"}
     gateway: str = ""
     service: str = ""
     from_state: str = ""
     to_state: str = ""
     at: Stamp | None = None
     probe: str = ""
-
-    @classmethod
-    def from_record(cls, data: Mapping[str, Any]) -> ProbeTransition:
-        return cls(text_of(data.get("gateway")), text_of(data.get("service")), text_of(data.get("from")),
-                   text_of(data.get("to")), stamp_of(data.get("at"), "probe-sample"), text_of(data.get("probe")))
 
 
 @dataclass(frozen=True)
@@ -46,12 +39,6 @@ class ProbeSummary(TypedRecord):
     samples: int = 0
     failures: int = 0
     period_ms: float | None = None
-
-    @classmethod
-    def from_record(cls, data: Mapping[str, Any]) -> ProbeSummary:
-        return cls(text_of(data.get("gateway")), text_of(data.get("service")), text_of(data.get("probe")),
-                   int(data.get("samples") or 0), int(data.get("failures") or 0),
-                   float_of(data.get("period_ms")))
 
 
 @dataclass(frozen=True)
@@ -97,6 +84,9 @@ class GatewayEvent(TypedRecord):
 class Measure(TypedRecord):
     kind: ClassVar[str] = "measure"
     sync: ClassVar[bool] = False
+    _sources: ClassVar[Mapping[str, str]] = {
+        "link_lost": "fault-task", "detected": "gateway-monitor", "observed": "probe-sample",
+        "restored": "gateway-monitor"}
     gateway: str = ""
     service: str = ""
     affected: bool = False  # on the predicted failed path
@@ -115,16 +105,8 @@ class Measure(TypedRecord):
 
     @classmethod
     def from_record(cls, data: Mapping[str, Any]) -> Measure:
-        passed = data.get("passed")
-        return cls(text_of(data.get("gateway")), text_of(data.get("service")), bool(data.get("affected")),
-                   bool(data.get("interrupted")), text_of(data.get("note")),
-                   opt_text_of(data.get("centre_before")), opt_text_of(data.get("centre_after")),
-                   stamp_of(data.get("link_lost"), "fault-task"),
-                   stamp_of(data.get("detected"), "gateway-monitor"),
-                   stamp_of(data.get("observed"), "probe-sample"),
-                   stamp_of(data.get("restored"), "gateway-monitor"),
-                   float_of(data.get("interruption_s")), float_of(data.get("target_s")),
-                   None if passed is None else bool(passed), text_of(data.get("phase") or "failover"))
+        # a journal that names no phase predates failback: its measures are failover's
+        return replace(super().from_record(data), phase=text_of(data.get("phase") or "failover"))
 
 
 @dataclass(frozen=True)
@@ -137,11 +119,6 @@ class Objective(TypedRecord):
     passed: bool = False
     detail: str = ""
 
-    @classmethod
-    def from_record(cls, data: Mapping[str, Any]) -> Objective:
-        return cls(text_of(data.get("name")), data.get("target"), data.get("measured"),
-                   bool(data.get("passed")), text_of(data.get("detail")))
-
 
 @dataclass(frozen=True)
 class SteadyCheck(TypedRecord):
@@ -149,11 +126,6 @@ class SteadyCheck(TypedRecord):
     check: str = ""
     ok: bool = False
     detail: str = ""
-
-    @classmethod
-    def from_record(cls, data: Mapping[str, Any]) -> SteadyCheck:
-        return cls(text_of(data.get("gateway")), text_of(data.get("check")), bool(data.get("ok")),
-                   text_of(data.get("detail")))
 
 
 @dataclass(frozen=True)

@@ -25,8 +25,6 @@ from orchestrator.journal.observations import (
 from orchestrator.journal.record_base import (
     NO_TEXT,
     TypedRecord,
-    float_of,
-    opt_text_of,
     plain,
     stamp_of,
     step_key,
@@ -125,20 +123,12 @@ class Lock(TypedRecord):
     path: str = ""
     holder: Mapping[str, Any] = field(default_factory=dict)
 
-    @classmethod
-    def from_record(cls, data: Mapping[str, Any]) -> Lock:
-        return cls(text_of(data.get("path")), dict(data.get("holder") or {}))
-
 
 @dataclass(frozen=True)
 class PhaseStart(TypedRecord):
     kind: ClassVar[str] = "phase.start"
     phase: str = ""
     started: Stamp | None = None
-
-    @classmethod
-    def from_record(cls, data: Mapping[str, Any]) -> PhaseStart:
-        return cls(text_of(data.get("phase")), stamp_of(data.get("started")))
 
 
 @dataclass(frozen=True)
@@ -150,14 +140,19 @@ class PhaseEnd(TypedRecord):
     ended: Stamp | None = None
     duration_s: float | None = None
 
-    @classmethod
-    def from_record(cls, data: Mapping[str, Any]) -> PhaseEnd:
-        return cls(text_of(data.get("phase")), text_of(data.get("status")), stamp_of(data.get("started")),
-                   stamp_of(data.get("ended")), float_of(data.get("duration_s")))
+
+class _NamesAStep:
+    phase: str
+    index: Any
+
+    @property
+    def key(self) -> str:
+        """How other records name this step: `fault[0]`."""
+        return step_key(self.phase, self.index)
 
 
 @dataclass(frozen=True)
-class StepStart(TypedRecord):
+class StepStart(_NamesAStep, TypedRecord):
     kind: ClassVar[str] = "step.start"
     phase: str = ""
     index: Any = 0
@@ -167,19 +162,9 @@ class StepStart(TypedRecord):
     started: Stamp | None = None
     detail: Mapping[str, Any] = field(default_factory=dict)
 
-    @property
-    def key(self) -> str:
-        return step_key(self.phase, self.index)
-
-    @classmethod
-    def from_record(cls, data: Mapping[str, Any]) -> StepStart:
-        return cls(text_of(data.get("phase")), data.get("index"), Text.of(data.get("name")),
-                   text_of(data.get("step_kind")), bool(data.get("automated", True)),
-                   stamp_of(data.get("started")), dict(data.get("detail") or {}))
-
 
 @dataclass(frozen=True)
-class StepEnd(TypedRecord):
+class StepEnd(_NamesAStep, TypedRecord):
     kind: ClassVar[str] = "step.end"
     phase: str = ""
     index: Any = 0
@@ -192,17 +177,6 @@ class StepEnd(TypedRecord):
     duration_s: float | None = None
     error: str | None = None
 
-    @property
-    def key(self) -> str:
-        return step_key(self.phase, self.index)
-
-    @classmethod
-    def from_record(cls, data: Mapping[str, Any]) -> StepEnd:
-        return cls(text_of(data.get("phase")), data.get("index"), Text.of(data.get("name")),
-                   text_of(data.get("step_kind")), bool(data.get("automated", True)),
-                   text_of(data.get("status")), stamp_of(data.get("started")), stamp_of(data.get("ended")),
-                   float_of(data.get("duration_s")), opt_text_of(data.get("error")))
-
 
 @dataclass(frozen=True)
 class AnsibleProcess(TypedRecord):
@@ -210,10 +184,6 @@ class AnsibleProcess(TypedRecord):
     step: str = ""
     pid: int = 0
     pgid: int = 0
-
-    @classmethod
-    def from_record(cls, data: Mapping[str, Any]) -> AnsibleProcess:
-        return cls(text_of(data.get("step")), int(data.get("pid") or 0), int(data.get("pgid") or 0))
 
 
 @dataclass(frozen=True)
@@ -231,27 +201,16 @@ class AnsibleTask(TypedRecord):
     effective_ns: int | None = None
     msg: str | None = None
 
-    @classmethod
-    def from_record(cls, data: Mapping[str, Any]) -> AnsibleTask:
-        return cls(text_of(data.get("step")), text_of(data.get("host")), text_of(data.get("task")),
-                   text_of(data.get("action")), text_of(data.get("status")), stamp_of(data.get("started")),
-                   stamp_of(data.get("ended")), float_of(data.get("duration_s")), data.get("effective_ns"),
-                   opt_text_of(data.get("msg")))
-
 
 @dataclass(frozen=True)
 class OperatorAck(TypedRecord):
     kind: ClassVar[str] = "operator.ack"
+    _sources: ClassVar[Mapping[str, str]] = {"at": "operator"}
     step: str = ""
     operator: str = ""
     at: Stamp | None = None
     unattended: bool = False
     how: str = ""
-
-    @classmethod
-    def from_record(cls, data: Mapping[str, Any]) -> OperatorAck:
-        return cls(text_of(data.get("step")), text_of(data.get("operator")), stamp_of(data.get("at"), "operator"),
-                   bool(data.get("unattended")), text_of(data.get("how")))
 
 
 @dataclass(frozen=True)
@@ -279,10 +238,6 @@ class Signal(TypedRecord):
     phase: str = ""
     step: str | None = None
 
-    @classmethod
-    def from_record(cls, data: Mapping[str, Any]) -> Signal:
-        return cls(text_of(data.get("signal")), text_of(data.get("phase")), data.get("step"))
-
 
 @dataclass(frozen=True)
 class Abort(TypedRecord):
@@ -290,10 +245,6 @@ class Abort(TypedRecord):
     reason: str = ""
     phase: str = ""
     step: str | None = None
-
-    @classmethod
-    def from_record(cls, data: Mapping[str, Any]) -> Abort:
-        return cls(text_of(data.get("reason")), text_of(data.get("phase")), data.get("step"))
 
 
 @dataclass(frozen=True)
@@ -338,22 +289,14 @@ class Note(TypedRecord):
     message: str = ""
     detail: Mapping[str, Any] = field(default_factory=dict)
 
-    @classmethod
-    def from_record(cls, data: Mapping[str, Any]) -> Note:
-        return cls(text_of(data.get("message")), dict(data.get("detail") or {}))
-
 
 @dataclass(frozen=True)
 class Recover(TypedRecord):
     kind: ClassVar[str] = "recover"
+    _sources: ClassVar[Mapping[str, str]] = {"at": "operator"}
     by: str = ""
     at: Stamp | None = None
     actions: tuple[str, ...] = ()
-
-    @classmethod
-    def from_record(cls, data: Mapping[str, Any]) -> Recover:
-        return cls(text_of(data.get("by")), stamp_of(data.get("at"), "operator"),
-                   tuple(str(a) for a in data.get("actions") or ()))
 
 
 RECORD_TYPES: dict[str, type[Any]] = {cls.kind: cls for cls in (

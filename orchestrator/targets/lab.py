@@ -60,26 +60,27 @@ def sessions_by_gateway(lab_status: Mapping[str, Any]) -> dict[str, int]:
     return counts
 
 
-def lines_state(lab_status: Mapping[str, Any]) -> dict[str, str]:
+def _states(lab_status: Mapping[str, Any], key: str, *, up_if_unsaid: bool,
+            bare: bool) -> dict[str, str]:
+    """{id: state} of the lab's lines or centres, listed as objects or keyed by id (a line
+    keyed by id may be given as its bare state)."""
     out: dict[str, str] = {}
-    lines = lab_status.get("lines") or []
-    items = lines.items() if isinstance(lines, Mapping) else ((ln.get("id"), ln) for ln in lines)
-    for lid, ln in items:
-        if isinstance(ln, Mapping):
-            out[str(lid)] = str(ln.get("state") or ("up" if ln.get("up") else "down"))
-        else:
-            out[str(lid)] = str(ln)
+    things = lab_status.get(key) or []
+    items = things.items() if isinstance(things, Mapping) else ((t.get("id"), t) for t in things)
+    for tid, t in items:
+        if isinstance(t, Mapping):
+            out[str(tid)] = str(t.get("state") or ("up" if t.get("up", up_if_unsaid) else "down"))
+        elif bare:
+            out[str(tid)] = str(t)
     return out
+
+
+def lines_state(lab_status: Mapping[str, Any]) -> dict[str, str]:
+    return _states(lab_status, "lines", up_if_unsaid=False, bare=True)
 
 
 def centres_state(lab_status: Mapping[str, Any]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    centres = lab_status.get("centres") or []
-    items = centres.items() if isinstance(centres, Mapping) else ((c.get("id"), c) for c in centres)
-    for cid, c in items:
-        if isinstance(c, Mapping):
-            out[str(cid)] = str(c.get("state") or ("up" if c.get("up", True) else "down"))
-    return out
+    return _states(lab_status, "centres", up_if_unsaid=True, bare=False)
 
 
 def view_of(lab_status: Mapping[str, Any]) -> EnvironmentView:

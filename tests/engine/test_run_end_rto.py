@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from orchestrator.engine import events as ev
-from orchestrator.engine.timing import Measurement
+from orchestrator.journal.records import Measure, RunEnd
 from orchestrator.model.results import worst_rto
 
 
-def _m(gw: str, service: str, s: float | None, affected: bool = True, phase: str = "failover") -> Measurement:
-    return Measurement(gw, service, affected, "FT", "NF", None, None, None, None, s, 30.0, True, phase)
+def _m(gw: str, service: str, s: float | None, affected: bool = True, phase: str = "failover") -> Measure:
+    return Measure(gw, service, affected, centre_before="FT", centre_after="NF", interruption_s=s,
+                   target_s=30.0, passed=True, phase=phase)
 
 
 def test_run_end_records_worst_failover_interruption_per_affected_service():
@@ -17,4 +17,4 @@ def test_run_end_records_worst_failover_interruption_per_affected_service():
           _m("F", "market_data", 2.0)]
     rto = worst_rto(ms)
     assert rto == {"trading": 3.1, "market_data": 2.0}
-    assert ev.RunEnded("passed", 0, "ok", {}, rto).to_record()["rto_s"] == rto
+    assert RunEnd("passed", 0, "ok", {}, rto).to_record()["rto_s"] == rto

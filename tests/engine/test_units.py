@@ -11,6 +11,7 @@ import pytest
 from orchestrator.engine import events as ev
 from orchestrator.engine.lock import EnvironmentLock, break_stale, is_stale, lock_path
 from orchestrator.errors import RefusedError
+from orchestrator.journal import records as jr
 from orchestrator.journal.chain import Journal, first_bad_record, read_records
 from orchestrator.journal.runfolder import RUN_ID, RunFolder
 from orchestrator.model.redact import Redactor
@@ -25,8 +26,8 @@ def test_a_failing_observer_is_detached_and_the_run_goes_on():
 
     bus.subscribe(broken)
     bus.subscribe(lambda e: seen.append(e.kind))
-    bus.emit(ev.PhaseStarted("fault"))
-    bus.emit(ev.PhaseEnded("fault"))
+    bus.emit(jr.PhaseStart("fault"))
+    bus.emit(jr.PhaseEnd("fault"))
     assert seen == ["phase.start", "phase.end"]
 
 
@@ -38,16 +39,16 @@ def test_a_failing_journal_handler_stops_the_run():
 
     bus.subscribe(journal, critical=True)
     with pytest.raises(OSError):
-        bus.emit(ev.StepStarted("fault", 0))
+        bus.emit(jr.StepStart("fault", 0))
 
 
 def test_journal_handler_writes_each_event_as_its_kind_redacted(tmp_path):
     journal = Journal(tmp_path / "journal.jsonl", "run")
     bus = ev.EventBus()
     bus.subscribe(ev.JournalHandler(journal, Redactor(["hunter22secret"])), critical=True)
-    bus.emit(ev.ProbeTransition("W000000T", "trading", "http-json", "ok", "fail", None))
-    bus.emit(ev.TaskFinished("fault[0]", "lab", "t", "cmd", "ok", msg="pw hunter22secret"))
-    bus.emit(ev.StepStarted("fault", 0, detail={"vars": {"db_password": "x1y2z3w4"}}))
+    bus.emit(jr.ProbeTransition("W000000T", "trading", "ok", "fail", None, "http-json"))
+    bus.emit(jr.AnsibleTask("fault[0]", "lab", "t", "cmd", "ok", msg="pw hunter22secret"))
+    bus.emit(jr.StepStart("fault", 0, detail={"vars": {"db_password": "x1y2z3w4"}}))
     journal.close()
     recs = list(read_records(tmp_path / "journal.jsonl"))
     assert [r.kind for r in recs] == ["probe.transition", "ansible.task", "step.start"]
