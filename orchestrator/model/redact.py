@@ -76,6 +76,8 @@ def secret_values(obj: Any, key: str | None = None, inherited: bool = False) -> 
     elif isinstance(obj, (list, tuple)):
         for v in obj:
             found.extend(secret_values(v, key, hit))
-    elif hit and obj not in (None, "") and not isinstance(obj, bool):
+    # Plain scalars only: an undecrypted `!vault` value is ciphertext (its plaintext comes
+    # from the vault reader), and a bool is never a secret.
+    elif hit and isinstance(obj, str | int | float) and not isinstance(obj, bool) and obj != "":
         found.append(str(obj))
     return [v for v in found if len(v) >= MIN_SECRET_LEN]
