@@ -25,9 +25,9 @@ from orchestrator.model.inventory import (
     LabSettings,
     Line,
     Multicast,
-    Text,
     Timing,
 )
+from orchestrator.model.text import Text
 
 _HOSTS = ("hosts.yml", "hosts.yaml")
 

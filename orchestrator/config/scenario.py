@@ -35,7 +35,8 @@ from orchestrator.model.drill import (
     is_template,
     parse_duration,
 )
-from orchestrator.model.inventory import GATEWAY_KINDS, Text
+from orchestrator.model.inventory import GATEWAY_KINDS
+from orchestrator.model.text import Text
 
 
 def load_drill(path: Path) -> Drill:

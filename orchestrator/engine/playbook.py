@@ -163,7 +163,7 @@ def failback_step(eng: Engine, steps):
     import asyncio
 
     from orchestrator.config.scenario import Effect, Step
-    from orchestrator.model.inventory import Text
+    from orchestrator.model.text import Text
     from orchestrator.probes.monitor import fetch_many
 
     inv = eng.inv

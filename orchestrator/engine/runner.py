@@ -42,7 +42,6 @@ from orchestrator.model.inventory import Inventory
 from orchestrator.model.redact import Redactor, secret_values
 from orchestrator.model.results import worst_rto
 from orchestrator.model.stamp import Stamp
-from orchestrator.model.text import Text
 from orchestrator.targets import Target
 from orchestrator.targets.hosts import HostsTarget
 
@@ -279,8 +278,7 @@ class Engine:
         kind = KINDS.get(step.kind)
         if phase == "fault" or (step.effect is not None and is_fault(step.effect)):
             self.state.fault_started = True
-        name = Text(step.name.zh, step.name.en)  # the drill's Text, journaled as model.text's
-        self.emit(jr.StepStart(phase, index, name, step.kind, automated,
+        self.emit(jr.StepStart(phase, index, step.name, step.kind, automated,
                                Stamp(started, "engine"), kind.detail(step) if kind else {}))
         error: str | None = None
         status = "ok"
@@ -303,7 +301,7 @@ class Engine:
             if status == "ok" and phase in STOPPABLE and self.safety.stopping():
                 status = "aborted"
             ended = time.time_ns()
-            self.emit(jr.StepEnd(phase, index, name, step.kind, automated,
+            self.emit(jr.StepEnd(phase, index, step.name, step.kind, automated,
                                  status, Stamp(started, "engine"), Stamp(ended, "engine"),
                                  round((ended - started) / 1e9, 6), error))
         self.safety.debug_pause(phase, index, "end", run_id)

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from orchestrator.model.inventory import Inventory, Text
+from orchestrator.model.inventory import Inventory
+from orchestrator.model.text import Text
 from orchestrator.probes.monitor import GatewayTracker, dotted, fetch_many
 from orchestrator.probes.tcp import connect_ok
 

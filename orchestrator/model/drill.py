@@ -12,8 +12,8 @@ from pathlib import Path
 from types import MappingProxyType
 
 from orchestrator.errors import InputError, Problem
-from orchestrator.model.inventory import Text
 from orchestrator.model.source import Lines
+from orchestrator.model.text import Text
 
 PHASES = ("precheck", "fault", "recovery", "hold", "restore")
 STEP_KINDS = ("playbook", "manual", "wait", "verify")

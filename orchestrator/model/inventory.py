@@ -11,19 +11,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from orchestrator.model.text import Text
+
 SHENZHEN = ("FT", "NF")
 SERVICE_OF_KIND = {"trading": "trading", "market_data": "market_data", "settlement": "settlement"}
 GATEWAY_KINDS = tuple(SERVICE_OF_KIND)
 TERRESTRIAL = ("terrestrial", "multicast-terrestrial")
-
-
-@dataclass(frozen=True)
-class Text:
-    zh: str
-    en: str
-
-    def get(self, lang: str) -> str:
-        return self.zh if lang == "zh" else self.en
 
 
 @dataclass(frozen=True)

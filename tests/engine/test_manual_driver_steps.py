@@ -172,7 +172,7 @@ def test_drill_plan_on_a_manual_inventory_asks_nobody_and_checks_the_change_step
 
 def test_a_step_whose_targets_cannot_be_told_follows_the_inventory_default_driver(tmp_path):
     from orchestrator.model.drill import Effect, Step
-    from orchestrator.model.inventory import Text
+    from orchestrator.model.text import Text
 
     inv = load_inventory(manual_lines(make_lab_inventory(tmp_path / "inv", gateways=2)) / "hosts.yml")
     custom = Step(name=Text("自定义", "Custom"), kind="playbook", playbook="custom.yml")
