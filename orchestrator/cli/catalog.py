@@ -34,8 +34,9 @@ def list_drills(lang: str, as_json: bool, project: Path | None) -> None:
                                 "spec": list(d.spec), "cadence": d.cadence,
                                 "path": str(d.path)} for d in drills], ensure_ascii=False))
         return
-    headers = ["id", "title", "clauses", "cadence"] if lang == "en" else \
-        ["编号", "名称", "对应条款", "演练周期"]
+    from orchestrator.model.i18n import LABELS
+
+    headers = [LABELS[f"col_{k}"][0 if lang == "zh" else 1] for k in ("id", "title", "clauses", "cadence")]
     rows = [[d.id, d.title(lang), ", ".join(d.spec), _cadence(d.cadence, lang)] for d in drills]
     click.echo(tabulate(rows, headers=headers, tablefmt="simple"))
 
@@ -105,13 +106,14 @@ def init(dest: Path) -> None:
     click.echo("next: edit inventories/ (copy production.example), then `drill validate`")
 
 
-_CADENCE_ZH = {"monthly": "每月", "quarterly": "每季度", "half-yearly": "每半年", "yearly": "每年"}
-_PHASE_ZH = {"precheck": "演练前检查", "fault": "故障注入", "recovery": "切换恢复",
-             "hold": "保持观察", "restore": "恢复"}
+def _zh(key: str, default: str) -> str:
+    from orchestrator.model.i18n import LABELS
+
+    return LABELS[key][0] if key in LABELS else default
 
 
 def _cadence(cadence: str, lang: str) -> str:
-    return _CADENCE_ZH.get(cadence, cadence) if lang == "zh" else cadence
+    return _zh(f"cad_{cadence}", cadence) if lang == "zh" else cadence
 
 
 def _describe(drill, lang: str) -> str:
@@ -119,10 +121,10 @@ def _describe(drill, lang: str) -> str:
 
     zh = lang == "zh"
     out = [f"{drill.id}: {drill.title.get(lang)}", "", drill.description.get(lang), "",
-           f"{'对应条款' if zh else 'clauses'}: {', '.join(drill.spec)}",
-           f"{'演练周期' if zh else 'cadence'}: {_cadence(drill.cadence, lang)}",
-           f"{'文件' if zh else 'file'}: {drill.path}  sha256 {drill.sha256[:16]}…", ""]
-    out.append("参数:" if zh else "parameters:")
+           f"{_zh('clauses', '') if zh else 'clauses'}: {', '.join(drill.spec)}",
+           f"{_zh('cadence', '') if zh else 'cadence'}: {_cadence(drill.cadence, lang)}",
+           f"{_zh('file', '') if zh else 'file'}: {drill.path}  sha256 {drill.sha256[:16]}…", ""]
+    out.append(f"{_zh('params', '')}:" if zh else "parameters:")
     for p in drill.params.values():
         choices = f" [{'|'.join(p.choices)}]" if p.choices else ""
         desc = f"  {p.description.get(lang)}" if p.description else ""
@@ -130,7 +132,7 @@ def _describe(drill, lang: str) -> str:
     if not drill.params:
         out.append("  —")
     t = drill.targets
-    out.append("目标值:" if zh else "targets:")
+    out.append(f"{_zh('targets', '')}:" if zh else "targets:")
     for svc, secs in t.rto_s.items():
         out.append(f"  {svc} RTO <= {_secs(secs)}")
     out.append(f"  no_double_login: {t.no_double_login}")
@@ -142,7 +144,7 @@ def _describe(drill, lang: str) -> str:
     out.append("")
     for phase in PHASES:
         steps = drill.phases.get(phase, ())
-        out.append(f"{_PHASE_ZH[phase] if zh else phase}:")
+        out.append(f"{_zh(f'phase_{phase}', phase) if zh else phase}:")
         if not steps:
             out.append("  —")
         for i, step in enumerate(steps, 1):

@@ -62,34 +62,31 @@ def _fmt_time(stamp, tz: str) -> str:
     return dt.strftime("%H:%M:%S.") + f"{stamp.ns % 1_000_000_000 // 1_000_000:03d}"
 
 
-_HEADERS = {
-    "en": ["gateway", "service", "on failed path", "link lost", "detected", "restored",
-           "interruption", "target", "result"],
-    "zh": ["网关号", "业务", "受影响", "链路中断时间", "检测到中断", "业务恢复时间", "中断时长",
-           "目标值", "结论"],
-}
-_WORDS = {
-    "en": {"pass": "pass", "fail": "FAIL", "yes": "yes", "no": "no", "failback": " (failback)",
-           "trading": "trading", "market_data": "market_data", "settlement": "settlement"},
-    "zh": {"pass": "通过", "fail": "未通过", "yes": "是", "no": "否", "failback": "（回切）",
-           "trading": "交易", "market_data": "行情", "settlement": "结算"},
-}
+_COLUMNS = ("gateway", "service", "affected", "link_lost", "detected", "restored",
+            "interruption", "target", "result")
 
 
 def _table(outcome, lang: str = "en") -> str:
     from tabulate import tabulate
 
-    w = _WORDS[lang]
+    from orchestrator.model.i18n import locale
+
+    t = locale(lang, outcome.timezone)
+
+    def service(name: str) -> str:
+        return t("col_svc_market_data") if name == "market_data" else \
+            (t(f"svc_{name}") if lang == "zh" else name)
+
     rows = []
     for m in outcome.measurements:
-        verdict = w["pass"] if m.passed else w["fail"]
-        rows.append([m.gateway + (w["failback"] if m.phase == "failback" else ""),
-                     w.get(m.service, m.service), w["yes"] if m.affected else w["no"],
+        rows.append([m.gateway + (t("failback_mark") if m.phase == "failback" else ""),
+                     service(m.service), t("yes") if m.affected else t("no"),
                      _fmt_time(m.link_lost, outcome.timezone), _fmt_time(m.detected, outcome.timezone),
                      _fmt_time(m.restored, outcome.timezone),
                      "-" if m.interruption_s is None else f"{m.interruption_s:.3f}s",
-                     "-" if m.target_s is None else f"{m.target_s:g}s", verdict])
-    return tabulate(rows, headers=_HEADERS[lang])
+                     "-" if m.target_s is None else f"{m.target_s:g}s",
+                     t("pass") if m.passed else t("col_fail")])
+    return tabulate(rows, headers=[t(f"col_{c}") for c in _COLUMNS])
 
 
 def _outcome_json(outcome) -> dict:

@@ -14,7 +14,7 @@ from xml.etree import ElementTree as ET
 
 from orchestrator.errors import DrillError, InputError, Problem
 from orchestrator.journal.chain import iso_ns
-from orchestrator.reports.i18n import Locale, locale
+from orchestrator.model.i18n import Locale, locale
 from orchestrator.reports.model import MIN_RETENTION_DAYS, RunView, Stamp, Text
 from orchestrator.reports.timeline import render_svgs
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from html import escape
 
-from orchestrator.reports.i18n import Locale
+from orchestrator.model.i18n import Locale
 from orchestrator.reports.model import RunView
 
 COLOURS = {"up": "#2e7d32", "down": "#c62828", "degraded": "#f9a825"}

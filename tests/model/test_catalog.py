@@ -19,7 +19,7 @@ def test_list_shows_id_title_clauses_cadence(capsys):
 def test_list_in_chinese(capsys):
     assert main(["list", "--lang", "zh", "--project", str(REPO)]) == 0
     out = capsys.readouterr().out
-    assert "单运营商故障演练" in out and "每季度" in out and "对应条款" in out
+    assert "单运营商故障演练" in out and "每季度" in out and "对应规范条款" in out
 
 
 def test_list_json(capsys):

@@ -12,8 +12,8 @@ from report_runs import write_run
 
 from orchestrator.errors import InputError
 from orchestrator.journal.chain import read_records
+from orchestrator.model.i18n import LABELS
 from orchestrator.reports import render_report, write_junit
-from orchestrator.reports.i18n import LABELS
 
 
 def test_csv_has_the_line_table_and_one_row_per_switch(tmp_path, passed_run):
@@ -100,7 +100,7 @@ def test_zh_report_headings_are_chinese(passed_run, tmp_path):
 
 def test_dates_and_numbers_follow_the_locale_in_the_inventory_time_zone():
     from orchestrator.journal.chain import parse_iso_ns
-    from orchestrator.reports.i18n import locale
+    from orchestrator.model.i18n import locale
 
     ns = parse_iso_ns("2026-11-25T16:05:07.250Z")  # 00:05 the next day in Shanghai
     zh, en = locale("zh", "Asia/Shanghai"), locale("en", "Asia/Shanghai")
@@ -113,8 +113,8 @@ def test_dates_and_numbers_follow_the_locale_in_the_inventory_time_zone():
 
 
 def test_a_large_lab_gets_its_timeline_in_page_sized_pictures(passed_run):
+    from orchestrator.model.i18n import locale
     from orchestrator.reports.build import load_run
-    from orchestrator.reports.i18n import locale
     from orchestrator.reports.timeline import lanes, render_svgs
 
     run = load_run(passed_run.run_dir)

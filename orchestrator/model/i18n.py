@@ -1,7 +1,8 @@
 """Labels in Chinese and English, and locale formatting of times, durations and numbers.
 
-Chinese labels follow /work/shared/GLOSSARY.md so the report reads as written by a
-Chinese operations team. Every label exists in both languages (a test checks it).
+Chinese labels follow docs/glossary.md so reports and the terminal read as written by a
+Chinese operations team. Every label exists in both languages (a test checks it). The CLI,
+the reports and compliance all take their words from here.
 """
 
 from __future__ import annotations
@@ -228,6 +229,26 @@ LABELS: dict[str, tuple[str, str]] = {
     "cad_quarterly": ("每季度", "quarterly"),
     "cad_half-yearly": ("每半年", "half-yearly"),
     "cad_yearly": ("每年", "yearly"),
+    "file": ("文件", "file"),
+    "targets": ("目标值", "targets"),
+    "failback_mark": ("（回切）", " (failback)"),
+    # The terminal's result table (drill run): short column heads, same terms as the report.
+    "col_gateway": ("网关号", "gateway"),
+    "col_service": ("服务", "service"),
+    "col_affected": ("受影响", "on failed path"),
+    "col_link_lost": ("链路中断时间", "link lost"),
+    "col_detected": ("网关发现时间", "detected"),
+    "col_restored": ("服务恢复时间", "restored"),
+    "col_interruption": ("中断时长", "interruption"),
+    "col_target": ("目标值", "target"),
+    "col_result": ("结论", "result"),
+    "col_fail": ("未通过", "FAIL"),
+    "col_svc_market_data": ("行情", "market_data"),
+    # drill list
+    "col_id": ("编号", "id"),
+    "col_title": ("名称", "title"),
+    "col_clauses": ("对应规范条款", "clauses"),
+    "col_cadence": ("演练周期", "cadence"),
     "env_lab": ("实验环境", "lab"),
     "env_production": ("生产环境", "production"),
     "seconds_unit": ("秒", "s"),
