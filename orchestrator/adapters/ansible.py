@@ -29,18 +29,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from orchestrator.adapters.ansible_events import Collector, TaskResult, stdout_objects
-from orchestrator.adapters.procgroup import KILL_GRACE_S, end_tree, group_alive, kill_process_group
+from orchestrator.adapters.ansible_events import Collector, TaskResult
+from orchestrator.adapters.procgroup import KILL_GRACE_S, end_tree
 from orchestrator.adapters.scrub import Redacting, scrub_tree, secret_values
 from orchestrator.config.ansible_inventory import vault_plaintexts
 from orchestrator.errors import DrillError
 
-# The adapter's API; group_alive, kill_process_group (engine/recover) and stdout_objects
-# (engine/timing) live in procgroup and ansible_events, and are named here for those callers.
-__all__ = [
-    "PlaybookResult", "PlaybookRun", "TaskResult", "group_alive", "kill_process_group",
-    "run_playbook", "stdout_objects",
-]
+__all__ = ["PlaybookResult", "PlaybookRun", "TaskResult", "run_playbook"]
 
 # env/ files that carry inputs: removed once the run is over.
 ENV_INPUT_FILES = ("extravars", "passwords", "ssh_key", "envvars", "cmdline", "settings")

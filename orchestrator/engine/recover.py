@@ -47,7 +47,7 @@ def recover(drill_home: Path, environment: str, *, reports_dirs: tuple[Path, ...
     on a manual-driver line, centre or gateway. Without one, a run that needs such a change
     is refused up front (RefusedError): nothing is restored and every run stays unfinished,
     for a later `drill recover` at a terminal."""
-    from orchestrator.adapters import ansible
+    from orchestrator.adapters import procgroup
     from orchestrator.engine.lock import is_stale, lock_path
 
     path = lock_path(drill_home, environment)
@@ -69,8 +69,8 @@ def recover(drill_home: Path, environment: str, *, reports_dirs: tuple[Path, ...
         for r in records:
             if r.kind == "ansible.process":
                 pgid = int(r.data.get("pgid") or 0)
-                if pgid > 1 and ansible.group_alive(pgid):
-                    ansible.kill_process_group(pgid)
+                if pgid > 1 and procgroup.group_alive(pgid):
+                    procgroup.kill_process_group(pgid)
                     actions.append(f"killed process group {pgid} ({r.data.get('step')})")
         journal = Journal(run_dir / "journal.jsonl", run_dir.name)
         steady_ok = None

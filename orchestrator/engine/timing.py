@@ -200,7 +200,7 @@ def effective_by_target(private_data_dir) -> dict[str, int]:
     import json
     from pathlib import Path
 
-    from orchestrator.adapters.ansible import stdout_objects
+    from orchestrator.adapters.ansible_events import stdout_objects
 
     out: dict[str, int] = {}
     if private_data_dir is None:
