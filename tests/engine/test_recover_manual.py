@@ -87,7 +87,10 @@ def killed(tmp_path_factory):
         mp.undo()
 
 
-def test_recover_without_a_terminal_refuses_and_leaves_the_run_unfinished(killed, capsys):
+def test_recover_refuses_without_a_terminal_then_finishes_at_one(killed, capsys):
+    """One story on one killed run (random order must not split it): with nobody to ask,
+    recover refuses and leaves the run unfinished; a later recover at a terminal asks the
+    person and closes it."""
     home, inv, project, reports, lab, run_dir = killed
     client = LabClient(lab.state_dir, timeout=10.0)
     assert _line_state(client, LINE) == "down"
@@ -106,10 +109,7 @@ def test_recover_without_a_terminal_refuses_and_leaves_the_run_unfinished(killed
     assert run_dir in unfinished_runs(home, load_inventory(inv / "hosts.yml").environment.name,
                                       (reports,))
 
-
-def test_recover_at_a_terminal_asks_the_person_and_closes_the_run(killed):
-    home, inv, _project, reports, lab, run_dir = killed
-    client = LabClient(lab.state_dir, timeout=10.0)
+    # At a terminal.
     questions: list[str] = []
 
     def person(question: str) -> str:
