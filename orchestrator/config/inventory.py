@@ -175,12 +175,32 @@ def _meaning_problems(d: dict, lines: Lines, base: PathKey) -> list[Problem]:
     env = d.get("environment")
     if isinstance(env, dict) and env.get("kind") == "lab":
         out += _loopback_problems(d, lines, base)
+        out += _lab_config_problems(items("gateways"), lines, base)
     tz = env.get("timezone") if isinstance(env, dict) else None
     if isinstance(tz, str) and tz and not _valid_timezone(tz):
         out.append(lines.problem((*base, "environment", "timezone"),
                                  f"expected an IANA time zone such as Asia/Shanghai, got {tz!r}",
                                  field="drill.environment.timezone"))
     return out
+
+
+def _lab_config_problems(gateways: list[tuple[int, dict]], lines: Lines,
+                         base: PathKey) -> list[Problem]:
+    """A lab gateway's `config` is written under the lab's state folder: never absolute,
+    never climbing out (symlinks are checked when the lab writes it, lab/config.py)."""
+    from orchestrator.config.confine import lexical_problem
+
+    out = []
+    for i, g in gateways:
+        value = g.get("config")
+        why = lexical_problem(value, LAB_STATE_ROOT) if isinstance(value, str) else None
+        if why:
+            out.append(lines.problem((*base, "gateways", i, "config"), why,
+                                     field=f"drill.gateways[{i}].config"))
+    return out
+
+
+LAB_STATE_ROOT = "the lab state folder ($DRILL_HOME/lab/<environment>/)"
 
 
 def _loopback_problems(d: dict, lines: Lines, base: PathKey) -> list[Problem]:

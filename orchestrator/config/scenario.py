@@ -89,14 +89,26 @@ def find_drill(folder: Path, drill_id: str) -> Drill:
 
 
 def playbook_problems(drill: Drill, playbooks_dir: Path) -> list[Problem]:
-    """Every playbook a drill names must exist in the project's playbooks/."""
+    """Every playbook a drill names must exist in the project's playbooks/ and stay there
+    (no `..` out of it, no symlink leading out: config/confine.py)."""
+    from orchestrator.config.confine import confined
+
     out = []
     for phase in PHASES:
         for i, step in enumerate(drill.phases.get(phase, ())):
-            if step.playbook and not (Path(playbooks_dir) / step.playbook).is_file():
-                at = ("phases", phase, i, "playbook")
-                out.append(Problem(str(drill.path), drill.source.line(at), dotted(at),
-                                   f"no playbook {step.playbook!r} in {playbooks_dir}"))
+            if not step.playbook:
+                continue
+            at = ("phases", phase, i, "playbook")
+            where = dict(file=str(drill.path), line=drill.source.line(at), field=dotted(at))
+            try:
+                path = confined(Path(playbooks_dir), step.playbook,
+                                root_name=f"the project's playbooks/ ({playbooks_dir})", **where)
+            except InputError as e:
+                out += e.problems
+                continue
+            if not path.is_file():
+                out.append(Problem(message=f"no playbook {step.playbook!r} in {playbooks_dir}",
+                                   **where))
     return out
 
 
