@@ -14,6 +14,7 @@ from typing import Any
 from orchestrator.config.yamlsrc import Lines, PathKey, dotted, load_yaml, one_line, schema_problems
 from orchestrator.errors import InputError, Problem
 from orchestrator.model.ansible_inventory import AnsibleInventory
+from orchestrator.model.approvals import StandingApproval
 from orchestrator.model.inventory import (
     Carrier,
     Centre,
@@ -172,6 +173,12 @@ def _meaning_problems(d: dict, lines: Lines, base: PathKey) -> list[Problem]:
                                          "expected one monitor per gateway",
                                          field=f"drill.gateways[{i}].monitor"))
             monitors.setdefault(where, i)
+    for i, a in items("standing_approvals"):
+        until = a.get("valid_until")
+        if isinstance(until, str) and not _valid_date(until):
+            out.append(lines.problem((*base, "standing_approvals", i, "valid_until"),
+                                     f"expected a calendar date YYYY-MM-DD, got {until!r}",
+                                     field=f"drill.standing_approvals[{i}].valid_until"))
     env = d.get("environment")
     if isinstance(env, dict) and env.get("kind") == "lab":
         out += _loopback_problems(d, lines, base)
@@ -232,6 +239,16 @@ def _addresses(value: object, path: PathKey):
             yield from _addresses(v, (*path, i))
 
 
+def _valid_date(text: str) -> bool:
+    from datetime import date
+
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _valid_timezone(name: str) -> bool:
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -290,4 +307,10 @@ def _build(path: Path, d: dict, secrets: tuple[str, ...]) -> Inventory:
                              for w in d.get("change_windows") or ()),
         notifications=d.get("notifications") or {},
         secrets_paths=secrets,
+        standing_approvals=tuple(
+            StandingApproval(change=str(a["change"]), approver=str(a["approver"]),
+                             valid_until=str(a["valid_until"]),
+                             drills=tuple(a.get("drills") or ()),
+                             sscc_notification=a.get("sscc_notification"))
+            for a in d.get("standing_approvals") or ()),
     )

@@ -348,6 +348,7 @@ def build_step(raw: Mapping[str, object], line: int | None) -> Step:
         effect=effect,
         timeout_s=_or(_seconds(raw.get("timeout"), DEFAULT_STEP_TIMEOUT_S), DEFAULT_STEP_TIMEOUT_S),
         manual=_text(raw["manual"]) if kind == "manual" else None,
+        reference=str(raw["reference"]) if kind == "manual" and raw.get("reference") else None,
         wait=wait, verify=verify, line=line, raw=MappingProxyType(dict(raw)),
     )
 

@@ -161,8 +161,56 @@ def service_loss(kind: str, rec) -> bool:
 # ---------------------------------------------------------------------- preflight
 
 
+def standing_approval(resolved, inv: Inventory, opt):
+    """The standing approval `opt.standing_approval` names, valid today for this drill
+    (model/approvals.py), or None when the run names none; `RefusedError` (exit 4) when it
+    names one that cannot start it."""
+    change = getattr(opt, "standing_approval", None)
+    if change is None:
+        return None
+    from orchestrator.model.approvals import ManualStep, approval_problem
+
+    steps = [ManualStep(f"{phase}[{i}] {s.name.en}", s.reference)
+             for phase, ps in resolved.phases.items() for i, s in enumerate(ps)
+             if s.kind == "manual"]
+    approval, why = approval_problem(inv.standing_approvals, change, resolved.drill.id, steps,
+                                     _now_dt().astimezone(_zone(inv)).date())
+    if why is not None:
+        raise RefusedError(f"--standing-approval {change}: {why}")
+    if opt.yes:
+        raise RefusedError("--standing-approval never goes with --yes: the approval, not --yes, "
+                           "answers the steps that record a reference")
+    return approval
+
+
+def _zone(inv: Inventory):
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(inv.environment.timezone)
+
+
 def preflight(resolved, inv: Inventory, opt) -> None:
-    """Refusals that need no run folder: production confirmation, change window, operator."""
+    """Refusals that need no run folder: production confirmation, change window, operator.
+    A valid standing approval (`--standing-approval`) confirms the environment and answers
+    the manual steps that only record a reference; any other manual step is refused."""
+    env = inv.environment
+    approval = standing_approval(resolved, inv, opt)
+    if approval is not None:
+        if not env.is_lab:
+            _window(inv, opt)
+    else:
+        _confirmations(resolved, inv, opt)
+    if opt.ask is None and manual_driver_steps(resolved, inv):
+        # A person makes these changes: nobody to ask means the fault step would fail
+        # half-way. Lab or not, and --yes does not stand in for the person.
+        raise RefusedError("this drill changes lines, centres or gateways through the manual "
+                           "driver and nobody can confirm them: run it interactively "
+                           "(--yes never confirms a manual change)")
+
+
+def _confirmations(resolved, inv: Inventory, opt) -> None:
+    """Without a standing approval: the environment's name typed or given, the change
+    window, and somebody (a terminal, or --yes --operator) to answer the manual steps."""
     env = inv.environment
     if not env.is_lab:
         confirmed = opt.confirm_environment
@@ -174,27 +222,22 @@ def preflight(resolved, inv: Inventory, opt) -> None:
             raise RefusedError(
                 f"environment {env.name!r} is not a lab: confirm with "
                 f"--confirm-environment {env.name} (--yes alone never confirms it)")
-        try:
-            from orchestrator.model.windows import in_change_window
-        except ImportError:
-            in_change_window = None
-        if in_change_window is not None and not in_change_window(inv, _now_dt()) \
-                and not opt.override_window:
-            raise RefusedError(
-                f"outside the change windows of {env.name!r}; give --override-window REASON "
-                f"to run anyway (recorded in the journal)")
+        _window(inv, opt)
     manual = [s for _, s in resolved.steps() if s.kind == "manual"]
     if manual and not env.is_lab and not opt.yes and opt.ask is None:
         raise RefusedError("this drill has manual steps and nobody can confirm them: "
                            "run interactively or with --yes --operator NAME")
     if opt.yes and manual and not env.is_lab and not opt.operator:
         raise RefusedError("--yes acknowledges manual steps only with --operator NAME")
-    if opt.ask is None and manual_driver_steps(resolved, inv):
-        # A person makes these changes: nobody to ask means the fault step would fail
-        # half-way. Lab or not, and --yes does not stand in for the person.
-        raise RefusedError("this drill changes lines, centres or gateways through the manual "
-                           "driver and nobody can confirm them: run it interactively "
-                           "(--yes never confirms a manual change)")
+
+
+def _window(inv: Inventory, opt) -> None:
+    from orchestrator.model.windows import in_change_window
+
+    if not in_change_window(inv, _now_dt()) and not opt.override_window:
+        raise RefusedError(
+            f"outside the change windows of {inv.environment.name!r}; give --override-window "
+            f"REASON to run anyway (recorded in the journal)")
 
 
 def manual_driver_steps(resolved, inv: Inventory) -> list[str]:
