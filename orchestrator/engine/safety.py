@@ -1,8 +1,10 @@
 """Safety: refusals before a run (preflight), signals, abort rules and the blast radius.
 
-SIGINT/SIGTERM stop the fault, recovery and hold phases (the running playbook's process
-group is killed), are journaled, and restore still runs; a second signal during restore
-does not skip it. Abort conditions: the blast radius grows (a gateway off the predicted
+SIGINT/SIGTERM/SIGHUP stop the fault, recovery and hold phases (the running playbook's
+process group is killed), are journaled, and restore still runs; a second signal during
+restore does not skip it. SIGHUP (the operator's terminal closed) behaves like SIGTERM;
+the terminal being gone, drill's standard streams that were on it go to /dev/null so a
+progress line cannot fail the run. Abort conditions: the blast radius grows (a gateway off the predicted
 failed path loses service) or recovery misses its deadline by the drill's margin."""
 
 from __future__ import annotations
@@ -36,8 +38,12 @@ class StepFailed(Exception):
     """A step failed: stop the fault phases and restore (exit 1)."""
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
 class Signals:
-    """SIGINT/SIGTERM for the life of a run; only flags are set in the handler."""
+    """SIGINT/SIGTERM/SIGHUP for the life of a run; the handler only sets flags (and, on
+    SIGHUP, points streams on the lost terminal at /dev/null: dup2 is async-signal-safe)."""
 
     def __init__(self, safety: Safety) -> None:
         self.safety = safety
@@ -47,7 +53,7 @@ class Signals:
     def install(self) -> None:
         if threading.current_thread() is not threading.main_thread():
             return
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in STOP_SIGNALS:
             self._old[sig] = signal.signal(sig, self._handle)
 
     def restore(self) -> None:
@@ -58,6 +64,8 @@ class Signals:
     def _handle(self, signum: int, _frame: Any) -> None:
         name = signal.Signals(signum).name
         self.received.append(name)
+        if signum == signal.SIGHUP:
+            _detach_from_terminal()
         if self.safety.state.phase in ("restore", "after", "failback"):
             with contextlib.suppress(OSError):
                 os.write(2, (f"\n{name}: restore is running and will finish; if drill is killed, "
@@ -65,6 +73,20 @@ class Signals:
             return
         self.safety.stop_flag.set()
         self.safety.cancel.set()
+
+
+def _detach_from_terminal() -> None:
+    """Standard streams on the terminal that hung up now write to /dev/null (writes to a
+    hung-up terminal fail with EIO); streams on files or pipes are left alone."""
+    with contextlib.suppress(OSError):
+        null = os.open(os.devnull, os.O_RDWR)
+        try:
+            for fd in (0, 1, 2):
+                with contextlib.suppress(OSError):
+                    if os.isatty(fd):
+                        os.dup2(null, fd)
+        finally:
+            os.close(null)
 
 
 class Safety:
