@@ -8,17 +8,19 @@ changed key is refused with a message naming the host and both fingerprints.
 
 from __future__ import annotations
 
+import logging
 import select
 import socket
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import paramiko
 
+from orchestrator.adapters.backoff import Backoff, BackoffPolicy
 from orchestrator.adapters.hosts import (
     HostKeyChanged,
     HostKeyUnknown,
@@ -33,6 +35,10 @@ from orchestrator.adapters.hosts import (
 from orchestrator.errors import DrillError
 
 _DEFAULT_KEYS = ("~/.ssh/id_ed25519", "~/.ssh/id_ecdsa", "~/.ssh/id_rsa")
+log = logging.getLogger(__name__)
+# SSH logins to a host that failed, and channel opens a forward's remote refused: the
+# first retry after 0.25 s, doubling to one every 5 s (adapters/backoff.py).
+RETRY = BackoffPolicy(first_s=0.25, cap_s=5.0)
 
 
 @dataclass(frozen=True)
@@ -54,11 +60,13 @@ class SshPool:
     """
 
     def __init__(self, topology: SshTopology, host_keys: paramiko.HostKeys | None = None,
-                 connect_timeout_s: float = 10.0) -> None:
+                 connect_timeout_s: float = 10.0, retry: BackoffPolicy = RETRY) -> None:
         self.topology = topology
         self.host_keys = host_keys if host_keys is not None else load_known_hosts(topology.known_hosts)
         self.connect_timeout_s = connect_timeout_s
+        self.retry = retry
         self._transports: dict[str, paramiko.Transport] = {}
+        self._backoff: dict[str, Backoff] = {}
         self._lock = threading.RLock()
 
     def __enter__(self) -> SshPool:
@@ -93,11 +101,24 @@ class SshPool:
             raise HostUnreachable(f"{via} could not connect to {address}:{port}: {_reason(e)}") from None
 
     def transport(self, name: str) -> paramiko.Transport:
+        """The host's live transport; a lost one is reconnected, backing off after a
+        failed login (`HostUnreachable` says what it waits for, without connecting)."""
         with self._lock:
             t = self._transports.get(name)
             if t is not None and t.is_active():
                 return t
-            t = self._connect(self.topology.host(name))
+            backoff = self._backoff.setdefault(name, Backoff(f"SSH to {name}", self.retry))
+            if not backoff.ready():
+                raise HostUnreachable(backoff.describe())
+            try:
+                t = self._connect(self.topology.host(name))
+            except HostUnreachable as e:
+                delay = backoff.failed(str(e))
+                if backoff.should_say():
+                    log.warning("%s", backoff.describe(delay))
+                raise
+            if backoff.succeeded():
+                log.warning("SSH to %s: connected again", name)
             self._transports[name] = t
             return t
 
@@ -195,8 +216,13 @@ class SshForward:
     """
 
     def __init__(self, pool: SshPool, via: str, remote: tuple[str, int],
-                 local: tuple[str, int] = ("127.0.0.1", 0)) -> None:
+                 local: tuple[str, int] = ("127.0.0.1", 0), retry: BackoffPolicy = RETRY,
+                 say: Callable[[str], None] | None = None) -> None:
         self.pool, self.via, self.remote = pool, via, remote
+        self.backoff = Backoff(f"forward to {remote[0]}:{remote[1]} via {via}", retry)
+        self.say = say or (lambda m: log.warning("%s", m))
+        self.attempts = 0  # channel opens tried (the bastion sees each one)
+        self.turned_away = 0  # local connections closed unforwarded while backing off
         self._listener = socket.create_server(local, reuse_port=False)
         self._closing = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -227,11 +253,21 @@ class SshForward:
             self._threads.append(t)
 
     def _pump(self, conn: socket.socket) -> None:
+        if not self.backoff.begin():
+            self.turned_away += 1
+            conn.close()  # backing off: no channel open through the bastion
+            return
         try:
+            self.attempts += 1
             chan = self.pool.open_tcp(self.via, *self.remote)
-        except (HostUnreachable, HostKeyChanged, HostKeyUnknown):
+        except (HostUnreachable, HostKeyChanged, HostKeyUnknown) as e:
+            delay = self.backoff.failed(str(e))
+            if self.backoff.should_say():
+                self.say(self.backoff.describe(delay))
             conn.close()  # the client sees a reset, as with an unreachable port
             return
+        if self.backoff.succeeded():
+            self.say(f"{self.backoff.what}: connected again")
         with self._lock:
             self._open.update((conn, chan))
         try:
@@ -265,7 +301,8 @@ class SshForward:
             t.join(timeout=2)
 
 
-def start_forwards(pool: SshPool, plan: Iterable[Any]) -> list[SshForward]:
+def start_forwards(pool: SshPool, plan: Iterable[Any],
+                   say: Callable[[str], None] | None = None) -> list[SshForward]:
     """One `SshForward` per planned monitor (`host`, `address`, `port`, `gateway`), listening
     on the same address and port here. Logs in to each host first, so a refused host key
     fails here, clearly; on any failure the forwards already started are closed."""
@@ -275,7 +312,7 @@ def start_forwards(pool: SshPool, plan: Iterable[Any]) -> list[SshForward]:
         for f in plan:
             pool.transport(f.host)
             try:
-                fw = SshForward(pool, f.host, (f.address, f.port), (f.address, f.port))
+                fw = SshForward(pool, f.host, (f.address, f.port), (f.address, f.port), say=say)
             except OSError as e:
                 raise DrillError(f"cannot listen on {f.address}:{f.port} for {f.gateway}: {e}") from None
             forwards.append(fw.start())

@@ -122,27 +122,52 @@ def due(drill_id: str | None, pending: bool, inventory: str, project: Path | Non
 def schedule(emit: str, out: Path | None, inventory: str, project: Path | None) -> None:
     """Timer units or cron lines that run due drills unattended, inside change windows.
 
+    No unit acknowledges a manual step with --yes or confirms production by name: a
+    production drill runs only under a standing approval recorded in the inventory, a drill
+    with a step that needs a live confirmation is left out, and line, carrier and centre
+    parameters rotate across the drill's periods. What is left out, and why, goes to stderr.
+
     Example:  drill schedule --emit systemd --out /etc/systemd/system
     """
-    from orchestrator.compliance import cadence
-    from orchestrator.compliance.schedule import ScheduleSpec, drill_executable, schedule_files, write_files
+    from orchestrator.compliance.schedule import (
+        ScheduleSpec,
+        drill_executable,
+        plan_schedule,
+        schedule_files,
+        write_files,
+    )
     from orchestrator.config.project import find_project
+    from orchestrator.config.scenario import load_drills
 
     inv_path = inventory_path(project, inventory).resolve()
     inv = _load_inventory(inv_path)
     proj = find_project(project)
-    drills = cadence.load_drill_cadences(proj.drills_dir)
+    today = _now().astimezone(_zone(inv.environment.timezone)).date()
+    plan = plan_schedule(inv, load_drills(proj.drills_dir), today)
     spec = ScheduleSpec(inventory=inv, inventory_arg=str(inv_path), project=proj.root,
                         drill_exe=drill_executable())
-    files = schedule_files(emit, spec, drills)
+    files = schedule_files(emit, spec, plan) if plan.scheduled else []
+    for item in plan.scheduled:
+        how = f" under standing approval {item.approval.change}" if item.approval else ""
+        click.echo(f"scheduled: {item.describe()}{how}", err=True)
+    for lo in plan.left_out:
+        click.echo(f"left out: {lo.drill}: {lo.reason}", err=True)
+    for note in plan.notes:
+        click.echo(f"note: {note}", err=True)
     if out is not None:
         for path in write_files(files, out):
             click.echo(str(path))
-    elif emit == "cron":
+    elif emit == "cron" and files:
         click.echo(files[0].text, nl=False)
     else:
         for u in files:
             click.echo(f"# {u.name}\n{u.text}")
+
+
+def _zone(name: str):
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(name)
 
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(d|w|y)\s*$")

@@ -134,7 +134,7 @@ def forward(project: Path | None, inventory: str) -> None:
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         with SshPool(topo) as pool:
-            forwards = start_forwards(pool, plan)
+            forwards = start_forwards(pool, plan, say=lambda m: click.echo(m, err=True))
             try:
                 for f in plan:
                     click.echo(f"forwarding {f.address}:{f.port} → {f.host}:{f.address}:{f.port} ({f.gateway})")

@@ -115,12 +115,18 @@ def _outcome_json(outcome) -> dict:
 @click.option("--approver", help="Who approved the change (recorded).")
 @click.option("--confirm-environment", metavar="NAME",
               help="Confirm a non-lab environment by typing its exact name.")
+@click.option("--standing-approval", metavar="CHANGE",
+              help="Run under the standing approval with this change reference in the "
+                   "inventory (scheduled runs, docs/compliance.md): it confirms the environment "
+                   "and answers manual steps that only record a reference; refused (exit 4) when "
+                   "it is missing, expired, does not cover the drill, or a step needs a live "
+                   "confirmation. Never with --yes.")
 @click.option("--override-window", metavar="REASON",
               help="Run production outside its change windows; the reason is recorded.")
 @click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True)
 @signing_key_option
 def run(drill_id, inventory, project, reports, as_json, sets, yes, operator, junit, ticket,
-        approver, confirm_environment, override_window, lang, signing_key):
+        approver, confirm_environment, standing_approval, override_window, lang, signing_key):
     """Run a drill end to end: gate, fault, measure, restore, check, report.
 
     Example:  drill run carrier-outage --set carrier=CU
@@ -136,6 +142,7 @@ def run(drill_id, inventory, project, reports, as_json, sets, yes, operator, jun
                       project_root=proj.root, overrides=_overrides(sets), operator=operator,
                       yes=yes, ticket=ticket, approver=approver,
                       confirm_environment=confirm_environment, override_window=override_window,
+                      standing_approval=standing_approval,
                       lang=lang, ask=_ask(), progress=not as_json, signer=signer)
     outcome = run_drill(drill_id, inv_path, opts, say=_say, announce=not as_json)
     if junit:

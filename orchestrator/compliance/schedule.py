@@ -3,9 +3,16 @@
 Each drill gets its own weekly slot inside the inventory's change windows (checked with
 `windows.in_change_window` over the whole run budget). At the slot the unit first asks
 `drill due ID --pending`, which exits 0 only while the drill has no pass in its current
-period, then runs `drill run ID --yes --operator scheduler`. A quarterly drill so runs on
-the first slot of its quarter and, if it fails, again the next week until it passes. For
-a production inventory the command carries `--confirm-environment NAME`.
+period, then runs `drill run ID --operator scheduler`. A quarterly drill so runs on the
+first slot of its quarter and, if it fails, again the next week until it passes.
+
+The safeguards stay (docs/compliance.md, "Unattended runs"): no unit carries `--yes` or
+`--confirm-environment`. A production drill is scheduled only under a standing approval
+recorded in the inventory (`--standing-approval CHANGE`, checked again when the unit runs
+and journaled); a drill with a manual step that needs a live confirmation is never
+scheduled. Runs rotate their line, carrier and centre parameters across the drill's periods
+(CT one quarter, CU the next), one unit per value restricted to its months, so a year
+covers each. `plan_schedule` says which drills it left out and why.
 """
 
 from __future__ import annotations
@@ -17,9 +24,10 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from orchestrator.compliance.cadence import DrillCadence
+from orchestrator.compliance.cadence import MONTHS, DrillCadence
 from orchestrator.errors import InputError, Problem
-from orchestrator.model.inventory import Inventory
+from orchestrator.model.approvals import ManualStep, StandingApproval, approval_problem, live_confirmations
+from orchestrator.model.inventory import TERRESTRIAL, Inventory
 from orchestrator.model.windows import DAYS, in_change_window
 
 # Weekend first (exchange-organised drills run on weekends), daytime preferred.
@@ -94,32 +102,152 @@ def _inside(inv: Inventory, start: datetime, budget: timedelta) -> bool:
     return True
 
 
-def run_command(spec: ScheduleSpec, drill: DrillCadence) -> tuple[list[str], list[str]]:
-    """(condition, run) argument lists."""
+@dataclass(frozen=True)
+class Scheduled:
+    """One unit (or cron line): a drill with its rotated parameters, in its months."""
+
+    drill: DrillCadence
+    sets: tuple[tuple[str, str], ...] = ()  # (parameter, value) given with --set
+    months: tuple[int, ...] = tuple(range(1, 13))
+    approval: StandingApproval | None = None  # production: the approval it runs under
+
+    @property
+    def suffix(self) -> str:
+        return "".join(f"-{v.lower()}" for _, v in self.sets)
+
+    def describe(self) -> str:
+        what = ", ".join(f"{k}={v}" for k, v in self.sets) or "defaults"
+        return f"{self.drill.id} ({what}) in months {','.join(map(str, self.months))}"
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    drill: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class SchedulePlan:
+    scheduled: tuple[Scheduled, ...]
+    left_out: tuple[LeftOut, ...]
+    notes: tuple[str, ...] = ()  # e.g. a rotation longer than a year
+
+
+def rotation_values(inv: Inventory, ptype: str, default: object) -> list[str]:
+    """What a `line`, `carrier` or `centre` parameter rotates over: terrestrial access lines,
+    carriers of terrestrial lines, production centres (the satellite line and the DR centre
+    have drills of their own), the default first."""
+    terrestrial = [ln for ln in inv.lines if ln.medium in TERRESTRIAL]
+    values = {"line": [ln.id for ln in terrestrial],
+              "carrier": list(dict.fromkeys(ln.carrier for ln in terrestrial)),
+              "centre": [c.id for c in inv.centres if c.role == "production"]}.get(ptype, [])
+    if str(default) in values:
+        values.remove(str(default))
+        values.insert(0, str(default))
+    return values
+
+
+def rotation(drill, inv: Inventory) -> tuple[list[tuple[tuple[tuple[str, str], ...], tuple[int, ...]]], str | None]:
+    """[(sets, months)] of a drill: period k of the year (a quarter for a quarterly drill)
+    takes value k mod n of each rotating parameter; a note when a year cannot hold them all."""
+    months_per = MONTHS.get(drill.cadence, 3)
+    periods = 12 // months_per
+    rotating = [(name, rotation_values(inv, p.type, p.default)) for name, p in drill.params.items()
+                if p.type in ("line", "carrier", "centre")]
+    rotating = [(name, vals) for name, vals in rotating if len(vals) > 1]
+    if not rotating:
+        return [((), tuple(range(1, 13)))], None
+    out: dict[tuple[tuple[str, str], ...], list[int]] = {}
+    for k in range(periods):
+        sets = tuple((name, vals[k % len(vals)]) for name, vals in rotating)
+        out.setdefault(sets, []).extend(range(k * months_per + 1, (k + 1) * months_per + 1))
+    longest = max(len(vals) for _, vals in rotating)
+    note = None
+    if longest > periods:
+        note = (f"{drill.id}: {longest} values to rotate but {periods} {drill.cadence} run(s) a "
+                f"year; a year covers the first {periods}")
+    return [(sets, tuple(months)) for sets, months in out.items()], note
+
+
+def plan_schedule(inv: Inventory, drills, today: date) -> SchedulePlan:
+    """Which drills run unattended, with which parameters in which months, and which are
+    left out and why (`drills`: the project's `model.drill.Drill`s)."""
+    from orchestrator.compliance.cadence import drill_cadences
+    from orchestrator.config.resolve import resolve
+
+    scheduled, left, notes = [], [], []
+    for drill, cad in zip(drills, drill_cadences(drills), strict=True):
+        manual = [ManualStep(f"{phase}[{i}] {s.name.en!r}", s.reference)
+                  for phase, ps in drill.phases.items() for i, s in enumerate(ps)
+                  if s.kind == "manual"]
+        live = live_confirmations(manual)
+        if live:
+            left.append(LeftOut(drill.id, f"its step {live[0]} needs a live confirmation, which "
+                                          "no scheduled run can give; run it by hand"))
+            continue
+        approval = None
+        if not inv.environment.is_lab:
+            approval, why = approval_problem(inv.standing_approvals, None, drill.id, manual, today)
+            if why is not None:
+                left.append(LeftOut(drill.id, f"a production run needs a standing approval: {why}"))
+                continue
+        variants, note = rotation(drill, inv)
+        if note:
+            notes.append(note)
+        for sets, months in variants:
+            try:
+                resolve(drill, inv, dict(sets))
+            except InputError as e:
+                left.append(LeftOut(drill.id, f"{dict(sets)}: {e.problems[0]}"))
+                continue
+            scheduled.append(Scheduled(cad, sets, months, approval))
+    return SchedulePlan(tuple(scheduled), tuple(left), tuple(notes))
+
+
+def run_command(spec: ScheduleSpec, item: Scheduled | DrillCadence) -> tuple[list[str], list[str]]:
+    """(condition, run) argument lists: never --yes, never --confirm-environment."""
+    item = item if isinstance(item, Scheduled) else Scheduled(item)
     exe = str(spec.drill_exe)
     inv = ["--inventory", spec.inventory_arg]
-    condition = [exe, "due", drill.id, "--pending", *inv]
-    run = [exe, "run", drill.id, "--yes", "--operator", "scheduler", *inv]
-    if not spec.inventory.environment.is_lab:
-        run += ["--confirm-environment", spec.inventory.environment.name]
+    condition = [exe, "due", item.drill.id, "--pending", *inv]
+    run = [exe, "run", item.drill.id, "--operator", "scheduler", *inv]
+    for name, value in item.sets:
+        run += ["--set", f"{name}={value}"]
+    if item.approval is not None:
+        run += ["--standing-approval", item.approval.change]
     return condition, run
 
 
-def unit_stem(inv: Inventory, drill: DrillCadence) -> str:
-    return f"drill-{inv.environment.name}-{drill.id}"
+def unit_stem(inv: Inventory, item: Scheduled | DrillCadence) -> str:
+    if isinstance(item, Scheduled):
+        return f"drill-{inv.environment.name}-{item.drill.id}{item.suffix}"
+    return f"drill-{inv.environment.name}-{item.id}"
 
 
-def systemd_units(spec: ScheduleSpec, drills: Sequence[DrillCadence]) -> list[UnitFile]:
+def _slots_by_drill(inv: Inventory, items: Sequence[Scheduled], budget: timedelta) -> list[Slot]:
+    """One weekly slot per drill; a drill's rotated units share it (their months differ)."""
+    ids = list(dict.fromkeys(i.drill.id for i in items))
+    slots = dict(zip(ids, find_slots(inv, len(ids), budget), strict=True)) if ids else {}
+    return [slots[i.drill.id] for i in items]
+
+
+def _months(item: Scheduled, sep: str, fmt: str) -> str:
+    return "*" if len(item.months) == 12 else sep.join(fmt.format(m) for m in item.months)
+
+
+def systemd_units(spec: ScheduleSpec, items: Sequence[Scheduled]) -> list[UnitFile]:
     inv = spec.inventory
-    slots = find_slots(inv, len(drills), spec.budget)
+    slots = _slots_by_drill(inv, items, spec.budget)
     out = []
-    for d, slot in zip(drills, slots, strict=True):
-        stem = unit_stem(inv, d)
-        condition, run = run_command(spec, d)
+    for item, slot in zip(items, slots, strict=True):
+        d = item.drill
+        stem = unit_stem(inv, item)
+        condition, run = run_command(spec, item)
         timeout = int(spec.budget.total_seconds()) + 1800
         out.append(UnitFile(f"{stem}.service", "\n".join([
             "[Unit]",
-            f"Description=drill: {d.title_en} ({d.cadence}) on {inv.environment.name}",
+            f"Description=drill: {d.title_en} ({d.cadence}) on {inv.environment.name}"
+            + "".join(f", {k}={v}" for k, v in item.sets),
             "Documentation=https://github.com/drill-orchestrator/drill/blob/main/docs/compliance.md",
             "After=network-online.target",
             "Wants=network-online.target",
@@ -143,7 +271,8 @@ def systemd_units(spec: ScheduleSpec, drills: Sequence[DrillCadence]) -> list[Un
             "(runs only while due, inside the change window)",
             "",
             "[Timer]",
-            f"OnCalendar={_SYSTEMD_DAY[slot.day]} *-*-* {slot.at:%H:%M}:00 {inv.environment.timezone}",
+            f"OnCalendar={_SYSTEMD_DAY[slot.day]} *-{_months(item, ',', '{:02d}')}-* "
+            f"{slot.at:%H:%M}:00 {inv.environment.timezone}",
             # No catch-up after downtime: a late start could fall outside the change window.
             "Persistent=false",
             "AccuracySec=1min",
@@ -156,19 +285,22 @@ def systemd_units(spec: ScheduleSpec, drills: Sequence[DrillCadence]) -> list[Un
     return out
 
 
-def cron_lines(spec: ScheduleSpec, drills: Sequence[DrillCadence]) -> str:
+def cron_lines(spec: ScheduleSpec, items: Sequence[Scheduled],
+               left_out: Sequence[LeftOut] = ()) -> str:
     inv = spec.inventory
-    slots = find_slots(inv, len(drills), spec.budget)
+    slots = _slots_by_drill(inv, items, spec.budget)
     lines = [
         f"# drill: unattended drills for {inv.environment.name}; times in {inv.environment.timezone}",
         "# CRON_TZ needs cronie or systemd-cron; with Debian's cron set the host zone to match.",
+        *(f"# left out: {lo.drill}: {lo.reason}" for lo in left_out),
         f"CRON_TZ={inv.environment.timezone}",
     ]
-    for d, slot in zip(drills, slots, strict=True):
-        condition, run = run_command(spec, d)
+    for item, slot in zip(items, slots, strict=True):
+        condition, run = run_command(spec, item)
         cmd = (f"cd {shlex.quote(str(spec.project))} && {shlex.join(condition)} && "
                f"{shlex.join(run)}")
-        lines.append(f"{slot.at.minute} {slot.at.hour} * * {_CRON_DAY[slot.day]} {cmd.replace('%', chr(92) + '%')}")
+        lines.append(f"{slot.at.minute} {slot.at.hour} * {_months(item, ',', '{}')} "
+                     f"{_CRON_DAY[slot.day]} {cmd.replace('%', chr(92) + '%')}")
     return "\n".join(lines) + "\n"
 
 
@@ -182,11 +314,12 @@ def _systemd_quote(args: list[str]) -> str:
     return " ".join(out).replace("%", "%%")
 
 
-def schedule_files(emit: str, spec: ScheduleSpec, drills: Sequence[DrillCadence]) -> list[UnitFile]:
+def schedule_files(emit: str, spec: ScheduleSpec, plan: SchedulePlan) -> list[UnitFile]:
     """The files `drill schedule --emit` writes: systemd units, or one crontab file."""
     if emit == "cron":
-        return [UnitFile(f"drill-{spec.inventory.environment.name}", cron_lines(spec, drills))]
-    return systemd_units(spec, drills)
+        return [UnitFile(f"drill-{spec.inventory.environment.name}",
+                         cron_lines(spec, plan.scheduled, plan.left_out))]
+    return systemd_units(spec, plan.scheduled)
 
 
 def write_files(files: Sequence[UnitFile], out: Path) -> list[Path]:

@@ -14,6 +14,7 @@ from typing import Any
 from orchestrator.config.yamlsrc import Lines, PathKey, dotted, load_yaml, one_line, schema_problems
 from orchestrator.errors import InputError, Problem
 from orchestrator.model.ansible_inventory import AnsibleInventory
+from orchestrator.model.approvals import StandingApproval
 from orchestrator.model.inventory import (
     Carrier,
     Centre,
@@ -172,15 +173,41 @@ def _meaning_problems(d: dict, lines: Lines, base: PathKey) -> list[Problem]:
                                          "expected one monitor per gateway",
                                          field=f"drill.gateways[{i}].monitor"))
             monitors.setdefault(where, i)
+    for i, a in items("standing_approvals"):
+        until = a.get("valid_until")
+        if isinstance(until, str) and not _valid_date(until):
+            out.append(lines.problem((*base, "standing_approvals", i, "valid_until"),
+                                     f"expected a calendar date YYYY-MM-DD, got {until!r}",
+                                     field=f"drill.standing_approvals[{i}].valid_until"))
     env = d.get("environment")
     if isinstance(env, dict) and env.get("kind") == "lab":
         out += _loopback_problems(d, lines, base)
+        out += _lab_config_problems(items("gateways"), lines, base)
     tz = env.get("timezone") if isinstance(env, dict) else None
     if isinstance(tz, str) and tz and not _valid_timezone(tz):
         out.append(lines.problem((*base, "environment", "timezone"),
                                  f"expected an IANA time zone such as Asia/Shanghai, got {tz!r}",
                                  field="drill.environment.timezone"))
     return out
+
+
+def _lab_config_problems(gateways: list[tuple[int, dict]], lines: Lines,
+                         base: PathKey) -> list[Problem]:
+    """A lab gateway's `config` is written under the lab's state folder: never absolute,
+    never climbing out (symlinks are checked when the lab writes it, lab/config.py)."""
+    from orchestrator.config.confine import lexical_problem
+
+    out = []
+    for i, g in gateways:
+        value = g.get("config")
+        why = lexical_problem(value, LAB_STATE_ROOT) if isinstance(value, str) else None
+        if why:
+            out.append(lines.problem((*base, "gateways", i, "config"), why,
+                                     field=f"drill.gateways[{i}].config"))
+    return out
+
+
+LAB_STATE_ROOT = "the lab state folder ($DRILL_HOME/lab/<environment>/)"
 
 
 def _loopback_problems(d: dict, lines: Lines, base: PathKey) -> list[Problem]:
@@ -210,6 +237,16 @@ def _addresses(value: object, path: PathKey):
     elif isinstance(value, list):
         for i, v in enumerate(value):
             yield from _addresses(v, (*path, i))
+
+
+def _valid_date(text: str) -> bool:
+    from datetime import date
+
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _valid_timezone(name: str) -> bool:
@@ -270,4 +307,10 @@ def _build(path: Path, d: dict, secrets: tuple[str, ...]) -> Inventory:
                              for w in d.get("change_windows") or ()),
         notifications=d.get("notifications") or {},
         secrets_paths=secrets,
+        standing_approvals=tuple(
+            StandingApproval(change=str(a["change"]), approver=str(a["approver"]),
+                             valid_until=str(a["valid_until"]),
+                             drills=tuple(a.get("drills") or ()),
+                             sscc_notification=a.get("sscc_notification"))
+            for a in d.get("standing_approvals") or ()),
     )

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from types import MappingProxyType
 
-from orchestrator.config.scenario import build_step, template_environment
+from orchestrator.config.scenario import build_step, template_environment, wait_problem
 from orchestrator.config.yamlsrc import one_line
 from orchestrator.errors import InputError, Problem
 from orchestrator.model.drill import (
@@ -227,6 +227,9 @@ def _rendered_shape(step: object, path: PathKey, drill: Drill, problems: list[Pr
         w = step["wait"]
         duration((*path, "wait", "for"), w.get("for"))
         duration((*path, "wait", "timeout"), w.get("timeout"))
+        msg = wait_problem(w)
+        if msg:
+            bad.append(((*path, "wait", "for"), msg))
     for i, x in enumerate(step.get("verify") or ()):
         if isinstance(x, dict):
             duration((*path, "verify", i, "within"), x.get("within"))

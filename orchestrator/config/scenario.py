@@ -89,14 +89,26 @@ def find_drill(folder: Path, drill_id: str) -> Drill:
 
 
 def playbook_problems(drill: Drill, playbooks_dir: Path) -> list[Problem]:
-    """Every playbook a drill names must exist in the project's playbooks/."""
+    """Every playbook a drill names must exist in the project's playbooks/ and stay there
+    (no `..` out of it, no symlink leading out: config/confine.py)."""
+    from orchestrator.config.confine import confined
+
     out = []
     for phase in PHASES:
         for i, step in enumerate(drill.phases.get(phase, ())):
-            if step.playbook and not (Path(playbooks_dir) / step.playbook).is_file():
-                at = ("phases", phase, i, "playbook")
-                out.append(Problem(str(drill.path), drill.source.line(at), dotted(at),
-                                   f"no playbook {step.playbook!r} in {playbooks_dir}"))
+            if not step.playbook:
+                continue
+            at = ("phases", phase, i, "playbook")
+            where = dict(file=str(drill.path), line=drill.source.line(at), field=dotted(at))
+            try:
+                path = confined(Path(playbooks_dir), step.playbook,
+                                root_name=f"the project's playbooks/ ({playbooks_dir})", **where)
+            except InputError as e:
+                out += e.problems
+                continue
+            if not path.is_file():
+                out.append(Problem(message=f"no playbook {step.playbook!r} in {playbooks_dir}",
+                                   **where))
     return out
 
 
@@ -134,7 +146,53 @@ def _meaning_problems(data: dict, lines: Lines, path: Path) -> list[Problem]:
         out.append(lines.problem(("phases", "restore") if "restore" in phases else ("phases",),
                                  "expected restore steps that undo the fault phase",
                                  field="phases.restore"))
+    out += _target_problems(data.get("targets"), lines)
+    for phase, steps in phases.items():
+        for i, step in enumerate(steps if isinstance(steps, list) else ()):
+            wait = step.get("wait") if isinstance(step, dict) else None
+            msg = wait_problem(wait) if isinstance(wait, dict) else None
+            if msg:
+                out.append(lines.problem(("phases", phase, i, "wait", "for"), msg))
     return out
+
+
+def _literal_seconds(value: object) -> float | None:
+    """A duration written out (not a template) in seconds; None when absent, templated or
+    malformed (the schema reports those)."""
+    if value is None or is_template(value):
+        return None
+    try:
+        return parse_duration(value)
+    except InputError:
+        return None
+
+
+def _target_problems(targets: object, lines: Lines) -> list[Problem]:
+    """Targets no run can meet: an RTO (or cutover limit) of zero."""
+    out: list[Problem] = []
+    if not isinstance(targets, dict):
+        return out
+    at: list[tuple[PathKey, object]] = [((svc, "rto"), t.get("rto")) for svc, t in targets.items()
+                                        if svc in GATEWAY_KINDS and isinstance(t, dict)]
+    if isinstance(targets.get("cutover"), dict):
+        at += [(("cutover", k), targets["cutover"].get(k)) for k in ("limit", "firm")]
+    for path, value in at:
+        seconds = _literal_seconds(value)
+        if seconds is not None and seconds <= 0:
+            out.append(lines.problem(("targets", *path),
+                                     f"expected a target > 0, got {value!r}: an interruption "
+                                     "always lasts some time, so no run could meet it"))
+    return out
+
+
+def wait_problem(wait: dict) -> str | None:
+    """A soak longer than the wait's own timeout could never finish (resolve.py checks
+    the rendered values as well)."""
+    for_s, timeout_s = _literal_seconds(wait.get("for")), _literal_seconds(wait.get("timeout"))
+    if for_s is not None and timeout_s is not None and for_s > timeout_s:
+        return (f"expected at most the wait's own timeout ({wait.get('timeout')}), got "
+                f"{wait.get('for')!r}: the wait would time out before it could finish")
+    return None
 
 
 def _default_problem(p: dict) -> str | None:
@@ -290,6 +348,7 @@ def build_step(raw: Mapping[str, object], line: int | None) -> Step:
         effect=effect,
         timeout_s=_or(_seconds(raw.get("timeout"), DEFAULT_STEP_TIMEOUT_S), DEFAULT_STEP_TIMEOUT_S),
         manual=_text(raw["manual"]) if kind == "manual" else None,
+        reference=str(raw["reference"]) if kind == "manual" and raw.get("reference") else None,
         wait=wait, verify=verify, line=line, raw=MappingProxyType(dict(raw)),
     )
 

@@ -46,8 +46,17 @@ class ManualKind:
 
     def run(self, eng: Engine, call: StepCall) -> str | None:
         operator = eng.opt.operator or getpass.getuser()
+        approval = getattr(eng, "approval", None)
         if eng.target.unattended_ack is not None:
             how, unattended = eng.target.unattended_ack, True
+        elif approval is not None and call.step.reference is not None:
+            # preflight refused a standing approval that lacks the reference
+            how = (f"standing-approval {approval.change}: {call.step.reference} "
+                   f"{approval.reference(call.step.reference)}")
+            unattended = True
+        elif approval is not None:  # preflight refuses this; never acknowledge it anyway
+            raise StepFailed(f"{call.label}: needs a live confirmation; a standing approval "
+                             f"does not give one")
         elif eng.opt.yes:
             how, unattended = "--yes", True
         else:

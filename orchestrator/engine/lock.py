@@ -98,7 +98,7 @@ class EnvironmentLock:
         try:
             fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         except FileExistsError:
-            raise self._refusal() from None
+            raise self.refusal() from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             os.write(fd, json.dumps(asdict(holder)).encode() + b"\n")
@@ -110,7 +110,7 @@ class EnvironmentLock:
         self._fd, self.holder = fd, holder
         return holder
 
-    def _refusal(self) -> RefusedError:
+    def refusal(self) -> RefusedError:
         current = read_holder(self.path)
         who = current.describe() if current else "an unknown holder (unreadable lock file)"
         if is_stale(self.path):

@@ -22,6 +22,9 @@ class RunOptions:
     approver: str | None = None
     confirm_environment: str | None = None
     override_window: str | None = None
+    # The change reference of a standing approval in the inventory (scheduled runs,
+    # model/approvals.py): confirms the environment, answers reference-only manual steps.
+    standing_approval: str | None = None
     lang: str = "en"
     # Interactive hooks (the CLI passes click prompts; None = not interactive).
     ask: Callable[[str], str] | None = None

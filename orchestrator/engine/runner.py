@@ -9,6 +9,7 @@ returns a `RunOutcome` or raises `RefusedError` / `InputError`.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -24,7 +25,7 @@ from orchestrator.engine.observe import Observation
 from orchestrator.engine.options import RunOptions, RunOutcome
 from orchestrator.engine.playbook import failback_step, is_fault
 from orchestrator.engine.record import run_start_record
-from orchestrator.engine.safety import Abort, Safety, StepFailed, preflight
+from orchestrator.engine.safety import Abort, Safety, StepFailed, preflight, standing_approval
 from orchestrator.engine.state import FAULT_PHASES, STOPPABLE, RunState
 from orchestrator.engine.steady import SteadyState, wait_steady
 from orchestrator.engine.steps import manual_changes
@@ -69,6 +70,7 @@ class Engine:
                                  + vault_values(Path(inventory.path)))
         self.journal: Journal | None = None
         self.folder: RunFolder | None = None
+        self.approval = None  # model.approvals.StandingApproval, set by preflight
         # Asked before each step; a reason to skip it (journaled as a note) or None.
         self.before_step: Callable[[Any], str | None] | None = None
 
@@ -87,6 +89,11 @@ class Engine:
 
     def preflight(self) -> None:
         preflight(self.resolved, self.inv, self.opt)
+        self.approval = standing_approval(self.resolved, self.inv, self.opt)
+        if self.approval is not None:  # run.start records them as the run's ticket and approver
+            self.opt = dataclasses.replace(self.opt, ticket=self.approval.change,
+                                           approver=self.approval.approver,
+                                           operator=self.opt.operator or "scheduler")
 
     def stop_observing(self) -> None:
         self.obs.stop()
@@ -129,6 +136,8 @@ class Engine:
                 self.emit(jr.RunStart(run_start_record(self.resolved, self.inv, self.opt,
                                                       self.target.state_dir)))
                 self.emit(jr.Lock(str(lock.path), holder.__dict__))
+                if self.approval is not None:
+                    self.emit(jr.StandingApprovalUsed(**self.approval.to_record()))
                 notify_quietly(self.inv, "start", {"run": run_id, "drill": self.drill.id})
                 return self._walk()
             finally:
@@ -274,7 +283,7 @@ class Engine:
         started = time.time_ns()
         changes = manual_changes(self.inv, step, self.opt.lang)
         automated = (step.kind != "manual" or self.target.unattended_ack is not None
-                     or self.opt.yes) and not changes
+                     or self.opt.yes or self.approval is not None) and not changes
         kind = KINDS.get(step.kind)
         if phase == "fault" or (step.effect is not None and is_fault(step.effect)):
             self.state.fault_started = True

@@ -1,8 +1,10 @@
 """Safety: refusals before a run (preflight), signals, abort rules and the blast radius.
 
-SIGINT/SIGTERM stop the fault, recovery and hold phases (the running playbook's process
-group is killed), are journaled, and restore still runs; a second signal during restore
-does not skip it. Abort conditions: the blast radius grows (a gateway off the predicted
+SIGINT/SIGTERM/SIGHUP stop the fault, recovery and hold phases (the running playbook's
+process group is killed), are journaled, and restore still runs; a second signal during
+restore does not skip it. SIGHUP (the operator's terminal closed) behaves like SIGTERM;
+the terminal being gone, drill's standard streams that were on it go to /dev/null so a
+progress line cannot fail the run. Abort conditions: the blast radius grows (a gateway off the predicted
 failed path loses service) or recovery misses its deadline by the drill's margin."""
 
 from __future__ import annotations
@@ -36,8 +38,12 @@ class StepFailed(Exception):
     """A step failed: stop the fault phases and restore (exit 1)."""
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
 class Signals:
-    """SIGINT/SIGTERM for the life of a run; only flags are set in the handler."""
+    """SIGINT/SIGTERM/SIGHUP for the life of a run; the handler only sets flags (and, on
+    SIGHUP, points streams on the lost terminal at /dev/null: dup2 is async-signal-safe)."""
 
     def __init__(self, safety: Safety) -> None:
         self.safety = safety
@@ -47,7 +53,7 @@ class Signals:
     def install(self) -> None:
         if threading.current_thread() is not threading.main_thread():
             return
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in STOP_SIGNALS:
             self._old[sig] = signal.signal(sig, self._handle)
 
     def restore(self) -> None:
@@ -58,6 +64,8 @@ class Signals:
     def _handle(self, signum: int, _frame: Any) -> None:
         name = signal.Signals(signum).name
         self.received.append(name)
+        if signum == signal.SIGHUP:
+            _detach_from_terminal()
         if self.safety.state.phase in ("restore", "after", "failback"):
             with contextlib.suppress(OSError):
                 os.write(2, (f"\n{name}: restore is running and will finish; if drill is killed, "
@@ -65,6 +73,20 @@ class Signals:
             return
         self.safety.stop_flag.set()
         self.safety.cancel.set()
+
+
+def _detach_from_terminal() -> None:
+    """Standard streams on the terminal that hung up now write to /dev/null (writes to a
+    hung-up terminal fail with EIO); streams on files or pipes are left alone."""
+    with contextlib.suppress(OSError):
+        null = os.open(os.devnull, os.O_RDWR)
+        try:
+            for fd in (0, 1, 2):
+                with contextlib.suppress(OSError):
+                    if os.isatty(fd):
+                        os.dup2(null, fd)
+        finally:
+            os.close(null)
 
 
 class Safety:
@@ -161,8 +183,56 @@ def service_loss(kind: str, rec) -> bool:
 # ---------------------------------------------------------------------- preflight
 
 
+def standing_approval(resolved, inv: Inventory, opt):
+    """The standing approval `opt.standing_approval` names, valid today for this drill
+    (model/approvals.py), or None when the run names none; `RefusedError` (exit 4) when it
+    names one that cannot start it."""
+    change = getattr(opt, "standing_approval", None)
+    if change is None:
+        return None
+    from orchestrator.model.approvals import ManualStep, approval_problem
+
+    steps = [ManualStep(f"{phase}[{i}] {s.name.en}", s.reference)
+             for phase, ps in resolved.phases.items() for i, s in enumerate(ps)
+             if s.kind == "manual"]
+    approval, why = approval_problem(inv.standing_approvals, change, resolved.drill.id, steps,
+                                     _now_dt().astimezone(_zone(inv)).date())
+    if why is not None:
+        raise RefusedError(f"--standing-approval {change}: {why}")
+    if opt.yes:
+        raise RefusedError("--standing-approval never goes with --yes: the approval, not --yes, "
+                           "answers the steps that record a reference")
+    return approval
+
+
+def _zone(inv: Inventory):
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(inv.environment.timezone)
+
+
 def preflight(resolved, inv: Inventory, opt) -> None:
-    """Refusals that need no run folder: production confirmation, change window, operator."""
+    """Refusals that need no run folder: production confirmation, change window, operator.
+    A valid standing approval (`--standing-approval`) confirms the environment and answers
+    the manual steps that only record a reference; any other manual step is refused."""
+    env = inv.environment
+    approval = standing_approval(resolved, inv, opt)
+    if approval is not None:
+        if not env.is_lab:
+            _window(inv, opt)
+    else:
+        _confirmations(resolved, inv, opt)
+    if opt.ask is None and manual_driver_steps(resolved, inv):
+        # A person makes these changes: nobody to ask means the fault step would fail
+        # half-way. Lab or not, and --yes does not stand in for the person.
+        raise RefusedError("this drill changes lines, centres or gateways through the manual "
+                           "driver and nobody can confirm them: run it interactively "
+                           "(--yes never confirms a manual change)")
+
+
+def _confirmations(resolved, inv: Inventory, opt) -> None:
+    """Without a standing approval: the environment's name typed or given, the change
+    window, and somebody (a terminal, or --yes --operator) to answer the manual steps."""
     env = inv.environment
     if not env.is_lab:
         confirmed = opt.confirm_environment
@@ -174,27 +244,22 @@ def preflight(resolved, inv: Inventory, opt) -> None:
             raise RefusedError(
                 f"environment {env.name!r} is not a lab: confirm with "
                 f"--confirm-environment {env.name} (--yes alone never confirms it)")
-        try:
-            from orchestrator.model.windows import in_change_window
-        except ImportError:
-            in_change_window = None
-        if in_change_window is not None and not in_change_window(inv, _now_dt()) \
-                and not opt.override_window:
-            raise RefusedError(
-                f"outside the change windows of {env.name!r}; give --override-window REASON "
-                f"to run anyway (recorded in the journal)")
+        _window(inv, opt)
     manual = [s for _, s in resolved.steps() if s.kind == "manual"]
     if manual and not env.is_lab and not opt.yes and opt.ask is None:
         raise RefusedError("this drill has manual steps and nobody can confirm them: "
                            "run interactively or with --yes --operator NAME")
     if opt.yes and manual and not env.is_lab and not opt.operator:
         raise RefusedError("--yes acknowledges manual steps only with --operator NAME")
-    if opt.ask is None and manual_driver_steps(resolved, inv):
-        # A person makes these changes: nobody to ask means the fault step would fail
-        # half-way. Lab or not, and --yes does not stand in for the person.
-        raise RefusedError("this drill changes lines, centres or gateways through the manual "
-                           "driver and nobody can confirm them: run it interactively "
-                           "(--yes never confirms a manual change)")
+
+
+def _window(inv: Inventory, opt) -> None:
+    from orchestrator.model.windows import in_change_window
+
+    if not in_change_window(inv, _now_dt()) and not opt.override_window:
+        raise RefusedError(
+            f"outside the change windows of {inv.environment.name!r}; give --override-window "
+            f"REASON to run anyway (recorded in the journal)")
 
 
 def manual_driver_steps(resolved, inv: Inventory) -> list[str]:

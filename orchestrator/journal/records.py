@@ -125,6 +125,18 @@ class Lock(TypedRecord):
 
 
 @dataclass(frozen=True)
+class StandingApprovalUsed(TypedRecord):
+    """The standing approval a scheduled run started under (model/approvals.py)."""
+
+    kind: ClassVar[str] = "approval.standing"
+    change: str = ""
+    approver: str = ""
+    valid_until: str = ""
+    drills: tuple[str, ...] | list[str] = ()
+    sscc_notification: str | None = None
+
+
+@dataclass(frozen=True)
 class PhaseStart(TypedRecord):
     kind: ClassVar[str] = "phase.start"
     phase: str = ""

@@ -114,6 +114,18 @@ def template_vars(inv: Inventory, gateway_id_: str, state_dir: Path) -> dict[str
     }
 
 
+def config_path(inv: Inventory, state_dir: Path, gateway_id_: str) -> Path:
+    """Where a lab gateway's config lives: its `config` under the lab state folder, which
+    it may not leave, not even through a symlink (`InputError`, exit 2)."""
+    from orchestrator.config.confine import confined
+    from orchestrator.config.inventory import LAB_STATE_ROOT
+
+    index = next(i for i, g in enumerate(inv.gateways) if g.id == gateway_id_)
+    return confined(state_dir, inv.gateways[index].config, file=str(inv.path), line=None,
+                    field=f"drill.gateways[{index}].config",
+                    root_name=f"{LAB_STATE_ROOT[:-1]}: {state_dir})")
+
+
 def render_configs(inv: Inventory, state_dir: Path, template: Path) -> None:
     import jinja2
 
@@ -121,7 +133,8 @@ def render_configs(inv: Inventory, state_dir: Path, template: Path) -> None:
                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
                              trim_blocks=True, lstrip_blocks=True)  # as Ansible renders
     tpl = env.get_template(template.name)
+    dests = {gw.id: config_path(inv, state_dir, gw.id) for gw in inv.gateways}  # all first
     for gw in inv.gateways:
-        dest = state_dir / gw.config
+        dest = dests[gw.id]
         dest.parent.mkdir(parents=True, exist_ok=True)
         dest.write_text(tpl.render(**template_vars(inv, gw.id, state_dir)), encoding="utf-8")

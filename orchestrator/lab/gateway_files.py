@@ -58,7 +58,7 @@ def render_server_lists(state_dir: Path | str, servers: dict[str, list[dict[str,
     replaced atomically (a gateway restarting meanwhile reads the old or the new one)."""
     import jinja2
 
-    from orchestrator.lab.config import template_vars
+    from orchestrator.lab.config import config_path, template_vars
 
     state_dir = Path(state_dir)
     inv = _lab_inventory(state_dir)
@@ -68,12 +68,13 @@ def render_server_lists(state_dir: Path | str, servers: dict[str, list[dict[str,
                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
                              trim_blocks=True, lstrip_blocks=True)  # as lab/config.py renders
     tpl = env.get_template(template.name)
+    dests = {gid: config_path(inv, state_dir, gid) for gid in servers}  # every one first
     written = []
     for gid, order in servers.items():
         variables = template_vars(inv, gid, state_dir)
         variables["servers"] = [{"centre": s["centre"], "address": s["address"],
                                  "port": int(s["port"])} for s in order]
-        dest = state_dir / inv.gateway(gid).config
+        dest = dests[gid]
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = dest.with_name(f".{dest.name}.tmp")
         tmp.write_text(tpl.render(**variables), encoding="utf-8")
@@ -93,9 +94,11 @@ def collect_evidence(state_dir: Path | str, dest: Path | str, gateways: list[str
     state_dir, dest = Path(state_dir), Path(dest)
     inv = _lab_inventory(state_dir)
     _unknown_gateways(inv, state_dir, gateways)
+    from orchestrator.lab.config import config_path
+
     copies: list[tuple[Path, Path]] = []
     for gid in gateways:
-        config = state_dir / inv.gateway(gid).config
+        config = config_path(inv, state_dir, gid)
         copies.append((config, Path("configs") / gid / config.name))
         copies.append((state_dir / "gateways" / gid / "gateway.log",
                        Path("logs") / gid / "gateway.log"))

@@ -96,6 +96,7 @@ class Step:
     effect: Effect | None = None
     timeout_s: float = DEFAULT_STEP_TIMEOUT_S
     manual: Text | None = None
+    reference: str | None = None  # manual: what it only records (sscc_notification); None: live
     wait: WaitSpec | None = None
     verify: tuple[Expectation, ...] = ()
     line: int | None = None

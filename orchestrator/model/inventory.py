@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from orchestrator.model.approvals import StandingApproval
 from orchestrator.model.text import Text
 
 SHENZHEN = ("FT", "NF")
@@ -136,6 +137,7 @@ class Inventory:
     change_windows: tuple[ChangeWindow, ...] = ()
     notifications: Mapping[str, object] = field(default_factory=dict)
     secrets_paths: tuple[str, ...] = ()
+    standing_approvals: tuple[StandingApproval, ...] = ()  # model/approvals.py
 
     def centre(self, cid: str) -> Centre:
         return _by_id(self.centres, cid, "centre")

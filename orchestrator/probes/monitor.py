@@ -19,9 +19,11 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from orchestrator.adapters.backoff import Backoff, BackoffPolicy
 from orchestrator.probes import Sample
 
 HTTP_TIMEOUT_S = 1.0
+
 log = logging.getLogger(__name__)
 
 
@@ -382,18 +384,24 @@ class StreamWatcher:
 
     def __init__(self, endpoints: Mapping[str, tuple[str, int]], tracker: GatewayTracker,
                  on_event: Callable[[Received], None] | None = None,
-                 reconnect_s: float = 0.05) -> None:
+                 reconnect_s: float = 0.05, reconnect_cap_s: float = 1.0) -> None:
         self.endpoints = dict(endpoints)
         self.tracker = tracker
         self.on_event = on_event
-        self.reconnect_s = reconnect_s
+        # A monitor that does not answer is retried after `reconnect_s`, doubling to one
+        # attempt every `reconnect_cap_s` (adapters/backoff.py); events lost meanwhile are
+        # replayed with `since`, so only the waits notice the delay, never a measurement.
+        self.retry = BackoffPolicy(first_s=reconnect_s, cap_s=reconnect_cap_s)
+        self.attempts: dict[str, int] = {}  # connections tried per gateway
 
     async def run_one(self, gateway: str) -> None:
         address, port = self.endpoints[gateway]
         since: int | None = None  # last event seq seen; None until the first /status
         seen_pid: int | None = None
+        backoff = Backoff(f"monitor of {gateway} ({address}:{port})", self.retry)
         while True:
             writer = None
+            self.attempts[gateway] = self.attempts.get(gateway, 0) + 1
             try:
                 if since is None:
                     status = await get_json(address, port, "/status")
@@ -410,6 +418,9 @@ class StreamWatcher:
                 body = NdjsonBody(headers.get("transfer-encoding", "").lower() == "chunked",
                                   int(length) if length is not None else None)
                 restarted = False
+                if backoff.succeeded():
+                    log.warning("monitor of %s (%s:%s): following events again", gateway,
+                                address, port)
                 while not (restarted or body.ended):
                     data = await reader.read(65536)
                     recv_ns = time.time_ns()  # when drill read them: every line of this read
@@ -436,9 +447,12 @@ class StreamWatcher:
                     raise HttpError("stream ended")
             except asyncio.CancelledError:
                 raise
-            except (OSError, TimeoutError, HttpError, ValueError, asyncio.IncompleteReadError):
+            except (OSError, TimeoutError, HttpError, ValueError, asyncio.IncompleteReadError) as e:
                 self.tracker.set_connected(gateway, False)
-                await asyncio.sleep(self.reconnect_s)
+                delay = backoff.failed(f"{type(e).__name__}: {e}" if str(e) else type(e).__name__)
+                if backoff.should_say() and backoff.failures > 1:
+                    log.warning("%s", backoff.describe(delay))
+                await asyncio.sleep(delay)  # the back-off itself, not a stand-in for a condition
             finally:
                 if writer is not None:
                     writer.close()

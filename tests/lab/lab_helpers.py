@@ -9,7 +9,7 @@ import urllib.request
 from collections.abc import Callable
 from typing import Any
 
-from support import TOLERANCE_S  # noqa: F401 - re-exported for the lab tests
+from support import TOLERANCE_S  # also re-exported for the lab tests
 
 from orchestrator.lab.control import LabHandle
 
@@ -88,5 +88,28 @@ def by_gateway(status: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def truth_of(lab: LabHandle, type_: str, **match: Any) -> list[dict[str, Any]]:
+    """The truth records so far. The lab writes a record after it acts (an exchange answers
+    LOGON_OK, then writes `login_accepted`), so a test that just saw the effect waits for
+    the record with `truth_when`, never reads it once."""
     return [r for r in lab.truth()
             if r["type"] == type_ and all(r.get(k) == v for k, v in match.items())]
+
+
+def recovery_deadline(lab: LabHandle, cycles: int = 3) -> float:
+    """Seconds to allow for the lab to settle after a change: `cycles` times losing a link
+    and logging in again at the lab's configured timing (heartbeat timeout, server session
+    timeout, reconnect interval), plus the suite's tolerance. Follows the inventory, so a
+    lab with slower timing gets a longer deadline rather than a flake."""
+    t = lab.inventory().timing
+    cycle = max(t.heartbeat_timeout, t.server_session_timeout) + t.reconnect_interval
+    return cycles * cycle + 4 * TOLERANCE_S
+
+
+def truth_when(lab: LabHandle, type_: str, done: Callable[[list[dict[str, Any]]], Any] = bool,
+               timeout: float | None = None, what: str | None = None,
+               **match: Any) -> list[dict[str, Any]]:
+    """The truth records of `type_` matching `match`, once `done(records)` holds (default:
+    at least one), waiting with a deadline (default `recovery_deadline`)."""
+    return wait_for(lambda: (lambda recs: [recs] if done(recs) else None)(truth_of(lab, type_, **match)),
+                    recovery_deadline(lab) if timeout is None else timeout,
+                    what or f"truth {type_} {match}")[0]

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from lab_helpers import by_gateway, monitor_status, truth_of, wait_for
+from lab_helpers import by_gateway, monitor_status, truth_of, truth_when, wait_for
 
 from orchestrator.errors import InputError
 from orchestrator.lab.testing import make_lab_inventory, running_lab
@@ -50,7 +50,7 @@ def test_line_down_of_several_lines_prints_one_stamped_object_per_line(blab):
         lines = {ln["id"]: ln for ln in handle.status()["lines"]}
         assert lines["ct-ft"]["mode"] == "shutdown" and lines["ct-nf"]["mode"] == "shutdown"
         for d in docs:  # each line's stamp is the lab's own instant for that line
-            fault = truth_of(handle, "fault", op="line_down", target=d["target"])[-1]
+            fault = truth_when(handle, "fault", op="line_down", target=d["target"])[-1]
             assert fault["ts_ns"] == d["effective_ns"]
     finally:
         up = drill(blab, "lab", "line", "up", "ct-ft", "ct-nf", "--json")
@@ -95,7 +95,7 @@ def test_gateway_restart_of_several_gateways_restarts_each_once(blab):
     assert sorted(docs) == sorted(ids)
     for gid in ids:
         assert docs[gid]["pid"] != before[gid]["pid"]
-        assert truth_of(handle, "fault", op="gateway_restart", target=gid)[-1]["ts_ns"] \
+        assert truth_when(handle, "fault", op="gateway_restart", target=gid)[-1]["ts_ns"] \
             == docs[gid]["effective_ns"]
     wait_for(lambda: all(g["state"] == "logged_in" for g in handle.status()["gateways"]),
              30, "the restarted gateways logged in")

@@ -3,7 +3,7 @@ restored time is that stamp (docs/lab.md protocol, docs/monitor-api.md, docs/jou
 
 from __future__ import annotations
 
-from lab_helpers import ExchangeClient, by_gateway, monitor_events, truth_of, wait_for
+from lab_helpers import ExchangeClient, by_gateway, monitor_events, truth_of, truth_when, wait_for
 
 from orchestrator.engine.timing import measure_gateway
 from orchestrator.probes.monitor import Received
@@ -25,7 +25,7 @@ def test_login_and_transfer_events_carry_the_exchange_send_time(lab):
     for gid, sid in sessions.items():
         logins = [e for e in monitor_events(lab, gid) if e["type"] == "login"]
         assert [e["data"]["session_id"] for e in logins] == [sid]
-        truth = truth_of(lab, "login_accepted", session_id=sid)
+        truth = truth_when(lab, "login_accepted", session_id=sid)
         # The exchange writes its truth record with the nanosecond it put in LOGON_OK.
         assert logins[0]["data"]["server_time_ns"] == truth[0]["ts_ns"]
         assert logins[0]["data"]["server_time"] == truth[0]["ts"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from lab_helpers import TOLERANCE_S, by_gateway, monitor_events, truth_of, wait_for
+from lab_helpers import TOLERANCE_S, by_gateway, monitor_events, truth_of, truth_when, wait_for
 
 
 def _on(status, **match):
@@ -12,8 +12,10 @@ def _on(status, **match):
 
 
 def _first_login_after(lab, gateway, ns):
-    logins = [r for r in truth_of(lab, "login_accepted", gateway=gateway) if r["ts_ns"] > ns]
-    return logins[0] if logins else None
+    """The exchange writes `login_accepted` just after its LOGON_OK: wait for it."""
+    logins = truth_when(lab, "login_accepted", lambda rs: any(r["ts_ns"] > ns for r in rs),
+                        gateway=gateway)
+    return next(r for r in logins if r["ts_ns"] > ns)
 
 
 def _moved(lab, affected, bad_line=None, bad_centre=None):
@@ -73,7 +75,8 @@ def test_shutdown_line_moves_gateways_faster_by_reset(lab):
         assert took < min(t.heartbeat_timeout, t.server_session_timeout)
         downs = [e for e in monitor_events(lab, gid) if e["type"] == "link_down"]
         assert downs[0]["data"]["reason"] == "reset"
-    lost = truth_of(lab, "path_lost", line="ct-ft")
+    lost = truth_when(lab, "path_lost", lambda rs: {r["gateway"] for r in rs} >= set(affected),
+                      line="ct-ft")
     assert {r["gateway"] for r in lost} == set(affected) and {r["how"] for r in lost} == {"reset"}
 
 
@@ -95,7 +98,8 @@ def test_centre_outage_moves_gateways_to_the_other_centre_without_double_login(l
         assert (login["ts_ns"] - fault["effective_ns"]) / 1e9 <= bound + TOLERANCE_S
     assert _max_sessions_per_gateway(lab) == 1
     # The stalled centre sent no reset: its sessions ended by the server's timeout.
-    expired = {r["gateway"] for r in truth_of(lab, "session_expired", centre="FT")}
+    expired = {r["gateway"] for r in truth_when(
+        lab, "session_expired", lambda rs: {r["gateway"] for r in rs} >= set(affected), centre="FT")}
     assert expired == set(affected)
     lab.client.centre_up("FT")
     assert {c["id"]: c["state"] for c in lab.status()["centres"]}["FT"] == "up"
@@ -110,7 +114,8 @@ def test_short_blackhole_heals_without_failover(lab):
     wait_for(lambda: all(by_gateway(lab.status())[g]["path"] == "stalled" for g in affected),
              t.heartbeat_interval, "flows held")
     lab.client.line_up("ct-ft")
-    restored = truth_of(lab, "path_restored", line="ct-ft")
+    restored = truth_when(lab, "path_restored",
+                          lambda rs: {r["gateway"] for r in rs} >= set(affected), line="ct-ft")
     assert {r["gateway"] for r in restored} == set(affected)
     assert all(r["ts_ns"] - down["effective_ns"] < t.heartbeat_timeout * 1e9 for r in restored)
     # Once both timeouts have passed since the fault: nobody moved, nobody expired.

@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import jinja2
-from lab_helpers import monitor_events, monitor_status, truth_of, wait_for
+from lab_helpers import monitor_events, monitor_status, truth_when, wait_for
 
 from orchestrator.lab.config import template_vars
 
@@ -47,8 +47,9 @@ def test_restart_picks_up_a_changed_config(lab):
     after = wait_for(lambda: (s := monitor_status(lab, gw.id))["state"] == "logged_in"
                      and s["pid"] == resp["pid"] and s, 15, "the restarted gateway on BJ")
     assert after["centre"] == "BJ" and after["config"]["sha256"] != before["config"]["sha256"]
-    assert truth_of(lab, "login_accepted", gateway=gw.id)[-1]["centre"] == "BJ"
-    closed = truth_of(lab, "session_closed", gateway=gw.id)
+    truth_when(lab, "login_accepted", lambda rs: rs[-1]["centre"] == "BJ" if rs else None,
+               gateway=gw.id)
+    closed = truth_when(lab, "session_closed", gateway=gw.id)
     assert closed and closed[0]["reason"] == "logout"  # a clean stop logs out first
     config_events = [e for e in monitor_events(lab, gw.id) if e["type"] == "config"]
     assert config_events[0]["data"]["servers"] == variables["servers"]

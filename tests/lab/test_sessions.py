@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 
-from lab_helpers import ExchangeClient, by_gateway, truth_of, wait_for
+from lab_helpers import ExchangeClient, by_gateway, truth_of, truth_when, wait_for
 
 from orchestrator.lab.wire import LOGIN_NOT_ALLOWED, sm_cipher
 
@@ -18,7 +18,7 @@ def test_second_login_is_refused_on_both_shenzhen_centres(lab):
         ep = inv.centre(centre).services["trading"]
         with ExchangeClient(ep.address, ep.port) as c:
             assert c.logon("W000000T") == f"LOGOUT {LOGIN_NOT_ALLOWED}"
-    refused = truth_of(lab, "login_refused", gateway="W000000T")
+    refused = truth_when(lab, "login_refused", lambda rs: len(rs) >= 2, gateway="W000000T")
     assert [r["centre"] for r in refused] == ["FT", "NF"]
     assert all(r["reason"] == LOGIN_NOT_ALLOWED for r in refused)
     after = by_gateway(lab.status())["W000000T"]
@@ -68,8 +68,10 @@ def test_bj_accepts_logins_on_its_addresses(lab):
                 assert hashlib.sha256(data).hexdigest() != digest  # encrypted on the wire
                 data = sm_cipher(data)
             assert len(data) == int(size) and hashlib.sha256(data).hexdigest() == digest
-    accepted = truth_of(lab, "login_accepted", centre="BJ")
-    assert {r["service"] for r in accepted} == {"trading", "market_data", "settlement",
-                                                 "settlement_sm"}
-    transfers = truth_of(lab, "transfer", centre="BJ")
+    # Each record is written just after the answer the client read: wait for them.
+    services = {"trading", "market_data", "settlement", "settlement_sm"}
+    accepted = truth_when(lab, "login_accepted", lambda rs: {r["service"] for r in rs} >= services,
+                          centre="BJ")
+    assert {r["service"] for r in accepted} == services
+    transfers = truth_when(lab, "transfer", lambda rs: len(rs) >= 2, centre="BJ")
     assert {r["variant"] for r in transfers} == {"standard", "sm"}

@@ -182,9 +182,10 @@ class DrillRun:
             self.pause_file.unlink(missing_ok=True)
 
     def interrupt(self, sig: signal.Signals) -> None:
-        """SIGINT as Ctrl-C sends it (to the foreground process group); SIGTERM and
-        SIGKILL to the drill process alone, as `kill` or systemd would."""
-        if sig == signal.SIGINT:
+        """SIGINT as Ctrl-C sends it and SIGHUP as a closing terminal sends it (to the
+        foreground process group); SIGTERM and SIGKILL to the drill process alone, as
+        `kill` or systemd would."""
+        if sig in (signal.SIGINT, signal.SIGHUP):
             os.killpg(self.proc.pid, sig)
         else:
             os.kill(self.proc.pid, sig)

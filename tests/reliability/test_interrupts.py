@@ -1,4 +1,4 @@
-"""Interrupt a real `drill run` at every step boundary with SIGINT, SIGTERM or SIGKILL
+"""Interrupt a real `drill run` at every step boundary with SIGINT, SIGTERM, SIGHUP or SIGKILL
 (then `drill recover`): the lab ends in steady state, the journal verifies, the report
 says aborted and no process is left (issue 6).
 
@@ -31,7 +31,9 @@ from orchestrator.lab.testing import make_lab_inventory, running_lab
 from orchestrator.targets.lab import LabTarget
 
 DRILLS = ("single-line", "carrier-outage", "centre-outage", "beijing-cutover")
-SIGNALS = {"SIGINT": signal.SIGINT, "SIGTERM": signal.SIGTERM, "SIGKILL": signal.SIGKILL}
+# SIGHUP: the operator's terminal closed; it behaves like SIGTERM (issue 18).
+SIGNALS = {"SIGINT": signal.SIGINT, "SIGTERM": signal.SIGTERM, "SIGHUP": signal.SIGHUP,
+           "SIGKILL": signal.SIGKILL}
 GATEWAYS = 3  # one trading, one market-data, one settlement gateway
 
 
