@@ -153,8 +153,8 @@ class Engine:
         for note in self.target.start_evidence(self.inv, self.folder):
             self.emit(jr.Note(note.message, dict(note.data)))
         try:
-            self._run_phase("precheck")
-            baseline, gate_refusal = self._gate()
+            if (gate_refusal := self._precheck()) is None:
+                baseline, gate_refusal = self._gate()
             if gate_refusal is None:
                 for phase in FAULT_PHASES:
                     self._run_phase(phase)
@@ -185,15 +185,14 @@ class Engine:
             measurements += measure.measure_failback(self.inv, self.drill, st, self.obs.tracker)
         for m in measurements:
             self.emit(m)
-        objs = measure.run_objectives(self.drill, st, measurements, self.target.session_detail) \
-            if st.fault_started else []
+        objs = measure.run_objectives(self.drill, st, measurements, self.target.session_detail,
+                                      self.target.sessions_visible) if st.fault_started else []
         for o in objs:
             self.emit(o)
         if gate_refusal is not None:
             status, exit_code = "refused", 4
-        elif status == "passed" and (not all(o.passed for o in objs) or st.restore_failures
-                                     or steady_after is False):
-            status, exit_code = "failed", 1
+        elif status == "passed":
+            status, exit_code = measure.verdict(st, objs, steady_after)
         summary = measure.summary(st, status, objs, steady_after, gate_refusal)
         sealing.collect_evidence(self)
         artifacts = sealing.write_reports(self)
@@ -203,7 +202,7 @@ class Engine:
         self.journal.close()
         sealing.index(self)
         if gate_refusal is not None:
-            raise RefusedError(f"steady-state gate failed, drill not started: {gate_refusal} "
+            raise RefusedError(f"{gate_refusal}; drill not started "
                                f"(journal: {self.folder.path})")
         return RunOutcome(self.folder.run_id, self.folder.path, status, exit_code,
                           tuple(measurements), tuple(objs), summary, steady_after,
@@ -313,6 +312,18 @@ class Engine:
 
     # ------------------------------------------------------------------ steady state
 
+    def _precheck(self) -> str | None:
+        """The pre-check phase, part of the steady-state gate: a step failing there (not a
+        signal or abort condition) refuses the drill, exit 4; the reason, else None."""
+        try:
+            self._run_phase("precheck")
+        except (Abort, StepFailed) as e:
+            if self.safety.stopping() or self.state.fault_started:
+                raise
+            self.emit(jr.SteadyState("gate", False, (jr.SteadyCheck("", "precheck", False, str(e)),)))
+            return f"steady-state gate failed: pre-check: {e}"
+        return None
+
     def _gate(self) -> tuple[Mapping[str, str], str | None]:
         self.state.phase = "gate"
         self.safety.debug_pause("gate", 0, "start", self.folder.run_id)
@@ -321,7 +332,8 @@ class Engine:
         self.emit(jr.SteadyState("gate", res.ok, res.checks))
         if self.safety.stop_flag.is_set():
             raise self.safety.interrupted("gate", None)
-        return res.baseline, (None if res.ok else res.describe_failures())
+        return res.baseline, (None if res.ok else
+                              f"steady-state gate failed: {res.describe_failures()}")
 
     def _require_home(self) -> bool:
         return bool(self.drill.failback) or any(
