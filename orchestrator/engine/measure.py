@@ -26,9 +26,33 @@ def measure_failover(inv: Inventory, drill, st: RunState, tracker, period_s: flo
             gateway=g.id, kind=g.kind, service=g.service_name, affected=g.id in st.affected,
             link_lost_ns=lost_ns, window_end_ns=st.restore_started_ns,
             events=tracker.events(g.id), observed_ns=st.observed.get(g.id),
-            probe_period_s=period_s, target_s=drill.targets.rto_s.get(g.service_name),
+            probe_period_s=period_s, target_s=drill.targets.target_of(g.service_name),
             centre_before=st.centres_before.get(g.id), fault_source=source,
             restarted=g.id in st.restarted, blind_ns=tracker.lost_since(g.id)))
+    return out
+
+
+def after_restore(inv: Inventory, drill, st: RunState, tracker, measurements: list[Measure],
+                  period_s: float) -> list[Measure]:
+    """Once restore and the after-check ran: the failback, and every service the drill
+    names no RTO for measured again through restore (it may only come back when the fault
+    is undone: an interruption the drill causes is judged whole, never cut at restore)."""
+    out = []
+    for m in measurements:
+        if (m.phase == "failover" and m.service not in drill.targets.rto_s
+                and m.interrupted and m.restored is None and m.passed is not None):
+            g = inv.gateway(m.gateway)
+            lost_ns, source = st.lost_at.get(g.id, (st.link_lost_ns, st.fault_source))
+            m = measure_gateway(
+                gateway=g.id, kind=g.kind, service=g.service_name, affected=m.affected,
+                link_lost_ns=lost_ns, window_end_ns=None, events=tracker.events(g.id),
+                observed_ns=st.observed.get(g.id), probe_period_s=period_s,
+                target_s=drill.targets.target_of(g.service_name),
+                centre_before=st.centres_before.get(g.id), fault_source=source,
+                restarted=g.id in st.restarted, blind_ns=tracker.lost_since(g.id))
+        out.append(m)
+    if st.failback_ns is not None:
+        out += measure_failback(inv, drill, st, tracker)
     return out
 
 
@@ -41,7 +65,7 @@ def measure_failback(inv: Inventory, drill, st: RunState, tracker) -> list[Measu
             link_lost_ns=st.failback_at.get(gid, st.failback_ns), window_end_ns=None,
             events=tracker.events(gid) if tracker else [], observed_ns=None,
             probe_period_s=inv.timing.probe_period,
-            target_s=drill.targets.rto_s.get(g.service_name),
+            target_s=drill.targets.target_of(g.service_name),
             centre_before=None, phase="failback", fault_source="fault-task", restarted=True,
             blind_ns=tracker.lost_since(gid) if tracker else None))
     return out
@@ -54,7 +78,7 @@ def run_objectives(drill, st: RunState, measurements: list[Measure], session_det
     (orchestrator.model.run). `session_detail`: what the target can say when nobody logged
     in twice; `sessions_visible`: whether it can see the exchange's session table at all
     (if not, no double login is not tested, never passed)."""
-    objs = objectives(measurements, drill.targets.rto_s)
+    objs = objectives(measurements, drill.targets.rto_s, drill.targets.expected_s)
     fb = [m for m in measurements if m.phase == "failback"]
     if fb:
         bad = [m.gateway for m in fb if m.passed is False]

@@ -82,7 +82,14 @@ def planned_objectives(resolved, inv) -> tuple[tuple[str, ...], tuple[PlannedObj
         else:
             objs.append(PlannedObjective(f"rto.{service}", NOT_APPLICABLE,
                                          "no gateway of this service on the failed path"))
-    warnings = []
+    for service, target in resolved.drill.targets.expected_s.items():
+        state = "to_measure" if service in services else NOT_APPLICABLE
+        objs.append(PlannedObjective(f"expected.{service}", state,
+                                     f"interruption expected by the drill, target {target:g}s"))
+    warnings = [f"the fault takes down {service}, which the drill neither names nor declares "
+                f"expected: the run would fail (declare `{service}: {{expected_interruption: …}}`)"
+                for service in sorted(services - set(resolved.drill.targets.rto_s)
+                                      - set(resolved.drill.targets.expected_s))]
     if not affected:
         warnings.append("no gateway is on the failed path: this drill would exercise no failover; "
                         "the run would be INCONCLUSIVE (exit 5) and never count as done")

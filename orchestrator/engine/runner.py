@@ -181,8 +181,8 @@ class Engine:
             # operator stopped the run.
             status, exit_code = "aborted", 3
             st.abort_reason = st.abort_reason or f"interrupted by {received[0]}"
-        if st.failback_ns is not None:
-            measurements += measure.measure_failback(self.inv, self.drill, st, self.obs.tracker)
+        measurements = measure.after_restore(self.inv, self.drill, st, self.obs.tracker,
+                                             measurements, self.obs.period())
         for m in measurements:
             self.emit(m)
         objs = measure.run_objectives(self.drill, st, measurements, self.target.session_detail,

@@ -164,12 +164,15 @@ def measure_gateway(*, gateway: str, kind: str, service: str, affected: bool,
             note = "on the predicted failed path, but no interruption seen"
     elif restored is None:
         interruption = None
-        passed = affected and target_s is None  # nothing to judge without a target
+        passed = False
         note = ("service not restored within the measurement window"
-                + ("; the drill sets no target for this service" if passed else ""))
+                + ("; the drill sets no target for this service" if target_s is None else ""))
     else:
         interruption = round((restored.ns - link_lost_ns) / 1e9, 6)
-        passed = target_s is None or interruption <= target_s
+        # an interruption of a service the drill sets no target for is never a pass
+        passed = target_s is not None and interruption <= target_s
+        if target_s is None:
+            note = "interrupted; the drill sets no target for this service"
         if not affected:
             passed = False
             note = "not on the predicted failed path, yet service was interrupted"
@@ -200,14 +203,57 @@ def _rto_objective(service: str, target: float, ms: Sequence[Measure]) -> Object
                      f"{len(ms)} gateway(s) within {target:g}s", PASSED)
 
 
-def objectives(measurements: Sequence[Measure], rto_s: Mapping[str, float]) -> list[Objective]:
-    """RTO per service the drill names and the unaffected gateways' objective, each in
-    one of four states (orchestrator.model.run): an RTO with no gateway of its service on
-    the failed path is not applicable; one whose gateway drill could not hear is not tested."""
+def _unnamed_objective(service: str, expected: float | None, ms: Sequence[Measure]) -> Objective | None:
+    """A service the drill names no RTO for: `expected.<service>` when the drill declares
+    its interruption expected (judged against that target), else `unexpected.<service>`,
+    failed as soon as any of its gateways was interrupted."""
+    hit = [m for m in ms if m.interrupted]
+    blind = [m.gateway for m in ms if m.passed is None]
+    values = [m.interruption_s for m in hit]
+    worst = None if any(v is None for v in values) else max(values, default=0.0)
+    shown = ", ".join(f"{m.gateway} ({'not restored' if m.interruption_s is None else f'{m.interruption_s:.3f}s'})"
+                      for m in hit)
+    if expected is not None:
+        name = f"expected.{service}"
+        if not any(m.affected for m in ms) and not hit:
+            return Objective(name, expected, None, False,
+                             "no gateway of this service was on the failed path", NOT_APPLICABLE)
+        bad = [m.gateway for m in hit if m.interruption_s is None or m.interruption_s > expected]
+        if bad:
+            return Objective(name, expected, worst, False,
+                             f"expected interruption over target or not restored: {shown}", FAILED)
+        if blind:
+            return Objective(name, expected, worst, False,
+                             f"not measured (monitor stream lost): {', '.join(blind)}", NOT_TESTED)
+        return Objective(name, expected, worst, True,
+                         f"interrupted as the drill expects: {shown or 'none'}", PASSED)
+    if hit:
+        return Objective(f"unexpected.{service}", 0, worst, False,
+                         f"interrupted, but the drill neither names this service nor declares "
+                         f"its interruption expected: {shown}", FAILED)
+    return None
+
+
+def objectives(measurements: Sequence[Measure], rto_s: Mapping[str, float],
+               expected_s: Mapping[str, float] | None = None) -> list[Objective]:
+    """RTO per service the drill names, every other service the drill interrupted
+    (expected with its own target, else a failure), and the unaffected gateways'
+    objective; each in one of four states (orchestrator.model.run): an RTO with no gateway
+    of its service on the failed path is not applicable; one whose gateway drill could not
+    hear is not tested."""
     out: list[Objective] = []
     for service, target in rto_s.items():
         ms = [m for m in measurements if m.service == service and m.affected and m.phase == "failover"]
         out.append(_rto_objective(service, target, ms))
+    expected_s = expected_s or {}
+    failover = [m for m in measurements if m.phase == "failover"]
+    for service in sorted({m.service for m in failover} | set(expected_s)):
+        if service in rto_s:
+            continue
+        o = _unnamed_objective(service, expected_s.get(service),
+                               [m for m in failover if m.service == service])
+        if o is not None:
+            out.append(o)
     unaffected = [m for m in measurements if not m.affected and m.phase == "failover"]
     hit = [m.gateway for m in unaffected if m.interrupted]
     blind = [m.gateway for m in unaffected if m.passed is None]

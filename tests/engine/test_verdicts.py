@@ -26,7 +26,7 @@ def _m(gateway: str, service: str, *, affected: bool = True, passed: bool | None
 
 def _drill(rto: dict[str, float], no_double_login: bool = True):
     targets = SimpleNamespace(rto_s=rto, no_double_login=no_double_login, cutover_limit_s=None,
-                              cutover_firm_s=None)
+                              cutover_firm_s=None, expected_s={})
     return SimpleNamespace(targets=targets)
 
 
@@ -150,3 +150,37 @@ def test_plan_warns_when_no_gateway_is_on_the_failed_path(tmp_path):
         assert {o.state for o in shown.objectives} == {"not_applicable"}
         assert any("no gateway is on the failed path" in w for w in shown.warnings), drill
         assert shown.to_record()["warnings"] == list(shown.warnings)
+
+
+def test_a_service_the_drill_does_not_name_fails_the_run_when_interrupted():
+    ms = [_m("M1", "market_data"), _m("T1", "trading", passed=False, interruption=12.5),
+          _m("S1", "settlement", passed=False, interruption=None)]
+    objs = {o.name: o for o in objectives(ms, {"market_data": 10})}
+    assert objs["rto.market_data"].verdict == "passed"
+    assert objs["unexpected.trading"].verdict == "failed" and "T1 (12.500s)" in objs["unexpected.trading"].detail
+    assert objs["unexpected.settlement"].verdict == "failed"
+    assert "not restored" in objs["unexpected.settlement"].detail
+    # not interrupted: nothing to judge, no objective
+    quiet = [_m("M1", "market_data"), Measure(gateway="T1", service="trading", affected=True,
+                                               interrupted=False, interruption_s=0.0, passed=True)]
+    assert {o.name for o in objectives(quiet, {"market_data": 10})} == {
+        "rto.market_data", "unaffected_no_interruption"}
+
+
+def test_an_interruption_declared_expected_is_judged_against_its_own_target():
+    ms = [_m("M1", "market_data"), _m("T1", "trading", interruption=12.5)]
+    objs = {o.name: o for o in objectives(ms, {"market_data": 10}, {"trading": 120, "settlement": 120})}
+    assert objs["expected.trading"].verdict == "passed" and objs["expected.trading"].measured == 12.5
+    assert objs["expected.settlement"].verdict == "not_applicable"
+    assert "unexpected.trading" not in objs
+    objs = {o.name: o for o in objectives(ms, {"market_data": 10}, {"trading": 10})}
+    assert objs["expected.trading"].verdict == "failed"
+
+
+def test_an_interrupted_gateway_with_no_target_never_passes_its_measure():
+    events = [Received("T1", {"type": "link_down", "ts_ns": LOST + S // 10}, LOST + S // 10),
+              Received("T1", {"type": "login", "ts_ns": LOST + 2 * S, "data": {}}, LOST + 2 * S)]
+    m = measure_gateway(gateway="T1", kind="trading", service="trading", affected=True,
+                        link_lost_ns=LOST, window_end_ns=None, events=events, observed_ns=None,
+                        probe_period_s=0.05, target_s=None, centre_before="FT")
+    assert m.interruption_s == 2.0 and m.passed is False and "no target" in m.note

@@ -177,3 +177,36 @@ def test_a_failed_pre_check_is_refused_with_exit_4_before_any_change(lab_env, ca
     assert (recs[-1]["data"]["status"], recs[-1]["data"]["exit_code"]) == ("refused", 4)
     report = json.loads((newest_run(lab_env.reports, "single-line") / "report.json").read_text("utf-8"))
     assert report["status"] == "refused"
+
+
+def test_a_drill_that_cuts_every_line_naming_only_market_data_fails_on_trading_and_settlement(
+        lab_env, carrier_cu):
+    ran = run_captured(lab_env, "md-only")
+    assert ran.code == 1, ran.out + ran.err
+    objs = _objectives(ran.run)
+    assert objs["rto.market_data"]["state"] == "passed"
+    for svc in ("trading", "settlement"):
+        o = objs[f"unexpected.{svc}"]
+        assert o["state"] == "failed" and "neither names this service" in o["detail"]
+    # measured through restore, shown in the table, never "pass"
+    trading = [m for m in of_kind(records(ran.run), "measure")
+               if m["service"] == "trading" and m["phase"] == "failover"]
+    assert trading and all(m["interrupted"] and m["interruption_s"] and m["passed"] is False
+                           for m in trading)
+    md = (ran.run / "report.json").read_text(encoding="utf-8")
+    assert json.loads(md)["status"] == "failed"
+    from orchestrator.reports import render_report
+
+    first_page = render_report(ran.run, "md", "zh", ran.run / "report.zh.md").read_text("utf-8")
+    findings = first_page.split("## ")[1]  # before the first section: the status banner
+    assert "重要发现" in findings and "交易业务意外中断" in findings and "结算业务意外中断" in findings
+
+
+def test_the_same_drill_declaring_those_interruptions_expected_passes(lab_env, carrier_cu):
+    ran = run_captured(lab_env, "md-only-declared")
+    assert ran.code == 0, ran.out + ran.err
+    objs = _objectives(ran.run)
+    for svc in ("trading", "settlement"):
+        o = objs[f"expected.{svc}"]
+        assert o["state"] == "passed" and o["measured"] > 0, o
+    assert not [n for n in objs if n.startswith("unexpected.")]
