@@ -42,6 +42,7 @@ from orchestrator.model.inventory import Inventory
 from orchestrator.model.redact import Redactor, secret_values
 from orchestrator.model.results import worst_rto
 from orchestrator.model.stamp import Stamp
+from orchestrator.probes.identity import mismatches
 from orchestrator.targets import Target
 from orchestrator.targets.hosts import HostsTarget
 
@@ -146,9 +147,7 @@ class Engine:
         st = self.state
         status, exit_code = "passed", 0
         measurements: list = []
-        steady_after = None
-        gate_refusal: str | None = None
-        baseline: Mapping[str, str] = {}
+        steady_after, gate_refusal, baseline = None, None, {}
         self.obs.start(self.folder)
         for note in self.target.start_evidence(self.inv, self.folder):
             self.emit(jr.Note(note.message, dict(note.data)))
@@ -173,7 +172,8 @@ class Engine:
                                                         self.obs.period())
                 self._run_phase("restore", keep_going=True)
             if gate_refusal is None:
-                steady_after = self.after_check(baseline, require_home=self._require_home()).ok
+                home = _require_home(self.resolved)
+                steady_after = self.after_check(baseline, require_home=home).ok
             self.safety.journal_late_signals()
         received = self.safety.signals.received
         if received and status != "aborted":
@@ -315,6 +315,10 @@ class Engine:
     def _precheck(self) -> str | None:
         """The pre-check phase, part of the steady-state gate: a step failing there (not a
         signal or abort condition) refuses the drill, exit 4; the reason, else None."""
+        if wrong := mismatches(self.inv):  # the monitors must be the inventory's gateways
+            self.emit(jr.SteadyState("gate", False, tuple(
+                jr.SteadyCheck(w.split(":")[0], "identity", False, w) for w in wrong)))
+            return "steady-state gate failed: monitor identity: " + "; ".join(wrong)
         try:
             self._run_phase("precheck")
         except (Abort, StepFailed) as e:
@@ -335,9 +339,6 @@ class Engine:
         return res.baseline, (None if res.ok else
                               f"steady-state gate failed: {res.describe_failures()}")
 
-    def _require_home(self) -> bool:
-        return bool(self.drill.failback) or any(
-            s.effect is not None and s.effect.repoint_to for _, s in self.resolved.steps())
 
     def after_check(self, baseline: Mapping[str, str] | None = None, *,
                     require_home: bool) -> SteadyState:
@@ -348,3 +349,8 @@ class Engine:
         self.emit(jr.SteadyState("after", res.ok, res.checks))
         self.state.after_failures = res.describe_failures() if not res.ok else ""
         return res
+
+
+def _require_home(resolved) -> bool:
+    return bool(resolved.drill.failback) or any(
+        s.effect is not None and s.effect.repoint_to for _, s in resolved.steps())

@@ -430,6 +430,10 @@ class StreamWatcher:
                         break
                     for line in body.feed(data):
                         rec = Received(gateway, json.loads(line), recv_ns)
+                        reported = rec.event.get("gateway")
+                        if reported is not None and reported != gateway:
+                            # another gateway's monitor: never its events as this one's
+                            raise HttpError(f"monitor reports gateway {reported!r}")
                         if rec.type == "snapshot":
                             pid = rec.data.get("pid")
                             if seen_pid is not None and pid != seen_pid and since:
