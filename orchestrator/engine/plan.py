@@ -99,8 +99,11 @@ def planned_objectives(resolved, inv) -> tuple[tuple[str, ...], tuple[PlannedObj
 def plan(project_root: Path, drill_id: str, inventory_path: Path, overrides: Mapping[str, str],
          drill_home: Path, *, ansible_check: bool = True) -> Plan:
     """Never starts a lab and changes nothing (check mode)."""
+    from orchestrator.engine.safety import refuse_unwritable
+
     prepared = prepare(project_root, drill_id, inventory_path, overrides, drill_home,
                        start_lab=False)
+    refuse_unwritable(prepared.resolved, prepared.inventory)
     rows = []
     for phase, steps in prepared.resolved.phases.items():
         for i, step in enumerate(steps):

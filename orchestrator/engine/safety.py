@@ -161,8 +161,32 @@ def service_loss(kind: str, rec) -> bool:
 # ---------------------------------------------------------------------- preflight
 
 
+def unwritable_configs(resolved, inv: Inventory) -> list[str]:
+    """Gateways a repoint of this drill would rewrite (its repoint steps, and every
+    non-satellite gateway when it declares failback) whose config format has no adapter."""
+    from orchestrator.adapters.config_formats import unwritable
+
+    ids: set[str] = set()
+    for _, step in resolved.steps():
+        if step.effect is not None and step.effect.repoint_to:
+            ids |= set(step.effect.repoint_gateways)
+    if resolved.drill.failback:
+        ids |= {g.id for g in inv.gateways if not g.satellite_only}
+    return unwritable(inv, sorted(ids))
+
+
+def refuse_unwritable(resolved, inv: Inventory) -> None:
+    """`drill plan` and `drill run`: refused (exit 4) before any change when a repoint
+    would write a config drill cannot edit."""
+    bad = unwritable_configs(resolved, inv)
+    if bad:
+        raise RefusedError("this drill repoints gateways whose config drill cannot write: "
+                           + "; ".join(bad))
+
+
 def preflight(resolved, inv: Inventory, opt) -> None:
-    """Refusals that need no run folder: production confirmation, change window, operator."""
+    """Refusals that need no run folder: production confirmation, change window, operator,
+    configs drill cannot write."""
     env = inv.environment
     if not env.is_lab:
         confirmed = opt.confirm_environment
@@ -195,6 +219,7 @@ def preflight(resolved, inv: Inventory, opt) -> None:
         raise RefusedError("this drill changes lines, centres or gateways through the manual "
                            "driver and nobody can confirm them: run it interactively "
                            "(--yes never confirms a manual change)")
+    refuse_unwritable(resolved, inv)
 
 
 def manual_driver_steps(resolved, inv: Inventory) -> list[str]:
