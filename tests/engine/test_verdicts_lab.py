@@ -22,6 +22,7 @@ from orchestrator.engine.options import RunOptions
 from orchestrator.engine.prepare import prepare
 from orchestrator.engine.runner import Engine
 from orchestrator.model.inventory import Endpoint
+from orchestrator.reports import render_report
 
 
 def _objectives(run: Path) -> dict[str, dict]:
@@ -180,7 +181,7 @@ def test_a_failed_pre_check_is_refused_with_exit_4_before_any_change(lab_env, ca
 
 
 def test_a_drill_that_cuts_every_line_naming_only_market_data_fails_on_trading_and_settlement(
-        lab_env, carrier_cu):
+        lab_env, carrier_cu, tmp_path):
     ran = run_captured(lab_env, "md-only")
     assert ran.code == 1, ran.out + ran.err
     objs = _objectives(ran.run)
@@ -195,10 +196,8 @@ def test_a_drill_that_cuts_every_line_naming_only_market_data_fails_on_trading_a
                            for m in trading)
     md = (ran.run / "report.json").read_text(encoding="utf-8")
     assert json.loads(md)["status"] == "failed"
-    from orchestrator.reports import render_report
-
-    first_page = render_report(ran.run, "md", "zh", ran.run / "report.zh.md").read_text("utf-8")
-    findings = first_page.split("## ")[1]  # before the first section: the status banner
+    first_page = render_report(ran.run, "md", "zh", tmp_path / "report.zh.md").read_text("utf-8")
+    findings = first_page.split("\n## ")[0]  # before the first section: the status banner
     assert "重要发现" in findings and "交易业务意外中断" in findings and "结算业务意外中断" in findings
 
 

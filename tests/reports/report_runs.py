@@ -235,6 +235,11 @@ def write_run(root: Path, outcome: str = "passed", *, lang: str = "en", finish: 
         j.append("objective", {"name": f"{svc}.rto", "target": f"<= {target:g} s",
                                "measured": f"{rto[svc]:.3f} s", "passed": rto[svc] <= target and not aborted,
                                "detail": ""})
+    if outcome == "unexpected":  # issue 13: a service the drill did not name was interrupted
+        j.append("objective", {"name": "unexpected.settlement", "target": 0, "measured": 4.2,
+                               "passed": False, "state": "failed",
+                               "detail": "interrupted, but the drill neither names this service nor "
+                                         "declares its interruption expected: W00004JS (4.200s)"})
     if untested:
         j.append("objective", {"name": "no_double_login", "target": "0", "measured": None, "passed": False,
                                "state": "not_tested", "detail": "session table not visible"})
@@ -249,9 +254,10 @@ def write_run(root: Path, outcome: str = "passed", *, lang: str = "en", finish: 
                                "redacted": True, "original_sha256": "f" * 64})
     hashes = write_run_reports(run_dir, lang=lang, journal_digest=j.digest)
     if finish:
-        status = outcome
+        status = "failed" if outcome == "unexpected" else outcome
         j.append("run.end", {"status": status,
-                             "exit_code": {"passed": 0, "failed": 1, "aborted": 3, "inconclusive": 5}[outcome],
+                             "exit_code": {"passed": 0, "failed": 1, "aborted": 3, "inconclusive": 5,
+                                           "unexpected": 1}[outcome],
                              "summary": f"{outcome}: carrier CT cut and restored", "rto_s": rto,
                              "artifacts": {**hashes,
                                                                       "evidence/files/lab/server_list.xml": "e" * 64}})

@@ -50,3 +50,18 @@ def test_an_older_journal_without_states_reads_passed_and_failed(tmp_path, drill
     view = load_run(run.run_dir)
     assert {o.verdict for o in view.objectives} == {"passed", "failed"}
     assert view.status == "failed"
+
+
+def test_an_unexpected_interruption_is_a_finding_on_the_first_page(tmp_path, drill_home):
+    run = write_run(tmp_path / "reports", "unexpected")
+    for lang, title, label in (("en", "**Findings**", "settlement interrupted, not expected by the drill"),
+                               ("zh", "**重要发现**", "结算业务意外中断（演练未声明）")):
+        md = render_report(run.run_dir, "md", lang, tmp_path / f"{lang}.md").read_text(encoding="utf-8")
+        banner = md.split("\n## ")[0]  # title and status, before the first section
+        assert title in banner and label in banner and "W00004JS (4.200s)" in banner
+        html = render_report(run.run_dir, "html", lang, tmp_path / f"{lang}.html").read_text("utf-8")
+        status_div = html.split('<div id="status"')[1].split('<h2 id="summary">')[0]
+        assert 'id="findings"' in status_div and label in status_div
+    clean = write_run(tmp_path / "reports2", "passed")
+    md = render_report(clean.run_dir, "md", "en", tmp_path / "p.md").read_text(encoding="utf-8")
+    assert "**Findings**" not in md
