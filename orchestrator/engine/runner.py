@@ -339,7 +339,6 @@ class Engine:
         return res.baseline, (None if res.ok else
                               f"steady-state gate failed: {res.describe_failures()}")
 
-
     def after_check(self, baseline: Mapping[str, str] | None = None, *,
                     require_home: bool) -> SteadyState:
         """Steady state after restore, journaled as `steady_state` (after)."""
