@@ -91,12 +91,17 @@ class _Proxy:
         self.port = self.server.getsockname()[1]
         self.conns: list[socket.socket] = []
         self.lock = threading.Lock()
-        threading.Thread(target=self._accept, daemon=True).start()
+        threading.Thread(target=self._accept, args=(self.server,), daemon=True).start()
 
-    def _accept(self) -> None:
+    def resume(self) -> None:
+        """Answer again, on the same port (the monitor comes back)."""
+        self.server = socket.create_server(("127.0.0.1", self.port))
+        threading.Thread(target=self._accept, args=(self.server,), daemon=True).start()
+
+    def _accept(self, server: socket.socket) -> None:
         while True:
             try:
-                client, _ = self.server.accept()
+                client, _ = server.accept()
             except OSError:
                 return
             upstream = socket.create_connection(self.target)
@@ -140,19 +145,28 @@ def test_a_monitor_silenced_mid_drill_gives_not_tested_and_exit_5(lab_env, carri
                       project_root=lab_env.project, overrides={"carrier": "CT"})
     eng = Engine(prepared.resolved, watched, opts, prepared.target)
 
+    seen: list[str] = []
+
     def before(step):
-        if step.kind == "wait":  # the first wait: the fault has been injected
+        # silent from the first wait (the fault is injected) until restore begins (the
+        # failover is measured then): drill never hears the gateway during the failover
+        if step.kind == "wait" and not seen:
             proxy.silence()
+            seen.append("silenced")
+        elif step.kind == "playbook" and seen == ["silenced"]:
+            proxy.resume()
+            seen.append("resumed")
         return None
 
     eng.before_step = before
     outcome = eng.run()
+    assert seen == ["silenced", "resumed"]
     objs = {o.name: o for o in outcome.objectives}
     assert objs["unaffected_no_interruption"].verdict == "not_tested", objs
     assert quiet.id in objs["unaffected_no_interruption"].detail
     quiet_m = next(m for m in outcome.measurements if m.gateway == quiet.id and m.phase == "failover")
     assert quiet_m.passed is None and "monitor stream" in quiet_m.note
-    assert (outcome.status, outcome.exit_code) == ("inconclusive", 5)
+    assert (outcome.status, outcome.exit_code) == ("inconclusive", 5), outcome.summary
     report = json.loads((outcome.run_dir / "report.json").read_text(encoding="utf-8"))
     assert report["status"] == "inconclusive"
 
