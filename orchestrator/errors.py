@@ -12,6 +12,7 @@ class ExitCode(IntEnum):
     BAD_INPUT = 2
     ABORTED = 3
     REFUSED = 4
+    INCONCLUSIVE = 5
 
 
 @dataclass(frozen=True)

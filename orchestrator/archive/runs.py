@@ -41,7 +41,7 @@ class ArchivedRun:
     timezone: str | None = None       # run.start inventory.timezone
     started_ns: int | None = None     # run.start ts_ns; None when the journal has no run.start
     ended_ns: int | None = None
-    status: str | None = None         # passed | failed | aborted | None (unfinished)
+    status: str | None = None         # passed | failed | inconclusive | aborted | refused | None
     exit_code: int | None = None
     summary: Any = None               # run.end data.summary as written by the engine
     rto_s: Any = None                 # run.end data.rto_s: worst failover interruption per service
@@ -54,6 +54,13 @@ class ArchivedRun:
     @property
     def passed(self) -> bool:
         return self.status == "passed"
+
+    @property
+    def measured_pass(self) -> bool:
+        """A pass that measured a failover: passed, and (when run.end says) at least one
+        gateway was on the failed path. A run that put no gateway there exercised nothing
+        (today inconclusive; an older journal may say passed with an empty `rto_s`)."""
+        return self.passed and (self.rto_s is None or bool(self.rto_s))
 
 
 # A cache row is [size, mtime_ns, run_id, year, drill, …]: every field but `path` (the

@@ -135,6 +135,8 @@ def _describe(drill, lang: str) -> str:
     out.append(f"{_zh('targets', '')}:" if zh else "targets:")
     for svc, secs in t.rto_s.items():
         out.append(f"  {svc} RTO <= {_secs(secs)}")
+    for svc, secs in t.expected_s.items():
+        out.append(f"  {svc} interruption expected, <= {_secs(secs)}")
     out.append(f"  no_double_login: {t.no_double_login}")
     if t.cutover_limit_s is not None or t.cutover_firm_s is not None:
         out.append(f"  cutover <= {_secs(t.cutover_limit_s)} (limit), "
@@ -185,7 +187,8 @@ def _drill_json(drill) -> dict:
         "targets": {"rto_s": dict(drill.targets.rto_s),
                     "no_double_login": drill.targets.no_double_login,
                     "cutover_limit_s": drill.targets.cutover_limit_s,
-                    "cutover_firm_s": drill.targets.cutover_firm_s},
+                    "cutover_firm_s": drill.targets.cutover_firm_s,
+                    "expected_interruption_s": dict(drill.targets.expected_s)},
         "abort": {"blast_radius": drill.abort.blast_radius,
                   "recovery_margin_s": drill.abort.recovery_margin_s},
         "failback": drill.failback,

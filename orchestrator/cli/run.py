@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from orchestrator.cli._options import inventory_option, json_option, project_option, reports_option
+from orchestrator.model.run import state_counts, verdict_line
 
 
 def _overrides(sets: tuple[str, ...]) -> dict[str, str]:
@@ -85,8 +86,12 @@ def _table(outcome, lang: str = "en") -> str:
                      _fmt_time(m.restored, outcome.timezone),
                      "-" if m.interruption_s is None else f"{m.interruption_s:.3f}s",
                      "-" if m.target_s is None else f"{m.target_s:g}s",
-                     t("pass") if m.passed else t("col_fail")])
+                     t("state_not_tested") if m.passed is None
+                     else t("pass") if m.passed else t("col_fail")])
     return tabulate(rows, headers=[t(f"col_{c}") for c in _COLUMNS])
+
+
+_STATE_MARK = {"passed": "pass", "failed": "FAIL", "not_applicable": "n/a", "not_tested": "UNTESTED"}
 
 
 def _outcome_json(outcome) -> dict:
@@ -95,8 +100,10 @@ def _outcome_json(outcome) -> dict:
             "abort_reason": outcome.abort_reason, "steady_after": outcome.steady_after_ok,
             "cutover_s": outcome.cutover_s,
             "measurements": [m.to_record() for m in outcome.measurements],
+            "objective_states": state_counts(o.verdict for o in outcome.objectives),
             "objectives": [{"name": o.name, "target": o.target, "measured": o.measured,
-                            "passed": o.passed, "detail": o.detail} for o in outcome.objectives]}
+                            "passed": o.passed, "state": o.verdict, "detail": o.detail}
+                           for o in outcome.objectives]}
 
 
 @click.command("run")
@@ -166,13 +173,15 @@ def run(drill_id, inventory, project, reports, as_json, sets, yes, operator, jun
     else:
         click.echo(_table(outcome, lang))
         for o in outcome.objectives:
-            click.echo(f"  {'pass' if o.passed else 'FAIL'}  {o.name}: {o.detail}")
+            click.echo(f"  {_STATE_MARK[o.verdict]:<9}{o.name}: {o.detail}")
         if outcome.steady_after_ok is not None:
-            click.echo(f"  {'pass' if outcome.steady_after_ok else 'FAIL'}  steady state after restore")
-        click.echo(f"\n{outcome.status.upper()}: {outcome.summary}")
+            click.echo(f"  {'pass' if outcome.steady_after_ok else 'FAIL':<9}steady state after restore")
+        click.echo(f"\n{outcome.summary}")
         click.echo(f"run folder: {outcome.run_dir}")
         if outcome.lab_started:
             click.echo("the lab stays up for the next drill; `drill lab down` stops it", err=True)
+        # the verdict line is the last line on the terminal (and the first of the report)
+        click.echo(verdict_line(outcome.status, (o.verdict for o in outcome.objectives)))
     raise click.exceptions.Exit(outcome.exit_code)
 
 
@@ -213,6 +222,12 @@ def plan(drill_id, inventory, project, as_json, sets, ansible_check, lang):
         if "check" in r:
             line += f"  [check: {r['check']['status']}]"
         click.echo(line)
+    click.echo("on the failed path: " + (", ".join(shown.on_path) or "none"))
+    for o in shown.objectives:
+        state = "n/a" if o.state == "not_applicable" else "measure"
+        click.echo(f"  {state:<9}{o.name}: {o.detail}")
+    for w in shown.warnings:
+        click.echo(f"warning: {w}", err=True)
 
 
 @click.command("recover")

@@ -91,7 +91,7 @@ def due(drills: Sequence[DrillCadence], runs: Iterable[ArchivedRun], *, timezone
     now_ns = int(now.timestamp() * 1e9)
     passes: dict[str, ArchivedRun] = {}
     for run in runs:
-        if run.passed and run.drill and run.started_ns is not None and run.started_ns <= now_ns:
+        if run.measured_pass and run.drill and run.started_ns is not None and run.started_ns <= now_ns:
             best = passes.get(run.drill)
             if best is None or run.started_ns > (best.started_ns or 0):
                 passes[run.drill] = run

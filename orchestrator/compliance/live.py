@@ -13,6 +13,7 @@ from typing import Any
 
 from orchestrator.compliance.clauses import CheckRow, Status
 from orchestrator.model.inventory import SHENZHEN, Gateway, Inventory
+from orchestrator.probes.identity import reported_mismatch
 
 TIMEOUT_S = 2.0
 
@@ -25,6 +26,7 @@ class MonitorView:
     centre: str | None
     servers: tuple[tuple[str, str], ...]   # (centre, address:port) from the loaded config
     error: str | None = None
+    identity: str | None = None  # why the monitor is not this gateway's (issue 13), else None
 
 
 def lab_state_dir(inv: Inventory, home: Path) -> Path:
@@ -58,7 +60,8 @@ def read_monitor(gw: Gateway, timeout: float = TIMEOUT_S) -> MonitorView:
         return MonitorView(gw.id, False, None, None, (), error=str(e))
     servers = tuple((str(s.get("centre", "?")), f"{s.get('address')}:{s.get('port')}")
                     for s in ((body.get("config") or {}).get("servers") or ()))
-    return MonitorView(gw.id, True, body.get("state"), body.get("centre"), servers)
+    return MonitorView(gw.id, True, body.get("state"), body.get("centre"), servers,
+                       identity=reported_mismatch(gw.id, gw.monitor, body))
 
 
 def lab_sessions(state: Path, timeout: float = TIMEOUT_S) -> Counter[str] | None:
@@ -119,6 +122,8 @@ def _logged_in_once(inv: Inventory, views: list[MonitorView],
     for v in views:
         if not v.ok:
             problems.append(f"{v.gateway}: monitor did not answer ({v.error})")
+        elif v.identity is not None:
+            problems.append(f"identity mismatch: {v.identity}")
         elif v.state != "logged_in":
             problems.append(f"{v.gateway}: state {v.state}")
     if sessions is not None:

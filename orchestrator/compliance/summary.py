@@ -20,8 +20,10 @@ from orchestrator.compliance.cadence import DrillCadence
 from orchestrator.errors import DrillError, InputError, Problem
 
 FORMATS = ("md", "html", "pdf")
-_STATUS = {"zh": {"passed": "通过", "failed": "未通过", "aborted": "已中止", None: "未完成"},
-           "en": {"passed": "passed", "failed": "failed", "aborted": "aborted", None: "unfinished"}}
+_STATUS = {"zh": {"passed": "通过", "failed": "未通过", "inconclusive": "无法判定", "aborted": "已中止",
+                  "refused": "拒绝执行", None: "未完成"},
+           "en": {"passed": "passed", "failed": "failed", "inconclusive": "inconclusive",
+                  "aborted": "aborted", "refused": "refused", None: "unfinished"}}
 _SERVICE = {"zh": {"trading": "交易", "market_data": "行情", "settlement": "结算"},
             "en": {"trading": "trading", "market_data": "market data", "settlement": "settlement"}}
 
@@ -70,9 +72,11 @@ class YearSummary:
 
     @property
     def totals(self) -> dict[str, int]:
-        out = {"runs": len(self.rows), "passed": 0, "failed": 0, "aborted": 0, "unfinished": 0}
+        out = {"runs": len(self.rows), "passed": 0, "failed": 0, "inconclusive": 0, "aborted": 0,
+               "unfinished": 0}
         for r in self.rows:
-            out[r.status or "unfinished"] += 1
+            key = r.status or "unfinished"
+            out[key] = out.get(key, 0) + 1
         return out
 
 
@@ -171,7 +175,7 @@ _TEXT = {
     "zh": {
         "title": "年度演练情况报告", "year": "年度", "environment": "环境", "generated": "生成时间",
         "timezone": "时区", "overview": "一、总体情况", "runs": "演练次数", "passed": "通过",
-        "failed": "未通过", "aborted": "已中止", "unfinished": "未完成",
+        "failed": "未通过", "inconclusive": "无法判定", "aborted": "已中止", "unfinished": "未完成",
         "detail": "二、演练明细", "date": "日期", "drill": "演练场景", "result": "结果",
         "rto": "中断时长 / 恢复时间目标（RTO）", "follow": "整改措施 / 后续跟进事项",
         "clauses": "对应条款", "coverage": "三、按季度完成情况", "cadence": "频次",
@@ -184,7 +188,8 @@ _TEXT = {
     "en": {
         "title": "Yearly drill summary", "year": "Year", "environment": "Environment",
         "generated": "Generated", "timezone": "Time zone", "overview": "1. Overview",
-        "runs": "Drills run", "passed": "Passed", "failed": "Failed", "aborted": "Aborted",
+        "runs": "Drills run", "passed": "Passed", "failed": "Failed", "inconclusive": "Inconclusive",
+        "aborted": "Aborted",
         "unfinished": "Unfinished", "detail": "2. Drills", "date": "Date", "drill": "Drill",
         "result": "Result", "rto": "Interruption / RTO target", "follow": "Follow-up actions",
         "clauses": "Clauses", "coverage": "3. Coverage by quarter", "cadence": "Cadence",

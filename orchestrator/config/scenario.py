@@ -289,7 +289,10 @@ def _build(data: dict, lines: Lines, path: Path) -> Drill:
     cutover = raw_targets.get("cutover") or {}
     targets = Targets(
         rto_s={svc: parse_duration(raw_targets[svc]["rto"])
-               for svc in GATEWAY_KINDS if svc in raw_targets},
+               for svc in GATEWAY_KINDS if "rto" in (raw_targets.get(svc) or {})},
+        expected_s={svc: parse_duration(raw_targets[svc]["expected_interruption"])
+                    for svc in GATEWAY_KINDS
+                    if "expected_interruption" in (raw_targets.get(svc) or {})},
         no_double_login=bool(raw_targets.get("no_double_login", True)),
         cutover_limit_s=_seconds(cutover.get("limit")),
         cutover_firm_s=_seconds(cutover.get("firm")),

@@ -13,6 +13,7 @@ from orchestrator.engine.state import RunState
 from orchestrator.engine.timing import measure_gateway, objectives
 from orchestrator.journal.observations import Measure, Objective
 from orchestrator.model.inventory import Inventory
+from orchestrator.model.run import EXIT_CODES, FAILED, NOT_TESTED, PASSED, verdict_of
 
 
 def measure_failover(inv: Inventory, drill, st: RunState, tracker, period_s: float) -> list[Measure]:
@@ -25,9 +26,33 @@ def measure_failover(inv: Inventory, drill, st: RunState, tracker, period_s: flo
             gateway=g.id, kind=g.kind, service=g.service_name, affected=g.id in st.affected,
             link_lost_ns=lost_ns, window_end_ns=st.restore_started_ns,
             events=tracker.events(g.id), observed_ns=st.observed.get(g.id),
-            probe_period_s=period_s, target_s=drill.targets.rto_s.get(g.service_name),
+            probe_period_s=period_s, target_s=drill.targets.target_of(g.service_name),
             centre_before=st.centres_before.get(g.id), fault_source=source,
-            restarted=g.id in st.restarted))
+            restarted=g.id in st.restarted, blind_ns=tracker.lost_since(g.id)))
+    return out
+
+
+def after_restore(inv: Inventory, drill, st: RunState, tracker, measurements: list[Measure],
+                  period_s: float) -> list[Measure]:
+    """Once restore and the after-check ran: the failback, and every service the drill
+    names no RTO for measured again through restore (it may only come back when the fault
+    is undone: an interruption the drill causes is judged whole, never cut at restore)."""
+    out = []
+    for m in measurements:
+        if (m.phase == "failover" and m.service not in drill.targets.rto_s
+                and m.interrupted and m.restored is None and m.passed is not None):
+            g = inv.gateway(m.gateway)
+            lost_ns, source = st.lost_at.get(g.id, (st.link_lost_ns, st.fault_source))
+            m = measure_gateway(
+                gateway=g.id, kind=g.kind, service=g.service_name, affected=m.affected,
+                link_lost_ns=lost_ns, window_end_ns=None, events=tracker.events(g.id),
+                observed_ns=st.observed.get(g.id), probe_period_s=period_s,
+                target_s=drill.targets.target_of(g.service_name),
+                centre_before=st.centres_before.get(g.id), fault_source=source,
+                restarted=g.id in st.restarted, blind_ns=tracker.lost_since(g.id))
+        out.append(m)
+    if st.failback_ns is not None:
+        out += measure_failback(inv, drill, st, tracker)
     return out
 
 
@@ -40,58 +65,109 @@ def measure_failback(inv: Inventory, drill, st: RunState, tracker) -> list[Measu
             link_lost_ns=st.failback_at.get(gid, st.failback_ns), window_end_ns=None,
             events=tracker.events(gid) if tracker else [], observed_ns=None,
             probe_period_s=inv.timing.probe_period,
-            target_s=drill.targets.rto_s.get(g.service_name),
-            centre_before=None, phase="failback", fault_source="fault-task", restarted=True))
+            target_s=drill.targets.target_of(g.service_name),
+            centre_before=None, phase="failback", fault_source="fault-task", restarted=True,
+            blind_ns=tracker.lost_since(gid) if tracker else None))
     return out
 
 
-def run_objectives(drill, st: RunState, measurements: list[Measure],
-                   session_detail: str) -> list[Objective]:
-    """RTO per service, failback, no double login (`session_detail`: what the target can
-    say when nobody logged in twice), cutover limits."""
-    objs = objectives(measurements, drill.targets.rto_s)
+def run_objectives(drill, st: RunState, measurements: list[Measure], session_detail: str,
+                   sessions_visible: bool = True) -> list[Objective]:
+    """RTO per service, failback, no double login, cutover limits, and whether the drill
+    exercised a failover at all; each objective in one of four states
+    (orchestrator.model.run). `session_detail`: what the target can say when nobody logged
+    in twice; `sessions_visible`: whether it can see the exchange's session table at all
+    (if not, no double login is not tested, never passed)."""
+    objs = objectives(measurements, drill.targets.rto_s, drill.targets.expected_s)
     fb = [m for m in measurements if m.phase == "failback"]
     if fb:
-        bad = [m.gateway for m in fb if not m.passed]
+        bad = [m.gateway for m in fb if m.passed is False]
+        blind = [m.gateway for m in fb if m.passed is None]
         worst = max((m.interruption_s or 0) for m in fb)
-        objs.append(Objective("failback", "rto", worst, not bad,
-                              f"not back in time: {', '.join(bad)}" if bad
-                              else f"{len(fb)} gateway(s) back on their home centre"))
+        if bad:
+            objs.append(Objective("failback", "rto", worst, False,
+                                  f"not back in time: {', '.join(bad)}", FAILED))
+        elif blind:
+            objs.append(Objective("failback", "rto", None, False,
+                                  f"not measured (monitor stream lost): {', '.join(blind)}",
+                                  NOT_TESTED))
+        else:
+            objs.append(Objective("failback", "rto", worst, True,
+                                  f"{len(fb)} gateway(s) back on their home centre", PASSED))
     if drill.targets.no_double_login:
-        doubles = sorted(g for g, n in st.max_sessions.items() if n > 1)
-        detail = f"two sessions for: {', '.join(doubles)}" if doubles else session_detail
-        objs.append(Objective("no_double_login", 1, max(st.max_sessions.values(), default=1),
-                              not doubles, detail))
+        objs.append(_no_double_login(st, session_detail, sessions_visible))
     cut = st.cutover_s()
     t = drill.targets
     if cut is not None or t.cutover_limit_s is not None:
         if cut is None:
             objs.append(Objective("cutover", t.cutover_limit_s, None, False,
-                                  "every gateway never reached the DR centre"))
+                                  "every gateway never reached the DR centre", FAILED))
         else:
             if t.cutover_limit_s is not None:
-                objs.append(Objective("cutover.limit", t.cutover_limit_s, cut,
-                                      cut <= t.cutover_limit_s, "D+3 limit"))
+                ok = cut <= t.cutover_limit_s
+                objs.append(Objective("cutover.limit", t.cutover_limit_s, cut, ok, "D+3 limit",
+                                      PASSED if ok else FAILED))
             if t.cutover_firm_s is not None:
-                objs.append(Objective("cutover.firm", t.cutover_firm_s, cut,
-                                      cut <= t.cutover_firm_s, "firm's own target"))
+                ok = cut <= t.cutover_firm_s
+                objs.append(Objective("cutover.firm", t.cutover_firm_s, cut, ok,
+                                      "firm's own target", PASSED if ok else FAILED))
+    objs.append(exercised(measurements))
     return objs
+
+
+def _no_double_login(st: RunState, session_detail: str, sessions_visible: bool) -> Objective:
+    doubles = sorted(g for g, n in st.max_sessions.items() if n > 1)
+    if doubles:
+        return Objective("no_double_login", 1, max(st.max_sessions.values()), False,
+                         f"two sessions for: {', '.join(doubles)}", FAILED)
+    if not sessions_visible or not st.max_sessions:
+        why = session_detail if not sessions_visible else \
+            "the exchange's session table was never read during the run"
+        return Objective("no_double_login", 1, None, False, why, NOT_TESTED)
+    return Objective("no_double_login", 1, max(st.max_sessions.values()), True, session_detail,
+                     PASSED)
+
+
+def exercised(measurements: list[Measure]) -> Objective:
+    """`failover_exercised`: at least one gateway was on the failed path. A drill that put
+    none there exercised no failover: not tested, so the run is inconclusive."""
+    on_path = sorted({m.gateway for m in measurements if m.affected and m.phase == "failover"})
+    if not on_path:
+        return Objective("failover_exercised", 1, 0, False,
+                         "no gateway was on the failed path: the drill exercised no failover",
+                         NOT_TESTED)
+    return Objective("failover_exercised", 1, len(on_path), True,
+                     f"{len(on_path)} gateway(s) on the failed path", PASSED)
+
+
+def verdict(st: RunState, objs: list[Objective], steady_after: bool | None) -> tuple[str, int]:
+    """Status and exit code of a run that was neither refused nor aborted (an aborted run
+    keeps its 3 whatever its objectives say): failed wins over inconclusive; not
+    applicable objectives change nothing."""
+    status = verdict_of(o.verdict for o in objs)
+    if status == "failed" or st.restore_failures or steady_after is False:
+        status = "failed"
+    return status, EXIT_CODES[status]
 
 
 def summary(st: RunState, status: str, objs: list[Objective], steady_after: bool | None,
             gate_refusal: str | None) -> str:
     if gate_refusal:
-        return f"refused: steady-state gate failed: {gate_refusal}"
+        return f"refused: {gate_refusal}"
     parts = [status]
     if st.abort_reason:
         parts.append(f"aborted: {st.abort_reason}")
     parts += st.step_failures
-    failed = [o for o in objs if not o.passed]
+    failed = [o for o in objs if o.verdict == FAILED]
+    untested = [o for o in objs if o.verdict == NOT_TESTED]
     if failed:
         parts.append("objectives failed: " + "; ".join(
             f"{o.name} measured {o.measured} vs target {o.target} ({o.detail})" for o in failed))
-    elif objs:
-        parts.append(f"all {len(objs)} objectives met")
+    if untested:
+        parts.append("not tested: " + "; ".join(f"{o.name} ({o.detail})" for o in untested))
+    if objs and not failed and not untested:
+        met = sum(1 for o in objs if o.verdict == PASSED)
+        parts.append(f"all {met} measured objectives met")
     if st.restore_failures:
         parts.append("restore steps failed: " + ", ".join(st.restore_failures))
     if steady_after is False:

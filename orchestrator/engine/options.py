@@ -38,7 +38,7 @@ class RunOptions:
 class RunOutcome:
     run_id: str
     run_dir: Path
-    status: str  # passed | failed | aborted
+    status: str  # passed | failed | inconclusive | aborted (| refused, journaled)
     exit_code: int
     measurements: tuple[Measure, ...]
     objectives: tuple[Objective, ...]

@@ -16,21 +16,94 @@ from orchestrator.engine.steps import step_record
 
 
 @dataclass(frozen=True)
+class PlannedObjective:
+    """An objective as it stands before the run: to be measured, or not applicable."""
+
+    name: str
+    state: str  # "to_measure" | not_applicable
+    detail: str
+
+
+@dataclass(frozen=True)
 class Plan:
     drill: str
     params: Mapping[str, Any]
     steps: tuple[Mapping[str, Any], ...]  # step records, with "check" for checked playbooks
+    on_path: tuple[str, ...] = ()  # gateways the fault steps put on the failed path
+    objectives: tuple[PlannedObjective, ...] = ()
+    warnings: tuple[str, ...] = ()
 
     def to_record(self) -> dict[str, Any]:
         return {"drill": self.drill, "params": plain_params(self.params),
-                "steps": [dict(s) for s in self.steps]}
+                "steps": [dict(s) for s in self.steps], "on_failed_path": list(self.on_path),
+                "objectives": [{"name": o.name, "state": o.state, "detail": o.detail}
+                               for o in self.objectives],
+                "warnings": list(self.warnings)}
+
+
+def predicted_path(resolved, inv) -> dict[str, list[str]]:
+    """Gateways (and services) the drill's fault steps put on the failed path, predicted
+    from the inventory with every gateway on its home centre (the run predicts again from
+    what the monitors report)."""
+    from orchestrator.engine.playbook import is_fault
+    from orchestrator.engine.state import FAULT_PHASES
+    from orchestrator.engine.timing import predict_affected
+
+    down_lines: set[str] = set()
+    down_centres: set[str] = set()
+    affected: dict[str, list[str]] = {}
+    for phase in FAULT_PHASES:
+        for step in resolved.phases.get(phase, ()):
+            effect = step.effect
+            if effect is None:
+                continue
+            if is_fault(effect):
+                for gid, svcs in predict_affected(inv, effect, {}, down_lines, down_centres).items():
+                    affected.setdefault(gid, svcs)
+            down_lines = (down_lines | set(effect.lines_down)) - set(effect.lines_up)
+            down_centres = (down_centres | set(effect.centres_down)) - set(effect.centres_up)
+    return affected
+
+
+def planned_objectives(resolved, inv) -> tuple[tuple[str, ...], tuple[PlannedObjective, ...],
+                                               tuple[str, ...]]:
+    """Before the run: which gateways are on the failed path, which RTO objectives are
+    not applicable (no gateway of the service there), and the warnings `drill plan` shows."""
+    from orchestrator.model.run import NOT_APPLICABLE
+
+    affected = predicted_path(resolved, inv)
+    services = {inv.gateway(gid).service_name for gid in affected}
+    objs = []
+    for service in resolved.drill.targets.rto_s:
+        if service in services:
+            n = sum(1 for gid in affected if inv.gateway(gid).service_name == service)
+            objs.append(PlannedObjective(f"rto.{service}", "to_measure",
+                                         f"{n} gateway(s) of this service on the failed path"))
+        else:
+            objs.append(PlannedObjective(f"rto.{service}", NOT_APPLICABLE,
+                                         "no gateway of this service on the failed path"))
+    for service, target in resolved.drill.targets.expected_s.items():
+        state = "to_measure" if service in services else NOT_APPLICABLE
+        objs.append(PlannedObjective(f"expected.{service}", state,
+                                     f"interruption expected by the drill, target {target:g}s"))
+    warnings = [f"the fault takes down {service}, which the drill neither names nor declares "
+                f"expected: the run would fail (declare `{service}: {{expected_interruption: …}}`)"
+                for service in sorted(services - set(resolved.drill.targets.rto_s)
+                                      - set(resolved.drill.targets.expected_s))]
+    if not affected:
+        warnings.append("no gateway is on the failed path: this drill would exercise no failover; "
+                        "the run would be INCONCLUSIVE (exit 5) and never count as done")
+    return tuple(sorted(affected)), tuple(objs), tuple(warnings)
 
 
 def plan(project_root: Path, drill_id: str, inventory_path: Path, overrides: Mapping[str, str],
          drill_home: Path, *, ansible_check: bool = True) -> Plan:
     """Never starts a lab and changes nothing (check mode)."""
+    from orchestrator.engine.safety import refuse_unwritable
+
     prepared = prepare(project_root, drill_id, inventory_path, overrides, drill_home,
                        start_lab=False)
+    refuse_unwritable(prepared.resolved, prepared.inventory)
     rows = []
     for phase, steps in prepared.resolved.phases.items():
         for i, step in enumerate(steps):
@@ -39,7 +112,8 @@ def plan(project_root: Path, drill_id: str, inventory_path: Path, overrides: Map
                 rec["check"] = _check(project_root, step, prepared.inventory_path,
                                       prepared.inventory.environment.name, drill_home)
             rows.append(rec)
-    return Plan(drill_id, dict(prepared.resolved.params), tuple(rows))
+    on_path, objs, warnings = planned_objectives(prepared.resolved, prepared.inventory)
+    return Plan(drill_id, dict(prepared.resolved.params), tuple(rows), on_path, objs, warnings)
 
 
 def _check(project_root: Path, step, inventory: Path, environment: str,

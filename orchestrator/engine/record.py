@@ -49,7 +49,9 @@ def run_start_record(resolved, inv: Inventory, opt, state_dir: Path | None) -> d
         "versions": _versions(),
         "targets": {"rto_s": dict(d.targets.rto_s), "no_double_login": d.targets.no_double_login,
                     "cutover_limit_s": d.targets.cutover_limit_s,
-                    "cutover_firm_s": d.targets.cutover_firm_s},
+                    "cutover_firm_s": d.targets.cutover_firm_s,
+                    **({"expected_interruption_s": dict(d.targets.expected_s)}
+                       if d.targets.expected_s else {})},
         "abort": {"blast_radius": d.abort.blast_radius,
                   "recovery_margin_s": d.abort.recovery_margin_s},
         "failback": d.failback,

@@ -43,6 +43,7 @@ from orchestrator.model.inventory import Inventory
 from orchestrator.model.redact import Redactor, secret_values
 from orchestrator.model.results import worst_rto
 from orchestrator.model.stamp import Stamp
+from orchestrator.probes.identity import mismatches
 from orchestrator.targets import Target
 from orchestrator.targets.hosts import HostsTarget
 
@@ -155,15 +156,13 @@ class Engine:
         st = self.state
         status, exit_code = "passed", 0
         measurements: list = []
-        steady_after = None
-        gate_refusal: str | None = None
-        baseline: Mapping[str, str] = {}
+        steady_after, gate_refusal, baseline = None, None, {}
         self.obs.start(self.folder)
         for note in self.target.start_evidence(self.inv, self.folder):
             self.emit(jr.Note(note.message, dict(note.data)))
         try:
-            self._run_phase("precheck")
-            baseline, gate_refusal = self._gate()
+            if (gate_refusal := self._precheck()) is None:
+                baseline, gate_refusal = self._gate()
             if gate_refusal is None:
                 for phase in FAULT_PHASES:
                     self._run_phase(phase)
@@ -182,7 +181,8 @@ class Engine:
                                                         self.obs.period())
                 self._run_phase("restore", keep_going=True)
             if gate_refusal is None:
-                steady_after = self.after_check(baseline, require_home=self._require_home()).ok
+                home = _require_home(self.resolved)
+                steady_after = self.after_check(baseline, require_home=home).ok
             self.safety.journal_late_signals()
         received = self.safety.signals.received
         if received and status != "aborted":
@@ -190,19 +190,18 @@ class Engine:
             # operator stopped the run.
             status, exit_code = "aborted", 3
             st.abort_reason = st.abort_reason or f"interrupted by {received[0]}"
-        if st.failback_ns is not None:
-            measurements += measure.measure_failback(self.inv, self.drill, st, self.obs.tracker)
+        measurements = measure.after_restore(self.inv, self.drill, st, self.obs.tracker,
+                                             measurements, self.obs.period())
         for m in measurements:
             self.emit(m)
-        objs = measure.run_objectives(self.drill, st, measurements, self.target.session_detail) \
-            if st.fault_started else []
+        objs = measure.run_objectives(self.drill, st, measurements, self.target.session_detail,
+                                      self.target.sessions_visible) if st.fault_started else []
         for o in objs:
             self.emit(o)
         if gate_refusal is not None:
             status, exit_code = "refused", 4
-        elif status == "passed" and (not all(o.passed for o in objs) or st.restore_failures
-                                     or steady_after is False):
-            status, exit_code = "failed", 1
+        elif status == "passed":
+            status, exit_code = measure.verdict(st, objs, steady_after)
         summary = measure.summary(st, status, objs, steady_after, gate_refusal)
         sealing.collect_evidence(self)
         artifacts = sealing.write_reports(self)
@@ -212,7 +211,7 @@ class Engine:
         self.journal.close()
         sealing.index(self)
         if gate_refusal is not None:
-            raise RefusedError(f"steady-state gate failed, drill not started: {gate_refusal} "
+            raise RefusedError(f"{gate_refusal}; drill not started "
                                f"(journal: {self.folder.path})")
         return RunOutcome(self.folder.run_id, self.folder.path, status, exit_code,
                           tuple(measurements), tuple(objs), summary, steady_after,
@@ -322,6 +321,22 @@ class Engine:
 
     # ------------------------------------------------------------------ steady state
 
+    def _precheck(self) -> str | None:
+        """The pre-check phase, part of the steady-state gate: a step failing there (not a
+        signal or abort condition) refuses the drill, exit 4; the reason, else None."""
+        if wrong := mismatches(self.inv):  # the monitors must be the inventory's gateways
+            self.emit(jr.SteadyState("gate", False, tuple(
+                jr.SteadyCheck(w.split(":")[0], "identity", False, w) for w in wrong)))
+            return "steady-state gate failed: monitor identity: " + "; ".join(wrong)
+        try:
+            self._run_phase("precheck")
+        except (Abort, StepFailed) as e:
+            if self.safety.stopping() or self.state.fault_started:
+                raise
+            self.emit(jr.SteadyState("gate", False, (jr.SteadyCheck("", "precheck", False, str(e)),)))
+            return f"steady-state gate failed: pre-check: {e}"
+        return None
+
     def _gate(self) -> tuple[Mapping[str, str], str | None]:
         self.state.phase = "gate"
         self.safety.debug_pause("gate", 0, "start", self.folder.run_id)
@@ -330,11 +345,8 @@ class Engine:
         self.emit(jr.SteadyState("gate", res.ok, res.checks))
         if self.safety.stop_flag.is_set():
             raise self.safety.interrupted("gate", None)
-        return res.baseline, (None if res.ok else res.describe_failures())
-
-    def _require_home(self) -> bool:
-        return bool(self.drill.failback) or any(
-            s.effect is not None and s.effect.repoint_to for _, s in self.resolved.steps())
+        return res.baseline, (None if res.ok else
+                              f"steady-state gate failed: {res.describe_failures()}")
 
     def after_check(self, baseline: Mapping[str, str] | None = None, *,
                     require_home: bool) -> SteadyState:
@@ -345,3 +357,8 @@ class Engine:
         self.emit(jr.SteadyState("after", res.ok, res.checks))
         self.state.after_failures = res.describe_failures() if not res.ok else ""
         return res
+
+
+def _require_home(resolved) -> bool:
+    return bool(resolved.drill.failback) or any(
+        s.effect is not None and s.effect.repoint_to for _, s in resolved.steps())

@@ -183,6 +183,29 @@ def service_loss(kind: str, rec) -> bool:
 # ---------------------------------------------------------------------- preflight
 
 
+def unwritable_configs(resolved, inv: Inventory) -> list[str]:
+    """Gateways a repoint of this drill would rewrite (its repoint steps, and every
+    non-satellite gateway when it declares failback) whose config format has no adapter."""
+    from orchestrator.adapters.config_formats import unwritable
+
+    ids: set[str] = set()
+    for _, step in resolved.steps():
+        if step.effect is not None and step.effect.repoint_to:
+            ids |= set(step.effect.repoint_gateways)
+    if resolved.drill.failback:
+        ids |= {g.id for g in inv.gateways if not g.satellite_only}
+    return unwritable(inv, sorted(ids))
+
+
+def refuse_unwritable(resolved, inv: Inventory) -> None:
+    """`drill plan` and `drill run`: refused (exit 4) before any change when a repoint
+    would write a config drill cannot edit."""
+    bad = unwritable_configs(resolved, inv)
+    if bad:
+        raise RefusedError("this drill repoints gateways whose config drill cannot write: "
+                           + "; ".join(bad))
+
+
 def standing_approval(resolved, inv: Inventory, opt):
     """The standing approval `opt.standing_approval` names, valid today for this drill
     (model/approvals.py), or None when the run names none; `RefusedError` (exit 4) when it
@@ -214,7 +237,8 @@ def _zone(inv: Inventory):
 def preflight(resolved, inv: Inventory, opt) -> None:
     """Refusals that need no run folder: production confirmation, change window, operator.
     A valid standing approval (`--standing-approval`) confirms the environment and answers
-    the manual steps that only record a reference; any other manual step is refused."""
+    the manual steps that only record a reference; any other manual step is refused. A
+    repoint or failback on a config drill cannot write is refused too."""
     env = inv.environment
     approval = standing_approval(resolved, inv, opt)
     if approval is not None:
@@ -228,6 +252,7 @@ def preflight(resolved, inv: Inventory, opt) -> None:
         raise RefusedError("this drill changes lines, centres or gateways through the manual "
                            "driver and nobody can confirm them: run it interactively "
                            "(--yes never confirms a manual change)")
+    refuse_unwritable(resolved, inv)
 
 
 def _confirmations(resolved, inv: Inventory, opt) -> None:

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from orchestrator.journal.observations import Measure, Objective
 from orchestrator.model.inventory import Inventory, route
+from orchestrator.model.run import FAILED, NOT_APPLICABLE, NOT_TESTED, PASSED
 from orchestrator.model.stamp import Stamp
 from orchestrator.probes.monitor import Received
 
@@ -101,8 +102,12 @@ def measure_gateway(*, gateway: str, kind: str, service: str, affected: bool,
                     observed_ns: int | None, probe_period_s: float, target_s: float | None,
                     centre_before: str | None, phase: str = "failover",
                     fault_source: str = "fault-task", restarted: bool = False,
-                    exchange_offset_ns: int = 0) -> Measure:
-    """Measure one gateway's interruption from its own event stream."""
+                    exchange_offset_ns: int = 0, blind_ns: int | None = None) -> Measure:
+    """Measure one gateway's interruption from its own event stream.
+
+    `blind_ns`: when drill lost the gateway's monitor stream after the loss (None: it
+    never did). A service not seen restored by a monitor drill could not hear is not
+    measured (`passed` None), never failed nor passed on silence."""
     evs = [e for e in events if window_end_ns is None or e.ts_ns <= window_end_ns]
     link_lost = Stamp(link_lost_ns, fault_source, FAULT_TASK_MS)
     down = _first(evs, link_lost_ns, lambda e: e.type == "link_down")
@@ -145,23 +150,33 @@ def measure_gateway(*, gateway: str, kind: str, service: str, affected: bool,
     restored = (restored_stamp(restored_ev, link_lost_ns, exchange_offset_ns)
                 if restored_ev else None)
     note = ""
-    if not interrupted:
+    blind = (blind_ns is not None and blind_ns >= link_lost_ns
+             and (window_end_ns is None or blind_ns <= window_end_ns))
+    passed: bool | None
+    if blind and restored is None:
+        interruption, passed = None, None
+        note = ("not measured: drill lost this gateway's monitor stream "
+                f"{(blind_ns - link_lost_ns) / 1e9:.3f}s after the loss")
+    elif not interrupted:
         interruption = 0.0
         passed = True
         if affected:
             note = "on the predicted failed path, but no interruption seen"
     elif restored is None:
         interruption = None
-        passed = affected and target_s is None  # nothing to judge without a target
+        passed = False
         note = ("service not restored within the measurement window"
-                + ("; the drill sets no target for this service" if passed else ""))
+                + ("; the drill sets no target for this service" if target_s is None else ""))
     else:
         interruption = round((restored.ns - link_lost_ns) / 1e9, 6)
-        passed = target_s is None or interruption <= target_s
+        # an interruption of a service the drill sets no target for is never a pass
+        passed = target_s is not None and interruption <= target_s
+        if target_s is None:
+            note = "interrupted; the drill sets no target for this service"
         if not affected:
             passed = False
             note = "not on the predicted failed path, yet service was interrupted"
-    if not affected and interrupted and restored is None:
+    if not affected and interrupted and restored is None and passed is not None:
         note = "not on the predicted failed path, yet service was interrupted"
     return Measure(gateway=gateway, service=service, affected=affected, interrupted=interrupted,
                    note=note, centre_before=centre_before, centre_after=centre_after,
@@ -170,25 +185,88 @@ def measure_gateway(*, gateway: str, kind: str, service: str, affected: bool,
                    passed=passed, phase=phase)
 
 
-def objectives(measurements: Sequence[Measure], rto_s: Mapping[str, float]) -> list[Objective]:
+def _rto_objective(service: str, target: float, ms: Sequence[Measure]) -> Objective:
+    if not ms:
+        return Objective(f"rto.{service}", target, None, False,
+                         "no gateway of this service was on the failed path", NOT_APPLICABLE)
+    failing = [m.gateway for m in ms if m.passed is False]
+    blind = [m.gateway for m in ms if m.passed is None]
+    values = [m.interruption_s for m in ms]
+    worst = None if any(v is None for v in values) else max(values)
+    if failing:
+        return Objective(f"rto.{service}", target, worst, False,
+                         f"over target or not restored: {', '.join(failing)}", FAILED)
+    if blind:
+        return Objective(f"rto.{service}", target, worst, False,
+                         f"not measured (monitor stream lost): {', '.join(blind)}", NOT_TESTED)
+    return Objective(f"rto.{service}", target, worst, True,
+                     f"{len(ms)} gateway(s) within {target:g}s", PASSED)
+
+
+def _unnamed_objective(service: str, expected: float | None, ms: Sequence[Measure]) -> Objective | None:
+    """A service the drill names no RTO for: `expected.<service>` when the drill declares
+    its interruption expected (judged against that target), else `unexpected.<service>`,
+    failed as soon as any of its gateways was interrupted."""
+    hit = [m for m in ms if m.interrupted]
+    blind = [m.gateway for m in ms if m.passed is None]
+    values = [m.interruption_s for m in hit]
+    worst = None if any(v is None for v in values) else max(values, default=0.0)
+    shown = ", ".join(f"{m.gateway} ({'not restored' if m.interruption_s is None else f'{m.interruption_s:.3f}s'})"
+                      for m in hit)
+    if expected is not None:
+        name = f"expected.{service}"
+        if not any(m.affected for m in ms) and not hit:
+            return Objective(name, expected, None, False,
+                             "no gateway of this service was on the failed path", NOT_APPLICABLE)
+        bad = [m.gateway for m in hit if m.interruption_s is None or m.interruption_s > expected]
+        if bad:
+            return Objective(name, expected, worst, False,
+                             f"expected interruption over target or not restored: {shown}", FAILED)
+        if blind:
+            return Objective(name, expected, worst, False,
+                             f"not measured (monitor stream lost): {', '.join(blind)}", NOT_TESTED)
+        return Objective(name, expected, worst, True,
+                         f"interrupted as the drill expects: {shown or 'none'}", PASSED)
+    if hit:
+        return Objective(f"unexpected.{service}", 0, worst, False,
+                         f"interrupted, but the drill neither names this service nor declares "
+                         f"its interruption expected: {shown}", FAILED)
+    return None
+
+
+def objectives(measurements: Sequence[Measure], rto_s: Mapping[str, float],
+               expected_s: Mapping[str, float] | None = None) -> list[Objective]:
+    """RTO per service the drill names, every other service the drill interrupted
+    (expected with its own target, else a failure), and the unaffected gateways'
+    objective; each in one of four states (orchestrator.model.run): an RTO with no gateway
+    of its service on the failed path is not applicable; one whose gateway drill could not
+    hear is not tested."""
     out: list[Objective] = []
     for service, target in rto_s.items():
         ms = [m for m in measurements if m.service == service and m.affected and m.phase == "failover"]
-        if not ms:
-            out.append(Objective(f"rto.{service}", target, None, True,
-                                 "no gateway of this service was on the failed path"))
+        out.append(_rto_objective(service, target, ms))
+    expected_s = expected_s or {}
+    failover = [m for m in measurements if m.phase == "failover"]
+    for service in sorted({m.service for m in failover} | set(expected_s)):
+        if service in rto_s:
             continue
-        values = [m.interruption_s for m in ms]
-        worst = None if any(v is None for v in values) else max(values)
-        failing = [m.gateway for m in ms if not m.passed]
-        out.append(Objective(f"rto.{service}", target, worst, not failing,
-                             f"over target or not restored: {', '.join(failing)}" if failing
-                             else f"{len(ms)} gateway(s) within {target:g}s"))
+        o = _unnamed_objective(service, expected_s.get(service),
+                               [m for m in failover if m.service == service])
+        if o is not None:
+            out.append(o)
     unaffected = [m for m in measurements if not m.affected and m.phase == "failover"]
     hit = [m.gateway for m in unaffected if m.interrupted]
-    out.append(Objective("unaffected_no_interruption", 0, len(hit), not hit,
-                         f"interrupted off the failed path: {', '.join(hit)}" if hit
-                         else f"{len(unaffected)} gateway(s) off the failed path, none interrupted"))
+    blind = [m.gateway for m in unaffected if m.passed is None]
+    if hit:
+        out.append(Objective("unaffected_no_interruption", 0, len(hit), False,
+                             f"interrupted off the failed path: {', '.join(hit)}", FAILED))
+    elif blind:
+        out.append(Objective("unaffected_no_interruption", 0, None, False,
+                             f"not measured (monitor stream lost): {', '.join(blind)}", NOT_TESTED))
+    else:
+        out.append(Objective("unaffected_no_interruption", 0, 0, True,
+                             f"{len(unaffected)} gateway(s) off the failed path, none interrupted",
+                             PASSED))
     return out
 
 

@@ -13,6 +13,7 @@ from orchestrator.journal.record_base import (
     plain,
     text_of,
 )
+from orchestrator.model.run import objective_state
 from orchestrator.model.stamp import Stamp
 
 
@@ -116,8 +117,21 @@ class Objective(TypedRecord):
     name: str = ""
     target: Any = None  # a number (seconds for rto.*, cutover.*), a count, or text
     measured: Any = None
-    passed: bool = False
+    passed: bool = False  # True only when measured and met (state "passed")
     detail: str = ""
+    # passed | failed | not_applicable | not_tested (orchestrator.model.run); a record
+    # written before the states existed has none: its `passed` says passed or failed.
+    state: str = ""
+
+    @property
+    def verdict(self) -> str:
+        return objective_state(self.state, self.passed)
+
+    def to_record(self) -> dict[str, Any]:
+        out = super().to_record()
+        if not self.state:  # an older journal wrote no state
+            del out["state"]
+        return out
 
 
 @dataclass(frozen=True)

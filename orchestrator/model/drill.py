@@ -109,6 +109,12 @@ class Targets:
     no_double_login: bool = True
     cutover_limit_s: float | None = None
     cutover_firm_s: float | None = None
+    # service -> seconds: an interruption the drill causes on purpose, with its own target
+    # (measured through restore); any other service the drill interrupts fails the run.
+    expected_s: Mapping[str, float] = field(default_factory=dict)
+
+    def target_of(self, service: str) -> float | None:
+        return self.rto_s.get(service, self.expected_s.get(service))
 
 
 @dataclass(frozen=True)

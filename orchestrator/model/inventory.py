@@ -100,6 +100,8 @@ class Gateway:
     service: str | None = None
     satellite_only: bool = False
     driver: str | None = None
+    # the config format a repoint writes (orchestrator.adapters.config_formats); None: none
+    config_format: str | None = None
 
     @property
     def service_name(self) -> str:

@@ -340,6 +340,9 @@ class GatewayTracker:
         self._lock = threading.Lock()
         self._views = {gid: GatewayView(gid, kind) for gid, kind in gateways}
         self.changed = threading.Condition(self._lock)
+        # gateway -> when its stream was lost, while drill cannot hear it (cleared when the
+        # stream is back: the watcher replays what it missed with `since`)
+        self._lost_since: dict[str, int] = {}
 
     def apply(self, rec: Received) -> None:
         with self._lock:
@@ -347,6 +350,7 @@ class GatewayTracker:
             if view is None:
                 return
             view.connected = True
+            self._lost_since.pop(rec.gateway, None)
             view.apply(rec)
             if rec.type != "snapshot":
                 view.events.append(rec)
@@ -355,8 +359,17 @@ class GatewayTracker:
     def set_connected(self, gateway: str, connected: bool) -> None:
         with self._lock:
             if gateway in self._views:
+                if not connected and self._views[gateway].connected:
+                    self._lost_since.setdefault(gateway, time.time_ns())
+                elif connected:
+                    self._lost_since.pop(gateway, None)
                 self._views[gateway].connected = connected
                 self.changed.notify_all()
+
+    def lost_since(self, gateway: str) -> int | None:
+        """When drill lost this gateway's stream, if it has not heard it since; else None."""
+        with self._lock:
+            return self._lost_since.get(gateway)
 
     def view(self, gateway: str) -> GatewayView:
         with self._lock:
@@ -428,6 +441,10 @@ class StreamWatcher:
                         break
                     for line in body.feed(data):
                         rec = Received(gateway, json.loads(line), recv_ns)
+                        reported = rec.event.get("gateway")
+                        if reported is not None and reported != gateway:
+                            # another gateway's monitor: never its events as this one's
+                            raise HttpError(f"monitor reports gateway {reported!r}")
                         if rec.type == "snapshot":
                             pid = rec.data.get("pid")
                             if seen_pid is not None and pid != seen_pid and since:

@@ -13,7 +13,7 @@ from orchestrator.errors import InputError, Problem
 from orchestrator.journal import records as jr
 from orchestrator.journal.reader import JOURNAL, Record, RunJournal, from_records, read_journal, typed
 from orchestrator.model.inventory import Carrier
-from orchestrator.model.run import STATUSES, exit_code_of
+from orchestrator.model.run import FAILED, NOT_TESTED, STATUSES, exit_code_of, objective_state
 from orchestrator.model.stamp import Stamp
 from orchestrator.model.text import Text
 from orchestrator.reports.model import (
@@ -138,7 +138,8 @@ def _summary(rec: Record) -> str:
         return (f"{d.get('gateway')}/{d.get('service')} {d.get('phase')} "
                 f"interruption={d.get('interruption_s')} target={d.get('target_s')} passed={d.get('passed')}")
     if k == "objective":
-        return f"{d.get('name')} target={d.get('target')} measured={d.get('measured')} passed={d.get('passed')}"
+        state = objective_state(d.get("state"), d.get("passed"))
+        return f"{d.get('name')} target={d.get('target')} measured={d.get('measured')} {state}"
     if k == "steady_state":
         return f"{d.get('when')} ok={d.get('ok')}"
     if k in ("signal", "abort"):
@@ -150,15 +151,19 @@ def _summary(rec: Record) -> str:
     return ", ".join(f"{key}={d[key]}" for key in list(d)[:4] if not isinstance(d[key], Mapping | list))
 
 
-def derive_status(*, aborted: bool, refused: bool, failures: bool, end_status: str | None) -> str:
-    """run.end wins; before it is written (reports are rendered first) derive it."""
+def derive_status(*, aborted: bool, refused: bool, failures: bool, end_status: str | None,
+                  untested: bool = False) -> str:
+    """run.end wins; before it is written (reports are rendered first) derive it: refused,
+    aborted, failed, then inconclusive (an objective not tested), else passed."""
     if end_status in STATUSES:
         return end_status
     if refused:
         return "refused"
     if aborted:
         return "aborted"
-    return "failed" if failures else "passed"
+    if failures:
+        return "failed"
+    return "inconclusive" if untested else "passed"
 
 
 def load_run(run_dir: Path, *, log: bool = True, closing: bool = False) -> RunView:
@@ -298,7 +303,8 @@ def _build(run_dir: Path, journal: RunJournal, *, log: bool, closing: bool) -> R
     refused = bool(gate) and not gate[-1].ok and not any(s.phase in _FAULT_PHASES for s in steps)
     # `drill recover` ends a dead run as aborted; its reports are rendered before run.end.
     status = derive_status(aborted=bool(c.interrupts) or c.recovered, refused=refused,
-                           failures=failures, end_status=end.status if end else None)
+                           failures=failures, end_status=end.status if end else None,
+                           untested=any(o.verdict == NOT_TESTED for o in c.objectives))
     last = records[-1]
     ended = Stamp((end_rec or last).ts_ns, "engine", 0.0)
     if end is not None:
@@ -358,10 +364,13 @@ def _deviations(steps: Sequence[StepView], measures: Sequence[MeasureView],
                               f"interruption {m.interruption_s} s exceeds target {tgt} s")
             out.append(Deviation("measure", f"{m.gateway}/{m.service} ({m.phase})", detail))
     for o in objectives:
-        if not o.passed:
+        if o.verdict == FAILED:
             out.append(Deviation("objective", o.name, Text(
                 f"目标值 {o.target}，实测值 {o.measured}。{o.detail}",
                 f"target {o.target}, measured {o.measured}. {o.detail}")))
+        elif o.verdict == NOT_TESTED:
+            out.append(Deviation("not_tested", o.name, Text(f"未测试：{o.detail}",
+                                                             f"not tested: {o.detail}")))
     for st in steady:
         if not st.ok:
             bad = "; ".join(f"{c.gateway} {c.check}: {c.detail}" for c in st.checks if not c.ok)

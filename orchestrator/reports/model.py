@@ -22,6 +22,7 @@ from orchestrator.journal.records import (
 )
 from orchestrator.model.inventory import Carrier
 from orchestrator.model.results import worst_rto
+from orchestrator.model.run import state_counts
 from orchestrator.model.stamp import Stamp
 from orchestrator.model.text import Text
 
@@ -227,7 +228,7 @@ class RunView:
     topology: Topology
     started: Stamp
     ended: Stamp | None
-    status: str  # passed | failed | aborted | refused
+    status: str  # passed | failed | inconclusive | aborted | refused
     exit_code: int | None
     summary: str  # run.end summary line, if any
     finished: bool  # the journal holds run.end
@@ -291,6 +292,11 @@ class RunView:
     def after_ok(self) -> bool:
         after = self.steady_of("after")
         return after is not None and after.ok
+
+    @property
+    def objective_counts(self) -> dict[str, int]:
+        """How many objectives are in each of the four states (model.run)."""
+        return state_counts(o.verdict for o in self.objectives)
 
     def rto_by_service(self) -> dict[str, float]:
         """run.end's `rto_s`: worst failover interruption per service among affected

@@ -15,6 +15,7 @@ from xml.etree import ElementTree as ET
 from orchestrator.errors import DrillError, InputError, Problem
 from orchestrator.journal.chain import iso_ns
 from orchestrator.model.i18n import Locale, locale
+from orchestrator.model.run import NOT_APPLICABLE, NOT_TESTED
 from orchestrator.reports.model import MIN_RETENTION_DAYS, RunView, Stamp, Text
 from orchestrator.reports.timeline import render_svgs
 
@@ -42,6 +43,7 @@ def _context(run: RunView, loc: Locale, digest: str) -> dict[str, Any]:
         "run": run, "L": loc, "digest": digest, "lang": loc.lang,
         "sep": "：" if loc.lang == "zh" else ": ",
         "status_key": f"status_{run.status}",
+        "verdict_counts": loc("verdict_counts", **run.objective_counts),
         "generated_ns": time.time_ns(),
         "svgs": render_svgs(run, loc),
         "gateways_involved": svc_gateways,
@@ -101,8 +103,22 @@ def _plain(value: Any, loc: Locale) -> Any:
     return value
 
 
+def _verdict(run: RunView) -> dict[str, str]:
+    """The run's verdict line in both languages: status, then each objective state counted."""
+    out = {}
+    for lang in ("zh", "en"):
+        loc = locale(lang, run.timezone)
+        out[lang] = (f"{loc('status_' + run.status)}{'：' if lang == 'zh' else ': '}"
+                     f"{loc('verdict_counts', **run.objective_counts)}")
+    return out
+
+
 def to_json(run: RunView, loc: Locale, digest: str) -> dict[str, Any]:
     body = _plain(run, loc)
+    body["objectives"] = [
+        {**_plain(o, loc), "state": o.verdict,
+         "state_label": {lang: locale(lang, run.timezone)(f"state_{o.verdict}") for lang in ("zh", "en")}}
+        for o in run.objectives]
     body.pop("log", None)  # the journal itself is the activity log
     body["run_dir"] = str(run.run_dir)
     return {
@@ -110,6 +126,8 @@ def to_json(run: RunView, loc: Locale, digest: str) -> dict[str, Any]:
         "timezone": run.timezone, "lang": loc.lang,
         "retention_days": max(run.inventory.retention_days, MIN_RETENTION_DAYS),
         "rto_by_service": run.rto_by_service(),
+        "objective_states": run.objective_counts,
+        "verdict": _verdict(run),
         "restore_ran": run.restore_ok, "after_check_passed": run.after_ok,
         "probe_summaries": [_plain(r, loc) for r in probe_rows(run)],
         **{k: v for k, v in body.items() if k != "probe_summaries"},
@@ -183,6 +201,11 @@ def to_junit(run: RunView) -> bytes:
                        if m.interruption_s is not None else "service not restored")
         case(f"{cls}.measure.{m.phase}", f"{m.gateway} {m.service}", m.interruption_s, failure)
     for o in run.objectives:
+        if o.verdict in (NOT_APPLICABLE, NOT_TESTED):
+            el_skip = f"{o.verdict.replace('_', ' ')}: {o.detail}"
+            case(f"{cls}.objective", o.name, None, None)
+            ET.SubElement(cases[-1], "skipped", message=el_skip)
+            continue
         case(f"{cls}.objective", o.name, None,
              None if o.passed else f"target {o.target}, measured {o.measured}. {o.detail}".strip())
     for i in run.interrupts:

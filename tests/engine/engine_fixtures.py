@@ -93,6 +93,8 @@ params:
   dr: {type: centre, default: BJ}
 targets:
   trading: {rto: 60s}
+  market_data: {expected_interruption: 60s}
+  settlement: {expected_interruption: 60s}
 abort: {blast_radius: true, recovery_margin: 10s}
 failback: true
 phases:
@@ -120,6 +122,40 @@ phases:
       playbook: repoint.yml
       vars: {gateways: "{{ gateways(satellite_only=false) }}", to: home}
       effect: {repoint: {gateways: "{{ gateways(satellite_only=false) }}", to: home}}
+"""
+
+
+# Every terrestrial line cut, only market data named: trading and settlement go down for
+# the whole drill. `{declared}` may declare them expected (issue 13).
+MD_ONLY = """\
+id: {id}
+title: {{zh: 测试行情组播, en: Test market data only}}
+description: {{zh: 测试, en: test}}
+spec: [R-APP-4]
+cadence: quarterly
+targets:
+  market_data: {{rto: 10s}}
+{declared}  no_double_login: true
+abort: {{blast_radius: true, recovery_margin: 10s}}
+phases:
+  fault:
+    - name: Cut every terrestrial line
+      playbook: line.yml
+      vars: {{lines: "{{{{ terrestrial_lines() }}}}", state: down}}
+      effect: {{lines_down: "{{{{ terrestrial_lines() }}}}"}}
+  recovery:
+    - name: Market data on multicast
+      wait: {{until: {{md_source: multicast}}, timeout: 30s}}
+  hold:
+    - name: Soak
+      wait: {{for: 1s, while: no_new_loss}}
+  restore:
+    - name: Lines up
+      playbook: line.yml
+      vars: {{lines: "{{{{ terrestrial_lines() }}}}", state: up}}
+      effect: {{lines_up: "{{{{ terrestrial_lines() }}}}"}}
+    - name: Every gateway logged in
+      wait: {{until: all_logged_in, timeout: 60s}}
 """
 
 
@@ -157,6 +193,10 @@ def make_project(root: Path) -> Path:
     }
     drills = {name: QUICK.format(id=name, **{**base, **v}) for name, v in variants.items()}
     drills["bj-quick"] = BJ_QUICK
+    drills["md-only"] = MD_ONLY.format(id="md-only", declared="")
+    drills["md-only-declared"] = MD_ONLY.format(
+        id="md-only-declared",
+        declared="  trading: {expected_interruption: 120s}\n  settlement: {expected_interruption: 120s}\n")
     for name, text in drills.items():
         (root / "drills" / f"{name}.yaml").write_text(text, encoding="utf-8")
     return root

@@ -38,6 +38,8 @@ def gateway_entries(bed: HostBed, ports: dict[str, int]) -> list[dict[str, Any]]
     return [{"id": gid, "kind": "trading", "host": "gw",
              "monitor": {"address": "127.0.0.1", "port": port},
              "config": str(base / "gateways" / gid / "server_list.xml"),
+             # the bed runs the lab gateway: its config is the lab's XML (issue 13)
+             "config_format": "lab-xml",
              "service": f"sscc-gateway@{gid}"} for gid, port in ports.items()]
 
 

@@ -71,7 +71,8 @@ class FixtureRun:
 
 
 def write_run(root: Path, outcome: str = "passed", *, lang: str = "en", finish: bool = True) -> FixtureRun:
-    """A carrier-outage run in root/2026/<run-id>/ whose outcome is passed, failed or aborted."""
+    """A carrier-outage run in root/2026/<run-id>/ whose outcome is passed, failed, aborted or
+    inconclusive (a not applicable and a not tested objective)."""
     from orchestrator.reports import write_run_reports
 
     base = time.time_ns()
@@ -224,12 +225,27 @@ def write_run(root: Path, outcome: str = "passed", *, lang: str = "en", finish: 
                                "samples": 1200, "failures": 64, "period_ms": 50})
     rto = {svc: max((m["interruption_s"] or 0.0) for m in measures if m["service"] == svc)
            for svc in TARGETS}
+    untested = outcome == "inconclusive"  # issue 13: one not applicable, one not tested
     for svc, target in TARGETS.items():
+        if untested and svc == "settlement":
+            j.append("objective", {"name": f"{svc}.rto", "target": f"<= {target:g} s", "measured": None,
+                                   "passed": False, "state": "not_applicable",
+                                   "detail": "no gateway of this service was on the failed path"})
+            continue
         j.append("objective", {"name": f"{svc}.rto", "target": f"<= {target:g} s",
                                "measured": f"{rto[svc]:.3f} s", "passed": rto[svc] <= target and not aborted,
                                "detail": ""})
-    j.append("objective", {"name": "no_double_login", "target": "0", "measured": "0", "passed": True,
-                           "detail": ""})
+    if outcome == "unexpected":  # issue 13: a service the drill did not name was interrupted
+        j.append("objective", {"name": "unexpected.settlement", "target": 0, "measured": 4.2,
+                               "passed": False, "state": "failed",
+                               "detail": "interrupted, but the drill neither names this service nor "
+                                         "declares its interruption expected: W00004JS (4.200s)"})
+    if untested:
+        j.append("objective", {"name": "no_double_login", "target": "0", "measured": None, "passed": False,
+                               "state": "not_tested", "detail": "session table not visible"})
+    else:
+        j.append("objective", {"name": "no_double_login", "target": "0", "measured": "0", "passed": True,
+                               "detail": ""})
     ev = run_dir / "evidence" / "files" / "lab" / "server_list.xml"
     ev.parent.mkdir(parents=True, exist_ok=True)
     ev.write_text("<server password=\"<redacted>\"/>\n")
@@ -238,8 +254,10 @@ def write_run(root: Path, outcome: str = "passed", *, lang: str = "en", finish: 
                                "redacted": True, "original_sha256": "f" * 64})
     hashes = write_run_reports(run_dir, lang=lang, journal_digest=j.digest)
     if finish:
-        status = {"passed": "passed", "failed": "failed", "aborted": "aborted"}[outcome]
-        j.append("run.end", {"status": status, "exit_code": {"passed": 0, "failed": 1, "aborted": 3}[outcome],
+        status = "failed" if outcome == "unexpected" else outcome
+        j.append("run.end", {"status": status,
+                             "exit_code": {"passed": 0, "failed": 1, "aborted": 3, "inconclusive": 5,
+                                           "unexpected": 1}[outcome],
                              "summary": f"{outcome}: carrier CT cut and restored", "rto_s": rto,
                              "artifacts": {**hashes,
                                                                       "evidence/files/lab/server_list.xml": "e" * 64}})

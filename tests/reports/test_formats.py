@@ -40,7 +40,9 @@ def test_csv_has_the_line_table_and_one_row_per_switch(tmp_path, passed_run):
 def test_markdown_report_states_result_and_table(tmp_path, drill_home):
     run = write_run(tmp_path / "reports", "failed")
     md = render_report(run.run_dir, "md", "en", tmp_path / "r.md").read_text(encoding="utf-8")
-    assert md.splitlines()[2] == "**Result: FAILED** (Exit code 1)"
+    # issue 13: the verdict line counts each objective state
+    assert md.splitlines()[2] == ("**Result: FAILED**: 3 passed, 1 failed, 0 not applicable, "
+                                  "0 not tested (Exit code 1)")
     assert "| W000000T | trading | failover |" in md
     assert "34.75 s" in md
 
