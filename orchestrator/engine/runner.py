@@ -162,7 +162,7 @@ class Engine:
             self.emit(jr.Note(note.message, dict(note.data)))
         try:
             if (gate_refusal := self._precheck()) is None:
-                baseline, gate_refusal = self._gate()
+                baseline, gate_refusal = _gate(self)
             if gate_refusal is None:
                 for phase in FAULT_PHASES:
                     self._run_phase(phase)
@@ -337,17 +337,6 @@ class Engine:
             return f"steady-state gate failed: pre-check: {e}"
         return None
 
-    def _gate(self) -> tuple[Mapping[str, str], str | None]:
-        self.state.phase = "gate"
-        self.safety.debug_pause("gate", 0, "start", self.folder.run_id)
-        res = wait_steady(self.inv, observe=self.target.environment_view, at_gate=True,
-                          timeout_s=GATE_SETTLE_S, stop=self.safety.stopping)
-        self.emit(jr.SteadyState("gate", res.ok, res.checks))
-        if self.safety.stop_flag.is_set():
-            raise self.safety.interrupted("gate", None)
-        return res.baseline, (None if res.ok else
-                              f"steady-state gate failed: {res.describe_failures()}")
-
     def after_check(self, baseline: Mapping[str, str] | None = None, *,
                     require_home: bool) -> SteadyState:
         """Steady state after restore, journaled as `steady_state` (after)."""
@@ -357,6 +346,18 @@ class Engine:
         self.emit(jr.SteadyState("after", res.ok, res.checks))
         self.state.after_failures = res.describe_failures() if not res.ok else ""
         return res
+
+
+def _gate(eng: Engine) -> tuple[Mapping[str, str], str | None]:
+    """The steady-state gate after the pre-check: the baseline, and the refusal if any."""
+    eng.state.phase = "gate"
+    eng.safety.debug_pause("gate", 0, "start", eng.folder.run_id)
+    res = wait_steady(eng.inv, observe=eng.target.environment_view, at_gate=True,
+                      timeout_s=GATE_SETTLE_S, stop=eng.safety.stopping)
+    eng.emit(jr.SteadyState("gate", res.ok, res.checks))
+    if eng.safety.stop_flag.is_set():
+        raise eng.safety.interrupted("gate", None)
+    return res.baseline, (None if res.ok else f"steady-state gate failed: {res.describe_failures()}")
 
 
 def _require_home(resolved) -> bool:
