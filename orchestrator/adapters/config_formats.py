@@ -26,3 +26,16 @@ def unwritable(inv: Inventory, gateway_ids: Iterable[str]) -> list[str]:
             why = "declares no config_format" if fmt is None else f"config_format {fmt!r} has no adapter"
             out.append(f"{gid} ({why}; drill writes only {', '.join(sorted(ADAPTERS))})")
     return out
+
+
+def unwritable_configs(resolved, inv: Inventory) -> list[str]:
+    """Gateways a run of this resolved drill would rewrite (its repoint steps, and every
+    non-satellite gateway when it declares failback) whose config format has no adapter:
+    `drill plan`, `drill run` and `drill schedule` refuse or leave such a drill out."""
+    ids: set[str] = set()
+    for _, step in resolved.steps():
+        if step.effect is not None and step.effect.repoint_to:
+            ids |= set(step.effect.repoint_gateways)
+    if resolved.drill.failback:
+        ids |= {g.id for g in inv.gateways if not g.satellite_only}
+    return unwritable(inv, sorted(ids))

@@ -172,6 +172,7 @@ def rotation(drill, inv: Inventory) -> tuple[list[tuple[tuple[tuple[str, str], .
 def plan_schedule(inv: Inventory, drills, today: date) -> SchedulePlan:
     """Which drills run unattended, with which parameters in which months, and which are
     left out and why (`drills`: the project's `model.drill.Drill`s)."""
+    from orchestrator.adapters.config_formats import unwritable_configs
     from orchestrator.compliance.cadence import drill_cadences
     from orchestrator.config.resolve import resolve
 
@@ -196,10 +197,14 @@ def plan_schedule(inv: Inventory, drills, today: date) -> SchedulePlan:
             notes.append(note)
         for sets, months in variants:
             try:
-                resolve(drill, inv, dict(sets))
+                resolved = resolve(drill, inv, dict(sets))
             except InputError as e:
                 left.append(LeftOut(drill.id, f"{dict(sets)}: {e.problems[0]}"))
                 continue
+            if bad := unwritable_configs(resolved, inv):  # drill run would refuse it (exit 4)
+                left.append(LeftOut(drill.id, "it rewrites gateway configs drill cannot write: "
+                                              + "; ".join(bad)))
+                break
             scheduled.append(Scheduled(cad, sets, months, approval))
     return SchedulePlan(tuple(scheduled), tuple(left), tuple(notes))
 

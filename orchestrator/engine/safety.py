@@ -183,23 +183,11 @@ def service_loss(kind: str, rec) -> bool:
 # ---------------------------------------------------------------------- preflight
 
 
-def unwritable_configs(resolved, inv: Inventory) -> list[str]:
-    """Gateways a repoint of this drill would rewrite (its repoint steps, and every
-    non-satellite gateway when it declares failback) whose config format has no adapter."""
-    from orchestrator.adapters.config_formats import unwritable
-
-    ids: set[str] = set()
-    for _, step in resolved.steps():
-        if step.effect is not None and step.effect.repoint_to:
-            ids |= set(step.effect.repoint_gateways)
-    if resolved.drill.failback:
-        ids |= {g.id for g in inv.gateways if not g.satellite_only}
-    return unwritable(inv, sorted(ids))
-
-
 def refuse_unwritable(resolved, inv: Inventory) -> None:
     """`drill plan` and `drill run`: refused (exit 4) before any change when a repoint
     would write a config drill cannot edit."""
+    from orchestrator.adapters.config_formats import unwritable_configs
+
     bad = unwritable_configs(resolved, inv)
     if bad:
         raise RefusedError("this drill repoints gateways whose config drill cannot write: "

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import tempfile
 import types
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -25,11 +26,34 @@ from orchestrator.engine.kinds import ManualKind, StepCall
 from orchestrator.engine.options import RunOptions
 from orchestrator.errors import RefusedError
 
-PRODUCTION = REPO / "inventories" / "production.example"
+SHIPPED = REPO / "inventories" / "production.example"
+# production.example's gateways declare no config format drill can write, so every drill
+# that repoints or fails back is left out of its schedule (see the last test). These tests
+# are about approvals and rotation: they use a copy whose gateways drill can repoint
+# (lab-xml is the only adapter until the vendor-config issue adds vendor formats).
+PRODUCTION = Path(tempfile.mkdtemp(prefix="drill-prod-writable-")) / "production"
 APPROVAL = "CHG-2026-0412"
 
 
-def _cron(capsys, inventory: Path = PRODUCTION, project: Path = REPO) -> tuple[str, str]:
+def _writable_production(dest: Path) -> Path:
+    shutil.copytree(SHIPPED, dest)
+    path = dest / "group_vars" / "all" / "drill.yml"
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    for gw in doc["drill"]["gateways"]:
+        gw["config_format"] = "lab-xml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return dest
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _production():
+    _writable_production(PRODUCTION)
+    yield
+    shutil.rmtree(PRODUCTION.parent, ignore_errors=True)
+
+
+def _cron(capsys, inventory: Path | None = None, project: Path = REPO) -> tuple[str, str]:
+    inventory = inventory or PRODUCTION
     code = main(["schedule", "--emit", "cron", "-i", str(inventory), "--project", str(project)])
     out, err = capsys.readouterr()
     assert code == 0, err
@@ -41,7 +65,7 @@ def _jobs(text: str) -> list[str]:
 
 
 def _inventory_copy(tmp_path: Path, change) -> Path:
-    """production.example with its standing approvals changed by `change(list)`."""
+    """The writable production copy with its standing approvals changed by `change(list)`."""
     dest = tmp_path / "production"
     shutil.copytree(PRODUCTION, dest)
     path = dest / "group_vars" / "all" / "drill.yml"
@@ -212,3 +236,11 @@ def test_plan_schedule_is_pure_given_today():
     assert before.scheduled and not after.scheduled
     assert all("expired on 2027-12-31" in lo.reason for lo in after.left_out
                if lo.drill != "beijing-cutover")
+
+
+def test_the_shipped_example_leaves_out_drills_that_rewrite_configs_drill_cannot_write(capsys):
+    out, err = _cron(capsys, SHIPPED)
+    for drill in ("carrier-outage", "single-line", "centre-outage"):
+        assert not any(f" run {drill} " in j for j in _jobs(out)), drill
+        assert re.search(rf"^left out: {drill}: it rewrites gateway configs drill cannot write: "
+                         r"W000010T \(declares no config_format", err, re.M), err

@@ -86,7 +86,13 @@ def test_carrier_outage_end_to_end_over_ssh(bed, drilled_bed, tmp_path, capsys, 
         follower.close()
     out = capsys.readouterr().out
     outcome = json.loads(out[out.index("{"):])
-    assert code == 0, (outcome["status"], outcome["summary"], outcome["abort_reason"])
+    # Real hosts show drill no exchange session table: no_double_login is "not tested" there
+    # (issue 13), so the run is inconclusive (exit 5), never a pass; everything else passed.
+    states = {o["name"]: o["state"] for o in outcome["objectives"]}
+    assert code == 5, (outcome["status"], outcome["summary"], outcome["abort_reason"])
+    assert states.pop("no_double_login") == "not_tested", states
+    assert set(states.values()) <= {"passed", "not_applicable"}, states
+    assert "passed" in states.values(), states
     # carrier-outage declares failback: the moved gateway's return home is measured apart.
     by_gw = {m["gateway"]: m for m in outcome["measurements"] if m.get("phase", "failover") == "failover"}
     lost = by_gw["W000000T"]  # FT home: its path is CT's line
