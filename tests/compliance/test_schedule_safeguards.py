@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import tempfile
 import types
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -31,7 +30,7 @@ SHIPPED = REPO / "inventories" / "production.example"
 # that repoints or fails back is left out of its schedule (see the last test). These tests
 # are about approvals and rotation: they use a copy whose gateways drill can repoint
 # (lab-xml is the only adapter until the vendor-config issue adds vendor formats).
-PRODUCTION = Path(tempfile.mkdtemp(prefix="drill-prod-writable-")) / "production"
+PRODUCTION = SHIPPED  # replaced by the module fixture below with the writable copy
 APPROVAL = "CHG-2026-0412"
 
 
@@ -46,10 +45,11 @@ def _writable_production(dest: Path) -> Path:
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _production():
-    _writable_production(PRODUCTION)
+def _production(tmp_path_factory):
+    global PRODUCTION
+    PRODUCTION = _writable_production(tmp_path_factory.mktemp("prod") / "production")
     yield
-    shutil.rmtree(PRODUCTION.parent, ignore_errors=True)
+    PRODUCTION = SHIPPED
 
 
 def _cron(capsys, inventory: Path | None = None, project: Path = REPO) -> tuple[str, str]:
