@@ -13,8 +13,9 @@ from typing import Any
 import yaml
 
 from orchestrator.compliance.clauses import CheckRow, Status
-from orchestrator.config.inventory import load_inventory
+from orchestrator.config.inventory import load_inventory, load_source
 from orchestrator.errors import InputError
+from orchestrator.model.ansible_inventory import AnsibleInventory
 from orchestrator.model.inventory import SHENZHEN, Gateway, Inventory
 
 MIN_MBPS = 2.0
@@ -30,13 +31,12 @@ class CheckInput:
     dr_cutover: frozenset[str]     # gateway ids the inventory puts in the Beijing cutover
 
 
-def _raw_drill(path: Path) -> dict[str, Any]:
+def _raw_drill(source: AnsibleInventory) -> dict[str, Any]:
     """The `drill` variable as written (hosts.yml or group_vars), before validation."""
-    from orchestrator.config.ansible_inventory import read_inventory
     from orchestrator.config.inventory import drill_variable
 
     try:
-        drill, _, _ = drill_variable(read_inventory(path))
+        drill, _, _ = drill_variable(source)
     except (InputError, OSError, ValueError):
         return {}
     return drill if isinstance(drill, dict) else {}
@@ -49,13 +49,16 @@ def load_for_check(path: Path) -> CheckInput:
     the first of each id is kept and loaded, so every other clause is still checked. Any
     other problem is the loader's InputError (exit 2).
     """
-    raw = _raw_drill(path)
+    from orchestrator.config.ansible_inventory import read_inventory
+
+    source = read_inventory(path)  # read once: a large inventory costs seconds per read
+    raw = _raw_drill(source)
     raw_gws = [g for g in raw.get("gateways") or () if isinstance(g, dict)]
     ids = tuple(str(g.get("id")) for g in raw_gws)
     dups = [i for i, n in Counter(ids).items() if n > 1]
     marked = frozenset(str(g.get("id")) for g in raw_gws if g.get("dr_cutover") is True)
     try:
-        inv = load_inventory(path)
+        inv = load_source(source, path)
     except InputError:
         if not dups:
             raise

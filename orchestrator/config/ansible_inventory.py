@@ -96,7 +96,23 @@ def _loader(secrets: list | None, sealed: list[str], plaintexts: set[str] | None
     from ansible.parsing.vault import is_encrypted_file
 
     class Loader(DataLoader):
+        # One parse per file per read. Ansible's `auto` plugin parses a YAML source only to
+        # look for a `plugin:` key and the `yaml` plugin then parses it again, as trusted
+        # inventory data; `auto` is served that same trusted parse (it reads one key).
+        def __init__(self) -> None:
+            super().__init__()
+            self._uncached: dict[str, Any] = {}  # per loader, so per read
+
         def load_from_file(self, file_name, *args, **kwargs):
+            if kwargs.get("cache") == "none" and not args:
+                key = self.path_dwim(file_name)
+                if key not in self._uncached:
+                    self._uncached[key] = self._load(file_name, cache="none", unsafe=True,
+                                                     trusted_as_template=True)
+                return self._uncached[key]
+            return self._load(file_name, *args, **kwargs)
+
+        def _load(self, file_name, *args, **kwargs):
             try:
                 with open(self.path_dwim(file_name), "rb") as fh:
                     encrypted = is_encrypted_file(fh)

@@ -54,7 +54,11 @@ def load(path: Path) -> Inventory:
     """Read (with Ansible's semantics), validate and build; `InputError` lists every problem."""
     from orchestrator.config.ansible_inventory import read_inventory
 
-    source = read_inventory(path)
+    return load_source(read_inventory(path), path)
+
+
+def load_source(source: AnsibleInventory, path: Path) -> Inventory:
+    """Validate and build from an inventory already read (`drill check` reads it once)."""
     drill, lines, base = drill_variable(source)
     problems = schema_problems(drill, "inventory.schema.json", lines, base, ("drill",))
     problems += _meaning_problems(drill, lines, base)
