@@ -16,7 +16,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 BENCHES = {"P1": "p1_accuracy.py", "P2": "p2_probes.py", "P3": "p3_ansible.py",
            "P4": "p4_end_to_end.py", "P5": "p5_startup.py", "P6": "p6_history.py",
-           "P7": "p7_scale.py"}
+           "P7": "p7_scale.py", "P10": "p10_big_estate.py"}
 
 
 def main() -> int:

@@ -226,6 +226,8 @@ def plan(drill_id, inventory, project, as_json, sets, ansible_check, lang):
     for o in shown.objectives:
         state = "n/a" if o.state == "not_applicable" else "measure"
         click.echo(f"  {state:<9}{o.name}: {o.detail}")
+    for p in shown.predictions:
+        click.echo(f"  predicted {p.gateway} {p.service}: {p.low_s:g}-{p.high_s:g}s ({p.basis})")
     for w in shown.warnings:
         click.echo(f"warning: {w}", err=True)
 

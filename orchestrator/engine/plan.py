@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.engine.playbook import extravars
+from orchestrator.engine.predict import Prediction, predicted_failover, unmet
 from orchestrator.engine.prepare import prepare
 from orchestrator.engine.record import plain_params
 from orchestrator.engine.steps import step_record
@@ -32,13 +33,16 @@ class Plan:
     on_path: tuple[str, ...] = ()  # gateways the fault steps put on the failed path
     objectives: tuple[PlannedObjective, ...] = ()
     warnings: tuple[str, ...] = ()
+    predictions: tuple[Prediction, ...] = ()  # engine/predict.py
 
     def to_record(self) -> dict[str, Any]:
         return {"drill": self.drill, "params": plain_params(self.params),
                 "steps": [dict(s) for s in self.steps], "on_failed_path": list(self.on_path),
                 "objectives": [{"name": o.name, "state": o.state, "detail": o.detail}
                                for o in self.objectives],
-                "warnings": list(self.warnings)}
+                "warnings": list(self.warnings),
+                "predictions": [{"gateway": p.gateway, "service": p.service, "low_s": p.low_s,
+                                 "high_s": p.high_s, "basis": p.basis} for p in self.predictions]}
 
 
 def predicted_path(resolved, inv) -> dict[str, list[str]]:
@@ -113,7 +117,10 @@ def plan(project_root: Path, drill_id: str, inventory_path: Path, overrides: Map
                                       prepared.inventory.environment.name, drill_home)
             rows.append(rec)
     on_path, objs, warnings = planned_objectives(prepared.resolved, prepared.inventory)
-    return Plan(drill_id, dict(prepared.resolved.params), tuple(rows), on_path, objs, warnings)
+    predictions = predicted_failover(prepared.resolved, prepared.inventory)
+    warnings += unmet(predictions, dict(prepared.resolved.drill.targets.rto_s))
+    return Plan(drill_id, dict(prepared.resolved.params), tuple(rows), on_path, objs, warnings,
+                predictions)
 
 
 def _check(project_root: Path, step, inventory: Path, environment: str,

@@ -6,7 +6,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from engine_fixtures import lab_env_fixture  # noqa: F401 - the lab_env fixture
+from engine_fixtures import (
+    REPO,
+    lab_env_fixture,  # noqa: F401 - the lab_env fixture
+)
 from engine_helpers import golden_keys, of_kind, record_keys, records, run_captured
 
 from orchestrator.journal.chain import first_bad_record
@@ -76,3 +79,32 @@ def test_shipped_drill_journal_has_the_record_kinds_and_keys_of_before_the_restr
     drill_id, ran = shipped
     assert ran.run is not None, ran.err[-4000:]
     assert record_keys(records(ran.run)) == golden_keys(drill_id)
+
+
+def test_shipped_drill_failover_falls_within_the_prediction_from_the_timing_settings(shipped, lab_env):
+    """Issue 19: `drill plan` predicts each affected gateway's interruption from the
+    inventory's heartbeat, timeout and reconnect settings; the lab's measurements fall
+    inside the predicted range, within the suite's shared tolerance."""
+    from support import TOLERANCE_S
+
+    from orchestrator.engine.predict import predicted_failover
+    from orchestrator.engine.prepare import prepare
+
+    drill_id, ran = shipped
+    assert ran.run is not None, ran.err[-4000:]
+    recs = records(ran.run)
+    params = {k: str(v) for k, v in of_kind(recs, "run.start")[0]["params"].items()}
+    prepared = prepare(REPO, drill_id, lab_env.inventory, params, lab_env.home, start_lab=False)
+    predicted = {p.gateway: p for p in predicted_failover(prepared.resolved, prepared.inventory)}
+    measured = {m["gateway"]: m for m in of_kind(recs, "measure")
+                if m.get("phase", "failover") == "failover" and m["affected"]
+                and m.get("interruption_s") is not None}
+    repointed = {g for steps in prepared.resolved.phases.values() for step in steps
+                 if step.effect is not None for g in step.effect.repoint_gateways}
+    assert measured, f"{drill_id}: no interruption figure to compare"
+    for gid, m in measured.items():
+        p = predicted.get(gid)
+        if p is None:
+            assert gid in repointed, (drill_id, gid, "no prediction for a gateway not repointed")
+            continue  # restarted by its own change: the timing settings do not bound it
+        assert p.low_s - TOLERANCE_S <= m["interruption_s"] <= p.high_s + TOLERANCE_S, (drill_id, m, p)
