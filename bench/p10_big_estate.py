@@ -69,6 +69,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
     load_before = load_average()
+    busy = os.getloadavg()[0] > 2.0  # wall times then measure the other load, not drill
     with tempfile.TemporaryDirectory(prefix="drill-p10-") as tmp:
         base = Path(tmp)
         small = make_lab_inventory(base / "small", gateways=max(1, args.gateways // 10))
@@ -80,7 +81,12 @@ def main() -> None:
         ratio = cpu / few[name][1] if few[name][1] else float("nan")
         target = (f"≤ {TARGET_S:.0f} s" if name != "plan"
                   else f"≤ {TARGET_S:.0f} s + one `ansible-playbook` start-up per playbook step")
-        verdict = ("met" if wall <= TARGET_S else "**missed**") if name != "plan" else "see below"
+        if busy:
+            verdict = f"not judged (load {load_before.split()[0]})"
+        elif name == "plan":
+            verdict = "see below"
+        else:
+            verdict = "met" if wall <= TARGET_S else "**missed**"
         rows.append(f"| `drill {name}` | {wall:.2f} s | {cpu:.2f} s | {few[name][1]:.2f} s | {ratio:.1f}× "
                     f"| exit {code} | {target} | {verdict} |")
     body = (
@@ -91,12 +97,11 @@ def main() -> None:
         f"| command | wall (median of {args.repeat}) | CPU | CPU at {args.gateways // 10} gateways "
         f"| growth ×{10} gateways | result | target | verdict |\n|---|---|---|---|---|---|---|---|\n"
         + "\n".join(rows)
-        + "\n\n`drill check` and `drill validate` exit 1 here because the generated estate is a lab "
-        "inventory (its check rows judge lab lines against production clauses); the figure is "
-        "the time to reach that verdict. `drill plan` with check mode runs one `ansible-playbook` "
-        "per playbook step of the drill (four for carrier-outage); its difference from "
-        "`--no-check` is that Ansible time, which grows with the inventory Ansible has to parse "
-        "(the `drill` variable holds every gateway), not with any per-gateway task.\n"
+        + "\n\n`drill plan` with check mode runs one `ansible-playbook` per playbook step of the "
+        "drill (four for carrier-outage); its difference from `--no-check` is Ansible's time, "
+        "which grows with the inventory Ansible parses at each start-up (the `drill` variable "
+        "holds every gateway), not with any per-gateway task. Wall times are judged only when "
+        "the machine was quiet (load average below 2); CPU time is the load-independent figure.\n"
     )
     write_section("P10", body)
 
