@@ -227,7 +227,8 @@ def plan(drill_id, inventory, project, as_json, sets, ansible_check, lang):
         state = "n/a" if o.state == "not_applicable" else "measure"
         click.echo(f"  {state:<9}{o.name}: {o.detail}")
     for p in shown.predictions:
-        click.echo(f"  predicted {p.gateway} {p.service}: {p.low_s:g}-{p.high_s:g}s ({p.basis})")
+        figure = f"{p.low_s:g}-{p.high_s:g}s " if p.low_s is not None else ""
+        click.echo(f"  predicted {p.gateway} {p.service}: {figure}({p.basis})")
     for w in shown.warnings:
         click.echo(f"warning: {w}", err=True)
 

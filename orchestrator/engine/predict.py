@@ -24,15 +24,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from orchestrator.model.drill import Effect
-from orchestrator.model.inventory import Inventory
+from orchestrator.model.inventory import Inventory, route
 
 
 @dataclass(frozen=True)
 class Prediction:
     gateway: str
     service: str
-    low_s: float
-    high_s: float
+    low_s: float | None  # None: not bounded by the settings (see basis)
+    high_s: float | None
     basis: str  # how the figure follows from the settings, for people
 
 
@@ -65,15 +65,31 @@ def predict_one(inv: Inventory, service: str, *, silent: bool) -> tuple[float, f
     return low, high, basis
 
 
-def predict(inv: Inventory, effect: Effect, causes: dict[str, str]) -> tuple[Prediction, ...]:
+def _reachable(inv: Inventory, gid: str, down_lines: set[str], down_centres: set[str]) -> bool:
+    """Whether some server of the gateway's list can still be reached: with none, it stays
+    down until someone acts (a repoint, the restore), which no timing setting bounds."""
+    return any(cid not in down_centres and route(inv, cid, down_lines) is not None
+               for cid, _ in inv.server_order(gid))
+
+
+def predict(inv: Inventory, effect: Effect, causes: dict[str, str],
+            down_lines: set[str] = frozenset(), down_centres: set[str] = frozenset()
+            ) -> tuple[Prediction, ...]:
     """Predictions for the gateways a fault effect takes off the air (`causes`: gateway ->
-    the line, centre or gateway that takes it down, engine.timing.loss_causes)."""
+    the line, centre or gateway that takes it down, engine.timing.loss_causes; the lines and
+    centres down once the effect has happened)."""
     centres = {c.id for c in inv.centres}
     out = []
     for gid, cause in sorted(causes.items()):
-        if gid in effect.repoint_gateways:
-            continue
         gw = inv.gateway(gid)
+        if gid in effect.repoint_gateways:
+            out.append(Prediction(gid, gw.service_name, None, None,
+                                  "restarted by its repoint: not bounded by its timing settings"))
+            continue
+        if not _reachable(inv, gid, down_lines, down_centres):
+            out.append(Prediction(gid, gw.service_name, None, None,
+                                  "no server of its list is reachable: down until a repoint or the restore"))
+            continue
         low, high, basis = predict_one(inv, gw.service_name, silent=_silent(effect, cause in centres))
         out.append(Prediction(gid, gw.service_name, round(low, 3), round(high, 3), basis))
     return tuple(out)
@@ -84,7 +100,7 @@ def unmet(predictions: tuple[Prediction, ...], rto_s: dict[str, float]) -> tuple
     out = []
     for p in predictions:
         target = rto_s.get(p.service)
-        if target is None or p.high_s <= target:
+        if target is None or p.high_s is None or p.high_s <= target:
             continue
         verdict = "cannot meet" if p.low_s > target else "may miss"
         out.append(f"{p.gateway} ({p.service}) {verdict} its {target:g}s target: its settings "
@@ -102,15 +118,19 @@ def predicted_failover(resolved, inv: Inventory) -> tuple[Prediction, ...]:
     down_lines: set[str] = set()
     down_centres: set[str] = set()
     seen: dict[str, Prediction] = {}
+    seen_or_lost: dict[str, str] = {}
     for phase in FAULT_PHASES:
         for step in resolved.phases.get(phase, ()):
             effect = step.effect
             if effect is None:
                 continue
+            lines_after = (down_lines | set(effect.lines_down)) - set(effect.lines_up)
+            centres_after = (down_centres | set(effect.centres_down)) - set(effect.centres_up)
             if is_fault(effect):
                 causes = loss_causes(inv, effect, {}, down_lines, down_centres)
-                for p in predict(inv, effect, {g: c for g, c in causes.items() if g not in seen}):
-                    seen[p.gateway] = p
-            down_lines = (down_lines | set(effect.lines_down)) - set(effect.lines_up)
-            down_centres = (down_centres | set(effect.centres_down)) - set(effect.centres_up)
+                for p in predict(inv, effect, {g: c for g, c in causes.items() if g not in seen_or_lost},
+                                 lines_after, centres_after):
+                    seen[p.gateway] = p  # a later step's loss of the same gateway is not a new failover
+                seen_or_lost.update(causes)
+            down_lines, down_centres = lines_after, centres_after
     return tuple(seen[g] for g in sorted(seen))

@@ -9,7 +9,6 @@ from orchestrator.cli import cli as main
 from orchestrator.lab.testing import make_lab_inventory
 
 
-
 def _plan(inventory, *sets: str):
     args = ["plan", "carrier-outage", "--no-check", "--inventory", str(inventory), "--json"]
     for s in sets:

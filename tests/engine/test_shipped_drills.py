@@ -99,12 +99,9 @@ def test_shipped_drill_failover_falls_within_the_prediction_from_the_timing_sett
     measured = {m["gateway"]: m for m in of_kind(recs, "measure")
                 if m.get("phase", "failover") == "failover" and m["affected"]
                 and m.get("interruption_s") is not None}
-    repointed = {g for steps in prepared.resolved.phases.values() for step in steps
-                 if step.effect is not None for g in step.effect.repoint_gateways}
     assert measured, f"{drill_id}: no interruption figure to compare"
     for gid, m in measured.items():
-        p = predicted.get(gid)
-        if p is None:
-            assert gid in repointed, (drill_id, gid, "no prediction for a gateway not repointed")
-            continue  # restarted by its own change: the timing settings do not bound it
+        p = predicted[gid]  # every gateway on the failed path has a prediction
+        if p.low_s is None:  # repointed, or no server reachable: the settings do not bound it
+            continue
         assert p.low_s - TOLERANCE_S <= m["interruption_s"] <= p.high_s + TOLERANCE_S, (drill_id, m, p)
