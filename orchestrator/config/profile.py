@@ -18,13 +18,24 @@ from orchestrator.model.profile import EventPattern, Profile, TimestampFormat
 FIXED_OFFSET = re.compile(r"^[+-]\d\d:?\d\d$")
 
 
-def profile_path(name_or_path: str | Path, project_root: Path | None = None) -> Path:
-    """A profile named in an inventory (`lab-gateway`) or given as a path."""
+def profile_path(name_or_path: str | Path, inventory_path: str | Path | None = None) -> Path:
+    """The file of a profile an inventory names: a `.yaml` path (relative to the
+    inventory's folder), else `profiles/<name>.yaml` in the first folder above the
+    inventory that has one, else the profiles shipped with drill."""
     p = Path(name_or_path)
-    if p.suffix in (".yaml", ".yml") or p.is_file():
-        return p
-    root = project_root if project_root is not None else Path(__file__).resolve().parents[2]
-    return root / "profiles" / f"{name_or_path}.yaml"
+    base = Path(inventory_path).resolve() if inventory_path is not None else None
+    if base is not None and not base.is_dir():
+        base = base.parent
+    if p.suffix in (".yaml", ".yml"):
+        return p if p.is_absolute() or base is None else base / p
+    for folder in ([base, *base.parents] if base is not None else []):
+        candidate = folder / "profiles" / f"{p.name}.yaml"
+        if candidate.is_file():
+            return candidate
+    from orchestrator.config.project import bundled_root
+
+    root = bundled_root() or Path(__file__).resolve().parents[2]
+    return root / "profiles" / f"{p.name}.yaml"
 
 
 def load_profile(path: str | Path) -> Profile:
