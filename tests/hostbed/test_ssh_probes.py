@@ -101,7 +101,7 @@ def test_clock_offset_is_measured_and_bounded(pool):
     # measurement must bracket it within its own stated uncertainty.
     assert abs(offset.offset_ns) <= offset.uncertainty_ns + 1_000
     rec = offset.to_record()
-    assert rec["host"] == "ct" and rec["method"] == "date-midpoint" and rec["measured_at"].endswith("Z")
+    assert rec["host"] == "ct" and rec["method"] == "session-min-delay" and rec["measured_at"].endswith("Z")
 
 
 def test_unknown_host_key_is_rejected_naming_host_and_fingerprint(bed, inventory):
