@@ -126,6 +126,26 @@ class Observation:
                 out.append(why)
         return out
 
+    def session_judgement(self) -> tuple[str, bool]:
+        """What no_double_login can rest on: the target's session table when it shows one;
+        else the gateways' own logs, when every gateway is read through a profile that
+        shows duplicate-logon refusals (their counts go into the run state); else nothing
+        (not tested)."""
+        from orchestrator.probes.host_observer import sessions_in_log
+
+        if self.target.sessions_visible or self.tracker is None:
+            return self.target.session_detail, self.target.sessions_visible
+        by_log = {src.gateway: src for src in self.sources if src.profile.detects_double_logon}
+        if not by_log or any(g.id not in by_log for g in self.inv.gateways):
+            return self.target.session_detail, False
+        refused = 0
+        for gid in by_log:
+            most, n = sessions_in_log(self.tracker.events(gid))
+            self.state.max_sessions[gid] = max(self.state.max_sessions.get(gid, 0), most)
+            refused += n
+        return (f"never more than one session per gateway id in the gateways' own logs "
+                f"(gateway-log; {refused} duplicate logon(s) refused by the exchange)"), True
+
     def stop(self) -> None:
         if self.runtime is not None:
             self.runtime.stop()

@@ -194,8 +194,8 @@ class Engine:
                                              measurements, self.obs.period())
         for m in measurements:
             self.emit(m)
-        objs = measure.run_objectives(self.drill, st, measurements, self.target.session_detail,
-                                      self.target.sessions_visible) if st.fault_started else []
+        objs = measure.run_objectives(self.drill, st, measurements,
+                                      *self.obs.session_judgement()) if st.fault_started else []
         for o in objs:
             self.emit(o)
         if gate_refusal is not None:

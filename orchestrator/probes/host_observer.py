@@ -207,6 +207,23 @@ class SshLogAccess:
         self.pool.close()
 
 
+def sessions_in_log(events) -> tuple[int, int]:
+    """(most sessions the gateway held at once, duplicate logons the exchange refused), by
+    its own log's events in order: a login while a session is live (no link loss and no new
+    connection attempt since) is a second session; `logon_refused` is the exchange
+    refusing one (the profile's duplicate-logon pattern)."""
+    live, most, refused = 0, 0, 0
+    for e in events:
+        if e.type == "login":
+            live += 1
+            most = max(most, live)
+        elif e.type in ("link_down", "connecting"):
+            live = 0
+        elif e.type == "logon_refused":
+            refused += 1
+    return most, refused
+
+
 def log_sources(inv: Inventory, access: LogAccess, gateways: list[Gateway],
                 load_profile: Callable[[str], Profile]) -> tuple[list[LogSource], dict[str, str]]:
     """A log source for each gateway that can have one, and why each other cannot."""
