@@ -18,10 +18,10 @@ def profile() -> None:
 @profile.command("check")
 @click.argument("profile_file", metavar="PROFILE", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("logfile", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--zone-offset-ms", type=float, default=0.0, show_default=True,
+@click.option("--clock-offset-ms", type=float, default=0.0, show_default=True,
               help="The log host's clock minus the true time, subtracted from every line's time.")
 @json_option
-def check(profile_file: Path, logfile: Path, zone_offset_ms: float, as_json: bool) -> None:
+def check(profile_file: Path, logfile: Path, clock_offset_ms: float, as_json: bool) -> None:
     """Replay LOGFILE through PROFILE and print the events it yields, one a line.
 
     A malformed profile prints every problem as file:line: field: expected (exit 2). Use it
@@ -42,7 +42,7 @@ def check(profile_file: Path, logfile: Path, zone_offset_ms: float, as_json: boo
         raw = logfile.read_bytes()
     except OSError as e:
         raise InputError(Problem(str(logfile), None, "LOGFILE", f"cannot read: {e.strerror}")) from None
-    events = replay(prof, raw, ClockCorrection(int(zone_offset_ms * 1e6), 0))
+    events = replay(prof, raw, ClockCorrection(int(clock_offset_ms * 1e6), 0))
     if as_json:
         for e in events:
             click.echo(json.dumps({"line": e.lineno, "time": iso_ns(e.ts_ns), "ts_ns": e.ts_ns,

@@ -119,8 +119,9 @@ class Observation:
         from orchestrator.probes.identity import reported_mismatch
 
         out = []
+        deadline = time.monotonic() + timeout_s  # one wait for all of them
         for src in self.sources:
-            reported = src.wait_identity(timeout_s)
+            reported = src.wait_identity(max(0.0, deadline - time.monotonic()))
             why = reported_mismatch(src.gateway, src.where, {"gateway": reported}, what="the log")
             if why is not None:
                 out.append(why)
