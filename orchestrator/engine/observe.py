@@ -86,14 +86,14 @@ class Observation:
         if not gateways:
             return
         from orchestrator.config.profile import load_profile, profile_path
-        from orchestrator.probes.host_observer import log_sources
+        from orchestrator.probes.host_observer import host_sources
 
         try:
             self._access = self.target.log_access(self.inv)
         except Exception as e:  # no way to the hosts: none of them can be observed
             self.cannot_observe.update({g.id: f"{type(e).__name__}: {e}" for g in gateways})
             return
-        sources, why_not = log_sources(self.inv, self._access, gateways,
+        sources, why_not = host_sources(self.inv, self._access, gateways,
                                        lambda name: load_profile(profile_path(name, self.inv.path)))
         self.cannot_observe.update(why_not)
         for src in sources:
@@ -127,6 +127,14 @@ class Observation:
                 out.append(why)
         return out
 
+    def host_views(self) -> dict[str, Any]:
+        """What the logs say of each host-observed gateway (steady-state checks); the
+        gateways drill cannot observe are left to the monitor check (and refused first)."""
+        if self.tracker is None:
+            return {}
+        hosted = {src.gateway for src in self.sources}
+        return {gid: v for gid, v in self.tracker.views().items() if gid in hosted}
+
     def session_judgement(self) -> tuple[str, bool]:
         """What no_double_login can rest on: the target's session table when it shows one;
         else the gateways' own logs, when every gateway is read through a profile that
@@ -136,7 +144,8 @@ class Observation:
 
         if self.target.sessions_visible or self.tracker is None:
             return self.target.session_detail, self.target.sessions_visible
-        by_log = {src.gateway: src for src in self.sources if src.profile.detects_double_logon}
+        by_log = {src.gateway: src for src in self.sources
+                  if getattr(getattr(src, "profile", None), "detects_double_logon", False)}
         if not by_log or any(g.id not in by_log for g in self.inv.gateways):
             return self.target.session_detail, False
         refused = 0

@@ -340,6 +340,7 @@ class Engine:
         """Steady state after restore, journaled as `steady_state` (after)."""
         self.state.phase = "after"
         res = wait_steady(self.inv, baseline, observe=self.target.environment_view,
+                          views=self.obs.host_views,
                           require_home=require_home, timeout_s=AFTER_CHECK_TIMEOUT_S)
         self.emit(jr.SteadyState("after", res.ok, res.checks))
         self.state.after_failures = res.describe_failures() if not res.ok else ""
@@ -370,6 +371,7 @@ def _gate(eng: Engine) -> tuple[Mapping[str, str], str | None]:
     eng.state.phase = "gate"
     eng.safety.debug_pause("gate", 0, "start", eng.folder.run_id)
     res = wait_steady(eng.inv, observe=eng.target.environment_view, at_gate=True,
+                      views=eng.obs.host_views,
                       timeout_s=GATE_SETTLE_S, stop=eng.safety.stopping)
     eng.emit(jr.SteadyState("gate", res.ok, res.checks))
     if eng.safety.stop_flag.is_set():

@@ -224,6 +224,14 @@ def sessions_in_log(events) -> tuple[int, int]:
     return most, refused
 
 
+def host_sources(inv: Inventory, access: LogAccess, gateways: list[Gateway],
+                 load_profile: Callable[[str], Profile]) -> tuple[list[GatewaySource], dict[str, str]]:
+    """Every source of the `observe: host` gateways, and why each gateway without one has
+    none: the engine's one entry point (a second source, the socket table, joins here)."""
+    sources, why_not = log_sources(inv, access, gateways, load_profile)
+    return list(sources), why_not
+
+
 def log_sources(inv: Inventory, access: LogAccess, gateways: list[Gateway],
                 load_profile: Callable[[str], Profile]) -> tuple[list[LogSource], dict[str, str]]:
     """A log source for each gateway that can have one, and why each other cannot."""

@@ -154,6 +154,11 @@ def test_carrier_outage_measured_from_the_vendor_log_within_tolerance_of_truth(o
 
 def test_events_carry_the_log_source_and_the_unaffected_stay_uninterrupted(outage):
     _code, _out, run = outage
+    # the gate and the after-check judged every gateway from its log, not its monitor
+    for steady in _of_kind(_records(run), "steady_state"):
+        assert steady["ok"], steady
+        logged_in = [c for c in steady["checks"] if c["check"] == "logged_in"]
+        assert len(logged_in) == 5 and all("(gateway-log)" in c["detail"] for c in logged_in)
     events = [json.loads(line) for line in
               (run / "evidence" / "gateway-events.jsonl").read_text(encoding="utf-8").splitlines()]
     assert events and all(e["source"] == "gateway-log" for e in events)
