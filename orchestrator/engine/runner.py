@@ -348,21 +348,28 @@ class Engine:
 
 
 def _observe_refusal(eng: Engine) -> str | None:
-    """Before any change: every gateway the drill affects can be observed (issue 13), and
-    the monitors and the host-observed gateways' logs are the inventory's gateways."""
+    """Before any change: the monitors answer as the inventory's gateways, every gateway
+    the drill affects can be observed (issue 13), and the host-observed gateways' logs
+    name the inventory's gateways."""
     from orchestrator.engine.plan import predicted_path
 
+    def refuse(check: str, rows: list[tuple[str, str]], why: str) -> str:
+        eng.emit(jr.SteadyState("gate", False, tuple(
+            jr.SteadyCheck(gid, check, False, text) for gid, text in rows)))
+        return why
+
+    if wrong := mismatches(eng.inv):  # the monitors must be the inventory's gateways
+        return refuse("identity", [(w.split(":")[0], w) for w in wrong],
+                      "steady-state gate failed: monitor identity: " + "; ".join(wrong))
     affected = predicted_path(eng.resolved, eng.inv)
     blind = {gid: why for gid, why in sorted(eng.obs.cannot_observe.items()) if gid in affected}
     if blind:
-        eng.emit(jr.SteadyState("gate", False, tuple(
-            jr.SteadyCheck(gid, "observable", False, why) for gid, why in blind.items())))
-        return ("steady-state gate failed: cannot observe affected gateway(s): "
-                + "; ".join(f"{gid} ({why})" for gid, why in blind.items()))
-    if wrong := mismatches(eng.inv) + eng.obs.identity_problems():
-        eng.emit(jr.SteadyState("gate", False, tuple(
-            jr.SteadyCheck(w.split(":")[0], "identity", False, w) for w in wrong)))
-        return "steady-state gate failed: monitor identity: " + "; ".join(wrong)
+        return refuse("observable", list(blind.items()),
+                      "steady-state gate failed: cannot observe affected gateway(s): "
+                      + "; ".join(f"{gid} ({why})" for gid, why in blind.items()))
+    if wrong := eng.obs.identity_problems():
+        return refuse("identity", [(w.split(":")[0], w) for w in wrong],
+                      "steady-state gate failed: gateway log identity: " + "; ".join(wrong))
     return None
 
 
