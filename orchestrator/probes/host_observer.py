@@ -11,6 +11,7 @@ source (the host's socket table, `host-socket`) plugs in through the same Protoc
 
 from __future__ import annotations
 
+import logging
 import os
 import queue
 import threading
@@ -23,6 +24,8 @@ from orchestrator.model.inventory import Gateway, Inventory
 from orchestrator.model.profile import Profile
 from orchestrator.probes.gateway_log import ClockCorrection, LogParser
 from orchestrator.probes.monitor import Received
+
+log = logging.getLogger(__name__)
 
 ROTATED_SUFFIX = ".1"  # where a rotated-away log goes (read once at start)
 
@@ -118,7 +121,11 @@ class LogSource:
                 sink.connected(self.gateway, False)
                 return
             self.lines_read += 1
-            events = parser.parse(line.text)
+            try:
+                events = parser.parse(line.text)
+            except Exception:  # one odd line must not end the watch of this gateway
+                log.exception("gateway log %s: line %d not parsed", self.where, self.lines_read)
+                continue
             if parser.gateway is not None and parser.gateway != self.reported:
                 self.reported = parser.gateway
                 self._identified.set()
