@@ -194,8 +194,8 @@ class Engine:
                                              measurements, self.obs.period())
         for m in measurements:
             self.emit(m)
-        objs = measure.run_objectives(self.drill, st, measurements, self.target.session_detail,
-                                      self.target.sessions_visible) if st.fault_started else []
+        objs = measure.run_objectives(self.drill, st, measurements,
+                                      *self.obs.session_judgement()) if st.fault_started else []
         for o in objs:
             self.emit(o)
         if gate_refusal is not None:
@@ -324,10 +324,8 @@ class Engine:
     def _precheck(self) -> str | None:
         """The pre-check phase, part of the steady-state gate: a step failing there (not a
         signal or abort condition) refuses the drill, exit 4; the reason, else None."""
-        if wrong := mismatches(self.inv):  # the monitors must be the inventory's gateways
-            self.emit(jr.SteadyState("gate", False, tuple(
-                jr.SteadyCheck(w.split(":")[0], "identity", False, w) for w in wrong)))
-            return "steady-state gate failed: monitor identity: " + "; ".join(wrong)
+        if (refusal := _observe_refusal(self)) is not None:
+            return refusal
         try:
             self._run_phase("precheck")
         except (Abort, StepFailed) as e:
@@ -342,10 +340,37 @@ class Engine:
         """Steady state after restore, journaled as `steady_state` (after)."""
         self.state.phase = "after"
         res = wait_steady(self.inv, baseline, observe=self.target.environment_view,
+                          views=self.obs.host_views,
                           require_home=require_home, timeout_s=AFTER_CHECK_TIMEOUT_S)
         self.emit(jr.SteadyState("after", res.ok, res.checks))
         self.state.after_failures = res.describe_failures() if not res.ok else ""
         return res
+
+
+def _observe_refusal(eng: Engine) -> str | None:
+    """Before any change: the monitors answer as the inventory's gateways, every gateway
+    the drill affects can be observed (issue 13), and the host-observed gateways' logs
+    name the inventory's gateways."""
+    from orchestrator.engine.plan import predicted_path
+
+    def refuse(check: str, rows: list[tuple[str, str]], why: str) -> str:
+        eng.emit(jr.SteadyState("gate", False, tuple(
+            jr.SteadyCheck(gid, check, False, text) for gid, text in rows)))
+        return why
+
+    if wrong := mismatches(eng.inv):  # the monitors must be the inventory's gateways
+        return refuse("identity", [(w.split(":")[0], w) for w in wrong],
+                      "steady-state gate failed: monitor identity: " + "; ".join(wrong))
+    affected = predicted_path(eng.resolved, eng.inv)
+    blind = {gid: why for gid, why in sorted(eng.obs.cannot_observe.items()) if gid in affected}
+    if blind:
+        return refuse("observable", list(blind.items()),
+                      "steady-state gate failed: cannot observe affected gateway(s): "
+                      + "; ".join(f"{gid} ({why})" for gid, why in blind.items()))
+    if wrong := eng.obs.identity_problems():
+        return refuse("identity", [(w.split(":")[0], w) for w in wrong],
+                      "steady-state gate failed: gateway log identity: " + "; ".join(wrong))
+    return None
 
 
 def _gate(eng: Engine) -> tuple[Mapping[str, str], str | None]:
@@ -353,6 +378,7 @@ def _gate(eng: Engine) -> tuple[Mapping[str, str], str | None]:
     eng.state.phase = "gate"
     eng.safety.debug_pause("gate", 0, "start", eng.folder.run_id)
     res = wait_steady(eng.inv, observe=eng.target.environment_view, at_gate=True,
+                      views=eng.obs.host_views,
                       timeout_s=GATE_SETTLE_S, stop=eng.safety.stopping)
     eng.emit(jr.SteadyState("gate", res.ok, res.checks))
     if eng.safety.stop_flag.is_set():

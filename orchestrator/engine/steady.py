@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from orchestrator.journal.observations import SteadyCheck as Check  # gateway: or a line id, "*"
 from orchestrator.model.inventory import SHENZHEN, Inventory
@@ -13,6 +14,7 @@ from orchestrator.probes.monitor import fetch_many
 from orchestrator.targets import EnvironmentView
 
 Observe = Callable[[], EnvironmentView | None]
+Views = Callable[[], Mapping[str, Any]]  # gateway -> probes.monitor.GatewayView
 
 MD_FRESH_S = 1.0
 # Failures that no amount of waiting fixes (gateways reconnect by themselves; lines don't,
@@ -39,10 +41,15 @@ class SteadyState:
 
 def check(inventory: Inventory, baseline: Mapping[str, str] | None = None, *,
           observe: Observe | None = None,
-          require_home: bool = False, at_gate: bool = False) -> SteadyState:
+          require_home: bool = False, at_gate: bool = False,
+          views: Views | None = None) -> SteadyState:
     """One look at every gateway monitor, and at the environment's own view when the
-    target has one (`observe`: `Target.environment_view`)."""
-    endpoints = {g.id: (g.monitor.address, g.monitor.port) for g in inventory.gateways}
+    target has one (`observe`: `Target.environment_view`). `views`: what the run's
+    observation knows of each `observe: host` gateway (from its log); those are judged
+    from it, not from a monitor (docs/observers.md)."""
+    hosted = views() if views is not None else {}
+    endpoints = {g.id: (g.monitor.address, g.monitor.port) for g in inventory.gateways
+                 if g.id not in hosted}
     statuses = asyncio.run(fetch_many(endpoints))
     view = observe() if observe is not None else None
     sessions = view.sessions if view is not None else {}
@@ -50,6 +57,12 @@ def check(inventory: Inventory, baseline: Mapping[str, str] | None = None, *,
     checks: list[Check] = []
     shas: dict[str, str] = {}
     for gw in inventory.gateways:
+        if gw.id in hosted:
+            checks += _host_checks(inventory, gw, hosted[gw.id], require_home)
+            if view is not None and gw.id in sessions:
+                n = sessions[gw.id]
+                checks.append(Check(gw.id, "single_session", n == 1, f"{n} session(s) at the exchange"))
+            continue
         st = statuses.get(gw.id)
         if isinstance(st, Exception) or not isinstance(st, Mapping):
             checks.append(Check(gw.id, "monitor", False, f"monitor {gw.monitor} does not answer: {st}"))
@@ -95,15 +108,37 @@ def check(inventory: Inventory, baseline: Mapping[str, str] | None = None, *,
     return SteadyState(all(c.ok for c in checks), tuple(checks), shas)
 
 
+def _host_checks(inventory: Inventory, gw, v, require_home: bool) -> list[Check]:
+    """A host-observed gateway's steady state, from what its log said last: logged in, on
+    which centre, market data flowing, the last file received. Its config is not read
+    (no check is made of it, none is claimed)."""
+    if not v.connected:
+        return [Check(gw.id, "observer", False, "its log is not being followed")]
+    out = [Check(gw.id, "logged_in", v.state == "logged_in", f"state {v.state} (gateway-log)")]
+    home = inventory.home_centre(gw)
+    if require_home:
+        out.append(Check(gw.id, "home_centre", v.centre == home, f"on {v.centre}, home {home}"))
+    else:
+        out.append(Check(gw.id, "shenzhen_centre", v.centre in SHENZHEN, f"on {v.centre}"))
+    if gw.kind == "market_data":
+        out.append(Check(gw.id, "md_flowing", v.md_flowing is True,
+                         f"market data {'flowing' if v.md_flowing else 'not seen flowing'} (gateway-log)"))
+    elif gw.kind == "settlement":
+        last = [e for e in v.events if e.type == "transfer"]
+        ok = bool(last) and bool(last[-1].data.get("ok"))
+        out.append(Check(gw.id, "settlement_ok", ok, f"last file received ok: {ok if last else None}"))
+    return out
+
+
 def wait_steady(inventory: Inventory, baseline: Mapping[str, str] | None = None, *,
                 observe: Observe | None = None, require_home: bool = False, at_gate: bool = False,
                 timeout_s: float = 30.0, poll_s: float = 0.2,
-                stop: Callable[[], bool] | None = None) -> SteadyState:
+                stop: Callable[[], bool] | None = None, views: Views | None = None) -> SteadyState:
     """Check until steady or the deadline; returns the last result either way."""
     deadline = time.monotonic() + timeout_s
     while True:
         result = check(inventory, baseline, observe=observe, require_home=require_home,
-                       at_gate=at_gate)
+                       at_gate=at_gate, views=views)
         if result.ok or time.monotonic() >= deadline or (stop is not None and stop()):
             return result
         if all(c.check in WONT_HEAL for c in result.failures):
