@@ -87,7 +87,7 @@ def test_shipped_drill_journal_has_the_record_kinds_and_keys_of_before_the_restr
 
 
 def _steady(recs: list[dict], phase: str) -> tuple[dict, dict]:
-    [st] = [r for r in of_kind(recs, "steady_state") if r["phase"] == phase]
+    [st] = [r for r in of_kind(recs, "steady_state") if r["when"] == phase]
     return st, {(c["gateway"], c["check"]): c for c in st["checks"]}
 
 
