@@ -23,7 +23,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from orchestrator.errors import InputError, Problem
+from orchestrator.errors import InputError
 from orchestrator.model.inventory import Gateway, Inventory
 
 ADAPTERS: dict[str, str] = {
@@ -134,14 +134,3 @@ def unwritable_configs(resolved, inv: Inventory, project: Path | None = None) ->
         ids |= {g.id for g in inv.gateways if not g.satellite_only}
     return unwritable(inv, sorted(ids), project if project is not None else project_of(resolved))
 
-
-def definition_problems(project: Path) -> list[Problem]:
-    """Every problem of every adapter definition of the project (for `drill validate`)."""
-    out: list[Problem] = []
-    folder = adapters_dir(project)
-    for file in sorted(folder.glob("*.yaml")) if folder is not None and folder.is_dir() else ():
-        try:
-            load_definition(file)
-        except InputError as e:
-            out += e.problems
-    return out
