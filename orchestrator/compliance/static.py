@@ -164,9 +164,15 @@ def _app_3(inv: Inventory, lab_state: Path | None) -> CheckRow:
         except (KeyError, ValueError) as e:
             problems.append(f"{gw.id}: cannot derive its server list ({e})")
             continue
+        source = "server_order" if gw.server_order else "from id"
+        if gw.config_adapter is not None or gw.config_format not in (None, "lab-xml"):
+            # a vendor's own format: not drill's XML to read here (issue 15); the gate reads
+            # the order the gateway loaded from its monitor
+            notes.append(f"{gw.id} {'→'.join(expected)} ({source}; vendor config not read here)")
+            continue
         path = config_path(inv, gw, lab_state)
         if path is None:
-            notes.append(f"{gw.id} {'→'.join(expected)} (from id)")
+            notes.append(f"{gw.id} {'→'.join(expected)} ({source})")
             continue
         try:
             servers = read_server_list(path, inv)

@@ -183,6 +183,7 @@ def _meaning_problems(d: dict, lines: Lines, base: PathKey) -> list[Problem]:
             out.append(lines.problem((*base, "standing_approvals", i, "valid_until"),
                                      f"expected a calendar date YYYY-MM-DD, got {until!r}",
                                      field=f"drill.standing_approvals[{i}].valid_until"))
+    out += _gateway_config_problems(items("gateways"), centres, lines, base)
     env = d.get("environment")
     if isinstance(env, dict) and env.get("kind") == "lab":
         out += _loopback_problems(d, lines, base)
@@ -192,6 +193,34 @@ def _meaning_problems(d: dict, lines: Lines, base: PathKey) -> list[Problem]:
         out.append(lines.problem((*base, "environment", "timezone"),
                                  f"expected an IANA time zone such as Asia/Shanghai, got {tz!r}",
                                  field="drill.environment.timezone"))
+    return out
+
+
+def _gateway_config_problems(gateways: list[tuple[int, dict]], centres: list[str], lines: Lines,
+                             base: PathKey) -> list[Problem]:
+    """Issue 15: an inline `config_locator` is checked against the adapter schema with its
+    `config_format`; `server_order` names Shenzhen centres of the inventory."""
+    from orchestrator.config.yamlsrc import schema_problems
+
+    out: list[Problem] = []
+    for i, g in gateways:
+        where = (*base, "gateways", i)
+        if g.get("config_locator") is not None or g.get("config_format") in ("ini", "keyvalue", "xml", "template"):
+            if g.get("config_adapter") is not None:
+                out.append(lines.problem((*where, "config_adapter"), "expected either config_adapter or "
+                                         "config_format with config_locator, not both",
+                                         field=f"drill.gateways[{i}].config_adapter"))
+                continue
+            spec = {"config_format": g.get("config_format"), "config_locator": g.get("config_locator")}
+            out += schema_problems(spec, "config_adapter.schema.json", lines, where,
+                                   ("drill", "gateways", i))
+        order = g.get("server_order")
+        if isinstance(order, list):
+            for j, cid in enumerate(order):
+                if isinstance(cid, str) and cid not in centres:
+                    out.append(lines.problem((*where, "server_order", j), f"unknown centre {cid!r}; "
+                                             f"expected one of: {', '.join(centres)}",
+                                             field=f"drill.gateways[{i}].server_order[{j}]"))
     return out
 
 
@@ -304,7 +333,9 @@ def _build(path: Path, d: dict, secrets: tuple[str, ...]) -> Inventory:
                     config=g["config"], service=g.get("service"),
                     satellite_only=bool(g.get("satellite_only", False)), driver=g.get("driver"),
                     config_format=g.get("config_format", "lab-xml" if env["kind"] == "lab" else None),
-                    observe=g.get("observe") or "monitor", profile=g.get("profile"), log=g.get("log"))
+                    observe=g.get("observe") or "monitor", profile=g.get("profile"), log=g.get("log"),
+                    config_locator=g.get("config_locator"), config_adapter=g.get("config_adapter"),
+                    server_order=tuple(g.get("server_order") or ()))
             for g in d["gateways"]
         ),
         lab=LabSettings(router=_ep(lab["router"]),

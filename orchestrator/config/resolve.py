@@ -41,7 +41,8 @@ def helpers(inventory: Inventory) -> dict[str, object]:
         "centres": lambda role=None: [c.id for c in inventory.centres
                                       if role is None or c.role == role],
         "home_gateways": lambda centre: [g.id for g in inventory.gateways
-                                         if not g.satellite_only and _home(g.id) == centre],
+                                         if not g.satellite_only
+                                         and (g.server_order[:1] or (_home(g.id),))[0] == centre],
         "inventory": inventory,
     }
 

@@ -27,7 +27,7 @@ from orchestrator.engine.playbook import failback_step, is_fault
 from orchestrator.engine.record import run_start_record
 from orchestrator.engine.safety import Abort, Safety, StepFailed, preflight, standing_approval
 from orchestrator.engine.state import FAULT_PHASES, STOPPABLE, RunState
-from orchestrator.engine.steady import SteadyState, wait_steady
+from orchestrator.engine.steady import SteadyState, host_checks, wait_steady, with_host_checks
 from orchestrator.engine.steps import manual_changes
 from orchestrator.errors import RefusedError
 from orchestrator.journal import records as jr
@@ -45,6 +45,7 @@ from orchestrator.model.results import worst_rto
 from orchestrator.model.stamp import Stamp
 from orchestrator.probes.identity import mismatches
 from orchestrator.targets import Target
+from orchestrator.targets.host_read import HostRead
 from orchestrator.targets.hosts import HostsTarget
 
 AFTER_CHECK_TIMEOUT_S = 60.0
@@ -156,13 +157,13 @@ class Engine:
         st = self.state
         status, exit_code = "passed", 0
         measurements: list = []
-        steady_after, gate_refusal, baseline = None, None, {}
+        steady_after, gate_refusal, baseline, host_gate = None, None, {}, {}
         self.obs.start(self.folder)
         for note in self.target.start_evidence(self.inv, self.folder):
             self.emit(jr.Note(note.message, dict(note.data)))
         try:
             if (gate_refusal := self._precheck()) is None:
-                baseline, gate_refusal = _gate(self)
+                baseline, host_gate, gate_refusal = _gate(self)
             if gate_refusal is None:
                 for phase in FAULT_PHASES:
                     self._run_phase(phase)
@@ -182,7 +183,7 @@ class Engine:
                 self._run_phase("restore", keep_going=True)
             if gate_refusal is None:
                 home = _require_home(self.resolved)
-                steady_after = self.after_check(baseline, require_home=home).ok
+                steady_after = self.after_check(baseline, require_home=home, host_gate=host_gate).ok
             self.safety.journal_late_signals()
         received = self.safety.signals.received
         if received and status != "aborted":
@@ -336,12 +337,14 @@ class Engine:
         return None
 
     def after_check(self, baseline: Mapping[str, str] | None = None, *,
-                    require_home: bool) -> SteadyState:
-        """Steady state after restore, journaled as `steady_state` (after)."""
+                    require_home: bool, host_gate: Mapping[str, HostRead] | None = None) -> SteadyState:
+        """Steady state after restore, journaled as `steady_state` (after): the monitors'
+        view, then each gateway's config file and process as its host reports them."""
         self.state.phase = "after"
         res = wait_steady(self.inv, baseline, observe=self.target.environment_view,
                           views=self.obs.host_views,
                           require_home=require_home, timeout_s=AFTER_CHECK_TIMEOUT_S)
+        res = with_host_checks(res, host_checks(self.target.read_gateways(self.inv), host_gate or {}))
         self.emit(jr.SteadyState("after", res.ok, res.checks))
         self.state.after_failures = res.describe_failures() if not res.ok else ""
         return res
@@ -373,17 +376,20 @@ def _observe_refusal(eng: Engine) -> str | None:
     return None
 
 
-def _gate(eng: Engine) -> tuple[Mapping[str, str], str | None]:
-    """The steady-state gate after the pre-check: the baseline, and the refusal if any."""
+def _gate(eng: Engine) -> tuple[Mapping[str, str], Mapping[str, HostRead], str | None]:
+    """The steady-state gate after the pre-check: the monitors' config baseline, each
+    gateway's config as its host reports it, and the refusal if any."""
     eng.state.phase = "gate"
     eng.safety.debug_pause("gate", 0, "start", eng.folder.run_id)
     res = wait_steady(eng.inv, observe=eng.target.environment_view, at_gate=True,
                       views=eng.obs.host_views,
                       timeout_s=GATE_SETTLE_S, stop=eng.safety.stopping)
+    host = eng.target.read_gateways(eng.inv)
+    res = with_host_checks(res, host_checks(host))
     eng.emit(jr.SteadyState("gate", res.ok, res.checks))
     if eng.safety.stop_flag.is_set():
         raise eng.safety.interrupted("gate", None)
-    return res.baseline, (None if res.ok else f"steady-state gate failed: {res.describe_failures()}")
+    return res.baseline, host, (None if res.ok else f"steady-state gate failed: {res.describe_failures()}")
 
 
 def _require_home(resolved) -> bool:

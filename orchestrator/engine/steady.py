@@ -12,6 +12,7 @@ from orchestrator.journal.observations import SteadyCheck as Check  # gateway: o
 from orchestrator.model.inventory import SHENZHEN, Inventory
 from orchestrator.probes.monitor import fetch_many
 from orchestrator.targets import EnvironmentView
+from orchestrator.targets.host_read import HostRead
 
 Observe = Callable[[], EnvironmentView | None]
 Views = Callable[[], Mapping[str, Any]]  # gateway -> probes.monitor.GatewayView
@@ -144,3 +145,32 @@ def wait_steady(inventory: Inventory, baseline: Mapping[str, str] | None = None,
         if all(c.check in WONT_HEAL for c in result.failures):
             return result  # a line or centre that is down stays down: no point waiting
         time.sleep(poll_s)
+
+
+def host_checks(reads: Mapping[str, HostRead], gate: Mapping[str, HostRead] | None = None) -> list[Check]:
+    """What the hosts themselves say (issue 13): each gateway's config file read on its host
+    (at the gate: readable; after restore: the same sha256 as at the gate, the file named)
+    and its process. A gateway its host cannot be asked about (driver manual) has no check."""
+    out: list[Check] = []
+    for gid, r in reads.items():
+        if r.sha256 is None and r.detail.startswith("not read: driver manual"):
+            continue
+        if r.sha256 is None:
+            out.append(Check(gid, "config_on_host", False, f"{r.where} not read: {r.detail}"))
+        elif gate is None:
+            out.append(Check(gid, "config_on_host", True, f"{r.where} sha256 {r.sha256}"))
+        else:
+            before = gate.get(gid)
+            was = before.sha256 if before is not None else None
+            same = r.sha256 == was
+            out.append(Check(gid, "config_on_host", same,
+                             f"{r.where} sha256 {r.sha256} as at the gate" if same else
+                             f"{r.where} sha256 {r.sha256} differs from the gate's {was}"))
+        if r.process is not None:
+            out.append(Check(gid, "process", r.process,
+                             "running on its host" if r.process else "not running on its host"))
+    return out
+
+
+def with_host_checks(res: SteadyState, checks: list[Check]) -> SteadyState:
+    return SteadyState(res.ok and all(c.ok for c in checks), (*res.checks, *checks), res.baseline)

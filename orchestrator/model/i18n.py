@@ -287,6 +287,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "chk_home_centre": ("位于主用中心", "on its home centre"),
     "chk_config_order": ("主站服务器列表顺序", "server list order"),
     "chk_config_unchanged": ("配置与演练前一致", "config as before"),
+    "chk_config_on_host": ("主机上的配置文件与演练前一致", "config file on its host as before"),
+    "chk_process": ("网关进程运行中", "gateway process running"),
     "chk_md_flowing": ("行情正常接收", "market data flowing"),
     "chk_settlement_ok": ("结算传输成功", "settlement transfer ok"),
     "chk_line_up": ("线路正常", "line up"),

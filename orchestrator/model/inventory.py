@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from orchestrator.model.approvals import StandingApproval
 from orchestrator.model.text import Text
@@ -107,6 +108,12 @@ class Gateway:
     observe: str = "monitor"  # monitor | host
     profile: str | None = None
     log: str | None = None
+    # issue 15: where the server entries are in the vendor's own file (inline), or the name
+    # of an adapter definition adapters/<name>.yaml in the project; docs/inventory.md
+    config_locator: Mapping[str, Any] | None = None
+    config_adapter: str | None = None
+    # the SSCC-assigned order of the Shenzhen centres; empty: the even/odd default
+    server_order: tuple[str, ...] = ()
 
     @property
     def service_name(self) -> str:
@@ -165,17 +172,21 @@ class Inventory:
         return [ln.id for ln in self.lines if ln.centre == centre]
 
     def home_centre(self, gateway: Gateway | str) -> str:
-        gid = gateway.id if isinstance(gateway, Gateway) else gateway
-        return home_centre_of(gid)
+        gw = gateway if isinstance(gateway, Gateway) else next(
+            (g for g in self.gateways if g.id == gateway), None)
+        if gw is not None and gw.server_order:
+            return gw.server_order[0]
+        return home_centre_of(gateway.id if isinstance(gateway, Gateway) else gateway)
 
     def server_order(self, gateway: Gateway | str, dr: bool = False) -> list[tuple[str, Endpoint]]:
-        """The server list a gateway should hold: Shenzhen by the even/odd rule, or BJ."""
+        """The server list a gateway should hold: Shenzhen in its `server_order` (default the
+        even/odd rule), or BJ."""
         gw = gateway if isinstance(gateway, Gateway) else self.gateway(gateway)
         if dr:
             ids = [c.id for c in self.centres if c.role == "dr"]
         else:
-            first = home_centre_of(gw.id)
-            ids = [first, *(c for c in SHENZHEN if c != first)]
+            first = gw.server_order[0] if gw.server_order else home_centre_of(gw.id)
+            ids = list(gw.server_order) or [first, *(c for c in SHENZHEN if c != first)]
         return [(cid, self.centre(cid).services[gw.service_name]) for cid in ids]
 
 

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from orchestrator.journal.runfolder import RunFolder
 from orchestrator.model.inventory import Inventory
+from orchestrator.targets.host_read import HostRead
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,10 @@ class Target(Protocol):
 
     def gateway_log(self, gateway: str) -> Path | None:
         """The gateway's log file as drill can read it, for verify steps; None: not readable."""
+
+    def read_gateways(self, inventory: Inventory) -> Mapping[str, HostRead]:
+        """Each gateway's config file (sha256) and process as its host reports them, never
+        the monitor's claim (issue 13; targets/host_read.py)."""
 
     def start_evidence(self, inventory: Inventory, folder: RunFolder) -> tuple[Note, ...]:
         """Evidence taken as the run starts (real hosts: clock offsets)."""

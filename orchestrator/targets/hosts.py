@@ -9,6 +9,7 @@ from pathlib import Path
 from orchestrator.journal.runfolder import RunFolder
 from orchestrator.model.inventory import Inventory
 from orchestrator.targets.base import EnvironmentView, Note
+from orchestrator.targets.host_read import HostRead
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,12 @@ class HostsTarget:
 
     def gateway_log(self, gateway: str) -> Path | None:
         return None
+
+    def read_gateways(self, inventory: Inventory) -> dict[str, HostRead]:
+        """Each gateway's config file (sha256) and process, read on its host over SSH."""
+        from orchestrator.targets.host_read import read_hosts
+
+        return read_hosts(inventory)
 
     def start_evidence(self, inventory: Inventory, folder: RunFolder) -> tuple[Note, ...]:
         """Every SSH host's clock offset, kept as evidence (docs/real-hosts.md)."""

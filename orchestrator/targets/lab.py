@@ -15,6 +15,7 @@ from orchestrator.config.inventory import load_inventory
 from orchestrator.journal.runfolder import RunFolder
 from orchestrator.model.inventory import Inventory, route
 from orchestrator.targets.base import EnvironmentView, Note
+from orchestrator.targets.host_read import HostRead, read_lab
 
 EFFECTIVE_INVENTORY = "inventory.yml"
 
@@ -107,6 +108,14 @@ class LabTarget:
 
     def gateway_log(self, gateway: str) -> Path | None:
         return Path(self.state_dir) / "gateways" / gateway / "gateway.log"
+
+    def read_gateways(self, inventory: Inventory) -> dict[str, HostRead]:
+        """Each gateway's config file and process as the lab itself has them."""
+        try:
+            status = self.status()
+        except Exception:  # a lab that does not answer lists no process
+            status = None
+        return read_lab(Path(self.state_dir), inventory, status)
 
     def start_evidence(self, inventory: Inventory, folder: RunFolder) -> tuple[Note, ...]:
         return ()

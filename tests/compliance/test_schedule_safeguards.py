@@ -26,20 +26,26 @@ from orchestrator.engine.options import RunOptions
 from orchestrator.errors import RefusedError
 
 SHIPPED = REPO / "inventories" / "production.example"
-# production.example's gateways declare no config format drill can write, so every drill
-# that repoints or fails back is left out of its schedule (see the last test). These tests
-# are about approvals and rotation: they use a copy whose gateways drill can repoint
-# (lab-xml is the only adapter until the vendor-config issue adds vendor formats).
+# production.example's gateways declare the adapters a repoint writes through (issue 15);
+# these tests are about approvals and rotation. A copy in which one gateway declares no
+# adapter, `_unwritable_production`, shows such drills left out (see the last test).
 PRODUCTION = SHIPPED  # replaced by the module fixture below with the writable copy
 APPROVAL = "CHG-2026-0412"
 
 
 def _writable_production(dest: Path) -> Path:
     shutil.copytree(SHIPPED, dest)
+    return dest
+
+
+def _unwritable_production(dest: Path) -> Path:
+    """A copy of the example whose W000010T declares no config adapter."""
+    shutil.copytree(SHIPPED, dest)
     path = dest / "group_vars" / "all" / "drill.yml"
     doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     for gw in doc["drill"]["gateways"]:
-        gw["config_format"] = "lab-xml"
+        if gw["id"] == "W000010T":
+            gw.pop("config_adapter")
     path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return dest
 
@@ -136,7 +142,7 @@ def test_an_expired_or_narrow_approval_leaves_drills_out(tmp_path, capsys):
 
 def _project_with_reference_step(tmp_path: Path) -> Path:
     root = tmp_path / "proj"
-    for sub in ("drills", "playbooks"):
+    for sub in ("drills", "playbooks", "adapters"):
         shutil.copytree(REPO / sub, root / sub)
     (root / "inventories").mkdir()
     drill = root / "drills" / "centre-outage.yaml"
@@ -238,8 +244,11 @@ def test_plan_schedule_is_pure_given_today():
                if lo.drill != "beijing-cutover")
 
 
-def test_the_shipped_example_leaves_out_drills_that_rewrite_configs_drill_cannot_write(capsys):
-    out, err = _cron(capsys, SHIPPED)
+def test_a_gateway_without_an_adapter_leaves_out_drills_that_rewrite_configs(capsys, tmp_path):
+    out, err = _cron(capsys, SHIPPED)  # the shipped example declares its adapters
+    for drill in ("carrier-outage", "single-line", "centre-outage"):
+        assert "cannot write" not in err and any(f" run {drill} " in j for j in _jobs(out)), drill
+    out, err = _cron(capsys, _unwritable_production(tmp_path / "production"))
     for drill in ("carrier-outage", "single-line", "centre-outage"):
         assert not any(f" run {drill} " in j for j in _jobs(out)), drill
         assert re.search(rf"^left out: {drill}: it rewrites gateway configs drill cannot write: "

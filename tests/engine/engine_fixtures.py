@@ -207,12 +207,26 @@ def make_project(root: Path) -> Path:
 
 @pytest.fixture(scope="module", name="lab_env")
 def lab_env_fixture(tmp_path_factory) -> Iterator[LabEnv]:
+    yield from lab_env_with(tmp_path_factory)
+
+
+def lab_env_with(tmp_path_factory, server_order: dict[str, list[str]] | None = None) -> Iterator[LabEnv]:
+    """The engine tests' lab; `server_order`: SSCC-assigned orders of some gateways (issue 15)."""
     tmp = tmp_path_factory.mktemp("engine")
     home = tmp / "home"
     old = os.environ.get("DRILL_HOME")
     os.environ["DRILL_HOME"] = str(home)
     try:
         inv = make_lab_inventory(tmp / "inv", gateways=5)
+        if server_order:
+            import yaml
+
+            doc = yaml.safe_load((inv / "hosts.yml").read_text(encoding="utf-8"))
+            for gw in doc["all"]["vars"]["drill"]["gateways"]:
+                if gw["id"] in server_order:
+                    gw["server_order"] = server_order[gw["id"]]
+            (inv / "hosts.yml").write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True),
+                                           encoding="utf-8")
         project = make_project(tmp / "project")
         with running_lab(inv, home) as handle:
             yield LabEnv(home, inv, handle, project, tmp / "reports")

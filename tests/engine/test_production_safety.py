@@ -59,13 +59,14 @@ def test_outside_the_change_windows_production_is_refused_without_an_override(ho
                       confirm_environment=inv.environment.name)
     with pytest.raises(RefusedError, match="--override-window"):
         Engine(resolved, inv, opts).preflight()
-    # With a recorded reason the window no longer refuses: the next refusal is issue 13's,
-    # carrier-outage's failback would rewrite configs whose format the example declares not
+    # With a recorded reason the window no longer refuses: the example declares the config
+    # adapters (issue 15), so the run would go on ...
+    Engine(resolved, inv, dataclasses.replace(opts, override_window="CR-1 emergency")).preflight()
+    # ... unless a gateway declares none: issue 13's refusal, carrier-outage's failback would
+    # rewrite a config drill cannot write.
+    unwritable = dataclasses.replace(inv, gateways=tuple(
+        dataclasses.replace(g, config_format=None, config_adapter=None) for g in inv.gateways))
     with pytest.raises(RefusedError, match="config drill cannot write"):
-        Engine(resolved, inv, dataclasses.replace(opts, override_window="CR-1 emergency")).preflight()
-    # ... and with a format drill can write, the run would go on.
-    writable = dataclasses.replace(inv, gateways=tuple(
-        dataclasses.replace(g, config_format="lab-xml") for g in inv.gateways))
-    Engine(resolve(find_drill(REPO / "drills", "carrier-outage"), writable), writable,
-           dataclasses.replace(opts, override_window="CR-1 emergency")).preflight()
+        Engine(resolve(find_drill(REPO / "drills", "carrier-outage"), unwritable), unwritable,
+               dataclasses.replace(opts, override_window="CR-1 emergency")).preflight()
     assert not (tmp_path / "reports").exists()

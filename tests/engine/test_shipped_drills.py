@@ -6,16 +6,21 @@ from __future__ import annotations
 import json
 
 import pytest
-from engine_fixtures import (
-    REPO,
-    lab_env_fixture,  # noqa: F401 - the lab_env fixture
-)
+from engine_fixtures import REPO, lab_env_with
 from engine_helpers import golden_keys, of_kind, record_keys, records, run_captured
 
 from orchestrator.journal.chain import first_bad_record
 
 TRUTH_AGREEMENT_S = 0.100
 SHIPPED = ["single-line", "carrier-outage", "centre-outage", "beijing-cutover", "md-multicast-fallback"]
+# Issue 15: one gateway holds an SSCC-assigned order that is not the even/odd default
+# (W000003T, odd: NF first by default); every shipped drill runs with it.
+ORDERED, ORDER = "W000003T", ["FT", "NF"]
+
+
+@pytest.fixture(scope="module", name="lab_env")
+def lab_env_fixture(tmp_path_factory):
+    yield from lab_env_with(tmp_path_factory, {ORDERED: ORDER})
 
 
 def _truth(run_dir) -> list[dict]:
@@ -105,3 +110,46 @@ def test_shipped_drill_failover_falls_within_the_prediction_from_the_timing_sett
         if p.low_s is None:  # repointed, or no server reachable: the settings do not bound it
             continue
         assert p.low_s - TOLERANCE_S <= m["interruption_s"] <= p.high_s + TOLERANCE_S, (drill_id, m, p)
+
+
+def _steady(recs: list[dict], phase: str) -> tuple[dict, dict]:
+    [st] = [r for r in of_kind(recs, "steady_state") if r["when"] == phase]
+    return st, {(c["gateway"], c["check"]): c for c in st["checks"]}
+
+
+def test_a_gateway_in_its_own_server_order_passes_the_gate_and_fails_over_in_it(shipped):
+    """centre-outage of FT: W000003T (odd, so NF first by default) holds [FT, NF] from SSCC:
+    it passes the gate on FT, fails over to NF, and fails back to FT."""
+    drill_id, ran = shipped
+    if drill_id != "centre-outage":
+        pytest.skip("the order is shown on the centre-outage run")
+    recs = records(ran.run)
+    gate, checks = _steady(recs, "gate")
+    assert gate["ok"], gate
+    assert checks[(ORDERED, "config_order")]["detail"] == "servers ['FT', 'NF'], expected ['FT', 'NF']"
+    assert checks[(ORDERED, "shenzhen_centre")]["detail"] == "on FT"
+    [m] = [m for m in of_kind(recs, "measure") if m["gateway"] == ORDERED and m["phase"] == "failover"]
+    assert m["affected"] and (m["centre_before"], m["centre_after"]) == ("FT", "NF"), m
+    logins = [t["centre"] for t in _truth(ran.run)
+              if t["type"] == "login_accepted" and t["gateway"] == ORDERED]
+    assert logins[0] == "NF" and logins[-1] == "FT", logins
+    after, checks = _steady(recs, "after")
+    assert after["ok"], after
+    assert checks[(ORDERED, "home_centre")]["detail"] == "on FT, home FT"
+
+
+def test_the_gate_and_after_check_read_each_config_and_process_from_the_host(shipped):
+    """Issue 13: the config file's sha256 read where the gateway runs (the lab's state
+    folder) and its process, at the gate and after restore: the same file, unchanged."""
+    drill_id, ran = shipped
+    recs = records(ran.run)
+    _, gate = _steady(recs, "gate")
+    _, after = _steady(recs, "after")
+    for gid in {g for g, _ in gate}:
+        if (gid, "logged_in") not in gate:
+            continue  # a line or a centre
+        g, a = gate[(gid, "config_on_host")], after[(gid, "config_on_host")]
+        assert g["ok"] and a["ok"], (drill_id, g, a)
+        assert f"gateways/{gid}/server_list.xml sha256 " in a["detail"] and a["detail"].endswith("as at the gate")
+        assert g["detail"].split(" sha256 ")[1] in a["detail"]
+        assert gate[(gid, "process")]["ok"] and after[(gid, "process")]["ok"]
