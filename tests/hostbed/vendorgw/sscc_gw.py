@@ -211,7 +211,7 @@ class Gateway:
             reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port, limit=1 << 20),
                                                     cfg.connect_timeout)
         except (TimeoutError, OSError) as e:
-            self.log.error(f"连接失败 服务器：{where} 原因：{e or '连接超时'}")
+            self.log.error(f"连接失败 服务器：{where} 原因：{str(e) or '连接超时'}")
             raise LinkLost from None
         try:
             await self._logged_in(reader, writer, where)
