@@ -28,6 +28,7 @@ import base64
 import re
 import shlex
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -67,6 +68,7 @@ class SocketTable:
     groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # interface -> joined groups
     udp_in_datagrams: int | None = None
     pids: Mapping[str, tuple[int, ...]] = field(default_factory=dict)  # config path -> its processes
+    ss_ns: int | None = None  # how long `ss` took on the host (its clock's difference: no offset)
 
 
 @dataclass(frozen=True)
@@ -200,8 +202,7 @@ def parse_pids(text: str) -> tuple[int, ...]:
 
 def snapshot_command(matches: Iterable[str] = ()) -> str:
     """One shell command printing every section `parse_snapshot` reads."""
-    parts = ["echo '@@ss'", "(ss -tinpH 2>/dev/null || echo '@@noss')",
-             "echo '@@tcp'", "cat /proc/net/tcp /proc/net/tcp6 2>/dev/null",
+    parts = ["echo '@@tcp'", "cat /proc/net/tcp /proc/net/tcp6 2>/dev/null",
              "echo '@@udp'", "cat /proc/net/udp 2>/dev/null",
              "echo '@@igmp'", "cat /proc/net/igmp 2>/dev/null",
              "echo '@@snmp'", "cat /proc/net/snmp 2>/dev/null"]
@@ -211,7 +212,15 @@ def snapshot_command(matches: Iterable[str] = ()) -> str:
         parts += [f"echo '@@pids {b64}'",
                   f"(printf %s {shlex.quote(b64)} | base64 -d | grep -lzFf - /proc/[0-9]*/cmdline 2>/dev/null;"
                   " true)"]
+    # ss last, timed, so a stream's receipt time dates it (its `lastrcv` most of all).
+    parts += ['echo "@@t0 $(date +%s%N)"', "echo '@@ss'", "(ss -tinpH 2>/dev/null || echo '@@noss')",
+              'echo "@@t1 $(date +%s%N)"']
     return "; ".join(parts)
+
+
+def stream_command(matches: Iterable[str] = (), period_s: float = 0.2) -> str:
+    """The snapshot in a loop on the host, each table ended by `@@end` (one long exec)."""
+    return f"while :; do {snapshot_command(matches)}; echo '@@end'; sleep {period_s:g}; done"
 
 
 def parse_snapshot(text: str) -> SocketTable:
@@ -230,8 +239,10 @@ def parse_snapshot(text: str) -> SocketTable:
     tcp = parse_ss(get("ss")) if "noss" not in sections and "ss" in sections else parse_proc_tcp(get("tcp"))
     pids = {base64.b64decode(k[5:]).decode(errors="replace"): parse_pids(get(k))
             for k in sections if k.startswith("pids ")}
+    stamps = {k[:2]: int(k[3:]) for k in sections if k[:3] in ("t0 ", "t1 ") and k[3:].isdigit()}
+    ss_ns = stamps["t1"] - stamps["t0"] if len(stamps) == 2 else None
     return SocketTable(tuple(tcp), tuple(parse_proc_udp(get("udp"))), parse_igmp(get("igmp")),
-                       parse_snmp_udp(get("snmp")), pids)
+                       parse_snmp_udp(get("snmp")), pids, ss_ns)
 
 
 # -- from tables to events ----------------------------------------------------------------------
@@ -360,7 +371,8 @@ class HostSocketObserver:
         self.tracker = SocketTracker(watches)
         self.period_s = period_s
         self.timeout_s = timeout_s
-        self.command = snapshot_command(sorted({w.match for w in self.tracker.watches if w.match}))
+        self.matches = sorted({w.match for w in self.tracker.watches if w.match})
+        self.command = snapshot_command(self.matches)
 
     def poll(self) -> list[SocketEvent]:
         res = self.pool.run(self.host, self.command, timeout_s=self.timeout_s)
@@ -368,8 +380,27 @@ class HostSocketObserver:
         return self.tracker.feed(t_ns, parse_snapshot(res.stdout), res.ended_ns - res.started_ns)
 
     def run(self, stop: threading.Event, on_event: Callable[[SocketEvent], None]) -> None:
-        """Poll until `stop` is set (on a grid of `period_s`), handing each event on."""
-        while not stop.is_set():
-            for ev in self.poll():
-                on_event(ev)
-            stop.wait(self.period_s)
+        """Stream tables from one long exec on the host until `stop` is set, handing each
+        event on. A table is dated when it arrives, less half of `ss`'s own run time."""
+        chan = self.pool.transport(self.host).open_session(timeout=self.timeout_s)
+        try:
+            chan.settimeout(0.2)
+            chan.exec_command(stream_command(self.matches, self.period_s))
+            buf = b""
+            while not stop.is_set():
+                try:
+                    data = chan.recv(1 << 16)
+                except TimeoutError:
+                    continue
+                if not data:
+                    raise ConnectionError(f"{self.host}: the socket-table stream ended")
+                buf += data
+                while b"@@end\n" in buf:
+                    block, buf = buf.split(b"@@end\n", 1)
+                    now = time.time_ns()
+                    table = parse_snapshot(block.decode(errors="replace"))
+                    ss = table.ss_ns or 0
+                    for ev in self.tracker.feed(now - ss // 2, table, ss + 2_000_000):
+                        on_event(ev)
+        finally:
+            chan.close()

@@ -6,7 +6,9 @@ by the skew; the exchange side's ground truth agrees with the logs."""
 
 from __future__ import annotations
 
+import contextlib
 import re
+import threading
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -18,6 +20,7 @@ from hostbed.inventory import gateway_entries, trust_all, write_inventory
 from orchestrator.adapters.hosts import load_topology
 from orchestrator.adapters.ssh import SshPool
 from orchestrator.lab.truth import read_truth
+from orchestrator.probes.host_socket import HostSocketObserver, Watch
 
 pytestmark = pytest.mark.netns
 
@@ -116,7 +119,23 @@ def test_trading_gateway_runs_as_a_service_logs_vendor_style_and_fails_over(vbed
     assert "网关程序停止" in vendor.read_log(g)[-1]
 
 
+@contextlib.contextmanager
+def observing(pool: SshPool, host: str, watches: list[Watch], period_s: float = 0.1):
+    """The host-socket observer polling `host` over the pool (through the bastion) meanwhile."""
+    obs = HostSocketObserver(pool, host, watches, period_s=period_s)
+    events, stop = [], threading.Event()
+    thread = threading.Thread(target=obs.run, args=(stop, events.append), daemon=True)
+    thread.start()
+    try:
+        yield events
+    finally:
+        stop.set()
+        thread.join(10)
+
+
 def test_skewed_host_market_data_falls_back_to_multicast_and_back(vbed):
+    """Also the host-socket source on gw2: the same story from its kernel socket table,
+    on the runner's clock (so with no skew to correct)."""
     bed, pool = vbed
     # gw2's commands over SSH see the skewed clock; the runner's does not.
     remote = int(pool.run("gw2", "date +%s%N").stdout)
@@ -125,6 +144,24 @@ def test_skewed_host_market_data_falls_back_to_multicast_and_back(vbed):
     g = vendor.gateway(bed, "W100001Q", "market_data", "gw2", ("FT", "NF"))
     vendor.install(g)
     ctl = vendor.ctl(bed, "gw2")
+    watch = Watch(g.id, "market_data", {addr: c for c, addr in zip(("FT", "NF"), g.servers, strict=True)},
+                  match=str(g.config), multicast=bedlib.SAT_GROUP)
+    with observing(pool, "gw2", [watch]) as events:
+        _md_fallback(bed, pool, g, ctl)
+    got = [(e.type, e.data.get("state"), e.data.get("source"), e.data.get("centre")) for e in events]
+    assert got[0] == ("login", None, None, "FT"), got
+    assert ("md_flow", "flowing", "tcp", "FT") in got[:3], got
+    assert ("md_flow", "flowing", "multicast", None) in got, got
+    i = got.index(("md_flow", "flowing", "multicast", None))
+    assert ("link_down", None, None, "FT") in got[:i], got
+    assert any(e[:3] == ("md_flow", "flowing", "tcp") for e in got[i:]), got  # back on TCP, at FT or NF
+    # Socket times are the runner's: the login lies within its uncertainty of the exchange's.
+    login = events[0]
+    accepted = truth(bed, "FT", "login_accepted", g.id)[0]["ts_ns"]
+    assert abs(login.ts_ns - accepted) <= login.uncertainty_ns + 20_000_000, (login, accepted)
+
+
+def _md_fallback(bed, pool, g, ctl) -> None:
     assert sh(pool, "gw2", f"{ctl} start {g.id}") == 0
     blackholed = [("ct", "198.18.101.60"), ("ct", "198.18.102.60"), ("cu", "198.18.101.60"),
                   ("cu", "198.18.102.60")]
@@ -154,6 +191,8 @@ def test_skewed_host_market_data_falls_back_to_multicast_and_back(vbed):
         assert sh(pool, "gw2", f"{ctl} stop {g.id}") == 0
 
 
+# One of the two per default run (seeded sample); `-m slow` runs both.
+@pytest.mark.slow(group="hostbed-vendorgw")
 def test_settlement_gateway_receives_files_into_its_receive_directory(vbed):
     bed, pool = vbed
     g = vendor.gateway(bed, "W100002S", "settlement", "gw", ("NF", "FT"))
@@ -169,6 +208,8 @@ def test_settlement_gateway_receives_files_into_its_receive_directory(vbed):
         assert sh(pool, "gw", f"{ctl} stop {g.id}") == 0
 
 
+# One of the two per default run (seeded sample); `-m slow` runs both.
+@pytest.mark.slow(group="hostbed-vendorgw")
 def test_beijing_is_reached_through_either_line(vbed):
     bed, pool = vbed
     g = vendor.gateway(bed, "W100003T", "trading", "gw2", ("BJ",))
