@@ -299,7 +299,8 @@ def _build(path: Path, d: dict, secrets: tuple[str, ...]) -> Inventory:
             Gateway(id=g["id"], kind=g["kind"], host=g.get("host", "lab"), monitor=_ep(g["monitor"]),
                     config=g["config"], service=g.get("service"),
                     satellite_only=bool(g.get("satellite_only", False)), driver=g.get("driver"),
-                    config_format=g.get("config_format", "lab-xml" if env["kind"] == "lab" else None))
+                    config_format=g.get("config_format", "lab-xml" if env["kind"] == "lab" else None),
+                    observe=g.get("observe") or "monitor", profile=g.get("profile"), log=g.get("log"))
             for g in d["gateways"]
         ),
         lab=LabSettings(router=_ep(lab["router"]),

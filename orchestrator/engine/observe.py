@@ -1,5 +1,6 @@
-"""Watching the gateways during a run: monitor streams, `/status` samples, the target's
-session table, the evidence files they feed, and the live progress display."""
+"""Watching the gateways during a run: monitor streams and `/status` samples (`observe:
+monitor`), the gateways' own logs on their hosts (`observe: host`, docs/observers.md), the
+target's session table, the evidence files they feed, and the live progress display."""
 
 from __future__ import annotations
 
@@ -45,6 +46,9 @@ class Observation:
         self.sink = None
         self._events_fh = None
         self._display: Any = None  # None: not yet shown; False: disabled after an error
+        self.sources: list[Any] = []  # probes.host_observer.GatewaySource, one per host gateway
+        self.cannot_observe: dict[str, str] = {}  # gateway -> why drill cannot observe it
+        self._access: Any = None
 
     def period(self) -> float:
         return sample_period(self.inv)
@@ -56,24 +60,105 @@ class Observation:
         self.tracker = GatewayTracker((g.id, g.kind) for g in self.inv.gateways)
         self.sink = SampleSink(folder.probes)
         self._events_fh = open(folder.gateway_events, "a", encoding="utf-8")  # noqa: SIM115
-        endpoints = {g.id: (g.monitor.address, g.monitor.port) for g in self.inv.gateways}
+        monitored = [g for g in self.inv.gateways if g.observe != "host"]
+        endpoints = {g.id: (g.monitor.address, g.monitor.port) for g in monitored}
         watcher = StreamWatcher(endpoints, self.tracker, self.on_gateway_event)
         self.runtime = ProbeRuntime().start()
         period = self.period()
-        for g in self.inv.gateways:
+        for g in monitored:
             self.runtime.spawn(lambda gid=g.id: watcher.run_one(gid))
             probe = StatusProbe(g.monitor.address, g.monitor.port, gateway=g.id)
             self.runtime.spawn(lambda p=probe: run_periodic(p, period, self.on_sample))
+        self._start_hosts([g for g in self.inv.gateways if g.observe == "host"])
         if self.target.sessions_visible:
             self.runtime.spawn(self._watch_sessions)
+        watched = [g.id for g in self.inv.gateways if g.id not in self.cannot_observe]
         deadline = time.monotonic() + 10
-        while not self.tracker.all_connected() and time.monotonic() < deadline:
+        while not self.tracker.all_connected(watched) and time.monotonic() < deadline:
             time.sleep(0.02)
+        for g in monitored:
+            if not self.tracker.view(g.id).connected:
+                self.cannot_observe.setdefault(g.id, f"monitor {g.monitor} does not answer")
+
+    def _start_hosts(self, gateways) -> None:
+        """`observe: host` gateways: each one's log source, through the target's access
+        (the lab's files, or SSH through the bastion); why not, for each one without."""
+        if not gateways:
+            return
+        from orchestrator.config.profile import load_profile, profile_path
+        from orchestrator.probes.host_observer import log_sources
+
+        try:
+            self._access = self.target.log_access(self.inv)
+        except Exception as e:  # no way to the hosts: none of them can be observed
+            self.cannot_observe.update({g.id: f"{type(e).__name__}: {e}" for g in gateways})
+            return
+        sources, why_not = log_sources(self.inv, self._access, gateways,
+                                       lambda name: load_profile(profile_path(name, self.inv.path)))
+        self.cannot_observe.update(why_not)
+        for src in sources:
+            src.start(self)
+            self.sources.append(src)
+
+    # the sink of the host sources (probes.host_observer.ObserverSink)
+    def event(self, rec) -> None:
+        self.tracker.apply(rec)
+        try:
+            self.on_gateway_event(rec)
+        except Exception:  # an observer's bug must not stop the watch
+            import logging
+
+            logging.getLogger(__name__).exception("gateway event handler failed")
+
+    def connected(self, gateway: str, up: bool) -> None:
+        self.tracker.set_connected(gateway, up)
+
+    def identity_problems(self, timeout_s: float = 5.0) -> list[str]:
+        """Every host-observed gateway whose log declares another id, or none (the monitors'
+        identity is probes.identity.mismatches)."""
+        from orchestrator.probes.identity import reported_mismatch
+
+        out = []
+        deadline = time.monotonic() + timeout_s  # one wait for all of them
+        for src in self.sources:
+            reported = src.wait_identity(max(0.0, deadline - time.monotonic()))
+            why = reported_mismatch(src.gateway, src.where, {"gateway": reported}, what="the log")
+            if why is not None:
+                out.append(why)
+        return out
+
+    def session_judgement(self) -> tuple[str, bool]:
+        """What no_double_login can rest on: the target's session table when it shows one;
+        else the gateways' own logs, when every gateway is read through a profile that
+        shows duplicate-logon refusals (their counts go into the run state); else nothing
+        (not tested)."""
+        from orchestrator.probes.host_observer import sessions_in_log
+
+        if self.target.sessions_visible or self.tracker is None:
+            return self.target.session_detail, self.target.sessions_visible
+        by_log = {src.gateway: src for src in self.sources if src.profile.detects_double_logon}
+        if not by_log or any(g.id not in by_log for g in self.inv.gateways):
+            return self.target.session_detail, False
+        refused = 0
+        for gid in by_log:
+            most, n = sessions_in_log(self.tracker.events(gid))
+            self.state.max_sessions[gid] = max(self.state.max_sessions.get(gid, 0), most)
+            refused += n
+        return (f"never more than one session per gateway id in the gateways' own logs "
+                f"(gateway-log; {refused} duplicate logon(s) refused by the exchange)"), True
 
     def stop(self) -> None:
         if self.runtime is not None:
             self.runtime.stop()
             self.runtime = None
+        for src in self.sources:
+            with contextlib.suppress(Exception):
+                src.close()
+        self.sources = []
+        if self._access is not None:
+            with contextlib.suppress(Exception):
+                self._access.close()
+            self._access = None
         if self.sink is not None:
             self.sink.close()
         if self._events_fh is not None:

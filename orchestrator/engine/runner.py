@@ -194,8 +194,8 @@ class Engine:
                                              measurements, self.obs.period())
         for m in measurements:
             self.emit(m)
-        objs = measure.run_objectives(self.drill, st, measurements, self.target.session_detail,
-                                      self.target.sessions_visible) if st.fault_started else []
+        objs = measure.run_objectives(self.drill, st, measurements,
+                                      *self.obs.session_judgement()) if st.fault_started else []
         for o in objs:
             self.emit(o)
         if gate_refusal is not None:
@@ -324,10 +324,8 @@ class Engine:
     def _precheck(self) -> str | None:
         """The pre-check phase, part of the steady-state gate: a step failing there (not a
         signal or abort condition) refuses the drill, exit 4; the reason, else None."""
-        if wrong := mismatches(self.inv):  # the monitors must be the inventory's gateways
-            self.emit(jr.SteadyState("gate", False, tuple(
-                jr.SteadyCheck(w.split(":")[0], "identity", False, w) for w in wrong)))
-            return "steady-state gate failed: monitor identity: " + "; ".join(wrong)
+        if (refusal := _observe_refusal(self)) is not None:
+            return refusal
         try:
             self._run_phase("precheck")
         except (Abort, StepFailed) as e:
@@ -346,6 +344,25 @@ class Engine:
         self.emit(jr.SteadyState("after", res.ok, res.checks))
         self.state.after_failures = res.describe_failures() if not res.ok else ""
         return res
+
+
+def _observe_refusal(eng: Engine) -> str | None:
+    """Before any change: every gateway the drill affects can be observed (issue 13), and
+    the monitors and the host-observed gateways' logs are the inventory's gateways."""
+    from orchestrator.engine.plan import predicted_path
+
+    affected = predicted_path(eng.resolved, eng.inv)
+    blind = {gid: why for gid, why in sorted(eng.obs.cannot_observe.items()) if gid in affected}
+    if blind:
+        eng.emit(jr.SteadyState("gate", False, tuple(
+            jr.SteadyCheck(gid, "observable", False, why) for gid, why in blind.items())))
+        return ("steady-state gate failed: cannot observe affected gateway(s): "
+                + "; ".join(f"{gid} ({why})" for gid, why in blind.items()))
+    if wrong := mismatches(eng.inv) + eng.obs.identity_problems():
+        eng.emit(jr.SteadyState("gate", False, tuple(
+            jr.SteadyCheck(w.split(":")[0], "identity", False, w) for w in wrong)))
+        return "steady-state gate failed: monitor identity: " + "; ".join(wrong)
+    return None
 
 
 def _gate(eng: Engine) -> tuple[Mapping[str, str], str | None]:

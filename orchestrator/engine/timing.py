@@ -2,7 +2,8 @@
 
 Sources (every time is a `Stamp` naming its source and uncertainty):
 - link lost: the fault task's own `effective_ns` (`fault-task`);
-- detected: the gateway's own `link_down` event (`gateway-monitor`);
+- detected: the gateway's own `link_down` event (`gateway-monitor`, or `gateway-log` when
+  read from the gateway's own log by the `host` observer, ± its clock offset's uncertainty);
 - observed: drill's first failing `/status` sample (`probe-sample`, ± the probe period);
 - restored: trading a new `login`; settlement the first successful `transfer` after the
   new login; market data the first `md_flow flowing` after the stall, whatever the source.
@@ -79,6 +80,15 @@ def _first(events: Sequence[Received], after_ns: int, pred) -> Received | None:
     return None
 
 
+def own_stamp(event: Received) -> Stamp:
+    """The gateway's own time of an event, named by where drill read it: its monitor
+    stream (`gateway-monitor`) or its log (`gateway-log`, with the uncertainty of the
+    host's clock offset and the line's resolution)."""
+    source = str(event.event.get("source") or "gateway-monitor")
+    unc = event.event.get("uncertainty_ms")
+    return Stamp(event.ts_ns, source, float(unc) if isinstance(unc, int | float) else GATEWAY_CLOCK_MS)
+
+
 def restored_stamp(event: Received, link_lost_ns: int, exchange_offset_ns: int = 0) -> Stamp:
     """When the service came back, by the event that shows it: the exchange's send time
     carried in the event when it has one, else the gateway's own stamp.
@@ -94,7 +104,7 @@ def restored_stamp(event: Received, link_lost_ns: int, exchange_offset_ns: int =
         slack = int((EXCHANGE_CLOCK_MS + GATEWAY_CLOCK_MS) * 1e6)
         if link_lost_ns <= ns <= event.ts_ns + slack:
             return Stamp(ns, "exchange", EXCHANGE_CLOCK_MS)
-    return Stamp(event.ts_ns, "gateway-monitor", GATEWAY_CLOCK_MS)
+    return own_stamp(event)
 
 
 def measure_gateway(*, gateway: str, kind: str, service: str, affected: bool,
@@ -111,7 +121,7 @@ def measure_gateway(*, gateway: str, kind: str, service: str, affected: bool,
     evs = [e for e in events if window_end_ns is None or e.ts_ns <= window_end_ns]
     link_lost = Stamp(link_lost_ns, fault_source, FAULT_TASK_MS)
     down = _first(evs, link_lost_ns, lambda e: e.type == "link_down")
-    detected = Stamp(down.ts_ns, "gateway-monitor", GATEWAY_CLOCK_MS) if down else None
+    detected = own_stamp(down) if down else None
     observed = (Stamp(observed_ns, "probe-sample", probe_period_s * 1000)
                 if observed_ns is not None else None)
     restored_ev: Received | None = None

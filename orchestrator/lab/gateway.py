@@ -24,6 +24,8 @@ from typing import Any
 from orchestrator.journal.chain import iso_ns
 from orchestrator.lab.gateway_config import GatewayConfig, Server, load_config
 from orchestrator.lab.gateway_md import MarketData, McastProtocol, MdState
+from orchestrator.lab.gateway_vendorlog import NAME as VENDOR_LOG
+from orchestrator.lab.gateway_vendorlog import VendorLog
 from orchestrator.lab.monitor import EventStream, Monitor
 from orchestrator.lab.wire import TEST_FILE, sm_cipher
 
@@ -56,6 +58,10 @@ class GatewayProcess(MarketData):
         self.pending: asyncio.Future[bytes] | None = None
         self.stop_event = asyncio.Event()
         self.log_fh = open(cfg.log, "a", encoding="utf-8", buffering=1) if cfg.log else sys.stderr  # noqa: SIM115
+        # the vendor-style log beside it, for drill's log observer (gateway_vendorlog.py)
+        self.vendor = VendorLog(cfg.log.with_name(VENDOR_LOG), cfg.id, cfg.kind,
+                                {s.centre: f"{s.address}:{s.port}" for s in cfg.servers}
+                                ) if cfg.log else None
         self.loop = asyncio.get_running_loop()
 
     # -- reporting
@@ -69,6 +75,8 @@ class GatewayProcess(MarketData):
         self.events.publish({"seq": self.events.seq, "ts": iso_ns(ns), "ts_ns": ns,
                              "gateway": self.cfg.id, "type": type_, "data": data})
         self.log(f"{type_} {json.dumps(data, separators=(',', ':'))}")
+        if self.vendor is not None:
+            self.vendor.event(ns, type_, data)
 
     def set_state(self, to: str, reason: str) -> None:
         if to != self.state:

@@ -269,6 +269,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "uncertainty": ("误差", "±"),
     "src_fault-task": ("故障任务", "fault task"),
     "src_gateway-monitor": ("网关监控", "gateway monitor"),
+    "src_gateway-log": ("网关日志", "gateway log"),
+    "src_host-socket": ("主机套接字", "host socket"),
     "src_probe-sample": ("探测采样", "probe sample"),
     "src_lab-log": ("实验环境日志", "lab log"),
     "src_exchange": ("交易所侧", "exchange"),

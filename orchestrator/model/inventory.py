@@ -102,6 +102,11 @@ class Gateway:
     driver: str | None = None
     # the config format a repoint writes (orchestrator.adapters.config_formats); None: none
     config_format: str | None = None
+    # how drill learns what it does (docs/observers.md): its monitor, or its host (its own
+    # log read through `profile`, at `log` on its host; a lab's relative to the lab state)
+    observe: str = "monitor"  # monitor | host
+    profile: str | None = None
+    log: str | None = None
 
     @property
     def service_name(self) -> str:

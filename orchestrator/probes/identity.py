@@ -13,25 +13,28 @@ from orchestrator.model.inventory import Inventory
 from orchestrator.probes.monitor import fetch_many
 
 
-def reported_mismatch(gateway: str, endpoint: object, status: object) -> str | None:
-    """Why a monitor's `/status` answer is not the gateway's own, else None (an answer
-    that did not come is no identity problem: the steady-state gate judges it)."""
+def reported_mismatch(gateway: str, endpoint: object, status: object,
+                      what: str = "the monitor") -> str | None:
+    """Why a monitor's `/status` answer (or what a host source read: `{"gateway": id}`,
+    `what` naming it) is not the gateway's own, else None (an answer that did not come is
+    no identity problem: the steady-state gate judges it)."""
     if not isinstance(status, Mapping):
         return None
     reported = status.get("gateway")
     if reported is None:
-        return f"{gateway}: the monitor at {endpoint} reports no gateway id"
+        return f"{gateway}: {what} at {endpoint} reports no gateway id"
     if str(reported) != gateway:
-        return f"{gateway}: the monitor at {endpoint} reports gateway {reported!r}"
+        return f"{gateway}: {what} at {endpoint} reports gateway {reported!r}"
     return None
 
 
 def mismatches(inv: Inventory) -> list[str]:
     """Every gateway whose monitor answers with another identity (or none)."""
+    monitored = [g for g in inv.gateways if g.observe != "host"]  # host ones: their logs
     statuses = asyncio.run(fetch_many({g.id: (g.monitor.address, g.monitor.port)
-                                       for g in inv.gateways}))
+                                       for g in monitored}))
     out = []
-    for g in inv.gateways:
+    for g in monitored:
         why = reported_mismatch(g.id, g.monitor, statuses.get(g.id))
         if why is not None:
             out.append(why)

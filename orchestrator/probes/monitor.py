@@ -387,9 +387,11 @@ class GatewayTracker:
         with self._lock:
             return [e for e in self._views[gateway].events if e.ts_ns >= since_ns]
 
-    def all_connected(self) -> bool:
+    def all_connected(self, gateways: Iterable[str] | None = None) -> bool:
+        """Every gateway's source heard (of `gateways` only, when given)."""
         with self._lock:
-            return all(v.connected for v in self._views.values())
+            ids = self._views if gateways is None else gateways
+            return all(self._views[g].connected for g in ids if g in self._views)
 
 
 class StreamWatcher:

@@ -22,6 +22,7 @@ import paramiko
 from orchestrator.adapters.hosts import HostKeyChanged, HostKeyUnknown, HostUnreachable
 from orchestrator.adapters.ssh import SshPool
 from orchestrator.probes import Sample
+from orchestrator.probes.log import LogLine
 
 # -- log following ------------------------------------------------------------------------------
 
@@ -42,24 +43,20 @@ def parse_line_time(line: str, tz: str = "UTC") -> int | None:
     return int(dt.timestamp()) * 1_000_000_000 + int((frac or "0").ljust(9, "0"))
 
 
-@dataclass(frozen=True)
-class LogLine:
-    host: str
-    path: str
-    text: str
-    ts_ns: int | None  # from the line itself, on the host's clock
-    received_ns: int  # when drill read it
-
-
 @dataclass
 class SshLogFollower:
-    """`tail -F` of a file on a host, over the host's long-lived connection."""
+    """`tail -F` of a file on a host, over the host's long-lived connection: it follows
+    the path across rotation (a new file from its start). `encoding`: the log's (UTF-8,
+    GB18030; CRLF or LF). `previous`: a rotated-away file printed first, once, with
+    `from_start` (the state the log showed before its last rotation)."""
 
     pool: SshPool
     host: str
     path: str
     from_start: bool = False
     tz: str = "UTC"
+    encoding: str = "utf-8"
+    previous: str | None = None
     lines: queue.Queue = field(default_factory=queue.Queue)
     _chan: paramiko.Channel | None = None
     _thread: threading.Thread | None = None
@@ -67,7 +64,9 @@ class SshLogFollower:
     def start(self) -> SshLogFollower:
         chan = self.pool.transport(self.host).open_session(timeout=self.pool.connect_timeout_s)
         start = "+1" if self.from_start else "0"
-        chan.exec_command(f"exec tail -n {start} -F -- {_quote(self.path)} 2>/dev/null")
+        first = (f"cat -- {_quote(self.previous)} 2>/dev/null; "
+                 if self.previous and self.from_start else "")
+        chan.exec_command(f"{first}exec tail -n {start} -F -- {_quote(self.path)} 2>/dev/null")
         self._chan = chan
         self._thread = threading.Thread(target=self._read, name=f"ssh-log {self.host}", daemon=True)
         self._thread.start()
@@ -87,7 +86,7 @@ class SshLogFollower:
             buf += data
             *complete, buf = buf.split(b"\n")
             for raw in complete:
-                text = raw.decode(errors="replace").rstrip("\r")
+                text = raw.decode(self.encoding, errors="replace").rstrip("\r")
                 self.lines.put(LogLine(self.host, self.path, text, parse_line_time(text, self.tz), time.time_ns()))
 
     def wait_for(self, pattern: str, timeout_s: float) -> LogLine | None:

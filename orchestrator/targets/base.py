@@ -55,6 +55,10 @@ class Target(Protocol):
     def centres_healthy(self, inventory: Inventory, centres: tuple[str, ...]) -> bool:
         """Every centre up and reachable (recover's guard before failback)."""
 
+    def log_access(self, inventory: Inventory) -> Any:
+        """How the `host` observer reaches the gateways' own logs
+        (`probes.host_observer.LogAccess`: the lab's files, or SSH through the bastion)."""
+
 
 @dataclass(frozen=True)
 class Opened:

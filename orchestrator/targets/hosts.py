@@ -1,4 +1,5 @@
-"""Real hosts: gateways seen only through their monitors, clocks recorded over SSH."""
+"""Real hosts: gateways seen through their monitors or their own logs over SSH (the
+`host` observer), clocks recorded over SSH."""
 
 from __future__ import annotations
 
@@ -35,6 +36,13 @@ class HostsTarget:
 
     def end_evidence(self, folder: RunFolder, since_ns: int) -> tuple[Note, ...]:
         return ()
+
+    def log_access(self, inventory: Inventory):
+        """The gateways' logs on their hosts, over one SSH connection per host through the
+        bastion; each host's clock offset measured on it."""
+        from orchestrator.probes.host_observer import SshLogAccess
+
+        return SshLogAccess(inventory.path)
 
     def centres_healthy(self, inventory: Inventory, centres: tuple[str, ...]) -> bool:
         """A TCP connect to each centre's trading service answers."""

@@ -124,6 +124,12 @@ class LabTarget:
             return (Note(f"lab truth not copied: {e}"),)
         return ()
 
+    def log_access(self, inventory: Inventory):
+        """The gateways' logs are files under the lab's state folder (`log:` relative)."""
+        from orchestrator.probes.host_observer import LocalLogAccess
+
+        return LocalLogAccess(Path(self.state_dir))
+
     def centres_healthy(self, inventory: Inventory, centres: tuple[str, ...]) -> bool:
         """Up, and reachable: some terrestrial line still carries flows to each."""
         try:

@@ -101,7 +101,7 @@ def test_clock_offset_is_measured_and_bounded(pool):
     # measurement must bracket it within its own stated uncertainty.
     assert abs(offset.offset_ns) <= offset.uncertainty_ns + 1_000
     rec = offset.to_record()
-    assert rec["host"] == "ct" and rec["method"] == "date-midpoint" and rec["measured_at"].endswith("Z")
+    assert rec["host"] == "ct" and rec["method"] == "session-min-delay" and rec["measured_at"].endswith("Z")
 
 
 def test_unknown_host_key_is_rejected_naming_host_and_fingerprint(bed, inventory):
@@ -219,3 +219,66 @@ def test_hosts_behind_a_rejected_bastion_are_skipped_and_nothing_is_written(bed,
     decisions = trust_hosts(load_topology(inventory), ["gw"], confirm=lambda *_: False)
     assert [(d.host, d.status) for d in decisions] == [("bastion", "rejected"), ("gw", "skipped")]
     assert not kh.exists()
+
+
+def test_host_observer_follows_a_gb18030_log_across_rotation_over_ssh(inventory, pool):
+    """The `host` observer's SSH path (issue 14): a vendor-style log on a gateway host,
+    followed over one channel through the bastion, rotated meanwhile."""
+    import base64
+    import threading
+    import time
+    from pathlib import Path
+
+    from orchestrator.config.profile import load_profile
+    from orchestrator.model.inventory import Endpoint, Gateway
+    from orchestrator.probes.host_observer import LogSource, SshLogAccess
+
+    path = "/tmp/drill-hostbed-vendor.log"
+
+    def append(target: str, *texts: str) -> None:
+        raw = b"".join(f"2026-12-05 10:00:0{i}.250 [信息] {t}\r\n".encode("gb18030")
+                       for i, t in enumerate(texts))
+        pool.run("gw", f"echo {base64.b64encode(raw).decode()} | base64 -d >> {target}")
+
+    pool.run("gw", f"rm -f {path} {path}.1")
+    append(path + ".1", "网关编号: W000000T 日志开始", "登录成功 会话: S1 服务器 198.18.101.30:7043")
+    append(path, "网关编号: W000000T 日志开始")
+    gw = Gateway("W000000T", "trading", "gw", Endpoint("127.0.0.1", 1), "x.xml",
+                 observe="host", profile="lab-gateway", log=path)
+    profile = load_profile(Path(__file__).resolve().parents[2] / "profiles" / "lab-gateway.yaml")
+    access = SshLogAccess(inventory)
+    events, lock = [], threading.Lock()
+
+    class Sink:
+        def event(self, rec):
+            with lock:
+                events.append(rec)
+
+        def connected(self, gateway, up):
+            pass
+
+    try:
+        assert access.unreadable(gw) is None
+        src = LogSource(gw.id, profile, access.follower(gw, profile.encoding), f"gw:{path}",
+                        access.clock(gw), {"198.18.101.30:7043": "FT"}, "trading")
+        src.start(Sink())
+        assert src.wait_identity(10) == "W000000T"
+        append(path, "心跳超时 主机 FT")
+        pool.run("gw", f"mv {path} {path}.1")
+        append(path, "网关编号: W000000T 日志开始", "登录成功 会话: S2 服务器 198.18.101.30:7043")
+        end = time.monotonic() + 15
+        while len(events) < 3 and time.monotonic() < end:
+            time.sleep(0.05)
+        assert [r.type for r in events] == ["login", "link_down", "login"]
+        assert events[-1].data["session_id"] == "S2" and events[-1].data["centre"] == "FT"
+        # the log's Shanghai time less the host's measured offset (true offset 0 on the bed)
+        clock = src.clock
+        assert abs(clock.offset_ns) <= clock.uncertainty_ns + 1_000
+        assert events[0].event["uncertainty_ms"] == clock.uncertainty_ns / 1e6 + 1.0
+        src.close()
+        missing = SshLogAccess.unreadable(access, Gateway("W000000T", "trading", "gw",
+                                          Endpoint("127.0.0.1", 1), "x.xml", log="/nonexistent.log"))
+        assert missing is not None and "not a readable file" in missing
+    finally:
+        access.close()
+        pool.run("gw", f"rm -f {path} {path}.1")
