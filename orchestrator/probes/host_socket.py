@@ -53,6 +53,7 @@ class TcpSocket:
     owned: bool | None = None  # a process holds it (False: orphaned, closing); None: unknown
     bytes_received: int | None = None  # ss -i only
     lastrcv_ms: int | None = None  # ms since the last byte received (ss -i only)
+    inode: int | None = None  # ss -e, /proc/net/tcp (0: no process holds it)
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ class SocketTable:
     groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # interface -> joined groups
     udp_in_datagrams: int | None = None
     pids: Mapping[str, tuple[int, ...]] = field(default_factory=dict)  # config path -> its processes
+    inodes: Mapping[str, frozenset[int]] = field(default_factory=dict)  # config path -> its sockets
     ss_ns: int | None = None  # how long `ss` took on the host (its clock's difference: no offset)
 
 
@@ -116,8 +118,12 @@ def parse_ss(text: str) -> list[TcpSocket]:
             continue
         rest = " ".join(words[5:])
         pids = tuple(int(p) for p in re.findall(r"pid=(\d+)", rest))
+        ino = re.search(r"\bino:(\d+)", rest)
+        inode = int(ino.group(1)) if ino else None
         owned = True if pids else (None if "users:" not in text else False)
-        out.append(TcpSocket(words[0], local, peer, pids, owned))
+        if inode is not None and owned is None:
+            owned = inode != 0
+        out.append(TcpSocket(words[0], local, peer, pids, owned, inode=inode))
     return out
 
 
@@ -148,7 +154,7 @@ def parse_proc_tcp(text: str) -> list[TcpSocket]:
             continue
         try:
             out.append(TcpSocket(_PROC_STATES.get(f[3].upper(), f[3]), _hex_addr(f[1]), _hex_addr(f[2]),
-                                 owned=f[9] != "0"))
+                                 owned=f[9] != "0", inode=int(f[9]) if f[9].isdigit() else None))
         except ValueError:
             continue
     return out
@@ -200,6 +206,11 @@ def parse_pids(text: str) -> tuple[int, ...]:
     return tuple(sorted({int(m) for m in re.findall(r"/proc/(\d+)/cmdline", text)}))
 
 
+def parse_inodes(text: str) -> frozenset[int]:
+    """`socket:[N]` links of a process's /proc/PID/fd."""
+    return frozenset(int(m) for m in re.findall(r"socket:\[(\d+)\]", text))
+
+
 def snapshot_command(matches: Iterable[str] = ()) -> str:
     """One shell command printing every section `parse_snapshot` reads."""
     parts = ["echo '@@tcp'", "cat /proc/net/tcp /proc/net/tcp6 2>/dev/null",
@@ -209,11 +220,13 @@ def snapshot_command(matches: Iterable[str] = ()) -> str:
     for match in matches:
         # The pattern reaches grep on stdin, so no process's own command line contains it.
         b64 = base64.b64encode(match.encode()).decode()
+        # its processes, and their sockets' inodes (so `ss` need not scan every process: no -p)
         parts += [f"echo '@@pids {b64}'",
-                  f"(printf %s {shlex.quote(b64)} | base64 -d | grep -lzFf - /proc/[0-9]*/cmdline 2>/dev/null;"
-                  " true)"]
+                  f"for f in $(printf %s {shlex.quote(b64)} | base64 -d | grep -lzFf - /proc/[0-9]*/cmdline"
+                  " 2>/dev/null); do echo \"$f\"; ls -l \"${f%/cmdline}/fd\" 2>/dev/null"
+                  " | grep -o 'socket:\\[[0-9]*\\]'; done"]
     # ss last, timed, so a stream's receipt time dates it (its `lastrcv` most of all).
-    parts += ['echo "@@t0 $(date +%s%N)"', "echo '@@ss'", "(ss -tinpH 2>/dev/null || echo '@@noss')",
+    parts += ['echo "@@t0 $(date +%s%N)"', "echo '@@ss'", "(ss -tineH 2>/dev/null || echo '@@noss')",
               'echo "@@t1 $(date +%s%N)"']
     return "; ".join(parts)
 
@@ -239,10 +252,12 @@ def parse_snapshot(text: str) -> SocketTable:
     tcp = parse_ss(get("ss")) if "noss" not in sections and "ss" in sections else parse_proc_tcp(get("tcp"))
     pids = {base64.b64decode(k[5:]).decode(errors="replace"): parse_pids(get(k))
             for k in sections if k.startswith("pids ")}
+    inodes = {base64.b64decode(k[5:]).decode(errors="replace"): parse_inodes(get(k))
+              for k in sections if k.startswith("pids ")}
     stamps = {k[:2]: int(k[3:]) for k in sections if k[:3] in ("t0 ", "t1 ") and k[3:].isdigit()}
     ss_ns = stamps["t1"] - stamps["t0"] if len(stamps) == 2 else None
     return SocketTable(tuple(tcp), tuple(parse_proc_udp(get("udp"))), parse_igmp(get("igmp")),
-                       parse_snmp_udp(get("snmp")), pids, ss_ns)
+                       parse_snmp_udp(get("snmp")), pids, inodes, ss_ns)
 
 
 # -- from tables to events ----------------------------------------------------------------------
@@ -332,9 +347,8 @@ class SocketTracker:
 
     @staticmethod
     def _session(w: Watch, table: SocketTable) -> TcpSocket | None:
-        mine = table.pids.get(w.match) if w.match else None  # None: not asked
         found = [s for s in table.tcp if s.state == "ESTAB" and s.peer in w.servers and s.owned is not False
-                 and (mine is None or not s.pids or set(s.pids) & set(mine))]
+                 and _mine(w, table, s)]
         return max(found, key=lambda s: s.bytes_received or 0) if found else None
 
     def _md(self, w: Watch, table: SocketTable, before: SocketTable | None, session: TcpSocket | None) -> str:
@@ -353,6 +367,19 @@ class SocketTracker:
             if joined and bound and delivered:
                 return "multicast"
         return "stalled"
+
+
+def _mine(w: Watch, table: SocketTable, s: TcpSocket) -> bool:
+    """The socket belongs to the watched gateway's process (by inode, else pid), or no
+    process filter applies (no config path, or nothing to tell the owner by)."""
+    if not w.match or w.match not in table.pids:
+        return True
+    inodes = table.inodes.get(w.match)
+    if s.inode and inodes:
+        return s.inode in inodes
+    if s.pids:
+        return bool(set(s.pids) & set(table.pids[w.match]))
+    return True
 
 
 def _fmt(addr: Addr) -> str:

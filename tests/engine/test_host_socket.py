@@ -120,3 +120,18 @@ def test_a_new_session_is_a_login():
     login, = tracker.feed(PERIOD, parse_snapshot(text("1-tcp")))
     assert login.type == "login" and login.data["centre"] == "FT"
     assert login.data["address"] == "198.18.101.30:7043" and login.ts_ns == PERIOD // 2
+
+
+def test_two_gateways_of_one_service_on_one_host_are_told_apart_by_their_sockets_inodes():
+    """`ss -tineH` (no -p, which scans every process): each gateway's sockets by the inodes
+    of its own /proc/PID/fd, found by its config path (W100000T FT-first, W100004T NF-first)."""
+    table = parse_snapshot(text("7-ss-e-two-trading"))
+    assert table.ss_ns is not None and 0 < table.ss_ns < 5_000_000_000
+    assert [(s.peer, s.inode, s.owned) for s in table.tcp] == [
+        (("198.18.101.30", 7043), 5410659, True), (("198.18.102.30", 7043), 5413266, True)]
+    ft_first = TRADING
+    nf_first = Watch("W100004T", "trading", TRADING.servers, CFG.format("W100004T"))
+    tracker = SocketTracker([ft_first, nf_first])
+    tracker.feed(0, parse_snapshot(text("6-trading-stopped")))
+    logins = tracker.feed(PERIOD, table)
+    assert sorted((e.gateway, e.data["centre"]) for e in logins) == [("W100000T", "FT"), ("W100004T", "NF")]

@@ -327,7 +327,7 @@ def _build(bed: HostBed, start_sshd: bool) -> None:
         (h.dir / "sshd_config").write_text(_SSHD_CONFIG.format(
             address=h.mgmt_address + (f"\nListenAddress {bed.mgmt_net}.129" if h.name == "bastion" else ""),
             dir=h.dir, authorized=authorized,
-            forwarding="yes") + (_SKEW_SETENV.format(**skew_env()) if h.name == "gw2" else ""))
+            forwarding="yes") + (_skew_setenv(h) if h.name == "gw2" else ""))
         if start_sshd:
             bed._start_sshd(h)
 
@@ -395,9 +395,20 @@ MaxSessions 50
 Subsystem sftp internal-sftp
 LogLevel VERBOSE
 """
-# gw2: every session's commands see the skewed clock, as on a host whose clock is off.
-_SKEW_SETENV = "SetEnv LD_PRELOAD={LD_PRELOAD} FAKETIME={FAKETIME} " \
-    "FAKETIME_DONT_FAKE_MONOTONIC={FAKETIME_DONT_FAKE_MONOTONIC}\n"
+
+
+def _skew_setenv(h: BedHost) -> str:
+    """gw2: every session's commands see the skewed clock, as on a host whose clock is off.
+
+    libfaketime does not reach bash's $EPOCHREALTIME/$EPOCHSECONDS (bash reads them with a
+    gettimeofday it does not intercept), so a BASH_ENV file unsets them in every
+    non-interactive bash: whatever reads the time there falls back to a faked `date`.
+    """
+    bash_env = h.dir / "skew.bashrc"
+    bash_env.write_text("# the bed's skewed host: no clock that libfaketime cannot reach\n"
+                        "unset EPOCHREALTIME EPOCHSECONDS\n")
+    env = {**skew_env(), "BASH_ENV": str(bash_env)}
+    return "SetEnv " + " ".join(f"{k}={v}" for k, v in env.items()) + "\n"
 
 
 def _ns_addr(bed: HostBed, host: str, iface: str, cidr: str) -> None:
