@@ -401,13 +401,23 @@ def _skew_setenv(h: BedHost) -> str:
     """gw2: every session's commands see the skewed clock, as on a host whose clock is off.
 
     libfaketime does not reach bash's $EPOCHREALTIME/$EPOCHSECONDS (bash reads them with a
-    gettimeofday it does not intercept), so a BASH_ENV file unsets them in every
-    non-interactive bash: whatever reads the time there falls back to a faked `date`.
+    gettimeofday it does not intercept). gw2's sessions therefore find first on their PATH
+    a `bash` that unsets them before running a `-c` command, and a BASH_ENV that does the
+    same for scripts: whatever reads the time there falls back to a faked `date`.
     """
+    skewbin = h.dir / "skewbin"
+    skewbin.mkdir(exist_ok=True)
+    wrapper = skewbin / "bash"
+    wrapper.write_text('#!/bin/sh\n# the bed\'s skewed host: no clock that libfaketime cannot reach\n'
+                       'if [ "$1" = "-c" ] && [ $# -ge 2 ]; then\n'
+                       '  cmd=$2; shift 2\n'
+                       '  exec /bin/bash -c "unset EPOCHREALTIME EPOCHSECONDS; $cmd" "$@"\n'
+                       'fi\nexec /bin/bash "$@"\n')
+    wrapper.chmod(0o755)
     bash_env = h.dir / "skew.bashrc"
-    bash_env.write_text("# the bed's skewed host: no clock that libfaketime cannot reach\n"
-                        "unset EPOCHREALTIME EPOCHSECONDS\n")
-    env = {**skew_env(), "BASH_ENV": str(bash_env)}
+    bash_env.write_text("unset EPOCHREALTIME EPOCHSECONDS\n")
+    env = {**skew_env(), "BASH_ENV": str(bash_env),
+           "PATH": f"{skewbin}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
     return "SetEnv " + " ".join(f"{k}={v}" for k, v in env.items()) + "\n"
 
 

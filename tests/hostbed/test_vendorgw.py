@@ -17,7 +17,7 @@ from hostbed import bed as bedlib
 from hostbed import vendor
 from hostbed.inventory import gateway_entries, trust_all, write_inventory
 
-from orchestrator.adapters.hosts import load_topology
+from orchestrator.adapters.hosts import load_topology, measure_clock_offset
 from orchestrator.adapters.ssh import SshPool
 from orchestrator.lab.truth import read_truth
 from orchestrator.probes.host_socket import HostSocketObserver, Watch
@@ -141,6 +141,9 @@ def test_skewed_host_market_data_falls_back_to_multicast_and_back(vbed):
     remote = int(pool.run("gw2", "date +%s%N").stdout)
     local = int(bed.exec("gw", "date", "+%s%N").stdout)
     assert abs(remote - local - bedlib.SKEW_NS) < 500_000_000, (remote, local)
+    # drill's clock-offset measurement over the open session sees the skew, to its bound
+    off = measure_clock_offset(pool, "gw2")
+    assert abs(off.offset_ns - bedlib.SKEW_NS) <= off.uncertainty_ns + 5_000_000, off
     g = vendor.gateway(bed, "W100001Q", "market_data", "gw2", ("FT", "NF"))
     vendor.install(g)
     ctl = vendor.ctl(bed, "gw2")
