@@ -170,16 +170,20 @@ def run(root: Path, cycles: int):
 def judge(gws, truth, mcast, measured, offsets):
     host_of = {g.id: g.host for g in gws}
     errs: dict[tuple[str, str, str], list[float]] = {}
+    within: dict[str, list[bool]] = {}  # source -> |error| within the event's stated uncertainty
     unmatched: dict[tuple[str, str], int] = {}
 
     def nearest(source, gid, type_, want, t_ns, pick=lambda e: True):
-        cands = [e["ts_ns"] for s, g, ty, e in measured
+        cands = [e for s, g, ty, e in measured
                  if s == source and g == gid and ty == type_ and pick(e) and abs(e["ts_ns"] - t_ns) < 3e9]
         if not cands:
             unmatched[(source, want)] = unmatched.get((source, want), 0) + 1
             return
-        err = (min(cands, key=lambda x: abs(x - t_ns)) - t_ns) / 1e6
+        best = min(cands, key=lambda e: abs(e["ts_ns"] - t_ns))
+        err = (best["ts_ns"] - t_ns) / 1e6
         errs.setdefault((source, want, host_of[gid]), []).append(err)
+        unc = best.get("uncertainty_ms", (best.get("data") or {}).get("uncertainty_ms", 0.0))
+        within.setdefault(source, []).append(abs(err) <= unc + 1.0)
 
     for r in truth:
         gid = r.get("gateway")
@@ -205,7 +209,7 @@ def judge(gws, truth, mcast, measured, offsets):
                     (e["ts_ns"] - t) / 1e6)
                 nearest("socket", gid, "md_flow", "market data resumed, multicast", t,
                         lambda e2: (e2.get("data") or {}).get("source") == "multicast")
-    return {"errs": errs, "unmatched": unmatched, "offsets": offsets}
+    return {"errs": errs, "unmatched": unmatched, "offsets": offsets, "within": within}
 
 
 def render(results, load, cycles) -> str:
@@ -218,6 +222,7 @@ def render(results, load, cycles) -> str:
         rows.append(f"| {kind} | {source} | {host}{' (skewed +2.5 s)' if host == 'gw2' else ''} | {s['n']} | "
                     f"{s['p50']:.1f} | {s['p95']:.1f} | {s['max']:.1f} | {signed[0]:+.1f} … {signed[-1]:+.1f} |")
     miss = ", ".join(f"{k[0]} {k[1]}: {n}" for k, n in sorted(unmatched.items())) or "none"
+    inside = "; ".join(f"{src} {sum(v)} of {len(v)}" for src, v in sorted(results["within"].items()))
     offs = ", ".join(f"{h} {o / 1e6:+.1f} ms ± {u / 1e6:.1f}" for h, (o, u) in sorted(offsets.items()))
 
     def pooled(source, kinds):
@@ -257,7 +262,15 @@ def render(results, load, cycles) -> str:
         "|---|---|---|---|---|---|---|---|",
         *rows,
         "",
-        f"Truth events with no measured event within 3 s: {miss}.",
+        f"Truth events with no measured event within 3 s: {miss}. Matched events whose |error| lies",
+        f"within their own stated uncertainty (+1 ms): {inside}.",
+        "",
+        'The socket source places an event between two tables: its error is bounded by the interval',
+        'between tables (the 0.1 s pause plus the time one table takes on the host, about ten short',
+        'processes: 0.3-1 s at load above 20), and a multicast phase shorter than that interval (the',
+        "gateway is back on TCP at NF 0.5 s after it joined) is not seen. The log source's error is the",
+        "gateway's own receive-and-log delay plus the offset estimate's error; its stated uncertainty",
+        '(offset bound + 1 ms) does not include the former.',
     ])
 
 
