@@ -110,12 +110,13 @@ def run(root: Path, cycles: int):
                             clocks[g.host], centres, g.service)
             src.start(Sink())
             sources.append(src)
-        threads = []
+        threads, observers = [], []
         for host in ("gw", "gw2"):
             watches = [Watch(g.id, g.service, {s: c for c, s in zip(("FT", "NF"), g.servers, strict=True)},
                              str(g.config), bedlib.SAT_GROUP if g.service == "market_data" else None)
                        for g in gws if g.host == host]
             obs = HostSocketObserver(pool, host, watches, period_s=0.1)
+            observers.append(obs)
 
             def on_event(ev):
                 with lock:
@@ -124,7 +125,8 @@ def run(root: Path, cycles: int):
             t = threading.Thread(target=obs.run, args=(stop, on_event), daemon=True)
             t.start()
             threads.append(t)
-        time.sleep(1.0)  # the socket streams' first tables: the state before the gateways start
+        # the socket streams' first tables: the state before the gateways start
+        bedlib.wait_for(lambda: all(o.tables > 0 for o in observers), 30, "the first socket tables")
         for g in gws:
             pool.run(g.host, f"{vendor.ctl(bed, g.host)} start {g.id}")
 

@@ -398,11 +398,13 @@ class HostSocketObserver:
         self.tracker = SocketTracker(watches)
         self.period_s = period_s
         self.timeout_s = timeout_s
+        self.tables = 0  # socket tables read so far (the first one only sets the state)
         self.matches = sorted({w.match for w in self.tracker.watches if w.match})
         self.command = snapshot_command(self.matches)
 
     def poll(self) -> list[SocketEvent]:
         res = self.pool.run(self.host, self.command, timeout_s=self.timeout_s)
+        self.tables += 1
         t_ns = (res.started_ns + res.ended_ns) // 2
         return self.tracker.feed(t_ns, parse_snapshot(res.stdout), res.ended_ns - res.started_ns)
 
@@ -426,6 +428,7 @@ class HostSocketObserver:
                     block, buf = buf.split(b"@@end\n", 1)
                     now = time.time_ns()
                     table = parse_snapshot(block.decode(errors="replace"))
+                    self.tables += 1
                     ss = table.ss_ns or 0
                     for ev in self.tracker.feed(now - ss // 2, table, ss + 2_000_000):
                         on_event(ev)

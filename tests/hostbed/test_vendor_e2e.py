@@ -95,19 +95,21 @@ def vendor_drill(tmp_path_factory):
 # ones too, so a drill of gateways with no monitor is refused before the fault (exit 4).
 # strict: the test fails as soon as the gap is closed, to be unmarked.
 @pytest.mark.xfail(strict=True, reason="pre-check and steady-state gate ask observe: host gateways' monitors")
-@pytest.mark.slow(group="hostbed-vendorgw")
+@pytest.mark.slow(group="hostbed-e2e")
 def test_carrier_outage_measured_from_vendor_logs_and_sockets(vendor_drill, tmp_path, capsys, monkeypatch):
     bed, inv, pool, gws = vendor_drill
     monkeypatch.setenv("DRILL_HOME", str(tmp_path / "home"))
     project = project_without_failback(tmp_path / "project")
-    socket_events, stop, threads = [], threading.Event(), []
+    socket_events, stop, threads, observers = [], threading.Event(), [], []
     for host in ("gw", "gw2"):
         watches = [Watch(g.id, "trading", {s: c for c, s in zip(("FT", "NF") if g.servers[0][0].startswith(
             "198.18.101") else ("NF", "FT"), g.servers, strict=True)}, str(g.config)) for g in gws if g.host == host]
         obs = HostSocketObserver(pool, host, watches, period_s=0.1)
+        observers.append(obs)
         threads.append(threading.Thread(target=obs.run, args=(stop, socket_events.append), daemon=True))
     for t in threads:
         t.start()
+    bedlib.wait_for(lambda: all(o.tables > 0 for o in observers), 30, "the first socket tables")
     try:
         code = main(["run", "carrier-outage", "-i", str(inv), "--project", str(project), "--reports",
                      str(tmp_path / "reports"), "--confirm-environment", f"hostbed-{bed.prefix}",
