@@ -52,8 +52,11 @@ def project_without_failback(dest: Path) -> Path:
 @pytest.fixture(scope="module")
 def vendor_drill(tmp_path_factory):
     from hostbed.conftest import _require_bed_tools
+    from support import require_tool
 
     _require_bed_tools()
+    for tool in ("faketime", "start-stop-daemon"):  # gw2's skewed clock; the init script
+        require_tool(tool)
     root = tmp_path_factory.mktemp("vendor-e2e")
     bed = bedlib.build(root / "bed", extended=True)
     try:

@@ -32,8 +32,11 @@ LINE_TS = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}) \[(INFO |WARN |E
 def vbed(tmp_path_factory):
     """The extended bed (gw2 skewed, bj, satellite) with every centre serving, and a pool."""
     from hostbed.conftest import _require_bed_tools
+    from support import require_tool
 
     _require_bed_tools()
+    for tool in ("faketime", "start-stop-daemon"):  # gw2's skewed clock; the init script
+        require_tool(tool)
     root = tmp_path_factory.mktemp("vbed")
     built = bedlib.build(root / "bed", extended=True)
     try:
