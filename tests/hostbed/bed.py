@@ -23,6 +23,19 @@ the bastion on a point-to-point link (198.19.N.1 ↔ .2); the bastion bridges a 
 198.19.N.128/25 to every host's `mgmt0`. The bastion does not forward, so every other
 host is reached only through it (ProxyJump / direct-tcpip). Cutting a data line never
 touches the management network.
+
+Extended bed (`build(root, extended=True)`, for the vendor gateway of tests/hostbed/vendorgw):
+
+    gw2      a second gateway host behind the same lines: its ct0/cu0 are macvlans on gw's
+             ct0/cu0 (198.18.1.5/30 ↔ ct 198.18.1.6, 198.18.2.5/30 ↔ cu 198.18.2.6), so a
+             line taken down on its router takes both hosts' routes down. Its sshd, and so
+             every command run over SSH on it, runs under libfaketime (`SKEW`, e.g. +2.5 s).
+    bj       the Beijing centre (services 198.18.103.{30,60,70}), on the SSCC backbone
+             behind FT (bb1 198.18.21.0/30) and NF (bb2 198.18.22.0/30), so reached
+             through either line.
+    sat      the satellite market-data broadcast: a bridge `sat` on ft (198.18.30.1/24)
+             with gw's and gw2's `sat0` (198.18.30.2, .3); FT's centre sends every tick to
+             the multicast group `SAT_GROUP` on it.
 """
 
 from __future__ import annotations
@@ -44,6 +57,14 @@ ROUTERS = ("ct", "cu", "ft", "nf")  # forward packets
 CENTRE_NET = {"FT": "198.18.101", "NF": "198.18.102"}
 CENTRE_HOST = {"FT": "ft", "NF": "nf"}
 SERVICE_HOSTS = {"trading": 30, "market_data": 60, "settlement": 70}
+# The extended bed (build(extended=True)): a clock-skewed second gateway host, Beijing, satellite.
+EXTENDED_HOSTS = ("gw2", "bj")
+BJ_NET = "198.18.103"
+SAT_GROUP = ("239.18.30.1", 7400)
+SAT_ADDRESS = {"ft": "198.18.30.1", "gw": "198.18.30.2", "gw2": "198.18.30.3"}
+SKEW = "+2.5s"  # libfaketime's FAKETIME for gw2
+SKEW_NS = 2_500_000_000
+FAKETIME_LIB = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
 
 
 class BedError(RuntimeError):
@@ -93,6 +114,7 @@ class HostBed:
     root_iface: str = ""
     exchanges: tuple[int, ...] = ()  # ports the centre responders listen on
     centres: Path | None = None  # the inventory the centres' exchanges serve
+    extended: bool = False  # gw2 (skewed clock), bj and the satellite link (see the module doc)
 
     # -- paths -----------------------------------------------------------------
     @property
@@ -170,11 +192,16 @@ class HostBed:
             return
         self.centres = inventory
         script = Path(__file__).with_name("centre.py")
-        for centre, host in CENTRE_HOST.items():
+        # The extended bed adds Beijing, and FT broadcasts the satellite feed.
+        hosts = {**CENTRE_HOST, **({"BJ": "bj"} if self.extended else {})}
+        nets = {**CENTRE_NET, "BJ": BJ_NET}
+        for centre, host in hosts.items():
             truth = self.root / f"truth-{centre}.jsonl"
-            self.spawn(host, [sys.executable, str(script), str(inventory), centre, str(truth)],
+            mcast = ([f"{SAT_GROUP[0]}:{SAT_GROUP[1]}@{SAT_ADDRESS['ft']}"]
+                     if self.extended and centre == "FT" else [])
+            self.spawn(host, [sys.executable, str(script), str(inventory), centre, str(truth), *mcast],
                        self.root / f"centre-{centre}.log")
-            addr = f"{CENTRE_NET[centre]}.{SERVICE_HOSTS['trading']}"
+            addr = f"{nets[centre]}.{SERVICE_HOSTS['trading']}"
             wait_for(lambda h=host, a=addr: _listening(self.ns(h), a, 7043), 20, f"exchange on {host}")
 
     # -- teardown --------------------------------------------------------------------
@@ -184,7 +211,7 @@ class HostBed:
         for proc in reversed(self.procs):
             _kill_group(proc)
         self.procs.clear()
-        for name in HOSTS:
+        for name in (*HOSTS, *EXTENDED_HOSTS):
             ns = self.ns(name)
             if not _netns_exists(ns):
                 continue
@@ -201,7 +228,8 @@ class HostBed:
     # -- building ----------------------------------------------------------------------
     def _start_sshd(self, h: BedHost) -> None:
         cfg = h.dir / "sshd_config"
-        self.spawn(h.name, [SSHD, "-D", "-e", "-f", str(cfg)], h.dir / "sshd.log")
+        env = {**os.environ, **skew_env()} if h.name == "gw2" else None
+        self.spawn(h.name, [SSHD, "-D", "-e", "-f", str(cfg)], h.dir / "sshd.log", env=env)
         wait_for(lambda: _listening(h.netns, h.mgmt_address, 22), 15, f"sshd on {h.name}")
 
 
@@ -213,11 +241,11 @@ def leftovers(prefix: str) -> list[str]:
     return found
 
 
-def build(root: Path, start_sshd: bool = True) -> HostBed:
+def build(root: Path, start_sshd: bool = True, extended: bool = False) -> HostBed:
     """Create the bed under `root` (keys, configs, logs). Tears down what it made on failure."""
     root.mkdir(parents=True, exist_ok=True)
     prefix = "dh" + secrets.token_hex(3)
-    bed = HostBed(prefix=prefix, root=root, mgmt_net=_free_mgmt_net())
+    bed = HostBed(prefix=prefix, root=root, mgmt_net=_free_mgmt_net(), extended=extended)
     try:
         _build(bed, start_sshd)
     except BaseException:
@@ -226,8 +254,14 @@ def build(root: Path, start_sshd: bool = True) -> HostBed:
     return bed
 
 
+def skew_env() -> dict[str, str]:
+    """The environment that runs a program under libfaketime with the bed's skew."""
+    return {"LD_PRELOAD": FAKETIME_LIB, "FAKETIME": SKEW, "FAKETIME_DONT_FAKE_MONOTONIC": "1"}
+
+
 def _build(bed: HostBed, start_sshd: bool) -> None:
-    for i, name in enumerate(HOSTS):
+    names = HOSTS + (EXTENDED_HOSTS if bed.extended else ())
+    for i, name in enumerate(names):
         # The operations host reaches the bastion on its point-to-point address.
         addr = bed.bastion_address if name == "bastion" else f"{bed.mgmt_net}.{129 + i}"
         hdir = bed.root / name
@@ -238,7 +272,7 @@ def _build(bed: HostBed, start_sshd: bool) -> None:
         for key in ("all", "default"):
             bed.exec(name, "sysctl", "-qw", f"net.ipv4.conf.{key}.ignore_routes_with_linkdown=1")
             bed.exec(name, "sysctl", "-qw", f"net.ipv4.conf.{key}.rp_filter=0")
-        if name in ROUTERS:
+        if name in ROUTERS or name == "bj":
             bed.exec(name, "sysctl", "-qw", "net.ipv4.ip_forward=1")
 
     # Management: root <-> bastion, then the bastion's LAN bridge to every host.
@@ -250,7 +284,7 @@ def _build(bed: HostBed, start_sshd: bool) -> None:
     _ns_addr(bed, "bastion", "ops0", f"{bed.mgmt_net}.2/30")
     run("ip", "-n", bed.ns("bastion"), "link", "add", "mgmt0", "type", "bridge")
     _ns_addr(bed, "bastion", "mgmt0", f"{bed.mgmt_net}.129/25")
-    for name in HOSTS[1:]:
+    for name in names[1:]:
         port = f"m-{name}"
         run("ip", "link", "add", "mgmt0", "netns", bed.ns(name), "type", "veth", "peer", "name", port,
             "netns", bed.ns("bastion"))
@@ -279,6 +313,10 @@ def _build(bed: HostBed, start_sshd: bool) -> None:
     for host, entries in routes.items():
         for prefix, via, metric in entries:
             bed.exec(host, "ip", "route", "append", prefix, "via", via, "metric", str(metric))
+    if bed.extended:
+        from hostbed.bed_extended import build_extended
+
+        build_extended(bed)
 
     # SSH: one client key, one host key and sshd per host.
     run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "drill-hostbed", "-f", str(bed.client_key))
@@ -291,9 +329,15 @@ def _build(bed: HostBed, start_sshd: bool) -> None:
         (h.dir / "sshd_config").write_text(_SSHD_CONFIG.format(
             address=h.mgmt_address + (f"\nListenAddress {bed.mgmt_net}.129" if h.name == "bastion" else ""),
             dir=h.dir, authorized=authorized,
-            forwarding="yes"))
+            forwarding="yes") + (_skew_setenv(h) if h.name == "gw2" else ""))
         if start_sshd:
             bed._start_sshd(h)
+
+
+def _skew_setenv(h: BedHost) -> str:
+    from hostbed.bed_extended import skew_setenv
+
+    return skew_setenv(h)
 
 
 _SSHD_CONFIG = """\
@@ -317,6 +361,7 @@ MaxSessions 50
 Subsystem sftp internal-sftp
 LogLevel VERBOSE
 """
+
 
 
 def _ns_addr(bed: HostBed, host: str, iface: str, cidr: str) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from hostbed.bed import CENTRE_NET, SERVICE_HOSTS, HostBed
+from hostbed.bed import BJ_NET, CENTRE_NET, SERVICE_HOSTS, HostBed
 
 SERVICE_PORTS = {"trading": 7043, "market_data": 7044, "settlement": 7013, "settlement_sm": 7015}
 MONITOR_PORT = 17200
@@ -82,6 +82,11 @@ def inventory_doc(bed: HostBed, folder: Path, *, fingerprints: bool = True,
                     for svc, port in SERVICE_PORTS.items() if svc != "settlement_sm"}
         services["settlement_sm"] = {"address": f"{net}.70", "port": SERVICE_PORTS["settlement_sm"]}
         centres.append({"id": cid, "role": "production", "name": {"zh": cid, "en": cid}, "services": services})
+    if bed.extended:  # the Beijing DR centre, reached through either line (bed.py's module doc)
+        services = {svc: {"address": f"{BJ_NET}.{SERVICE_HOSTS[svc]}", "port": port}
+                    for svc, port in SERVICE_PORTS.items() if svc != "settlement_sm"}
+        services["settlement_sm"] = {"address": f"{BJ_NET}.70", "port": SERVICE_PORTS["settlement_sm"]}
+        centres.append({"id": "BJ", "role": "dr", "name": {"zh": "北京", "en": "Beijing"}, "services": services})
     drill = {
         "environment": {"name": f"hostbed-{bed.prefix}", "kind": "production", "timezone": "Asia/Shanghai"},
         "driver": "linux",
@@ -115,8 +120,10 @@ def inventory_doc(bed: HostBed, folder: Path, *, fingerprints: bool = True,
             "bastions": {"hosts": {"bastion": host("bastion")}},
             "routers": {"hosts": {"ct": host("ct"), "cu": host("cu")}},
             "gateway_hosts": {"hosts": {"gw": host("gw", **(gateway_host_vars(bed, gateways)
-                                                            if gateways else {}))}},
-            "centres": {"hosts": {"ft": host("ft"), "nf": host("nf")}},
+                                                            if gateways else {})),
+                                        **({"gw2": host("gw2")} if bed.extended else {})}},
+            "centres": {"hosts": {"ft": host("ft"), "nf": host("nf"),
+                                  **({"bj": host("bj")} if bed.extended else {})}},
         },
     }}
 
