@@ -14,6 +14,16 @@ def drill_pick(items, ids, key="id"):
     return [item for item in items or () if item.get(key) in wanted]
 
 
+def drill_monitored(items):
+    """The gateways (or repoint plan items, `{gateway: …}`) drill watches through a monitor:
+    `observe: host` ones have none to ask; drill reads their own log (docs/observers.md)."""
+    def observe(item):
+        gateway = item.get("gateway") if isinstance(item.get("gateway"), dict) else item
+        return gateway.get("observe") or "monitor"
+
+    return [item for item in items or () if observe(item) != "host"]
+
+
 class FilterModule:
     def filters(self):
-        return {"drill_pick": drill_pick}
+        return {"drill_pick": drill_pick, "drill_monitored": drill_monitored}

@@ -93,11 +93,6 @@ def vendor_drill(tmp_path_factory):
         assert left == [], f"test bed left behind: {left}"
 
 
-# Known gap (found by this test): the pre-check (playbooks/verify.yml, drill_monitor) and the
-# engine's steady-state gate (engine/steady.py) both read every gateway's monitor, `observe: host`
-# ones too, so a drill of gateways with no monitor is refused before the fault (exit 4).
-# strict: the test fails as soon as the gap is closed, to be unmarked.
-@pytest.mark.xfail(strict=True, reason="pre-check and steady-state gate ask observe: host gateways' monitors")
 @pytest.mark.slow(group="hostbed-e2e")
 def test_carrier_outage_measured_from_vendor_logs_and_sockets(vendor_drill, tmp_path, capsys, monkeypatch):
     bed, inv, pool, gws = vendor_drill
