@@ -15,6 +15,7 @@ from orchestrator.config.yamlsrc import Lines, PathKey, dotted, load_yaml, one_l
 from orchestrator.errors import InputError, Problem
 from orchestrator.model.ansible_inventory import AnsibleInventory
 from orchestrator.model.approvals import StandingApproval
+from orchestrator.model.review import ReportSettings
 from orchestrator.model.inventory import (
     Carrier,
     Centre,
@@ -314,4 +315,5 @@ def _build(path: Path, d: dict, secrets: tuple[str, ...]) -> Inventory:
                              drills=tuple(a.get("drills") or ()),
                              sscc_notification=a.get("sscc_notification"))
             for a in d.get("standing_approvals") or ()),
+        report=ReportSettings.of(d.get("report")),
     )

@@ -16,8 +16,11 @@ from orchestrator.errors import DrillError, InputError, Problem
 from orchestrator.journal.chain import iso_ns
 from orchestrator.model.i18n import Locale, locale
 from orchestrator.model.run import NOT_APPLICABLE, NOT_TESTED
+from orchestrator.model.spec import cite
+from orchestrator.reports import sections
 from orchestrator.reports.model import MIN_RETENTION_DAYS, RunView, Stamp, Text
 from orchestrator.reports.timeline import render_svgs
+from orchestrator.reports.wording import objective_detail
 
 FORMATS = ("html", "pdf", "md", "json", "csv")
 SCHEMA = "drill-report/1"
@@ -54,7 +57,34 @@ def _context(run: RunView, loc: Locale, digest: str) -> dict[str, Any]:
         "log": run.log[:LOG_LIMIT], "log_more": max(len(run.log) - LOG_LIMIT, 0),
         "probe_rows": probe_rows(run),
         "css": (Path(__file__).parent / "templates" / CSS_FILE).read_text(encoding="utf-8"),
+        "list_sep": "；" if loc.lang == "zh" else "; ", "name_sep": "、" if loc.lang == "zh" else ", ",
+        "detail_of": lambda o: objective_detail(o, run, loc),
+        "value_of": lambda v, name: loc("target_rto") if v == "rto" else loc.value(v, name),
+        "centre": lambda cid: run.topology.centre_name(cid, loc.lang) if cid else "—",
+        "cutover_context": _cutover_context(run, loc),
+        "dev_detail": lambda d: _deviation_detail(run, loc, d),
+        **sections.context(run, loc),
     }
+
+
+def _deviation_detail(run: RunView, loc: Locale, d: Any) -> str:
+    """A deviation's detail; an objective's in the report's language (reports.wording)."""
+    if d.what in ("objective", "not_tested") and loc.lang == "zh":
+        o = next((o for o in run.objectives if o.name == d.subject), None)
+        if o is not None:
+            if d.what == "not_tested":
+                return f"未测：{objective_detail(o, run, loc)}"
+            target = loc("target_rto") if o.target == "rto" else loc.value(o.target, o.name)
+            return f"目标值 {target}，实测值 {loc.value(o.measured, o.name)}。{objective_detail(o, run, loc)}"
+    return sections.named(d.detail.get(loc.lang), run.topology, loc.lang)
+
+
+def _cutover_context(run: RunView, loc: Locale) -> str:
+    """D+3 as context beside the firm's own cutover target, never a verdict (R-DR-1)."""
+    targets = run.targets
+    if targets.get("sscc_takeover_s") is None and targets.get("cutover_limit_s") is None:
+        return ""
+    return loc("cutover_context_value", cite=cite("R-DR-1", loc.lang, run.documents))
 
 
 def _lines_in(effect: str) -> list[str]:

@@ -1,0 +1,144 @@
+"""The 演练报告 an inspector accepts (issue 17): every section, for each shipped drill, in
+both languages; no English in a Chinese render outside docs/zh-allowlist.txt; no word the
+glossary rejects.
+
+The drills' runs are journals captured from the lab: the two sealed fixture runs
+(tests/fixtures/runs) and three journals in tests/reports/fixture_runs; a report is built
+from the journal alone, so no lab runs here."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+from report_runs import require_tool, write_run
+from zh_words import foreign_words, visible_text
+
+from orchestrator.model.i18n import LABELS
+from orchestrator.reports import load_run
+from orchestrator.reports.render import render
+from orchestrator.reports.sections import SECTIONS
+
+HERE = Path(__file__).resolve().parent
+RUNS = sorted((HERE.parent / "fixtures" / "runs" / "2026").iterdir()) + \
+    sorted((HERE / "fixture_runs").iterdir())
+DRILLS = sorted(p.stem for p in (HERE.parents[1] / "drills").glob("*.yaml"))
+GLOSSARY = HERE.parents[1] / "docs" / "glossary.md"
+
+HEADINGS = {
+    "zh": ["一、演练目的", "二、演练场景", "三、对应应急预案", "四、组织分工", "五、演练方式",
+           "六、业务影响", "七、评估结论", "八、问题及原因分析", "九、整改措施及后续跟进事项",
+           "十、签字确认"],
+    "en": ["1. Purpose", "2. Scenario", "3. Emergency plan exercised", "4. Organisation and roles",
+           "5. Method", "6. Business impact", "7. Evaluation conclusion",
+           "8. Problems and root cause", "9. Follow-up actions", "10. Sign-off"],
+}
+
+
+def _run_of(drill: str) -> Path:
+    return next(p for p in RUNS if f"-{drill}-" in p.name)
+
+
+def test_every_shipped_drill_has_a_captured_run():
+    assert DRILLS and all(any(f"-{d}-" in p.name for p in RUNS) for d in DRILLS), DRILLS
+
+
+def _missing(text: str, lang: str) -> list[str]:
+    """Headings not found, or found out of order."""
+    at, missing = -1, []
+    for h in HEADINGS[lang]:
+        i = text.find(h, at + 1)
+        if i < 0:
+            missing.append(h)
+        else:
+            at = i
+    return missing
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize("drill", DRILLS)
+def test_html_and_markdown_have_every_section_in_order(drill, lang):
+    run = load_run(_run_of(drill))
+    html = render(run, "html", lang).decode()
+    ids = [m for m in re.findall(r'<h2 id="([a-z]+)"', html) if m in SECTIONS]
+    assert ids == list(SECTIONS)
+    assert _missing(visible_text(html), lang) == []
+    assert _missing(render(run, "md", lang).decode(), lang) == []
+
+
+def test_zh_pdf_has_every_section(tmp_path):
+    """One drill here (a PDF takes ~30 s on the CI box); the rest under -m slow."""
+    _pdf_sections("beijing-cutover")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("drill", [d for d in DRILLS if d != "beijing-cutover"])
+def test_zh_pdf_of_each_drill_has_every_section(drill):
+    _pdf_sections(drill)
+
+
+def _pdf_sections(drill: str) -> None:
+    pdftotext = require_tool("pdftotext")
+    pdf = render(load_run(_run_of(drill)), "pdf", "zh")
+    text = subprocess.run([pdftotext, "-layout", "-", "-"], input=pdf, capture_output=True,
+                          check=True).stdout.decode()
+    assert _missing(re.sub(r"[ \t]+", "", text), "zh") == [], drill
+
+
+def _identifiers(run) -> set[str]:
+    """The run's own identifiers and people: gateway and line ids, names."""
+    return ({g.id for g in run.topology.gateways} | {ln.id for ln in run.topology.lines}
+            | {m.gateway for m in run.measures} | {n for n, _ in run.participants})
+
+
+def _zh_words(run) -> dict[str, list[str]]:
+    html = visible_text(render(run, "html", "zh").decode())
+    md = re.sub(r"`[^`]*`", " ", render(run, "md", "zh").decode())
+    return {fmt: foreign_words(text, _identifiers(run)) for fmt, text in (("html", html), ("md", md))}
+
+
+@pytest.mark.parametrize("drill", DRILLS)
+def test_a_zh_report_has_no_english_outside_the_allow_list(drill):
+    assert _zh_words(load_run(_run_of(drill))) == {"html": [], "md": []}
+
+
+@pytest.mark.parametrize("outcome", ["failed", "aborted", "inconclusive", "unexpected"])
+def test_a_zh_report_of_a_failing_run_has_no_english_either(outcome, tmp_path, drill_home):
+    run = load_run(write_run(tmp_path / "reports", outcome).run_dir)
+    assert _zh_words(run) == {"html": [], "md": []}
+
+
+def test_the_checker_catches_english_and_raw_ids():
+    assert foreign_words("阶段 restore，步骤 restore[0]") == ["restore", "restore"]
+    assert foreign_words("FT 中心，运营商 CT") == ["FT", "CT"]
+    assert foreign_words("自动化脚本（Ansible Playbook）SHA-256，D+3") == []
+
+
+def rejected_synonyms() -> dict[str, str]:
+    """{rejected word: the glossary's term}, from the glossary's "Rejected words" table."""
+    text = GLOSSARY.read_text(encoding="utf-8").split("## Rejected words", 1)[1]
+    out = {}
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) >= 2 and cells[0] and not set(cells[0]) <= set("-") and cells[0] != "rejected":
+            out[cells[0]] = cells[1]
+    return out
+
+
+def test_the_glossary_lists_rejected_words():
+    words = rejected_synonyms()
+    assert {"稳态检查", "剧本", "交易所侧", "清单文件", "拒绝执行", "中断信号", "频次"} <= set(words)
+
+
+def test_no_zh_label_uses_a_rejected_word():
+    bad = {key: zh for key, (zh, _) in LABELS.items() for w in rejected_synonyms() if w in zh}
+    assert bad == {}
+
+
+@pytest.mark.parametrize("drill", DRILLS)
+def test_no_zh_report_uses_a_rejected_word(drill):
+    run = load_run(_run_of(drill))
+    text = visible_text(render(run, "html", "zh").decode()) + render(run, "md", "zh").decode()
+    assert [w for w in rejected_synonyms() if w in text] == []
