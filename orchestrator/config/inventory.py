@@ -15,7 +15,6 @@ from orchestrator.config.yamlsrc import Lines, PathKey, dotted, load_yaml, one_l
 from orchestrator.errors import InputError, Problem
 from orchestrator.model.ansible_inventory import AnsibleInventory
 from orchestrator.model.approvals import StandingApproval
-from orchestrator.model.review import ReportSettings
 from orchestrator.model.inventory import (
     Carrier,
     Centre,
@@ -29,6 +28,7 @@ from orchestrator.model.inventory import (
     Multicast,
     Timing,
 )
+from orchestrator.model.review import ReportSettings
 from orchestrator.model.text import Text
 
 _HOSTS = ("hosts.yml", "hosts.yaml")

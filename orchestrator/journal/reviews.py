@@ -11,7 +11,7 @@ from pathlib import Path
 from orchestrator.journal.chain import scan_chain
 from orchestrator.journal.reader import JOURNAL, read_ends
 from orchestrator.journal.runfolder import RENDERS, sha256_file
-from orchestrator.model.review import Review
+from orchestrator.model.review import Closure, Review
 
 REVIEW_FORMAT = "review"
 REVIEW_DIR = "reviews"
@@ -48,3 +48,26 @@ def read_reviews(run_dir: Path, final_digest: str | None = None) -> tuple[Review
         except (OSError, ValueError, KeyError, TypeError):
             continue
     return tuple(out)
+
+
+def archive_reviews(archive: Path) -> list[Review]:
+    """Every review of every run in an archive (reports/<YYYY>/<run-id>/), oldest first."""
+    archive = Path(archive)
+    if not archive.is_dir():
+        return []
+    out: list[Review] = []
+    for chain in sorted(archive.glob(f"*/*/{RENDERS}")):
+        out.extend(read_reviews(chain.parent))
+    return sorted(out, key=lambda r: r.at)
+
+
+def closures_elsewhere(run_dir: Path, reviews: tuple[Review, ...]) -> tuple[Closure, ...]:
+    """Closures of this run's follow-ups recorded in reviews of other runs of the same
+    archive (reports/<YYYY>/<run-id>), oldest first."""
+    ids = {f.id for r in reviews for f in r.followups}
+    if not ids:
+        return ()
+    run_dir = Path(run_dir)
+    out = [c for r in archive_reviews(run_dir.parent.parent) if r.run != run_dir.name
+           for c in r.closes if c.id in ids]
+    return tuple(sorted(out, key=lambda c: c.at))

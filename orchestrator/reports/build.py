@@ -12,7 +12,7 @@ from typing import Any
 from orchestrator.errors import InputError, Problem
 from orchestrator.journal import records as jr
 from orchestrator.journal.reader import JOURNAL, Record, RunJournal, from_records, read_journal, typed
-from orchestrator.journal.reviews import read_reviews
+from orchestrator.journal.reviews import closures_elsewhere, read_reviews
 from orchestrator.model.i18n import LABELS
 from orchestrator.model.inventory import Carrier
 from orchestrator.model.review import Organisation, PlanRef
@@ -312,6 +312,7 @@ def _build(run_dir: Path, journal: RunJournal, *, log: bool, closing: bool) -> R
                            failures=failures, end_status=end.status if end else None,
                            untested=any(o.verdict == NOT_TESTED for o in c.objectives))
     last = records[-1]
+    reviews = read_reviews(run_dir, last.hash) if end is not None else ()
     ended = Stamp((end_rec or last).ts_ns, "engine", 0.0)
     if end is not None:
         exit_code = None if end.exit_code is None else int(end.exit_code)
@@ -348,7 +349,7 @@ def _build(run_dir: Path, journal: RunJournal, *, log: bool, closing: bool) -> R
         purpose=Text.of(drill.get("description") or ""),
         plan=PlanRef.of(report.get("plan")), organisation=Organisation.of(report.get("organisation")),
         documents=documents(report.get("documents")),
-        reviews=read_reviews(run_dir, last.hash) if end is not None else ())
+        reviews=reviews, closures=closures_elsewhere(run_dir, reviews))
 
 
 def _deviations(steps: Sequence[StepView], measures: Sequence[MeasureView],

@@ -23,6 +23,7 @@ from orchestrator.model.review import (
 from orchestrator.model.run import FAILED, NOT_TESTED
 from orchestrator.model.spec import cite, cited_documents
 from orchestrator.reports.model import RunView, Topology
+from orchestrator.reports.wording import objective_label
 
 # The ids SECTIONS lists, in report order: a test fails on a render missing one.
 SECTIONS = ("purpose", "scenario", "plan", "organisation", "method", "impact", "evaluation",
@@ -75,7 +76,7 @@ def latest_review(run: RunView) -> Review | None:
 
 
 def _objective(loc: Locale, name: str) -> str:
-    return loc.opt("obj", name)
+    return objective_label(name, loc)
 
 
 def evaluation(run: RunView, loc: Locale) -> Evaluation:
@@ -134,9 +135,12 @@ def method(run: RunView) -> tuple[int, int]:
 
 
 def followups(run: RunView) -> list[OpenFollowUp]:
-    """This run's follow-ups (raised in its reviews), each with its closure if any review
-    of this run closed it; later runs' closures show in their own reports."""
-    return [f for f in follow_ups(run.reviews) if f.raised_in == run.run_id]
+    """This run's follow-ups (raised in its reviews), each with its closure, whichever run's
+    review recorded it."""
+    elsewhere = {c.id: c for c in run.closures}
+    return [f if f.closure is not None or f.item.id not in elsewhere
+            else OpenFollowUp(f.item, f.raised_in, elsewhere[f.item.id])
+            for f in follow_ups(run.reviews) if f.raised_in == run.run_id]
 
 
 def closed_here(run: RunView) -> list[tuple[str, str, str, str]]:

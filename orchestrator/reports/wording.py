@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from orchestrator.journal.records import Objective
-from orchestrator.model.i18n import Locale
+from orchestrator.model.i18n import LABELS, Locale
 from orchestrator.model.run import FAILED, NOT_APPLICABLE, NOT_TESTED, PASSED
 from orchestrator.reports.model import RunView
 
@@ -54,11 +54,18 @@ def objective_detail(o: Objective, run: RunView, loc: Locale) -> str:
     objective's name, state, target and the gateways its detail names."""
     if loc.lang != "zh":
         return o.detail
-    family = _family(o.name)
+    name = o.name
+    head, _, tail = name.partition(".")
+    if tail == "rto":  # an older journal's `trading.rto`
+        name = f"rto.{head}"
+    family = _family(name)
     template = _ZH.get((family, o.verdict)) or _GENERIC.get(o.verdict, "")
     gateways = [g.id for g in run.topology.gateways if g.id in (o.detail or "")]
     gateways += sorted({m.gateway for m in run.measures if m.gateway in (o.detail or "")} - set(gateways))
-    service = o.name.split(".", 1)[1] if "." in o.name and family in ("rto", "expected", "unexpected") else ""
+    service = name.split(".", 1)[1] if "." in name and family in ("rto", "expected", "unexpected") else ""
+    if not gateways and family == "rto" and o.verdict == FAILED:
+        gateways = sorted({m.gateway for m in run.measures if m.service == service
+                           and m.phase == "failover" and m.passed is False})
     if family == "failover_exercised":
         n = o.measured if isinstance(o.measured, int) else len(gateways)
     elif family == "rto":
@@ -69,7 +76,7 @@ def objective_detail(o: Objective, run: RunView, loc: Locale) -> str:
         n = sum(1 for m in run.measures if m.phase == "failback")
     else:
         n = len(gateways)
-    target = loc.value(o.target, o.name)
+    target = target_text(o.target, name, loc)
     if family in ("expected", "unexpected"):
         # The detail names each gateway with its interruption: `W00004JS (4.200s)`.
         found = dict(re.findall(r"(\S+) \((not restored|[0-9.]+)s?\)", o.detail or ""))
@@ -78,3 +85,33 @@ def objective_detail(o: Objective, run: RunView, loc: Locale) -> str:
     else:
         shown = gateways
     return template.format(n=n, target=target, gateways="、".join(shown) or "—")
+
+
+_BOUND = re.compile(r"^(<=|>=|<|>)?\s*([0-9.]+)\s*s$")
+_BOUND_ZH = {"<=": "≤ ", ">=": "≥ ", "<": "< ", ">": "> ", None: ""}
+
+
+def target_text(value: object, name: str, loc: Locale) -> str:
+    """An objective's target: seconds for time objectives; `rto` (each service's RTO) and
+    an older journal's `<= 30 s` in the report's language."""
+    if value == "rto":
+        return loc("target_rto")
+    head, _, tail = name.partition(".")
+    if tail == "rto":
+        name = f"rto.{head}"
+    if isinstance(value, str) and loc.lang == "zh":
+        m = _BOUND.match(value.strip())
+        if m:
+            return _BOUND_ZH[m.group(1)] + loc.seconds(float(m.group(2)))
+    return loc.value(value, name)
+
+
+def objective_label(name: str, loc: Locale) -> str:
+    """An objective's name as the report says it; an older journal's `trading.rto` reads as
+    `rto.trading`."""
+    if f"obj_{name}" in LABELS:
+        return loc(f"obj_{name}")
+    head, _, tail = name.partition(".")
+    if tail == "rto" and f"obj_rto.{head}" in LABELS:
+        return loc(f"obj_rto.{head}")
+    return name
