@@ -107,6 +107,8 @@ class Step:
 class Targets:
     rto_s: Mapping[str, float]  # service -> seconds (trading, market_data, settlement)
     no_double_login: bool = True
+    # SSCC's D+3 takeover commitment (R-DR-1): shown beside the cutover as context, never a
+    # verdict; the firm's own target `cutover_firm_s` is the verdict (docs/drill-format.md).
     cutover_limit_s: float | None = None
     cutover_firm_s: float | None = None
     # service -> seconds: an interruption the drill causes on purpose, with its own target
