@@ -126,7 +126,7 @@ def _meaning_problems(data: dict, lines: Lines, path: Path) -> list[Problem]:
     for i, clause in enumerate(spec if isinstance(spec, list) else []):
         if isinstance(clause, str) and re.fullmatch(r"R-[A-Z]+-[0-9]+[a-z]?", clause) \
                 and clause not in KNOWN_CLAUSES:
-            out.append(lines.problem(("spec", i), f"expected a clause of SPEC.md, got {clause!r}"))
+            out.append(lines.problem(("spec", i), f"expected a clause of docs/spec.md, got {clause!r}"))
     params = data.get("params") if isinstance(data.get("params"), dict) else {}
     for name, p in params.items():
         if isinstance(p, dict) and p.get("type") in PARAM_TYPES and "default" in p:

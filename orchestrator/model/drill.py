@@ -21,7 +21,7 @@ PARAM_TYPES = ("line", "carrier", "centre", "duration", "choice", "int", "str", 
 CADENCES = ("monthly", "quarterly", "half-yearly", "yearly")
 HELPERS = ("lines_of_carrier", "lines_of_centre", "terrestrial_lines", "gateways", "centres",
            "home_gateways", "inventory")
-# Clause ids of /SPEC.md; a drill citing anything else is a typo.
+# Clause ids of docs/spec.md; a drill citing anything else is a typo.
 KNOWN_CLAUSES = frozenset(
     [f"R-APP-{i}" for i in range(1, 8)]
     + ["R-NET-1", "R-NET-2", "R-NET-2a", "R-NET-2b", "R-NET-2c", "R-NET-3", "R-NET-4", "R-NET-5"]

@@ -154,3 +154,52 @@ def test_no_zh_label_uses_a_rejected_word():
 def test_no_zh_report_uses_a_rejected_word(drill):
     text = visible_text(_render(drill, "html", "zh")) + _render(drill, "md", "zh")
     assert [w for w in rejected_synonyms() if w in text] == []
+
+
+def test_the_citation_table_in_code_matches_docs_spec():
+    """Every id of docs/spec.md's chapters is cited by chapter and article, in both
+    languages; the code points nowhere outside the repository."""
+    from orchestrator.model.drill import KNOWN_CLAUSES
+    from orchestrator.model.spec import CLAUSES, cite
+
+    spec = (HERE.parents[1] / "docs" / "spec.md").read_text(encoding="utf-8")
+    ids = set(re.findall(r"^\| (R-[A-Z]+-\d+[a-c]?) \|", spec, flags=re.M))
+    assert ids and ids <= CLAUSES and KNOWN_CLAUSES <= CLAUSES
+    assert cite("R-NET-1", "zh") == "《技术规范》第三章第1条"
+    assert cite("R-DR-4", "zh") == "《接入指引》三、应用接入指引（表1）"
+    assert cite("R-OPS-3", "en") == "Technical Specification, ch. 5, art. 5 (R-OPS-3)"
+    for path in (HERE.parents[1] / "orchestrator").rglob("*"):
+        if path.is_file() and path.suffix in (".py", ".j2", ".json", ".txt", ".css"):
+            assert "/work/" not in path.read_text(encoding="utf-8"), path
+
+
+def test_the_firm_names_the_documents():
+    from orchestrator.model.spec import cite, cited_documents, documents
+
+    docs = documents({"spec": {"full": "某证券公司转述的接入规范",
+                               "short": {"zh": "《接入规范》", "en": "Access Spec"}}})
+    assert cite("R-NET-1", "zh", docs) == "《接入规范》第三章第1条"
+    assert cite("R-NET-1", "en", docs) == "Access Spec, ch. 3, art. 1 (R-NET-1)"
+    assert cited_documents(["R-NET-1"], "zh", docs) == ["《接入规范》：某证券公司转述的接入规范"]
+    assert cite("R-DR-1", "zh", docs) == "《接入指引》一、总体介绍"
+
+
+def test_the_inventorys_plan_and_organisation_reach_the_report(tmp_path):
+    """inventory `report` → run.start (engine/record.py puts it under `inventory`) → report."""
+    from orchestrator.config.inventory import load_inventory
+    from orchestrator.journal.chain import Journal
+
+    inv = load_inventory(HERE.parents[1] / "inventories" / "production.example")
+    run_dir = tmp_path / "reports" / "2026" / "20261125T120000Z-beijing-cutover-abcdef"
+    j = Journal(run_dir / "journal.jsonl", run_dir.name)
+    j.append("run.start", {"drill": {"id": "beijing-cutover", "spec": ["R-DR-1"]},
+                           "inventory": {"environment": "prod", "kind": "production",
+                                         "report": inv.report.for_drill("beijing-cutover")}})
+    j.append("run.end", {"status": "passed", "exit_code": 0})
+    j.close()
+    html = render(load_run(run_dir), "html", "zh").decode()
+    plan = html.split('<h2 id="plan">')[1].split("<h2")[0]
+    assert "YJYA-DR-2026-01" in plan and "1.2" in plan and "异地灾备切换应急预案" in plan
+    org = html.split('<h2 id="organisation">')[1].split("<h2")[0]
+    for name in ("张伟", "李娜", "王芳、陈磊", "赵敏"):
+        assert name in org, name
