@@ -129,9 +129,10 @@ def impact_window(run: RunView) -> tuple[int, int] | None:
 
 
 def method(run: RunView) -> tuple[int, int]:
-    """(automated steps, manual steps)."""
-    auto = sum(1 for s in run.steps if s.automated)
-    return auto, len(run.steps) - auto
+    """(automated steps, manual steps): a manual step is one a person does and acknowledges,
+    even where the lab acknowledged it automatically."""
+    manual = sum(1 for s in run.steps if s.step_kind == "manual" or not s.automated)
+    return len(run.steps) - manual, manual
 
 
 def followups(run: RunView) -> list[OpenFollowUp]:

@@ -84,6 +84,8 @@ def objective_detail(o: Objective, run: RunView, loc: Locale) -> str:
                  if g in found else g for g in gateways]
     else:
         shown = gateways
+    if n == 0 and (family, o.verdict) == ("unaffected_no_interruption", PASSED):
+        return "本次演练所有网关均在故障路径上"
     return template.format(n=n, target=target, gateways="、".join(shown) or "—")
 
 
