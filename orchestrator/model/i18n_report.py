@@ -75,6 +75,7 @@ REPORT_LABELS: dict[str, tuple[str, str]] = {
     "task_unreachable": ("主机不可达", "unreachable"),
     "raw_note": ("（工具原始信息）", "(tool's own message)"),
     "ms_unit": ("毫秒", "ms"),
+    "not_evidence": ("实验环境，不作为报送依据。", "Lab environment: not evidence for filing."),
     "list_join": ("、", ", "),
     "pv_blackhole": ("路由黑洞", "blackhole route"),
     "pv_shutdown": ("端口关闭", "interface shutdown"),

@@ -55,3 +55,13 @@ def test_the_report_shows_d3_as_context_not_as_a_limit():
     assert "上限" not in zh
     en = render(run, "html", "en").decode()
     assert "SSCC takes over within D+3" in en and "not a limit on the firm" in en
+
+
+def test_a_lab_run_of_the_shipped_drill_judges_only_the_firms_target():
+    run_dir = next((REPO / "tests" / "reports" / "fixture_runs").glob("*-beijing-cutover-*"))
+    run = load_run(run_dir)
+    cut = [o for o in run.objectives if o.name.startswith("cutover")]
+    assert [o.name for o in cut] == ["cutover.firm"] and cut[0].target == 1800.0
+    assert run.targets["cutover_limit_s"] == 3 * 86400
+    zh = render(run, "html", "zh").decode()
+    assert '<tr id="cutover-context">' in zh and "BJ" not in zh.split('<h2 id="details"')[0]

@@ -2,9 +2,9 @@
 both languages; no English in a Chinese render outside docs/zh-allowlist.txt; no word the
 glossary rejects.
 
-The drills' runs are journals captured from the lab: the two sealed fixture runs
-(tests/fixtures/runs) and three journals in tests/reports/fixture_runs; a report is built
-from the journal alone, so no lab runs here."""
+The drills' runs are journals captured from lab runs (`drill run ID --yes`): four in
+tests/reports/fixture_runs and the single-line run of tests/fixtures/runs; a report is
+built from the journal alone, so no lab runs here."""
 
 from __future__ import annotations
 
@@ -23,8 +23,9 @@ from orchestrator.reports.render import render
 from orchestrator.reports.sections import SECTIONS
 
 HERE = Path(__file__).resolve().parent
-RUNS = sorted((HERE.parent / "fixtures" / "runs" / "2026").iterdir()) + \
-    sorted((HERE / "fixture_runs").iterdir())
+# Newest captures first: tests/reports/fixture_runs (journals only), then the sealed runs.
+RUNS = sorted((HERE / "fixture_runs").iterdir()) + \
+    sorted((HERE.parent / "fixtures" / "runs" / "2026").iterdir())
 DRILLS = sorted(p.stem for p in (HERE.parents[1] / "drills").glob("*.yaml"))
 GLOSSARY = HERE.parents[1] / "docs" / "glossary.md"
 
@@ -76,6 +77,8 @@ def test_html_and_markdown_have_every_section_in_order(drill, lang):
     assert ids == list(SECTIONS)
     assert _missing(visible_text(html), lang) == []
     assert _missing(_render(drill, "md", lang), lang) == []
+    # A lab run says on its first page that it is no evidence for filing.
+    assert ("实验环境，不作为报送依据" if lang == "zh" else "not evidence for filing") in html
 
 
 def test_zh_pdf_has_every_section(tmp_path, drill_home):
@@ -203,3 +206,4 @@ def test_the_inventorys_plan_and_organisation_reach_the_report(tmp_path):
     org = html.split('<h2 id="organisation">')[1].split("<h2")[0]
     for name in ("张伟", "李娜", "王芳、陈磊", "赵敏"):
         assert name in org, name
+    assert "不作为报送依据" not in html  # a production run is evidence
