@@ -290,7 +290,7 @@ def _build(run_dir: Path, journal: RunJournal, *, log: bool, closing: bool) -> R
     sd = start.data
     drill, inv, git = start.drill, start.inventory, start.git
     retention = inv.get("retention_days", start.topology.get("retention_days"))
-    report = inv.get("report") or sd.get("report")  # the inventory's `report` section
+    report = inv.get("report")  # the inventory's `report` section (engine/record.py)
     report = report if isinstance(report, Mapping) else {}
     c = _Collect()
     entries: list[LogEntry] = []
