@@ -139,8 +139,8 @@ def _describe(drill, lang: str) -> str:
         out.append(f"  {svc} interruption expected, <= {_secs(secs)}")
     out.append(f"  no_double_login: {t.no_double_login}")
     if t.cutover_limit_s is not None or t.cutover_firm_s is not None:
-        out.append(f"  cutover <= {_secs(t.cutover_limit_s)} (limit), "
-                   f"<= {_secs(t.cutover_firm_s)} (firm)")
+        out.append(f"  cutover <= {_secs(t.cutover_firm_s)} (the firm's target); "
+                   f"SSCC takes over within {_secs(t.cutover_limit_s)} (context, not judged)")
     out.append(f"abort: blast_radius={drill.abort.blast_radius}, "
                f"recovery_margin={_secs(drill.abort.recovery_margin_s)}; failback: {drill.failback}")
     out.append("")

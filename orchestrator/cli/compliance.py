@@ -109,8 +109,27 @@ def due(drill_id: str | None, pending: bool, inventory: str, project: Path | Non
                 for v in verdicts))
         return
     late = [v.drill.id for v in verdicts if v.overdue]
+    late += _overdue_followups(archive_dir(project, reports), inv.environment.timezone, as_json)
     if late:
         raise ObjectiveFailed(f"overdue: {', '.join(late)}")
+
+
+def _overdue_followups(archive: Path, timezone: str, as_json: bool) -> list[str]:
+    """Open follow-ups (`drill review`) past their due date, printed as a table; their ids."""
+    from zoneinfo import ZoneInfo
+
+    from tabulate import tabulate
+
+    from orchestrator.journal.reviews import archive_reviews
+    from orchestrator.model.review import follow_ups, overdue
+
+    today = _now().astimezone(ZoneInfo(timezone)).date().isoformat()
+    late = overdue(follow_ups(archive_reviews(archive)), today)
+    if late and not as_json:
+        click.echo("\noverdue follow-ups:")
+        click.echo(tabulate([(f.item.id, f.item.action, f.item.owner, f.item.due) for f in late],
+                            headers=["follow-up", "action", "owner", "due"]))
+    return [f.item.id for f in late]
 
 
 @click.command("schedule")

@@ -27,7 +27,7 @@ TITLES: dict[str, tuple[str, str]] = {
 
 @dataclass(frozen=True)
 class CheckRow:
-    clause: str          # an id from SPEC.md
+    clause: str          # an id from docs/spec.md
     part: str            # static | live
     status: Status
     evidence: str        # what was looked at and what was found

@@ -18,10 +18,11 @@ from zoneinfo import ZoneInfo
 from orchestrator.archive.runs import ArchivedRun, scan_runs
 from orchestrator.compliance.cadence import DrillCadence
 from orchestrator.errors import DrillError, InputError, Problem
+from orchestrator.model.spec import cite
 
 FORMATS = ("md", "html", "pdf")
 _STATUS = {"zh": {"passed": "通过", "failed": "未通过", "inconclusive": "无法判定", "aborted": "已中止",
-                  "refused": "拒绝执行", None: "未完成"},
+                  "refused": "未启动（演练前检查未通过）", None: "未完成"},
            "en": {"passed": "passed", "failed": "failed", "inconclusive": "inconclusive",
                   "aborted": "aborted", "refused": "refused", None: "unfinished"}}
 _SERVICE = {"zh": {"trading": "交易", "market_data": "行情", "settlement": "结算"},
@@ -161,6 +162,7 @@ def render(summary: YearSummary, fmt: str) -> bytes:
     lang = summary.lang
     ctx = {"s": summary, "t": _TEXT[lang], "status": _STATUS[lang], "service": _SERVICE[lang],
            "totals": summary.totals}
+    env.filters["cite"] = lambda clause: cite(clause, lang)
     if fmt == "md":
         return env.get_template("summary.md.j2").render(**ctx).encode()
     html = env.get_template("summary.html.j2").render(**ctx)
@@ -178,10 +180,12 @@ _TEXT = {
         "failed": "未通过", "inconclusive": "无法判定", "aborted": "已中止", "unfinished": "未完成",
         "detail": "二、演练明细", "date": "日期", "drill": "演练场景", "result": "结果",
         "rto": "中断时长 / 恢复时间目标（RTO）", "follow": "整改措施 / 后续跟进事项",
-        "clauses": "对应条款", "coverage": "三、按季度完成情况", "cadence": "频次",
+        "clauses": "对应条款", "coverage": "三、按季度完成情况", "cadence": "演练周期",
         "q": "第{}季度", "none": "无", "not_run": "—", "signoff": "四、签字确认",
         "roles": ("演练负责人", "技术负责人", "合规负责人"), "sign_date": "日期",
-        "intro": ("本报告依据深证通《全国股转系统（北交所）接入规范》及中国证监会网络和信息安全相关要求，"
+        "intro": ("本报告依据深证通全国股转系统和北交所交易结算用户接入技术规范（以下简称《技术规范》）、"
+                  "《全国股转公司和北交所交易结算异地灾备系统用户接入指引》（以下简称《接入指引》）"
+                  "及中国证监会网络和信息安全相关要求，"
                   "汇总本年度全国股转系统/北交所接入灾备演练的开展情况，报送派出机构并存档备查。"),
         "run_id": "演练编号", "met": "达标", "missed": "未达标",
     },

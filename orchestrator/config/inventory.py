@@ -28,6 +28,7 @@ from orchestrator.model.inventory import (
     Multicast,
     Timing,
 )
+from orchestrator.model.review import ReportSettings
 from orchestrator.model.text import Text
 
 _HOSTS = ("hosts.yml", "hosts.yaml")
@@ -350,4 +351,5 @@ def _build(path: Path, d: dict, secrets: tuple[str, ...]) -> Inventory:
                              drills=tuple(a.get("drills") or ()),
                              sscc_notification=a.get("sscc_notification"))
             for a in d.get("standing_approvals") or ()),
+        report=ReportSettings.of(d.get("report")),
     )

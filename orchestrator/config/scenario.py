@@ -126,7 +126,7 @@ def _meaning_problems(data: dict, lines: Lines, path: Path) -> list[Problem]:
     for i, clause in enumerate(spec if isinstance(spec, list) else []):
         if isinstance(clause, str) and re.fullmatch(r"R-[A-Z]+-[0-9]+[a-z]?", clause) \
                 and clause not in KNOWN_CLAUSES:
-            out.append(lines.problem(("spec", i), f"expected a clause of SPEC.md, got {clause!r}"))
+            out.append(lines.problem(("spec", i), f"expected a clause of docs/spec.md, got {clause!r}"))
     params = data.get("params") if isinstance(data.get("params"), dict) else {}
     for name, p in params.items():
         if isinstance(p, dict) and p.get("type") in PARAM_TYPES and "default" in p:
@@ -175,7 +175,7 @@ def _target_problems(targets: object, lines: Lines) -> list[Problem]:
     at: list[tuple[PathKey, object]] = [((svc, "rto"), t.get("rto")) for svc, t in targets.items()
                                         if svc in GATEWAY_KINDS and isinstance(t, dict)]
     if isinstance(targets.get("cutover"), dict):
-        at += [(("cutover", k), targets["cutover"].get(k)) for k in ("limit", "firm")]
+        at += [(("cutover", k), targets["cutover"].get(k)) for k in ("sscc_takeover", "limit", "firm")]
     for path, value in at:
         seconds = _literal_seconds(value)
         if seconds is not None and seconds <= 0:
@@ -294,7 +294,7 @@ def _build(data: dict, lines: Lines, path: Path) -> Drill:
                     for svc in GATEWAY_KINDS
                     if "expected_interruption" in (raw_targets.get(svc) or {})},
         no_double_login=bool(raw_targets.get("no_double_login", True)),
-        cutover_limit_s=_seconds(cutover.get("limit")),
+        cutover_limit_s=_seconds(cutover.get("sscc_takeover", cutover.get("limit"))),
         cutover_firm_s=_seconds(cutover.get("firm")),
     )
     raw_abort = data.get("abort") or {}

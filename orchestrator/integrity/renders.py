@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fcntl
 import getpass
+import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,7 +29,9 @@ from orchestrator.integrity.index import (
 )
 from orchestrator.integrity.signing import Signer, b64decode_strict, render_message
 from orchestrator.journal.chain import iso_ns, scan_chain
+from orchestrator.journal.reviews import REVIEW_DIR, REVIEW_FORMAT
 from orchestrator.journal.runfolder import RENDERS, sha256_file
+from orchestrator.model.review import Review
 
 
 @dataclass(frozen=True)
@@ -123,3 +126,24 @@ def _scan(path: Path, run_id: str, start: str) -> Iterator[tuple[int, dict, str 
     return scan_chain(path, start, RenderEntry.from_raw, noun="record",
                       start_name="the journal's final digest", check=same_run,
                       unhashed=ENTRY_UNHASHED)
+
+
+def record_review(run_dir: Path, review: Review, *, signer: Signer | None = None) -> RenderEntry:
+    """Write `review` as reviews/review-<n>.json in the run folder and bind it to the run's
+    renders chain (format `review`), signed like any later render. The journal is never
+    touched; `drill verify` checks the file's bytes against its record.
+
+    A run that is not finished (no run.end) takes no review: DrillError."""
+    run_dir = Path(run_dir)
+    seal_point(run_dir / "journal.jsonl")  # DrillError when the run never finished
+    folder = run_dir / REVIEW_DIR
+    folder.mkdir(exist_ok=True)
+    n = 1 + sum(1 for p in folder.glob("review-*.json"))
+    path = folder / f"review-{n:03d}.json"
+    while path.exists():
+        n += 1
+        path = folder / f"review-{n:03d}.json"
+    data = json.dumps(review.to_record(), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+    with open(path, "x", encoding="utf-8") as fh:
+        fh.write(data)
+    return record_render(run_dir, path, REVIEW_FORMAT, "-", signer=signer)

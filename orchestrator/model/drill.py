@@ -21,7 +21,7 @@ PARAM_TYPES = ("line", "carrier", "centre", "duration", "choice", "int", "str", 
 CADENCES = ("monthly", "quarterly", "half-yearly", "yearly")
 HELPERS = ("lines_of_carrier", "lines_of_centre", "terrestrial_lines", "gateways", "centres",
            "home_gateways", "inventory")
-# Clause ids of /SPEC.md; a drill citing anything else is a typo.
+# Clause ids of docs/spec.md; a drill citing anything else is a typo.
 KNOWN_CLAUSES = frozenset(
     [f"R-APP-{i}" for i in range(1, 8)]
     + ["R-NET-1", "R-NET-2", "R-NET-2a", "R-NET-2b", "R-NET-2c", "R-NET-3", "R-NET-4", "R-NET-5"]
@@ -107,6 +107,8 @@ class Step:
 class Targets:
     rto_s: Mapping[str, float]  # service -> seconds (trading, market_data, settlement)
     no_double_login: bool = True
+    # SSCC's D+3 takeover commitment (R-DR-1): shown beside the cutover as context, never a
+    # verdict; the firm's own target `cutover_firm_s` is the verdict (docs/drill-format.md).
     cutover_limit_s: float | None = None
     cutover_firm_s: float | None = None
     # service -> seconds: an interruption the drill causes on purpose, with its own target

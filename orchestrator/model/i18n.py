@@ -12,6 +12,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from orchestrator.errors import InputError, Problem
+from orchestrator.model.i18n_report import REPORT_LABELS
 
 LANGS = ("zh", "en")
 
@@ -22,25 +23,25 @@ LABELS: dict[str, tuple[str, str]] = {
     "status_passed": ("通过", "PASSED"),
     "status_failed": ("未通过", "FAILED"),
     "status_aborted": ("已中止", "ABORTED"),
-    "status_refused": ("拒绝执行", "REFUSED"),
+    "status_refused": ("未启动（演练前检查未通过）", "REFUSED"),
     "status_inconclusive": ("无法判定", "INCONCLUSIVE"),
     "status_note_inconclusive": ("至少一项目标应测而未测（见“偏差与异常情况”），本次演练不能作为通过记录。",
                                  "At least one objective should have been measured and was not "
                                  "(see Deviations and failures); this run does not count as a pass."),
-    "verdict_counts": ("{passed} 项通过，{failed} 项未通过，{not_applicable} 项不适用，{not_tested} 项未测试",
+    "verdict_counts": ("{passed} 项通过，{failed} 项未通过，{not_applicable} 项不适用，{not_tested} 项未测",
                        "{passed} passed, {failed} failed, {not_applicable} not applicable, "
                        "{not_tested} not tested"),
     "state_passed": ("通过", "passed"),
     "state_failed": ("未通过", "failed"),
     "state_not_applicable": ("不适用", "not applicable"),
-    "state_not_tested": ("未测试", "not tested"),
-    "dev_not_tested": ("目标未测试", "objective not tested"),
+    "state_not_tested": ("未测", "not tested"),
+    "dev_not_tested": ("目标未测", "objective not tested"),
     "obj_failover_exercised": ("故障路径上有网关（演练确实触发切换）",
                                "a gateway on the failed path (failover exercised)"),
-    "status_note_refused": ("演练前稳态检查未通过，演练未开始，未注入故障。",
+    "status_note_refused": ("演练前检查（运行状态检查）未通过，演练未启动，未注入故障。",
                             "The steady-state gate failed; the drill did not start and no fault was injected."),
     "status_unfinished": ("未正常结束（操作日志无结束记录）", "UNFINISHED (the journal has no run.end)"),
-    "status_note_passed": ("所有目标均已达成，恢复与回切已执行，演练后稳态检查通过。",
+    "status_note_passed": ("所有目标均已达成，恢复与回切已执行，演练后状态复核通过。",
                            "Every objective was met; restore ran and the after-check passed."),
     "status_note_failed": ("至少一项目标或检查未达成，详见“偏差与异常情况”。",
                            "At least one objective or check was not met; see Deviations and failures."),
@@ -53,7 +54,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "drill_type": ("演练类型", "Drill type"),
     "cadence": ("演练周期", "Cadence"),
     "scope": ("演练范围", "Scope"),
-    "environment": ("环境", "Environment"),
+    "environment": ("演练环境", "Environment"),
     "env_kind": ("环境类型", "Environment kind"),
     "gateways_involved": ("涉及网关", "Gateways involved"),
     "lines_involved": ("故障线路", "Lines failed"),
@@ -70,13 +71,13 @@ LABELS: dict[str, tuple[str, str]] = {
                    "its source and uncertainty in brackets; unlabelled times (steps, phases, the "
                    "activity log) are the engine's clock."),
     "sec_summary": ("概要", "Summary"),
-    "sec_versions": ("演练及剧本版本", "Drill and playbook versions"),
+    "sec_versions": ("演练文件及自动化脚本版本", "Drill and playbook versions"),
     "drill_hash": ("演练文件 SHA-256", "Drill file SHA-256"),
-    "inventory_hash": ("清单文件 SHA-256", "Inventory SHA-256"),
-    "playbook": ("剧本", "Playbook"),
+    "inventory_hash": ("主机清单（Inventory）SHA-256", "Inventory SHA-256"),
+    "playbook": ("自动化脚本（Ansible Playbook）", "Playbook"),
     "git_commit": ("Git 提交", "Git commit"),
     "git_dirty": ("（工作区有未提交修改）", "(working tree had uncommitted changes)"),
-    "tool_versions": ("工具版本", "Tool versions"),
+    "tool_versions": ("演练工具版本", "Tool versions"),
     "sec_participants": ("参演人员与人工确认", "Participants and manual acknowledgements"),
     "name": ("姓名", "Name"),
     "role": ("角色", "Role"),
@@ -91,7 +92,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "acked_at": ("确认时间", "At"),
     "how": ("确认方式", "How"),
     "how_prompt": ("人工确认", "confirmed at the prompt"),
-    "how_--yes": ("无人值守确认（--yes）", "acknowledged unattended (--yes)"),
+    "how_--yes": ("无人值守确认", "acknowledged unattended (--yes)"),
     "how_lab-auto": ("实验环境自动确认", "acknowledged automatically (lab)"),
     "no_acks": ("本次演练无人工步骤。", "This drill had no manual steps."),
     "sec_objectives": ("演练目标", "Objectives and targets"),
@@ -103,9 +104,9 @@ LABELS: dict[str, tuple[str, str]] = {
     "fail": ("未通过", "fail"),
     "detail": ("说明", "Detail"),
     "none": ("无", "none"),
-    "sec_precheck": ("演练前检查与稳态检查", "Pre-check and steady state"),
-    "gate": ("演练前稳态检查", "Steady-state gate"),
-    "after": ("演练后稳态检查", "After-check"),
+    "sec_precheck": ("演练前检查与运行状态检查", "Pre-check and steady state"),
+    "gate": ("演练前运行状态检查", "Steady-state gate"),
+    "after": ("演练后状态复核", "After-check"),
     "check": ("检查项", "Check"),
     "gateway": ("网关号", "Gateway"),
     "ok": ("正常", "ok"),
@@ -120,7 +121,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "started": ("开始", "Started"),
     "ended": ("结束", "Ended"),
     "seconds": ("耗时", "Duration"),
-    "tasks": ("Ansible 任务", "Ansible tasks"),
+    "tasks": ("自动化任务（Ansible）", "Ansible tasks"),
     "sec_picture": ("各网关服务状态时间线", "Per-gateway timeline"),
     "lane_up": ("正常", "up"),
     "lane_down": ("中断", "down"),
@@ -135,7 +136,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "no": ("否", "no"),
     "centre_move": ("中心（前→后）", "Centre (before→after)"),
     "link_lost": ("链路中断时间", "Link lost"),
-    "detected": ("网关发现时间", "Detected"),
+    "detected": ("网关检测到中断", "Detected"),
     "observed": ("工具首次观测", "First observed by drill"),
     "restored": ("服务恢复时间", "Restored"),
     "link_restored": ("链路恢复时间", "Link restored"),
@@ -173,10 +174,10 @@ LABELS: dict[str, tuple[str, str]] = {
     "dev_objective": ("目标未达成", "objective missed"),
     "dev_measure": ("切换超时", "switch over target"),
     "dev_step": ("步骤失败", "step failed"),
-    "dev_task": ("Ansible 任务失败", "Ansible task failed"),
-    "dev_steady_state": ("稳态检查未通过", "steady state not met"),
+    "dev_task": ("自动化任务（Ansible）失败", "Ansible task failed"),
+    "dev_steady_state": ("运行状态检查未通过", "steady state not met"),
     "dev_abort": ("演练中止", "aborted"),
-    "dev_signal": ("收到中断信号", "signal received"),
+    "dev_signal": ("演练程序收到终止信号（SIGINT/SIGTERM）", "signal received"),
     "dev_unfinished": ("未正常结束", "unfinished"),
     "sec_followup": ("整改措施 / 后续跟进事项", "Follow-up actions"),
     "action": ("事项", "Action"),
@@ -186,15 +187,16 @@ LABELS: dict[str, tuple[str, str]] = {
     "restore_ran": ("恢复步骤已执行", "Restore ran"),
     "failback_ran": ("回切已执行", "Failback ran"),
     "failback_na": ("本演练不涉及回切", "not part of this drill"),
-    "after_passed": ("演练后稳态检查通过", "After-check passed"),
+    "after_passed": ("演练后状态复核通过", "After-check passed"),
     "sec_archive": ("存档信息", "Archive"),
     "archive_location": ("存档位置", "Archive location"),
     "retention": ("保存期限", "Retention"),
-    "retention_value": ("{days} 天（不少于一年，R-SEC-2）", "{days} days (at least one year, R-SEC-2)"),
+    "retention_value": ("{days} 天（演练记录存档，不少于一年）",
+                        "{days} days (at least one year; drill's own extension of R-SEC-2)"),
     "journal_digest": ("操作日志最终摘要（SHA-256）", "Journal final digest (SHA-256)"),
     "journal_records": ("操作日志记录数", "Journal records"),
-    "digest_note": ("本报告嵌入生成时操作日志最后一条记录的摘要；run.end 记录含本报告的 SHA-256，"
-                    "两者相互印证（防篡改）。可用 drill verify 校验。",
+    "digest_note": ("本报告嵌入生成时操作日志最后一条记录的摘要；操作日志的结束记录含本报告的 SHA-256，"
+                    "两者相互印证（防篡改）。可用 drill verify 命令校验。",
                     "This report embeds the digest of the journal's last record when it was rendered; "
                     "the run.end record holds this report's SHA-256, so the two seal each other. "
                     "Check with drill verify."),
@@ -222,7 +224,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "sw_failover": ("切换", "failover"),
     "sw_failback": ("回切", "failback"),
     "phase_precheck": ("演练前检查", "pre-check"),
-    "phase_gate": ("稳态检查", "steady-state gate"),
+    "phase_gate": ("运行状态检查", "steady-state gate"),
     "phase_fault": ("故障注入", "fault"),
     "phase_recovery": ("切换恢复", "recovery"),
     "phase_hold": ("保持观察", "hold"),
@@ -251,7 +253,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "col_service": ("服务", "service"),
     "col_affected": ("受影响", "on failed path"),
     "col_link_lost": ("链路中断时间", "link lost"),
-    "col_detected": ("网关发现时间", "detected"),
+    "col_detected": ("网关检测到中断", "detected"),
     "col_restored": ("服务恢复时间", "restored"),
     "col_interruption": ("中断时长", "interruption"),
     "col_target": ("目标值", "target"),
@@ -273,7 +275,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "src_host-socket": ("主机套接字", "host socket"),
     "src_probe-sample": ("探测采样", "probe sample"),
     "src_lab-log": ("实验环境日志", "lab log"),
-    "src_exchange": ("交易所侧", "exchange"),
+    "src_exchange": ("服务端（深证通）", "server (SSCC)"),
     "src_engine": ("演练工具", "engine"),
     "src_operator": ("操作人员", "operator"),
     "dtype_single-line": ("单线路故障演练", "single-line drill"),
@@ -312,10 +314,12 @@ LABELS: dict[str, tuple[str, str]] = {
     "obj_no_double_login": ("无重复登录（同一网关号最多一个会话）", "no double login (one session per gateway id)"),
     "obj_failback": ("回切恢复时间", "failback recovery time"),
     "obj_cutover": ("灾备切换时长", "cutover duration"),
-    "obj_cutover.limit": ("灾备切换时长（D+3 上限）", "cutover duration vs D+3"),
-    "obj_cutover.firm": ("灾备切换时长（公司目标）", "cutover duration vs firm target"),
+    "obj_cutover.limit": ("灾备切换时长（对照深证通 D+3 承接时限，仅作参考）",
+                          "cutover duration beside SSCC's D+3 (context)"),
+    "obj_cutover.firm": ("灾备切换时长（本公司目标）", "cutover duration vs the firm's target"),
     "history_title": ("演练历史", "Drill history"),
     "rto_trend": ("RTO 趋势", "RTO trend"),
+    **REPORT_LABELS,  # the 演练报告's own sections (model/i18n_report.py)
 }
 
 
@@ -395,7 +399,7 @@ class Locale:
             return "—"
         ns, source, unc = st.ns, st.source, st.uncertainty_ms  # type: ignore[attr-defined]
         src = self.opt("src", source)
-        return f"{self.clock(ns)} ({src} ±{self.number(float(unc), 1)} ms)"
+        return f"{self.clock(ns)} ({src} ±{self.number(float(unc), 1)} {self('ms_unit')})"
 
 
 def locale(lang: str, tz_name: str) -> Locale:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.model.approvals import StandingApproval
+from orchestrator.model.review import ReportSettings
 from orchestrator.model.text import Text
 
 SHENZHEN = ("FT", "NF")
@@ -152,6 +153,7 @@ class Inventory:
     notifications: Mapping[str, object] = field(default_factory=dict)
     secrets_paths: tuple[str, ...] = ()
     standing_approvals: tuple[StandingApproval, ...] = ()  # model/approvals.py
+    report: ReportSettings = field(default_factory=ReportSettings)  # model/review.py
 
     def centre(self, cid: str) -> Centre:
         return _by_id(self.centres, cid, "centre")

@@ -12,8 +12,12 @@ from typing import Any
 from orchestrator.errors import InputError, Problem
 from orchestrator.journal import records as jr
 from orchestrator.journal.reader import JOURNAL, Record, RunJournal, from_records, read_journal, typed
+from orchestrator.journal.reviews import closures_elsewhere, read_reviews
+from orchestrator.model.i18n import LABELS
 from orchestrator.model.inventory import Carrier
+from orchestrator.model.review import Organisation, PlanRef
 from orchestrator.model.run import FAILED, NOT_TESTED, STATUSES, exit_code_of, objective_state
+from orchestrator.model.spec import documents
 from orchestrator.model.stamp import Stamp
 from orchestrator.model.text import Text
 from orchestrator.reports.model import (
@@ -286,6 +290,8 @@ def _build(run_dir: Path, journal: RunJournal, *, log: bool, closing: bool) -> R
     sd = start.data
     drill, inv, git = start.drill, start.inventory, start.git
     retention = inv.get("retention_days", start.topology.get("retention_days"))
+    report = inv.get("report")  # the inventory's `report` section (engine/record.py)
+    report = report if isinstance(report, Mapping) else {}
     c = _Collect()
     entries: list[LogEntry] = []
     for rec in records:
@@ -306,6 +312,7 @@ def _build(run_dir: Path, journal: RunJournal, *, log: bool, closing: bool) -> R
                            failures=failures, end_status=end.status if end else None,
                            untested=any(o.verdict == NOT_TESTED for o in c.objectives))
     last = records[-1]
+    reviews = read_reviews(run_dir, last.hash) if end is not None else ()
     ended = Stamp((end_rec or last).ts_ns, "engine", 0.0)
     if end is not None:
         exit_code = None if end.exit_code is None else int(end.exit_code)
@@ -338,19 +345,25 @@ def _build(run_dir: Path, journal: RunJournal, *, log: bool, closing: bool) -> R
         gateway_events=tuple(c.gw_events), probe_summaries=tuple(c.probes),
         evidence=tuple(c.evidence), interrupts=tuple(c.interrupts),
         deviations=tuple(deviations), artifacts=dict(end.artifacts) if end else {},
-        records=len(records), digest=last.hash, log=tuple(entries))
+        records=len(records), digest=last.hash, log=tuple(entries),
+        purpose=Text.of(drill.get("description") or ""),
+        plan=PlanRef.of(report.get("plan")), organisation=Organisation.of(report.get("organisation")),
+        documents=documents(report.get("documents")),
+        reviews=reviews, closures=closures_elsewhere(run_dir, reviews))
 
 
 def _deviations(steps: Sequence[StepView], measures: Sequence[MeasureView],
                 objectives: Sequence[jr.Objective], steady: Sequence[jr.SteadyState],
                 interrupts: Sequence[Interrupt], unfinished: bool) -> list[Deviation]:
     out: list[Deviation] = []
+    names = {s.key: s.name.zh for s in steps}
     for i in interrupts:
-        out.append(Deviation(i.kind, i.what, Text(f"阶段 {i.phase or '-'}，步骤 {i.step or '-'}",
+        phase_zh = LABELS.get(f"phase_{i.phase}", ("—",))[0] if i.phase else "—"
+        out.append(Deviation(i.kind, i.what, Text(f"阶段：{phase_zh}；步骤：{names.get(i.step) or '—'}",
                                                   f"phase {i.phase or '-'}, step {i.step or '-'}")))
     for s in steps:
         if s.status not in ("ok", "skipped"):
-            out.append(Deviation("step", f"{s.key} {s.name.zh}", Text.of(s.error or s.status)))
+            out.append(Deviation("step", s.name.zh, Text.of(s.error or s.status)))
         for t in s.tasks:
             if t.status in ("failed", "unreachable"):
                 out.append(Deviation("task", f"{t.host}: {t.task}", Text.of(t.msg or t.status)))
@@ -376,6 +389,6 @@ def _deviations(steps: Sequence[StepView], measures: Sequence[MeasureView],
             bad = "; ".join(f"{c.gateway} {c.check}: {c.detail}" for c in st.checks if not c.ok)
             out.append(Deviation("steady_state", st.when, Text.of(bad or "not ok")))
     if unfinished:
-        out.append(Deviation("unfinished", "run.end", Text("操作日志中没有 run.end 记录，演练未正常结束",
+        out.append(Deviation("unfinished", "run.end", Text("操作日志中没有结束记录，演练未正常结束",
                                                            "the journal has no run.end record")))
     return out

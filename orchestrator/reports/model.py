@@ -22,7 +22,9 @@ from orchestrator.journal.records import (
 )
 from orchestrator.model.inventory import Carrier
 from orchestrator.model.results import worst_rto
+from orchestrator.model.review import Closure, Organisation, PlanRef, Review
 from orchestrator.model.run import state_counts
+from orchestrator.model.spec import DEFAULT_DOCUMENTS, Document
 from orchestrator.model.stamp import Stamp
 from orchestrator.model.text import Text
 
@@ -248,6 +250,12 @@ class RunView:
     records: int
     digest: str  # hash of the last record read
     log: tuple[LogEntry, ...] = field(default=())
+    purpose: Text = field(default_factory=lambda: Text("", ""))  # the drill's description
+    plan: PlanRef = field(default_factory=PlanRef)
+    organisation: Organisation = field(default_factory=Organisation)  # at run start (inventory)
+    documents: Mapping[str, Document] = field(default_factory=lambda: dict(DEFAULT_DOCUMENTS))
+    reviews: tuple[Review, ...] = ()  # `drill review`, oldest first (renders chain)
+    closures: tuple[Closure, ...] = ()  # this run's follow-ups closed in later runs' reviews
 
     @property
     def timezone(self) -> str:

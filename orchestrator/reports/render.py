@@ -6,6 +6,7 @@ import csv
 import dataclasses
 import io
 import json
+import re
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -14,10 +15,13 @@ from xml.etree import ElementTree as ET
 
 from orchestrator.errors import DrillError, InputError, Problem
 from orchestrator.journal.chain import iso_ns
-from orchestrator.model.i18n import Locale, locale
+from orchestrator.model.i18n import LABELS, Locale, locale
 from orchestrator.model.run import NOT_APPLICABLE, NOT_TESTED
+from orchestrator.model.spec import cite
+from orchestrator.reports import sections
 from orchestrator.reports.model import MIN_RETENTION_DAYS, RunView, Stamp, Text
 from orchestrator.reports.timeline import render_svgs
+from orchestrator.reports.wording import objective_detail, objective_label, target_text
 
 FORMATS = ("html", "pdf", "md", "json", "csv")
 SCHEMA = "drill-report/1"
@@ -54,7 +58,53 @@ def _context(run: RunView, loc: Locale, digest: str) -> dict[str, Any]:
         "log": run.log[:LOG_LIMIT], "log_more": max(len(run.log) - LOG_LIMIT, 0),
         "probe_rows": probe_rows(run),
         "css": (Path(__file__).parent / "templates" / CSS_FILE).read_text(encoding="utf-8"),
+        "list_sep": "；" if loc.lang == "zh" else "; ", "name_sep": "、" if loc.lang == "zh" else ", ",
+        "detail_of": lambda o: objective_detail(o, run, loc),
+        "value_of": lambda v, name: target_text(v, name, loc),
+        "centre": lambda cid: run.topology.centre_name(cid, loc.lang) if cid else "—",
+        "cutover_context": _cutover_context(run, loc),
+        "dev_detail": lambda d: _deviation_detail(run, loc, d),
+        "dev_subject": lambda d: _deviation_subject(run, loc, d),
+        "obj_label": lambda name: objective_label(name, loc),
+        "labels": LABELS,
+        **sections.context(run, loc),
     }
+
+
+def _deviation_detail(run: RunView, loc: Locale, d: Any) -> str:
+    """A deviation's detail; an objective's in the report's language (reports.wording)."""
+    if d.what in ("objective", "not_tested") and loc.lang == "zh":
+        o = next((o for o in run.objectives if o.name == d.subject), None)
+        if o is not None:
+            if d.what == "not_tested":
+                return f"未测：{objective_detail(o, run, loc)}"
+            target = target_text(o.target, o.name, loc)
+            return f"目标值 {target}，实测值 {target_text(o.measured, o.name, loc)}。{objective_detail(o, run, loc)}"
+    return sections.named(d.detail.get(loc.lang), run.topology, loc.lang)
+
+
+_MEASURE_SUBJECT = re.compile(r"^(\S+)/(\S+) \((\w+)\)$")
+
+
+def _deviation_subject(run: RunView, loc: Locale, d: Any) -> str:
+    """What a deviation is about, in the report's language."""
+    if d.what in ("objective", "not_tested"):
+        return objective_label(d.subject, loc)
+    m = _MEASURE_SUBJECT.match(d.subject) if d.what == "measure" else None
+    if m:
+        return f"{m.group(1)} {loc.opt('svc', m.group(2))}（{loc.opt('sw', m.group(3))}）" \
+            if loc.lang == "zh" else d.subject
+    if d.what == "steady_state":
+        return loc.opt("when", d.subject) if f"when_{d.subject}" in LABELS else loc(d.subject)
+    return sections.named(d.subject, run.topology, loc.lang)
+
+
+def _cutover_context(run: RunView, loc: Locale) -> str:
+    """D+3 as context beside the firm's own cutover target, never a verdict (R-DR-1)."""
+    targets = run.targets
+    if targets.get("sscc_takeover_s") is None and targets.get("cutover_limit_s") is None:
+        return ""
+    return loc("cutover_context_value", cite=cite("R-DR-1", loc.lang, run.documents))
 
 
 def _lines_in(effect: str) -> list[str]:

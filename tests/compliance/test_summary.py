@@ -50,7 +50,7 @@ def test_markdown_in_chinese_lists_runs_rto_and_follow_ups(capsys, project):
     md = summary(capsys, project, "--year", "2026", "--lang", "zh")
     assert md.startswith("# 年度演练情况报告（2026）")
     assert "| 2 | 1 | 1 | 0 | 0 |" in md                      # totals: only this environment's 2026 runs
-    assert "2026-03-14 10:00 | 单运营商故障演练 | R-NET-1 | 通过 | 交易 4.2 s / 30 s（达标）" in md
+    assert "2026-03-14 10:00 | 单运营商故障演练 | 《技术规范》第三章第1条 | 通过 | 交易 4.2 s / 30 s（达标）" in md
     assert "未通过" in md and "行情 14.0 s / 10 s（未达标）" in md
     assert "market_data.rto" in md                                # the failed objective is a follow-up
     assert "2027" not in md.split("## 二")[1].split("## 三")[0].replace("2026", "")

@@ -37,7 +37,7 @@ def test_pdf_first_page_names_the_outcome(tmp_path, drill_home, outcome, lang):
     if lang == "zh":
         assert "演练结论" in first
     # The status is stated once as the verdict, not only buried in a table.
-    head = first[:first.index("概要" if lang == "zh" else "Summary")]
+    head = first[:first.index("一、演练目的" if lang == "zh" else "1. Purpose")]
     assert WORDS[lang][outcome] in head
 
 
@@ -56,5 +56,5 @@ def test_a_refused_run_says_so_and_that_no_fault_was_injected(tmp_path, drill_ho
     j.close()
     html = (run_dir / "report.html").read_text(encoding="utf-8")
     head = html[:html.index("<h2")]
-    assert "<strong>拒绝执行</strong>" in head and "未注入故障" in head
+    assert "<strong>未启动（演练前检查未通过）</strong>" in head and "未注入故障" in head
     assert "state connecting" in html
