@@ -469,6 +469,8 @@ def monitor_forwards(inventory_path: str | Path) -> list[MonitorForward]:
     topo = load_topology(inventory_path)
     out = []
     for g in inv.gateways:
+        if g.observe == "host":  # no monitor to forward: drill reads its log (observers.md)
+            continue
         try:
             loopback = ipaddress.ip_address(g.monitor.address).is_loopback
         except ValueError:
