@@ -114,3 +114,28 @@ def stop(bed: bedlib.HostBed, name: str) -> None:
 
 def blackholes(bed: bedlib.HostBed, name: str) -> str:
     return bed.exec(name, "ip", "route", "show", "type", "blackhole").stdout
+
+
+def router_inventory(bed: bedlib.HostBed, folder: Path, sims: dict[str, RouterSim], **kwargs) -> Path:
+    """The bed's `driver: linux` inventory with the simulated routers as network devices:
+    each line's `platform` and vendor `interface`, each router's login (user, password,
+    enable/super secret) as a firm would keep them (in Vault there; plain here)."""
+    import yaml
+    from hostbed.inventory import inventory_doc, trust_all
+
+    folder.mkdir(parents=True, exist_ok=True)
+    doc = inventory_doc(bed, folder, **kwargs)
+    for ln in doc["all"]["vars"]["drill"]["lines"]:
+        sim = sims.get(ln["router"])
+        if sim is not None:
+            ln["platform"] = sim.platform
+            ln["interface"] = sim.line_port
+    routers = doc["all"]["children"]["routers"]["hosts"]
+    for name, sim in sims.items():
+        routers[name].update({"ansible_user": sim.username, "ansible_password": sim.password,
+                              "drill_enable_secret": sim.secret})
+    (folder / "hosts.yml").write_text(
+        "# Test-bed inventory with simulated network routers (tests/hostbed/routersim).\n"
+        + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    trust_all(bed, folder)
+    return folder

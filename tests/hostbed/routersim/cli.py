@@ -252,4 +252,6 @@ class Session:
         out = views.render(self.dev, w)
         if out is None:
             raise Rejected("unknown", line.index(w[0]) if w else 0)
+        if out == "__param__":
+            raise Rejected("param", line.index(w[-1]))
         return out

@@ -9,6 +9,7 @@ shutdown really fails traffic over. One `Device` per process; sessions share it.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import ipaddress
 import json
 import subprocess
@@ -39,13 +40,16 @@ class Device:
     interfaces: dict[str, Interface]
     routes: list[tuple[str, str, str]]  # (address, mask, next hop) as configured
     tz_hours: int
+    user: str = "netops"
+    hashed: str = ""  # what the device shows for the local user's password (never the password)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
     def from_config(cls, cfg: dict) -> Device:
         ifs = {i["name"]: Interface(**i) for i in cfg["interfaces"]}
         dev = cls(cfg["platform"], cfg["hostname"], Path(cfg["state_dir"]), ifs,
-                  [tuple(r) for r in cfg.get("routes", [])], int(cfg.get("tz_hours", 0)))
+                  [tuple(r) for r in cfg.get("routes", [])], int(cfg.get("tz_hours", 0)),
+                  cfg["username"], hashlib.sha256(cfg["password"].encode()).hexdigest()[:24])
         dev.startup_path.write_text(dev.running())  # the saved configuration at boot
         return dev
 
@@ -122,7 +126,9 @@ class Device:
                 else " version 7.1.064, Release 0821P16")
         out = [head, f" sysname {self.hostname}", "#",
                " clock timezone CST add 08:00:00" if self.platform == "h3c_comware" else
-               " clock timezone BJ add 08:00:00", "#"]
+               " clock timezone BJ add 08:00:00", "#", "aaa",
+               f" local-user {self.user} password irreversible-cipher $1c${self.hashed}$",
+               f" local-user {self.user} privilege level 3", "#"]
         for ifc in self.interfaces.values():
             out.append(f"interface {ifc.name}")
             if ifc.description:
@@ -142,7 +148,9 @@ class Device:
 
     def _running_cisco(self) -> str:
         out = ["Building configuration...", "", "Current configuration : 1024 bytes", "!",
-               "version 15.9", f"hostname {self.hostname}", "!", "clock timezone UTC 0 0", "!"]
+               "version 15.9", f"hostname {self.hostname}", "!", "clock timezone UTC 0 0", "!",
+               f"enable secret 9 $9${self.hashed}", f"username {self.user} privilege 1 secret 9 $9${self.hashed}",
+               "!"]
         for ifc in self.interfaces.values():
             out.append(f"interface {ifc.name}")
             if ifc.description:

@@ -60,7 +60,7 @@ def _log(dev: Device) -> str:
 def _iface(dev: Device, name: str) -> str | None:
     ifc: Interface | None = dev.interfaces.get(name)
     if ifc is None:
-        return None
+        return "__param__"
     up = dev.oper_up(ifc)
     addr = ipaddress.ip_interface(ifc.address) if ifc.address else None
     if dev.platform == "cisco_ios":
