@@ -347,8 +347,9 @@ def main():
                          **{**result, "sent": list(cli.sent) if cli else []})
     finally:
         if conn is not None:
-            try:
-                conn.disconnect()
+            try:  # log out from user view (netmiko's own cleanup probes the prompt first: slow)
+                conn.write_channel(("exit" if d.platform == "cisco_ios" else "quit") + conn.RETURN)
+                conn.paramiko_cleanup()
             except Exception:  # noqa: BLE001
                 pass
         if pool is not None:
