@@ -127,11 +127,14 @@ class Cli:
             if not self.conn.check_enable_mode():
                 raise Refused("enable: the secret was not accepted")
             return
-        out = self.conn.send_command(self.d.privilege, expect_string=r"[Pp]assword:|[>\]]",
-                                     read_timeout=self.p["timeout"])
+        # Raw reads: Comware has no command echo to wait on (netmiko's global_cmd_verify off),
+        # so a pattern read could match a prompt left in the buffer.
+        self.conn.find_prompt()
+        self.conn.write_channel(self.d.privilege + self.conn.RETURN)
+        out = self.conn.read_until_pattern(pattern=r"[Pp]assword:|[>\]]\s*$", read_timeout=self.p["timeout"])
         if "assword" in out:
-            out = self.conn.send_command(self.p["secret"], expect_string=r"[>\]]", cmd_verify=False,
-                                         read_timeout=self.p["timeout"])  # typed, not echoed
+            self.conn.write_channel(self.p["secret"] + self.conn.RETURN)  # typed, never echoed
+            out = self.conn.read_until_pattern(pattern=r"[>\]]\s*$", read_timeout=self.p["timeout"])
         errors = [ln for ln in out.splitlines() if _is_error(self.d, ln)]
         if errors:
             raise Refused(f"{self.d.privilege}: {errors[0].strip()}")
