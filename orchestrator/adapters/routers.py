@@ -169,7 +169,7 @@ def _clock_cisco(text: str) -> int:
         raise ValueError(f"no UTC clock in {text!r} (set `clock timezone UTC 0` or use the task time)")
     hh, mm, ss, frac, _zone, mon, day, year = m.groups()
     return _ns(dt.datetime(int(year), _MON[mon], int(day), int(hh), int(mm), int(ss),
-                           int((frac or "0").ljust(6, "0")[:6]), tzinfo=dt.timezone.utc))
+                           int((frac or "0").ljust(6, "0")[:6]), tzinfo=dt.UTC))
 
 
 # -- interfaces ----------------------------------------------------------------------------

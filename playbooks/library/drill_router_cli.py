@@ -188,7 +188,8 @@ def _is_error(d, line):
 # irreversible-cipher|simple X`, `super password … X`, IOS `secret 5 X`, `password 7 X`,
 # `key-string X`. Replaced before anything is stored; before and after alike, so the
 # comparison still holds.
-_SECRET = r"(?i)\b((?:password|secret|cipher|irreversible-cipher|simple|key-string|authentication-key)(?:\s+[0-9])?\s+)(?!cipher\b|irreversible-cipher\b|simple\b|[0-9]\s)\S+"
+_SECRET = (r"(?i)\b((?:password|secret|cipher|irreversible-cipher|simple|key-string|authentication-key)"
+           r"(?:\s+[0-9])?\s+)(?!cipher\b|irreversible-cipher\b|simple\b|[0-9]\s)\S+")
 
 
 def redact(text):
@@ -353,7 +354,7 @@ def main():
             try:  # log out from user view (netmiko's own cleanup probes the prompt first: slow)
                 conn.write_channel(("exit" if d.platform == "cisco_ios" else "quit") + conn.RETURN)
                 conn.paramiko_cleanup()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 pass
         if pool is not None:
             pool.close()

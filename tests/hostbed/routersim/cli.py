@@ -118,7 +118,7 @@ class Session:
         d, p = self.dev, self.dev.platform
         if w[0] == "display" or w[0] == "dis":
             return self.display(w[1:], line)
-        if w[:2] == ["screen-length", "0"] and p == "huawei_vrp" or w == ["screen-length", "disable"]:
+        if (w[:2] == ["screen-length", "0"] and p == "huawei_vrp") or w == ["screen-length", "disable"]:
             self.paging = False
             return "Info: The configuration takes effect on the current user terminal interface only." \
                 if p == "huawei_vrp" else ""
@@ -129,7 +129,8 @@ class Session:
             return ("Now user privilege is 3 level, and only those commands whose level is equal to "
                     "or less than this level can be used.\nPrivilege note: 0-VISIT, 1-MONITOR, "
                     "2-SYSTEM, 3-MANAGE") if p == "huawei_vrp" else \
-                "User privilege level is 15, and only those commands that can be used at or under this level can be used."
+                ("User privilege level is 15, and only those commands that can be used at or under "
+                 "this level can be used.")
         if w == ["quit"]:
             if self.view == "interface":
                 self.view, self.iface = "system", None
@@ -176,7 +177,7 @@ class Session:
 
     def cisco(self, w: list[str], line: str) -> str:
         d = self.dev
-        if w[0] == "show" and (self.view == "user" or True):
+        if w[0] == "show":
             return self.display(w[1:], line)
         if w[0] == "do" and len(w) > 1 and w[1] == "show":
             return self.display(w[2:], line)

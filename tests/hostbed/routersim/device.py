@@ -113,7 +113,7 @@ class Device:
         if ifc.dev is None:
             return True
         out = _ip("-o", "link", "show", "dev", ifc.dev).stdout
-        return "state UP" in out or ",UP," in out and "LOWER_UP" in out
+        return "state UP" in out or (",UP," in out and "LOWER_UP" in out)
 
     # -- the running configuration, in the vendor's layout -----------------------------------
     def running(self) -> str:

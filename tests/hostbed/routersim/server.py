@@ -20,6 +20,7 @@ _HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(_HERE.parent), str(_HERE.parent.parent)]  # routersim, and hostbed for its __init__
 
 import paramiko  # noqa: E402
+
 from routersim.cli import Session  # noqa: E402
 from routersim.device import Device  # noqa: E402
 
