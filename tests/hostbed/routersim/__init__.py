@@ -25,6 +25,7 @@ PORTS = {"huawei_vrp": ("GigabitEthernet0/0/1", "GigabitEthernet0/0/2", "Gigabit
 HOSTNAME = {"huawei_vrp": "HUAWEI", "h3c_comware": "H3C", "cisco_ios": "Router"}
 LINE_ADDR = {"ct": "198.18.1.2/30", "cu": "198.18.2.2/30"}
 UPLINK = {"ct": ("ft0", "198.18.11.1/30"), "cu": ("nf0", "198.18.12.1/30")}
+CUT_FIRST = {"huawei_vrp": "system-view", "h3c_comware": "system-view", "cisco_ios": "configure terminal"}
 BACKUP_PEER = {"ct": "198.18.2.1", "cu": "198.18.1.1"}  # the other line's firm side
 
 
