@@ -302,5 +302,7 @@ def planned_cli(inv, lines: Iterable[str], state: str, mode: str) -> dict[str, l
             body = d.cut_lines(mode, ln.interface, addrs)
         else:
             body = d.restore_lines(ln.interface, bool(ln.interface), addrs)
-        out.setdefault(f"{ln.router} ({ln.platform})", []).extend(d.session(body))
+        key = f"{ln.router} ({ln.platform})" + ("" if state == "down" else
+                                                 ", the undo lines of what its running config still holds")
+        out.setdefault(key, []).extend(d.session(body))
     return out

@@ -121,3 +121,30 @@ def test_platform_in_the_inventory(tmp_path):
     msg = str(e.value)
     assert "drill.lines[2].platform: expected one of: linux, huawei_vrp, h3c_comware, cisco_ios; got 'junos'" in msg
     assert "router 'ct-router' is huawei_vrp in lines[0]; expected one platform per router" in msg
+
+
+def test_drill_plan_shows_the_cli_lines_per_router(tmp_path, monkeypatch, capsys):
+    from orchestrator.cli import main
+
+    monkeypatch.setenv("DRILL_HOME", str(tmp_path / "home"))
+    copy = tmp_path / "inv"
+    shutil.copytree(EXAMPLE, copy)
+    drill_yml = copy / "group_vars" / "all" / "drill.yml"
+    text = drill_yml.read_text()
+    for kind in ("trading", "market_data", "settlement"):  # a repointing drill needs a writable format
+        text = text.replace(f"      kind: {kind}\n", f"      kind: {kind}\n      config_format: lab-xml\n")
+    drill_yml.write_text(text)
+    assert main(["plan", "single-line", "-i", str(copy), "--project", str(ROOT), "--no-check",
+                 "--set", "line=cu-nf", "--set", "mode=blackhole", "--json"]) in (0, None)
+    out = capsys.readouterr().out
+    import json
+
+    steps = json.loads(out[out.index("{"):])["steps"]
+    fault = next(s for s in steps if s["phase"] == "fault")
+    assert fault["router_cli"] == {"cu-router (h3c_comware)": [
+        "super", "system-view", *(f"ip route-static 172.50.101.{h} 255.255.255.255 NULL0" for h in (30, 60, 70)),
+        "return"]}
+    restore = next(s for s in steps if s["phase"] == "restore" and "router_cli" in s)
+    [(router, typed)] = restore["router_cli"].items()
+    assert router.startswith("cu-router (h3c_comware), the undo lines")
+    assert "undo shutdown" in typed and "undo ip route-static 172.50.101.30 255.255.255.255 NULL0" in typed
