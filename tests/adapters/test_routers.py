@@ -50,7 +50,7 @@ def test_the_running_configuration_says_what_a_restore_must_undo():
 
 
 def _utc(*args) -> int:
-    return int(dt.datetime(*args, tzinfo=dt.timezone.utc).timestamp()) * 10**9
+    return int(dt.datetime(*args, tzinfo=dt.UTC).timestamp()) * 10**9
 
 
 def test_device_clocks_are_read_in_utc():
