@@ -222,6 +222,9 @@ def plan(drill_id, inventory, project, as_json, sets, ansible_check, lang):
         if "check" in r:
             line += f"  [check: {r['check']['status']}]"
         click.echo(line)
+        for router, typed in r.get("router_cli", {}).items():  # what the router's CLI is sent
+            click.echo(f"{'':15}{router}:")
+            click.echo("".join(f"{'':17}{t}\n" for t in typed), nl=False)
     click.echo("on the failed path: " + (", ".join(shown.on_path) or "none"))
     for o in shown.objectives:
         state = "n/a" if o.state == "not_applicable" else "measure"

@@ -167,6 +167,16 @@ def _meaning_problems(d: dict, lines: Lines, base: PathKey) -> list[Problem]:
                 out.append(lines.problem((*base, key, i), f"required with the linux driver; "
                                          f"expected the {'router port' if needs == 'interface' else 'systemd unit'}",
                                          field=f"drill.{key}[{i}].{needs}"))
+    platform_of: dict[str, tuple[str, int]] = {}  # a router runs one platform
+    for i, ln in items("lines"):
+        if isinstance(ln.get("router"), str):
+            plat = ln.get("platform") or "linux"
+            seen = platform_of.setdefault(ln["router"], (plat, i))
+            if seen[0] != plat:
+                out.append(lines.problem((*base, "lines", i, "platform"),
+                                         f"router {ln['router']!r} is {seen[0]} in lines[{seen[1]}]; "
+                                         "expected one platform per router",
+                                         field=f"drill.lines[{i}].platform"))
     monitors: dict[tuple, int] = {}
     for i, g in items("gateways"):
         m = g.get("monitor")
@@ -325,7 +335,8 @@ def _build(path: Path, d: dict, secrets: tuple[str, ...]) -> Inventory:
                  port_layer=int(ln.get("port_layer", 3)), medium=ln.get("medium", "terrestrial"),
                  preference=int(ln.get("preference", 100)), router=ln.get("router", "lab"),
                  interface=ln.get("interface"), local_address=ln.get("local_address"),
-                 remote_address=ln.get("remote_address"), driver=ln.get("driver"))
+                 remote_address=ln.get("remote_address"), driver=ln.get("driver"),
+                 platform=ln.get("platform") or "linux")
             for ln in d["lines"]
         ),
         multicast=Multicast(address=mc["address"], port=int(mc["port"]), line=mc.get("line")) if mc else None,

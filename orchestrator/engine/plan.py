@@ -112,6 +112,9 @@ def plan(project_root: Path, drill_id: str, inventory_path: Path, overrides: Map
     for phase, steps in prepared.resolved.phases.items():
         for i, step in enumerate(steps):
             rec = step_record(step, phase, i)
+            cli = router_cli(prepared.inventory, step)
+            if cli:
+                rec["router_cli"] = cli
             if ansible_check and step.kind == "playbook":
                 rec["check"] = _check(project_root, step, prepared.inventory_path,
                                       prepared.inventory.environment.name, drill_home)
@@ -121,6 +124,27 @@ def plan(project_root: Path, drill_id: str, inventory_path: Path, overrides: Map
     warnings += unmet(predictions, dict(prepared.resolved.drill.targets.rto_s))
     return Plan(drill_id, dict(prepared.resolved.params), tuple(rows), on_path, objs, warnings,
                 predictions)
+
+
+def router_cli(inv, step) -> dict[str, list[str]]:
+    """The exact CLI lines a line step sends, per network router (`router (platform)`):
+    line.yml's vars, else the step's declared effect. Linux routers and other drivers: none."""
+    from orchestrator.adapters.routers import planned_cli
+
+    if step.kind != "playbook":
+        return {}
+    linux = {ln.id for ln in inv.lines if (ln.driver or inv.driver) == "linux"}
+    v = step.vars or {}
+    if Path(str(step.playbook)).name == "line.yml" and v.get("state") in ("down", "up"):
+        ids = [v["lines"]] if isinstance(v.get("lines"), str) else list(v.get("lines") or ())
+        return planned_cli(inv, [i for i in ids if i in linux], v["state"], str(v.get("mode") or "blackhole"))
+    e = step.effect
+    if e is None:
+        return {}
+    out = planned_cli(inv, [i for i in e.lines_down if i in linux], "down", e.mode or "blackhole")
+    for router, lines in planned_cli(inv, [i for i in e.lines_up if i in linux], "up", "").items():
+        out.setdefault(router, []).extend(lines)
+    return out
 
 
 def _check(project_root: Path, step, inventory: Path, environment: str,

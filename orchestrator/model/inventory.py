@@ -20,6 +20,9 @@ SHENZHEN = ("FT", "NF")
 SERVICE_OF_KIND = {"trading": "trading", "market_data": "market_data", "settlement": "settlement"}
 GATEWAY_KINDS = tuple(SERVICE_OF_KIND)
 TERRESTRIAL = ("terrestrial", "multicast-terrestrial")
+# What a line's router runs (docs/inventory.md, "Line routers"); orchestrator.adapters.routers
+# holds one dialect per platform but linux.
+ROUTER_PLATFORMS = ("linux", "huawei_vrp", "h3c_comware", "cisco_ios")
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,7 @@ class Line:
     local_address: str | None = None
     remote_address: str | None = None
     driver: str | None = None
+    platform: str = "linux"  # ROUTER_PLATFORMS: what `router` runs (the linux driver's dialect)
 
     @property
     def terrestrial(self) -> bool:
