@@ -25,9 +25,9 @@ from orchestrator.engine.observe import Observation
 from orchestrator.engine.options import RunOptions, RunOutcome
 from orchestrator.engine.playbook import failback_step, is_fault
 from orchestrator.engine.record import run_start_record
-from orchestrator.engine.safety import Abort, Safety, StepFailed, preflight, standing_approval
+from orchestrator.engine.safety import Abort, Safety, StepFailed, now_of, preflight, standing_approval
 from orchestrator.engine.state import FAULT_PHASES, STOPPABLE, RunState
-from orchestrator.engine.steady import SteadyState, wait_steady
+from orchestrator.engine.steady import SteadyState, flow_hours, wait_steady
 from orchestrator.engine.steps import manual_changes
 from orchestrator.errors import RefusedError
 from orchestrator.journal import records as jr
@@ -342,7 +342,9 @@ class Engine:
         """Steady state after restore, journaled as `steady_state` (after)."""
         self.state.phase = "after"
         res = wait_steady(self.inv, baseline, observe=self.target.environment_view,
-                          require_home=require_home, timeout_s=AFTER_CHECK_TIMEOUT_S)
+                          require_home=require_home, timeout_s=AFTER_CHECK_TIMEOUT_S,
+                          hours=self.state.flows or flow_hours(self.inv, now_of(self.opt),
+                                                               self.opt.flow_checks))
         self.emit(jr.SteadyState("after", res.ok, res.checks))
         self.state.after_failures = res.describe_failures() if not res.ok else ""
         return res
@@ -352,8 +354,10 @@ def _gate(eng: Engine) -> tuple[Mapping[str, str], str | None]:
     """The steady-state gate after the pre-check: the baseline, and the refusal if any."""
     eng.state.phase = "gate"
     eng.safety.debug_pause("gate", 0, "start", eng.folder.run_id)
+    # Service hours (docs/steady-state.md): which flows the gate and the measurements expect
+    eng.state.flows = flow_hours(eng.inv, now_of(eng.opt), eng.opt.flow_checks)
     res = wait_steady(eng.inv, observe=eng.target.environment_view, at_gate=True,
-                      timeout_s=GATE_SETTLE_S, stop=eng.safety.stopping)
+                      timeout_s=GATE_SETTLE_S, stop=eng.safety.stopping, hours=eng.state.flows)
     eng.emit(jr.SteadyState("gate", res.ok, res.checks))
     if eng.safety.stop_flag.is_set():
         raise eng.safety.interrupted("gate", None)

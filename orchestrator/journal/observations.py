@@ -140,6 +140,9 @@ class SteadyCheck(TypedRecord):
     check: str = ""
     ok: bool = False
     detail: str = ""
+    # "not_applicable" for a flow check outside service hours (ok stays true: nothing to
+    # hold against the gate); empty: passed or failed by `ok` (model/run.py)
+    state: str = ""
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from orchestrator.model.approvals import StandingApproval
+from orchestrator.model.hours import Holiday, ServiceHours
 from orchestrator.model.text import Text
 
 SHENZHEN = ("FT", "NF")
@@ -55,6 +56,7 @@ class Centre:
     role: str  # production | dr
     name: Text
     services: Mapping[str, Endpoint]
+    driver: str | None = None  # how a centre drill fails it (None: drill.driver)
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,8 @@ class LabSettings:
     settlement_file_bytes: int = 65536
     md_channels: int = 2
     md_rate_hz: float = 20.0
+    # off-hours mode (docs/lab.md): the exchange sends no ticks and serves no CCNET file
+    off_hours: bool = False
 
 
 @dataclass(frozen=True)
@@ -140,6 +144,10 @@ class Inventory:
     notifications: Mapping[str, object] = field(default_factory=dict)
     secrets_paths: tuple[str, ...] = ()
     standing_approvals: tuple[StandingApproval, ...] = ()  # model/approvals.py
+    # when market data and CCNET flow (None: always) and the exchange holidays, the
+    # shipped calendar and the inventory's own (model/hours.py)
+    service_hours: ServiceHours | None = None
+    holidays: tuple[Holiday, ...] = ()
 
     def centre(self, cid: str) -> Centre:
         return _by_id(self.centres, cid, "centre")
