@@ -65,7 +65,10 @@ def lab() -> None:
 @inventory_option
 @click.option("--gateways", type=click.IntRange(min=1), default=None,
               help="Generate N gateways (trading, market data, settlement in turn).")
-def up(project: Path | None, inventory: str, gateways: int | None) -> None:
+@click.option("--off-hours", is_flag=True,
+              help="Stop the lab's flows (no market data, no CCNET transfers), as at night, "
+                   "on a weekend or a holiday; sessions and heartbeats carry on.")
+def up(project: Path | None, inventory: str, gateways: int | None, off_hours: bool) -> None:
     """Start the lab in the background and wait until every gateway is logged in.
 
     Example:  drill lab up --gateways 200
@@ -74,7 +77,7 @@ def up(project: Path | None, inventory: str, gateways: int | None) -> None:
 
     path, inv = _inventory(project, inventory)
     started = time.monotonic()
-    handle = lab_up(path, gateways=gateways)
+    handle = lab_up(path, gateways=gateways, off_hours=off_hours)
     if not handle.started:
         click.echo(f"lab {inv.environment.name!r} is already up (pid {handle.pid}); nothing to do")
         return
