@@ -79,3 +79,38 @@ def test_ansible_refuses_a_host_whose_key_is_not_trusted(bed, inventory, tmp_pat
     output = "".join(p.read_text(errors="replace") for p in res.private_data_dir.rglob("*") if p.is_file())
     assert "Host key verification failed" in output
     assert "state UP" in bed.exec("cu", "ip", "link", "show", "line0").stdout
+
+
+def _blackholes(bed, router: str) -> str:
+    return bed.exec(router, "ip", "route", "show", "type", "blackhole").stdout
+
+
+def test_centre_down_blackholes_its_service_addresses_on_every_line_router(bed, inventory, tmp_path):
+    """A centre fails from the firm's side (issue 15): FT's service addresses go nowhere on
+    every line router, so FT is unreachable over any line while NF is not; a line's own
+    blackhole for the same address outlives the centre's restore."""
+    bed.start_exchanges(ports=(7043,))
+    assert _connects(bed, "198.18.101.30", 7043)
+    down = _play(inventory, tmp_path, "c-down", playbook="centre.yml", centres=["FT"], state="down")
+    try:
+        assert down.ok, [t.msg for t in down.failed_tasks]
+        assert down.effective_ns is not None
+        for router in ("ct", "cu"):
+            routes = _blackholes(bed, router)
+            assert {"198.18.101.30", "198.18.101.60", "198.18.101.70"} <= set(routes.split()), routes
+            assert "198.18.102." not in routes
+        assert not _connects(bed, "198.18.101.30", 7043)
+        assert _connects(bed, "198.18.102.30", 7043)
+        # a line blackhole of the same addresses, restored after the centre: both coexist
+        line = _play(inventory, tmp_path, "l-down", lines=["ct-ft"], state="down", mode="blackhole")
+        assert line.ok, [t.msg for t in line.failed_tasks]
+    finally:
+        up = _play(inventory, tmp_path, "c-up", playbook="centre.yml", centres=["FT"], state="up")
+    assert up.ok, [t.msg for t in up.failed_tasks]
+    assert "proto 252" not in _blackholes(bed, "ct") and _blackholes(bed, "cu").strip() == ""
+    assert "198.18.101.30" in _blackholes(bed, "ct")  # the line's own blackhole is still there
+    assert not _connects(bed, "198.18.101.30", 7043)  # FT goes over CT, still cut
+    up = _play(inventory, tmp_path, "l-up", lines=["ct-ft"], state="up")
+    assert up.ok, [t.msg for t in up.failed_tasks]
+    assert _blackholes(bed, "ct").strip() == ""
+    assert _connects(bed, "198.18.101.30", 7043)
