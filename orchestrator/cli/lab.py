@@ -229,6 +229,39 @@ centre_up = _target_command(centre, "up", "centre_up", "centre", "up",
 
 
 @lab.group()
+def service() -> None:
+    """Make services unreachable at centres from the firm's side, or reachable again."""
+
+
+def _service_command(name: str, op: str, help_text: str):
+    @service.command(name)
+    @click.argument("centre_ids", metavar="CENTRE...", nargs=-1, required=True)
+    @click.option("--service", "services", multiple=True, required=True,
+                  type=click.Choice(["trading", "market_data", "settlement"]),
+                  help="The service (repeatable).")
+    @project_option
+    @inventory_option
+    @json_option
+    def command(centre_ids: tuple[str, ...], services: tuple[str, ...], project: Path | None,
+                inventory: str, as_json: bool) -> None:
+        reqs = [{"op": op, "centre": cid, "services": list(_unique(services))}
+                for cid in _unique(centre_ids)]
+        for resp in _apply(project, inventory, reqs):
+            _show(resp, as_json, f"{', '.join(resp.get('services', []))} at {resp['target']} {name}")
+
+    command.help = help_text
+    return command
+
+
+service_down = _service_command(
+    "down", "service_down",
+    "Black-hole services at centres: their flows stall, every other service carries on.\n\n"
+    "Example:  drill lab service down FT NF --service market_data --json")
+service_up = _service_command(
+    "up", "service_up", "Give services back.\n\nExample:  drill lab service up FT NF --service market_data")
+
+
+@lab.group()
 def gateway() -> None:
     """Stop, start, restart or repoint lab gateways (a restart re-reads the config)."""
 

@@ -22,6 +22,7 @@ class RunState:
     # What the fault steps took down (for the next step's prediction).
     down_lines: set[str] = field(default_factory=set)
     down_centres: set[str] = field(default_factory=set)
+    down_services: set[str] = field(default_factory=set)  # "CENTRE:service" (service.yml)
     # Gateways on the predicted failed path -> their services.
     affected: dict[str, list[str]] = field(default_factory=dict)
     link_lost_ns: int | None = None

@@ -38,7 +38,8 @@ def step_record(step, phase: str | None = None, index: int | None = None) -> dic
         "effect": None if e is None else {
             "lines_down": list(e.lines_down), "lines_up": list(e.lines_up), "mode": e.mode,
             "centres_down": list(e.centres_down), "centres_up": list(e.centres_up),
-            "repoint_gateways": list(e.repoint_gateways), "repoint_to": e.repoint_to},
+            "repoint_gateways": list(e.repoint_gateways), "repoint_to": e.repoint_to,
+            "services_down": list(e.services_down), "services_up": list(e.services_up)},
         "manual": text_record(step.manual),
         "wait": None if w is None else {"until": w.until, "arg": w.arg, "for_s": w.for_s,
                                         "timeout_s": w.timeout_s, "while": w.while_},
@@ -67,7 +68,8 @@ def step_from_record(rec: Mapping[str, Any]):
         vars=dict(rec.get("vars") or {}),
         effect=None if e is None else Effect(
             tuple(e["lines_down"]), tuple(e["lines_up"]), e.get("mode"), tuple(e["centres_down"]),
-            tuple(e["centres_up"]), tuple(e["repoint_gateways"]), e.get("repoint_to")),
+            tuple(e["centres_up"]), tuple(e["repoint_gateways"]), e.get("repoint_to"),
+            tuple(e.get("services_down") or ()), tuple(e.get("services_up") or ())),
         timeout_s=float(rec.get("timeout_s") or 300),
         manual=text(rec.get("manual")),
         wait=None if w is None else WaitSpec(w.get("until"), w.get("arg"), w.get("for_s"),
