@@ -144,6 +144,12 @@ class SteadyCheck(TypedRecord):
     # hold against the gate); empty: passed or failed by `ok` (model/run.py)
     state: str = ""
 
+    def to_record(self) -> dict[str, Any]:
+        out = super().to_record()
+        if not self.state:
+            out.pop("state")  # a check in force: ok says it all (records as before)
+        return out
+
 
 @dataclass(frozen=True)
 class SteadyState(TypedRecord):
