@@ -114,3 +114,30 @@ def test_centre_down_blackholes_its_service_addresses_on_every_line_router(bed, 
     assert up.ok, [t.msg for t in up.failed_tasks]
     assert _blackholes(bed, "ct").strip() == ""
     assert _connects(bed, "198.18.101.30", 7043)
+
+
+def test_service_down_blackholes_only_market_data_at_both_shenzhen_centres(bed, inventory, tmp_path):
+    """md-multicast-fallback from the firm's side (issue 15): the market-data addresses of
+    FT and NF go nowhere on every line router; trading and settlement stay reachable."""
+    bed.start_exchanges(ports=(7043,))  # every service address answers on 7043
+    for centre in ("101", "102"):
+        assert _connects(bed, f"198.18.{centre}.60", 7043)
+    down = _play(inventory, tmp_path, "s-down", playbook="service.yml", services=["market_data"],
+                 centres=["FT", "NF"], state="down")
+    try:
+        assert down.ok, [t.msg for t in down.failed_tasks]
+        for router in ("ct", "cu"):
+            assert set(_blackholes(bed, router).split()) & {
+                "198.18.101.30", "198.18.101.70", "198.18.102.30", "198.18.102.70"} == set()
+            assert {"198.18.101.60", "198.18.102.60"} <= set(_blackholes(bed, router).split())
+        for centre in ("101", "102"):
+            assert not _connects(bed, f"198.18.{centre}.60", 7043)
+            assert _connects(bed, f"198.18.{centre}.30", 7043)
+            assert _connects(bed, f"198.18.{centre}.70", 7043)
+    finally:
+        up = _play(inventory, tmp_path, "s-up", playbook="service.yml", services=["market_data"],
+                   centres=["FT", "NF"], state="up")
+    assert up.ok, [t.msg for t in up.failed_tasks]
+    for router in ("ct", "cu"):
+        assert _blackholes(bed, router).strip() == ""
+    assert _connects(bed, "198.18.101.60", 7043) and _connects(bed, "198.18.102.60", 7043)
