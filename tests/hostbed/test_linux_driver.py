@@ -87,8 +87,7 @@ def _blackholes(bed, router: str) -> str:
 
 def test_centre_down_blackholes_its_service_addresses_on_every_line_router(bed, inventory, tmp_path):
     """A centre fails from the firm's side (issue 15): FT's service addresses go nowhere on
-    every line router, so FT is unreachable over any line while NF is not; a line's own
-    blackhole for the same address outlives the centre's restore."""
+    every line router, so FT is unreachable over any line while NF is not; up removes them."""
     bed.start_exchanges(ports=(7043,))
     assert _connects(bed, "198.18.101.30", 7043)
     down = _play(inventory, tmp_path, "c-down", playbook="centre.yml", centres=["FT"], state="down")
@@ -101,7 +100,19 @@ def test_centre_down_blackholes_its_service_addresses_on_every_line_router(bed, 
             assert "198.18.102." not in routes
         assert not _connects(bed, "198.18.101.30", 7043)
         assert _connects(bed, "198.18.102.30", 7043)
-        # a line blackhole of the same addresses, restored after the centre: both coexist
+    finally:
+        up = _play(inventory, tmp_path, "c-up", playbook="centre.yml", centres=["FT"], state="up")
+    assert up.ok, [t.msg for t in up.failed_tasks]
+    assert _blackholes(bed, "ct").strip() == "" and _blackholes(bed, "cu").strip() == ""
+    assert _connects(bed, "198.18.101.30", 7043)
+
+
+@pytest.mark.slow  # four playbook runs; the CI budget keeps one centre test above
+def test_a_centre_restore_leaves_a_lines_own_blackhole_and_the_other_way_round(bed, inventory, tmp_path):
+    bed.start_exchanges(ports=(7043,))
+    down = _play(inventory, tmp_path, "c-down", playbook="centre.yml", centres=["FT"], state="down")
+    try:
+        assert down.ok, [t.msg for t in down.failed_tasks]
         line = _play(inventory, tmp_path, "l-down", lines=["ct-ft"], state="down", mode="blackhole")
         assert line.ok, [t.msg for t in line.failed_tasks]
     finally:
@@ -116,6 +127,7 @@ def test_centre_down_blackholes_its_service_addresses_on_every_line_router(bed, 
     assert _connects(bed, "198.18.101.30", 7043)
 
 
+@pytest.mark.slow  # two playbook runs; md-multicast-fallback's lab test runs by default
 def test_service_down_blackholes_only_market_data_at_both_shenzhen_centres(bed, inventory, tmp_path):
     """md-multicast-fallback from the firm's side (issue 15): the market-data addresses of
     FT and NF go nowhere on every line router; trading and settlement stay reachable."""
