@@ -107,7 +107,7 @@ def test_centre_down_blackholes_its_service_addresses_on_every_line_router(bed, 
     assert _connects(bed, "198.18.101.30", 7043)
 
 
-@pytest.mark.slow  # four playbook runs; the CI budget keeps one centre test above
+@pytest.mark.slow(group="linux-blackholes")  # four playbook runs; CI samples one of the group
 def test_a_centre_restore_leaves_a_lines_own_blackhole_and_the_other_way_round(bed, inventory, tmp_path):
     bed.start_exchanges(ports=(7043,))
     down = _play(inventory, tmp_path, "c-down", playbook="centre.yml", centres=["FT"], state="down")
@@ -127,7 +127,7 @@ def test_a_centre_restore_leaves_a_lines_own_blackhole_and_the_other_way_round(b
     assert _connects(bed, "198.18.101.30", 7043)
 
 
-@pytest.mark.slow  # two playbook runs; md-multicast-fallback's lab test runs by default
+@pytest.mark.slow(group="linux-blackholes")  # two playbook runs; the lab md test runs by default
 def test_service_down_blackholes_only_market_data_at_both_shenzhen_centres(bed, inventory, tmp_path):
     """md-multicast-fallback from the firm's side (issue 15): the market-data addresses of
     FT and NF go nowhere on every line router; trading and settlement stay reachable."""
