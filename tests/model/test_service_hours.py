@@ -94,3 +94,11 @@ def test_a_bad_holiday_date_is_one_line_with_file_and_field(tmp_path):
     text = str(e.value)
     assert "drill.service_hours.holidays[0].date" in text and "2026-02-30" in text
     assert "drill.service_hours.holidays[1].date" in text
+
+
+def test_lab_up_off_hours_writes_the_lab_setting_into_the_effective_inventory(tmp_path):
+    from orchestrator.lab.config import effective_inventory
+
+    path = _inventory(tmp_path, None)
+    assert effective_inventory(path, None, off_hours=True)["all"]["vars"]["drill"]["lab"]["off_hours"] is True
+    assert "off_hours" not in effective_inventory(path, None)["all"]["vars"]["drill"]["lab"]
