@@ -65,7 +65,10 @@ def lab() -> None:
 @inventory_option
 @click.option("--gateways", type=click.IntRange(min=1), default=None,
               help="Generate N gateways (trading, market data, settlement in turn).")
-def up(project: Path | None, inventory: str, gateways: int | None) -> None:
+@click.option("--off-hours", is_flag=True,
+              help="Stop the lab's flows (no market data, no CCNET transfers), as at night, "
+                   "on a weekend or a holiday; sessions and heartbeats carry on.")
+def up(project: Path | None, inventory: str, gateways: int | None, off_hours: bool) -> None:
     """Start the lab in the background and wait until every gateway is logged in.
 
     Example:  drill lab up --gateways 200
@@ -74,7 +77,7 @@ def up(project: Path | None, inventory: str, gateways: int | None) -> None:
 
     path, inv = _inventory(project, inventory)
     started = time.monotonic()
-    handle = lab_up(path, gateways=gateways)
+    handle = lab_up(path, gateways=gateways, off_hours=off_hours)
     if not handle.started:
         click.echo(f"lab {inv.environment.name!r} is already up (pid {handle.pid}); nothing to do")
         return
@@ -223,6 +226,39 @@ centre_down = _target_command(
     "Example:  drill lab centre down FT")
 centre_up = _target_command(centre, "up", "centre_up", "centre", "up",
                             "Bring centres back.\n\nExample:  drill lab centre up FT")
+
+
+@lab.group()
+def service() -> None:
+    """Make services unreachable at centres from the firm's side, or reachable again."""
+
+
+def _service_command(name: str, op: str, help_text: str):
+    @service.command(name)
+    @click.argument("centre_ids", metavar="CENTRE...", nargs=-1, required=True)
+    @click.option("--service", "services", multiple=True, required=True,
+                  type=click.Choice(["trading", "market_data", "settlement"]),
+                  help="The service (repeatable).")
+    @project_option
+    @inventory_option
+    @json_option
+    def command(centre_ids: tuple[str, ...], services: tuple[str, ...], project: Path | None,
+                inventory: str, as_json: bool) -> None:
+        reqs = [{"op": op, "centre": cid, "services": list(_unique(services))}
+                for cid in _unique(centre_ids)]
+        for resp in _apply(project, inventory, reqs):
+            _show(resp, as_json, f"{', '.join(resp.get('services', []))} at {resp['target']} {name}")
+
+    command.help = help_text
+    return command
+
+
+service_down = _service_command(
+    "down", "service_down",
+    "Black-hole services at centres: their flows stall, every other service carries on.\n\n"
+    "Example:  drill lab service down FT NF --service market_data --json")
+service_up = _service_command(
+    "up", "service_up", "Give services back.\n\nExample:  drill lab service up FT NF --service market_data")
 
 
 @lab.group()

@@ -130,10 +130,15 @@ def _outcome_json(outcome) -> dict:
                    "confirmation. Never with --yes.")
 @click.option("--override-window", metavar="REASON",
               help="Run production outside its change windows; the reason is recorded.")
+@click.option("--flow-checks", is_flag=True,
+              help="Check market data and CCNET flows even outside the inventory's service "
+                   "hours (an exchange-organised weekend test that sends data; "
+                   "docs/steady-state.md).")
 @click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True)
 @signing_key_option
 def run(drill_id, inventory, project, reports, as_json, sets, yes, operator, junit, ticket,
-        approver, confirm_environment, standing_approval, override_window, lang, signing_key):
+        approver, confirm_environment, standing_approval, override_window, flow_checks, lang,
+        signing_key):
     """Run a drill end to end: gate, fault, measure, restore, check, report.
 
     Example:  drill run carrier-outage --set carrier=CU
@@ -150,7 +155,8 @@ def run(drill_id, inventory, project, reports, as_json, sets, yes, operator, jun
                       yes=yes, ticket=ticket, approver=approver,
                       confirm_environment=confirm_environment, override_window=override_window,
                       standing_approval=standing_approval,
-                      lang=lang, ask=_ask(), progress=not as_json, signer=signer)
+                      lang=lang, ask=_ask(), progress=not as_json, signer=signer,
+                      flow_checks=flow_checks)
     outcome = run_drill(drill_id, inv_path, opts, say=_say, announce=not as_json)
     if junit:
         from orchestrator.errors import DrillError

@@ -199,6 +199,9 @@ def _meaning_problems(d: dict, lines: Lines, base: PathKey) -> list[Problem]:
     if isinstance(env, dict) and env.get("kind") == "lab":
         out += _loopback_problems(d, lines, base)
         out += _lab_config_problems(items("gateways"), lines, base)
+    from orchestrator.config.hours import date_problems
+
+    out += date_problems(d, lines, base)
     tz = env.get("timezone") if isinstance(env, dict) else None
     if isinstance(tz, str) and tz and not _valid_timezone(tz):
         out.append(lines.problem((*base, "environment", "timezone"),
@@ -314,6 +317,8 @@ def _ep(v: dict) -> Endpoint:
 
 
 def _build(path: Path, d: dict, secrets: tuple[str, ...]) -> Inventory:
+    from orchestrator.config.hours import holidays_of, service_hours_of
+
     env = d["environment"]
     lab = d.get("lab")
     mc = d.get("multicast")
@@ -326,7 +331,7 @@ def _build(path: Path, d: dict, secrets: tuple[str, ...]) -> Inventory:
         timing=Timing(**(d.get("timing") or {})),
         centres=tuple(
             Centre(id=c["id"], role=c.get("role", "production"), name=_text(c.get("name", c["id"])),
-                   services={k: _ep(v) for k, v in c["services"].items()})
+                   services={k: _ep(v) for k, v in c["services"].items()}, driver=c.get("driver"))
             for c in d["centres"]
         ),
         carriers=tuple(Carrier(id=c["id"], name=_text(c.get("name", c["id"]))) for c in d["carriers"]),
@@ -363,4 +368,6 @@ def _build(path: Path, d: dict, secrets: tuple[str, ...]) -> Inventory:
                              sscc_notification=a.get("sscc_notification"))
             for a in d.get("standing_approvals") or ()),
         report=ReportSettings.of(d.get("report")),
+        service_hours=service_hours_of(d),
+        holidays=holidays_of(d, str(path)),
     )

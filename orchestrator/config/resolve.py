@@ -123,7 +123,8 @@ def _repoints_nobody(step: Step) -> bool:
     written = (step.raw.get("effect") or {}).get("repoint") or {}
     return (e is not None and e.repoint_to is not None and "gateways" in written
             and not e.repoint_gateways and not (e.lines_down or e.lines_up or e.centres_down
-                                                or e.centres_up))
+                                                or e.centres_up or e.services_down
+                                                or e.services_up))
 
 
 def _coerce(param: Param, raw: object, inv: Inventory, from_text: bool) -> tuple[object, str | None]:
@@ -220,6 +221,10 @@ def _rendered_shape(step: object, path: PathKey, drill: Drill, problems: list[Pr
         e = step["effect"]
         for k in ("lines_down", "lines_up", "centres_down", "centres_up"):
             ids((*path, "effect", k), e.get(k))
+        for k in ("services_down", "services_up"):
+            if isinstance(e.get(k), dict):
+                ids((*path, "effect", k, "centres"), e[k].get("centres"))
+                ids((*path, "effect", k, "services"), e[k].get("services"))
         if e.get("mode") not in (None, "blackhole", "shutdown"):
             bad.append(((*path, "effect", "mode"), f"expected blackhole or shutdown, got {e['mode']!r}"))
         if isinstance(e.get("repoint"), dict):
@@ -276,6 +281,11 @@ def _inventory_problems(step: Step, inv: Inventory, drill: Drill, where: PathKey
         check(("effect", "lines_up"), e.lines_up, lines_known, "line")
         check(("effect", "centres_down"), e.centres_down, centres_known, "centre")
         check(("effect", "centres_up"), e.centres_up, centres_known, "centre")
+        for key, down in (("services_down", True), ("services_up", False)):
+            at = e.services_at(down)
+            check(("effect", key, "centres"), tuple(c for c, _ in at), centres_known, "centre")
+            check(("effect", key, "services"), tuple(s for _, s in at),
+                  ["trading", "market_data", "settlement"], "service")
         check(("effect", "repoint", "gateways"), e.repoint_gateways, gateways_known, "gateway")
         if e.repoint_to is not None:
             check(("effect", "repoint", "to"), (e.repoint_to,), ["home", *centres_known],

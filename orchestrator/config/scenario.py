@@ -331,6 +331,8 @@ def build_step(raw: Mapping[str, object], line: int | None) -> Step:
             centres_down=_ids(e.get("centres_down")), centres_up=_ids(e.get("centres_up")),
             repoint_gateways=_ids(repoint.get("gateways")),
             repoint_to=None if repoint.get("to") is None else str(repoint["to"]),
+            services_down=_service_pairs(e.get("services_down")),
+            services_up=_service_pairs(e.get("services_up")),
         )
     wait = None
     if kind == "wait":
@@ -387,3 +389,10 @@ def template_environment():
         pass
 
     return _Env(undefined=StrictUndefined)
+
+
+def _service_pairs(value: object) -> tuple[str, ...]:
+    """`{services: [...], centres: [...]}` as "CENTRE:service" pairs (model/drill.py)."""
+    if not isinstance(value, Mapping):
+        return ()
+    return tuple(f"{c}:{s}" for c in _ids(value.get("centres")) for s in _ids(value.get("services")))

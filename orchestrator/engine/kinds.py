@@ -109,7 +109,7 @@ class WaitKind:
         while time.monotonic() < deadline:
             eng.safety.check_stop()
             if w.while_ == "no_new_loss":
-                lost = new_losses(eng.inv, eng.obs.tracker, watch_from, serving)
+                lost = new_losses(eng.inv, eng.obs.tracker, watch_from, serving, eng.state)
                 if lost:
                     raise Abort(f"service lost during the soak: {', '.join(lost)}")
             eng.obs.show("hold", time.monotonic() - start_mono, w.for_s)

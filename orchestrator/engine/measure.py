@@ -23,7 +23,7 @@ def measure_failover(inv: Inventory, drill, st: RunState, tracker, period_s: flo
     for g in inv.gateways:
         lost_ns, source = st.lost_at.get(g.id, (st.link_lost_ns, st.fault_source))
         out.append(measure_gateway(
-            gateway=g.id, kind=g.kind, service=g.service_name, affected=g.id in st.affected,
+            gateway=g.id, kind=st.measured_kind(g.kind), service=g.service_name, affected=g.id in st.affected,
             link_lost_ns=lost_ns, window_end_ns=st.restore_started_ns,
             events=tracker.events(g.id), observed_ns=st.observed.get(g.id),
             probe_period_s=period_s, target_s=drill.targets.target_of(g.service_name),
@@ -44,7 +44,7 @@ def after_restore(inv: Inventory, drill, st: RunState, tracker, measurements: li
             g = inv.gateway(m.gateway)
             lost_ns, source = st.lost_at.get(g.id, (st.link_lost_ns, st.fault_source))
             m = measure_gateway(
-                gateway=g.id, kind=g.kind, service=g.service_name, affected=m.affected,
+                gateway=g.id, kind=st.measured_kind(g.kind), service=g.service_name, affected=m.affected,
                 link_lost_ns=lost_ns, window_end_ns=None, events=tracker.events(g.id),
                 observed_ns=st.observed.get(g.id), probe_period_s=period_s,
                 target_s=drill.targets.target_of(g.service_name),
@@ -61,7 +61,7 @@ def measure_failback(inv: Inventory, drill, st: RunState, tracker) -> list[Measu
     for gid in st.failback_gateways:
         g = inv.gateway(gid)
         out.append(measure_gateway(
-            gateway=gid, kind=g.kind, service=g.service_name, affected=True,
+            gateway=gid, kind=st.measured_kind(g.kind), service=g.service_name, affected=True,
             link_lost_ns=st.failback_at.get(gid, st.failback_ns), window_end_ns=None,
             events=tracker.events(gid) if tracker else [], observed_ns=None,
             probe_period_s=inv.timing.probe_period,
@@ -184,7 +184,7 @@ def all_restored(inv: Inventory, st: RunState, tracker) -> tuple[bool, list[str]
     for gid in st.affected:
         gw = inv.gateway(gid)
         lost_ns = st.lost_at.get(gid, (st.link_lost_ns, ""))[0]
-        m = measure_gateway(gateway=gid, kind=gw.kind, service=gw.service_name, affected=True,
+        m = measure_gateway(gateway=gid, kind=st.measured_kind(gw.kind), service=gw.service_name, affected=True,
                             link_lost_ns=lost_ns, window_end_ns=None,
                             events=tracker.events(gid), observed_ns=None,
                             probe_period_s=t.probe_period, target_s=None,
@@ -197,7 +197,9 @@ def all_restored(inv: Inventory, st: RunState, tracker) -> tuple[bool, list[str]
     return not pending, pending
 
 
-def new_losses(inv: Inventory, tracker, since_ns: int, among: set[str]) -> list[str]:
-    kinds: Mapping[str, str] = {g.id: g.kind for g in inv.gateways}
+def new_losses(inv: Inventory, tracker, since_ns: int, among: set[str],
+               st: RunState | None = None) -> list[str]:
+    kinds: Mapping[str, str] = {g.id: st.measured_kind(g.kind) if st else g.kind
+                                for g in inv.gateways}
     return [gid for gid in sorted(among)
             if any(service_loss(kinds[gid], e) for e in tracker.events(gid, since_ns))]

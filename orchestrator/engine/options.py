@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,12 @@ class RunOptions:
     # signing.Signer from --signing-key (loaded before the run starts); None: look the key
     # up at seal time (DRILL_SIGNING_KEY, else the inventory's drill.signing.key).
     signer: Any = None
+    # Service hours (docs/steady-state.md): check market data and CCNET flows even outside
+    # the inventory's service hours (`--flow-checks`: an exchange-organised weekend test
+    # that does send data).
+    flow_checks: bool = False
+    # The clock change windows and service hours read (None: the real time); aware.
+    now: Callable[[], datetime] | None = None
 
 
 @dataclass(frozen=True)

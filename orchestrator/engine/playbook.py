@@ -29,7 +29,7 @@ def extravars(step, *, run_id: str, environment: str, drill_home: Path, project:
 
 
 def is_fault(effect) -> bool:
-    return bool(effect.lines_down or effect.centres_down
+    return bool(effect.lines_down or effect.centres_down or effect.services_down
                 or (effect.repoint_gateways and effect.repoint_to not in (None, "home")))
 
 
@@ -37,6 +37,8 @@ def step_effect_record(effect) -> dict[str, Any]:
     return {"lines_down": list(effect.lines_down), "lines_up": list(effect.lines_up),
             "mode": effect.mode, "centres_down": list(effect.centres_down),
             "centres_up": list(effect.centres_up),
+            **({"services_down": list(effect.services_down)} if effect.services_down else {}),
+            **({"services_up": list(effect.services_up)} if effect.services_up else {}),
             "repoint": {"gateways": list(effect.repoint_gateways), "to": effect.repoint_to}
             if effect.repoint_to else None}
 
@@ -135,6 +137,8 @@ def apply_effect(eng: Engine, call: StepCall, result, predicted: Mapping[str, li
     st.down_lines -= set(effect.lines_up)
     st.down_centres |= set(effect.centres_down)
     st.down_centres -= set(effect.centres_up)
+    st.down_services |= set(effect.services_down)
+    st.down_services -= set(effect.services_up)
     if is_fault(effect) and call.phase != "restore":
         if st.link_lost_ns is None:
             st.link_lost_ns, st.fault_source = eff_ns, source

@@ -25,9 +25,15 @@ from orchestrator.engine.observe import Observation
 from orchestrator.engine.options import RunOptions, RunOutcome
 from orchestrator.engine.playbook import failback_step, is_fault
 from orchestrator.engine.record import run_start_record
-from orchestrator.engine.safety import Abort, Safety, StepFailed, preflight, standing_approval
+from orchestrator.engine.safety import Abort, Safety, StepFailed, now_of, preflight, standing_approval
 from orchestrator.engine.state import FAULT_PHASES, STOPPABLE, RunState
-from orchestrator.engine.steady import SteadyState, host_checks, wait_steady, with_host_checks
+from orchestrator.engine.steady import (
+    SteadyState,
+    flow_hours,
+    host_checks,
+    wait_steady,
+    with_host_checks,
+)
 from orchestrator.engine.steps import manual_changes
 from orchestrator.errors import RefusedError
 from orchestrator.journal import records as jr
@@ -343,7 +349,9 @@ class Engine:
         self.state.phase = "after"
         res = wait_steady(self.inv, baseline, observe=self.target.environment_view,
                           views=self.obs.host_views,
-                          require_home=require_home, timeout_s=AFTER_CHECK_TIMEOUT_S)
+                          require_home=require_home, timeout_s=AFTER_CHECK_TIMEOUT_S,
+                          hours=self.state.flows or flow_hours(self.inv, now_of(self.opt),
+                                                               self.opt.flow_checks))
         res = with_host_checks(res, host_checks(self.target.read_gateways(self.inv), host_gate or {}))
         self.emit(jr.SteadyState("after", res.ok, res.checks))
         self.state.after_failures = res.describe_failures() if not res.ok else ""
@@ -381,9 +389,11 @@ def _gate(eng: Engine) -> tuple[Mapping[str, str], Mapping[str, HostRead], str |
     gateway's config as its host reports it, and the refusal if any."""
     eng.state.phase = "gate"
     eng.safety.debug_pause("gate", 0, "start", eng.folder.run_id)
+    # Service hours (docs/steady-state.md): which flows the gate and the measurements expect
+    eng.state.flows = flow_hours(eng.inv, now_of(eng.opt), eng.opt.flow_checks)
     res = wait_steady(eng.inv, observe=eng.target.environment_view, at_gate=True,
                       views=eng.obs.host_views,
-                      timeout_s=GATE_SETTLE_S, stop=eng.safety.stopping)
+                      timeout_s=GATE_SETTLE_S, stop=eng.safety.stopping, hours=eng.state.flows)
     host = eng.target.read_gateways(eng.inv)
     res = with_host_checks(res, host_checks(host))
     eng.emit(jr.SteadyState("gate", res.ok, res.checks))

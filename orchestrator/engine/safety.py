@@ -153,7 +153,7 @@ class Safety:
         st = self.state
         if (enabled and st.link_lost_ns is not None and st.phase in FAULT_PHASES
                 and rec.gateway not in st.affected and rec.ts_ns >= st.link_lost_ns
-                and service_loss(inv.gateway(rec.gateway).kind, rec)):
+                and service_loss(st.measured_kind(inv.gateway(rec.gateway).kind), rec)):
             self.request_abort(f"blast radius: {rec.gateway} is not on the predicted failed path "
                                f"but lost service ({rec.type} {dict(rec.data)})")
 
@@ -166,7 +166,7 @@ class Safety:
             if g.id in st.affected:
                 continue
             for rec in tracker.events(g.id, st.link_lost_ns):
-                if service_loss(g.kind, rec):
+                if service_loss(st.measured_kind(g.kind), rec):
                     self.request_abort(f"blast radius: {g.id} is not on the predicted failed "
                                        f"path but lost service ({rec.type} {dict(rec.data)})")
                     return
@@ -269,7 +269,7 @@ def _confirmations(resolved, inv: Inventory, opt) -> None:
 def _window(inv: Inventory, opt) -> None:
     from orchestrator.model.windows import in_change_window
 
-    if not in_change_window(inv, _now_dt()) and not opt.override_window:
+    if not in_change_window(inv, now_of(opt)) and not opt.override_window:
         raise RefusedError(
             f"outside the change windows of {inv.environment.name!r}; give --override-window "
             f"REASON to run anyway (recorded in the journal)")
@@ -288,3 +288,10 @@ def _now_dt():
     from datetime import UTC, datetime
 
     return datetime.now(UTC)
+
+
+def now_of(opt):
+    """The run's "now" for change windows and service hours: the options' clock when a
+    caller injects one (tests, a replayed schedule), else the real time."""
+    clock = getattr(opt, "now", None)
+    return clock() if clock is not None else _now_dt()

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from orchestrator.model.hours import FlowHours
+
 FAULT_PHASES = ("fault", "recovery", "hold")
 STOPPABLE = ("precheck", "gate", *FAULT_PHASES)  # a signal stops these; restore never
 
@@ -20,6 +22,7 @@ class RunState:
     # What the fault steps took down (for the next step's prediction).
     down_lines: set[str] = field(default_factory=set)
     down_centres: set[str] = field(default_factory=set)
+    down_services: set[str] = field(default_factory=set)  # "CENTRE:service" (service.yml)
     # Gateways on the predicted failed path -> their services.
     affected: dict[str, list[str]] = field(default_factory=dict)
     link_lost_ns: int | None = None
@@ -40,6 +43,14 @@ class RunState:
     restore_failures: list[str] = field(default_factory=list)
     max_sessions: dict[str, int] = field(default_factory=dict)
     after_failures: str = ""
+    # The flows expected during this run (service hours, decided at the gate); None: all
+    flows: FlowHours | None = None
+
+    def measured_kind(self, kind: str) -> str:
+        """How a gateway's service is measured: by its flow (ticks, transfers) inside
+        service hours, by its session (`session`: lost at link_down, restored at the new
+        login) when its flow is not expected now."""
+        return kind if self.flows is None or self.flows.expects(kind) else "session"
 
     def cutover_s(self) -> float | None:
         if self.cutover_done_ns is None or self.link_lost_ns is None:

@@ -6,10 +6,13 @@ import asyncio
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from orchestrator.journal.observations import SteadyCheck as Check  # gateway: or a line id, "*"
+from orchestrator.model.hours import ALWAYS, FlowHours, flows_at
 from orchestrator.model.inventory import SHENZHEN, Inventory
+from orchestrator.model.run import NOT_APPLICABLE
 from orchestrator.probes.monitor import fetch_many
 from orchestrator.targets import EnvironmentView
 from orchestrator.targets.host_read import HostRead
@@ -18,6 +21,11 @@ Observe = Callable[[], EnvironmentView | None]
 Views = Callable[[], Mapping[str, Any]]  # gateway -> probes.monitor.GatewayView
 
 MD_FRESH_S = 1.0
+FLOW_CHECK = {"market_data": "md_flowing", "settlement": "settlement_ok"}
+# A flow check failing where the inventory declares no service hours may be a drill at a
+# time nothing flows: say how to tell drill so.
+UNDECLARED_HINT = ("; if nothing flows at this hour, declare drill.service_hours "
+                   "(docs/inventory.md)")
 # Failures that no amount of waiting fixes (gateways reconnect by themselves; lines don't,
 # and a gateway away from its home centre stays there until it is repointed).
 WONT_HEAL = frozenset({"line_up", "centre_up", "config_unchanged", "config_order", "home_centre",
@@ -40,14 +48,22 @@ class SteadyState:
         return text + (f"; and {len(bad) - limit} more" if len(bad) > limit else "")
 
 
+def flow_hours(inventory: Inventory, now: datetime | None = None, force: bool = False) -> FlowHours:
+    """Which flows the gate and the measurements expect (docs/steady-state.md, service
+    hours): decided once, at the gate, from the inventory's service hours and holidays."""
+    return flows_at(inventory, now if now is not None else datetime.now(UTC), force)
+
+
 def check(inventory: Inventory, baseline: Mapping[str, str] | None = None, *,
           observe: Observe | None = None,
           require_home: bool = False, at_gate: bool = False,
-          views: Views | None = None) -> SteadyState:
+          views: Views | None = None, hours: FlowHours = ALWAYS) -> SteadyState:
     """One look at every gateway monitor, and at the environment's own view when the
     target has one (`observe`: `Target.environment_view`). `views`: what the run's
     observation knows of each `observe: host` gateway (from its log); those are judged
-    from it, not from a monitor (docs/observers.md)."""
+    from it, not from a monitor (docs/observers.md). A flow `hours` does not expect
+    (outside service hours) is checked as not applicable: the gateway's live session
+    to a Shenzhen centre is what steady means then."""
     hosted = views() if views is not None else {}
     endpoints = {g.id: (g.monitor.address, g.monitor.port) for g in inventory.gateways
                  if g.id not in hosted}
@@ -57,9 +73,10 @@ def check(inventory: Inventory, baseline: Mapping[str, str] | None = None, *,
     now_ns = time.time_ns()
     checks: list[Check] = []
     shas: dict[str, str] = {}
+    hint = "" if hours.forced or inventory.service_hours is not None else UNDECLARED_HINT
     for gw in inventory.gateways:
         if gw.id in hosted:
-            checks += _host_checks(inventory, gw, hosted[gw.id], require_home)
+            checks += _host_checks(inventory, gw, hosted[gw.id], require_home, hours)
             if view is not None and gw.id in sessions:
                 n = sessions[gw.id]
                 checks.append(Check(gw.id, "single_session", n == 1, f"{n} session(s) at the exchange"))
@@ -90,16 +107,22 @@ def check(inventory: Inventory, baseline: Mapping[str, str] | None = None, *,
             want = [c for c, _ in inventory.server_order(gw)]
             checks.append(Check(gw.id, "config_order", order == want,
                                 f"servers {order}, expected {want}"))
-        if gw.kind == "market_data":
+        if not hours.expects(gw.kind):
+            checks.append(Check(gw.id, FLOW_CHECK[gw.kind], True,
+                                f"not applicable: {hours.reason}", NOT_APPLICABLE))
+        elif gw.kind == "market_data":
             md = st.get("md") or {}
             age = (now_ns - int(md.get("last_seq_time_ns") or 0)) / 1e9
             ok = md.get("source") == "tcp" and age <= MD_FRESH_S
             checks.append(Check(gw.id, "md_flowing", ok,
-                                f"source {md.get('source')}, last tick {age:.2f}s ago"))
+                                f"source {md.get('source')}, last tick {age:.2f}s ago"
+                                + ("" if ok else hint)))
         elif gw.kind == "settlement":
             se = st.get("settlement") or {}
-            checks.append(Check(gw.id, "settlement_ok", se.get("last_transfer_ok") is True,
-                                f"last transfer ok: {se.get('last_transfer_ok')}"))
+            ok = se.get("last_transfer_ok") is True
+            checks.append(Check(gw.id, "settlement_ok", ok,
+                                f"last transfer ok: {se.get('last_transfer_ok')}"
+                                + ("" if ok else hint)))
     if view is not None:
         for line in inventory.lines:
             state = view.lines.get(line.id, "unknown")
@@ -109,7 +132,8 @@ def check(inventory: Inventory, baseline: Mapping[str, str] | None = None, *,
     return SteadyState(all(c.ok for c in checks), tuple(checks), shas)
 
 
-def _host_checks(inventory: Inventory, gw, v, require_home: bool) -> list[Check]:
+def _host_checks(inventory: Inventory, gw, v, require_home: bool,
+                 hours: FlowHours = ALWAYS) -> list[Check]:
     """A host-observed gateway's steady state, from what its log said last: logged in, on
     which centre, market data flowing, the last file received. Its config is not read
     (no check is made of it, none is claimed)."""
@@ -121,7 +145,10 @@ def _host_checks(inventory: Inventory, gw, v, require_home: bool) -> list[Check]
         out.append(Check(gw.id, "home_centre", v.centre == home, f"on {v.centre}, home {home}"))
     else:
         out.append(Check(gw.id, "shenzhen_centre", v.centre in SHENZHEN, f"on {v.centre}"))
-    if gw.kind == "market_data":
+    if not hours.expects(gw.kind):
+        out.append(Check(gw.id, FLOW_CHECK[gw.kind], True, f"not applicable: {hours.reason}",
+                         NOT_APPLICABLE))
+    elif gw.kind == "market_data":
         out.append(Check(gw.id, "md_flowing", v.md_flowing is True,
                          f"market data {'flowing' if v.md_flowing else 'not seen flowing'} (gateway-log)"))
     elif gw.kind == "settlement":
@@ -134,12 +161,13 @@ def _host_checks(inventory: Inventory, gw, v, require_home: bool) -> list[Check]
 def wait_steady(inventory: Inventory, baseline: Mapping[str, str] | None = None, *,
                 observe: Observe | None = None, require_home: bool = False, at_gate: bool = False,
                 timeout_s: float = 30.0, poll_s: float = 0.2,
-                stop: Callable[[], bool] | None = None, views: Views | None = None) -> SteadyState:
+                stop: Callable[[], bool] | None = None, views: Views | None = None,
+                hours: FlowHours = ALWAYS) -> SteadyState:
     """Check until steady or the deadline; returns the last result either way."""
     deadline = time.monotonic() + timeout_s
     while True:
         result = check(inventory, baseline, observe=observe, require_home=require_home,
-                       at_gate=at_gate, views=views)
+                       at_gate=at_gate, views=views, hours=hours)
         if result.ok or time.monotonic() >= deadline or (stop is not None and stop()):
             return result
         if all(c.check in WONT_HEAL for c in result.failures):

@@ -38,7 +38,8 @@ def step_record(step, phase: str | None = None, index: int | None = None) -> dic
         "effect": None if e is None else {
             "lines_down": list(e.lines_down), "lines_up": list(e.lines_up), "mode": e.mode,
             "centres_down": list(e.centres_down), "centres_up": list(e.centres_up),
-            "repoint_gateways": list(e.repoint_gateways), "repoint_to": e.repoint_to},
+            "repoint_gateways": list(e.repoint_gateways), "repoint_to": e.repoint_to,
+            "services_down": list(e.services_down), "services_up": list(e.services_up)},
         "manual": text_record(step.manual),
         "wait": None if w is None else {"until": w.until, "arg": w.arg, "for_s": w.for_s,
                                         "timeout_s": w.timeout_s, "while": w.while_},
@@ -67,7 +68,8 @@ def step_from_record(rec: Mapping[str, Any]):
         vars=dict(rec.get("vars") or {}),
         effect=None if e is None else Effect(
             tuple(e["lines_down"]), tuple(e["lines_up"]), e.get("mode"), tuple(e["centres_down"]),
-            tuple(e["centres_up"]), tuple(e["repoint_gateways"]), e.get("repoint_to")),
+            tuple(e["centres_up"]), tuple(e["repoint_gateways"]), e.get("repoint_to"),
+            tuple(e.get("services_down") or ()), tuple(e.get("services_up") or ())),
         timeout_s=float(rec.get("timeout_s") or 300),
         manual=text(rec.get("manual")),
         wait=None if w is None else WaitSpec(w.get("until"), w.get("arg"), w.get("for_s"),
@@ -220,7 +222,12 @@ def _line_change(inv: Inventory, lid: str, down: bool, mode: str, lang: str) -> 
     return f"line {ln.id} ({ln.carrier} to {ln.centre}, router {where}): {what}"
 
 
-def _centre_change(cid: str, down: bool, lang: str) -> str:
+def _centre_change(cid: str, down: bool, lang: str, services: str = "") -> str:
+    if services:  # service.yml: those services of the centre, from the firm's side
+        if lang == "zh":
+            return f"中心 {cid}：{services} {'在本方屏蔽（不可达）' if down else '恢复可达'}"
+        return (f"centre {cid}: make {services} "
+                f"{'UNREACHABLE from our side' if down else 'reachable again'}")
     if lang == "zh":
         return f"中心 {cid}：{'停止服务（模拟中心故障）' if down else '恢复服务'}"
     return f"centre {cid}: {'take it DOWN' if down else 'bring it back UP'}"
@@ -257,6 +264,10 @@ def manual_changes(inv: Inventory, step, lang: str = "en") -> tuple[str, ...]:
 
     lines = {ln.id: ln for ln in inv.lines}
     gateways = {g.id: g for g in inv.gateways}
+    centres = {c.id: c for c in inv.centres}
+
+    def centre_driver(cid: str) -> str | None:
+        return (centres[cid].driver or default) if cid in centres else None
 
     def line_driver(lid: str) -> str | None:  # None: not in this inventory (skipped)
         return (lines[lid].driver or default) if lid in lines else None
@@ -271,9 +282,13 @@ def manual_changes(inv: Inventory, step, lang: str = "en") -> tuple[str, ...]:
                      for lid in _id_list(v["lines"]) if line_driver(lid) == MANUAL)
     if name == "centre.yml" and _known(_id_list(v.get("centres")), inv.centres) \
             and v.get("state") in ("down", "up"):
-        if default != MANUAL:  # centre.yml acts through the inventory's driver only
-            return ()
-        return tuple(_centre_change(cid, v["state"] == "down", lang) for cid in _id_list(v["centres"]))
+        return tuple(_centre_change(cid, v["state"] == "down", lang) for cid in _id_list(v["centres"])
+                     if centre_driver(cid) == MANUAL)
+    if name == "service.yml" and _known(_id_list(v.get("centres")), inv.centres) \
+            and v.get("state") in ("down", "up"):
+        what = ", ".join(_id_list(v.get("services")))
+        return tuple(_centre_change(cid, v["state"] == "down", lang, what)
+                     for cid in _id_list(v["centres"]) if centre_driver(cid) == MANUAL)
     if name == "repoint.yml" and str(v.get("to") or "home") in ("home", "BJ"):
         ids = _id_list(v.get("gateways")) or [g.id for g in inv.gateways if not g.satellite_only]
         if _known(ids, inv.gateways):
@@ -282,13 +297,14 @@ def manual_changes(inv: Inventory, step, lang: str = "en") -> tuple[str, ...]:
                          if gateway_driver(gid) == MANUAL)
     e = step.effect
     if e is not None and any((e.lines_down, e.lines_up, e.centres_down, e.centres_up,
-                              e.repoint_gateways)):
+                              e.repoint_gateways, e.services_down, e.services_up)):
         out = [_line_change(inv, lid, True, e.mode or "blackhole", lang)
                for lid in e.lines_down if line_driver(lid) == MANUAL]
         out += [_line_change(inv, lid, False, "", lang) for lid in e.lines_up if line_driver(lid) == MANUAL]
-        if default == MANUAL:
-            out += [_centre_change(c, True, lang) for c in e.centres_down]
-            out += [_centre_change(c, False, lang) for c in e.centres_up]
+        out += [_centre_change(c, True, lang) for c in e.centres_down if centre_driver(c) == MANUAL]
+        out += [_centre_change(c, False, lang) for c in e.centres_up if centre_driver(c) == MANUAL]
+        out += [_centre_change(c, down, lang, svc) for down in (True, False)
+                for c, svc in e.services_at(down) if centre_driver(c) == MANUAL]
         if e.repoint_to is not None:
             out += [_repoint_change(inv, gid, e.repoint_to, lang) for gid in e.repoint_gateways
                     if gateway_driver(gid) == MANUAL]

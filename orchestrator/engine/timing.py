@@ -35,16 +35,19 @@ def predict_affected(inv: Inventory, effect, centres_now: Mapping[str, str | Non
     """Which gateways (and services) the step's effect takes off the air.
 
     A flow is lost when the line it runs on goes down (routing rule, inventory.md), when
-    its centre goes down, or when the gateway is repointed (restarted).
+    its centre goes down, when its service is made unreachable at its centre
+    (`services_down`), or when the gateway is repointed (restarted).
     """
     before = set(down_lines)
     after = before | set(effect.lines_down)
     dead_centres = set(effect.centres_down) - set(down_centres)
     repointed = set(effect.repoint_gateways)
+    cut_services = set(effect.services_at())
     affected: dict[str, list[str]] = {}
     for gw in inv.gateways:
         centre = centres_now.get(gw.id) or inv.home_centre(gw)
-        lost = gw.id in repointed or centre in dead_centres
+        lost = gw.id in repointed or centre in dead_centres or (
+            not gw.satellite_only and (centre, gw.service_name) in cut_services)
         if not lost and effect.lines_down and not gw.satellite_only:
             line = route(inv, centre, before)
             lost = line is not None and line.id in after and line.id not in before
@@ -65,7 +68,8 @@ def loss_causes(inv: Inventory, effect, centres_now: Mapping[str, str | None],
         centre = centres_now.get(gid) or inv.home_centre(gw)
         if gid in set(effect.repoint_gateways):
             causes[gid] = gid
-        elif centre in set(effect.centres_down):
+        elif (centre in set(effect.centres_down)
+              or (centre, gw.service_name) in set(effect.services_at())):
             causes[gid] = centre
         else:
             line = route(inv, centre, before)

@@ -140,6 +140,15 @@ class SteadyCheck(TypedRecord):
     check: str = ""
     ok: bool = False
     detail: str = ""
+    # "not_applicable" for a flow check outside service hours (ok stays true: nothing to
+    # hold against the gate); empty: passed or failed by `ok` (model/run.py)
+    state: str = ""
+
+    def to_record(self) -> dict[str, Any]:
+        out = super().to_record()
+        if not self.state:
+            out.pop("state")  # a check in force: ok says it all (records as before)
+        return out
 
 
 @dataclass(frozen=True)

@@ -70,10 +70,13 @@ def raw_inventory(path: Path) -> dict[str, Any]:
     return doc
 
 
-def effective_inventory(path: Path, gateways: int | None) -> dict[str, Any]:
-    """The inventory document the running lab uses: the given one, with N gateways if asked."""
+def effective_inventory(path: Path, gateways: int | None, off_hours: bool = False) -> dict[str, Any]:
+    """The inventory document the running lab uses: the given one, with N gateways if
+    asked, in off-hours mode (no market data, no CCNET transfers) if asked."""
     doc = raw_inventory(path)
     drill = doc["all"]["vars"]["drill"]
+    if off_hours:
+        drill["lab"] = {**(drill.get("lab") or {}), "off_hours": True}
     if gateways is not None:
         if gateways < 1:
             raise InputError(Problem("--gateways", None, "--gateways", "expected a number >= 1"))

@@ -229,9 +229,10 @@ def project_template(inventory_path: Path) -> Path:
 
 def lab_up(inventory_path: Path | str, drill_home: Path | str | None = None,
            gateways: int | None = None, wait: bool = True, timeout: float | None = None,
-           template: Path | None = None) -> LabHandle:
+           template: Path | None = None, off_hours: bool = False) -> LabHandle:
     """Start the lab for a `kind: lab` inventory; with `wait`, until every gateway is logged in.
 
+    `off_hours`: the lab's flows stopped (docs/lab.md), whatever the inventory says.
     Already running: returns the running lab (started=False) if `gateways` is None or matches,
     else raises LabAlreadyRunning.
     """
@@ -254,7 +255,7 @@ def lab_up(inventory_path: Path | str, drill_home: Path | str | None = None,
                     f"(pid {pid}); run `drill lab down` first")
         return LabHandle(state_dir, pid, started=False)
 
-    doc = config.effective_inventory(inventory_path, gateways)
+    doc = config.effective_inventory(inventory_path, gateways, off_hours)
     if state_dir.exists():
         shutil.rmtree(state_dir)  # a stale lab's leftovers; the running check came first
     state_dir.mkdir(parents=True)

@@ -3,7 +3,8 @@
 Line protocol (one message per line, ASCII):
   gateway → exchange: LOGON <id> <kind> <ch:seq,…|->, HB, RESEND <ch> <from> <to>,
                       LIST, GET <file>, LOGOUT
-  exchange → gateway: LOGON_OK <session> <variant> <md_rate_hz> <sent_ns>, LOGOUT <reason…>,
+  exchange → gateway: LOGON_OK <session> <variant> <md_rate_hz> <sent_ns> [off],
+                      LOGOUT <reason…>,
                       HB, T <ch> <seq> <ts_ns> [R], FILES <name> <bytes> <sha256>,
                       DATA <name> <bytes> <sha256> <base64> <sent_ns>
 `sent_ns` is the exchange's own send time (Unix ns, its clock), as FIX SendingTime(52)
@@ -11,6 +12,9 @@ or STEP's sending time: the same nanosecond its truth record carries, so a gatew
 report when the exchange answered, not only when it got round to reading the answer.
 FT and NF (role production) share one session table, so one login per gateway id across
 both; each DR centre has its own.
+Off-hours mode (`lab.off_hours`, docs/lab.md): the exchange sends no ticks (nor the
+multicast feed, which carries the same ticks) and says `off` in LOGON_OK, so CCNET
+gateways request no transfers: sessions and heartbeats only, as at night or on a holiday.
 """
 
 from __future__ import annotations
@@ -127,6 +131,7 @@ class Exchange:
         assert settings is not None
         self.channels = list(range(1, settings.md_channels + 1))
         self.rate_hz = float(settings.md_rate_hz)
+        self.off_hours = bool(settings.off_hours)
         self.seq = dict.fromkeys(self.channels, 0)
         self.ring: dict[int, deque[tuple[int, int]]] = {
             ch: deque(maxlen=max(100, int(self.rate_hz * 120))) for ch in self.channels}
@@ -177,7 +182,8 @@ class Exchange:
         s = Session(gateway, conn.centre, conn.service, sid, conn, ns)
         table.sessions[gateway] = s
         conn.session = s
-        conn.write(f"LOGON_OK {sid} {conn.variant} {self.rate_hz:g} {ns}\n".encode())
+        off = " off" if self.off_hours else ""
+        conn.write(f"LOGON_OK {sid} {conn.variant} {self.rate_hz:g} {ns}{off}\n".encode())
         truth.write("exchange", "login_accepted", ts_ns=ns, gateway=gateway, centre=conn.centre,
                     service=conn.service, session_id=sid, kind=kind,
                     line=self.line_of_peer(conn.peer))
@@ -240,6 +246,8 @@ class Exchange:
                 s.conn.write(b"HB\n")
 
     def tick(self) -> None:
+        if self.off_hours:
+            return
         ns = time.time_ns()
         ticks = []
         for ch in self.channels:

@@ -53,6 +53,7 @@ class GatewayProcess(MarketData):
         self.md = MdState() if cfg.kind == "market_data" else None
         self.settlement: dict[str, Any] | None = {} if cfg.kind == "settlement" else None
         self.variant = "standard"
+        self.off_hours = False  # the exchange says no flows now (LOGON_OK ... off)
         self.writer: asyncio.StreamWriter | None = None
         self.udp: asyncio.DatagramTransport | None = None
         self.pending: asyncio.Future[bytes] | None = None
@@ -230,6 +231,7 @@ class GatewayProcess(MarketData):
             raise LinkLost("reset", text or "connection closed during logon")
         self.session_id = parts[1]
         self.variant = parts[2] if len(parts) > 2 else "standard"
+        self.off_hours = len(parts) > 5 and parts[5] == "off"  # no flows now (exchange.py)
         if self.md is not None and len(parts) > 3:
             self.md.interval = 1.0 / float(parts[3])
         self.centre, self.address = server.centre, f"{server.address}:{server.port}"
@@ -286,7 +288,7 @@ class GatewayProcess(MarketData):
 
         self.loop.call_at(self.last_rx + timeout, self.loop.call_soon, watchdog)
         tasks = [self.loop.create_task(read()), self.loop.create_task(heartbeat())]
-        if self.settlement is not None:
+        if self.settlement is not None and not self.off_hours:
             tasks.append(self.loop.create_task(self._transfers(writer)))
         try:
             reason, detail = await lost

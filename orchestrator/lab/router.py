@@ -5,7 +5,9 @@ A gateway opens each flow with `CONNECT <addr>:<port> <gateway-id>\\n`; the rout
 the line by `orchestrator.inventory.route`, connects to the centre's real socket, answers
 `OK\\n` and forwards bytes. A blackholed line holds its flows' bytes (as a dead carrier
 does; TCP would deliver them if the line returns before either end gives up); a shutdown
-line resets both ends with RST.
+line resets both ends with RST. A service black-holed at a centre (`service_down`, the
+firm's routers dropping one service's addresses) stalls that service's flows to that
+centre the same way, on every line, and leaves every other service alone.
 """
 
 from __future__ import annotations
@@ -187,8 +189,8 @@ class Router:
             else:
                 flow.state = "void"  # nowhere to send the SYN: no answer
             return
-        if centre in self.lab.down_centres:
-            flow.state = "void"  # the centre does not answer
+        if centre in self.lab.down_centres or (centre, service) in self.lab.down_services:
+            flow.state = "void"  # the centre does not answer, or the SYN goes nowhere
             return
         asyncio.get_running_loop().create_task(self._open(flow, host, int(port)))
 
@@ -281,24 +283,43 @@ class Router:
     def line_up(self, lid: str) -> None:
         # Held bytes go through, as TCP would retransmit them, if both ends are still there.
         for flow in sorted(self.flows, key=lambda f: f.id):
-            if flow.line != lid or flow.state != "stalled":
-                continue
-            if flow.down.transport is None or flow.up is None or flow.up.transport is None:
-                for t in (flow.down.transport, flow.up.transport if flow.up else None):
-                    if t is not None:
-                        t.close()
-                self._forget(flow)
-                continue
-            flow.state = "open"
-            for chunk in flow.held_down:
-                flow.down.transport.write(chunk)
-            for chunk in flow.held_up:
-                flow.up.transport.write(chunk)
-            flow.held_down.clear()
-            flow.held_up.clear()
-            flow.held = 0
-            self.lab.truth.write("router", "path_restored", gateway=flow.gateway, flow=flow.id,
-                                 line=lid)
+            if (flow.line == lid and flow.state == "stalled"
+                    and (flow.centre, flow.service) not in self.lab.down_services):
+                self._release(flow)
+
+    def _release(self, flow: Flow) -> None:
+        """A stalled flow's path is back: its held bytes go through, if both ends remain."""
+        if flow.down.transport is None or flow.up is None or flow.up.transport is None:
+            for t in (flow.down.transport, flow.up.transport if flow.up else None):
+                if t is not None:
+                    t.close()
+            self._forget(flow)
+            return
+        flow.state = "open"
+        for chunk in flow.held_down:
+            flow.down.transport.write(chunk)
+        for chunk in flow.held_up:
+            flow.up.transport.write(chunk)
+        flow.held_down.clear()
+        flow.held_up.clear()
+        flow.held = 0
+        self.lab.truth.write("router", "path_restored", gateway=flow.gateway, flow=flow.id,
+                             line=flow.line)
+
+    def service_down(self, centre: str, services: set[str], ns: int) -> int:
+        """Black-hole services at a centre: their open flows stall (on whatever line)."""
+        hit = 0
+        for flow in sorted(self.flows, key=lambda f: f.id):
+            if flow.centre == centre and flow.service in services and flow.state == "open":
+                hit += 1
+                self._lose(flow, "blackhole", ns)
+        return hit
+
+    def service_up(self, centre: str, services: set[str]) -> None:
+        for flow in sorted(self.flows, key=lambda f: f.id):
+            if (flow.centre == centre and flow.service in services and flow.state == "stalled"
+                    and self.lab.line_up(flow.line)):
+                self._release(flow)
 
     def centre_down(self, centre: str, ns: int) -> int:
         hit = 0

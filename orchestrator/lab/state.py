@@ -16,6 +16,8 @@ class LabState:
     truth: TruthLog
     line_mode: dict[str, str | None] = field(default_factory=dict)  # None = up
     down_centres: set[str] = field(default_factory=set)
+    # (centre, service) black-holed at the firm's edge (service_down: docs/lab.md)
+    down_services: set[tuple[str, str]] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         for ln in self.inv.lines:

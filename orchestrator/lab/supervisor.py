@@ -362,6 +362,8 @@ class Supervisor:
                 self.exchange.centre_up(cid)
                 return resp
             return centre_up
+        if op in ("service_down", "service_up"):
+            return _service_change(self, op, self._centre(req), req.get("services"))
         if op in ("gateway_stop", "gateway_start", "gateway_restart"):
             gp = self._gateway(req)
 
@@ -433,6 +435,32 @@ class Supervisor:
                              for s in self.exchange.sessions()],
                 "multicast": {"line": self.feed.line, "subscribers": sorted(self.feed.subs)},
                 "md_seq": {str(k): v for k, v in self.exchange.seq.items()}}
+
+
+def _service_change(sup: Supervisor, op: str, cid: str, services: Any):
+    """service_down / service_up: black-hole (or give back) services at one centre, as
+    the firm's routers do when they drop those services' addresses (router.py)."""
+    known = sorted(sup.inv.centre(cid).services)
+    if not isinstance(services, list) or not services or any(s not in known for s in services):
+        raise BadRequest("services", f"expected a list of services of {cid}: {', '.join(known)}; "
+                                     f"got {services!r}")
+    # a settlement service includes its SM variant (settlement_sm), as its routes would
+    wanted = {s for s in known for name in services if s == name or s.startswith(f"{name}_")}
+
+    async def apply() -> dict[str, Any]:
+        ns = time.time_ns()
+        pairs = {(cid, s) for s in wanted}
+        if op == "service_down":
+            sup.lab.down_services |= pairs
+        else:
+            sup.lab.down_services -= pairs
+        resp = sup._fault(op, cid, ns, services=sorted(wanted))
+        if op == "service_down":
+            resp["flows"] = sup.router.service_down(cid, wanted, ns)
+        else:
+            sup.router.service_up(cid, wanted)
+        return resp
+    return apply
 
 
 def _gateway_state(has_session: bool, process: str) -> str:

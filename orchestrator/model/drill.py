@@ -60,6 +60,15 @@ class Effect:
     centres_up: tuple[str, ...] = ()
     repoint_gateways: tuple[str, ...] = ()
     repoint_to: str | None = None
+    # One service made unreachable at (or given back to) a centre from the firm's side:
+    # "CENTRE:service" pairs (service.yml; the effect `services_down: {services, centres}`)
+    services_down: tuple[str, ...] = ()
+    services_up: tuple[str, ...] = ()
+
+    def services_at(self, down: bool = True) -> tuple[tuple[str, str], ...]:
+        """(centre, service) of services_down (or services_up)."""
+        pairs = self.services_down if down else self.services_up
+        return tuple((p.partition(":")[0], p.partition(":")[2]) for p in pairs)
 
 
 @dataclass(frozen=True)

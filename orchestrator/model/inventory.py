@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.model.approvals import StandingApproval
+from orchestrator.model.hours import Holiday, ServiceHours
 from orchestrator.model.review import ReportSettings
 from orchestrator.model.text import Text
 
@@ -60,6 +61,7 @@ class Centre:
     role: str  # production | dr
     name: Text
     services: Mapping[str, Endpoint]
+    driver: str | None = None  # how a centre drill fails it (None: drill.driver)
 
 
 @dataclass(frozen=True)
@@ -131,6 +133,8 @@ class LabSettings:
     settlement_file_bytes: int = 65536
     md_channels: int = 2
     md_rate_hz: float = 20.0
+    # off-hours mode (docs/lab.md): the exchange sends no ticks and serves no CCNET file
+    off_hours: bool = False
 
 
 @dataclass(frozen=True)
@@ -158,6 +162,10 @@ class Inventory:
     secrets_paths: tuple[str, ...] = ()
     standing_approvals: tuple[StandingApproval, ...] = ()  # model/approvals.py
     report: ReportSettings = field(default_factory=ReportSettings)  # model/review.py
+    # when market data and CCNET flow (None: always) and the exchange holidays, the
+    # shipped calendar and the inventory's own (model/hours.py)
+    service_hours: ServiceHours | None = None
+    holidays: tuple[Holiday, ...] = ()
 
     def centre(self, cid: str) -> Centre:
         return _by_id(self.centres, cid, "centre")

@@ -3,7 +3,9 @@ over the inventory's windows, used by the engine's safety gate and by `drill sch
 
 Windows are local times in the environment's time zone. An `end` at or before `start`
 wraps past midnight; `24:00` ends at midnight. The default is any time outside NEEQ/BSE
-trading hours (weekdays 09:15–11:30 and 13:00–15:30). Holidays are not modelled.
+trading hours (weekdays 09:15–11:30 and 13:00–15:30). A listed holiday that falls on a
+weekday is treated like a weekend: the windows of Saturday and Sunday apply to it
+(model/hours.py; the shipped calendar and the inventory's own holidays).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from orchestrator.errors import InputError, Problem
+from orchestrator.model.hours import day_names
 from orchestrator.model.inventory import ChangeWindow, Inventory
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -70,8 +73,9 @@ def _spans(inv: Inventory, first: date, days: int) -> list[Span]:
     out = []
     for n in range(days + 1):
         day = first + timedelta(days=n)
+        names = day_names(inv, day)
         for w in windows_of(inv):
-            if DAYS[day.weekday()] not in w.days:
+            if not any(d in w.days for d in names):
                 continue
             start = datetime.combine(day, _hm(w.start), tz)
             end_day = day + timedelta(days=1) if w.end == "24:00" or w.end <= w.start else day

@@ -44,7 +44,7 @@ __all__ = ["STATUSES", "build_view", "derive_status", "load_run"]
 DEFAULT_TZ = "Asia/Shanghai"
 
 # fault.effective effects that put the network back (restore / failback) rather than break it.
-_RESTORE_KEYS = ("lines_up", "centres_up")
+_RESTORE_KEYS = ("lines_up", "centres_up", "services_up")
 _FAULT_PHASES = ("fault", "recovery", "hold")
 
 

@@ -12,7 +12,8 @@ from engine_helpers import assert_golden_keys, of_kind, records, run_captured
 from orchestrator.journal.chain import first_bad_record
 
 TRUTH_AGREEMENT_S = 0.100
-SHIPPED = ["single-line", "carrier-outage", "centre-outage", "beijing-cutover", "md-multicast-fallback"]
+# md-multicast-fallback runs once, in its own fixture below, for its own tests as well.
+SHIPPED = ["single-line", "carrier-outage", "centre-outage", "beijing-cutover"]
 # Issue 15: one gateway holds an SSCC-assigned order that is not the even/odd default
 # (W000003T, odd: NF first by default); every shipped drill runs with it.
 ORDERED, ORDER = "W000003T", ["FT", "NF"]
@@ -69,8 +70,7 @@ def test_shipped_drill_passes_on_the_lab_and_agrees_with_ground_truth(shipped):
         if not m["affected"] or m["service"] == "market_data" or not m.get("interrupted", True):
             continue
         if m["interruption_s"] is None:
-            # Down until restore (md-multicast-fallback cuts every land line): allowed
-            # only for a service the drill sets no target for.
+            # Down until restore: allowed only for a service the drill sets no target for.
             assert m.get("target_s") is None, (drill_id, m)
             continue
         true_s = _true_interruption_s(truth, m)
@@ -153,3 +153,78 @@ def test_the_gate_and_after_check_read_each_config_and_process_from_the_host(shi
         assert f"gateways/{gid}/server_list.xml sha256 " in a["detail"] and a["detail"].endswith("as at the gate")
         assert g["detail"].split(" sha256 ")[1] in a["detail"]
         assert gate[(gid, "process")]["ok"] and after[(gid, "process")]["ok"]
+
+
+# ---------------------------------------------------------------- md-multicast-fallback
+# Issue 15: the drill makes only TCP market data unreachable (service.yml, black-holed at
+# both Shenzhen centres); market data falls back to multicast and back, while trading and
+# settlement carry on over the very same lines.
+
+MD = "md-multicast-fallback"
+
+
+@pytest.fixture(scope="module", name="md_fallback")
+def md_fallback_fixture(lab_env):
+    return run_captured(lab_env, MD, "--set", "hold=1s")
+
+
+def test_md_fallback_passes_agrees_with_ground_truth_and_keeps_the_record_keys(md_fallback):
+    test_shipped_drill_passes_on_the_lab_and_agrees_with_ground_truth((MD, md_fallback))
+    test_shipped_drill_journal_has_the_record_kinds_and_keys_of_before_the_restructure((MD, md_fallback))
+
+
+def test_md_fallback_moves_market_data_to_multicast_and_back_with_its_gap_measured(md_fallback):
+    ran = md_fallback
+    assert ran.code == 0, ran.out[-4000:] + ran.err[-4000:]
+    recs = records(ran.run)
+    kinds = {g["id"]: g["kind"] for g in recs[0]["data"]["topology"]["gateways"]}
+    md = sorted(g for g, k in kinds.items() if k == "market_data")
+    measures = {m["gateway"]: m for m in of_kind(recs, "measure") if m.get("phase") == "failover"}
+    restore_ns = min(r["ts_ns"] for r in recs if r["kind"] == "step.start"
+                     and r["data"].get("phase") == "restore")
+    events = [e for e in of_kind(recs, "gateway.event")]
+    for gid in md:
+        m = measures[gid]
+        assert m["affected"] and m["interrupted"] and m["passed"] is True, m
+        assert 0 < m["interruption_s"] <= 10.0, m  # the stall until multicast ticks flow
+        lost = m["link_lost"]["ns"]
+        mine = [e for e in events if e["gateway"] == gid]
+        sources = [(e["ts_ns"], e["data"]["to"]) for e in mine if e["type"] == "md_source"
+                   and e["ts_ns"] >= lost]
+        assert [s for _, s in sources] == ["multicast", "tcp"], sources
+        assert sources[0][0] < restore_ns <= sources[1][0]
+        # the ticks missed during the stall: a gap on multicast, filled once back on TCP
+        gaps = [e["data"] for e in mine if e["type"] == "md_gap" and e["ts_ns"] >= lost]
+        opened = [g for g in gaps if not g["recovered"]]
+        assert opened, f"{gid}: no sequence gap reported for the stall"
+        filled = {(g["channel"], g["from_seq"], g["to_seq"]) for g in gaps if g["recovered"]}
+        assert {(g["channel"], g["from_seq"], g["to_seq"]) for g in opened} <= filled, gaps
+    objs = {o["name"]: o for o in of_kind(recs, "objective")}
+    assert objs["rto.market_data"]["state"] == "passed"
+
+
+def test_md_fallback_leaves_trading_and_settlement_uninterrupted(md_fallback):
+    ran = md_fallback
+    recs = records(ran.run)
+    kinds = {g["id"]: g["kind"] for g in recs[0]["data"]["topology"]["gateways"]}
+    others = sorted(g for g, k in kinds.items() if k in ("trading", "settlement"))
+    assert {kinds[g] for g in others} == {"trading", "settlement"}
+    measures = {m["gateway"]: m for m in of_kind(recs, "measure") if m.get("phase") == "failover"}
+    lost = min(measures[g]["link_lost"]["ns"] for g in measures)
+    for gid in others:
+        m = measures[gid]
+        assert not m["affected"] and not m["interrupted"] and m["passed"] is True, m
+        # measured by their own streams: no link down, no new login after the fault
+        mine = [e["type"] for e in of_kind(recs, "gateway.event")
+                if e["gateway"] == gid and e["ts_ns"] >= lost]
+        assert "link_down" not in mine and "login" not in mine, (gid, mine)
+    # and by the lab's network: not one of their flows lost its path
+    truth = _truth(ran.run)
+    assert not [t for t in truth if t["type"] == "path_lost" and t.get("gateway") in others]
+    # settlement kept transferring while market data was away
+    transfers = [e for e in of_kind(recs, "gateway.event") if kinds.get(e["gateway"]) == "settlement"
+                 and e["type"] == "transfer" and e["ts_ns"] >= lost]
+    assert transfers and all(e["data"]["ok"] for e in transfers)
+    objs = {o["name"]: o for o in of_kind(recs, "objective")}
+    assert objs["unaffected_no_interruption"]["state"] == "passed"
+    assert not [o for o in objs if o.startswith(("unexpected.", "expected."))], objs

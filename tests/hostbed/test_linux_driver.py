@@ -79,3 +79,77 @@ def test_ansible_refuses_a_host_whose_key_is_not_trusted(bed, inventory, tmp_pat
     output = "".join(p.read_text(errors="replace") for p in res.private_data_dir.rglob("*") if p.is_file())
     assert "Host key verification failed" in output
     assert "state UP" in bed.exec("cu", "ip", "link", "show", "line0").stdout
+
+
+def _blackholes(bed, router: str) -> str:
+    return bed.exec(router, "ip", "route", "show", "type", "blackhole").stdout
+
+
+def test_centre_down_blackholes_its_service_addresses_on_every_line_router(bed, inventory, tmp_path):
+    """A centre fails from the firm's side (issue 15): FT's service addresses go nowhere on
+    every line router, so FT is unreachable over any line while NF is not; up removes them."""
+    bed.start_exchanges(ports=(7043,))
+    assert _connects(bed, "198.18.101.30", 7043)
+    down = _play(inventory, tmp_path, "c-down", playbook="centre.yml", centres=["FT"], state="down")
+    try:
+        assert down.ok, [t.msg for t in down.failed_tasks]
+        assert down.effective_ns is not None
+        for router in ("ct", "cu"):
+            routes = _blackholes(bed, router)
+            assert {"198.18.101.30", "198.18.101.60", "198.18.101.70"} <= set(routes.split()), routes
+            assert "198.18.102." not in routes
+        assert not _connects(bed, "198.18.101.30", 7043)
+        assert _connects(bed, "198.18.102.30", 7043)
+    finally:
+        up = _play(inventory, tmp_path, "c-up", playbook="centre.yml", centres=["FT"], state="up")
+    assert up.ok, [t.msg for t in up.failed_tasks]
+    assert _blackholes(bed, "ct").strip() == "" and _blackholes(bed, "cu").strip() == ""
+    assert _connects(bed, "198.18.101.30", 7043)
+
+
+@pytest.mark.slow(group="linux-blackholes")  # four playbook runs; CI samples one of the group
+def test_a_centre_restore_leaves_a_lines_own_blackhole_and_the_other_way_round(bed, inventory, tmp_path):
+    bed.start_exchanges(ports=(7043,))
+    down = _play(inventory, tmp_path, "c-down", playbook="centre.yml", centres=["FT"], state="down")
+    try:
+        assert down.ok, [t.msg for t in down.failed_tasks]
+        line = _play(inventory, tmp_path, "l-down", lines=["ct-ft"], state="down", mode="blackhole")
+        assert line.ok, [t.msg for t in line.failed_tasks]
+    finally:
+        up = _play(inventory, tmp_path, "c-up", playbook="centre.yml", centres=["FT"], state="up")
+    assert up.ok, [t.msg for t in up.failed_tasks]
+    assert "proto 252" not in _blackholes(bed, "ct") and _blackholes(bed, "cu").strip() == ""
+    assert "198.18.101.30" in _blackholes(bed, "ct")  # the line's own blackhole is still there
+    assert not _connects(bed, "198.18.101.30", 7043)  # FT goes over CT, still cut
+    up = _play(inventory, tmp_path, "l-up", lines=["ct-ft"], state="up")
+    assert up.ok, [t.msg for t in up.failed_tasks]
+    assert _blackholes(bed, "ct").strip() == ""
+    assert _connects(bed, "198.18.101.30", 7043)
+
+
+@pytest.mark.slow(group="linux-blackholes")  # two playbook runs; the lab md test runs by default
+def test_service_down_blackholes_only_market_data_at_both_shenzhen_centres(bed, inventory, tmp_path):
+    """md-multicast-fallback from the firm's side (issue 15): the market-data addresses of
+    FT and NF go nowhere on every line router; trading and settlement stay reachable."""
+    bed.start_exchanges(ports=(7043,))  # every service address answers on 7043
+    for centre in ("101", "102"):
+        assert _connects(bed, f"198.18.{centre}.60", 7043)
+    down = _play(inventory, tmp_path, "s-down", playbook="service.yml", services=["market_data"],
+                 centres=["FT", "NF"], state="down")
+    try:
+        assert down.ok, [t.msg for t in down.failed_tasks]
+        for router in ("ct", "cu"):
+            assert set(_blackholes(bed, router).split()) & {
+                "198.18.101.30", "198.18.101.70", "198.18.102.30", "198.18.102.70"} == set()
+            assert {"198.18.101.60", "198.18.102.60"} <= set(_blackholes(bed, router).split())
+        for centre in ("101", "102"):
+            assert not _connects(bed, f"198.18.{centre}.60", 7043)
+            assert _connects(bed, f"198.18.{centre}.30", 7043)
+            assert _connects(bed, f"198.18.{centre}.70", 7043)
+    finally:
+        up = _play(inventory, tmp_path, "s-up", playbook="service.yml", services=["market_data"],
+                   centres=["FT", "NF"], state="up")
+    assert up.ok, [t.msg for t in up.failed_tasks]
+    for router in ("ct", "cu"):
+        assert _blackholes(bed, router).strip() == ""
+    assert _connects(bed, "198.18.101.60", 7043) and _connects(bed, "198.18.102.60", 7043)

@@ -1,0 +1,104 @@
+"""Service hours and holidays (model/hours.py, config/hours.py): a listed weekday holiday is
+treated like a weekend by the service hours and the change windows alike."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+import yaml
+
+from orchestrator.config.hours import shipped_holidays
+from orchestrator.config.inventory import load_inventory
+from orchestrator.errors import InputError
+from orchestrator.model.hours import FLOWS, flows_at
+from orchestrator.model.windows import in_change_window, next_window
+
+REPO = Path(__file__).resolve().parents[2]
+SH = ZoneInfo("Asia/Shanghai")
+NATIONAL_DAY = datetime(2026, 10, 1, 10, 0, tzinfo=SH)       # Thursday, listed holiday
+ORDINARY_THURSDAY = datetime(2026, 10, 15, 10, 0, tzinfo=SH)
+SATURDAY = datetime(2026, 10, 17, 10, 0, tzinfo=SH)
+MAKEUP_SATURDAY = datetime(2026, 10, 10, 10, 0, tzinfo=SH)    # 调休上班: the exchange stays shut
+
+
+def _inventory(tmp_path: Path, service_hours: dict | None) -> Path:
+    doc = yaml.safe_load((REPO / "inventories" / "lab" / "hosts.yml").read_text(encoding="utf-8"))
+    if service_hours is not None:
+        doc["all"]["vars"]["drill"]["service_hours"] = service_hours
+    path = tmp_path / "hosts.yml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+NEEQ = {"market_data": [{"days": ["mon", "tue", "wed", "thu", "fri"], "start": "09:15", "end": "11:30"},
+                        {"days": ["mon", "tue", "wed", "thu", "fri"], "start": "13:00", "end": "15:30"}],
+        "settlement": [{"days": ["mon", "tue", "wed", "thu", "fri"], "start": "08:00", "end": "20:00"}]}
+
+
+def test_the_shipped_calendar_lists_2026_weekday_holidays_only_and_states_its_source():
+    days = {h.day for h in shipped_holidays()}
+    assert date(2026, 10, 1) in days and date(2026, 2, 16) in days and date(2026, 1, 2) in days
+    assert all(d.weekday() < 5 for d in days)  # weekends need no entry
+    assert date(2026, 10, 10) not in days  # a make-up Saturday is no trading day either
+    assert all("国务院办公厅" in h.source for h in shipped_holidays())
+
+
+def test_a_weekday_holiday_is_outside_service_hours_and_inside_the_weekend_change_window(tmp_path):
+    inv = load_inventory(_inventory(tmp_path, NEEQ))
+    hol = flows_at(inv, NATIONAL_DAY)
+    assert hol.flowing == frozenset() and "holiday" in hol.reason and "National Day" in hol.reason
+    assert flows_at(inv, ORDINARY_THURSDAY).flowing == frozenset(FLOWS)
+    assert flows_at(inv, SATURDAY).flowing == frozenset()
+    assert "outside the service hours" in flows_at(inv, SATURDAY).reason
+    assert flows_at(inv, MAKEUP_SATURDAY).flowing == frozenset()
+    # the default change windows: any time on a weekend (and so on a holiday), never 10:00 on a weekday
+    assert in_change_window(inv, NATIONAL_DAY) and in_change_window(inv, SATURDAY)
+    assert not in_change_window(inv, ORDINARY_THURSDAY)
+    # the National Day window runs from the weekend before it to the end of the holiday
+    span = next_window(inv, NATIONAL_DAY)
+    assert span.end == datetime(2026, 10, 8, 9, 15, tzinfo=SH)
+
+
+def test_lunch_break_stops_market_data_only(tmp_path):
+    inv = load_inventory(_inventory(tmp_path, NEEQ))
+    lunch = flows_at(inv, datetime(2026, 10, 15, 12, 0, tzinfo=SH))
+    assert lunch.flowing == frozenset({"settlement"})
+    assert lunch.expects("trading") and lunch.expects("settlement") and not lunch.expects("market_data")
+    assert "no market data expected" in lunch.reason
+
+
+def test_no_service_hours_means_flows_always_and_flow_checks_force_them(tmp_path):
+    inv = load_inventory(_inventory(tmp_path, None))
+    assert flows_at(inv, NATIONAL_DAY).flowing == frozenset(FLOWS)
+    inv = load_inventory(_inventory(tmp_path, NEEQ))
+    forced = flows_at(inv, NATIONAL_DAY, force=True)
+    assert forced.flowing == frozenset(FLOWS) and forced.forced
+
+
+def test_the_firms_own_holiday_and_turning_the_shipped_calendar_off(tmp_path):
+    own = {**NEEQ, "holidays": [{"date": "2026-10-15", "name": {"zh": "公司假日", "en": "firm holiday"}}],
+           "shipped_holidays": False}
+    inv = load_inventory(_inventory(tmp_path, own))
+    assert not flows_at(inv, ORDINARY_THURSDAY).flowing and in_change_window(inv, ORDINARY_THURSDAY)
+    assert flows_at(inv, NATIONAL_DAY).flowing == frozenset(FLOWS)  # shipped calendar not read
+    assert not in_change_window(inv, NATIONAL_DAY)
+
+
+def test_a_bad_holiday_date_is_one_line_with_file_and_field(tmp_path):
+    bad = {**NEEQ, "holidays": [{"date": "2026-02-30"}, {"date": "1 Oct"}]}
+    with pytest.raises(InputError) as e:
+        load_inventory(_inventory(tmp_path, bad))
+    text = str(e.value)
+    assert "drill.service_hours.holidays[0].date" in text and "2026-02-30" in text
+    assert "drill.service_hours.holidays[1].date" in text
+
+
+def test_lab_up_off_hours_writes_the_lab_setting_into_the_effective_inventory(tmp_path):
+    from orchestrator.lab.config import effective_inventory
+
+    path = _inventory(tmp_path, None)
+    assert effective_inventory(path, None, off_hours=True)["all"]["vars"]["drill"]["lab"]["off_hours"] is True
+    assert "off_hours" not in effective_inventory(path, None)["all"]["vars"]["drill"]["lab"]
