@@ -75,7 +75,8 @@ class Observation:
             self.runtime.stop()
             self.runtime = None
         if self.sink is not None:
-            self.sink.close()
+            with contextlib.suppress(OSError):  # the run folder's disk is full: evidence as written
+                self.sink.close()
         if self._events_fh is not None:
             with contextlib.suppress(OSError):
                 self._events_fh.close()
@@ -88,8 +89,9 @@ class Observation:
     def on_gateway_event(self, rec) -> None:
         """Probe thread: journal the event, write evidence, watch the blast radius."""
         if self._events_fh is not None:
-            self._events_fh.write(json.dumps({**rec.event, "received_ns": rec.recv_ns},
-                                             separators=(",", ":")) + "\n")
+            with contextlib.suppress(OSError):  # a full disk: the event is still journaled
+                self._events_fh.write(json.dumps({**rec.event, "received_ns": rec.recv_ns},
+                                                 separators=(",", ":")) + "\n")
         if rec.type != "snapshot":
             self.emit(jr.GatewayEvent(rec.event, rec.recv_ns))
         self.safety.watch_event(self.inv, self.blast_radius, rec)

@@ -129,6 +129,14 @@ class Safety:
                                             self.state.phase, self.state.step_label))
             self._journaled += 1
 
+    def disk_trouble(self, message: str) -> None:
+        """The journal could not be written in the run folder and went to its fallback
+        (journal.chain.Journal): said on stderr at once, and the fault phases stop
+        (restore runs): a drill whose record cannot be kept does not go on cutting service."""
+        with contextlib.suppress(OSError):
+            os.write(2, f"\nwarning: {message}\n".encode())
+        self.request_abort(f"run folder not writable: {message}")
+
     def request_abort(self, reason: str) -> None:
         if self._abort.is_set():
             return
