@@ -45,6 +45,7 @@ class Observation:
         self.sink = None
         self._events_fh = None
         self._display: Any = None  # None: not yet shown; False: disabled after an error
+        self._pids: dict[str, Any] = {}  # gateway -> the process id its monitor last reported
 
     def period(self) -> float:
         return sample_period(self.inv)
@@ -94,6 +95,12 @@ class Observation:
                                                  separators=(",", ":")) + "\n")
         if rec.type != "snapshot":
             self.emit(jr.GatewayEvent(rec.event, rec.recv_ns))
+        else:  # a new process behind the monitor: the gateway died and was started again
+            pid, old = rec.data.get("pid"), self._pids.get(rec.gateway)
+            self._pids[rec.gateway] = pid
+            if old is not None and pid is not None and pid != old:
+                self.emit(jr.GatewayEvent(rec.event, rec.recv_ns))
+                self.safety.watch_restart(self.blast_radius, rec.gateway, old, pid)
         self.safety.watch_event(self.inv, self.blast_radius, rec)
 
     def on_sample(self, sample) -> None:

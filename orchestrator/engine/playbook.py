@@ -4,6 +4,7 @@ shared by `drill run` and `drill plan`."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Mapping
@@ -94,6 +95,11 @@ class PlaybookKind:
         if not result.ok:
             failed = result.failed_tasks
             why = "; ".join(f"{t.host}: {t.task}: {t.msg}" for t in failed[:3]) or result.status
+            if result.rc < 0:  # ended by a signal nobody in drill sent (an OOM kill, an operator)
+                import signal
+
+                with contextlib.suppress(ValueError):
+                    why = f"ansible-playbook killed by {signal.Signals(-result.rc).name}; {why}"
             return (f"playbook {step.playbook} {result.status} (rc {result.rc}): "
                     f"{eng.redactor.redact_text(why)}")
         return None

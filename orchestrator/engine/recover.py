@@ -117,8 +117,8 @@ def _complete_from_fallback(drill_home: Path, run_dir: Path, signer: Any,
     read-only): append the continuation to the run folder's journal. A run that had ended
     is then whole: its reports are rendered (recorded in renders.jsonl) and it is sealed;
     returned. A run that died while in fallback carries on like any unfinished run: None."""
-    from orchestrator.journal.chain import complete_from, disk_of
     from orchestrator.adapters.atomic import write_atomic
+    from orchestrator.journal.chain import complete_from, disk_of
     from orchestrator.journal.runfolder import ANSIBLE_MANIFEST, fallback_journal, fallback_manifest
 
     cont = fallback_journal(drill_home, run_dir.name)
