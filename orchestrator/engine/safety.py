@@ -146,10 +146,11 @@ class Safety:
 
     def debug_pause(self, phase: str, index: int, edge: str, run_id: str | None) -> None:
         """Test hook (inert unless DRILL_DEBUG_PAUSE_AT and _FILE are set): park at a boundary."""
-        if not self._pause_at or not self._pause_file or self._pause_at != f"{phase}:{index}:{edge}":
+        at = f"{phase}:{index}:{edge}"  # DRILL_DEBUG_PAUSE_AT: one boundary or several, comma-separated
+        if not self._pause_at or not self._pause_file or at not in self._pause_at.split(","):
             return
         path = Path(self._pause_file)
-        path.write_text(json.dumps({"at": self._pause_at, "pid": os.getpid(), "run": run_id}))
+        path.write_text(json.dumps({"at": at, "pid": os.getpid(), "run": run_id}))
         seen = len(self.signals.received)
         while path.exists() and len(self.signals.received) == seen:
             time.sleep(0.02)
