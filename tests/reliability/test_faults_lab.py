@@ -23,10 +23,15 @@ from drill_proc import (
     run_folders,
     steady_problem,
 )
+from engine.engine_fixtures import make_project
 from faults_support import fill, tmpfs
 
 from orchestrator.journal.chain import first_bad_record
 from orchestrator.lab.testing import make_lab_inventory, running_lab
+
+# The engine tests' quick carrier drill with failback (tests/engine/engine_fixtures.py: no
+# pre-check or evidence step, a 1 s soak): these tests are about the faults, not the drill.
+DRILL = "quick-failback"
 
 
 @pytest.fixture(scope="module")
@@ -34,8 +39,14 @@ def lab_env(tmp_path_factory):
     root = tmp_path_factory.mktemp("faults-lab")
     home = root / "home"
     inv = make_lab_inventory(root, gateways=3)
+    project = make_project(root / "project")
     with running_lab(inv, home) as lab:
-        yield inv, home, lab
+        yield inv, home, lab, project
+
+
+def _args(cmd: str, inv, reports, project) -> list[str]:
+    return [cmd, *([DRILL] if cmd == "run" else []), "-i", str(inv), "--reports", str(reports),
+            "--project", str(project)]
 
 
 def _cmdline(pid: int) -> str:
@@ -56,10 +67,10 @@ def _after(inv, home, lab, snapshot, reports, problems: list[str]) -> list[dict]
 
 
 def test_ansible_playbook_killed_in_the_fault_step(lab_env, tmp_path):
-    inv, home, lab = lab_env
+    inv, home, lab, project = lab_env
     reports = tmp_path / "reports"
     problems: list[str] = []
-    run = DrillRun.start(["run", "single-line", "-i", str(inv), "--reports", str(reports)],
+    run = DrillRun.start(_args("run", inv, reports, project),
                          home=home, workdir=tmp_path, pause_at="fault:0:start")
     try:
         run.wait_paused()
@@ -90,18 +101,24 @@ def test_ansible_playbook_killed_in_the_fault_step(lab_env, tmp_path):
 
 
 def test_lab_gateway_killed_while_the_drill_holds(lab_env, tmp_path):
-    inv, home, lab = lab_env
+    inv, home, lab, project = lab_env
     reports = tmp_path / "reports"
     problems: list[str] = []
-    # The market-data gateway: off ct-ft's failed path, so its loss is the blast radius.
     status = lab.status()
     victim = next(g for g in status["gateways"] if g["kind"] == "market_data")
-    run = DrillRun.start(["run", "single-line", "-i", str(inv), "--reports", str(reports)],
+    run = DrillRun.start(_args("run", inv, reports, project),
                          home=home, workdir=tmp_path, pause_at="hold:0:start")
     try:
         run.wait_paused()
         snapshot = descendants(run.proc.pid)
         os.kill(victim["pid"], signal.SIGKILL)
+        [folder] = run_folders(reports)
+        # Held at the start of the soak until the engine has seen the new process behind
+        # the gateway's monitor (the lab starts it again after 1 s; the soak itself is 1 s).
+        poll(lambda: any(r["kind"] == "gateway.event" and r["data"].get("type") == "snapshot"
+                         and r["data"].get("gateway") == victim["id"]
+                         for r in journal_records(folder)), 60,
+             "the engine to see the gateway's new process")
         run.release()
         code = run.wait()
     finally:
@@ -128,12 +145,12 @@ def test_disk_full_mid_drill_falls_back_restores_and_recover_completes(lab_env, 
     on another filesystem (`$DRILL_HOME/fallback/<run id>.journal.jsonl`), the fault phases
     stop and restore runs, the message names the disk; `drill recover` (once there is room)
     completes the journal, and `drill verify` passes on it. Root: a small tmpfs."""
-    inv, home, lab = lab_env
+    inv, home, lab, project = lab_env
     disk = tmp_path / "disk"
     problems: list[str] = []
     with tmpfs(disk, size="8m"):
         reports = disk / "reports"
-        run = DrillRun.start(["run", "single-line", "-i", str(inv), "--reports", str(reports)],
+        run = DrillRun.start(_args("run", inv, reports, project),
                              home=home, workdir=tmp_path, pause_at="fault:0:end")
         try:
             run.wait_paused()
@@ -165,15 +182,15 @@ def test_disk_full_mid_drill_falls_back_restores_and_recover_completes(lab_env, 
         problems += filter(None, [steady_problem(inv, lab), process_problem(home, lab, snapshot)])
 
         # Until it is completed, the run is unfinished: the next run is refused.
-        again = run_drill(["run", "single-line", "-i", str(inv), "--reports", str(reports)],
+        again = run_drill(_args("run", inv, reports, project),
                           home=home)
         assert again.returncode == 4 and "recover" in again.stderr, again.stderr
-        still_full = run_drill(["recover", "-i", str(inv), "--reports", str(reports)], home=home)
+        still_full = run_drill(_args("recover", inv, reports, project), home=home)
         assert still_full.returncode == 4 and f"mounted at {disk}" in still_full.stderr, (
             still_full.stdout + still_full.stderr)
         assert first_bad_record(folder / "journal.jsonl") is None and fallback.is_file()
         filler.unlink()
-        rec = run_drill(["recover", "-i", str(inv), "--reports", str(reports)], home=home)
+        rec = run_drill(_args("recover", inv, reports, project), home=home)
         assert rec.returncode == 0, rec.stdout + rec.stderr
         assert not fallback.exists()
         whole = journal_records(folder)
