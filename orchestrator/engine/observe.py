@@ -98,9 +98,9 @@ class Observation:
         else:  # a new process behind the monitor: the gateway died and was started again
             pid, old = rec.data.get("pid"), self._pids.get(rec.gateway)
             self._pids[rec.gateway] = pid
-            if old is not None and pid is not None and pid != old:
-                self.emit(jr.GatewayEvent(rec.event, rec.recv_ns))
-                self.safety.watch_restart(self.blast_radius, rec.gateway, old, pid)
+            if old is not None and pid is not None and pid != old \
+                    and self.safety.watch_restart(self.blast_radius, rec.gateway, old, pid):
+                self.emit(jr.GatewayEvent(rec.event, rec.recv_ns))  # the evidence of the abort
         self.safety.watch_event(self.inv, self.blast_radius, rec)
 
     def on_sample(self, sample) -> None:

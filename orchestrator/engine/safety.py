@@ -166,15 +166,17 @@ class Safety:
             self.request_abort(f"blast radius: {rec.gateway} is not on the predicted failed path "
                                f"but lost service ({rec.type} {dict(rec.data)})")
 
-    def watch_restart(self, enabled: bool, gateway: str, old_pid: Any, new_pid: Any) -> None:
+    def watch_restart(self, enabled: bool, gateway: str, old_pid: Any, new_pid: Any) -> bool:
         """Probe thread: a gateway's process changed while the drill waits for recovery or
         holds (a gateway the fault steps restarted excepted): it died, whatever its monitor
-        says now, so its service was lost; the run aborts and restores."""
+        says now, so its service was lost; the run aborts and restores. True when it does."""
         st = self.state
-        if enabled and st.phase in ("recovery", "hold") and gateway not in st.restarted:
-            self.request_abort(f"{gateway}'s process died and was started again during the "
-                               f"{st.phase} phase (pid {old_pid} → {new_pid}): a loss of service "
-                               f"the drill did not cause")
+        if not (enabled and st.phase in ("recovery", "hold") and gateway not in st.restarted):
+            return False
+        self.request_abort(f"{gateway}'s process died and was started again during the "
+                           f"{st.phase} phase (pid {old_pid} → {new_pid}): a loss of service "
+                           f"the drill did not cause")
+        return True
 
     def scan_blast_radius(self, inv: Inventory, enabled: bool, tracker) -> None:
         """Losses that arrived before the fault's time was known (the playbook still ran)."""
