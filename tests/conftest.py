@@ -20,7 +20,8 @@ def pytest_collection_modifyitems(config, items):
     """Without -m, run every fast test plus a seeded sample of the slow ones.
 
     A slow test joins a group with @pytest.mark.slow(group="…"); the sample takes
-    SAMPLE_PER_GROUP tests from each group, so every drill and signal is covered.
+    SAMPLE_PER_GROUP tests from each group. @pytest.mark.slow(sample=False): never sampled,
+    run only with -m slow.
     """
     if config.option.markexpr:
         return
@@ -30,6 +31,8 @@ def pytest_collection_modifyitems(config, items):
         mark = item.get_closest_marker("slow")
         if mark is None:
             keep.append(item)
+        elif mark.kwargs.get("sample") is False:  # only in the full matrix (-m slow)
+            drop.append(item)
         else:
             groups.setdefault(mark.kwargs.get("group", item.nodeid), []).append(item)
     rng = random.Random(SAMPLE_SEED)

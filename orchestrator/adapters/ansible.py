@@ -215,6 +215,9 @@ def _effective_env(base: Mapping[str, str], run: PlaybookRun, control_dir: Path)
     if run.known_hosts is not None:
         ssh += ["-o", f"UserKnownHostsFile={Path(run.known_hosts).absolute()}"]
     env["ANSIBLE_SSH_ARGS"] = " ".join(ssh)
+    # A connection through the bastion that drops is tried again (after 0, 1, 3, 7 s: about
+    # 11 s, within any step's timeout) before the task counts as unreachable (issue 18).
+    env.setdefault("ANSIBLE_SSH_RETRIES", "4")
     env["PYTHONUNBUFFERED"] = "1"  # events arrive as they happen, not when a pipe buffer fills
     return env
 

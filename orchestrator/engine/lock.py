@@ -137,6 +137,24 @@ class EnvironmentLock:
         self.release()
 
 
+def writable_or_refuse(folder: Path, what: str, why: str) -> None:
+    """Refuse (exit 4) before anything starts when `folder` cannot be written (a read-only
+    `DRILL_HOME`, a reports folder on a read-only mount). Probed with a file created and
+    removed at once in the folder or, when it does not exist yet, its nearest existing
+    parent (nothing is created), so that the refusal names the folder and the cause."""
+    folder = Path(folder).absolute()
+    where = next((p for p in (folder, *folder.parents) if p.exists()), folder)
+    probe = where / f".drill-write-probe-{os.getpid()}"
+    try:
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.close(fd)
+        probe.unlink()
+    except OSError as e:
+        reason = e.strerror or type(e).__name__
+        raise RefusedError(f"{what} {folder} is not writable ({reason} at {where}): drill "
+                           f"keeps {why} there; nothing was started") from None
+
+
 def break_stale(home: Path, environment: str) -> Holder | None:
     """Remove a stale lock (only `drill recover`, after restoring). Never a live one."""
     path = lock_path(home, environment)

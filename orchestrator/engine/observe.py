@@ -49,6 +49,7 @@ class Observation:
         self.sources: list[Any] = []  # probes.host_observer.GatewaySource, one per host gateway
         self.cannot_observe: dict[str, str] = {}  # gateway -> why drill cannot observe it
         self._access: Any = None
+        self._pids: dict[str, Any] = {}  # gateway -> the process id its monitor last reported
 
     def period(self) -> float:
         return sample_period(self.inv)
@@ -169,7 +170,8 @@ class Observation:
                 self._access.close()
             self._access = None
         if self.sink is not None:
-            self.sink.close()
+            with contextlib.suppress(OSError):  # the run folder's disk is full: evidence as written
+                self.sink.close()
         if self._events_fh is not None:
             with contextlib.suppress(OSError):
                 self._events_fh.close()
@@ -182,10 +184,17 @@ class Observation:
     def on_gateway_event(self, rec) -> None:
         """Probe thread: journal the event, write evidence, watch the blast radius."""
         if self._events_fh is not None:
-            self._events_fh.write(json.dumps({**rec.event, "received_ns": rec.recv_ns},
-                                             separators=(",", ":")) + "\n")
+            with contextlib.suppress(OSError):  # a full disk: the event is still journaled
+                self._events_fh.write(json.dumps({**rec.event, "received_ns": rec.recv_ns},
+                                                 separators=(",", ":")) + "\n")
         if rec.type != "snapshot":
             self.emit(jr.GatewayEvent(rec.event, rec.recv_ns))
+        else:  # a new process behind the monitor: the gateway died and was started again
+            pid, old = rec.data.get("pid"), self._pids.get(rec.gateway)
+            self._pids[rec.gateway] = pid
+            if old is not None and pid is not None and pid != old \
+                    and self.safety.watch_restart(self.blast_radius, rec.gateway, old, pid):
+                self.emit(jr.GatewayEvent(rec.event, rec.recv_ns))  # the evidence of the abort
         self.safety.watch_event(self.inv, self.blast_radius, rec)
 
     def on_sample(self, sample) -> None:

@@ -4,6 +4,7 @@ shared by `drill run` and `drill plan`."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Mapping
@@ -80,11 +81,14 @@ class PlaybookKind:
                                     round((t.ended_ns - t.started_ns) / 1e9, 6),
                                     t.effective_ns, msg))
 
-        result = ansible.run_playbook(
-            ansible.PlaybookRun(playbook=playbook, inventory=Path(eng.inv.path),
-                                extravars=xvars, private_data_dir=pdd, timeout_s=step.timeout_s,
-                                secrets=tuple(eng.redactor.values)),
-            on_task=on_task, on_process=on_process, cancel=cancel)
+        def run(private: Path):
+            return ansible.run_playbook(
+                ansible.PlaybookRun(playbook=playbook, inventory=Path(eng.inv.path),
+                                    extravars=xvars, private_data_dir=private,
+                                    timeout_s=step.timeout_s, secrets=tuple(eng.redactor.values)),
+                on_task=on_task, on_process=on_process, cancel=cancel)
+
+        result = _run_or_fallback(eng, pdd, run)
         if effect is not None:
             apply_effect(eng, call, result, predicted, causes)
         if result.status == "canceled":
@@ -93,6 +97,11 @@ class PlaybookKind:
         if not result.ok:
             failed = result.failed_tasks
             why = "; ".join(f"{t.host}: {t.task}: {t.msg}" for t in failed[:3]) or result.status
+            if result.rc < 0:  # ended by a signal nobody in drill sent (an OOM kill, an operator)
+                import signal
+
+                with contextlib.suppress(ValueError):
+                    why = f"ansible-playbook killed by {signal.Signals(-result.rc).name}; {why}"
             return (f"playbook {step.playbook} {result.status} (rc {result.rc}): "
                     f"{eng.redactor.redact_text(why)}")
         return None
@@ -121,6 +130,33 @@ class PlaybookKind:
             raise StepFailed(f"{call.label}: manual change not acknowledged ({why}): "
                              + "; ".join(call.changes))
         return {"operator": answer, "at_ns": at_ns}
+
+
+def _run_or_fallback(eng: Engine, pdd: Path, run):
+    """Run the playbook with its artifacts in the run folder; when that folder's disk is
+    full or read-only (the journal already went to its fallback, or the artifacts cannot be
+    written), once more with them beside the journal's fallback (docs/journal.md, "Disk
+    full"): a restore step must not fail because the run folder's disk did."""
+    import errno
+
+    from orchestrator.journal.runfolder import fallback_dir
+
+    def elsewhere() -> Path | None:
+        base = fallback_dir(eng.opt.drill_home, eng.folder.path)
+        return None if base is None else base / f"{eng.folder.run_id}-ansible" / pdd.name
+
+    if eng.journal is not None and eng.journal.fallback is not None \
+            and (other := elsewhere()) is not None:
+        return run(other)
+    try:
+        return run(pdd)
+    except OSError as e:
+        if e.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO) \
+                or (other := elsewhere()) is None:
+            raise
+        eng.emit(jr.Note("playbook artifacts moved off the run folder's disk",
+                         {"error": f"{type(e).__name__}: {e}", "private_data_dir": str(other)}))
+        return run(other)
 
 
 def apply_effect(eng: Engine, call: StepCall, result, predicted: Mapping[str, list[str]],

@@ -46,6 +46,10 @@ def prepare(project_root: Path, drill_id: str, inventory_path: Path,
         preflight(first, inv, options)
     if check_lock:
         lock_free(drill_home, inv.environment.name)
+        if options is not None:
+            from orchestrator.engine.lock import writable_or_refuse
+
+            writable_or_refuse(options.reports_dir, "the reports folder", "the run folder")
     opened = open_target(Path(inventory_path), drill_home, start=start_lab, say=say,
                          inventory=inv)
     resolved = resolve(drill, opened.inventory, overrides)
@@ -87,10 +91,12 @@ def checked(project_root: Path, drill_id: str, inventory_path: Path,
 def lock_free(drill_home: Path, environment: str) -> None:
     """Refuse (exit 4) before any side effect when the environment is locked by another
     run (live or stale) or has an unfinished run; the engine takes the lock itself."""
-    from orchestrator.engine.lock import EnvironmentLock
+    from orchestrator.engine.lock import EnvironmentLock, writable_or_refuse
     from orchestrator.errors import RefusedError
     from orchestrator.journal.runfolder import unfinished_runs
 
+    writable_or_refuse(drill_home, "DRILL_HOME",
+                       "the environment lock, the lab's state and the unfinished-run registry")
     lock = EnvironmentLock(drill_home, environment)
     if lock.path.exists():
         raise lock.refusal()

@@ -63,6 +63,11 @@ def recover(drill_home: Path, environment: str, *, reports_dirs: tuple[Path, ...
         _refuse_manual(runs, inventory)
     done: list[Recovered] = []
     for run_dir in runs:
+        completed = _complete_from_fallback(drill_home, run_dir, signer, say)
+        if completed is not None:
+            unregister_active(drill_home, environment, run_dir.name)
+            done.append(completed)
+            continue
         records = list(read_records(run_dir / "journal.jsonl"))
         start = next((r for r in records if r.kind == "run.start"), None)
         actions: list[str] = []
@@ -104,6 +109,58 @@ def recover(drill_home: Path, environment: str, *, reports_dirs: tuple[Path, ...
     if holder is not None:
         done.append(Recovered(holder.run_id, Path(), (f"released stale lock of {holder.describe()}",), None))
     return done
+
+
+def _complete_from_fallback(drill_home: Path, run_dir: Path, signer: Any,
+                            say: Callable[[str], None]) -> Recovered | None:
+    """A run whose journal went on in its fallback (the run folder's disk was full or
+    read-only): append the continuation to the run folder's journal. A run that had ended
+    is then whole: its reports are rendered (recorded in renders.jsonl) and it is sealed;
+    returned. A run that died while in fallback carries on like any unfinished run: None."""
+    from orchestrator.adapters.atomic import write_atomic
+    from orchestrator.journal.chain import complete_from, disk_of
+    from orchestrator.journal.runfolder import ANSIBLE_MANIFEST, fallback_journal, fallback_manifest
+
+    cont = fallback_journal(drill_home, run_dir.name)
+    if cont is None:
+        return None
+    journal = run_dir / "journal.jsonl"
+    manifest = fallback_manifest(cont)
+    try:
+        if manifest.is_file():  # the Ansible manifest run.end binds, written while in fallback
+            write_atomic(run_dir / ANSIBLE_MANIFEST, manifest.read_bytes())
+        n = complete_from(journal, cont)
+        manifest.unlink(missing_ok=True)
+    except OSError as e:
+        raise RefusedError(f"{run_dir.name}: {e} ({disk_of(run_dir)}); free space there and "
+                           f"run `drill recover` again") from None
+    say(f"{run_dir.name}: journal completed with {n} record(s) from {cont}")
+    records = list(read_records(journal))
+    if not any(r.kind == "run.end" for r in records):
+        return None
+    actions = [f"journal completed with {n} record(s) from {cont}"]
+    start = next((r for r in records if r.kind == "run.start"), None)
+    lang = "en"
+    try:
+        from orchestrator.integrity.renders import record_render
+        from orchestrator.reports import render_report
+
+        for fmt in ("html", "json"):
+            record_render(run_dir, render_report(run_dir, fmt, lang), fmt, lang, signer=signer)
+        actions.append("reports rendered (renders.jsonl)")
+    except Exception as e:  # the record is whole; a report can be rendered later
+        actions.append(f"reports not rendered: {type(e).__name__}: {e}")
+    try:
+        from orchestrator.integrity.index import append_run
+
+        reports = Path((start.data.get("reports_dir") if start else None) or run_dir.parent.parent)
+        append_run(reports, run_dir, signer=signer)
+        actions.append("sealed in the archive index")
+    except Exception as e:
+        actions.append(f"archive index not updated: {e}")
+    for a in actions[1:]:
+        say(f"{run_dir.name}: {a}")
+    return Recovered(run_dir.name, run_dir, tuple(actions), None)
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,7 @@ from orchestrator.journal import records as jr
 from orchestrator.journal.chain import Journal, read_records
 from orchestrator.journal.runfolder import (
     RunFolder,
+    fallback_dirs,
     new_run_id,
     register_active,
     unfinished_runs,
@@ -134,7 +135,9 @@ class Engine:
                     f"run `drill recover` first")
             self.folder = RunFolder.create(self.opt.reports_dir, self.drill.id,
                                            self.inv.environment.timezone, run_id=run_id)
-            self.journal = Journal(self.folder.journal, run_id)
+            self.journal = Journal(self.folder.journal, run_id,
+                                   fallback_dirs=fallback_dirs(self.opt.drill_home),
+                                   on_fallback=self.safety.disk_trouble)
             self.bus.subscribe(ev.JournalHandler(self.journal, self.redactor), critical=True)
             for h in self._extra_handlers:
                 self.bus.subscribe(h)

@@ -129,6 +129,14 @@ class Safety:
                                             self.state.phase, self.state.step_label))
             self._journaled += 1
 
+    def disk_trouble(self, message: str) -> None:
+        """The journal could not be written in the run folder and went to its fallback
+        (journal.chain.Journal): said on stderr at once, and the fault phases stop
+        (restore runs): a drill whose record cannot be kept does not go on cutting service."""
+        with contextlib.suppress(OSError):
+            os.write(2, f"\nwarning: {message}\n".encode())
+        self.request_abort(f"run folder not writable: {message}")
+
     def request_abort(self, reason: str) -> None:
         if self._abort.is_set():
             return
@@ -138,10 +146,11 @@ class Safety:
 
     def debug_pause(self, phase: str, index: int, edge: str, run_id: str | None) -> None:
         """Test hook (inert unless DRILL_DEBUG_PAUSE_AT and _FILE are set): park at a boundary."""
-        if not self._pause_at or not self._pause_file or self._pause_at != f"{phase}:{index}:{edge}":
+        at = f"{phase}:{index}:{edge}"  # DRILL_DEBUG_PAUSE_AT: one boundary or several, comma-separated
+        if not self._pause_at or not self._pause_file or at not in self._pause_at.split(","):
             return
         path = Path(self._pause_file)
-        path.write_text(json.dumps({"at": self._pause_at, "pid": os.getpid(), "run": run_id}))
+        path.write_text(json.dumps({"at": at, "pid": os.getpid(), "run": run_id}))
         seen = len(self.signals.received)
         while path.exists() and len(self.signals.received) == seen:
             time.sleep(0.02)
@@ -156,6 +165,18 @@ class Safety:
                 and service_loss(st.measured_kind(inv.gateway(rec.gateway).kind), rec)):
             self.request_abort(f"blast radius: {rec.gateway} is not on the predicted failed path "
                                f"but lost service ({rec.type} {dict(rec.data)})")
+
+    def watch_restart(self, enabled: bool, gateway: str, old_pid: Any, new_pid: Any) -> bool:
+        """Probe thread: a gateway's process changed while the drill waits for recovery or
+        holds (a gateway the fault steps restarted excepted): it died, whatever its monitor
+        says now, so its service was lost; the run aborts and restores. True when it does."""
+        st = self.state
+        if not (enabled and st.phase in ("recovery", "hold") and gateway not in st.restarted):
+            return False
+        self.request_abort(f"{gateway}'s process died and was started again during the "
+                           f"{st.phase} phase (pid {old_pid} → {new_pid}): a loss of service "
+                           f"the drill did not cause")
+        return True
 
     def scan_blast_radius(self, inv: Inventory, enabled: bool, tracker) -> None:
         """Losses that arrived before the fault's time was known (the playbook still ran)."""

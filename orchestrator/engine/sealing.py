@@ -4,15 +4,17 @@ the engine at the end of every run and by `drill recover` closing a dead one."""
 
 from __future__ import annotations
 
+import hashlib
 import socket
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from orchestrator.integrity.manifest import write_ansible_manifest
+from orchestrator.adapters.atomic import write_atomic
+from orchestrator.integrity.manifest import ansible_files, manifest_bytes, write_ansible_manifest
 from orchestrator.journal import records as jr
 from orchestrator.journal.chain import read_records
-from orchestrator.journal.runfolder import ANSIBLE_MANIFEST, sha256_file
+from orchestrator.journal.runfolder import ANSIBLE_MANIFEST, fallback_manifest, sha256_file
 
 if TYPE_CHECKING:
     from orchestrator.engine.runner import Engine
@@ -39,8 +41,25 @@ def write_reports(eng: Engine) -> dict[str, str]:
     artifacts: dict[str, str] = {}
     for path in sorted(p for p in eng.folder.evidence.rglob("*") if p.is_file()):
         artifacts[eng.folder.relative(path)] = sha256_file(path)
+    if eng.journal.fallback is not None:
+        # The run folder's disk failed: its journal lacks the tail, so a report rendered
+        # now would be wrong. `drill recover` completes the journal; `drill report` renders.
+        eng.emit(jr.Note("reports not written: the run folder could not be written",
+                         {"journal_continues_in": str(eng.journal.fallback)}))
+        # The manifest binding the artifacts already in the run folder waits beside the
+        # journal's continuation; `drill recover` puts it in place (run.end binds it now).
+        files = ansible_files(eng.folder.path)
+        if files:
+            data = manifest_bytes(eng.folder.run_id, files)
+            write_atomic(fallback_manifest(eng.journal.fallback), data)
+            artifacts[ANSIBLE_MANIFEST] = hashlib.sha256(data).hexdigest()
+        return artifacts
     # Every playbook is over (recover ended the dead ones' process groups first).
-    manifest = write_ansible_manifest(eng.folder.path)
+    try:
+        manifest = write_ansible_manifest(eng.folder.path)
+    except OSError as e:
+        manifest = None
+        eng.emit(jr.Note("ansible manifest not written", {"error": f"{type(e).__name__}: {e}"}))
     if manifest is not None:
         artifacts[ANSIBLE_MANIFEST] = manifest
     try:
@@ -58,6 +77,8 @@ def write_reports(eng: Engine) -> dict[str, str]:
 
 
 def index(eng: Engine) -> None:
+    if eng.journal.fallback is not None:  # sealed by `drill recover` once the journal is whole
+        return
     try:
         from orchestrator.integrity.index import append_run
 

@@ -179,3 +179,53 @@ def unfinished_runs(home: Path, environment: str, reports_dirs: tuple[Path, ...]
         elif journal.finished:
             unregister_active(home, environment, name)
     return result
+
+
+# When the run folder's disk fills up (or turns read-only) the journal carries on in a
+# continuation file on another filesystem, and the playbooks' artifacts beside it
+# (docs/journal.md, "Disk full"): `$DRILL_HOME/fallback/`, else `/dev/shm/drill-<uid>/`,
+# else the system's temporary folder; the first that is not on the run folder's disk.
+
+
+def fallback_dirs(home: Path) -> tuple[Path, ...]:
+    import tempfile
+
+    uid = os.getuid()
+    return (Path(home) / "fallback", Path("/dev/shm") / f"drill-{uid}",
+            Path(tempfile.gettempdir()) / f"drill-{uid}-fallback")
+
+
+def _device(path: Path) -> int | None:
+    for p in (Path(path), *Path(path).absolute().parents):
+        try:
+            return p.stat().st_dev
+        except OSError:
+            continue
+    return None
+
+
+def fallback_dir(home: Path, near: Path) -> Path | None:
+    """The first fallback folder not on the disk of `near` that can be created, or None."""
+    for folder in fallback_dirs(home):
+        if _device(folder) == _device(near):
+            continue
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            continue
+        return folder
+    return None
+
+
+def fallback_journal(home: Path, run_id: str) -> Path | None:
+    """A run's journal continuation, if the run wrote one (see fallback_dirs)."""
+    for folder in fallback_dirs(home):
+        path = folder / f"{run_id}.journal.jsonl"
+        if path.is_file():
+            return path
+    return None
+
+
+def fallback_manifest(continuation: Path) -> Path:
+    """Where the Ansible manifest of a run in fallback waits: beside its continuation."""
+    return Path(str(continuation).removesuffix(".journal.jsonl") + ".ansible-manifest.json")

@@ -30,6 +30,11 @@ from orchestrator.model.inventory import Gateway
 SPAWNER_MODULE = "orchestrator.lab.spawner"
 SPAWN_AHEAD = 25  # gateways started but not yet logged in, at most
 STOP_GRACE_S = 5.0
+# A gateway that dies on its own is started again, as a firm's service manager would
+# (systemd Restart=on-failure): after RESTART_DELAY_S, unless it died within
+# RESTART_MIN_UP_S of its start (a crash at start is a broken config, not a fault to ride).
+RESTART_DELAY_S = 1.0
+RESTART_MIN_UP_S = 3.0
 
 
 def log(msg: str) -> None:
@@ -108,6 +113,7 @@ class GatewayProc:
         self.status = "stopped"  # running | stopped | exited
         self.returncode: int | None = None
         self.started_at = 0.0
+        self.restarts = 0  # started again by the supervisor after dying on its own
 
     @property
     def config(self) -> Path:
@@ -124,8 +130,19 @@ class GatewayProc:
         self.returncode = None if fut.cancelled() or fut.exception() else fut.result()
         if self.status == "running":
             self.status = "exited"
+            up = time.monotonic() - self.started_at
             log(f"gateway {self.gw.id} (pid {self.pid}) exited with {self.returncode}")
+            if up >= RESTART_MIN_UP_S and not fut.cancelled() and fut.exception() is None:
+                asyncio.get_running_loop().create_task(self._restart_later())
         self.pid = None
+
+    async def _restart_later(self) -> None:
+        await asyncio.sleep(RESTART_DELAY_S)
+        if self.status != "exited":  # stopped or started by a control request meanwhile
+            return
+        self.restarts += 1
+        log(f"gateway {self.gw.id} restarted after it exited ({self.restarts} time(s))")
+        await self.start()
 
     def signal(self, sig: int) -> None:
         if self.pid is not None:
@@ -405,7 +422,7 @@ class Supervisor:
                 md = "multicast" if gid in self.feed.subs else ("tcp" if s else "none")
             gws.append({
                 "id": gid, "kind": gp.gw.kind, "process": gp.status,
-                "pid": gp.pid,
+                "pid": gp.pid, "restarts": gp.restarts,
                 "state": state, "centre": s.centre if s else None,
                 "session_id": s.session_id if s else None,
                 "login_time": iso_ns(s.login_ns) if s else None,

@@ -105,7 +105,12 @@ class SampleSink:
         line = json.dumps(sample.to_record(), separators=(",", ":")) + "\n"
         with self._lock:
             if not self._fh.closed:
-                self._fh.write(line)
+                try:
+                    self._fh.write(line)
+                except OSError:  # the disk is full: the samples stop there, probing goes on
+                    with contextlib.suppress(OSError):
+                        self._fh.close()
+                    return
                 self.count += 1
 
     def close(self) -> None:

@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from engine.engine_fixtures import make_project
 from support import require_tool
 from test_verify import drill_exe
 
@@ -43,9 +44,12 @@ def flip(path: Path, pos: int) -> bytes:
 def test_drill_run_signing_key_seals_a_real_run(tmp_path, ssh_key):
     home, reports = tmp_path / "home", tmp_path / "reports"
     inv = make_lab_inventory(tmp_path, gateways=2)
+    # The engine tests' quick carrier drill (no pre-check or evidence step): sealing does
+    # not depend on the drill, and its playbooks leave ansible-runner artifacts to bind.
+    project = make_project(tmp_path / "project")
     with running_lab(inv, home):
-        out = drill(["run", "single-line", "-i", inv, "--reports", reports,
-                     "--signing-key", ssh_key], home, tmp_path)
+        out = drill(["run", "quick-failback", "-i", inv, "--reports", reports,
+                     "--project", project, "--signing-key", ssh_key], home, tmp_path)
         assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
     [run] = sorted(reports.glob("*/*/journal.jsonl"))
     run = run.parent

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from support import poll
+from support import TOLERANCE_S, poll
 
 REPO = Path(__file__).resolve().parents[2]
 PHASES = ("precheck", "fault", "recovery", "hold", "restore")
@@ -242,3 +242,35 @@ def _gunzip(data: bytes) -> bytes | None:
         return gzip.decompress(data)
     except (OSError, EOFError):
         return None
+
+
+# ------------------------------------------------------------------ after a run
+
+
+def steady_problem(inventory_path: Path, lab) -> str | None:
+    """All gateways logged in once, on their home centre; every line and centre up."""
+    from orchestrator.config.inventory import load_inventory
+    from orchestrator.engine.steady import wait_steady
+    from orchestrator.targets.lab import LabTarget
+
+    inv = load_inventory(inventory_path)
+    # The engine's after-check already waited; allow one heartbeat timeout for the
+    # market-data freshness check to see a tick after the last restart.
+    result = wait_steady(inv, observe=LabTarget(lab.state_dir).environment_view, require_home=True,
+                         timeout_s=inv.timing.heartbeat_timeout + 4 * TOLERANCE_S)
+    return None if result.ok else f"lab not in steady state: {result.describe_failures()}"
+
+
+def process_problem(home: Path, lab, snapshot) -> str | None:
+    """Nothing the run started is alive: not the processes seen while it was paused, and
+    no other process carrying this test's DRILL_HOME except the lab's own."""
+    keep = lab_pids(lab.pid)
+
+    def left():
+        return ([p for p in snapshot if p.alive and p.pid not in keep], leftovers(home, keep))
+
+    try:  # a group killed a moment ago may need the kernel a moment to reap
+        poll(lambda: left() == ([], []), TOLERANCE_S, "the run's processes to be gone")
+    except AssertionError:
+        return f"processes left behind: {left()}"
+    return None
