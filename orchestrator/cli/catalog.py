@@ -159,7 +159,19 @@ def _describe(drill, lang: str) -> str:
                 out.append(f"       verify: {_flow(expectation)}")
             if step.manual:
                 out.append(f"       manual: {step.manual.get(lang)}")
+        if phase == "restore" and drill.failback and not any(
+                (s.raw.get("effect") or {}).get("repoint", {}).get("to") == "home"
+                if isinstance(s.raw.get("effect"), dict) else False for s in steps):
+            out.append(f"  {len(steps) + 1}. [playbook] {_label(lang, 'show_failback_step')}")
+            out.append(f"       {_label(lang, 'plan_when')}: {_label(lang, 'show_failback_when')}")
     return "\n".join(out)
+
+
+def _label(lang: str, key: str, **kw) -> str:
+    from orchestrator.model.i18n import LABELS
+
+    zh, en = LABELS[key]
+    return (zh if lang == "zh" else en).format(**kw)
 
 
 def _flow(value: object) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -199,35 +200,56 @@ def plan(drill_id, inventory, project, as_json, sets, ansible_check, lang):
 
     Example:  drill plan single-line --set line=cu-nf
     """
-    import json
-
     from orchestrator.config.project import drill_home, find_project
     from orchestrator.engine.plan import plan as make_plan
 
     proj = find_project(project)
     shown = make_plan(proj.root, drill_id, proj.inventory_path(inventory), _overrides(sets),
-                      drill_home(), ansible_check=ansible_check)
-    rows = shown.steps
+                      drill_home(), ansible_check=ansible_check, lang=lang)
     if as_json:
         click.echo(json.dumps(shown.to_record(), ensure_ascii=False, indent=2))
         return
-    click.echo(f"{drill_id}  params: " + ", ".join(f"{k}={v}" for k, v in shown.params.items()))
-    for r in rows:
-        name = r["name"]["zh" if lang == "zh" else "en"]
-        what = {"playbook": lambda r: f"{r['playbook']} {json.dumps(r['vars'], ensure_ascii=False)}",
-                "wait": lambda r: json.dumps({k: v for k, v in r["wait"].items() if v is not None}),
-                "verify": lambda r: f"{len(r['verify'])} expectation(s)",
-                "manual": lambda r: (r["manual"] or {}).get(lang, "")}[r["kind"]](r)
-        line = f"  {r['phase']:<9}{r['index']:>2}  {r['kind']:<8} {name}: {what}"
-        if "check" in r:
-            line += f"  [check: {r['check']['status']}]"
-        click.echo(line)
-    click.echo("on the failed path: " + (", ".join(shown.on_path) or "none"))
-    for o in shown.objectives:
-        state = "n/a" if o.state == "not_applicable" else "measure"
-        click.echo(f"  {state:<9}{o.name}: {o.detail}")
+    click.echo(plan_text(shown, lang))
     for w in shown.warnings:
-        click.echo(f"warning: {w}", err=True)
+        click.echo(f"{label(lang, 'plan_warning')}: {w}", err=True)
+
+
+def label(lang: str, key: str, **kw) -> str:
+    from orchestrator.model.i18n import LABELS
+
+    zh, en = LABELS[key]
+    return (zh if lang == "zh" else en).format(**kw)
+
+
+def plan_text(shown, lang: str) -> str:
+    """`drill plan` for people: every step in order with targets, change, wait, timeout,
+    condition and check-mode result (with its reason)."""
+    from orchestrator.engine.plan_detail import check_reason
+
+    t = lambda key: label(lang, key)  # noqa: E731
+    out = [f"{shown.drill}  {t('plan_params')}: "
+           + ", ".join(f"{k}={v}" for k, v in shown.params.items())]
+    for r in shown.steps:
+        out.append(f"  {r['phase']}[{r['index']}]  {r['kind']:<8} {r['name']['zh' if lang == 'zh' else 'en']}")
+        if r.get("playbook"):
+            out.append(f"      playbook: {r['playbook']} {json.dumps(r['vars'], ensure_ascii=False)}")
+        if r.get("targets"):
+            out.append(f"      {t('plan_targets')}: {', '.join(r['targets'])}")
+        for item in r.get("changes") or ():
+            out.append(f"      {t('plan_changes')}: {item}")
+        if r.get("waits_for"):
+            out.append(f"      {t('plan_waits_for')}: {r['waits_for']}")
+        if r.get("timeout_s") is not None:
+            out.append(f"      {t('plan_timeout')}: {r['timeout_s']:g}s")
+        if r.get("when"):
+            out.append(f"      {t('plan_when')}: {r['when']}")
+        if "check" in r:
+            out.append(f"      {t('plan_check')}: {check_reason(r['check'])}")
+    out.append(f"{t('plan_on_path')}: " + (", ".join(shown.on_path) or t("plan_none")))
+    for o in shown.objectives:
+        state = t("plan_na") if o.state == "not_applicable" else t("plan_measure")
+        out.append(f"  {state:<9}{o.name}: {o.detail}")
+    return "\n".join(out)
 
 
 @click.command("recover")

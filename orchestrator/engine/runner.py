@@ -23,6 +23,7 @@ from orchestrator.engine.lock import EnvironmentLock
 from orchestrator.engine.notify import notify_quietly
 from orchestrator.engine.observe import Observation
 from orchestrator.engine.options import RunOptions, RunOutcome
+from orchestrator.engine.plan_detail import planned_steps
 from orchestrator.engine.playbook import failback_step, is_fault
 from orchestrator.engine.record import run_start_record
 from orchestrator.engine.safety import Abort, Safety, StepFailed, preflight, standing_approval
@@ -137,6 +138,8 @@ class Engine:
                 self.emit(jr.RunStart(run_start_record(self.resolved, self.inv, self.opt,
                                                       self.target.state_dir)))
                 self.emit(jr.Lock(str(lock.path), holder.__dict__))
+                steps, on_path = planned_steps(self.resolved, self.inv, self.opt.lang)
+                self.emit(jr.RunPlan(self.opt.lang, tuple(steps), on_path))
                 if self.approval is not None:
                     self.emit(jr.StandingApprovalUsed(**self.approval.to_record()))
                 notify_quietly(self.inv, "start", {"run": run_id, "drill": self.drill.id})

@@ -402,3 +402,60 @@ def locale(lang: str, tz_name: str) -> Locale:
     except (ZoneInfoNotFoundError, ValueError):
         tz_name = "Asia/Shanghai"
     return Locale(lang, tz_name)
+
+
+# --- terminal: what `drill` prints while it plans and runs (issue 20) --------------------
+# Keys of the operator's console; the report's own labels are above. key: (zh, en)
+LABELS.update({
+    "plan_router": ("路由器 {router} 接口 {interface}（线路 {line}）",
+                    "router {router} interface {interface} (line {line})"),
+    "plan_gateway": ("网关 {gateway}（主机 {host}）", "gateway {gateway} (host {host})"),
+    "plan_lab_line": ("实验环境路由器：线路 {line} {state}（方式 {mode}）",
+                      "lab router: line {line} {state} (mode {mode})"),
+    "plan_lab_centre": ("实验环境：中心 {centre} {state}", "lab: centre {centre} {state}"),
+    "plan_linux_centre": ("linux 驱动无法操作 SSCC 中心，本步骤将被拒绝（请使用 manual 驱动）",
+                          "the linux driver cannot change an SSCC centre: this step would be "
+                          "refused (use the manual driver)"),
+    "plan_driver": ("由驱动 {driver} 执行（playbooks/drivers/{driver}/{playbook}）",
+                    "through driver {driver} (playbooks/drivers/{driver}/{playbook})"),
+    "plan_config_change": ("网关 {gateway} 配置 {config}（{format}）服务器列表：{before} ⇒ {after}，然后重启网关",
+                           "gateway {gateway} config {config} ({format}) server list: "
+                           "{before} ⇒ {after}, then restart the gateway"),
+    "plan_as_found": ("运行时的当前值", "as found at run time"),
+    "plan_no_change": ("只读，不做变更", "reads only, changes nothing"),
+    "plan_custom_playbook": ("自定义剧本 {playbook}：变更内容由剧本决定",
+                             "custom playbook {playbook}: the change is the playbook's"),
+    "plan_wait_soak": ("保持 {seconds} 秒", "hold for {seconds}s"),
+    "plan_wait_soak_no_new_loss": ("保持 {seconds} 秒，期间不得有新的中断",
+                                   "hold for {seconds}s with no new loss of service"),
+    "plan_wait_all_restored": ("受影响网关全部恢复业务（预计：{gateways}）",
+                               "every gateway on the failed path restored (predicted: {gateways})"),
+    "plan_wait_on_centre": ("全部网关（仅卫星网关除外）登录 {centre}",
+                            "every gateway (not satellite-only) logged in at {centre}"),
+    "plan_wait_md_source": ("全部行情网关经 {source} 接收行情",
+                            "every market-data gateway receiving over {source}"),
+    "plan_wait_all_logged_in": ("全部网关已登录", "every gateway logged in"),
+    "plan_wait_steady": ("稳态（全部网关在主用中心登录）",
+                         "steady state (every gateway logged in at its home centre)"),
+    "plan_when_failback": ("仅当恢复结束时有网关不在主用中心时执行（预计：{gateways}）",
+                           "only if a gateway is off its home centre when restore ends "
+                           "(predicted: {gateways})"),
+    "plan_params": ("参数", "params"),
+    "plan_targets": ("对象", "targets"),
+    "plan_changes": ("变更", "change"),
+    "plan_waits_for": ("等待", "waits for"),
+    "plan_timeout": ("超时", "timeout"),
+    "plan_when": ("条件", "when"),
+    "plan_check": ("检查模式", "check mode"),
+    "plan_on_path": ("故障路径上的网关", "on the failed path"),
+    "plan_none": ("无", "none"),
+    "plan_measure": ("待测", "measure"),
+    "plan_na": ("不适用", "n/a"),
+    "plan_warning": ("警告", "warning"),
+    "show_failback_step": ("回切（恢复阶段结束后自动加入）：repoint.yml 将不在主用中心的网关恢复至主用中心",
+                           "failback (added after restore): repoint.yml returns every gateway "
+                           "off its home centre to it"),
+    "show_failback_when": ("仅当恢复结束时有网关不在主用中心时执行（`drill plan` 列出预计的网关）",
+                           "only if a gateway is off its home centre when restore ends "
+                           "(`drill plan` names the gateways it predicts)"),
+})

@@ -76,3 +76,22 @@ def test_shipped_drill_journal_has_the_record_kinds_and_keys_of_before_the_restr
     drill_id, ran = shipped
     assert ran.run is not None, ran.err[-4000:]
     assert record_keys(records(ran.run)) == golden_keys(drill_id)
+
+
+def test_shipped_drill_plan_lists_every_step_the_run_journals(shipped, lab_env):
+    """Issue 20: `drill plan` (the same list the run journals as `plan`) names every step
+    the run took, failback included, in order."""
+    from orchestrator.engine.plan import plan
+
+    drill_id, ran = shipped
+    assert ran.run is not None, ran.err[-4000:]
+    recs = records(ran.run)
+    journaled = [(s["phase"], s["index"]) for s in of_kind(recs, "step.start")]
+    (run_plan,) = of_kind(recs, "plan")
+    shown = plan(lab_env.project, drill_id, lab_env.inventory, {"hold": "1s"}, lab_env.home,
+                 ansible_check=False)
+    planned = [(s["phase"], s["index"]) for s in shown.steps]
+    assert planned == [(s["phase"], s["index"]) for s in run_plan["steps"]]
+    assert planned == journaled, (drill_id, planned, journaled)
+    for step in shown.steps:  # every step says what it acts on or waits for
+        assert step["changes"] or step["waits_for"], step
