@@ -45,3 +45,41 @@ def archive_dir(project: Path | None, reports: Path | None) -> Path:
     from orchestrator.config.project import find_project
 
     return find_project(project).reports_dir
+
+
+lang_option = click.option(
+    "--lang",
+    type=click.Choice(["zh", "en"]),
+    default=None,
+    help="Language of everything the command prints and renders. Default: the inventory's "
+    "environment.language, else the locale (LC_ALL, LC_MESSAGES, LANG: zh_* is zh), else en.",
+)
+
+
+def locale_lang() -> str:
+    """zh when the locale is Chinese, else en."""
+    import os
+
+    for var in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(var)
+        if value:
+            return "zh" if value.lower().startswith("zh") else "en"
+    return "en"
+
+
+def resolve_lang(lang: str | None, inventory: Path | None = None) -> str:
+    """--lang, else the inventory's environment.language, else the locale: one rule for
+    every command, so a run and its report speak the same language."""
+    if lang:
+        return lang
+    if inventory is not None:
+        from orchestrator.config.inventory import load_inventory
+        from orchestrator.errors import DrillError
+
+        try:
+            language = load_inventory(inventory).environment.language
+        except (DrillError, OSError):  # the command reports a bad inventory itself
+            language = None
+        if language:
+            return language
+    return locale_lang()

@@ -8,8 +8,15 @@ from pathlib import Path
 
 import click
 
-from orchestrator.cli._options import inventory_option, json_option, project_option, reports_option
-from orchestrator.model.run import state_counts, verdict_line
+from orchestrator.cli._options import (
+    inventory_option,
+    json_option,
+    lang_option,
+    project_option,
+    reports_option,
+    resolve_lang,
+)
+from orchestrator.model.run import state_counts
 
 
 def _overrides(sets: tuple[str, ...]) -> dict[str, str]:
@@ -92,9 +99,6 @@ def _table(outcome, lang: str = "en") -> str:
     return tabulate(rows, headers=[t(f"col_{c}") for c in _COLUMNS])
 
 
-_STATE_MARK = {"passed": "pass", "failed": "FAIL", "not_applicable": "n/a", "not_tested": "UNTESTED"}
-
-
 def _outcome_json(outcome) -> dict:
     return {"run_id": outcome.run_id, "run_dir": str(outcome.run_dir), "status": outcome.status,
             "exit_code": outcome.exit_code, "summary": outcome.summary,
@@ -131,28 +135,39 @@ def _outcome_json(outcome) -> dict:
                    "confirmation. Never with --yes.")
 @click.option("--override-window", metavar="REASON",
               help="Run production outside its change windows; the reason is recorded.")
-@click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True)
+@lang_option
+@click.option("--quiet", "-q", is_flag=True,
+              help="Print only the verdict line (schedules): no live progress, no table.")
 @signing_key_option
 def run(drill_id, inventory, project, reports, as_json, sets, yes, operator, junit, ticket,
-        approver, confirm_environment, standing_approval, override_window, lang, signing_key):
+        approver, confirm_environment, standing_approval, override_window, lang, quiet,
+        signing_key):
     """Run a drill end to end: gate, fault, measure, restore, check, report.
+
+    While it runs, each step, each playbook task and host, and every wait (what it waits
+    for, who is still missing) are printed on stderr; the last line on stdout is the
+    verdict line, the report's first line.
 
     Example:  drill run carrier-outage --set carrier=CU
     """
     from orchestrator.config.project import drill_home, find_project
     from orchestrator.engine.options import RunOptions
     from orchestrator.engine.prepare import run_drill
+    from orchestrator.engine.progress import Console
 
     proj = find_project(project)
     inv_path = proj.inventory_path(inventory)
+    lang = resolve_lang(lang, inv_path)
     signer = _signer(inv_path, signing_key)
+    live = not as_json and not quiet
     opts = RunOptions(reports_dir=reports or proj.reports_dir, drill_home=drill_home(),
                       project_root=proj.root, overrides=_overrides(sets), operator=operator,
                       yes=yes, ticket=ticket, approver=approver,
                       confirm_environment=confirm_environment, override_window=override_window,
                       standing_approval=standing_approval,
-                      lang=lang, ask=_ask(), progress=not as_json, signer=signer)
-    outcome = run_drill(drill_id, inv_path, opts, say=_say, announce=not as_json)
+                      lang=lang, ask=_ask(), progress=live, signer=signer)
+    outcome = run_drill(drill_id, inv_path, opts, say=_say, announce=live,
+                        handlers=(Console(lang),) if live else ())
     if junit:
         from orchestrator.errors import DrillError
         from orchestrator.integrity.renders import record_render
@@ -168,22 +183,38 @@ def run(drill_id, inventory, project, reports, as_json, sets, yes, operator, jun
             except DrillError as e:
                 click.echo(f"warning: {e}", err=True)
     if as_json:
-        import json
-
         click.echo(json.dumps(_outcome_json(outcome), ensure_ascii=False, indent=2))
+    elif quiet:
+        click.echo(run_verdict(outcome, lang))
     else:
-        click.echo(_table(outcome, lang))
-        for o in outcome.objectives:
-            click.echo(f"  {_STATE_MARK[o.verdict]:<9}{o.name}: {o.detail}")
-        if outcome.steady_after_ok is not None:
-            click.echo(f"  {'pass' if outcome.steady_after_ok else 'FAIL':<9}steady state after restore")
-        click.echo(f"\n{outcome.summary}")
-        click.echo(f"run folder: {outcome.run_dir}")
+        click.echo(result_text(outcome, lang))
         if outcome.lab_started:
-            click.echo("the lab stays up for the next drill; `drill lab down` stops it", err=True)
+            click.echo(label(lang, "console_lab_stays_up"), err=True)
         # the verdict line is the last line on the terminal (and the first of the report)
-        click.echo(verdict_line(outcome.status, (o.verdict for o in outcome.objectives)))
+        click.echo(run_verdict(outcome, lang))
     raise click.exceptions.Exit(outcome.exit_code)
+
+
+def run_verdict(outcome, lang: str) -> str:
+    """The verdict line as the report's first line has it: status, each state counted."""
+    c = state_counts(o.verdict for o in outcome.objectives)
+    return (label(lang, f"status_{outcome.status}") + ("：" if lang == "zh" else ": ")
+            + label(lang, "verdict_counts", **c))
+
+
+def result_text(outcome, lang: str) -> str:
+    """The table, one line per objective (the verdict line counts exactly these), the
+    steady state after restore, why the run stopped, the run folder."""
+    out = [_table(outcome, lang)]
+    for o in outcome.objectives:
+        out.append(f"  {label(lang, 'console_state_' + o.verdict):<9}{o.name}: {o.detail}")
+    if outcome.steady_after_ok is not None:
+        out.append("  " + label(lang, "console_steady_after", state=label(
+            lang, "console_reached" if outcome.steady_after_ok else "console_not_reached")))
+    if outcome.abort_reason:
+        out.append(label(lang, "console_abort_reason", reason=outcome.abort_reason))
+    out.append(label(lang, "console_run_folder", path=outcome.run_dir))
+    return "\n".join(out)
 
 
 @click.command("plan")
@@ -194,7 +225,7 @@ def run(drill_id, inventory, project, reports, as_json, sets, yes, operator, jun
 @click.option("--set", "sets", multiple=True, metavar="NAME=VALUE", help="Set a drill parameter.")
 @click.option("--check/--no-check", "ansible_check", default=True, show_default=True,
               help="Run each playbook step with ansible-playbook --check.")
-@click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True)
+@lang_option
 def plan(drill_id, inventory, project, as_json, sets, ansible_check, lang):
     """Show a drill's resolved steps as they would run (Ansible check mode where it means something).
 
@@ -204,7 +235,9 @@ def plan(drill_id, inventory, project, as_json, sets, ansible_check, lang):
     from orchestrator.engine.plan import plan as make_plan
 
     proj = find_project(project)
-    shown = make_plan(proj.root, drill_id, proj.inventory_path(inventory), _overrides(sets),
+    inv_path = proj.inventory_path(inventory)
+    lang = resolve_lang(lang, inv_path)
+    shown = make_plan(proj.root, drill_id, inv_path, _overrides(sets),
                       drill_home(), ansible_check=ansible_check, lang=lang)
     if as_json:
         click.echo(json.dumps(shown.to_record(), ensure_ascii=False, indent=2))

@@ -25,6 +25,7 @@ from orchestrator.engine.observe import Observation
 from orchestrator.engine.options import RunOptions, RunOutcome
 from orchestrator.engine.plan_detail import planned_steps
 from orchestrator.engine.playbook import failback_step, is_fault
+from orchestrator.engine.progress import say
 from orchestrator.engine.record import run_start_record
 from orchestrator.engine.safety import Abort, Safety, StepFailed, preflight, standing_approval
 from orchestrator.engine.state import FAULT_PHASES, STOPPABLE, RunState
@@ -64,9 +65,11 @@ class Engine:
         self._extra_handlers = handlers
         self.state = RunState()
         self.safety = Safety(self.state, self.emit)
+        self.safety.signals.announce = say(options.lang, "console_interrupted")
+        self.safety.signals.announce_unchanged = say(options.lang, "console_interrupted_unchanged")
         self.obs = Observation(inventory, self.target, self.state, self.safety, self.emit,
                                blast_radius=self.drill.abort.blast_radius,
-                               progress=options.progress)
+                               progress=options.progress, lang=options.lang)
         self.redactor = Redactor(secret_values({"notifications": dict(inventory.notifications)})
                                  + inventory_secrets(Path(inventory.path))
                                  + vault_values(Path(inventory.path)))
