@@ -7,10 +7,13 @@ from pathlib import Path
 
 import click
 
-from orchestrator.cli._options import inventory_option, json_option, project_option
-
-lang_option = click.option("--lang", type=click.Choice(["en", "zh"]), default="en",
-                           show_default=True, help="Language of titles and step names.")
+from orchestrator.cli._options import (
+    inventory_option,
+    json_option,
+    lang_option,
+    project_option,
+    resolve_lang,
+)
 
 
 @click.command("list")
@@ -36,6 +39,7 @@ def list_drills(lang: str, as_json: bool, project: Path | None) -> None:
         return
     from orchestrator.model.i18n import LABELS
 
+    lang = resolve_lang(lang)
     headers = [LABELS[f"col_{k}"][0 if lang == "zh" else 1] for k in ("id", "title", "clauses", "cadence")]
     rows = [[d.id, d.title(lang), ", ".join(d.spec), _cadence(d.cadence, lang)] for d in drills]
     click.echo(tabulate(rows, headers=headers, tablefmt="simple"))
@@ -60,7 +64,7 @@ def show(drill_id: str, lang: str, as_json: bool, project: Path | None) -> None:
     if as_json:
         click.echo(json.dumps(_drill_json(drill), ensure_ascii=False, default=str))
         return
-    click.echo(_describe(drill, lang))
+    click.echo(_describe(drill, resolve_lang(lang)))
 
 
 @click.command("validate")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from orchestrator.cli._console import label, plan_text, result_text, run_verdict
 from orchestrator.cli._options import (
     inventory_option,
     json_option,
@@ -59,44 +60,6 @@ def _ask():
     if not sys.stdin.isatty():
         return None
     return lambda question: click.prompt(question, default="", show_default=False, err=True)
-
-
-def _fmt_time(stamp, tz: str) -> str:
-    if not stamp:
-        return "-"
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
-    dt = datetime.fromtimestamp(stamp.ns / 1e9, ZoneInfo(tz))
-    return dt.strftime("%H:%M:%S.") + f"{stamp.ns % 1_000_000_000 // 1_000_000:03d}"
-
-
-_COLUMNS = ("gateway", "service", "affected", "link_lost", "detected", "restored",
-            "interruption", "target", "result")
-
-
-def _table(outcome, lang: str = "en") -> str:
-    from tabulate import tabulate
-
-    from orchestrator.model.i18n import locale
-
-    t = locale(lang, outcome.timezone)
-
-    def service(name: str) -> str:
-        return t("col_svc_market_data") if name == "market_data" else \
-            (t(f"svc_{name}") if lang == "zh" else name)
-
-    rows = []
-    for m in outcome.measurements:
-        rows.append([m.gateway + (t("failback_mark") if m.phase == "failback" else ""),
-                     service(m.service), t("yes") if m.affected else t("no"),
-                     _fmt_time(m.link_lost, outcome.timezone), _fmt_time(m.detected, outcome.timezone),
-                     _fmt_time(m.restored, outcome.timezone),
-                     "-" if m.interruption_s is None else f"{m.interruption_s:.3f}s",
-                     "-" if m.target_s is None else f"{m.target_s:g}s",
-                     t("state_not_tested") if m.passed is None
-                     else t("pass") if m.passed else t("col_fail")])
-    return tabulate(rows, headers=[t(f"col_{c}") for c in _COLUMNS])
 
 
 def _outcome_json(outcome) -> dict:
@@ -195,28 +158,6 @@ def run(drill_id, inventory, project, reports, as_json, sets, yes, operator, jun
     raise click.exceptions.Exit(outcome.exit_code)
 
 
-def run_verdict(outcome, lang: str) -> str:
-    """The verdict line as the report's first line has it: status, each state counted."""
-    c = state_counts(o.verdict for o in outcome.objectives)
-    return (label(lang, f"status_{outcome.status}") + ("：" if lang == "zh" else ": ")
-            + label(lang, "verdict_counts", **c))
-
-
-def result_text(outcome, lang: str) -> str:
-    """The table, one line per objective (the verdict line counts exactly these), the
-    steady state after restore, why the run stopped, the run folder."""
-    out = [_table(outcome, lang)]
-    for o in outcome.objectives:
-        out.append(f"  {label(lang, 'console_state_' + o.verdict):<9}{o.name}: {o.detail}")
-    if outcome.steady_after_ok is not None:
-        out.append("  " + label(lang, "console_steady_after", state=label(
-            lang, "console_reached" if outcome.steady_after_ok else "console_not_reached")))
-    if outcome.abort_reason:
-        out.append(label(lang, "console_abort_reason", reason=outcome.abort_reason))
-    out.append(label(lang, "console_run_folder", path=outcome.run_dir))
-    return "\n".join(out)
-
-
 @click.command("plan")
 @click.argument("drill_id", metavar="ID")
 @inventory_option
@@ -245,44 +186,6 @@ def plan(drill_id, inventory, project, as_json, sets, ansible_check, lang):
     click.echo(plan_text(shown, lang))
     for w in shown.warnings:
         click.echo(f"{label(lang, 'plan_warning')}: {w}", err=True)
-
-
-def label(lang: str, key: str, **kw) -> str:
-    from orchestrator.model.i18n import LABELS
-
-    zh, en = LABELS[key]
-    return (zh if lang == "zh" else en).format(**kw)
-
-
-def plan_text(shown, lang: str) -> str:
-    """`drill plan` for people: every step in order with targets, change, wait, timeout,
-    condition and check-mode result (with its reason)."""
-    from orchestrator.engine.plan_detail import check_reason
-
-    t = lambda key: label(lang, key)  # noqa: E731
-    out = [f"{shown.drill}  {t('plan_params')}: "
-           + ", ".join(f"{k}={v}" for k, v in shown.params.items())]
-    for r in shown.steps:
-        out.append(f"  {r['phase']}[{r['index']}]  {r['kind']:<8} {r['name']['zh' if lang == 'zh' else 'en']}")
-        if r.get("playbook"):
-            out.append(f"      playbook: {r['playbook']} {json.dumps(r['vars'], ensure_ascii=False)}")
-        if r.get("targets"):
-            out.append(f"      {t('plan_targets')}: {', '.join(r['targets'])}")
-        for item in r.get("changes") or ():
-            out.append(f"      {t('plan_changes')}: {item}")
-        if r.get("waits_for"):
-            out.append(f"      {t('plan_waits_for')}: {r['waits_for']}")
-        if r.get("timeout_s") is not None:
-            out.append(f"      {t('plan_timeout')}: {r['timeout_s']:g}s")
-        if r.get("when"):
-            out.append(f"      {t('plan_when')}: {r['when']}")
-        if "check" in r:
-            out.append(f"      {t('plan_check')}: {check_reason(r['check'])}")
-    out.append(f"{t('plan_on_path')}: " + (", ".join(shown.on_path) or t("plan_none")))
-    for o in shown.objectives:
-        state = t("plan_na") if o.state == "not_applicable" else t("plan_measure")
-        out.append(f"  {state:<9}{o.name}: {o.detail}")
-    return "\n".join(out)
 
 
 @click.command("recover")
