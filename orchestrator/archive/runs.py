@@ -25,7 +25,7 @@ from typing import Any
 from orchestrator.journal.reader import JOURNAL, read_ends
 from orchestrator.journal.records import RunEnd, RunStart
 
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,8 @@ class ArchivedRun:
     summary: Any = None               # run.end data.summary as written by the engine
     rto_s: Any = None                 # run.end data.rto_s: worst failover interruption per service
     problem: str | None = None        # why the journal could not be read, if so
+    operator: str | None = None       # run.start operator
+    params: Any = None                # run.start params: the drill's resolved parameters
 
     @property
     def finished(self) -> bool:
@@ -224,4 +226,6 @@ def _read(folder: str, name: str, year: int) -> ArchivedRun | None:
         exit_code=outcome.exit_code if outcome else None,
         summary=outcome.summary if outcome else None,
         rto_s=outcome.rto_s if outcome else None,
+        operator=first.data.get("operator"),
+        params=first.data.get("params") if isinstance(first.data.get("params"), dict) else None,
     )

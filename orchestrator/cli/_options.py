@@ -10,6 +10,8 @@ project_option = click.option(
     "--project",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
+    envvar="DRILL_PROJECT",
+    show_envvar=True,
     help="Drill project folder (drills/, playbooks/, inventories/). Default: found from the "
     "current folder upwards, else the project shipped with drill.",
 )
@@ -25,7 +27,10 @@ reports_option = click.option(
     "--reports",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Archive folder for run folders. Default: the project's reports/.",
+    envvar="DRILL_REPORTS",
+    show_envvar=True,
+    help="Archive folder for run folders. Default: the project's reports/ (the project found "
+    "from the current folder upwards, else the shipped one), the same from any folder.",
 )
 
 
@@ -38,13 +43,19 @@ def inventory_path(project: Path | None, inventory: str) -> Path:
     return find_project(project).inventory_path(inventory)
 
 
-def archive_dir(project: Path | None, reports: Path | None) -> Path:
-    """The run archive: --reports, else the project's reports/."""
+def archive_dir(project: Path | None, reports: Path | None, *, name_it: bool = True) -> Path:
+    """The run archive: --reports (or DRILL_REPORTS), else the project's reports/; named
+    on stderr (`archive: PATH`) so a reader always knows which archive it looked in."""
     if reports is not None:
-        return reports
-    from orchestrator.config.project import find_project
+        path = Path(reports)
+    else:
+        from orchestrator.config.project import find_project
 
-    return find_project(project).reports_dir
+        path = find_project(project).reports_dir
+    path = path.resolve()
+    if name_it:
+        click.echo(f"archive: {path}", err=True)
+    return path
 
 
 lang_option = click.option(
