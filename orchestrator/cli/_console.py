@@ -48,8 +48,11 @@ def result_table(outcome, lang: str = "en") -> str:
         return t("col_svc_market_data") if name == "market_data" else \
             (t(f"svc_{name}") if lang == "zh" else name)
 
+    moved_to = {m.gateway: m.centre_after for m in outcome.measurements if m.phase == "failover"}
+
     def centres(m) -> str:
-        before, after = m.centre_before or "?", m.centre_after or "?"
+        before = m.centre_before or (moved_to.get(m.gateway) if m.phase == "failback" else None)
+        before, after = before or "?", m.centre_after or "?"
         return before if before == after else f"{before} → {after}"
 
     shown = [m for m in outcome.measurements if not _not_affected(m)]
