@@ -137,7 +137,13 @@ def plan_text(shown, lang: str) -> str:
         if "check" in r:
             out.append(f"      {t('plan_check')}: {check_reason(r['check'])}")
     out.append(f"{t('plan_on_path')}: " + (", ".join(shown.on_path) or t("plan_none")))
+    from orchestrator.model.i18n import LABELS
+
     for o in shown.objectives:
         state = t("plan_na") if o.state == "not_applicable" else t("plan_measure")
-        out.append(f"  {state:<9}{o.name}: {o.detail}")
+        if lang == "zh":  # the detail is English: the objective's label instead
+            name = LABELS[f"obj_{o.name}"][0] if f"obj_{o.name}" in LABELS else o.name
+            out.append(f"  {state:<6}{name}（{o.name}）")
+        else:
+            out.append(f"  {state:<9}{o.name}: {o.detail}")
     return "\n".join(out)

@@ -31,7 +31,8 @@ def _ids(value: Any) -> list[str]:
 
 def _line_commands(inv: Inventory, ln, state: str, mode: str) -> list[str]:
     """The shell commands playbooks/drivers/linux/line.yml runs on the line's router."""
-    addresses = sorted({ep.address for ep in inv.centre(ln.centre).services.values()}) \
+    # the centre's service addresses, unique, in the inventory's order (as the playbook has them)
+    addresses = list(dict.fromkeys(ep.address for ep in inv.centre(ln.centre).services.values())) \
         if any(c.id == ln.centre for c in inv.centres) else []
     if state == "down" and mode == "shutdown":
         return [f"ip link set dev {ln.interface} down"]
