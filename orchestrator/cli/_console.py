@@ -128,6 +128,7 @@ def plan_text(shown, lang: str) -> str:
             out.append(f"      {t('plan_targets')}: {', '.join(r['targets'])}")
         for item in r.get("changes") or ():
             out.append(f"      {t('plan_changes')}: {item}")
+        out += [f"          {line}" for line in r.get("config_diff") or ()]
         if r.get("waits_for"):
             out.append(f"      {t('plan_waits_for')}: {r['waits_for']}")
         if r.get("timeout_s") is not None:

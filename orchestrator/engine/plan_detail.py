@@ -83,6 +83,34 @@ def _servers(order) -> str:
     return " → ".join(f"{c} {ep}" for c, ep in order)
 
 
+def _server_lines(order) -> list[str]:
+    """The <server> elements playbooks/templates/server_list.xml.j2 renders (lab-xml)."""
+    return [f'<server centre="{c}" address="{ep.address}" port="{ep.port}"/>' for c, ep in order]
+
+
+def config_diff(inv: Inventory, step, gateways: Iterable[str] | None = None) -> list[str]:
+    """The lines a repoint changes in each gateway's config, for the formats drill writes
+    (lab-xml): `--- config`, then `- old` / `+ new` <server> lines; the old lines only when
+    known before the run (a repoint away from home: the home order)."""
+    if step.kind != "playbook" or Path(str(step.playbook)).name != "repoint.yml":
+        return []
+    v = step.vars or {}
+    to = str(v.get("to") or "home")
+    ids = list(gateways) if gateways is not None else (
+        _ids(v.get("gateways")) or [g.id for g in inv.gateways if not g.satellite_only])
+    known = {g.id: g for g in inv.gateways}
+    out: list[str] = []
+    for gid in ids:
+        g = known.get(gid)
+        if g is None or g.config_format != "lab-xml" or (g.driver or inv.driver) == "manual":
+            continue
+        out.append(f"--- {g.config} ({gid})")
+        if to != "home":
+            out += [f"- {line}" for line in _server_lines(inv.server_order(g))]
+        out += [f"+ {line}" for line in _server_lines(inv.server_order(g, dr=to != "home"))]
+    return out
+
+
 def _repoint(inv: Inventory, step, lang: str, gateways: Iterable[str] | None = None
              ) -> tuple[list[str], list[str]]:
     v = step.vars or {}
@@ -163,7 +191,8 @@ def describe(inv: Inventory, step, lang: str, on_path: Iterable[str] = (),
         timeout = max((x.within_s or 5.0 for x in step.verify), default=5.0)
     elif step.kind == "manual" and step.manual is not None:
         changes = [step.manual.get(lang)]
-    return {"targets": targets, "changes": changes, "waits_for": waits_for, "timeout_s": timeout}
+    return {"targets": targets, "changes": changes, "config_diff": config_diff(inv, step, gateways),
+            "waits_for": waits_for, "timeout_s": timeout}
 
 
 def _expectation(x) -> str:

@@ -53,3 +53,32 @@ def test_plan_prints_every_step_with_its_change_wait_and_timeout_in_chinese(tmp_
         assert text in out, text
     for word in ("targets", "change:", "waits for", "timeout", "measure ", "on the failed path"):
         assert word not in out, word
+
+
+def test_plan_shows_the_server_lines_the_repoint_template_writes(tmp_path):
+    """The config diff of a repoint: the <server> lines playbooks/templates/server_list.xml.j2
+    renders for the new order, the home order's lines removed."""
+    import jinja2
+
+    from orchestrator.config.inventory import load_inventory
+
+    root = _project(tmp_path)
+    lab = REPO / "inventories" / "lab"
+    shown = plan(root, "beijing-cutover", lab, {}, tmp_path / "home", ansible_check=False)
+    diff = _step(shown, ("fault", 1))["config_diff"]
+    inv = load_inventory(lab)
+    template = jinja2.Environment(loader=jinja2.FileSystemLoader(REPO / "playbooks" / "templates"),
+                                  autoescape=False).get_template("server_list.xml.j2")
+    for g in (g for g in inv.gateways if not g.satellite_only):
+        servers = [{"centre": c, "address": ep.address, "port": ep.port}
+                   for c, ep in inv.server_order(g, dr=True)]
+        rendered = template.render(gateway={"id": g.id, "kind": g.kind, "monitor": {
+            "address": g.monitor.address, "port": g.monitor.port}}, timing=inv.timing.__dict__,
+            servers=servers)
+        written = [ln.strip() for ln in rendered.splitlines() if ln.strip().startswith("<server ")]
+        start = diff.index(f"--- {g.config} ({g.id})")
+        block = diff[start + 1:start + 1 + len(written) + 2]
+        assert [ln[2:] for ln in block if ln.startswith("+ ")] == written
+        assert [ln for ln in block if ln.startswith("- ")] == [
+            f'- <server centre="{c}" address="{ep.address}" port="{ep.port}"/>'
+            for c, ep in inv.server_order(g)]
