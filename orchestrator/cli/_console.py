@@ -97,6 +97,18 @@ def _objective(o, lang: str) -> str:
         measured=t.value(o.measured, o.name)))
 
 
+def _why(outcome) -> str:
+    """What went wrong, from the run's summary (journaled in English): its parts without
+    the status (the verdict line says it) and without a count of met objectives (the
+    objective lines show each)."""
+    import re
+
+    parts = [p for p in str(outcome.summary or "").split("; ") if p]
+    if parts and parts[0] == outcome.status:
+        parts = parts[1:]
+    return "; ".join(p for p in parts if not re.fullmatch(r"all \d+ (measured )?objectives met", p))
+
+
 def result_text(outcome, lang: str) -> str:
     """The table, one line per objective (the verdict line counts exactly these), the
     steady state after restore, why the run stopped, the run folder."""
@@ -105,8 +117,9 @@ def result_text(outcome, lang: str) -> str:
     if outcome.steady_after_ok is not None:
         out.append("  " + label(lang, "console_steady_after", state=label(
             lang, "console_reached" if outcome.steady_after_ok else "console_not_reached")))
-    if outcome.abort_reason:
-        out.append(label(lang, "console_abort_reason", reason=outcome.abort_reason))
+    why = _why(outcome)
+    if why:
+        out.append(label(lang, "console_why", why=why))
     out.append(label(lang, "console_run_folder", path=outcome.run_dir))
     return "\n".join(out)
 

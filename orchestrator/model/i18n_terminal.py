@@ -74,6 +74,7 @@ TERMINAL: dict[str, tuple[str, str]] = {
     "console_reached": ("已达到", "reached"),
     "console_not_reached": ("未达到", "NOT reached"),
     "console_abort_reason": ("中止原因：{reason}", "aborted: {reason}"),
+    "console_why": ("原因：{why}", "{why}"),
     "console_run_folder": ("运行目录：{path}", "run folder: {path}"),
     "console_lab_stays_up": ("实验环境保持运行，供下一次演练使用；`drill lab down` 可停止",
                              "the lab stays up for the next drill; `drill lab down` stops it"),

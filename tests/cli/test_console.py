@@ -25,7 +25,8 @@ def _measure(gw, service, affected, before, after, interruption=None, passed=Tru
                    target_s=30.0 if affected else None, passed=passed, phase=phase)
 
 
-def _outcome(status="passed", steady=True, abort=None) -> RunOutcome:
+def _outcome(status="passed", steady=True, abort=None, summary="passed; all 2 measured objectives met"
+             ) -> RunOutcome:
     measures = (_measure("W000003T", "trading", False, "NF", "NF", 0.0),
                 _measure("W000000T", "trading", True, "FT", "NF", 2.308),
                 _measure("W00001TF", "market_data", False, "NF", "NF", 0.0),
@@ -34,7 +35,7 @@ def _outcome(status="passed", steady=True, abort=None) -> RunOutcome:
                   Objective("rto.settlement", 30.0, 2.34, True, "1 gateway(s) within 30s", "passed"),
                   Objective("rto.market_data", 30.0, None, False, "no gateway on the path",
                             "not_applicable"))
-    return RunOutcome("run-1", Path("/tmp/run-1"), status, 0, measures, objectives, "summary",
+    return RunOutcome("run-1", Path("/tmp/run-1"), status, 0, measures, objectives, summary,
                       steady, abort, "Asia/Shanghai")
 
 
@@ -61,9 +62,12 @@ def test_verdict_line_counts_exactly_the_objective_lines_above_it():
 
 
 def test_an_aborted_run_says_why_once_and_its_verdict_in_chinese():
-    out = _outcome(status="aborted", abort="interrupted by SIGINT")
+    out = _outcome(status="aborted", abort="interrupted by SIGINT",
+                   summary="aborted; aborted: interrupted by SIGINT; all 2 measured objectives met")
+    assert "\naborted: interrupted by SIGINT\n" in result_text(out, "en")
+    assert "objectives met" not in result_text(out, "en")
     text = result_text(out, "zh")
-    assert "中止原因：interrupted by SIGINT" in text
+    assert "原因：aborted: interrupted by SIGINT" in text
     assert run_verdict(out, "zh") == "已中止：2 项通过，0 项未通过，1 项不适用，0 项未测试"
     # the zh table and objective lines carry no English words of drill's own
     for word in ("pass", "FAIL", "gateway", "within", "not affected", "link lost", "run folder"):
