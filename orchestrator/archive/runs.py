@@ -229,3 +229,22 @@ def _read(folder: str, name: str, year: int) -> ArchivedRun | None:
         operator=first.data.get("operator"),
         params=first.data.get("params") if isinstance(first.data.get("params"), dict) else None,
     )
+
+
+def run_language(run_dir: Path) -> str | None:
+    """The language a run printed in (its `plan` record, journal.md), None when it names
+    none (a run from before the record): `drill report` renders a run in the language it
+    ran in unless told otherwise."""
+    from orchestrator.journal.chain import read_records
+    from orchestrator.journal.records import RunPlan
+
+    try:
+        for i, rec in enumerate(read_records(Path(run_dir) / JOURNAL)):
+            if rec.kind == RunPlan.kind:
+                lang = rec.data.get("lang") if isinstance(rec.data, dict) else None
+                return lang if lang in ("zh", "en") else None
+            if i > 8:  # the plan follows run.start, lock (and a standing approval)
+                return None
+    except (OSError, ValueError, KeyError):
+        return None
+    return None

@@ -94,3 +94,13 @@ def resolve_lang(lang: str | None, inventory: Path | None = None) -> str:
         if language:
             return language
     return locale_lang()
+
+
+def report_lang(lang: str | None, run_dir: Path) -> str:
+    """A report's language: --lang, else the language the run ran in (its journal's
+    `plan` record, which came from --lang, the inventory or the locale), else the locale."""
+    if lang:
+        return lang
+    from orchestrator.archive.runs import run_language
+
+    return run_language(run_dir) or locale_lang()

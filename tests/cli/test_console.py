@@ -84,3 +84,39 @@ def test_every_message_has_both_languages_with_the_same_placeholders():
         zh, en = pair
         assert zh.strip() and en.strip(), key
         assert _fields(zh) == _fields(en), key
+
+
+def test_a_report_speaks_the_language_its_run_ran_in(tmp_path, monkeypatch):
+    from orchestrator.cli._options import report_lang, resolve_lang
+    from orchestrator.journal.chain import Journal
+
+    run = tmp_path / "run"
+    j = Journal(run / "journal.jsonl", "run-1")
+    j.append("run.start", {"drill": {"id": "d"}})
+    j.append("plan", {"lang": "zh", "steps": [], "on_failed_path": []})
+    j.close()
+    monkeypatch.setenv("LANG", "en_US.UTF-8")
+    monkeypatch.delenv("LC_ALL", raising=False)
+    monkeypatch.delenv("LC_MESSAGES", raising=False)
+    assert report_lang(None, run) == "zh" and report_lang("en", run) == "en"
+    assert report_lang(None, tmp_path / "none") == "en" == resolve_lang(None)
+    monkeypatch.setenv("LANG", "zh_CN.UTF-8")
+    assert resolve_lang(None) == "zh"
+
+
+def test_the_inventory_language_is_the_default_of_every_command(tmp_path, monkeypatch):
+    import shutil
+
+    from orchestrator.cli._options import resolve_lang
+
+    repo = Path(__file__).resolve().parents[2]
+    inv = tmp_path / "lab"
+    shutil.copytree(repo / "inventories" / "lab", inv)
+    hosts = inv / "hosts.yml"
+    hosts.write_text(hosts.read_text(encoding="utf-8").replace(
+        "environment: {name: lab, kind: lab, timezone: Asia/Shanghai}",
+        "environment: {name: lab, kind: lab, timezone: Asia/Shanghai, language: zh}"), encoding="utf-8")
+    monkeypatch.setenv("LC_ALL", "en_US.UTF-8")
+    assert resolve_lang(None, inv) == "zh"
+    assert resolve_lang("en", inv) == "en"
+    assert resolve_lang(None, repo / "inventories" / "lab") == "en"  # none named: the locale
