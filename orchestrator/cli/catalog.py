@@ -163,12 +163,21 @@ def _describe(drill, lang: str) -> str:
                 out.append(f"       verify: {_flow(expectation)}")
             if step.manual:
                 out.append(f"       manual: {step.manual.get(lang)}")
-        if phase == "restore" and drill.failback and not any(
-                (s.raw.get("effect") or {}).get("repoint", {}).get("to") == "home"
-                if isinstance(s.raw.get("effect"), dict) else False for s in steps):
+        if phase == "restore" and _adds_failback(drill):
             out.append(f"  {len(steps) + 1}. [playbook] {_label(lang, 'show_failback_step')}")
             out.append(f"       {_label(lang, 'plan_when')}: {_label(lang, 'show_failback_when')}")
     return "\n".join(out)
+
+
+def _adds_failback(drill) -> bool:
+    """The drill declares failback and spells out no repoint home: the run adds one after
+    restore (engine/playbook.failback_step) when a gateway is off its home centre."""
+    def home(step) -> bool:
+        effect = step.raw.get("effect")
+        repoint = effect.get("repoint") if isinstance(effect, dict) else None
+        return isinstance(repoint, dict) and repoint.get("to") == "home"
+
+    return bool(drill.failback) and not any(home(s) for s in drill.phases.get("restore", ()))
 
 
 def _label(lang: str, key: str, **kw) -> str:
@@ -208,6 +217,8 @@ def _drill_json(drill) -> dict:
         "abort": {"blast_radius": drill.abort.blast_radius,
                   "recovery_margin_s": drill.abort.recovery_margin_s},
         "failback": drill.failback,
+        # a failback step the run adds after restore (only when a gateway is off its home centre)
+        "adds_failback_step": _adds_failback(drill),
         "phases": {ph: [{"kind": s.kind, "line": s.line, **dict(s.raw)} for s in drill.phases[ph]]
                    for ph in PHASES},
     }
