@@ -71,6 +71,15 @@ class Console:
             if event.error:
                 line += f": {event.error}"
             self._out(line)
+        elif isinstance(event, jr.PhaseEnd) and event.status == "ok" and event.phase in (
+                "precheck", "restore"):
+            # the steady-state gate follows the pre-check, the after-check the restore
+            key = "console_gate" if event.phase == "precheck" else "console_after_check"
+            self._out(t(key))
+        elif isinstance(event, jr.SteadyState) and event.when in ("gate", "after"):
+            bad = [f"{c.gateway or c.check}: {c.detail}" for c in event.checks if not c.ok]
+            self._out("  " + ("✓ " if event.ok else "✗ ") + t(f"console_check_{event.when}")
+                      + ("" if event.ok else ": " + "; ".join(bad[:_SHOWN])))
         elif isinstance(event, jr.Abort):
             self._out(t("console_abort", reason=event.reason))
 

@@ -74,6 +74,12 @@ TERMINAL: dict[str, tuple[str, str]] = {
     "console_reached": ("已达到", "reached"),
     "console_not_reached": ("未达到", "NOT reached"),
     "console_abort_reason": ("中止原因：{reason}", "aborted: {reason}"),
+    "console_gate": ("── 稳态门槛：检查全部网关已登录且链路正常", "── steady-state gate: every gateway "
+                     "logged in, lines up"),
+    "console_after_check": ("── 恢复后检查：等待稳态（最长 60 秒）",
+                            "── after-check: waiting for steady state (up to 60s)"),
+    "console_check_gate": ("稳态门槛", "steady-state gate"),
+    "console_check_after": ("恢复后检查", "after-check"),
     "console_why": ("原因：{why}", "{why}"),
     "console_run_folder": ("运行目录：{path}", "run folder: {path}"),
     "console_lab_stays_up": ("实验环境保持运行，供下一次演练使用；`drill lab down` 可停止",

@@ -120,3 +120,46 @@ def test_the_inventory_language_is_the_default_of_every_command(tmp_path, monkey
     assert resolve_lang(None, inv) == "zh"
     assert resolve_lang("en", inv) == "en"
     assert resolve_lang(None, repo / "inventories" / "lab") == "en"  # none named: the locale
+
+
+def test_the_console_prints_steps_tasks_waits_and_checks_as_the_events_come():
+    import io
+
+    from orchestrator.engine.progress import Console, LiveProgress
+    from orchestrator.journal import records as jr
+    from orchestrator.journal.observations import SteadyCheck, SteadyState
+    from orchestrator.model.text import Text
+
+    out = io.StringIO()
+    console = Console("en", out)
+    name = Text("等待", "Wait until restored")
+    for event in (
+            jr.RunPlan("en", ({"phase": "recovery", "index": 0, "waits_for": "every gateway on "
+                               "the failed path restored (predicted: W000000T)"},), ("W000000T",)),
+            jr.PhaseStart("precheck", None), jr.PhaseEnd("precheck", "ok", None, None, 0.1),
+            SteadyState("gate", True, ()),
+            jr.StepStart("fault", 0, Text("断线", "Cut line"), "playbook", True, None, {}),
+            jr.AnsibleTask("fault[0]", "ct-router", "Change the line on its router", "shell",
+                           "changed", None, None, 0.4, None, ""),
+            jr.StepEnd("fault", 0, Text("断线", "Cut line"), "playbook", True, "ok", None, None,
+                       1.5, None),
+            jr.StepStart("recovery", 0, name, "wait", True, None, {}),
+            SteadyState("after", False, (SteadyCheck("W000001T", "centre", False, "on NF"),))):
+        console(event)
+    live = LiveProgress("en", out)
+    live.update("recovery", "all_restored", 1.0, 60.0, ["W000000T"], ["W000000T"])
+    live.update("recovery", "all_restored", 1.1, 60.0, ["W000000T"], ["W000000T"])  # unchanged
+    live.update("recovery", "all_restored", 1.2, 60.0, [], [])
+    assert out.getvalue().splitlines() == [
+        "── pre-check",
+        "── steady-state gate: every gateway logged in, lines up",
+        "  ✓ steady-state gate",
+        "  ▶ fault[0] Cut line",
+        "      changed     ct-router    Change the line on its router 0.4s",
+        "  ✓ fault[0] ok 1.5s",
+        "  ▶ recovery[0] Wait until restored",
+        "      waits for: every gateway on the failed path restored (predicted: W000000T)",
+        "  ✗ after-check: W000001T: on NF",
+        "      … all_restored 1.0s / 60s; still missing: W000000T; down: W000000T",
+        "      … all_restored 1.2s / 60s",
+    ]
