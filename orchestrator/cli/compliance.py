@@ -58,8 +58,11 @@ def check(inventory: str, project: Path | None, as_json: bool, live: bool | None
     else:
         rows = [(r.clause, r.part, str(r.status).upper(), r.title(lang), r.evidence)
                 for r in report.rows]
-        click.echo(tabulate(rows, headers=["clause", "part", "status", "requirement", "evidence"],
-                            maxcolwidths=[None, None, None, 28, 70]))
+        from orchestrator.cli._console import label
+
+        headers = [label(lang, f"check_col_{c}") for c in ("clause", "part", "status", "requirement",
+                                                           "evidence")]
+        click.echo(tabulate(rows, headers=headers, maxcolwidths=[None, None, None, 28, 70]))
     if not report.ok:
         if not as_json:
             click.echo(f"\nfailed: {', '.join(report.failed())}", err=True)
