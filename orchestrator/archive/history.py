@@ -30,10 +30,18 @@ class HistoryRow:
     exit_code: int | None
     rto_s: dict[str, float] = field(default_factory=dict)
     path: str = ""
+    operator: str = ""
+    params: dict = field(default_factory=dict)
 
     @property
     def worst_rto_s(self) -> float | None:
         return max(self.rto_s.values()) if self.rto_s else None
+
+    @property
+    def measured(self) -> bool:
+        """A run the RTO trend counts: it passed or failed and measured a failover (an
+        aborted, inconclusive, refused or unfinished run measured nothing to compare)."""
+        return self.status in ("passed", "failed") and bool(self.rto_s)
 
 
 def _rto_from_records(path: Path) -> dict[str, float]:
@@ -56,7 +64,8 @@ def _summary(run: ArchivedRun) -> HistoryRow | None:
         run.run_id, str(run.drill or ""), str(run.environment or ""),
         str(run.timezone or "Asia/Shanghai"), run.started_ns,
         run.ended_ns if finished else None, str(run.status) if finished else "unfinished",
-        run.exit_code, {str(k): float(v) for k, v in rto.items()}, str(run.path))
+        run.exit_code, {str(k): float(v) for k, v in rto.items()}, str(run.path),
+        str(run.operator or ""), dict(run.params or {}))
 
 
 def summarise(journal: Path) -> HistoryRow | None:
@@ -116,11 +125,16 @@ def history_table(runs: list[HistoryRow], last: int = 20) -> str:
         rows = []
         for r in mine:
             local = datetime.fromtimestamp(r.started_ns / 1e9, ZoneInfo(r.timezone))
-            rows.append([r.run_id, local.strftime("%Y-%m-%d %H:%M %Z"), r.environment, r.status.upper(),
+            params = " ".join(f"{k}={v}" for k, v in sorted(r.params.items())) or "—"
+            rows.append([r.run_id, local.strftime("%Y-%m-%d %H:%M %Z"), r.environment,
+                         r.operator or "—", params, r.status.upper(),
                          *[f"{r.rto_s[s]:.3f}" if s in r.rto_s else "—" for s in services]])
-        table = tabulate(rows, headers=["run", "start", "env", "status", *[f"RTO {s} (s)" for s in services]])
-        worst = [r.worst_rto_s for r in every[-TREND_RUNS:]]
-        line = f"RTO trend (worst per run, last {len(worst)} runs, oldest → newest): {trend(worst)}"
+        table = tabulate(rows, headers=["run", "start", "env", "operator", "parameters", "verdict",
+                                        *[f"RTO {s} (s)" for s in services]])
+        measured = [r for r in every if r.measured]
+        worst = [r.worst_rto_s for r in measured[-TREND_RUNS:]]
+        line = (f"RTO trend (worst per run, last {len(worst)} measured passed/failed runs, "
+                f"oldest → newest): {trend(worst)}")
         nums = [w for w in worst if w is not None]
         if len(nums) >= 2:
             line += f"  last {nums[-1]:.3f} s vs previous {nums[-2]:.3f} s ({nums[-1] - nums[-2]:+.3f} s)"

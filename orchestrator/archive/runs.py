@@ -25,7 +25,7 @@ from typing import Any
 from orchestrator.journal.reader import JOURNAL, read_ends
 from orchestrator.journal.records import RunEnd, RunStart
 
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,8 @@ class ArchivedRun:
     summary: Any = None               # run.end data.summary as written by the engine
     rto_s: Any = None                 # run.end data.rto_s: worst failover interruption per service
     problem: str | None = None        # why the journal could not be read, if so
+    operator: str | None = None       # run.start operator
+    params: Any = None                # run.start params: the drill's resolved parameters
 
     @property
     def finished(self) -> bool:
@@ -224,4 +226,25 @@ def _read(folder: str, name: str, year: int) -> ArchivedRun | None:
         exit_code=outcome.exit_code if outcome else None,
         summary=outcome.summary if outcome else None,
         rto_s=outcome.rto_s if outcome else None,
+        operator=first.data.get("operator"),
+        params=first.data.get("params") if isinstance(first.data.get("params"), dict) else None,
     )
+
+
+def run_language(run_dir: Path) -> str | None:
+    """The language a run printed in (its `plan` record, journal.md), None when it names
+    none (a run from before the record): `drill report` renders a run in the language it
+    ran in unless told otherwise."""
+    from orchestrator.journal.chain import read_records
+    from orchestrator.journal.records import RunPlan
+
+    try:
+        for i, rec in enumerate(read_records(Path(run_dir) / JOURNAL)):
+            if rec.kind == RunPlan.kind:
+                lang = rec.data.get("lang") if isinstance(rec.data, dict) else None
+                return lang if lang in ("zh", "en") else None
+            if i > 8:  # the plan follows run.start, lock (and a standing approval)
+                return None
+    except (OSError, ValueError, KeyError):
+        return None
+    return None

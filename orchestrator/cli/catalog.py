@@ -7,10 +7,13 @@ from pathlib import Path
 
 import click
 
-from orchestrator.cli._options import inventory_option, json_option, project_option
-
-lang_option = click.option("--lang", type=click.Choice(["en", "zh"]), default="en",
-                           show_default=True, help="Language of titles and step names.")
+from orchestrator.cli._options import (
+    inventory_option,
+    json_option,
+    lang_option,
+    project_option,
+    resolve_lang,
+)
 
 
 @click.command("list")
@@ -36,6 +39,7 @@ def list_drills(lang: str, as_json: bool, project: Path | None) -> None:
         return
     from orchestrator.model.i18n import LABELS
 
+    lang = resolve_lang(lang)
     headers = [LABELS[f"col_{k}"][0 if lang == "zh" else 1] for k in ("id", "title", "clauses", "cadence")]
     rows = [[d.id, d.title(lang), ", ".join(d.spec), _cadence(d.cadence, lang)] for d in drills]
     click.echo(tabulate(rows, headers=headers, tablefmt="simple"))
@@ -60,7 +64,7 @@ def show(drill_id: str, lang: str, as_json: bool, project: Path | None) -> None:
     if as_json:
         click.echo(json.dumps(_drill_json(drill), ensure_ascii=False, default=str))
         return
-    click.echo(_describe(drill, lang))
+    click.echo(_describe(drill, resolve_lang(lang)))
 
 
 @click.command("validate")
@@ -159,7 +163,28 @@ def _describe(drill, lang: str) -> str:
                 out.append(f"       verify: {_flow(expectation)}")
             if step.manual:
                 out.append(f"       manual: {step.manual.get(lang)}")
+        if phase == "restore" and _adds_failback(drill):
+            out.append(f"  {len(steps) + 1}. [playbook] {_label(lang, 'show_failback_step')}")
+            out.append(f"       {_label(lang, 'plan_when')}: {_label(lang, 'show_failback_when')}")
     return "\n".join(out)
+
+
+def _adds_failback(drill) -> bool:
+    """The drill declares failback and spells out no repoint home: the run adds one after
+    restore (engine/playbook.failback_step) when a gateway is off its home centre."""
+    def home(step) -> bool:
+        effect = step.raw.get("effect")
+        repoint = effect.get("repoint") if isinstance(effect, dict) else None
+        return isinstance(repoint, dict) and repoint.get("to") == "home"
+
+    return bool(drill.failback) and not any(home(s) for s in drill.phases.get("restore", ()))
+
+
+def _label(lang: str, key: str, **kw) -> str:
+    from orchestrator.model.i18n import LABELS
+
+    zh, en = LABELS[key]
+    return (zh if lang == "zh" else en).format(**kw)
 
 
 def _flow(value: object) -> str:
@@ -192,6 +217,8 @@ def _drill_json(drill) -> dict:
         "abort": {"blast_radius": drill.abort.blast_radius,
                   "recovery_margin_s": drill.abort.recovery_margin_s},
         "failback": drill.failback,
+        # a failback step the run adds after restore (only when a gateway is off its home centre)
+        "adds_failback_step": _adds_failback(drill),
         "phases": {ph: [{"kind": s.kind, "line": s.line, **dict(s.raw)} for s in drill.phases[ph]]
                    for ph in PHASES},
     }

@@ -13,8 +13,10 @@ from orchestrator.cli._options import (
     inventory_option,
     inventory_path,
     json_option,
+    lang_option,
     project_option,
     reports_option,
+    resolve_lang,
 )
 
 
@@ -36,7 +38,7 @@ def _load_inventory(path: Path):
 @json_option
 @click.option("--live/--static", "live", default=None,
               help="Also probe the running environment (default: on while the lab runs).")
-@click.option("--lang", type=click.Choice(["zh", "en"]), default="en", show_default=True)
+@lang_option
 def check(inventory: str, project: Path | None, as_json: bool, live: bool | None, lang: str) -> None:
     """Readiness check against the SSCC spec: one row per clause (R-…) with evidence.
 
@@ -48,14 +50,19 @@ def check(inventory: str, project: Path | None, as_json: bool, live: bool | None
     from orchestrator.config.project import drill_home
     from orchestrator.errors import ObjectiveFailed
 
-    report = run_check(inventory_path(project, inventory), drill_home(), live=live)
+    inv_path = inventory_path(project, inventory)
+    lang = resolve_lang(lang, inv_path)
+    report = run_check(inv_path, drill_home(), live=live)
     if as_json:
         click.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
     else:
         rows = [(r.clause, r.part, str(r.status).upper(), r.title(lang), r.evidence)
                 for r in report.rows]
-        click.echo(tabulate(rows, headers=["clause", "part", "status", "requirement", "evidence"],
-                            maxcolwidths=[None, None, None, 28, 70]))
+        from orchestrator.cli._console import label
+
+        headers = [label(lang, f"check_col_{c}") for c in ("clause", "part", "status", "requirement",
+                                                           "evidence")]
+        click.echo(tabulate(rows, headers=headers, maxcolwidths=[None, None, None, 28, 70]))
     if not report.ok:
         if not as_json:
             click.echo(f"\nfailed: {', '.join(report.failed())}", err=True)
@@ -239,7 +246,8 @@ def prune(older_than: str, dry_run: bool, inventory: str, project: Path | None,
 
 @click.command("summary")
 @click.option("--year", type=int, required=True, help="Calendar year in the inventory's time zone.")
-@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
+              help="The filing to the local CSRC office is Chinese (zh); en for reading.")
 @click.option("--format", "fmt", type=click.Choice(["md", "html", "pdf"]), default="md",
               show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,

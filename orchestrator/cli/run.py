@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
 import click
 
-from orchestrator.cli._options import inventory_option, json_option, project_option, reports_option
-from orchestrator.model.run import state_counts, verdict_line
+from orchestrator.cli._console import label, plan_text, result_text, run_verdict
+from orchestrator.cli._options import (
+    inventory_option,
+    json_option,
+    lang_option,
+    project_option,
+    reports_option,
+    resolve_lang,
+)
+from orchestrator.model.run import state_counts
 
 
 def _overrides(sets: tuple[str, ...]) -> dict[str, str]:
@@ -53,47 +62,6 @@ def _ask():
     return lambda question: click.prompt(question, default="", show_default=False, err=True)
 
 
-def _fmt_time(stamp, tz: str) -> str:
-    if not stamp:
-        return "-"
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
-    dt = datetime.fromtimestamp(stamp.ns / 1e9, ZoneInfo(tz))
-    return dt.strftime("%H:%M:%S.") + f"{stamp.ns % 1_000_000_000 // 1_000_000:03d}"
-
-
-_COLUMNS = ("gateway", "service", "affected", "link_lost", "detected", "restored",
-            "interruption", "target", "result")
-
-
-def _table(outcome, lang: str = "en") -> str:
-    from tabulate import tabulate
-
-    from orchestrator.model.i18n import locale
-
-    t = locale(lang, outcome.timezone)
-
-    def service(name: str) -> str:
-        return t("col_svc_market_data") if name == "market_data" else \
-            (t(f"svc_{name}") if lang == "zh" else name)
-
-    rows = []
-    for m in outcome.measurements:
-        rows.append([m.gateway + (t("failback_mark") if m.phase == "failback" else ""),
-                     service(m.service), t("yes") if m.affected else t("no"),
-                     _fmt_time(m.link_lost, outcome.timezone), _fmt_time(m.detected, outcome.timezone),
-                     _fmt_time(m.restored, outcome.timezone),
-                     "-" if m.interruption_s is None else f"{m.interruption_s:.3f}s",
-                     "-" if m.target_s is None else f"{m.target_s:g}s",
-                     t("state_not_tested") if m.passed is None
-                     else t("pass") if m.passed else t("col_fail")])
-    return tabulate(rows, headers=[t(f"col_{c}") for c in _COLUMNS])
-
-
-_STATE_MARK = {"passed": "pass", "failed": "FAIL", "not_applicable": "n/a", "not_tested": "UNTESTED"}
-
-
 def _outcome_json(outcome) -> dict:
     return {"run_id": outcome.run_id, "run_dir": str(outcome.run_dir), "status": outcome.status,
             "exit_code": outcome.exit_code, "summary": outcome.summary,
@@ -134,30 +102,40 @@ def _outcome_json(outcome) -> dict:
               help="Check market data and CCNET flows even outside the inventory's service "
                    "hours (an exchange-organised weekend test that sends data; "
                    "docs/steady-state.md).")
-@click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True)
+@lang_option
+@click.option("--quiet", "-q", is_flag=True,
+              help="Print only the verdict line (schedules): no live progress, no table.")
 @signing_key_option
 def run(drill_id, inventory, project, reports, as_json, sets, yes, operator, junit, ticket,
-        approver, confirm_environment, standing_approval, override_window, flow_checks, lang,
+        approver, confirm_environment, standing_approval, override_window, flow_checks, lang, quiet,
         signing_key):
     """Run a drill end to end: gate, fault, measure, restore, check, report.
+
+    While it runs, each step, each playbook task and host, and every wait (what it waits
+    for, who is still missing) are printed on stderr; the last line on stdout is the
+    verdict line, the report's first line.
 
     Example:  drill run carrier-outage --set carrier=CU
     """
     from orchestrator.config.project import drill_home, find_project
     from orchestrator.engine.options import RunOptions
     from orchestrator.engine.prepare import run_drill
+    from orchestrator.engine.progress import Console
 
     proj = find_project(project)
     inv_path = proj.inventory_path(inventory)
+    lang = resolve_lang(lang, inv_path)
     signer = _signer(inv_path, signing_key)
+    live = not as_json and not quiet
     opts = RunOptions(reports_dir=reports or proj.reports_dir, drill_home=drill_home(),
                       project_root=proj.root, overrides=_overrides(sets), operator=operator,
                       yes=yes, ticket=ticket, approver=approver,
                       confirm_environment=confirm_environment, override_window=override_window,
                       standing_approval=standing_approval,
-                      lang=lang, ask=_ask(), progress=not as_json, signer=signer,
+                      lang=lang, ask=_ask(), progress=live, signer=signer,
                       flow_checks=flow_checks)
-    outcome = run_drill(drill_id, inv_path, opts, say=_say, announce=not as_json)
+    outcome = run_drill(drill_id, inv_path, opts, say=_say, announce=live,
+                        handlers=(Console(lang),) if live else ())
     if junit:
         from orchestrator.errors import DrillError
         from orchestrator.integrity.renders import record_render
@@ -173,21 +151,15 @@ def run(drill_id, inventory, project, reports, as_json, sets, yes, operator, jun
             except DrillError as e:
                 click.echo(f"warning: {e}", err=True)
     if as_json:
-        import json
-
         click.echo(json.dumps(_outcome_json(outcome), ensure_ascii=False, indent=2))
+    elif quiet:
+        click.echo(run_verdict(outcome, lang))
     else:
-        click.echo(_table(outcome, lang))
-        for o in outcome.objectives:
-            click.echo(f"  {_STATE_MARK[o.verdict]:<9}{o.name}: {o.detail}")
-        if outcome.steady_after_ok is not None:
-            click.echo(f"  {'pass' if outcome.steady_after_ok else 'FAIL':<9}steady state after restore")
-        click.echo(f"\n{outcome.summary}")
-        click.echo(f"run folder: {outcome.run_dir}")
+        click.echo(result_text(outcome, lang))
         if outcome.lab_started:
-            click.echo("the lab stays up for the next drill; `drill lab down` stops it", err=True)
+            click.echo(label(lang, "console_lab_stays_up"), err=True)
         # the verdict line is the last line on the terminal (and the first of the report)
-        click.echo(verdict_line(outcome.status, (o.verdict for o in outcome.objectives)))
+        click.echo(run_verdict(outcome, lang))
     raise click.exceptions.Exit(outcome.exit_code)
 
 
@@ -199,47 +171,26 @@ def run(drill_id, inventory, project, reports, as_json, sets, yes, operator, jun
 @click.option("--set", "sets", multiple=True, metavar="NAME=VALUE", help="Set a drill parameter.")
 @click.option("--check/--no-check", "ansible_check", default=True, show_default=True,
               help="Run each playbook step with ansible-playbook --check.")
-@click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True)
+@lang_option
 def plan(drill_id, inventory, project, as_json, sets, ansible_check, lang):
     """Show a drill's resolved steps as they would run (Ansible check mode where it means something).
 
     Example:  drill plan single-line --set line=cu-nf
     """
-    import json
-
     from orchestrator.config.project import drill_home, find_project
     from orchestrator.engine.plan import plan as make_plan
 
     proj = find_project(project)
-    shown = make_plan(proj.root, drill_id, proj.inventory_path(inventory), _overrides(sets),
-                      drill_home(), ansible_check=ansible_check)
-    rows = shown.steps
+    inv_path = proj.inventory_path(inventory)
+    lang = resolve_lang(lang, inv_path)
+    shown = make_plan(proj.root, drill_id, inv_path, _overrides(sets),
+                      drill_home(), ansible_check=ansible_check, lang=lang)
     if as_json:
         click.echo(json.dumps(shown.to_record(), ensure_ascii=False, indent=2))
         return
-    click.echo(f"{drill_id}  params: " + ", ".join(f"{k}={v}" for k, v in shown.params.items()))
-    for r in rows:
-        name = r["name"]["zh" if lang == "zh" else "en"]
-        what = {"playbook": lambda r: f"{r['playbook']} {json.dumps(r['vars'], ensure_ascii=False)}",
-                "wait": lambda r: json.dumps({k: v for k, v in r["wait"].items() if v is not None}),
-                "verify": lambda r: f"{len(r['verify'])} expectation(s)",
-                "manual": lambda r: (r["manual"] or {}).get(lang, "")}[r["kind"]](r)
-        line = f"  {r['phase']:<9}{r['index']:>2}  {r['kind']:<8} {name}: {what}"
-        if "check" in r:
-            line += f"  [check: {r['check']['status']}]"
-        click.echo(line)
-        for router, typed in r.get("router_cli", {}).items():  # what the router's CLI is sent
-            click.echo(f"{'':15}{router}:")
-            click.echo("".join(f"{'':17}{t}\n" for t in typed), nl=False)
-    click.echo("on the failed path: " + (", ".join(shown.on_path) or "none"))
-    for o in shown.objectives:
-        state = "n/a" if o.state == "not_applicable" else "measure"
-        click.echo(f"  {state:<9}{o.name}: {o.detail}")
-    for p in shown.predictions:
-        figure = f"{p.low_s:g}-{p.high_s:g}s " if p.low_s is not None else ""
-        click.echo(f"  predicted {p.gateway} {p.service}: {figure}({p.basis})")
+    click.echo(plan_text(shown, lang))
     for w in shown.warnings:
-        click.echo(f"warning: {w}", err=True)
+        click.echo(f"{label(lang, 'plan_warning')}: {w}", err=True)
 
 
 @click.command("recover")

@@ -325,7 +325,8 @@ def _build(path: Path, d: dict, secrets: tuple[str, ...]) -> Inventory:
     return Inventory(
         path=path,
         environment=Environment(name=env["name"], kind=env["kind"],
-                                timezone=env.get("timezone") or "Asia/Shanghai"),
+                                timezone=env.get("timezone") or "Asia/Shanghai",
+                                language=env.get("language")),
         driver=d.get("driver") or "lab",
         retention_days=int(d.get("retention_days", 366)),
         timing=Timing(**(d.get("timing") or {})),

@@ -32,8 +32,12 @@ class Project:
 
     @property
     def reports_dir(self) -> Path:
-        # The shipped project may sit in read-only site data; archive where the user is.
-        return Path.cwd() / "reports" if self.bundled else self.root / "reports"
+        """The run archive: the project's reports/, the same from any folder. The shipped
+        project may sit in read-only site data: then $DRILL_HOME/reports (never the
+        current folder, which would make the archive depend on where one stands)."""
+        if self.bundled and not os.access(self.root, os.W_OK):
+            return drill_home() / "reports"
+        return self.root / "reports"
 
     def inventory_path(self, name_or_path: str | Path) -> Path:
         """Resolve `lab` to inventories/lab, or accept a path as given."""

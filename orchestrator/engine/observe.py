@@ -33,7 +33,8 @@ class Observation:
     """The probes of one run; `tracker` holds every gateway's event history."""
 
     def __init__(self, inv: Inventory, target: Target, state: RunState, safety: Safety,
-                 emit: Callable[[ev.Event], None], *, blast_radius: bool, progress: bool) -> None:
+                 emit: Callable[[ev.Event], None], *, blast_radius: bool, progress: bool,
+                 lang: str = "en") -> None:
         self.inv = inv
         self.target = target
         self.state = state
@@ -41,6 +42,7 @@ class Observation:
         self.emit = emit
         self.blast_radius = blast_radius
         self.progress = progress
+        self.lang = lang
         self.tracker = None
         self.runtime = None
         self.sink = None
@@ -233,7 +235,7 @@ class Observation:
             if self._display is None:
                 from orchestrator.engine.progress import LiveProgress
 
-                self._display = LiveProgress()
+                self._display = LiveProgress(self.lang)
             views = self.tracker.views() if self.tracker else {}
             down = [gid for gid, v in views.items() if not v.service_up]
             self._display.update(self.state.phase, what, elapsed, target, down, list(pending))

@@ -13,7 +13,6 @@ from orchestrator.engine.playbook import extravars
 from orchestrator.engine.predict import Prediction, predicted_failover, unmet
 from orchestrator.engine.prepare import prepare
 from orchestrator.engine.record import plain_params
-from orchestrator.engine.steps import step_record
 
 
 @dataclass(frozen=True)
@@ -101,24 +100,25 @@ def planned_objectives(resolved, inv) -> tuple[tuple[str, ...], tuple[PlannedObj
 
 
 def plan(project_root: Path, drill_id: str, inventory_path: Path, overrides: Mapping[str, str],
-         drill_home: Path, *, ansible_check: bool = True) -> Plan:
-    """Never starts a lab and changes nothing (check mode)."""
+         drill_home: Path, *, ansible_check: bool = True, lang: str = "en") -> Plan:
+    """Never starts a lab and changes nothing (check mode). Every step the run can take,
+    failback included (engine/plan_detail.py), the same list the run journals as `plan`."""
+    from orchestrator.engine.plan_detail import planned_steps
     from orchestrator.engine.safety import refuse_unwritable
+    from orchestrator.engine.steps import step_from_record
 
     prepared = prepare(project_root, drill_id, inventory_path, overrides, drill_home,
                        start_lab=False)
     refuse_unwritable(prepared.resolved, prepared.inventory)
-    rows = []
-    for phase, steps in prepared.resolved.phases.items():
-        for i, step in enumerate(steps):
-            rec = step_record(step, phase, i)
-            cli = router_cli(prepared.inventory, step)
-            if cli:
-                rec["router_cli"] = cli
-            if ansible_check and step.kind == "playbook":
-                rec["check"] = _check(project_root, step, prepared.inventory_path,
-                                      prepared.inventory.environment.name, drill_home)
-            rows.append(rec)
+    rows, _ = planned_steps(prepared.resolved, prepared.inventory, lang)
+    for rec in rows:
+        if ansible_check and rec["kind"] == "playbook":
+            step = step_from_record(rec)
+            rec["check"] = _check(project_root, step, prepared.inventory_path,
+                                  prepared.inventory.environment.name, drill_home)
+        cli = router_cli(prepared.inventory, step_from_record(rec)) if rec["kind"] == "playbook" else {}
+        if cli:  # what a network router's CLI is sent (Huawei, H3C, Cisco)
+            rec["router_cli"] = cli
     on_path, objs, warnings = planned_objectives(prepared.resolved, prepared.inventory)
     predictions = predicted_failover(prepared.resolved, prepared.inventory)
     warnings += unmet(predictions, dict(prepared.resolved.drill.targets.rto_s))

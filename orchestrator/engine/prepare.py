@@ -107,14 +107,19 @@ def lock_free(drill_home: Path, environment: str) -> None:
 
 
 def run_drill(drill_id: str, inventory_path: Path, options: RunOptions, *,
-              say: Callable[[str], None] = lambda _m: None, announce: bool = True) -> RunOutcome:
-    """`drill run`: prepare, say what runs where (`announce`), run, return the outcome."""
+              say: Callable[[str], None] = lambda _m: None, announce: bool = True,
+              handlers: tuple = ()) -> RunOutcome:
+    """`drill run`: prepare, say what runs where (`announce`), run, return the outcome.
+    `handlers`: more observers of the run's events (the CLI's console)."""
+    from orchestrator.engine.progress import say as words
     from orchestrator.engine.runner import Engine
 
     prepared = prepare(options.project_root, drill_id, inventory_path, options.overrides,
                        options.drill_home, check_lock=True, options=options, say=say)
     if announce:
-        say(f"drill {drill_id} on {prepared.inventory.environment.name} "
-            f"({len(prepared.inventory.gateways)} gateways)")
-    outcome = Engine(prepared.resolved, prepared.inventory, options, prepared.target).run()
+        say(words(options.lang, "console_announce", drill=drill_id,
+                  environment=prepared.inventory.environment.name,
+                  gateways=len(prepared.inventory.gateways)))
+    outcome = Engine(prepared.resolved, prepared.inventory, options, prepared.target,
+                     handlers=handlers).run()
     return dataclasses.replace(outcome, lab_started=prepared.started)

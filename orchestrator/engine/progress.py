@@ -1,43 +1,113 @@
-"""Live progress during waits (rich): which gateways are down, elapsed against the target."""
+"""The operator's console while a drill runs: what each step does as it happens.
+
+`Console` listens to the engine's events (docs/events.md): each step as it starts and ends,
+each playbook task and host as it finishes, what a wait waits for, aborts. `LiveProgress`
+shows every wait's progress: elapsed against its timeout and who is still missing, a line
+whenever that changes and at least every few seconds, so the console never goes quiet.
+Both write plain lines to stderr (stdout keeps the result table and the verdict line) in
+the run's language; `drill run --quiet` and `--json` leave them out.
+"""
 
 from __future__ import annotations
 
 import sys
+import threading
+import time
 from collections.abc import Sequence
+from typing import Any, TextIO
+
+from orchestrator.journal import records as jr
+from orchestrator.model.i18n import LABELS
+
+QUIET_PROGRESS_S = 5.0  # a wait prints a line at least this often
+_SHOWN = 8  # gateways named in a progress line
+
+
+def say(lang: str, key: str, **kw: Any) -> str:
+    zh, en = LABELS[key]
+    return (zh if lang == "zh" else en).format(**kw)
+
+
+def _names(items: Sequence[str]) -> str:
+    return ", ".join(items[:_SHOWN]) + (" …" if len(items) > _SHOWN else "")
+
+
+class Console:
+    """An event handler (EventBus.subscribe) that prints the run as it goes."""
+
+    def __init__(self, lang: str = "en", stream: TextIO | None = None) -> None:
+        self.lang = lang
+        self.stream = stream
+        self._waits: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def _out(self, line: str) -> None:
+        stream = self.stream or sys.stderr
+        with self._lock:
+            print(line, file=stream, flush=True)
+
+    def __call__(self, event: Any) -> None:
+        t = lambda key, **kw: say(self.lang, key, **kw)  # noqa: E731
+        if isinstance(event, jr.RunPlan):
+            self._waits = {f"{s['phase']}[{s['index']}]": s.get("waits_for") or ""
+                           for s in event.steps}
+        elif isinstance(event, jr.PhaseStart):
+            self._out(t("console_phase", phase=t(f"console_phase_{event.phase}")
+                        if f"console_phase_{event.phase}" in LABELS else event.phase))
+        elif isinstance(event, jr.StepStart):
+            key = f"{event.phase}[{event.index}]"
+            self._out(f"  ▶ {key} {event.name.get(self.lang)}")
+            if self._waits.get(key):
+                self._out("      " + t("console_waits_for", what=self._waits[key]))
+        elif isinstance(event, jr.AnsibleTask):
+            took = f" {event.duration_s:.1f}s" if event.duration_s is not None else ""
+            self._out(f"      {event.status:<11} {event.host:<12} {event.task}{took}")
+        elif isinstance(event, jr.StepEnd):
+            key = f"{event.phase}[{event.index}]"
+            took = f"{event.duration_s:.1f}s" if event.duration_s is not None else ""
+            mark = "✓" if event.status == "ok" else "✗"
+            word = f"console_step_{event.status}"
+            line = f"  {mark} {key} {t(word) if word in LABELS else event.status} {took}"
+            if event.error:
+                line += f": {event.error}"
+            self._out(line)
+        elif isinstance(event, jr.PhaseEnd) and event.status == "ok" and event.phase in (
+                "precheck", "restore"):
+            # the steady-state gate follows the pre-check, the after-check the restore
+            key = "console_gate" if event.phase == "precheck" else "console_after_check"
+            self._out(t(key))
+        elif isinstance(event, jr.SteadyState) and event.when in ("gate", "after"):
+            bad = [f"{c.gateway or c.check}: {c.detail}" for c in event.checks if not c.ok]
+            self._out("  " + ("✓ " if event.ok else "✗ ") + t(f"console_check_{event.when}")
+                      + ("" if event.ok else ": " + "; ".join(bad[:_SHOWN])))
+        elif isinstance(event, jr.Abort):
+            self._out(t("console_abort", reason=event.reason))
 
 
 class LiveProgress:
-    """Redraws one panel on stderr while the engine waits; silent when stderr is no terminal."""
+    """One line per change of a wait (or every QUIET_PROGRESS_S): what, elapsed / timeout,
+    who is down and who is still missing."""
 
-    def __init__(self) -> None:
-        from rich.console import Console
-        from rich.live import Live
-
-        self.console = Console(stderr=True)
-        self.enabled = sys.stderr.isatty()
-        self._live = Live(console=self.console, refresh_per_second=8, transient=True) \
-            if self.enabled else None
-        if self._live is not None:
-            self._live.start()
+    def __init__(self, lang: str = "en", stream: TextIO | None = None) -> None:
+        self.lang = lang
+        self.stream = stream
+        self._last: tuple[str, str, tuple[str, ...], tuple[str, ...]] | None = None
+        self._last_at = 0.0
 
     def update(self, phase: str, what: str, elapsed: float, target: float | None,
                down: Sequence[str], pending: Sequence[str]) -> None:
-        if self._live is None:
+        state = (phase, what, tuple(down), tuple(pending))
+        now = time.monotonic()
+        if state == self._last and now - self._last_at < QUIET_PROGRESS_S:
             return
-        from rich.text import Text
-
-        line = Text()
-        line.append(f"{phase}", style="bold")
-        line.append(f"  {what}  ")
-        line.append(f"{elapsed:5.1f}s" + (f" / {target:g}s" if target else ""),
-                    style="red" if target and elapsed > target else "green")
-        line.append(f"\n  down: {', '.join(down[:12]) or 'none'}" + (" …" if len(down) > 12 else ""),
-                    style="yellow" if down else "dim")
+        self._last, self._last_at = state, now
+        t = lambda key, **kw: say(self.lang, key, **kw)  # noqa: E731
+        line = f"      … {what} {elapsed:.1f}s" + (f" / {target:g}s" if target else "")
         if pending:
-            line.append(f"\n  waiting for: {', '.join(pending[:12])}" + (" …" if len(pending) > 12 else ""))
-        self._live.update(line)
+            line += "; " + t("console_missing", who=_names(list(pending)))
+        if down:
+            line += "; " + t("console_down", who=_names(list(down)))
+        print(line, file=self.stream or sys.stderr, flush=True)
 
     def close(self) -> None:
-        if self._live is not None:
-            self._live.stop()
-            self._live = None
+        self._last = None

@@ -23,7 +23,9 @@ from orchestrator.engine.lock import EnvironmentLock
 from orchestrator.engine.notify import notify_quietly
 from orchestrator.engine.observe import Observation
 from orchestrator.engine.options import RunOptions, RunOutcome
+from orchestrator.engine.plan_detail import planned_steps
 from orchestrator.engine.playbook import failback_step, is_fault
+from orchestrator.engine.progress import say
 from orchestrator.engine.record import run_start_record
 from orchestrator.engine.safety import Abort, Safety, StepFailed, now_of, preflight, standing_approval
 from orchestrator.engine.state import FAULT_PHASES, STOPPABLE, RunState
@@ -71,9 +73,11 @@ class Engine:
         self._extra_handlers = handlers
         self.state = RunState()
         self.safety = Safety(self.state, self.emit)
+        self.safety.signals.announce = say(options.lang, "console_interrupted")
+        self.safety.signals.announce_unchanged = say(options.lang, "console_interrupted_unchanged")
         self.obs = Observation(inventory, self.target, self.state, self.safety, self.emit,
                                blast_radius=self.drill.abort.blast_radius,
-                               progress=options.progress)
+                               progress=options.progress, lang=options.lang)
         self.redactor = Redactor(secret_values({"notifications": dict(inventory.notifications)})
                                  + inventory_secrets(Path(inventory.path))
                                  + vault_values(Path(inventory.path)))
@@ -147,6 +151,8 @@ class Engine:
                 self.emit(jr.RunStart(run_start_record(self.resolved, self.inv, self.opt,
                                                       self.target.state_dir)))
                 self.emit(jr.Lock(str(lock.path), holder.__dict__))
+                steps, on_path = planned_steps(self.resolved, self.inv, self.opt.lang)
+                self.emit(jr.RunPlan(self.opt.lang, tuple(steps), on_path))
                 if self.approval is not None:
                     self.emit(jr.StandingApprovalUsed(**self.approval.to_record()))
                 notify_quietly(self.inv, "start", {"run": run_id, "drill": self.drill.id})

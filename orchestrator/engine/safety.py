@@ -49,6 +49,9 @@ class Signals:
         self.safety = safety
         self.received: list[str] = []
         self._old: dict[int, Any] = {}
+        # Said on stderr the moment a signal stops the run (the engine sets it per language).
+        self.announce = "interrupted: restoring (Ctrl-C again does not skip restore)"
+        self.announce_unchanged = "interrupted: stopping (no fault was injected)"
 
     def install(self) -> None:
         if threading.current_thread() is not threading.main_thread():
@@ -71,6 +74,11 @@ class Signals:
                 os.write(2, (f"\n{name}: restore is running and will finish; if drill is killed, "
                              f"run `drill recover` to restore the environment.\n").encode())
             return
+        said = self.announce if self.safety.state.fault_started else self.announce_unchanged
+        if said and not self.safety.stop_flag.is_set():
+            # At once, before anything the restore prints (os.write: async-signal-safe).
+            with contextlib.suppress(OSError):
+                os.write(2, f"\n{said}\n".encode())
         self.safety.stop_flag.set()
         self.safety.cancel.set()
 

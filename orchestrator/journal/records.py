@@ -118,6 +118,17 @@ class RunEnd(TypedRecord):
 
 
 @dataclass(frozen=True)
+class RunPlan(TypedRecord):
+    """plan: every step the run can take, in the order it takes them (failback included),
+    with targets, changes, waits and timeouts, as `drill plan` shows them (engine/plan_detail.py)."""
+
+    kind: ClassVar[str] = "plan"
+    lang: str = ""
+    steps: tuple[Mapping[str, Any], ...] | list[Any] = ()
+    on_failed_path: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Lock(TypedRecord):
     kind: ClassVar[str] = "lock"
     path: str = ""
@@ -312,6 +323,6 @@ class Recover(TypedRecord):
 
 
 RECORD_TYPES: dict[str, type[Any]] = {cls.kind: cls for cls in (
-    RunStart, RunEnd, Lock, PhaseStart, PhaseEnd, StepStart, StepEnd, AnsibleProcess,
+    RunStart, RunPlan, RunEnd, Lock, PhaseStart, PhaseEnd, StepStart, StepEnd, AnsibleProcess,
     AnsibleTask, OperatorAck, FaultEffective, ProbeTransition, ProbeSummary, GatewayEvent,
     Measure, Objective, SteadyState, Signal, Abort, EvidenceFile, ReportFile, Note, Recover)}

@@ -410,3 +410,10 @@ def locale(lang: str, tz_name: str) -> Locale:
     except (ZoneInfoNotFoundError, ValueError):
         tz_name = "Asia/Shanghai"
     return Locale(lang, tz_name)
+
+
+# --- terminal: what `drill` prints while it plans and runs (issue 20) --------------------
+# The console's words live in model/i18n_terminal.py; the report's are above.
+from orchestrator.model.i18n_terminal import TERMINAL  # noqa: E402
+
+LABELS.update(TERMINAL)

@@ -40,6 +40,7 @@ class Environment:
     name: str
     kind: str  # lab | production
     timezone: str = "Asia/Shanghai"
+    language: str | None = None  # zh | en: what drill prints and renders; None: the locale's
 
     @property
     def is_lab(self) -> bool:

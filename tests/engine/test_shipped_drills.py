@@ -118,6 +118,25 @@ def test_shipped_drill_failover_falls_within_the_prediction_from_the_timing_sett
         assert p.low_s - TOLERANCE_S <= m["interruption_s"] <= p.high_s + TOLERANCE_S, (drill_id, m, p)
 
 
+def test_shipped_drill_plan_lists_every_step_the_run_journals(shipped, lab_env):
+    """Issue 20: `drill plan` (the same list the run journals as `plan`) names every step
+    the run took, failback included, in order."""
+    from orchestrator.engine.plan import plan
+
+    drill_id, ran = shipped
+    assert ran.run is not None, ran.err[-4000:]
+    recs = records(ran.run)
+    journaled = [(s["phase"], s["index"]) for s in of_kind(recs, "step.start")]
+    (run_plan,) = of_kind(recs, "plan")
+    shown = plan(lab_env.project, drill_id, lab_env.inventory, {"hold": "1s"}, lab_env.home,
+                 ansible_check=False)
+    planned = [(s["phase"], s["index"]) for s in shown.steps]
+    assert planned == [(s["phase"], s["index"]) for s in run_plan["steps"]]
+    assert planned == journaled, (drill_id, planned, journaled)
+    for step in shown.steps:  # every step says what it acts on or waits for
+        assert step["changes"] or step["waits_for"], step
+
+
 def _steady(recs: list[dict], phase: str) -> tuple[dict, dict]:
     [st] = [r for r in of_kind(recs, "steady_state") if r["when"] == phase]
     return st, {(c["gateway"], c["check"]): c for c in st["checks"]}
@@ -174,9 +193,10 @@ def md_fallback_fixture(lab_env):
     return run_captured(lab_env, MD, "--set", "hold=1s")
 
 
-def test_md_fallback_passes_agrees_with_ground_truth_and_keeps_the_record_keys(md_fallback):
+def test_md_fallback_passes_agrees_with_ground_truth_and_keeps_the_record_keys(md_fallback, lab_env):
     test_shipped_drill_passes_on_the_lab_and_agrees_with_ground_truth((MD, md_fallback))
     test_shipped_drill_journal_has_the_record_kinds_and_keys_of_before_the_restructure((MD, md_fallback))
+    test_shipped_drill_plan_lists_every_step_the_run_journals((MD, md_fallback), lab_env)
 
 
 def test_md_fallback_moves_market_data_to_multicast_and_back_with_its_gap_measured(md_fallback):
