@@ -177,7 +177,7 @@ class Engine:
         for note in self.target.start_evidence(self.inv, self.folder):
             self.emit(jr.Note(note.message, dict(note.data)))
         try:
-            if (gate_refusal := self._precheck()) is None:
+            if (gate_refusal := _precheck(self)) is None:
                 baseline, host_gate, gate_refusal = _gate(self)
             if gate_refusal is None:
                 for phase in FAULT_PHASES:
@@ -337,20 +337,6 @@ class Engine:
 
     # ------------------------------------------------------------------ steady state
 
-    def _precheck(self) -> str | None:
-        """The pre-check phase, part of the steady-state gate: a step failing there (not a
-        signal or abort condition) refuses the drill, exit 4; the reason, else None."""
-        if (refusal := _observe_refusal(self)) is not None:
-            return refusal
-        try:
-            self._run_phase("precheck")
-        except (Abort, StepFailed) as e:
-            if self.safety.stopping() or self.state.fault_started:
-                raise
-            self.emit(jr.SteadyState("gate", False, (jr.SteadyCheck("", "precheck", False, str(e)),)))
-            return f"steady-state gate failed: pre-check: {e}"
-        return None
-
     def after_check(self, baseline: Mapping[str, str] | None = None, *,
                     require_home: bool, host_gate: Mapping[str, HostRead] | None = None) -> SteadyState:
         """Steady state after restore, journaled as `steady_state` (after): the monitors'
@@ -365,6 +351,21 @@ class Engine:
         self.emit(jr.SteadyState("after", res.ok, res.checks))
         self.state.after_failures = res.describe_failures() if not res.ok else ""
         return res
+
+
+def _precheck(eng: Engine) -> str | None:
+    """The pre-check phase, part of the steady-state gate: a step failing there (not a
+    signal or abort condition) refuses the drill, exit 4; the reason, else None."""
+    if (refusal := _observe_refusal(eng)) is not None:
+        return refusal
+    try:
+        eng._run_phase("precheck")
+    except (Abort, StepFailed) as e:
+        if eng.safety.stopping() or eng.state.fault_started:
+            raise
+        eng.emit(jr.SteadyState("gate", False, (jr.SteadyCheck("", "precheck", False, str(e)),)))
+        return f"steady-state gate failed: pre-check: {e}"
+    return None
 
 
 def _observe_refusal(eng: Engine) -> str | None:
