@@ -165,5 +165,6 @@ def plan_text(shown, lang: str) -> str:
             out.append(f"  {state:<9}{o.name}: {o.detail}")
     for p in getattr(shown, "predictions", ()):  # engine/predict.py
         figure = f"{p.low_s:g}-{p.high_s:g}s " if p.low_s is not None else ""
-        out.append(f"  {t('plan_predicted')} {p.gateway} {p.service}: {figure}({p.basis})")
+        service = LABELS[f"svc_{p.service}"][0] if lang == "zh" and f"svc_{p.service}" in LABELS else p.service
+        out.append(f"  {t('plan_predicted')} {p.gateway} {service}: {figure}({p.basis.get(lang)})")
     return "\n".join(out)

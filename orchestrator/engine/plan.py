@@ -41,7 +41,7 @@ class Plan:
                                for o in self.objectives],
                 "warnings": list(self.warnings),
                 "predictions": [{"gateway": p.gateway, "service": p.service, "low_s": p.low_s,
-                                 "high_s": p.high_s, "basis": p.basis} for p in self.predictions]}
+                                 "high_s": p.high_s, "basis": p.basis.to_record()} for p in self.predictions]}
 
 
 def predicted_path(resolved, inv) -> dict[str, list[str]]:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 from orchestrator.model.drill import Effect
 from orchestrator.model.inventory import Inventory, route
+from orchestrator.model.text import Text
 
 
 @dataclass(frozen=True)
@@ -33,24 +34,25 @@ class Prediction:
     service: str
     low_s: float | None  # None: not bounded by the settings (see basis)
     high_s: float | None
-    basis: str  # how the figure follows from the settings, for people
+    basis: Text  # how the figure follows from the settings, for people
 
 
 def _silent(effect: Effect, cause_is_centre: bool) -> bool:
     return cause_is_centre or (effect.mode or "blackhole") != "shutdown"
 
 
-def predict_one(inv: Inventory, service: str, *, silent: bool) -> tuple[float, float, str]:
+def predict_one(inv: Inventory, service: str, *, silent: bool) -> tuple[float, float, Text]:
     t = inv.timing
     if silent:
         det_lo = t.heartbeat_timeout - (0.0 if service == "market_data" else t.heartbeat_interval)
         det_hi = t.heartbeat_timeout
-        how = f"detected by heartbeat timeout ({t.heartbeat_timeout:g}s)"
+        how = Text(f"心跳超时（{t.heartbeat_timeout:g} 秒）发现中断",
+                   f"detected by heartbeat timeout ({t.heartbeat_timeout:g}s)")
     else:
         det_lo = det_hi = 0.0
-        how = "detected by reset"
+        how = Text("连接重置即发现中断", "detected by reset")
     if service == "market_data" and inv.multicast is not None:
-        return det_lo, det_hi, f"{how}, then multicast"
+        return det_lo, det_hi, Text(f"{how.zh}，随后改由组播接收", f"{how.en}, then multicast")
     attempt_lo, attempt_hi = det_lo + t.reconnect_interval, det_hi + t.reconnect_interval
     # The old session lives until the server has heard nothing for server_session_timeout,
     # counted from the gateway's last heartbeat (up to heartbeat_interval before the loss).
@@ -59,10 +61,12 @@ def predict_one(inv: Inventory, service: str, *, silent: bool) -> tuple[float, f
     low = max(attempt_lo, expiry_lo)
     # an attempt refused just before expiry waits one more reconnect interval
     high = max(attempt_hi, expiry_hi + t.reconnect_interval) if attempt_lo < expiry_hi else attempt_hi
-    basis = f"{how}, reconnect after {t.reconnect_interval:g}s"
+    zh = f"{how.zh}，{t.reconnect_interval:g} 秒后重连"
+    en = f"{how.en}, reconnect after {t.reconnect_interval:g}s"
     if silent:
-        basis += f", old session lives up to {t.server_session_timeout:g}s"
-    return low, high, basis
+        zh += f"，原会话最长保留 {t.server_session_timeout:g} 秒"
+        en += f", old session lives up to {t.server_session_timeout:g}s"
+    return low, high, Text(zh, en)
 
 
 def _reachable(inv: Inventory, gid: str, down_lines: set[str], down_centres: set[str]) -> bool:
@@ -84,11 +88,13 @@ def predict(inv: Inventory, effect: Effect, causes: dict[str, str],
         gw = inv.gateway(gid)
         if gid in effect.repoint_gateways:
             out.append(Prediction(gid, gw.service_name, None, None,
-                                  "restarted by its repoint: not bounded by its timing settings"))
+                                  Text("因切换配置而重启：不受其定时参数约束",
+                                       "restarted by its repoint: not bounded by its timing settings")))
             continue
         if not _reachable(inv, gid, down_lines, down_centres):
             out.append(Prediction(gid, gw.service_name, None, None,
-                                  "no server of its list is reachable: down until a repoint or the restore"))
+                                  Text("服务器列表中无可达服务器：中断至切换配置或恢复",
+                                       "no server of its list is reachable: down until a repoint or the restore")))
             continue
         low, high, basis = predict_one(inv, gw.service_name, silent=_silent(effect, cause in centres))
         out.append(Prediction(gid, gw.service_name, round(low, 3), round(high, 3), basis))
@@ -104,7 +110,7 @@ def unmet(predictions: tuple[Prediction, ...], rto_s: dict[str, float]) -> tuple
             continue
         verdict = "cannot meet" if p.low_s > target else "may miss"
         out.append(f"{p.gateway} ({p.service}) {verdict} its {target:g}s target: its settings "
-                   f"give {p.low_s:g}-{p.high_s:g}s ({p.basis})")
+                   f"give {p.low_s:g}-{p.high_s:g}s ({p.basis.en})")
     return tuple(out)
 
 

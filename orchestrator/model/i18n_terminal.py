@@ -93,7 +93,7 @@ TERMINAL: dict[str, tuple[str, str]] = {
     "console_state_passed": ("通过", "pass"),
     "console_state_failed": ("未通过", "FAIL"),
     "console_state_not_applicable": ("不适用", "n/a"),
-    "console_state_not_tested": ("未测试", "UNTESTED"),
+    "console_state_not_tested": ("未测", "UNTESTED"),
     "console_announce": ("演练 {drill}，环境 {environment}（{gateways} 个网关）",
                          "drill {drill} on {environment} ({gateways} gateways)"),
     "console_table_title": ("故障路径上的网关（时间为 {zone}）", "gateways on the failed path (times in {zone})"),

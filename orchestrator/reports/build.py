@@ -382,7 +382,7 @@ def _deviations(steps: Sequence[StepView], measures: Sequence[MeasureView],
                 f"目标值 {o.target}，实测值 {o.measured}。{o.detail}",
                 f"target {o.target}, measured {o.measured}. {o.detail}")))
         elif o.verdict == NOT_TESTED:
-            out.append(Deviation("not_tested", o.name, Text(f"未测试：{o.detail}",
+            out.append(Deviation("not_tested", o.name, Text(f"未测：{o.detail}",
                                                              f"not tested: {o.detail}")))
     for st in steady:
         if not st.ok:

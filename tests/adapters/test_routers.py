@@ -129,11 +129,6 @@ def test_drill_plan_shows_the_cli_lines_per_router(tmp_path, monkeypatch, capsys
     monkeypatch.setenv("DRILL_HOME", str(tmp_path / "home"))
     copy = tmp_path / "inv"
     shutil.copytree(EXAMPLE, copy)
-    drill_yml = copy / "group_vars" / "all" / "drill.yml"
-    text = drill_yml.read_text()
-    for kind in ("trading", "market_data", "settlement"):  # a repointing drill needs a writable format
-        text = text.replace(f"      kind: {kind}\n", f"      kind: {kind}\n      config_format: lab-xml\n")
-    drill_yml.write_text(text)
     assert main(["plan", "single-line", "-i", str(copy), "--project", str(ROOT), "--no-check",
                  "--set", "line=cu-nf", "--set", "mode=blackhole", "--json"]) in (0, None)
     out = capsys.readouterr().out

@@ -10,15 +10,26 @@ from orchestrator.cli import main
 from orchestrator.engine.plan import plan
 
 REPO = Path(__file__).resolve().parents[2]
-PRODUCTION = REPO / "inventories" / "production.example"
 
 
 def _project(tmp_path: Path) -> Path:
+    """A project copy whose production example's line routers are Linux hosts (the shipped
+    example shows one network router of each platform: tests/adapters/test_routers.py)."""
     root = tmp_path / "proj"
     shutil.copytree(REPO / "drills", root / "drills")
     shutil.copytree(REPO / "playbooks", root / "playbooks")
     shutil.copytree(REPO / "inventories", root / "inventories")
+    shutil.copytree(REPO / "adapters", root / "adapters")
+    drill_yml = root / "inventories" / "production.example" / "group_vars" / "all" / "drill.yml"
+    text = drill_yml.read_text(encoding="utf-8")
+    for platform in ("huawei_vrp", "h3c_comware", "cisco_ios"):
+        text = text.replace(f"platform: {platform}", "platform: linux")
+    drill_yml.write_text(text, encoding="utf-8")
     return root
+
+
+def _production(root: Path) -> Path:
+    return root / "inventories" / "production.example"
 
 
 def _step(shown, key):
@@ -27,29 +38,28 @@ def _step(shown, key):
 
 def test_plan_names_router_interface_and_the_commands_the_linux_driver_runs(tmp_path):
     root = _project(tmp_path)
-    shown = plan(root, "md-multicast-fallback", PRODUCTION, {}, tmp_path / "home",
+    shown = plan(root, "carrier-outage", _production(root), {}, tmp_path / "home",
                  ansible_check=False)
     fault = _step(shown, ("fault", 0))
-    assert "router ct-router interface eth1 (line ct-ft)" in fault["targets"]
+    assert "router ct-router interface GigabitEthernet0/0/1 (line ct-ft)" in fault["targets"]
     assert fault["changes"][0] == "ct-router: ip route replace blackhole 172.60.101.30/32"
     restore = _step(shown, ("restore", 0))
-    assert "ct-router: ip link set dev eth1 up" in restore["changes"]
-    assert "ct-router: ip route del blackhole 172.60.101.30/32" in restore["changes"]
-    shut = plan(root, "md-multicast-fallback", PRODUCTION, {"mode": "shutdown"},
+    assert "ct-router: ip link set dev GigabitEthernet0/0/1 up" in restore["changes"]
+    assert "ct-router: ip route del blackhole 172.60.101.30/32 proto boot" in restore["changes"]
+    shut = plan(root, "carrier-outage", _production(root), {"mode": "shutdown"},
                 tmp_path / "home", ansible_check=False)
-    assert _step(shut, ("fault", 0))["changes"][:2] == ["ct-router: ip link set dev eth1 down",
-                                                        "cu-router: ip link set dev eth1 down"]
+    assert _step(shut, ("fault", 0))["changes"][0] == "ct-router: ip link set dev GigabitEthernet0/0/1 down"
 
 
 def test_plan_prints_every_step_with_its_change_wait_and_timeout_in_chinese(tmp_path, capsys):
     root = _project(tmp_path)
-    code = main(["plan", "md-multicast-fallback", "--project", str(root), "--inventory",
-                 str(PRODUCTION), "--no-check", "--lang", "zh"])
+    code = main(["plan", "carrier-outage", "--project", str(root), "--inventory",
+                 str(_production(root)), "--no-check", "--lang", "zh"])
     out = capsys.readouterr().out
     assert code == 0
-    for text in ("对象: 路由器 ct-router 接口 eth1（线路 ct-ft）",
+    for text in ("对象: 路由器 ct-router 接口 GigabitEthernet0/0/1（线路 ct-ft）",
                  "变更: ct-router: ip route replace blackhole 172.60.101.30/32",
-                 "等待: 全部行情网关经 multicast 接收行情", "超时: 30s", "故障路径上的网关: "):
+                 "超时: 60s", "故障路径上的网关: "):
         assert text in out, text
     for word in ("targets", "change:", "waits for", "timeout", "measure ", "on the failed path"):
         assert word not in out, word

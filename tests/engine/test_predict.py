@@ -38,7 +38,7 @@ def test_plan_predicts_reset_detection_for_an_interface_shutdown(tmp_path):
     assert set(silent) == set(reset) and silent
     for gid in silent:
         assert reset[gid]["high_s"] < silent[gid]["low_s"]
-        assert "reset" in reset[gid]["basis"]
+        assert "reset" in reset[gid]["basis"]["en"]
 
 
 def test_plan_warns_about_a_gateway_whose_settings_cannot_meet_the_target(tmp_path):
