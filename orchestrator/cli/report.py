@@ -6,15 +6,15 @@ from pathlib import Path
 
 import click
 
-from orchestrator.cli._options import archive_dir, json_option, project_option, reports_option
+from orchestrator.cli._options import archive_dir, json_option, project_option, report_lang, reports_option
 
 
 @click.command()
 @click.argument("run_id")
 @click.option("--format", "fmt", type=click.Choice(["html", "pdf", "md", "json", "csv", "junit"]),
               default="html", show_default=True, help="Output format.")
-@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
-              help="Report language.")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default=None,
+              help="Report language. Default: the language the run ran in, else the locale's.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Output file. Default: report.<format> (junit.xml) in the run folder.")
 @click.option("--signing-key", type=click.Path(dir_okay=False, path_type=Path),
@@ -23,7 +23,7 @@ from orchestrator.cli._options import archive_dir, json_option, project_option, 
                    "run's inventory drill.signing.key; none: the record is unsigned.")
 @reports_option
 @project_option
-def report(run_id: str, fmt: str, lang: str, out: Path | None, signing_key: Path | None,
+def report(run_id: str, fmt: str, lang: str | None, out: Path | None, signing_key: Path | None,
            reports: Path | None, project: Path | None) -> None:
     """Render a run's report from its journal.
 
@@ -47,6 +47,7 @@ def report(run_id: str, fmt: str, lang: str, out: Path | None, signing_key: Path
                                      f"no such run; expected a run folder or a run id under {archive}"))
         run_dir = found
     _refuse_sealed(run_dir, out)
+    lang = report_lang(lang, run_dir)  # one language per run (issue 20), as `drill run` chose
     signer = None
     if signing_key is not None:
         from orchestrator.integrity.signing import load_signer
