@@ -134,7 +134,7 @@ def test_the_checker_catches_english_and_raw_ids():
 
 def rejected_synonyms() -> dict[str, str]:
     """{rejected word: the glossary's term}, from the glossary's "Rejected words" table."""
-    text = GLOSSARY.read_text(encoding="utf-8").split("## Rejected words", 1)[1]
+    text = GLOSSARY.read_text(encoding="utf-8").split("## Rejected words", 1)[1].split("\n## ", 1)[0]
     out = {}
     for line in text.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
