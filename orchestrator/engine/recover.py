@@ -5,6 +5,7 @@ and seal them as aborted (docs/run-folder.md, "Unfinished runs")."""
 from __future__ import annotations
 
 import getpass
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from orchestrator.journal.runfolder import RunFolder, unfinished_runs, unregiste
 from orchestrator.model.inventory import SHENZHEN, Inventory
 from orchestrator.model.stamp import Stamp
 from orchestrator.targets import Target, open_target, target_for_run
+from orchestrator.targets.host_read import HostRead
 
 
 @dataclass(frozen=True)
@@ -201,6 +203,21 @@ def _manual_restores(rp: _RestorePlan) -> list[str]:
     return out
 
 
+def _gate_reads(records) -> dict[str, HostRead] | None:
+    """Each gateway's config as its host reported it at the gate, read back from the
+    journal's gate `steady_state` record, so the after-check compares with it; None when
+    the run died before the gate (nothing to compare: the check then only reads)."""
+    gate = next((r for r in records if r.kind == "steady_state" and r.data.get("when") == "gate"), None)
+    if gate is None:
+        return None
+    out = {}
+    for c in gate.data.get("checks") or ():
+        m = re.match(r"(.+?) sha256 ([0-9a-f]{64})", str(c.get("detail") or ""))
+        if c.get("check") == "config_on_host" and m:
+            out[c["gateway"]] = HostRead(c["gateway"], m.group(1), m.group(2), None)
+    return out
+
+
 def _refuse_manual(runs: list[Path], inventory: Inventory | None) -> None:
     """Nobody to ask: refuse before anything is killed, restored or journaled, naming what
     is left to do by hand, so that no run is half-restored and closed as if it were whole."""
@@ -264,7 +281,7 @@ def _recover_run(start: Mapping[str, Any], records, journal: Journal, inventory:
         failed = eng.restore(before_step=guard)
         actions.append(f"ran the restore phase ({len(steps)} step(s))"
                        + (f"; failed: {', '.join(failed)}" if failed else ""))
-    res = eng.after_check(require_home=bool(drill.failback))
+    res = eng.after_check(require_home=bool(drill.failback), host_gate=_gate_reads(records))
     actions.append("steady state " + ("restored" if res.ok else "NOT restored: " + res.describe_failures()))
     return eng, res.ok
 

@@ -347,7 +347,7 @@ class Engine:
                           require_home=require_home, timeout_s=AFTER_CHECK_TIMEOUT_S,
                           hours=self.state.flows or flow_hours(self.inv, now_of(self.opt),
                                                                self.opt.flow_checks))
-        res = with_host_checks(res, host_checks(self.target.read_gateways(self.inv), host_gate or {}))
+        res = with_host_checks(res, host_checks(self.target.read_gateways(self.inv), host_gate))
         self.emit(jr.SteadyState("after", res.ok, res.checks))
         self.state.after_failures = res.describe_failures() if not res.ok else ""
         return res

@@ -178,7 +178,9 @@ def _on_path(prepared, inv) -> set[str]:
 
 
 def test_a_failed_pre_check_is_refused_with_exit_4_before_any_change(lab_env, carrier_cu):
-    gateway = lab_env.lab.inventory().gateways[0].id
+    # a gateway off single-line's failed path (ct-ft carries the FT-homed, even ids): one
+    # on it would be refused earlier, as a gateway drill cannot observe
+    gateway = lab_env.lab.inventory().gateways[1].id
     lab_env.lab.client.gateway_stop(gateway)
     try:
         ran = run_captured(lab_env, "single-line")  # its pre-check runs verify.yml

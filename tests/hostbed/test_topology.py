@@ -16,9 +16,11 @@ def test_production_example_hosts_are_reached_through_the_bastion():
     topo = load_topology(ROOT / "inventories" / "production.example")
     assert topo.known_hosts == ROOT / "inventories" / "production.example" / "known_hosts"
     assert topo.host("bastion").address == "10.8.0.10" and topo.host("bastion").via is None
-    router = topo.host("ct-router")
-    assert router.via == "bastion" and router.user == "drill-ops"
-    assert router.key_file == Path("~/.ssh/drill_ops_ed25519").expanduser()
+    router = topo.host("ct-router")  # a network device: its own local user (password in Vault)
+    assert router.via == "bastion" and router.user == "drill-netops"
+    gateway_host = topo.host("gw-trade-01")
+    assert gateway_host.via == "bastion" and gateway_host.user == "drill-ops"
+    assert gateway_host.key_file == Path("~/.ssh/drill_ops_ed25519").expanduser()
     assert [h.name for h in topo.chain("gw-trade-01")] == ["bastion", "gw-trade-01"]
     assert "localhost" not in topo.hosts  # local connections are not SSH hosts
 
