@@ -145,13 +145,18 @@ def _hex_addr(text: str) -> Addr:
     return ":".join(full[i:i + 2].hex() for i in range(0, 16, 2)), int(port, 16)
 
 
+def _proc_rows(text: str):
+    """The socket rows of a /proc/net/{tcp,tcp6,udp} table, split into fields."""
+    for line in text.splitlines():
+        f = line.split()
+        if len(f) >= 10 and f[0].endswith(":") and f[0][:-1].isdigit():
+            yield f
+
+
 def parse_proc_tcp(text: str) -> list[TcpSocket]:
     """/proc/net/tcp and tcp6 (no byte counters; inode 0 = no process holds the socket)."""
     out = []
-    for line in text.splitlines():
-        f = line.split()
-        if len(f) < 10 or not f[0].endswith(":") or not f[0][:-1].isdigit():
-            continue
+    for f in _proc_rows(text):
         try:
             out.append(TcpSocket(_PROC_STATES.get(f[3].upper(), f[3]), _hex_addr(f[1]), _hex_addr(f[2]),
                                  owned=f[9] != "0", inode=int(f[9]) if f[9].isdigit() else None))
@@ -162,10 +167,7 @@ def parse_proc_tcp(text: str) -> list[TcpSocket]:
 
 def parse_proc_udp(text: str) -> list[UdpSocket]:
     out = []
-    for line in text.splitlines():
-        f = line.split()
-        if len(f) < 10 or not f[0].endswith(":") or not f[0][:-1].isdigit():
-            continue
+    for f in _proc_rows(text):
         try:
             out.append(UdpSocket(_hex_addr(f[1]), int(f[-1]) if f[-1].isdigit() else 0))
         except ValueError:
