@@ -88,7 +88,7 @@ def test_zh_pdf_has_every_section(tmp_path, drill_home):
     _pdf_sections(run)
 
 
-@pytest.mark.slow
+@pytest.mark.slow(group="zh-pdf-per-drill")  # CI renders one drill's PDF (seeded); -m slow all
 @pytest.mark.parametrize("drill", DRILLS)
 def test_zh_pdf_of_each_drill_has_every_section(drill):
     _pdf_sections(load_run(_run_of(drill)))
