@@ -10,6 +10,7 @@ and a log nothing bounds is "not tested", never a pass.
 from __future__ import annotations
 
 import math
+import secrets
 import shlex
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -28,10 +29,11 @@ SETTINGS = {
     "drill_cron_files": ["/etc/crontab", "/etc/cron.d", "/etc/cron.daily"],
     "drill_syslog_files": ["/var/log/syslog", "/var/log/messages"],
 }
-# Prints each file (a folder: its files) after a \036 line saying OK, UNREADABLE or MISSING.
-_READ = ("emit() { if [ -f \"$1\" ] && [ -r \"$1\" ]; then printf '\\036OK %s\\n' \"$1\"; "
-         "cat -- \"$1\"; printf '\\n'; elif [ -e \"$1\" ]; then printf '\\036UNREADABLE %s\\n' \"$1\"; "
-         "else printf '\\036MISSING %s\\n' \"$1\"; fi; }; "
+# Prints each file (a folder: its files) after a line "$1 OK|UNREADABLE|MISSING path", $1 a
+# boundary drawn afresh for each call.
+_READ = ("b=$1; shift; emit() { if [ -f \"$1\" ] && [ -r \"$1\" ]; then printf '%s OK %s\\n' \"$b\" \"$1\"; "
+         "cat -- \"$1\"; printf '\\n'; elif [ -e \"$1\" ]; then printf '%s UNREADABLE %s\\n' \"$b\" \"$1\"; "
+         "else printf '%s MISSING %s\\n' \"$b\" \"$1\"; fi; }; "
          "for p in \"$@\"; do if [ -d \"$p\" ]; then for f in \"$p\"/*; do [ -f \"$f\" ] && emit \"$f\"; "
          "done; else emit \"$p\"; fi; done; exit 0")
 _PRESENT = "for f in \"$@\"; do [ -e \"$f\" ] && printf '%s\\n' \"$f\"; done; exit 0"
@@ -60,14 +62,15 @@ class Target:
 def read_files(run: Run, paths: Sequence[str]) -> list[FileRead]:
     if not paths:
         return []
-    status, out, err = run(_sh(_READ, paths))
+    boundary = f"--drill-{secrets.token_hex(12)}--"
+    status, out, err = run(_sh(_READ, [boundary, *paths]))
     if status != 0:
         raise OSError(f"reading {', '.join(paths)}: exit {status}: {err.strip()[:200]}")
     reads = []
-    for chunk in out.split("\x1e")[1:]:
+    for chunk in out.split(boundary + " ")[1:]:
         head, _, body = chunk.partition("\n")
         state, _, path = head.partition(" ")
-        if state == "OK":
+        if state == "OK":  # the reader added one newline after the file
             reads.append(FileRead(path, body[:-1] if body.endswith("\n") else body))
         else:
             reads.append(FileRead(path, None, state.lower()))
@@ -104,10 +107,12 @@ def judge_host(run: Run, target: Target, hv: Mapping[str, Any]) -> CheckRow:
         extra.append(logrules.declared_rule(target.declared[0], d.path, d.text, d.why))
     verdicts = [logrules.judge(log, logrules.rules_for(log, stanzas, cleanups) + extra)
                 for log in (*target.logs, *present)]
-    jrule = logrules.journald_rule([(f.path, f.text) for f in journal if f.text is not None])
-    if jrule is not None:
-        verdicts.append(logrules.judge("journal", [jrule]))
     notes = [f"{f.path} {f.why}" for f in (*rotate[:1], *journal[:1], *declared) if f.text is None]
+    jrule = logrules.journald_rule([(f.path, f.text) for f in journal if f.text is not None])
+    if jrule is not None and jrule.days is not None and jrule.days < logrules.MIN_DAYS:
+        verdicts.append(logrules.judge("journal", [jrule]))
+    elif jrule is not None:  # a limit of a year or more: journald's size limits may still remove it
+        notes.append(f"journal: {jrule.text} ({jrule.source}; size limits not judged)")
     absent = [p for p in target.optional if p not in present]
     if absent:
         notes.append(f"absent: {', '.join(absent)}")
