@@ -29,14 +29,22 @@ SETTINGS = {
     "drill_cron_files": ["/etc/crontab", "/etc/cron.d", "/etc/cron.daily"],
     "drill_syslog_files": ["/var/log/syslog", "/var/log/messages"],
 }
-# Prints each file (a folder: its files) after a line "$1 OK|UNREADABLE|MISSING path", $1 a
-# boundary drawn afresh for each call.
-_READ = ("b=$1; shift; emit() { if [ -f \"$1\" ] && [ -r \"$1\" ]; then printf '%s OK %s\\n' \"$b\" \"$1\"; "
-         "cat -- \"$1\"; printf '\\n'; elif [ -e \"$1\" ]; then printf '%s UNREADABLE %s\\n' \"$b\" \"$1\"; "
-         "else printf '%s MISSING %s\\n' \"$b\" \"$1\"; fi; }; "
-         "for p in \"$@\"; do if [ -d \"$p\" ]; then for f in \"$p\"/*; do [ -f \"$f\" ] && emit \"$f\"; "
-         "done; else emit \"$p\"; fi; done; exit 0")
-_PRESENT = "for f in \"$@\"; do [ -e \"$f\" ] && printf '%s\\n' \"$f\"; done; exit 0"
+# The reader: $1 a boundary drawn afresh for each call, then paths. Each file (a folder: its
+# files) follows a line "<boundary> OK|UNREADABLE|MISSING <path>"; a path written "?path"
+# is only looked for: "<boundary> PRESENT <path>" when it exists.
+_READ = r"""b=$1; shift
+emit() {
+  if [ -f "$1" ] && [ -r "$1" ]; then printf '%s OK %s\n' "$b" "$1"; cat -- "$1"; printf '\n'
+  elif [ -e "$1" ]; then printf '%s UNREADABLE %s\n' "$b" "$1"
+  else printf '%s MISSING %s\n' "$b" "$1"; fi
+}
+for p in "$@"; do
+  case $p in
+    \?*) [ -e "${p#?}" ] && printf '%s PRESENT %s\n' "$b" "${p#?}" ;;
+    *) if [ -d "$p" ]; then for f in "$p"/*; do [ -f "$f" ] && emit "$f"; done; else emit "$p"; fi ;;
+  esac
+done
+exit 0"""
 
 Run = Callable[[str], tuple[int, str, str]]  # command -> (exit status, stdout, stderr)
 
@@ -82,23 +90,23 @@ def _sh(script: str, args: Sequence[str]) -> str:
 
 
 def judge_host(run: Run, target: Target, hv: Mapping[str, Any]) -> CheckRow:
-    """Read one host's settings and judge each of its logs (and the journal)."""
+    """Read one host's settings (one command, another per level of logrotate `include`)
+    and judge each of its logs (and the journal)."""
     conf = str(hv.get("drill_logrotate_conf") or SETTINGS["drill_logrotate_conf"])
     jconf = str(hv.get("drill_journald_conf") or SETTINGS["drill_journald_conf"])
     cron = _paths(hv.get("drill_cron_files"), SETTINGS["drill_cron_files"])
-    rotate = read_files(run, [conf])
+    policy = [target.declared[1]] if target.declared else []
+    first = read_files(run, [conf, jconf, jconf + ".d", *cron, *policy, *(f"?{p}" for p in target.optional)])
+    rotate = _of(first, [conf])
+    journal = [f for f in _of(first, [jconf, jconf + ".d"]) if f.path == jconf or f.path.endswith(".conf")]
+    crons, declared = _of(first, cron), _of(first, policy)
+    present = [p for p in target.optional if FileRead(p, None, "present") in first]
     for _ in range(3):  # includes, and includes of included files
         named = [i for f in rotate if f.text is not None for i in logrules.logrotate_includes(f.text)]
-        new = [p for p in dict.fromkeys(named) if not any(f.path == p or f.path.startswith(p.rstrip("/") + "/")
-                                                         for f in rotate)]
+        new = [p for p in dict.fromkeys(named) if not _of(rotate, [p])]
         if not new:
             break
         rotate += read_files(run, new)
-    journal = [f for f in read_files(run, [jconf, jconf + ".d"])
-               if f.path == jconf or f.path.endswith(".conf")]
-    crons = read_files(run, cron)
-    declared = read_files(run, [target.declared[1]]) if target.declared else []
-    present = _present(run, target.optional)
     stanzas = logrules.parse_logrotate([(f.path, f.text) for f in rotate if f.text is not None])
     cleanups = logrules.parse_cleanups((f.path, f.text) for f in crons if f.text is not None)
     extra = []
@@ -120,12 +128,10 @@ def judge_host(run: Run, target: Target, hv: Mapping[str, Any]) -> CheckRow:
     return _row(target, verdicts, read, notes)
 
 
-def _present(run: Run, paths: Sequence[str]) -> list[str]:
-    if not paths:
-        return []
-    _, out, _ = run(_sh(_PRESENT, paths))
-    found = set(out.splitlines())
-    return [p for p in paths if p in found]
+def _of(reads: Sequence[FileRead], asked: Sequence[str]) -> list[FileRead]:
+    """The reads answering these paths: the file itself, or a file of that folder."""
+    return [f for f in reads if f.why != "present" and any(
+        f.path == p or f.path.startswith(p.rstrip("/") + "/") for p in asked)]
 
 
 def _paths(value: Any, default: list[str]) -> list[str]:
