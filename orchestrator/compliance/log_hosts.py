@@ -189,7 +189,8 @@ def check_log_retention(inv: Inventory) -> list[CheckRow]:
 
     source = read_inventory(Path(inv.path))
     topo = load_topology(inv.path)
-    manual = {gw.host for gw in inv.gateways if (gw.driver or inv.driver) == "manual"}
+    manual = ({gw.host for gw in inv.gateways if (gw.driver or inv.driver) == "manual"}
+              - {gw.host for gw in inv.gateways if (gw.driver or inv.driver) != "manual"})
     rows = []
     with SshPool(topo) as pool:
         for t in targets(inv):
