@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from orchestrator.compliance.clauses import CheckReport
+from orchestrator.compliance.clauses import CheckReport, CheckRow, Status
 from orchestrator.compliance.live import check_live, lab_running, lab_state_dir, live_inventory
 from orchestrator.compliance.static import check_static, load_for_check
+from orchestrator.model.inventory import Inventory
 
 
 def run_check(path: Path, home: Path, live: bool | None = None) -> CheckReport:
@@ -21,4 +22,21 @@ def run_check(path: Path, home: Path, live: bool | None = None) -> CheckReport:
     if live:
         live_state = state if running else None
         rows += check_live(live_inventory(inv, live_state), live_state)
+    rows += log_retention(inv, bool(live))
     return CheckReport(environment=inv.environment.name, inventory=str(path), rows=tuple(rows))
+
+
+def log_retention(inv: Inventory, live: bool) -> list[CheckRow]:
+    """R-SEC-2: each gateway host's and the log server's settings, read over SSH when live;
+    otherwise one "not tested" row saying why (it is never judged from the inventory)."""
+    if inv.environment.is_lab:
+        why = ("a lab: its gateways run on this machine; there is no gateway host or log "
+               "server to read")
+    elif not live:
+        why = "needs --live: each gateway host's and the log server's retention settings are read over SSH"
+    else:
+        from orchestrator.compliance.log_hosts import check_log_retention
+
+        return check_log_retention(inv)
+    return [CheckRow(clause="R-SEC-2", part="static", status=Status.NOT_TESTED,
+                     evidence=f"not tested: {why}")]

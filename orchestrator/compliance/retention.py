@@ -1,4 +1,6 @@
-"""`drill prune`: delete run folders past retention, never one younger than a year (R-SEC-2).
+"""`drill prune`: delete run folders past retention, never one younger than a year (drill's
+own archive: this project's extension of R-SEC-2; the clause itself, the hosts' logs, is
+judged by `drill check --live`, orchestrator/compliance/log_hosts.py).
 
 A run may go only when **all** hold: its journal has `run.start` (its age comes from
 there, never from file times) and `run.end` (unfinished runs are kept for `drill
@@ -60,7 +62,7 @@ def cutoff(older_than: timedelta, retention_days: int, now: datetime) -> datetim
     """
     if older_than < timedelta(days=MIN_RETENTION_DAYS):
         raise InputError(Problem("", None, "--older-than",
-                                 f"expected at least {MIN_RETENTION_DAYS} days (R-SEC-2 keeps runs at "
+                                 f"expected at least {MIN_RETENTION_DAYS} days (drill keeps its runs at "
                                  f"least one year); got {_days(older_than)}"))
     return min(now - older_than, now - timedelta(days=max(retention_days, MIN_RETENTION_DAYS)),
                one_year_before(now))

@@ -25,6 +25,7 @@ from orchestrator.model.inventory import (
     Inventory,
     LabSettings,
     Line,
+    LogServer,
     Multicast,
     Timing,
 )
@@ -371,4 +372,7 @@ def _build(path: Path, d: dict, secrets: tuple[str, ...]) -> Inventory:
         report=ReportSettings.of(d.get("report")),
         service_hours=service_hours_of(d),
         holidays=holidays_of(d, str(path)),
+        log_server=LogServer(host=str(ls["host"]), logs=tuple(ls["logs"]),
+                             retention_days=ls.get("retention_days"),
+                             declared_in=ls.get("declared_in")) if (ls := d.get("log_server")) else None,
     )

@@ -146,6 +146,16 @@ class ChangeWindow:
 
 
 @dataclass(frozen=True)
+class LogServer:
+    """Where the network devices and gateways keep their logs (R-SEC-2; docs/inventory.md)."""
+
+    host: str                          # an SSH host of the inventory
+    logs: tuple[str, ...]              # the kept logs on it (absolute paths or globs)
+    retention_days: int | None = None  # a retention the firm declares, counted only when
+    declared_in: str | None = None     # this file on the log server states it
+
+
+@dataclass(frozen=True)
 class Inventory:
     path: Path
     environment: Environment
@@ -167,6 +177,7 @@ class Inventory:
     # shipped calendar and the inventory's own (model/hours.py)
     service_hours: ServiceHours | None = None
     holidays: tuple[Holiday, ...] = ()
+    log_server: LogServer | None = None  # R-SEC-2's log server (drill check --live)
 
     def centre(self, cid: str) -> Centre:
         return _by_id(self.centres, cid, "centre")
