@@ -87,7 +87,8 @@ def check(inventory: str, project: Path | None, as_json: bool, live: bool | None
 @click.argument("drill_id", required=False)
 @click.option("--pending", is_flag=True,
               help="Exit 0 only while the drill(s) have no pass in the current period "
-              "(used by scheduled units), else 1.")
+              "(used by scheduled units), else 1. Outside production the environment's own "
+              "lab or test runs count.")
 @inventory_option
 @project_option
 @reports_option
@@ -118,7 +119,9 @@ def due(drill_id: str | None, pending: bool, inventory: str, project: Path | Non
             raise InputError(Problem(drill_id, None, "DRILL_ID", "no such drill in the project"))
     every = scan_runs(archive_dir(project, reports), environment=inv.environment.name,
                       cache_dir=drill_home() / "cache")
-    runs = counted(every, include_test)
+    # A scheduled unit of a lab or test environment (--pending) is satisfied by that
+    # environment's own runs; a production one only by evidence.
+    runs = counted(every, include_test or (pending and inv.environment.kind != "production"))
     verdicts = cadence.due(drills, runs, timezone=inv.environment.timezone, now=_now(),
                            target_values=target_values(inv))
     _hidden_note(len(every) - len(runs))
