@@ -32,6 +32,7 @@ class HistoryRow:
     path: str = ""
     operator: str = ""
     params: dict = field(default_factory=dict)
+    evidence: bool = False  # a production run, not a rehearsal (archive.runs.ArchivedRun.evidence)
 
     @property
     def worst_rto_s(self) -> float | None:
@@ -65,7 +66,7 @@ def _summary(run: ArchivedRun) -> HistoryRow | None:
         str(run.timezone or "Asia/Shanghai"), run.started_ns,
         run.ended_ns if finished else None, str(run.status) if finished else "unfinished",
         run.exit_code, {str(k): float(v) for k, v in rto.items()}, str(run.path),
-        str(run.operator or ""), dict(run.params or {}))
+        str(run.operator or ""), dict(run.params or {}), run.evidence)
 
 
 def summarise(journal: Path) -> HistoryRow | None:
@@ -106,6 +107,7 @@ def trend(values: list[float | None]) -> str:
 
 
 TREND_RUNS = 40
+TEST_MARK = "[test]"  # a run that is not evidence (lab, test bed, rehearsal), explained below the tables
 
 
 def history_table(runs: list[HistoryRow], last: int = 20) -> str:
@@ -126,7 +128,8 @@ def history_table(runs: list[HistoryRow], last: int = 20) -> str:
         for r in mine:
             local = datetime.fromtimestamp(r.started_ns / 1e9, ZoneInfo(r.timezone))
             params = " ".join(f"{k}={v}" for k, v in sorted(r.params.items())) or "—"
-            rows.append([r.run_id, local.strftime("%Y-%m-%d %H:%M %Z"), r.environment,
+            env = r.environment if r.evidence else f"{r.environment} {TEST_MARK}"
+            rows.append([r.run_id, local.strftime("%Y-%m-%d %H:%M %Z"), env,
                          r.operator or "—", params, r.status.upper(),
                          *[f"{r.rto_s[s]:.3f}" if s in r.rto_s else "—" for s in services]])
         table = tabulate(rows, headers=["run", "start", "env", "operator", "parameters", "verdict",
@@ -141,4 +144,6 @@ def history_table(runs: list[HistoryRow], last: int = 20) -> str:
         shown = f", newest {len(mine)} shown" if len(mine) < len(every) else ""
         count = f"{len(every)} run{'s' if len(every) != 1 else ''}{shown}"
         blocks.append(f"{drill} ({count})\n{table}\n{line}")
+    if any(not r.evidence for r in runs):
+        blocks.append(f"{TEST_MARK} test environment, not evidence for filing")
     return "\n\n".join(blocks)

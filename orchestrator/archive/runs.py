@@ -17,7 +17,7 @@ import contextlib
 import hashlib
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,14 @@ from typing import Any
 from orchestrator.journal.reader import JOURNAL, read_ends
 from orchestrator.journal.records import RunEnd, RunStart
 
-CACHE_VERSION = 3
+CACHE_VERSION = 4
+
+# The environment kind whose runs are evidence for filing (docs/compliance.md): a run counts
+# for `drill due`, `history`, `summary` and `coverage` by default only when its run.start
+# says `inventory.kind: production` and it is not a rehearsal. Lab and test-bed runs
+# (kind `lab`, `test`), rehearsals and journals that name no kind are shown only when asked
+# (`--include-test`) and then labelled (i18n `env_test_note`).
+EVIDENCE_KIND = "production"
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,12 @@ class ArchivedRun:
     problem: str | None = None        # why the journal could not be read, if so
     operator: str | None = None       # run.start operator
     params: Any = None                # run.start params: the drill's resolved parameters
+    rehearsal: bool = False           # run.start rehearsal: `drill run --rehearsal`
+
+    @property
+    def evidence(self) -> bool:
+        """Evidence for filing: a production run that is not a rehearsal (EVIDENCE_KIND)."""
+        return self.environment_kind == EVIDENCE_KIND and not self.rehearsal
 
     @property
     def finished(self) -> bool:
@@ -82,6 +95,12 @@ def scan_runs(reports: Path, *, year: int | None = None, environment: str | None
         _cached_runs(reports, year, Path(cache_dir))
     runs = [r for r in found if environment is None or r.environment == environment]
     return sorted(runs, key=lambda r: r.run_id)
+
+
+def counted(runs: Iterable[ArchivedRun], include_test: bool = False) -> list[ArchivedRun]:
+    """The runs `due`, `history`, `summary` and `coverage` count: evidence only (production,
+    not a rehearsal), or every run with `include_test` (the callers label the others)."""
+    return [r for r in runs if include_test or r.evidence]
 
 
 def years(reports: Path) -> list[int]:
@@ -228,6 +247,7 @@ def _read(folder: str, name: str, year: int) -> ArchivedRun | None:
         rto_s=outcome.rto_s if outcome else None,
         operator=first.data.get("operator"),
         params=first.data.get("params") if isinstance(first.data.get("params"), dict) else None,
+        rehearsal=first.data.get("rehearsal") is True,
     )
 
 

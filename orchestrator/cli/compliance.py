@@ -1,4 +1,4 @@
-"""Compliance commands: check, due, schedule, prune, summary (docs/compliance.md)."""
+"""Compliance commands: check, due, schedule, prune, summary, coverage (docs/compliance.md)."""
 
 from __future__ import annotations
 
@@ -30,6 +30,20 @@ def _load_inventory(path: Path):
     from orchestrator.config.inventory import load_inventory
 
     return load_inventory(path)
+
+
+include_test_option = click.option(
+    "--include-test", is_flag=True,
+    help="Also count lab, test-bed and rehearsal runs, each labelled \"test environment, not "
+         "evidence for filing\" (default: production runs only).")
+
+
+def _hidden_note(hidden: int, lang: str = "en") -> None:
+    """On stderr: how many runs were left out as not evidence (docs/compliance.md)."""
+    if hidden:
+        from orchestrator.cli._console import label
+
+        click.echo(label(lang, "test_runs_hidden", n=hidden), err=True)
 
 
 @click.command("check")
@@ -73,21 +87,26 @@ def check(inventory: str, project: Path | None, as_json: bool, live: bool | None
 @click.argument("drill_id", required=False)
 @click.option("--pending", is_flag=True,
               help="Exit 0 only while the drill(s) have no pass in the current period "
-              "(used by scheduled units), else 1.")
+              "(used by scheduled units), else 1. Outside production the environment's own "
+              "lab or test runs count.")
 @inventory_option
 @project_option
 @reports_option
 @json_option
+@include_test_option
 def due(drill_id: str | None, pending: bool, inventory: str, project: Path | None,
-        reports: Path | None, as_json: bool) -> None:
-    """Each drill's last passing run, next due date, and whether it is overdue.
+        reports: Path | None, as_json: bool, include_test: bool) -> None:
+    """Each drill's last passing run, next due date, and whether it is overdue; per target
+    (each carrier, centre or line a drill takes as parameter), whether it is done this
+    period or DUE. Only production runs count unless --include-test.
 
     Exits 1 when any drill is overdue, so monitoring can alert. Example:  drill due --json
     """
     from tabulate import tabulate
 
-    from orchestrator.archive.runs import scan_runs
+    from orchestrator.archive.runs import counted, scan_runs
     from orchestrator.compliance import cadence
+    from orchestrator.compliance.coverage import target_values
     from orchestrator.config.project import drill_home, find_project
     from orchestrator.errors import InputError, ObjectiveFailed, Problem
 
@@ -98,17 +117,23 @@ def due(drill_id: str | None, pending: bool, inventory: str, project: Path | Non
         drills = [d for d in drills if d.id == drill_id]
         if not drills:
             raise InputError(Problem(drill_id, None, "DRILL_ID", "no such drill in the project"))
-    runs = scan_runs(archive_dir(project, reports), environment=inv.environment.name,
-                     cache_dir=drill_home() / "cache")
-    verdicts = cadence.due(drills, runs, timezone=inv.environment.timezone, now=_now())
+    every = scan_runs(archive_dir(project, reports), environment=inv.environment.name,
+                      cache_dir=drill_home() / "cache")
+    # A scheduled unit of a lab or test environment (--pending) is satisfied by that
+    # environment's own runs; a production one only by evidence.
+    runs = counted(every, include_test or (pending and inv.environment.kind != "production"))
+    verdicts = cadence.due(drills, runs, timezone=inv.environment.timezone, now=_now(),
+                           target_values=target_values(inv))
+    _hidden_note(len(every) - len(runs))
     if as_json:
         click.echo(json.dumps([v.to_json() for v in verdicts], ensure_ascii=False, indent=2))
     elif not pending:
-        rows = [(v.drill.id, v.drill.cadence, v.last_pass.run_id if v.last_pass else "never",
+        rows = [(v.drill.id, v.drill.cadence, _run_ref(v.last_pass) if v.last_pass else "never",
                  f"{v.last_pass_at:%Y-%m-%d %H:%M}" if v.last_pass_at else "-",
                  f"{v.due_by:%Y-%m-%d}", v.status.upper()) for v in verdicts]
         click.echo(tabulate(rows, headers=["drill", "cadence", "last passing run",
                                            f"at ({inv.environment.timezone})", "due by", "status"]))
+        _print_targets(verdicts)
     if pending:
         if not any(cadence.pending(v) for v in verdicts):
             raise ObjectiveFailed("nothing pending: " + ", ".join(
@@ -119,6 +144,29 @@ def due(drill_id: str | None, pending: bool, inventory: str, project: Path | Non
     late += _overdue_followups(archive_dir(project, reports), inv.environment.timezone, as_json)
     if late:
         raise ObjectiveFailed(f"overdue: {', '.join(late)}")
+
+
+TEST_NOTE = "[test environment, not evidence for filing]"
+
+
+def _run_ref(run) -> str:
+    return run.run_id if run.evidence else f"{run.run_id} {TEST_NOTE}"
+
+
+def _print_targets(verdicts) -> None:
+    """Per target: `DUE carrier-outage carrier=CU`, or DONE with the run that did it."""
+    lines = []
+    for v in verdicts:
+        for t in v.targets:
+            head = f"{t.status.upper()} {v.drill.id} {t.label}"
+            if t.last_pass is None:
+                lines.append(f"{head} (no pass yet)")
+            elif t.status == "done":
+                lines.append(f"{head} by {_run_ref(t.last_pass)} ({t.last_pass_at:%Y-%m-%d})")
+            else:
+                lines.append(f"{head} (last pass {_run_ref(t.last_pass)} ({t.last_pass_at:%Y-%m-%d}))")
+    if lines:
+        click.echo("\nper target, this period:\n" + "\n".join(lines))
 
 
 def _overdue_followups(archive: Path, timezone: str, as_json: bool) -> list[str]:
@@ -255,11 +303,13 @@ def prune(older_than: str, dry_run: bool, inventory: str, project: Path | None,
 @inventory_option
 @project_option
 @reports_option
+@include_test_option
 def summary(year: int, lang: str, fmt: str, out: Path | None, inventory: str,
-            project: Path | None, reports: Path | None) -> None:
+            project: Path | None, reports: Path | None, include_test: bool) -> None:
     """The year's drills for the yearly filing with the local CSRC office (年度演练情况报告).
 
-    Date, result, RTO against target and follow-ups per run, coverage per quarter.
+    Date, result, RTO against target and follow-ups per run, coverage per quarter. Only
+    production runs are filed; --include-test lists the others, each labelled.
     Example:  drill summary --year 2026 --lang zh --format pdf --inventory prod
     """
     import sys
@@ -276,7 +326,9 @@ def summary(year: int, lang: str, fmt: str, out: Path | None, inventory: str,
         drills = []  # a broken drill file must not block the filing; runs still list
     archive = archive_dir(project, reports)
     data = yearly.build(archive, year, environment=inv.environment.name,
-                        timezone=inv.environment.timezone, lang=lang, drills=drills, now=_now())
+                        timezone=inv.environment.timezone, lang=lang, drills=drills, now=_now(),
+                        include_test=include_test)
+    _hidden_note(data.hidden_test, lang)
     body = yearly.render(data, fmt)
     if out is None and fmt == "pdf":
         out = archive / f"{year:04d}" / f"summary-{year:04d}-{inv.environment.name}-{lang}.pdf"
@@ -289,4 +341,37 @@ def summary(year: int, lang: str, fmt: str, out: Path | None, inventory: str,
     click.echo(str(out))
 
 
-commands = [check, due, schedule, prune, summary]
+@click.command("coverage")
+@click.option("--year", type=int, required=True, help="Calendar year in the inventory's time zone.")
+@inventory_option
+@project_option
+@reports_option
+@json_option
+@lang_option
+@include_test_option
+def coverage(year: int, inventory: str, project: Path | None, reports: Path | None,
+             as_json: bool, lang: str, include_test: bool) -> None:
+    """Per quarter, which lines, carriers, centres and gateways each drill measured; gaps marked.
+
+    A target is covered when a run measured it (passed or failed); only a pass counts as
+    the quarter's drill, so a begun quarter without one is a gap. Only production runs
+    count unless --include-test (then labelled). Exits 0; `drill due` is the alerting one.
+    Example:  drill coverage --year 2026 --lang zh
+    """
+    from orchestrator.compliance import coverage as cov
+    from orchestrator.config.project import drill_home
+
+    inv_path = inventory_path(project, inventory)
+    lang = resolve_lang(lang, inv_path)
+    inv = _load_inventory(inv_path)
+    report = cov.build(archive_dir(project, reports), year, targets=cov.inventory_targets(inv),
+                       environment=inv.environment.name, timezone=inv.environment.timezone,
+                       now=_now(), include_test=include_test, cache_dir=drill_home() / "cache")
+    _hidden_note(report.hidden_test, lang)
+    if as_json:
+        click.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+    else:
+        click.echo(cov.render_text(report, lang))
+
+
+commands = [check, due, schedule, prune, summary, coverage]

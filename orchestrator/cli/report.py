@@ -90,11 +90,15 @@ def _refuse_sealed(run_dir: Path, out: Path | None) -> None:
 @json_option
 @reports_option
 @project_option
+@click.option("--include-test", is_flag=True,
+              help="Also list lab, test-bed and rehearsal runs, labelled \"test environment, not "
+                   "evidence for filing\" (default: production runs only).")
 def history(drill_id: str | None, last: int, as_json: bool, reports: Path | None,
-            project: Path | None) -> None:
-    """List past runs per drill, with the RTO trend across runs.
+            project: Path | None, include_test: bool) -> None:
+    """List past runs per drill, with the RTO trend across runs (production runs only
+    unless --include-test).
 
-    Example: drill history carrier-outage
+    Example: drill history carrier-outage --include-test
     """
     import json
     from dataclasses import asdict
@@ -102,7 +106,11 @@ def history(drill_id: str | None, last: int, as_json: bool, reports: Path | None
     from orchestrator.archive.history import history_table, scan
     from orchestrator.config.project import drill_home
 
-    runs = scan(archive_dir(project, reports), cache_dir=drill_home() / "cache")
+    every = scan(archive_dir(project, reports), cache_dir=drill_home() / "cache")
+    runs = [r for r in every if include_test or r.evidence]
+    if len(runs) < len(every):
+        click.echo(f"{len(every) - len(runs)} test-environment or rehearsal run(s) not counted, "
+                   "not evidence for filing (--include-test shows them)", err=True)
     if drill_id:
         runs = [r for r in runs if r.drill == drill_id]
     if as_json:

@@ -102,13 +102,16 @@ def _outcome_json(outcome) -> dict:
               help="Check market data and CCNET flows even outside the inventory's service "
                    "hours (an exchange-organised weekend test that sends data; "
                    "docs/steady-state.md).")
+@click.option("--rehearsal", is_flag=True,
+              help="Mark the run as a rehearsal (journaled in run.start): never evidence for "
+                   "filing; due, history, summary and coverage show it only with --include-test.")
 @lang_option
 @click.option("--quiet", "-q", is_flag=True,
               help="Print only the verdict line (schedules): no live progress, no table.")
 @signing_key_option
 def run(drill_id, inventory, project, reports, as_json, sets, yes, operator, junit, ticket,
-        approver, confirm_environment, standing_approval, override_window, flow_checks, lang, quiet,
-        signing_key):
+        approver, confirm_environment, standing_approval, override_window, flow_checks, rehearsal, lang,
+        quiet, signing_key):
     """Run a drill end to end: gate, fault, measure, restore, check, report.
 
     While it runs, each step, each playbook task and host, and every wait (what it waits
@@ -133,7 +136,7 @@ def run(drill_id, inventory, project, reports, as_json, sets, yes, operator, jun
                       confirm_environment=confirm_environment, override_window=override_window,
                       standing_approval=standing_approval,
                       lang=lang, ask=_ask(), progress=live, signer=signer,
-                      flow_checks=flow_checks)
+                      flow_checks=flow_checks, rehearsal=rehearsal)
     outcome = run_drill(drill_id, inv_path, opts, say=_say, announce=live,
                         handlers=(Console(lang),) if live else ())
     if junit:

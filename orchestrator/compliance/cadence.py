@@ -5,11 +5,22 @@ A drill is **done** when it passed in the current period, **due** (by the end of
 current period) when its last pass was in the previous period, and **overdue** when a
 whole period went by without a pass, or it never passed. "now" is a parameter, never a
 flag or an environment variable: the CLI always passes the real clock.
+
+Per target (`targets`): a drill with a `line`, `carrier` or `centre` parameter is also
+judged per value of it (each carrier, production centre or terrestrial line the inventory
+has, `target_values`, when the parameter's default is one of them):
+**done** when a measured pass of the drill with that value (the run.start `params`) falls
+in the current period, else **due** (`DUE carrier-outage carrier=CU`). Parameters rotate
+across periods (`drill schedule`), so a target without a pass this period is due, never
+overdue on its own; the drill's own status above says whether the drill is overdue.
+
+Which runs count is the caller's choice: the CLI passes evidence only
+(`orchestrator.archive.runs.counted`: production, not a rehearsal) unless `--include-test`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -17,6 +28,7 @@ from zoneinfo import ZoneInfo
 from orchestrator.archive.runs import ArchivedRun
 from orchestrator.errors import InputError, Problem
 
+TARGET_PARAM_TYPES = ("line", "carrier", "centre")
 MONTHS = {"monthly": 1, "quarterly": 3, "half-yearly": 6, "yearly": 12}
 DEFAULT_CADENCE = "quarterly"
 
@@ -27,6 +39,29 @@ class DrillCadence:
     title_zh: str
     title_en: str
     cadence: str = DEFAULT_CADENCE
+    # (parameter, type, default) of each line|carrier|centre parameter: judged per target
+    targets: tuple[tuple[str, str, str | None], ...] = ()
+
+
+@dataclass(frozen=True)
+class TargetDue:
+    """One target of a drill (`carrier=CU`): done this period or due."""
+
+    param: str
+    value: str
+    status: str                    # done | due
+    last_pass: ArchivedRun | None
+    last_pass_at: datetime | None
+
+    @property
+    def label(self) -> str:
+        return f"{self.param}={self.value}"
+
+    def to_json(self) -> dict[str, object]:
+        return {"param": self.param, "value": self.value, "status": self.status,
+                "last_pass": self.last_pass.run_id if self.last_pass else None,
+                "last_pass_at": self.last_pass_at.isoformat() if self.last_pass_at else None,
+                "last_pass_evidence": self.last_pass.evidence if self.last_pass else None}
 
 
 @dataclass(frozen=True)
@@ -38,6 +73,7 @@ class Due:
     period_start: datetime        # the current period
     period_end: datetime
     due_by: datetime              # the deadline for the next pass (overdue: the one missed)
+    targets: tuple[TargetDue, ...] = ()
 
     @property
     def overdue(self) -> bool:
@@ -49,8 +85,10 @@ class Due:
             "cadence": self.drill.cadence, "status": self.status, "overdue": self.overdue,
             "last_pass": self.last_pass.run_id if self.last_pass else None,
             "last_pass_at": self.last_pass_at.isoformat() if self.last_pass_at else None,
+            "last_pass_evidence": self.last_pass.evidence if self.last_pass else None,
             "period": [self.period_start.isoformat(), self.period_end.isoformat()],
             "due_by": self.due_by.isoformat(),
+            "targets": [t.to_json() for t in self.targets],
         }
 
 
@@ -61,7 +99,10 @@ def drill_cadences(drills: Iterable[object]) -> list[DrillCadence]:
         title = d.title
         zh = getattr(title, "zh", None) or (title.get("zh") if isinstance(title, dict) else str(title))
         en = getattr(title, "en", None) or (title.get("en") if isinstance(title, dict) else str(title))
-        out.append(DrillCadence(d.id, zh or d.id, en or d.id, d.cadence or DEFAULT_CADENCE))
+        targets = tuple((name, p.type, None if p.default is None else str(p.default))
+                        for name, p in (getattr(d, "params", None) or {}).items()
+                        if getattr(p, "type", None) in TARGET_PARAM_TYPES)
+        out.append(DrillCadence(d.id, zh or d.id, en or d.id, d.cadence or DEFAULT_CADENCE, targets))
     return out
 
 
@@ -82,19 +123,26 @@ def period_of(cadence: str, when: datetime) -> tuple[datetime, datetime]:
 
 
 def due(drills: Sequence[DrillCadence], runs: Iterable[ArchivedRun], *, timezone: str,
-        now: datetime) -> list[Due]:
-    """The verdict for each drill at `now` (aware), from the runs of one environment."""
+        now: datetime, target_values: Mapping[str, Sequence[str]] | None = None) -> list[Due]:
+    """The verdict for each drill at `now` (aware), from the runs of one environment;
+    with `target_values` ({"carrier": ["CT", "CU"], …}), also per target of each drill."""
     if now.tzinfo is None:
         raise ValueError("now must be an aware datetime")
     tz = ZoneInfo(timezone)
     local_now = now.astimezone(tz)
     now_ns = int(now.timestamp() * 1e9)
     passes: dict[str, ArchivedRun] = {}
+    target_passes: dict[tuple[str, str, str], ArchivedRun] = {}  # (drill, param, value)
     for run in runs:
         if run.measured_pass and run.drill and run.started_ns is not None and run.started_ns <= now_ns:
             best = passes.get(run.drill)
             if best is None or run.started_ns > (best.started_ns or 0):
                 passes[run.drill] = run
+            for name, value in (run.params or {}).items():
+                key = (run.drill, str(name), str(value))
+                best = target_passes.get(key)
+                if best is None or run.started_ns > (best.started_ns or 0):
+                    target_passes[key] = run
     out = []
     for d in drills:
         start, end = period_of(d.cadence, local_now)
@@ -107,7 +155,17 @@ def due(drills: Sequence[DrillCadence], runs: Iterable[ArchivedRun], *, timezone
             status, due_by = "due", end
         else:
             status, due_by = "overdue", start
-        out.append(Due(d, status, last, at, start, end, due_by))
+        per_target = []
+        for name, ptype, default in d.targets:
+            values = [str(v) for v in (target_values or {}).get(ptype, ())]
+            if default is not None and default not in values:
+                continue  # e.g. beijing-cutover dr=BJ: not one of the production centres
+            for value in values:
+                tp = target_passes.get((d.id, name, str(value)))
+                t_at = datetime.fromtimestamp(tp.started_ns / 1e9, tz) if tp and tp.started_ns else None
+                per_target.append(TargetDue(name, str(value), "done" if t_at and t_at >= start else "due",
+                                            tp, t_at))
+        out.append(Due(d, status, last, at, start, end, due_by, tuple(per_target)))
     return out
 
 

@@ -5,6 +5,11 @@ follow-ups, and per-quarter coverage of each drill. Runs come from the archive s
 (`orchestrator.archive`) for one environment; detail (measures, deviations) from the
 report model (`orchestrator.reports.model.load_run`), so the summary and the run reports
 agree. Rendered with this package's templates; PDF through the report machinery.
+
+Only evidence is filed: production runs that are not rehearsals
+(`orchestrator.archive.runs.counted`). With `include_test` the others are listed too,
+each row labelled 实验环境，不作为报送依据 / "test environment, not evidence for filing",
+and a note says so under the title; without it, `hidden_test` counts what was left out.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from orchestrator.archive.runs import ArchivedRun, scan_runs
+from orchestrator.archive.runs import ArchivedRun, counted, scan_runs
 from orchestrator.compliance.cadence import DrillCadence
 from orchestrator.errors import DrillError, InputError, Problem
 from orchestrator.model.spec import cite
@@ -51,6 +56,7 @@ class SummaryRow:
     rto: tuple[RtoLine, ...]
     follow_ups: tuple[str, ...]
     spec: tuple[str, ...]
+    test: bool = False     # not evidence (lab, test bed, rehearsal): labelled in the render
 
 
 @dataclass(frozen=True)
@@ -70,6 +76,8 @@ class YearSummary:
     generated: str
     rows: tuple[SummaryRow, ...]
     coverage: tuple[Coverage, ...]
+    include_test: bool = False
+    hidden_test: int = 0   # runs of the year left out as not evidence (without include_test)
 
     @property
     def totals(self) -> dict[str, int]:
@@ -82,11 +90,12 @@ class YearSummary:
 
 
 def build(reports: Path, year: int, *, environment: str, timezone: str, lang: str,
-          drills: Sequence[DrillCadence], now: datetime) -> YearSummary:
+          drills: Sequence[DrillCadence], now: datetime, include_test: bool = False) -> YearSummary:
     tz = ZoneInfo(timezone)
     known = {d.id: d for d in drills}
-    rows = tuple(_row(r, lang, tz, known.get(r.drill or ""))
-                 for r in _runs_of_year(reports, year, environment, tz))
+    every = _runs_of_year(reports, year, environment, tz)
+    runs = counted(every, include_test)
+    rows = tuple(_row(r, lang, tz, known.get(r.drill or "")) for r in runs)
     ids = list(known) + sorted({r.drill for r in rows} - set(known))
     coverage = []
     for did in ids:
@@ -100,7 +109,7 @@ def build(reports: Path, year: int, *, environment: str, timezone: str, lang: st
             r.title for r in rows if r.drill == did)
         coverage.append(Coverage(did, title, d.cadence if d else "-", tuple(quarters)))
     return YearSummary(year, lang, environment, timezone, f"{now.astimezone(tz):%Y-%m-%d %H:%M}",
-                       rows, tuple(coverage))
+                       rows, tuple(coverage), include_test, len(every) - len(runs))
 
 
 def _runs_of_year(reports: Path, year: int, environment: str, tz: ZoneInfo) -> list[ArchivedRun]:
@@ -146,7 +155,8 @@ def _row(run: ArchivedRun, lang: str, tz: ZoneInfo, drill: DrillCadence | None) 
         follow.append("分析原因，整改后重新演练" if lang == "zh" else
                       "analyse the cause, remediate and re-run the drill")
     return SummaryRow(run.run_id, run.drill or "?", title, f"{at:%Y-%m-%d %H:%M}",
-                      (at.month - 1) // 3 + 1, run.status, tuple(rto), tuple(follow), spec)
+                      (at.month - 1) // 3 + 1, run.status, tuple(rto), tuple(follow), spec,
+                      not run.evidence)
 
 
 def render(summary: YearSummary, fmt: str) -> bytes:
@@ -188,6 +198,8 @@ _TEXT = {
                   "及中国证监会网络和信息安全相关要求，"
                   "汇总本年度全国股转系统/北交所接入灾备演练的开展情况，报送派出机构并存档备查。"),
         "run_id": "演练编号", "met": "达标", "missed": "未达标",
+        "test": "实验环境，不作为报送依据",
+        "test_note": "注：本报告应要求列入了实验环境或预演记录，逐条标注“实验环境，不作为报送依据”，不得作为报送依据。",
     },
     "en": {
         "title": "Yearly drill summary", "year": "Year", "environment": "Environment",
@@ -203,5 +215,9 @@ _TEXT = {
                   "for the yearly filing with the local CSRC office; the run reports are kept on file "
                   "for inspection."),
         "run_id": "Run", "met": "met", "missed": "missed",
+        "test": "test environment, not evidence for filing",
+        "test_note": ("Note: test-environment and rehearsal runs are listed on request, each "
+                      "labelled \"test environment, not evidence for filing\"; they are not evidence "
+                      "for the filing."),
     },
 }

@@ -37,6 +37,8 @@ class RunOptions:
     # the inventory's service hours (`--flow-checks`: an exchange-organised weekend test
     # that does send data).
     flow_checks: bool = False
+    # A rehearsal (`--rehearsal`): journaled in run.start; never evidence for filing.
+    rehearsal: bool = False
     # The clock change windows and service hours read (None: the real time); aware.
     now: Callable[[], datetime] | None = None
 

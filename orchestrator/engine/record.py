@@ -48,6 +48,7 @@ def run_start_record(resolved, inv: Inventory, opt, state_dir: Path | None) -> d
         "confirmed_environment": opt.confirm_environment,
         "override_window": opt.override_window,
         **({"flow_checks": True} if opt.flow_checks else {}),
+        **({"rehearsal": True} if getattr(opt, "rehearsal", False) else {}),
         "versions": _versions(),
         "targets": {"rto_s": dict(d.targets.rto_s), "no_double_login": d.targets.no_double_login,
                     "cutover_limit_s": d.targets.cutover_limit_s,

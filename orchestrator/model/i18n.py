@@ -319,6 +319,31 @@ LABELS: dict[str, tuple[str, str]] = {
     "obj_cutover.firm": ("灾备切换时长（本公司目标）", "cutover duration vs the firm's target"),
     "history_title": ("演练历史", "Drill history"),
     "rto_trend": ("RTO 趋势", "RTO trend"),
+    # evidence by environment, coverage (compliance/coverage.py, docs/compliance.md)
+    "env_test": ("测试环境", "test"),
+    "env_test_note": ("实验环境，不作为报送依据", "test environment, not evidence for filing"),
+    "env_rehearsal": ("预演", "rehearsal"),
+    "test_runs_hidden": ("另有 {n} 次实验环境或预演记录未计入，不作为报送依据（加 --include-test 显示）",
+                         "{n} test-environment or rehearsal run(s) not counted, not evidence for "
+                         "filing (--include-test shows them)"),
+    "cov_title": ("{year} 年度演练覆盖情况（{env}）", "Drill coverage {year} ({env})"),
+    "cov_type": ("类型", "type"),
+    "cov_target": ("演练对象", "target"),
+    "cov_quarter": ("第{q}季度", "Q{q}"),
+    "cov_type_line": ("接入线路", "line"),
+    "cov_type_carrier": ("运营商", "carrier"),
+    "cov_type_centre": ("中心", "centre"),
+    "cov_type_gateway": ("网关", "gateway"),
+    "cov_passed": ("通过", "passed"),
+    "cov_failed": ("未通过", "failed"),
+    "cov_gap": ("未演练", "GAP"),
+    "cov_ahead": ("（未到）", "(ahead)"),
+    "cov_legend": ("演练对象在该季度由哪些演练实测：通过的演练计为本季度演练；仅未通过者仍标“未演练”；"
+                   "未测、不适用不计入。",
+                   "which drills measured each target in each quarter: only a passed drill counts "
+                   "as the quarter's drill (a target only failed is still a GAP); not tested and "
+                   "not applicable count as neither."),
+    "cov_gaps": ("未演练：{n} 项", "gaps: {n}"),
     **REPORT_LABELS,  # the 演练报告's own sections (model/i18n_report.py)
 }
 

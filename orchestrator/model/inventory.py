@@ -38,7 +38,7 @@ class Endpoint:
 @dataclass(frozen=True)
 class Environment:
     name: str
-    kind: str  # lab | production
+    kind: str  # lab | production | test (a test bed: not the lab, not evidence for filing)
     timezone: str = "Asia/Shanghai"
     language: str | None = None  # zh | en: what drill prints and renders; None: the locale's
 

@@ -50,7 +50,9 @@ def project_fixture(tmp_path, monkeypatch):
 def _answers(capsys, folder: Path, monkeypatch) -> list[tuple[int, str, str]]:
     monkeypatch.chdir(folder)
     out = []
-    for args in (["history"], ["history", "--json"], ["due", "--json"]):
+    # lab runs: listed and counted only when asked (issue 17)
+    for args in (["history", "--include-test"], ["history", "--json", "--include-test"],
+                 ["due", "--json", "--include-test"]):
         code = main(args)
         captured = capsys.readouterr()
         out.append((code, captured.out, captured.err))

@@ -52,11 +52,13 @@ def utc(*args: int) -> datetime:
 
 def write_run(reports: Path, drill: str, started: datetime, status: str | None, *,
               environment: str = "lab", kind: str = "lab", year: int | None = None,
-              records: list[tuple[str, dict[str, Any]]] = (), monkeypatch=None) -> Path:
+              records: list[tuple[str, dict[str, Any]]] = (), monkeypatch=None,
+              start: dict[str, Any] | None = None) -> Path:
     """An archived run whose journal (orchestrator.journal.Journal) starts at `started`.
 
     The Journal writer stamps records with the wall clock; the test moves only that clock,
-    through `monkeypatch` on the journal module, so the records are genuine.
+    through `monkeypatch` on the journal module, so the records are genuine. `start` adds to
+    (or replaces keys of) the run.start data: params, plan, topology, rehearsal.
     """
     assert monkeypatch is not None
     ns = int(started.timestamp()) * 1_000_000_000
@@ -79,6 +81,7 @@ def write_run(reports: Path, drill: str, started: datetime, status: str | None, 
             "inventory": {"path": "inventories/lab", "environment": environment, "kind": kind,
                           "timezone": "Asia/Shanghai", "sha256": "0" * 64},
             "operator": "tester", "params": {},
+            **(start or {}),
         })
         for kind_, data in records:
             j.append(kind_, data)

@@ -97,10 +97,16 @@ def test_cli_exits_1_when_overdue_and_lists_every_drill(tmp_path, capsys, monkey
     # A pass "now" (the real clock: the CLI has no way to move it) makes the drill done.
     write_run(project / "reports", "carrier-outage", datetime.now(UTC), "passed",
               monkeypatch=monkeypatch)
+    # A lab run is no evidence (issue 17): overdue unless --include-test, then labelled.
     args = ["due", "--project", str(project), "--inventory", str(LAB_INVENTORY), "--json"]
+    assert main(args) == 1
+    rows = json.loads(capsys.readouterr().out)
+    assert [(r["drill"], r["status"]) for r in rows] == [("carrier-outage", "overdue")]
+    args.append("--include-test")
     assert main(args) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [r["drill"] for r in rows] == ["carrier-outage"] and rows[0]["status"] == "done"
+    assert rows[0]["last_pass_evidence"] is False
     text = (REPO / "drills" / "single-line.yaml").read_text(encoding="utf-8")
     (project / "drills" / "single-line.yaml").write_text(
         text.replace("cadence: quarterly", "cadence: monthly"), encoding="utf-8")
@@ -108,5 +114,6 @@ def test_cli_exits_1_when_overdue_and_lists_every_drill(tmp_path, capsys, monkey
     rows = {r["drill"]: r for r in json.loads(capsys.readouterr().out)}
     assert rows["single-line"]["overdue"] is True
     # --pending: the scheduled unit's condition; carrier-outage already passed this period.
+    # (a lab inventory's scheduled units count the lab's own runs: docs/compliance.md)
     assert main(["due", "carrier-outage", "--pending", *args[1:5]]) == 1
     assert main(["due", "single-line", "--pending", *args[1:5]]) == 0

@@ -40,7 +40,9 @@ def project(tmp_path, monkeypatch):
 
 
 def summary(capsys, project, *args):
-    code = main(["summary", "--project", str(project), "--inventory", str(LAB_INVENTORY), *args])
+    # The fixture's runs are lab runs: no evidence, listed only with --include-test (issue 17).
+    code = main(["summary", "--project", str(project), "--inventory", str(LAB_INVENTORY),
+                 "--include-test", *args])
     out = capsys.readouterr()
     assert code == 0, out.err
     return out.out
@@ -50,7 +52,9 @@ def test_markdown_in_chinese_lists_runs_rto_and_follow_ups(capsys, project):
     md = summary(capsys, project, "--year", "2026", "--lang", "zh")
     assert md.startswith("# 年度演练情况报告（2026）")
     assert "| 2 | 1 | 1 | 0 | 0 |" in md                      # totals: only this environment's 2026 runs
-    assert "2026-03-14 10:00 | 单运营商故障演练 | 《技术规范》第三章第1条 | 通过 | 交易 4.2 s / 30 s（达标）" in md
+    assert ("2026-03-14 10:00 | 单运营商故障演练 | 《技术规范》第三章第1条 | 通过（实验环境，不作为报送依据） | "
+            "交易 4.2 s / 30 s（达标）") in md
+    assert "不得作为报送依据" in md.split("## 一")[0]  # the note under the title
     assert "未通过" in md and "行情 14.0 s / 10 s（未达标）" in md
     assert "market_data.rto" in md                                # the failed objective is a follow-up
     assert "2027" not in md.split("## 二")[1].split("## 三")[0].replace("2026", "")

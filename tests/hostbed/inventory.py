@@ -88,7 +88,7 @@ def inventory_doc(bed: HostBed, folder: Path, *, fingerprints: bool = True,
         services["settlement_sm"] = {"address": f"{BJ_NET}.70", "port": SERVICE_PORTS["settlement_sm"]}
         centres.append({"id": "BJ", "role": "dr", "name": {"zh": "北京", "en": "Beijing"}, "services": services})
     drill = {
-        "environment": {"name": f"hostbed-{bed.prefix}", "kind": "production", "timezone": "Asia/Shanghai"},
+        "environment": {"name": f"hostbed-{bed.prefix}", "kind": "test", "timezone": "Asia/Shanghai"},
         "driver": "linux",
         "retention_days": 366,
         "timing": {"heartbeat_interval": 0.5, "heartbeat_timeout": 2.0, "server_session_timeout": 2.0,

@@ -92,7 +92,7 @@ def test_cli_history_output_is_the_same_warm_and_cold(archive, capsys, tmp_path,
     monkeypatch.setenv("DRILL_HOME", str(tmp_path / "home"))
     outs = []
     for args in (["history"], ["history", "--json"], ["history", "single-line", "--last", "1"]) * 2:
-        assert main([*args, "--reports", str(archive)]) == 0
+        assert main([*args, "--reports", str(archive), "--include-test"]) == 0  # lab runs
         outs.append(capsys.readouterr())
     assert outs[:3] == outs[3:]
     assert "single-line (2 runs, newest 1 shown)" in outs[2].out

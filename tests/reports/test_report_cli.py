@@ -39,14 +39,21 @@ def test_report_unknown_run_is_bad_input(tmp_path, drill_home, capsys):
 def test_history_lists_runs_with_the_rto_trend(tmp_path, drill_home, capsys):
     archive = tmp_path / "reports"
     runs = [write_run(archive, o) for o in ("passed", "failed", "passed")]
+    # Lab runs are no evidence (issue 17): listed only when asked, then labelled.
     assert main(["history", "carrier-outage", "--reports", str(archive)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.strip() == "no runs in the archive"
+    assert "3 test-environment or rehearsal run(s) not counted" in captured.err
+    assert main(["history", "carrier-outage", "--reports", str(archive), "--include-test"]) == 0
     out = capsys.readouterr().out
+    assert "lab [test]" in out and "[test] test environment, not evidence for filing" in out
     for r in runs:
         assert r.run_dir.name in out
     assert "FAILED" in out and "PASSED" in out
     assert "RTO trend" in out
     assert "34.750" in out  # the failed run's worst trading interruption
-    assert main(["history", "--reports", str(archive), "--json"]) == 0
+    assert main(["history", "--reports", str(archive), "--json", "--include-test"]) == 0
     rows = json.loads(capsys.readouterr().out)
+    assert {r["evidence"] for r in rows} == {False}
     assert [r["status"] for r in rows] == ["passed", "failed", "passed"]
     assert rows[1]["rto_s"]["trading"] == 34.75
