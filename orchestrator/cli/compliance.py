@@ -270,7 +270,9 @@ def _duration(value: str):
 @json_option
 def prune(older_than: str, dry_run: bool, inventory: str, project: Path | None,
           reports: Path | None, as_json: bool) -> None:
-    """Delete archived runs past retention; anything under one year is always kept (drill's own archive; R-SEC-2 is the hosts' logs, `drill check --live`).
+    """Delete archived runs past retention; anything under one year is always kept.
+
+    This is drill's own archive; R-SEC-2 (the hosts' logs) is `drill check --live`.
 
     Ages come from each run's journal. Deletions are logged in reports/prune.log.
     Example:  drill prune --older-than 2y --dry-run
