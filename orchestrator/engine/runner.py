@@ -24,8 +24,8 @@ from orchestrator.engine.notify import notify_quietly
 from orchestrator.engine.observe import Observation
 from orchestrator.engine.options import RunOptions, RunOutcome
 from orchestrator.engine.plan_detail import planned_steps
-from orchestrator.engine.predict import predicted_failover
 from orchestrator.engine.playbook import failback_step, is_fault
+from orchestrator.engine.predict import predicted_failover
 from orchestrator.engine.progress import say
 from orchestrator.engine.record import run_start_record
 from orchestrator.engine.safety import Abort, Safety, StepFailed, now_of, preflight, standing_approval
