@@ -34,7 +34,7 @@ def report(run_id: str, fmt: str, lang: str | None, out: Path | None, signing_ke
     """
     from orchestrator.archive.history import find_run
     from orchestrator.errors import DrillError, InputError, Problem
-    from orchestrator.reports import render_report, write_junit
+    from orchestrator.reports import render_report_files, write_junit
 
     candidate = Path(run_id)
     if (candidate / "journal.jsonl").is_file():
@@ -54,16 +54,21 @@ def report(run_id: str, fmt: str, lang: str | None, out: Path | None, signing_ke
 
         signer = load_signer(signing_key)
     if fmt == "junit":
-        written = write_junit(run_dir, out if out is not None else run_dir / "junit.xml")
-    else:
-        written = render_report(run_dir, fmt, lang, out)
-    click.echo(str(written))
+        written = (write_junit(run_dir, out if out is not None else run_dir / "junit.xml"),)
+    else:  # CSV: one file per table; Markdown: the report and the activity log it links
+        written = render_report_files(run_dir, fmt, lang, out)
+    for path in written:
+        click.echo(str(path))
     from orchestrator.integrity.renders import record_render
 
-    try:
-        record_render(run_dir, written, fmt, lang, signer=signer)
-    except DrillError as e:
-        click.echo(f"warning: {e}", err=True)
+    warnings: list[str] = []
+    for path in written:
+        try:
+            record_render(run_dir, path, fmt, lang, signer=signer)
+        except DrillError as e:
+            warnings.append(str(e))
+    for w in warnings:
+        click.echo(f"warning: {w}", err=True)
 
 
 def _refuse_sealed(run_dir: Path, out: Path | None) -> None:

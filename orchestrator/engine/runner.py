@@ -25,6 +25,7 @@ from orchestrator.engine.observe import Observation
 from orchestrator.engine.options import RunOptions, RunOutcome
 from orchestrator.engine.plan_detail import planned_steps
 from orchestrator.engine.playbook import failback_step, is_fault
+from orchestrator.engine.predict import predicted_failover
 from orchestrator.engine.progress import say
 from orchestrator.engine.record import run_start_record
 from orchestrator.engine.safety import Abort, Safety, StepFailed, now_of, preflight, standing_approval
@@ -153,6 +154,8 @@ class Engine:
                 self.emit(jr.Lock(str(lock.path), holder.__dict__))
                 steps, on_path = planned_steps(self.resolved, self.inv, self.opt.lang)
                 self.emit(jr.RunPlan(self.opt.lang, tuple(steps), on_path))
+                for p in predicted_failover(self.resolved, self.inv):  # the report's "predicted"
+                    self.emit(jr.FailoverPrediction(p.gateway, p.service, p.low_s, p.high_s, p.basis))
                 if self.approval is not None:
                     self.emit(jr.StandingApprovalUsed(**self.approval.to_record()))
                 notify_quietly(self.inv, "start", {"run": run_id, "drill": self.drill.id})

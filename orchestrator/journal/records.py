@@ -129,6 +129,20 @@ class RunPlan(TypedRecord):
 
 
 @dataclass(frozen=True)
+class FailoverPrediction(TypedRecord):
+    """prediction: one gateway's interruption as its timing settings bound it, written with
+    the plan before any change (engine/predict.py); `low_s`/`high_s` null when the
+    settings do not bound it (a repointed gateway, no reachable server), `basis` says why."""
+
+    kind: ClassVar[str] = "prediction"
+    gateway: str = ""
+    service: str = ""
+    low_s: float | None = None
+    high_s: float | None = None
+    basis: Text = NO_TEXT
+
+
+@dataclass(frozen=True)
 class Lock(TypedRecord):
     kind: ClassVar[str] = "lock"
     path: str = ""
@@ -323,6 +337,6 @@ class Recover(TypedRecord):
 
 
 RECORD_TYPES: dict[str, type[Any]] = {cls.kind: cls for cls in (
-    RunStart, RunPlan, RunEnd, Lock, PhaseStart, PhaseEnd, StepStart, StepEnd, AnsibleProcess,
+    RunStart, RunPlan, FailoverPrediction, RunEnd, Lock, PhaseStart, PhaseEnd, StepStart, StepEnd, AnsibleProcess,
     AnsibleTask, OperatorAck, FaultEffective, ProbeTransition, ProbeSummary, GatewayEvent,
     Measure, Objective, SteadyState, Signal, Abort, EvidenceFile, ReportFile, Note, Recover)}

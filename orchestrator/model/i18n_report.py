@@ -80,4 +80,27 @@ REPORT_LABELS: dict[str, tuple[str, str]] = {
     "pv_blackhole": ("路由黑洞", "blackhole route"),
     "pv_shutdown": ("端口关闭", "interface shutdown"),
     "target_rto": ("各业务恢复时间目标（RTO）", "each service's RTO"),
+    # Predicted beside measured (issue 19; orchestrator/reports/model.py much_longer).
+    "predicted": ("预计中断时长", "Predicted"),
+    "predicted_low": ("预计最短中断时长（秒）", "Predicted low (s)"),
+    "predicted_high": ("预计最长中断时长（秒）", "Predicted high (s)"),
+    "predicted_basis": ("预计依据", "Prediction basis"),
+    "predicted_unbounded": ("不受定时参数约束", "not bounded by its settings"),
+    "much_longer": ("明显超出预计", "much longer than predicted"),
+    "prediction_rule": ("实测中断时长超过预计最长中断时长的 {factor} 倍再加 {margin} 秒，即标注为“明显超出预计”；"
+                        "预计值由网关的心跳、超时与重连参数推算，演练开始前写入操作日志。",
+                        "A measured interruption above {factor} × the predicted upper bound plus "
+                        "{margin} s is marked “much longer than predicted”; the prediction follows "
+                        "from the gateway's heartbeat, timeout and reconnect settings and is "
+                        "journaled before the drill starts."),
+    # Files for other tools (CSV tables, the Markdown's linked activity log).
+    "on_failed_path": ("是否在故障路径上", "On the failed path"),
+    "field": ("项目", "Field"),
+    "picture_elsewhere": ("时间线图见网页版及打印版报告。", "The picture is in the HTML and PDF reports."),
+    "objective_id": ("目标编号", "Objective id"),
+    "value": ("内容", "Value"),
+    "log_linked": ("操作日志共 {n} 条记录，见同目录下的 {file}（由 journal.jsonl 生成）；"
+                   "原始记录即 journal.jsonl。",
+                   "The activity log ({n} records) is in {file} beside this report (made from "
+                   "journal.jsonl); the raw records are journal.jsonl."),
 }

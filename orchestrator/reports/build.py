@@ -30,6 +30,7 @@ from orchestrator.reports.model import (
     LogEntry,
     MeasureView,
     MonitorEvent,
+    PredictionView,
     RunView,
     StepView,
     TaskView,
@@ -211,6 +212,7 @@ class _Collect:
         self.probes: list[jr.ProbeSummary] = []
         self.evidence: list[EvidenceView] = []
         self.interrupts: list[Interrupt] = []
+        self.predictions: list[PredictionView] = []
         self.recovered = False
 
     def add(self, rec: Record) -> None:
@@ -254,6 +256,8 @@ class _Collect:
                                              Stamp(rec.ts_ns, "engine", 0.0)))
         elif isinstance(t, jr.Recover):
             self.recovered = True
+        elif isinstance(t, jr.FailoverPrediction):
+            self.predictions.append(PredictionView(t.gateway, t.service, t.low_s, t.high_s, t.basis))
 
     def steps(self) -> list[StepView]:
         out = []
@@ -349,7 +353,8 @@ def _build(run_dir: Path, journal: RunJournal, *, log: bool, closing: bool) -> R
         purpose=Text.of(drill.get("description") or ""),
         plan=PlanRef.of(report.get("plan")), organisation=Organisation.of(report.get("organisation")),
         documents=documents(report.get("documents")),
-        reviews=reviews, closures=closures_elsewhere(run_dir, reviews))
+        reviews=reviews, closures=closures_elsewhere(run_dir, reviews),
+        predictions=tuple(c.predictions))
 
 
 def _deviations(steps: Sequence[StepView], measures: Sequence[MeasureView],

@@ -28,9 +28,26 @@ from orchestrator.model.spec import DEFAULT_DOCUMENTS, Document
 from orchestrator.model.stamp import Stamp
 from orchestrator.model.text import Text
 
-__all__ = ["MIN_RETENTION_DAYS", "RunView", "Stamp", "Text"]
+__all__ = ["MIN_RETENTION_DAYS", "PREDICTION_FACTOR", "PREDICTION_MARGIN_S", "PredictionView",
+           "RunView", "Stamp", "Text", "much_longer"]
 
 MIN_RETENTION_DAYS = 365
+
+# "Much longer than predicted" (docs/reports.md, docs/glossary.md 明显超出预计): a measured
+# interruption above PREDICTION_FACTOR x the prediction's upper bound plus PREDICTION_MARGIN_S.
+# The factor absorbs a real host's slower scheduling, the margin the probes' sampling.
+PREDICTION_FACTOR = 1.5
+PREDICTION_MARGIN_S = 1.0
+
+
+def much_longer(measured_s: float | None, high_s: float | None) -> bool:
+    """Whether a measured interruption is much longer than its predicted upper bound; a
+    gateway never restored counts as much longer when it had a bounded prediction."""
+    if high_s is None:
+        return False
+    if measured_s is None:
+        return True
+    return measured_s > PREDICTION_FACTOR * high_s + PREDICTION_MARGIN_S
 
 
 @dataclass(frozen=True)
@@ -167,6 +184,18 @@ class MeasureView:
 
 
 @dataclass(frozen=True)
+class PredictionView:
+    """A gateway's predicted failover interruption (journal `prediction`, engine/predict.py):
+    low_s/high_s None when its timing settings do not bound it (basis says why)."""
+
+    gateway: str
+    service: str
+    low_s: float | None
+    high_s: float | None
+    basis: Text
+
+
+@dataclass(frozen=True)
 class MonitorEvent:
     """A monitor stream event as received (monitor-api.md), stamped with the gateway's time."""
 
@@ -256,6 +285,7 @@ class RunView:
     documents: Mapping[str, Document] = field(default_factory=lambda: dict(DEFAULT_DOCUMENTS))
     reviews: tuple[Review, ...] = ()  # `drill review`, oldest first (renders chain)
     closures: tuple[Closure, ...] = ()  # this run's follow-ups closed in later runs' reviews
+    predictions: tuple[PredictionView, ...] = ()  # journal `prediction` records, before the fault
 
     @property
     def timezone(self) -> str:
@@ -273,6 +303,18 @@ class RunView:
                 if ack.operator and ack.operator not in seen:
                     seen[ack.operator] = "acknowledger"
         return list(seen.items())
+
+    def prediction_of(self, m: MeasureView) -> PredictionView | None:
+        """The prediction a failover measure is compared with (none for failback, for a
+        gateway off the failed path, or for a journal written before predictions)."""
+        if m.phase != "failover" or not m.affected:
+            return None
+        return next((p for p in self.predictions if (p.gateway, p.service) == (m.gateway, m.service)),
+                    None)
+
+    def longer_than_predicted(self, m: MeasureView) -> bool:
+        p = self.prediction_of(m)
+        return p is not None and much_longer(m.interruption_s, p.high_s)
 
     @property
     def acks(self) -> list[tuple[StepView, OperatorAck]]:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import io
 import json
 import re
 import time
@@ -19,7 +17,16 @@ from orchestrator.model.i18n import LABELS, Locale, locale
 from orchestrator.model.run import NOT_APPLICABLE, NOT_TESTED
 from orchestrator.model.spec import cite
 from orchestrator.reports import sections
-from orchestrator.reports.model import MIN_RETENTION_DAYS, RunView, Stamp, Text
+from orchestrator.reports.model import (
+    MIN_RETENTION_DAYS,
+    PREDICTION_FACTOR,
+    PREDICTION_MARGIN_S,
+    PredictionView,
+    RunView,
+    Stamp,
+    Text,
+)
+from orchestrator.reports.tables import ACTIVITY, TABLES, activity_table, csv_tables
 from orchestrator.reports.timeline import render_svgs
 from orchestrator.reports.wording import objective_detail, objective_label, target_text
 
@@ -67,8 +74,23 @@ def _context(run: RunView, loc: Locale, digest: str) -> dict[str, Any]:
         "dev_subject": lambda d: _deviation_subject(run, loc, d),
         "obj_label": lambda name: objective_label(name, loc),
         "labels": LABELS,
+        "predicted_text": lambda p: predicted_text(p, loc),
+        "prediction_rule": loc("prediction_rule", factor=f"{PREDICTION_FACTOR:g}",
+                               margin=f"{PREDICTION_MARGIN_S:g}"),
         **sections.context(run, loc),
     }
+
+
+def predicted_text(p: PredictionView | None, loc: Locale) -> str:
+    """A prediction as the report shows it: `2–2.5 s`, or why the settings do not bound it."""
+    if p is None:
+        return "—"
+    if p.low_s is None or p.high_s is None:
+        return f"{loc('predicted_unbounded')}（{p.basis.get(loc.lang)}）" if loc.lang == "zh" \
+            else f"{loc('predicted_unbounded')} ({p.basis.get(loc.lang)})"
+    if p.low_s == p.high_s:
+        return loc.seconds(p.high_s)
+    return f"{loc.number(p.low_s)}–{loc.seconds(p.high_s)}"
 
 
 def _deviation_detail(run: RunView, loc: Locale, d: Any) -> str:
@@ -185,43 +207,6 @@ def to_json(run: RunView, loc: Locale, digest: str) -> dict[str, Any]:
     }
 
 
-# -- CSV (exchange drill-record shape) ------------------------------------------------------
-
-
-def to_csv(run: RunView, loc: Locale) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\r\n")
-    topo = run.topology
-    w.writerow([loc("sec_lines")])
-    w.writerow([loc("site"), loc("primary_backup"), loc("line_id"), loc("carrier"), loc("bandwidth"),
-                loc("medium"), loc("local_address"), loc("remote_address")])
-    for ln in topo.lines:
-        w.writerow([topo.centre_name(ln.centre, loc.lang), loc(ln.role), ln.id,
-                    topo.carrier_name(ln.carrier, loc.lang), loc.number(ln.mbps),
-                    loc.opt("medium", ln.medium), ln.local_address, ln.remote_address])
-    w.writerow([])
-    w.writerow([loc("sec_measures")])
-    w.writerow([loc("gateway"), loc("service"), loc("switch"), loc("centre_move"),
-                loc("link_lost"), loc("link_restored"), loc("login_restored"),
-                loc("interruption") + f" ({loc('seconds_unit')})", loc("target") + f" ({loc('seconds_unit')})",
-                loc("result"), loc("source")])
-    for m in run.measures:
-        if not m.affected:
-            continue
-        w.writerow([m.gateway, loc.opt("svc", m.service), loc.opt("sw", m.phase),
-                    f"{m.centre_before}→{m.centre_after}",
-                    loc.datetime(m.link_lost.ns, ms=True) if m.link_lost else "",
-                    loc.datetime(m.link_restored.ns, ms=True) if m.link_restored else "",
-                    loc.datetime(m.restored.ns, ms=True) if m.restored else "",
-                    "" if m.interruption_s is None else f"{m.interruption_s:.3f}",
-                    "" if m.target_s is None else f"{m.target_s:g}",
-                    loc("pass") if m.passed else loc("fail"),
-                    "; ".join(loc.stamp(s) for s in (m.link_lost, m.link_restored, m.restored) if s)])
-    w.writerow([])
-    w.writerow([loc("timezone"), loc.tz_label(run.started.ns), loc("journal_digest"), run.digest])
-    return buf.getvalue()
-
-
 # -- JUnit ----------------------------------------------------------------------------------
 
 
@@ -284,18 +269,42 @@ def to_junit(run: RunView) -> bytes:
 
 
 def render(run: RunView, fmt: str, lang: str, digest: str | None = None) -> bytes:
+    """One file's bytes; a CSV is its per-switch table (render_files gives every table)."""
+    if fmt == "csv":
+        return render_files(run, fmt, lang, "report")["report-switches.csv"]
+    return _render_one(run, fmt, lang, digest)
+
+
+def render_files(run: RunView, fmt: str, lang: str, stem: str,
+                 digest: str | None = None) -> dict[str, bytes]:
+    """{file name: bytes} a render writes side by side, the main file first: CSV is one file
+    per table (`<stem>-<table>.csv`, reports.tables); Markdown is `<stem>.md` and the
+    activity log it links, `<stem>-activity.csv`; any other format one `<stem>.<fmt>`."""
+    if fmt not in FORMATS:
+        raise InputError(Problem("", None, "--format", f"expected one of {', '.join(FORMATS)}, got {fmt!r}"))
+    loc = locale(lang, run.timezone)
+    if fmt == "csv":
+        tables = csv_tables(run, loc, lambda o: objective_detail(o, run, loc))
+        order = ("switches", *(t for t in TABLES if t != "switches"))
+        return {f"{stem}-{t}.csv": tables[t] for t in order}
+    if fmt == "md":
+        log_file = f"{stem}-{ACTIVITY}.csv"
+        md = _env().get_template("report.md.j2").render(
+            **_context(run, loc, digest or run.digest), log_file=log_file)
+        return {f"{stem}.md": md.encode(), log_file: activity_table(run, loc)}
+    return {f"{stem}.{fmt}": _render_one(run, fmt, lang, digest)}
+
+
+def _render_one(run: RunView, fmt: str, lang: str, digest: str | None = None) -> bytes:
     if fmt not in FORMATS:
         raise InputError(Problem("", None, "--format", f"expected one of {', '.join(FORMATS)}, got {fmt!r}"))
     loc = locale(lang, run.timezone)
     digest = digest or run.digest
     if fmt == "json":
         return (json.dumps(to_json(run, loc, digest), ensure_ascii=False, indent=2) + "\n").encode()
-    if fmt == "csv":
-        return to_csv(run, loc).encode("utf-8-sig")  # BOM: spreadsheet tools then read CJK right
-    env = _env()
     if fmt == "md":
-        return env.get_template("report.md.j2").render(**_context(run, loc, digest)).encode()
-    html = env.get_template("report.html.j2").render(**_context(run, loc, digest), pdf=fmt == "pdf")
+        return render_files(run, fmt, lang, "report", digest)["report.md"]
+    html = _env().get_template("report.html.j2").render(**_context(run, loc, digest), pdf=fmt == "pdf")
     if fmt == "html":
         return html.encode()
     return html_to_pdf(html, run.run_dir)

@@ -109,12 +109,16 @@ def test_later_renders_are_recorded_signed_and_verified(signed_run, key, capsys)
     assert (signed_run.path / "journal.jsonl").read_bytes() == journal_before
     lines = (signed_run.path / "renders.jsonl").read_bytes().splitlines()
     recs = [json.loads(line) for line in lines]
-    assert [r["path"] for r in recs] == ["report.md", "report.csv", "junit.xml", "report.en.md"]
+    # Markdown: the report and the activity log it links; CSV: one file per table (issue 17)
+    assert [r["path"] for r in recs] == [
+        "report.md", "report-activity.csv", "report-switches.csv", "report-run.csv",
+        "report-lines.csv", "report-objectives.csv", "report-activity.csv", "junit.xml",
+        "report.en.md", "report.en-activity.csv"]
     assert all(r["key"] == fp and r["sig"] for r in recs)
     assert verify(signed_run.path, "--key", key, "--require-signature") == 0
     capsys.readouterr()
     tried = 0
-    for name in ("report.md", "report.csv", "junit.xml", "report.en.md", "renders.jsonl"):
+    for name in ("report.md", "report-switches.csv", "junit.xml", "report.en.md", "renders.jsonl"):
         tried += flips_fail_naming(signed_run, signed_run.path / name, capsys, stride=17)
     assert tried > 100
     assert verify(signed_run.path, "--key", key, "--require-signature") == 0
@@ -133,15 +137,18 @@ def test_rendering_again_rebinds_the_file(signed_run, key, capsys):
 def test_a_rechained_addendum_fails_on_its_signature(signed_run, key, tmp_path, capsys):
     """Without the key an editor can recompute the addendum's chain, not its signatures."""
     assert report(signed_run, "--format", "csv", "--signing-key", key) == 0
-    csv = signed_run.path / "report.csv"
+    csv = signed_run.path / "report-switches.csv"
     csv.write_bytes(csv.read_bytes() + b"W000000T,trading,0.100,pass\r\n")
+    for other in signed_run.path.glob("report-*.csv"):  # the other tables (issue 17): only
+        if other != csv:                                 # the edited one stays, re-chained
+            other.unlink()
     addendum = signed_run.path / "renders.jsonl"
-    raw = json.loads(addendum.read_bytes())
+    raw = json.loads(addendum.read_bytes().splitlines()[0])
     raw["sha256"] = signing.hashlib.sha256(csv.read_bytes()).hexdigest()
     raw["hash"] = entry_hash(raw)
     addendum.write_bytes(canonical(raw) + b"\n")
     assert verify(signed_run.path) == 1
-    assert "renders.jsonl:1: render report.csv: signature does not verify" in \
+    assert "renders.jsonl:1: render report-switches.csv: signature does not verify" in \
         capsys.readouterr().out
     forger = write_key(tmp_path / "forger")
     addendum.unlink()
@@ -152,7 +159,8 @@ def test_a_rechained_addendum_fails_on_its_signature(signed_run, key, tmp_path, 
 
 def test_an_unsigned_render_is_noted_and_fails_when_signatures_are_required(signed_run, capsys):
     assert report(signed_run, "--format", "md") == 0
-    assert json.loads((signed_run.path / "renders.jsonl").read_bytes())["key"] is None
+    recs = [json.loads(line) for line in (signed_run.path / "renders.jsonl").read_bytes().splitlines()]
+    assert len(recs) == 2 and all(r["key"] is None for r in recs)  # report.md, its activity log
     assert verify(signed_run.path) == 0
     assert "later renders unsigned" in capsys.readouterr().out
     assert verify(signed_run.path, "--require-signature") == 1
@@ -182,8 +190,9 @@ def test_report_out_never_overwrites_a_sealed_file(signed_run, capsys):
 def test_a_render_outside_the_run_folder_is_recorded_not_checked(signed_run, tmp_path, capsys):
     out = tmp_path / "elsewhere" / "drill.csv"
     assert report(signed_run, "--format", "csv", "--out", out) == 0
-    rec = json.loads((signed_run.path / "renders.jsonl").read_bytes())
-    assert rec["outside"] is True and rec["path"] == str(out.resolve())
+    rec = json.loads((signed_run.path / "renders.jsonl").read_bytes().splitlines()[0])
+    # one file per table beside --out (issue 17), the per-switch table first
+    assert rec["outside"] is True and rec["path"] == str((out.parent / "drill-switches.csv").resolve())
     assert verify(signed_run.path) == 0
     assert "outside the run folder: not checked" in capsys.readouterr().out
 
@@ -205,14 +214,16 @@ def test_any_rechained_addendum_edit_fails_cleanly(signed_run, key, data, capsys
     if not addendum.exists():
         assert report(signed_run, "--format", "md", "--signing-key", key) == 0
     original = addendum.read_bytes()
-    raw = json.loads(original)
+    # the last record (the Markdown's activity log, issue 17): no later record's chain hides it
+    *before, last = original.splitlines(keepends=True)
+    raw = json.loads(last)
     field = data.draw(st.sampled_from([*sorted(set(raw) - {"hash"}), "extra"]))
     value = data.draw(_json)
     assume(raw.get(field) != value)
     raw[field] = value
     raw["hash"] = entry_hash(raw)
     try:
-        addendum.write_bytes(canonical(raw) + b"\n")
+        addendum.write_bytes(b"".join(before) + canonical(raw) + b"\n")
         assert verify(signed_run.path) == 1
     finally:
         addendum.write_bytes(original)

@@ -16,25 +16,32 @@ from orchestrator.model.i18n import LABELS
 from orchestrator.reports import render_report, write_junit
 
 
+def _table(path):
+    text = path.read_text(encoding="utf-8-sig")
+    return list(csv.reader(io.StringIO(text)))
+
+
 def test_csv_has_the_line_table_and_one_row_per_switch(tmp_path, passed_run):
+    """One file per table (issue 17): the line table and the per-switch table."""
     out = render_report(passed_run.run_dir, "csv", "zh", tmp_path / "r.csv")
-    rows = list(csv.reader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
-    head = rows.index(["接入线路表"])
-    header = rows[head + 1]
+    assert out == tmp_path / "r-switches.csv"
+    rows = _table(tmp_path / "r-lines.csv")
+    header = rows[0]
     assert header[:4] == ["接入中心", "主用/备用", "线路编号", "运营商"]
-    lines = rows[head + 2:rows.index([], head)]
+    lines = rows[1:]
     assert [r[2] for r in lines] == ["ct-ft", "cu-nf", "ct-nf", "sat-1"]
     assert lines[0][:4] == ["福田中心", "主用", "ct-ft", "中国电信"]
     assert lines[2][1] == "备用"
     assert lines[0][6:8] == ["127.1.1.1", "127.1.1.2"]
-    sw = rows.index(["各网关切换情况"])
-    assert rows[sw + 1][4:7] == ["链路中断时间", "链路恢复时间", "登录恢复时间"]
-    switches = rows[sw + 2:rows.index([], sw)]
+    rows = _table(out)
+    col = {name: i for i, name in enumerate(rows[0])}
+    assert {"链路中断时间", "链路恢复时间", "登录恢复时间", "是否在故障路径上"} <= set(col)
+    switches = [r for r in rows[1:] if r[col["是否在故障路径上"]] == "是"]
     affected = [m for m in passed_run.measures if m["affected"]]
     assert [r[0] for r in switches] == [m["gateway"] for m in affected]
     for row, m in zip(switches, affected, strict=True):
-        assert float(row[7]) == pytest.approx(m["interruption_s"], abs=5e-4)
-        assert all(row[i] for i in (4, 5, 6))  # lost, link restored, login restored
+        assert float(row[col["中断时长 (秒)"]]) == pytest.approx(m["interruption_s"], abs=5e-4)
+        assert all(row[col[c]] for c in ("链路中断时间", "链路恢复时间", "登录恢复时间"))
 
 
 def test_markdown_report_states_result_and_table(tmp_path, drill_home):

@@ -16,7 +16,8 @@ def test_report_by_run_id_from_the_archive(tmp_path, drill_home, capsys):
     code = main(["report", run.run_dir.name, "--reports", str(archive), "--format", "md",
                  "--lang", "zh", "--out", str(out)])
     assert code == 0
-    assert capsys.readouterr().out.strip() == str(out)
+    # the Markdown and the activity log it links (issue 17), each a line
+    assert capsys.readouterr().out.split() == [str(out), str(tmp_path / "out-activity.csv")]
     assert "演练结论：通过" in out.read_text(encoding="utf-8")
 
 
@@ -24,7 +25,8 @@ def test_report_by_folder_path(tmp_path, drill_home, capsys):
     run = write_run(tmp_path / "reports", "aborted")
     assert main(["report", str(run.run_dir), "--format", "csv", "--lang", "en",
                  "--out", str(tmp_path / "x.csv")]) == 0
-    assert "Link restored" in (tmp_path / "x.csv").read_text(encoding="utf-8-sig")
+    # one file per table (issue 17): the per-switch table carries the exchange's columns
+    assert "Link restored" in (tmp_path / "x-switches.csv").read_text(encoding="utf-8-sig")
 
 
 def test_report_unknown_run_is_bad_input(tmp_path, drill_home, capsys):
