@@ -18,7 +18,7 @@ from orchestrator.journal.chain import iso_ns
 from orchestrator.model.i18n import LABELS, Locale, locale
 from orchestrator.model.run import NOT_APPLICABLE, NOT_TESTED
 from orchestrator.model.spec import cite
-from orchestrator.reports import sections
+from orchestrator.reports import member_record, sections
 from orchestrator.reports.model import MIN_RETENTION_DAYS, RunView, Stamp, Text
 from orchestrator.reports.timeline import render_svgs
 from orchestrator.reports.wording import objective_detail, objective_label, target_text
@@ -68,6 +68,7 @@ def _context(run: RunView, loc: Locale, digest: str) -> dict[str, Any]:
         "obj_label": lambda name: objective_label(name, loc),
         "labels": LABELS,
         **sections.context(run, loc),
+        **member_record.context(run, loc),
     }
 
 
