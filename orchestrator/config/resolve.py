@@ -12,7 +12,6 @@ from orchestrator.config.yamlsrc import one_line
 from orchestrator.errors import InputError, Problem
 from orchestrator.model.drill import (
     FALSE_WORDS,
-    NOTICE_PARAM,
     PHASES,
     TRUE_WORDS,
     Drill,
@@ -77,11 +76,6 @@ def resolve(drill: Drill, inventory: Inventory,
                 problems.append(Problem(str(drill.path), drill.source.line(("params", name, "default")),
                                         f"params.{name}.default", message))
         values[name] = value
-    if drill.organiser and NOTICE_PARAM not in overrides and not inventory.environment.is_lab:
-        # the default is the lab's placeholder; a real organised drill names its notice
-        problems.append(Problem("--set", None, NOTICE_PARAM,
-                                f"expected the notice number (通知编号) of {drill.organiser}'s "
-                                f"drill notice outside the lab: --set {NOTICE_PARAM}=…"))
     if problems:
         raise InputError(one_line(problems))
 
