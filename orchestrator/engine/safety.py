@@ -305,6 +305,10 @@ def _confirmations(resolved, inv: Inventory, opt) -> None:
     if manual and not env.is_lab and not opt.yes and opt.ask is None:
         raise RefusedError("this drill has manual steps and nobody can confirm them: "
                            "run interactively or with --yes --operator NAME")
+    if opt.yes and not env.is_lab and any(s.reference for s in manual):
+        raise RefusedError("this drill has a step that records a reference (the SSCC "
+                           "notification) and --yes cannot give one: run it interactively, "
+                           "or under a standing approval that carries it")
     if opt.yes and manual and not env.is_lab and not opt.operator:
         raise RefusedError("--yes acknowledges manual steps only with --operator NAME")
 
