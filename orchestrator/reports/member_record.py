@@ -1,4 +1,4 @@
-"""The member drill record (会员演练记录) an organised drill returns to its organiser
+"""The member drill record (会员单位演练记录表) an organised drill returns to its organiser
 (SSCC, NEEQ or BSE; docs/reports.md, "Member drill record").
 
 Its shape follows docs/spec.md ("Public facts around the spec"): the line table (site,
@@ -28,6 +28,7 @@ from orchestrator.reports.model import MeasureView, RunView, Stamp
 
 LINES_CSV = "member-record-lines.csv"
 SWITCHES_CSV = "member-record-switches.csv"
+TIME_COLUMNS = (5, 6, 7)  # link lost, link restored, trading login restored (ISO-8601: data)
 
 
 @dataclass(frozen=True)
@@ -168,4 +169,5 @@ def context(run: RunView, loc: Locale) -> dict[str, Any]:
         "switch_header": switch_header(loc),
         "switches": [switch_cells(r, run, loc) for r in rec.switches],
         "files": [LINES_CSV, SWITCHES_CSV],
+        "time_columns": TIME_COLUMNS,
     }}

@@ -1,5 +1,5 @@
 """An exchange-organised drill (issue 17): run on the lab (the lab plays SSCC's test
-environment), it produces the member drill record (会员演练记录) with the line table and,
+environment), it produces the member drill record (会员单位演练记录表) with the line table and,
 per switch, the times the journal measured: link lost and trading login restored from the
 trading gateways' `measure` records, link restored from the restore step's
 `fault.effective`. One lab run, shared by every test here."""
@@ -119,7 +119,7 @@ def test_the_reports_show_the_same_record(ran, lang):
     rows = _csv(ran.run / SWITCHES_CSV)
     for fmt in ("html", "md"):
         text = render(view, fmt, lang).decode()
-        assert ("会员演练记录" if lang == "zh" else "Member drill record") in text
+        assert ("会员单位演练记录表" if lang == "zh" else "Member drill record") in text
         assert NOTICE in text
         for row in rows[1:]:
             for cell in row[5:8]:
