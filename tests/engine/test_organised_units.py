@@ -51,7 +51,8 @@ def test_an_organised_drill_without_a_notice_parameter_is_refused_with_its_line(
         load_drill(bad)
     # (the templates naming {{ notice }} are refused too)
     (p,) = [p for p in e.value.problems if p.field == "params.notice"]
-    assert p.file == str(bad) and p.field == "params.notice" and p.line == text[:text.index("\norganised:")].count("\n") + 2
+    organised_line = text[:text.index("\norganised:")].count("\n") + 2
+    assert p.file == str(bad) and p.line == organised_line
     assert "通知编号" in p.message
 
 
