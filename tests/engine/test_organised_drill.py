@@ -137,3 +137,13 @@ def test_the_notice_steps_are_acknowledged_on_the_lab_and_journaled_so(ran):
     acks = of_kind(recs, "operator.ack")
     assert [(a["step"], a["how"], a["unattended"]) for a in acks] == [
         ("precheck[0]", "lab-auto", True), ("restore[2]", "lab-auto", True)]
+
+
+def test_the_plan_lists_every_step_the_run_journaled(ran):
+    """As for every shipped drill (tests/engine/test_shipped_drills.py): the journaled plan
+    names each step the run took, failback included, in order."""
+    recs = records(ran.run)
+    (run_plan,) = of_kind(recs, "plan")
+    journaled = [(s["phase"], s["index"]) for s in of_kind(recs, "step.start")]
+    assert [(s["phase"], s["index"]) for s in run_plan["steps"]] == journaled
+    assert ("restore", 4) in journaled  # the failback the drill declares
