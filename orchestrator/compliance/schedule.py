@@ -178,6 +178,10 @@ def plan_schedule(inv: Inventory, drills, today: date) -> SchedulePlan:
 
     scheduled, left, notes = [], [], []
     for drill, cad in zip(drills, drill_cadences(drills), strict=True):
+        if drill.organiser:
+            left.append(LeftOut(drill.id, f"an organised drill runs when {drill.organiser}'s "
+                                          "notice says, never on drill's schedule; run it by hand"))
+            continue
         manual = [ManualStep(f"{phase}[{i}] {s.name.en!r}", s.reference)
                   for phase, ps in drill.phases.items() for i, s in enumerate(ps)
                   if s.kind == "manual"]

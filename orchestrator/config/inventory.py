@@ -370,6 +370,7 @@ def _build(path: Path, d: dict, secrets: tuple[str, ...]) -> Inventory:
                              sscc_notification=a.get("sscc_notification"))
             for a in d.get("standing_approvals") or ()),
         report=ReportSettings.of(d.get("report")),
+        notify_sscc_operations=bool(d.get("notify_sscc_operations") or False),
         service_hours=service_hours_of(d),
         holidays=holidays_of(d, str(path)),
         log_server=LogServer(host=str(ls["host"]), logs=tuple(ls["logs"]),

@@ -102,8 +102,40 @@ def resolve(drill: Drill, inventory: Inventory,
         phases[phase] = tuple(steps)
     if problems:
         raise InputError(one_line(problems))
+    if needs_sscc_notification(drill, phases, inventory):
+        phases["precheck"] = (*phases.get("precheck", ()), sscc_notification_step(drill))
     return ResolvedDrill(drill=drill, params=MappingProxyType(values),
                          phases=MappingProxyType(phases))
+
+
+SSCC_OPERATIONS = "0755-83182222"  # SSCC operations support, 00:00-24:00 daily (R-OPS-3)
+
+
+def needs_sscc_notification(drill: Drill, phases: Mapping[str, tuple[Step, ...]],
+                            inventory: Inventory) -> bool:
+    """A production line or centre drill of an inventory with `notify_sscc_operations`
+    tells SSCC operations support first; never on the lab, never for a drill SSCC or an
+    exchange organises (they know)."""
+    if not inventory.notify_sscc_operations or inventory.environment.is_lab or drill.organiser:
+        return False
+    return any(s.effect is not None and (s.effect.lines_down or s.effect.centres_down)
+               for s in phases.get("fault", ()))
+
+
+def sscc_notification_step(drill: Drill) -> Step:
+    """The manual step that records SSCC operations support's reference (last of precheck,
+    before any change); a standing approval's `sscc_notification` answers it when scheduled."""
+    raw = {
+        "name": {"zh": f"通知深证通运行支持（{SSCC_OPERATIONS}）并记录受理编号",
+                 "en": f"Notify SSCC operations support ({SSCC_OPERATIONS}) and record its reference"},
+        "manual": {"zh": f"演练开始前致电深证通运行支持（{SSCC_OPERATIONS}，每日 00:00–24:00），"
+                         f"告知本次{drill.title.zh}的时间与影响范围，并记录深证通给出的受理编号。",
+                   "en": f"Before the drill starts, call SSCC operations support ({SSCC_OPERATIONS}, "
+                         f"00:00-24:00 daily), tell them the time and scope of this "
+                         f"{drill.title.en}, and record the reference they give."},
+        "reference": "sscc_notification",
+    }
+    return build_step(raw, None)
 
 
 def _default_repoint(step: Step, inv: Inventory) -> Step:

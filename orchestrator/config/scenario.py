@@ -21,6 +21,7 @@ from orchestrator.model.drill import (
     DEFAULT_STEP_TIMEOUT_S,
     HELPERS,
     KNOWN_CLAUSES,
+    NOTICE_PARAM,
     PARAM_TYPES,
     PHASES,
     STEP_KINDS,
@@ -147,6 +148,7 @@ def _meaning_problems(data: dict, lines: Lines, path: Path) -> list[Problem]:
                                  "expected restore steps that undo the fault phase",
                                  field="phases.restore"))
     out += _target_problems(data.get("targets"), lines)
+    out += _organised_problems(data, lines, params)
     for phase, steps in phases.items():
         for i, step in enumerate(steps if isinstance(steps, list) else ()):
             wait = step.get("wait") if isinstance(step, dict) else None
@@ -154,6 +156,20 @@ def _meaning_problems(data: dict, lines: Lines, path: Path) -> list[Problem]:
             if msg:
                 out.append(lines.problem(("phases", phase, i, "wait", "for"), msg))
     return out
+
+
+def _organised_problems(data: dict, lines: Lines, params: dict) -> list[Problem]:
+    """An organised drill carries its notice number as the text parameter `notice`."""
+    if not isinstance(data.get("organised"), dict):
+        return []
+    p = params.get(NOTICE_PARAM)
+    if isinstance(p, dict) and p.get("type") == "str":
+        return []
+    at = ("params", NOTICE_PARAM, "type") if isinstance(p, dict) else ("organised",)
+    return [lines.problem(at, f"expected a parameter {NOTICE_PARAM!r} of type str on an "
+                              "organised drill: the organiser's notice number (通知编号), "
+                              f"given with --set {NOTICE_PARAM}=…",
+                          field=f"params.{NOTICE_PARAM}")]
 
 
 def _literal_seconds(value: object) -> float | None:
@@ -314,7 +330,7 @@ def _build(data: dict, lines: Lines, path: Path) -> Drill:
         params=MappingProxyType(params), targets=targets, abort=abort,
         failback=bool(data.get("failback", False)),
         phases=MappingProxyType(phases), path=path, sha256=hashlib.sha256(blob).hexdigest(),
-        source=lines,
+        source=lines, organiser=(data.get("organised") or {}).get("organiser"),
     )
 
 

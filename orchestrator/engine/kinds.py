@@ -47,12 +47,13 @@ class ManualKind:
     def run(self, eng: Engine, call: StepCall) -> str | None:
         operator = eng.opt.operator or getpass.getuser()
         approval = getattr(eng, "approval", None)
+        reference = None  # what a `reference:` step records (the number given)
         if eng.target.unattended_ack is not None:
             how, unattended = eng.target.unattended_ack, True
         elif approval is not None and call.step.reference is not None:
             # preflight refused a standing approval that lacks the reference
-            how = (f"standing-approval {approval.change}: {call.step.reference} "
-                   f"{approval.reference(call.step.reference)}")
+            reference = approval.reference(call.step.reference)
+            how = f"standing-approval {approval.change}: {call.step.reference} {reference}"
             unattended = True
         elif approval is not None:  # preflight refuses this; never acknowledge it anyway
             raise StepFailed(f"{call.label}: needs a live confirmation; a standing approval "
@@ -65,9 +66,13 @@ class ManualKind:
             answer = eng.opt.ask(f"{text}\nType your name when done") if eng.opt.ask else ""
             if not answer:
                 raise StepFailed(f"{call.label}: not acknowledged")
+            if step.reference is not None:
+                reference = eng.opt.ask(f"Type the reference number given ({step.reference})")
+                if not reference:
+                    raise StepFailed(f"{call.label}: no reference recorded")
             operator, how, unattended = answer, "prompt", False
         eng.emit(jr.OperatorAck(call.label, operator, Stamp(time.time_ns(), "operator"),
-                                unattended, how))
+                                unattended, how, reference or None))
         return None
 
 

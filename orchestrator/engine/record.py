@@ -32,7 +32,8 @@ def run_start_record(resolved, inv: Inventory, opt, state_dir: Path | None) -> d
     return {
         "drill": {"id": d.id, "title": text_record(d.title), "sha256": d.sha256,
                   "spec": list(d.spec), "cadence": d.cadence, "path": str(d.path),
-                  "description": text_record(d.description)},
+                  "description": text_record(d.description),
+                  **({"organised": {"organiser": d.organiser}} if d.organiser else {})},
         "params": plain_params(resolved.params),
         "inventory": {"path": str(inv.path), "environment": inv.environment.name,
                       "kind": inv.environment.kind, "timezone": inv.environment.timezone,

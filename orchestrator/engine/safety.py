@@ -22,8 +22,9 @@ from typing import Any
 from orchestrator.engine import events as ev
 from orchestrator.engine.state import FAULT_PHASES, STOPPABLE, RunState
 from orchestrator.engine.steps import manual_changes
-from orchestrator.errors import RefusedError
+from orchestrator.errors import InputError, Problem, RefusedError
 from orchestrator.journal import records as jr
+from orchestrator.model.drill import NOTICE_PARAM
 from orchestrator.model.inventory import Inventory
 
 PAUSE_AT_ENV = "DRILL_DEBUG_PAUSE_AT"
@@ -257,6 +258,7 @@ def preflight(resolved, inv: Inventory, opt) -> None:
     the manual steps that only record a reference; any other manual step is refused. A
     repoint or failback on a config drill cannot write is refused too."""
     env = inv.environment
+    _notice(resolved, env)
     approval = standing_approval(resolved, inv, opt)
     if approval is not None:
         if not env.is_lab:
@@ -270,6 +272,18 @@ def preflight(resolved, inv: Inventory, opt) -> None:
                            "driver and nobody can confirm them: run it interactively "
                            "(--yes never confirms a manual change)")
     refuse_unwritable(resolved, inv)
+
+
+def _notice(resolved, env) -> None:
+    """An organised drill outside the lab names its organiser's notice: the parameter's
+    default is the lab's placeholder (docs/drill-format.md, "Organised drills")."""
+    d = resolved.drill
+    param = d.params.get(NOTICE_PARAM)
+    if d.organiser and not env.is_lab and param is not None \
+            and resolved.params.get(NOTICE_PARAM) == param.default:
+        raise InputError(Problem("--set", None, NOTICE_PARAM,
+                                 f"expected the notice number (通知编号) of {d.organiser}'s drill "
+                                 f"notice outside the lab: --set {NOTICE_PARAM}=…"))
 
 
 def _confirmations(resolved, inv: Inventory, opt) -> None:
@@ -291,6 +305,10 @@ def _confirmations(resolved, inv: Inventory, opt) -> None:
     if manual and not env.is_lab and not opt.yes and opt.ask is None:
         raise RefusedError("this drill has manual steps and nobody can confirm them: "
                            "run interactively or with --yes --operator NAME")
+    if opt.yes and not env.is_lab and any(s.reference for s in manual):
+        raise RefusedError("this drill has a step that records a reference (the SSCC "
+                           "notification) and --yes cannot give one: run it interactively, "
+                           "or under a standing approval that carries it")
     if opt.yes and manual and not env.is_lab and not opt.operator:
         raise RefusedError("--yes acknowledges manual steps only with --operator NAME")
 

@@ -248,6 +248,15 @@ class OperatorAck(TypedRecord):
     at: Stamp | None = None
     unattended: bool = False
     how: str = ""
+    # a manual step that records a reference (`reference: sscc_notification`): the number
+    # given (SSCC operations support's reference); absent from the record when none
+    reference: str | None = None
+
+    def to_record(self) -> dict[str, Any]:
+        out = super().to_record()
+        if self.reference is None:  # records as before for every other step
+            del out["reference"]
+        return out
 
 
 @dataclass(frozen=True)

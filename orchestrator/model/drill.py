@@ -19,6 +19,9 @@ PHASES = ("precheck", "fault", "recovery", "hold", "restore")
 STEP_KINDS = ("playbook", "manual", "wait", "verify")
 PARAM_TYPES = ("line", "carrier", "centre", "duration", "choice", "int", "str", "bool")
 CADENCES = ("monthly", "quarterly", "half-yearly", "yearly")
+# Who may organise a drill the firm takes part in (`organised: {organiser: …}`).
+ORGANISERS = ("SSCC", "NEEQ", "BSE")
+NOTICE_PARAM = "notice"  # an organised drill's notice number (通知编号) is this parameter
 HELPERS = ("lines_of_carrier", "lines_of_centre", "terrestrial_lines", "gateways", "centres",
            "home_gateways", "inventory")
 # Clause ids of docs/spec.md; a drill citing anything else is a typo.
@@ -149,6 +152,14 @@ class Drill:
     path: Path
     sha256: str
     source: Lines = field(default_factory=lambda: Lines(""), repr=False, compare=False)  # file:line of every value
+    # An organised drill (SSCC, NEEQ or BSE organises it; the firm takes part and returns
+    # the member drill record): the organiser; None for the firm's own failover drills.
+    organiser: str | None = None
+
+    @property
+    def kind(self) -> str:
+        """`organised` (per an organiser's notice) or `failover` (the firm's own drill)."""
+        return "organised" if self.organiser else "failover"
 
     def steps(self) -> Iterator[tuple[str, Step]]:
         for phase in PHASES:

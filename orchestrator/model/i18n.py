@@ -223,6 +223,30 @@ LABELS: dict[str, tuple[str, str]] = {
     "gwkind_settlement": ("结算网关（CCNET）", "settlement gateway (CCNET)"),
     "sw_failover": ("切换", "failover"),
     "sw_failback": ("回切", "failback"),
+    # the member drill record of an organised drill (reports/member_record.py)
+    "sec_member_record": ("会员单位演练记录表", "Member drill record"),
+    "member_record_intro": (
+        "本次为{organiser}组织的演练（通知编号：{notice}）。以下线路表与切换记录按交易所要求的格式生成，"
+        "时间均取自操作日志的实测记录：链路中断时间、交易登录恢复时间取自各交易网关的测量记录，"
+        "链路恢复时间取自恢复线路步骤的生效时间。",
+        "A drill organised by {organiser} (notice {notice}). The line table and the switches below "
+        "follow the exchange's shape; every time is the journal's measured record: link lost and "
+        "trading login restored from each trading gateway's measure, link restored from the "
+        "restore step's effective time."),
+    "member_switches": ("切换记录", "Switches"),
+    "member_files": ("报送文件（逗号分隔文件，电子表格可直接打开）", "Files to return (CSV, UTF-8 with BOM)"),
+    "no_switches": ("无交易网关切换记录。", "No trading gateway switched."),
+    "organiser": ("组织方", "Organiser"),
+    "notice_no": ("通知编号", "Notice number"),
+    "org_SSCC": ("深证通", "SSCC"),
+    "org_NEEQ": ("全国股转公司", "NEEQ"),
+    "org_BSE": ("北交所", "BSE"),
+    "switch_no": ("序号", "No."),
+    "trading_gateway": ("交易网关", "Trading gateway"),
+    "lines_cut": ("中断线路", "Line(s) cut"),
+    "trading_login_restored": ("交易登录恢复时间", "Trading login restored"),
+    "host_address": ("主机地址", "Host address"),
+    "reference_no": ("受理编号", "Reference"),
     "phase_precheck": ("演练前检查", "pre-check"),
     "phase_gate": ("运行状态检查", "steady-state gate"),
     "phase_fault": ("故障注入", "fault"),
@@ -283,6 +307,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "dtype_centre-outage": ("单中心故障演练", "single-centre drill"),
     "dtype_beijing-cutover": ("北京异地灾备切换演练（D+3）", "D+3 Beijing DR cutover"),
     "dtype_md-multicast-fallback": ("行情切换至组播（备用）接收演练", "market data falls back to multicast"),
+    "dtype_sscc-organised-drill": ("深证通组织的线路切换演练（会员参演）",
+                                   "SSCC-organised line switch drill (member taking part)"),
     "chk_logged_in": ("已登录", "logged in"),
     "chk_single_session": ("单一会话（无重复登录）", "one session (no double login)"),
     "chk_shenzhen_centre": ("位于深圳中心", "on a Shenzhen centre"),

@@ -172,6 +172,9 @@ class Inventory:
     notifications: Mapping[str, object] = field(default_factory=dict)
     secrets_paths: tuple[str, ...] = ()
     standing_approvals: tuple[StandingApproval, ...] = ()  # model/approvals.py
+    # production line/centre drills add a manual step: notify SSCC operations support
+    # (0755-83182222, 24 h) and record its reference (config/resolve.py; never on the lab)
+    notify_sscc_operations: bool = False
     report: ReportSettings = field(default_factory=ReportSettings)  # model/review.py
     # when market data and CCNET flow (None: always) and the exchange holidays, the
     # shipped calendar and the inventory's own (model/hours.py)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from orchestrator.adapters.atomic import write_atomic
 from orchestrator.reports.build import load_run
+from orchestrator.reports.member_record import csv_files
 from orchestrator.reports.model import RunView
 from orchestrator.reports.render import FORMATS, render, render_files, to_junit
 
@@ -24,7 +25,9 @@ def _write(path: Path, data: bytes) -> str:
 
 def write_run_reports(run_dir: Path, *, lang: str = "en",
                       journal_digest: str | None = None) -> dict[str, str]:
-    """Write report.html and report.json into the run folder; {relative path: sha256}.
+    """Write report.html and report.json into the run folder (and an organised drill's
+    member drill record: member-record-lines.csv, member-record-switches.csv);
+    {relative path: sha256}.
 
     journal_digest: the hash of the last journal record written (Journal.digest); by
     default the last record in the file.
@@ -32,8 +35,11 @@ def write_run_reports(run_dir: Path, *, lang: str = "en",
     run_dir = Path(run_dir)
     run = load_run(run_dir, closing=True)
     digest = journal_digest or run.digest
-    return {name: _write(run_dir / name, render(run, fmt, lang, digest))
-            for name, fmt in (("report.html", "html"), ("report.json", "json"))}
+    written = {name: _write(run_dir / name, render(run, fmt, lang, digest))
+               for name, fmt in (("report.html", "html"), ("report.json", "json"))}
+    # An organised drill's member drill record, one table per CSV (reports/member_record.py)
+    written.update({name: _write(run_dir / name, data) for name, data in csv_files(run).items()})
+    return written
 
 
 def render_report(run_dir: Path, fmt: str, lang: str, out: Path | None = None) -> Path:

@@ -57,6 +57,7 @@ class DrillInfo:
     sha256: str
     spec: tuple[str, ...]
     cadence: str
+    organiser: str = ""  # an organised drill's organiser (SSCC | NEEQ | BSE); "" for the firm's own
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from orchestrator.journal.chain import iso_ns
 from orchestrator.model.i18n import LABELS, Locale, locale
 from orchestrator.model.run import NOT_APPLICABLE, NOT_TESTED
 from orchestrator.model.spec import cite
-from orchestrator.reports import sections
+from orchestrator.reports import member_record, sections
 from orchestrator.reports.model import (
     MIN_RETENTION_DAYS,
     PREDICTION_FACTOR,
@@ -78,6 +78,7 @@ def _context(run: RunView, loc: Locale, digest: str) -> dict[str, Any]:
         "prediction_rule": loc("prediction_rule", factor=f"{PREDICTION_FACTOR:g}",
                                margin=f"{PREDICTION_MARGIN_S:g}"),
         **sections.context(run, loc),
+        **member_record.context(run, loc),
     }
 
 

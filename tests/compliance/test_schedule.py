@@ -40,8 +40,10 @@ def _production(d):
 
 
 def _schedulable(project) -> list[str]:
-    """Every shipped drill but the Beijing cutover (a live confirmation with SSCC)."""
-    return sorted(p.stem for p in (project / "drills").glob("*.yaml") if p.stem != "beijing-cutover")
+    """Every shipped drill but the Beijing cutover (a live confirmation with SSCC) and the
+    organised drills (they run on their organiser's date, never on drill's schedule)."""
+    return sorted(p.stem for p in (project / "drills").glob("*.yaml") if p.stem != "beijing-cutover"
+                  and "\norganised:" not in p.read_text(encoding="utf-8"))
 
 
 def emit(capsys, project, inventory, kind, out):

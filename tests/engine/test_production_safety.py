@@ -55,8 +55,10 @@ def test_outside_the_change_windows_production_is_refused_without_an_override(ho
     other_day = DAYS[(today.weekday() + 3) % 7]
     inv = dataclasses.replace(inv, change_windows=(ChangeWindow((other_day,), "00:00", "24:00"),))
     resolved = resolve(find_drill(REPO / "drills", "carrier-outage"), inv)
+    # an operator at a terminal (`ask`): the example notifies SSCC operations support first,
+    # a manual step somebody answers (issue 17); the window is what this test is about
     opts = RunOptions(reports_dir=tmp_path / "reports", drill_home=home, project_root=REPO,
-                      confirm_environment=inv.environment.name)
+                      confirm_environment=inv.environment.name, ask=lambda _q: "operator")
     with pytest.raises(RefusedError, match="--override-window"):
         Engine(resolved, inv, opts).preflight()
     # With a recorded reason the window no longer refuses: the example declares the config
