@@ -65,7 +65,7 @@ def _lines(inv: Inventory, step, lang: str) -> tuple[list[str], list[str]]:
         if driver == "linux":
             changes += [f"{ln.router}: {c}" for c in _line_commands(inv, ln, state, mode)]
         elif driver == "lab":
-            changes.append(_t(lang, "plan_lab_line", line=lid, state=state,
+            changes.append(_t(lang, "plan_lab_line", line=lid, state=_state(lang, state),
                               mode=mode if state == "down" else "—"))
         elif driver != "manual":
             changes.append(_t(lang, "plan_driver", driver=driver, playbook="line.yml"))
@@ -79,10 +79,15 @@ def _centres(inv: Inventory, step, lang: str) -> tuple[list[str], list[str]]:
     if inv.driver == "manual":
         return cids, list(manual_changes(inv, step, lang))
     if inv.driver == "lab":
-        return cids, [_t(lang, "plan_lab_centre", centre=c, state=state) for c in cids]
+        return cids, [_t(lang, "plan_lab_centre", centre=c, state=_state(lang, state)) for c in cids]
     if inv.driver == "linux":
         return cids, [_t(lang, "plan_linux_centre")]
     return cids, [_t(lang, "plan_driver", driver=inv.driver, playbook="centre.yml")]
+
+
+def _state(lang: str, state: str) -> str:
+    """down / up in the plan's language."""
+    return _t(lang, f"plan_state_{state}") if state in ("down", "up") else state
 
 
 def _servers(order) -> str:
