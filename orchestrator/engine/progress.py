@@ -89,9 +89,11 @@ class Console:
             key = "console_gate" if event.phase == "precheck" else "console_after_check"
             self._out(t(key))
         elif isinstance(event, jr.SteadyState) and event.when in ("gate", "after"):
-            bad = [f"{c.gateway or c.check}: {c.detail}" for c in event.checks if not c.ok]
+            colon, sep = ("：", "；") if self.lang == "zh" else (": ", "; ")
+            bad = [f"{c.gateway or c.check}{colon}{reason_text(self.lang, c.detail)}"
+                   for c in event.checks if not c.ok]
             self._out("  " + ("✓ " if event.ok else "✗ ") + t(f"console_check_{event.when}")
-                      + ("" if event.ok else ": " + reason_text(self.lang, "; ".join(bad[:_SHOWN]))))
+                      + ("" if event.ok else colon + sep.join(bad[:_SHOWN])))
         elif isinstance(event, jr.Abort):
             self._out(t("console_abort", reason=reason_text(self.lang, event.reason)))
 

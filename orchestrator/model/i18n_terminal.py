@@ -13,7 +13,7 @@ TERMINAL: dict[str, tuple[str, str]] = {
     "plan_lab_line": ("实验环境路由器：线路 {line} {state}（方式 {mode}）",
                       "lab router: line {line} {state} (mode {mode})"),
     "plan_lab_centre": ("实验环境：中心 {centre} {state}", "lab: centre {centre} {state}"),
-    "plan_linux_centre": ("linux 驱动无法操作 SSCC 中心，本步骤将被拒绝（请使用 manual 驱动）",
+    "plan_linux_centre": ("linux 驱动无法操作深证通（SSCC）的中心，本步骤将被拒绝（请使用 manual 驱动）",
                           "the linux driver cannot change an SSCC centre: this step would be "
                           "refused (use the manual driver)"),
     "plan_driver": ("由驱动 {driver} 执行（playbooks/drivers/{driver}/{playbook}）",
@@ -133,6 +133,11 @@ TERMINAL: dict[str, tuple[str, str]] = {
     "plan_kind_playbook": ("自动化脚本", "playbook"),
     "plan_kind_wait": ("等待", "wait"),
     "plan_kind_manual": ("人工操作", "manual"),
+    "plan_kind_verify": ("复核", "verify"),
+    "plan_verify_monitor": ("监控接口（{gateways}）：{expect}", "monitor {gateways}: {expect}"),
+    "plan_verify_tcp": ("TCP {address}:{port} 可连接", "tcp {address}:{port}"),
+    "plan_md_source_tcp": ("TCP", "tcp"),
+    "plan_md_source_multicast": ("组播", "multicast"),
     "plan_playbook": ("自动化脚本（Ansible Playbook）", "playbook"),
     "plan_state_down": ("中断", "down"),
     "plan_state_up": ("恢复", "up"),
@@ -157,13 +162,48 @@ TERMINAL: dict[str, tuple[str, str]] = {
     "reason_late": ("{what} 在 {elapsed} 秒后才达到，超过时限 {timeout} 秒",
                     "{what} held only after {elapsed}s, past the {timeout}s deadline"),
     "reason_step_failed": ("{step} {name} 失败：{error}", "{step} {name} failed: {error}"),
+    "reason_playbook": ("自动化脚本 {playbook} {status}（返回码 {rc}）：{why}",
+                        "playbook {playbook} {status} (rc {rc}): {why}"),
+    "reason_playbook_canceled": ("自动化脚本已取消", "playbook canceled"),
+    "reason_status_failed": ("执行失败", "failed"),
+    "reason_status_timeout": ("超时", "timeout"),
+    "reason_status_canceled": ("已取消", "canceled"),
     "reason_aborted": ("已中止：{reason}", "aborted: {reason}"),
     "reason_restore_failed": ("恢复步骤失败：{steps}", "restore steps failed: {steps}"),
     "reason_after_failed": ("恢复后检查未通过：{why}", "after-check failed: {why}"),
     "reason_folder": ("运行目录不可写：{why}", "run folder not writable: {why}"),
     "reason_on_centre": ("在 {centre} 登录", "on {centre}"),
     "reason_not_logged_in": ("未登录", "not logged in"),
+    "reason_on_home": ("在 {centre} 登录，主用中心为 {home}", "on {centre}, home {home}"),
+    "reason_state": ("状态 {state}", "state {state}"),
+    "reason_line_state": ("线路{state}", "line {state}"),
+    "reason_centre_state": ("中心{state}", "centre {state}"),
+    "reason_sessions": ("服务端（深证通）有 {n} 个会话", "{n} session(s) at the exchange"),
     "console_target_rto": ("同该业务恢复时间目标（RTO）", "rto"),
+    "show_rto": ("{service}恢复时间目标（RTO）≤ {limit}", "{service} RTO <= {limit}"),
+    "show_expected": ("{service}预期中断，≤ {limit}", "{service} interruption expected, <= {limit}"),
+    "show_no_double_login": ("无重复登录：{value}", "no_double_login: {value}"),
+    "show_cutover": ("灾备切换时长 ≤ {firm}（本公司目标）；深证通在 {limit} 内承接（仅作参考，不作判定）",
+                     "cutover <= {firm} (the firm's target); SSCC takes over within {limit} "
+                     "(context, not judged)"),
+    "show_abort": ("中止条件：业务中断超出预计范围即中止 {blast}，恢复余量 {margin}；回切：{failback}",
+                   "abort: blast_radius={blast}, recovery_margin={margin}; failback: {failback}"),
+    "show_field_playbook": ("自动化脚本", "playbook"),
+    "show_field_vars": ("变量", "vars"),
+    "show_field_effect": ("预计影响", "effect"),
+    "show_field_timeout": ("超时", "timeout"),
+    "show_field_wait": ("等待", "wait"),
+    "show_field_verify": ("复核", "verify"),
+    "show_field_manual": ("人工操作", "manual"),
+    "show_type_line": ("线路", "line"),
+    "show_type_carrier": ("运营商", "carrier"),
+    "show_type_centre": ("中心", "centre"),
+    "show_type_duration": ("时长", "duration"),
+    "show_type_choice": ("选项", "choice"),
+    "show_type_int": ("整数", "int"),
+    "show_type_str": ("文本", "str"),
+    "show_type_bool": ("是否", "bool"),
+    "console_archive": ("归档目录：{path}", "archive: {path}"),
     "warn_undeclared": ("故障将中断{service}业务，而演练既未列出该业务，也未声明其预期中断："
                         "演练将不通过（请声明 `{decl}`）",
                         "the fault takes down {service}, which the drill neither names nor declares "
@@ -202,6 +242,9 @@ _REASONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"(?P<what>\w+) held only after (?P<elapsed>[\d.]+)s, past the (?P<timeout>[\d.]+)s deadline",
          "reason_late"),
         (r"(?P<step>\w+\[\d+\]) (?P<name>.+?) failed: (?P<error>.*)", "reason_step_failed"),
+        (r"playbook (?P<playbook>\S+) (?P<status>failed|timeout|canceled) \(rc (?P<rc>-?\d+)\): "
+         r"(?P<why>.*)", "reason_playbook"),
+        (r"playbook canceled", "reason_playbook_canceled"),
         (r"aborted: (?P<reason>.*)", "reason_aborted"),
         (r"restore steps failed: (?P<steps>.*)", "reason_restore_failed"),
         (r"after-check failed: (?P<why>.*)", "reason_after_failed"),
@@ -215,6 +258,11 @@ _REASONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
          r"\((?P<basis>.*)\)", "warn_unmet"),
         (r"on (?P<centre>[A-Z]{2,3})", "reason_on_centre"),
         (r"not logged in", "reason_not_logged_in"),
+        (r"on (?P<centre>\w+), home (?P<home>\w+)", "reason_on_home"),
+        (r"state (?P<state>\w+)(?: \(gateway-log\))?", "reason_state"),
+        (r"line (?P<state>up|down)", "reason_line_state"),
+        (r"centre (?P<state>up|down)", "reason_centre_state"),
+        (r"(?P<n>\d+) session\(s\) at the exchange", "reason_sessions"),
     ))
 _NESTED = {"reason", "why", "error"}  # groups that are reasons themselves
 
@@ -244,6 +292,12 @@ def _one_reason(part: str) -> str | None:
             kw["step"] = step_key("zh", phase, int(index.rstrip("]")))
         if "service" in kw:
             kw["service"] = LABELS.get(f"svc_{kw['service']}", (kw["service"],))[0]
+        if key == "reason_playbook":
+            kw["why"] = _failed_tasks(m.group("why"))
+        if key in ("reason_line_state", "reason_centre_state"):
+            kw["state"] = TERMINAL[f"plan_state_{kw['state']}"][0]
+        if "status" in kw:
+            kw["status"] = TERMINAL.get(f"reason_status_{kw['status']}", (kw["status"],))[0]
         if "what" in kw:
             kw["what"] = TERMINAL.get(f"console_until_{kw['what']}", (kw["what"],))[0]
         if "verdict" in kw:
@@ -252,6 +306,21 @@ def _one_reason(part: str) -> str | None:
             kw["basis"] = TERMINAL["warn_basis_above"][0]
         return TERMINAL[key][0].format(**kw)
     return None
+
+
+def _failed_tasks(why: str) -> str:
+    """`host: task: message; …` with each task's zh label; Ansible's (or the playbook's)
+    message as it came. A bare status is a status."""
+    from orchestrator.model.i18n_tasks import task_label
+
+    if f"reason_status_{why}" in TERMINAL:
+        return TERMINAL[f"reason_status_{why}"][0]
+    out = []
+    for part in why.split("; "):
+        host, _, rest = part.partition(": ")
+        task, _, msg = rest.partition(": ")
+        out.append(f"{host}：{task_label(task, 'zh')}：{msg}" if rest else part)
+    return "；".join(out)
 
 
 def step_key(lang: str, phase: str, index: int) -> str:
