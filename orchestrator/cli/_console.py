@@ -246,3 +246,21 @@ def log_lines(lang: str):
         yield
     finally:
         logger.removeHandler(handler)
+
+
+@contextlib.contextmanager
+def in_language(lang: str):
+    """A refusal the engine raises (a lock, an unfinished run, the steady-state gate), its
+    journaled English in `lang` (i18n_terminal.reason_text); the exit code stays its own."""
+    from orchestrator.errors import InputError, RefusedError
+    from orchestrator.model.i18n_terminal import reason_text
+
+    try:
+        yield
+    except RefusedError as e:
+        said = reason_text(lang, str(e))
+        if lang != "zh" or isinstance(e, InputError) or said == str(e):
+            raise
+        out = RefusedError(said)
+        out.exit_code = e.exit_code
+        raise out from None

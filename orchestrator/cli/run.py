@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from orchestrator.cli._console import label, log_lines, plan_text, plan_warning, result_text, run_verdict
+from orchestrator.cli._console import in_language, label, log_lines, plan_text, plan_warning, result_text, run_verdict
 from orchestrator.cli._options import (
     inventory_option,
     json_option,
@@ -134,7 +134,7 @@ def run(drill_id, inventory, project, reports, as_json, sets, yes, operator, jun
                       standing_approval=standing_approval,
                       lang=lang, ask=_ask(), progress=live, signer=signer,
                       flow_checks=flow_checks)
-    with log_lines(lang):
+    with log_lines(lang), in_language(lang):
         outcome = run_drill(drill_id, inv_path, opts, say=_say, announce=live,
                             handlers=(Console(lang),) if live else ())
     if junit:

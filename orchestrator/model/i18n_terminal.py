@@ -168,6 +168,19 @@ TERMINAL: dict[str, tuple[str, str]] = {
     "reason_status_failed": ("执行失败", "failed"),
     "reason_status_timeout": ("超时", "timeout"),
     "reason_status_canceled": ("已取消", "canceled"),
+    "reason_locked": ("环境 {env} 正被{holder}占用（{path}）", "environment '{env}' is locked by {holder} ({path})"),
+    "reason_stale_lock": ("环境 {env} 留有{holder}的锁：该演练未正常结束。"
+                          "请运行 `drill recover` 恢复环境并释放锁（{path}）。",
+                          "environment '{env}' has a stale lock from {holder}: that run died without "
+                          "finishing. Run `drill recover` to restore the environment and release it ({path})."),
+    "reason_holder": ("演练 {run}（{who}，进程号 {pid}，自 {since} 起）",
+                      "run {run} by {who} (pid {pid}) since {since}"),
+    "reason_unfinished": ("环境 {env} 有未结束的演练（{name}，{path}）：请先运行 `drill recover`",
+                          "environment '{env}' has an unfinished run ({name}, {path}): run `drill recover` first"),
+    "reason_gate": ("演练前检查（运行状态检查）未通过：{why}；演练未启动（操作日志：{path}）",
+                    "steady-state gate failed: {why}; drill not started (journal: {path})"),
+    "reason_gate_check": ("{gateway}：{check}（{detail}）", "{gateway}: {check} ({detail})"),
+    "console_error": ("错误：{message}", "error: {message}"),
     "reason_aborted": ("已中止：{reason}", "aborted: {reason}"),
     "reason_restore_failed": ("恢复步骤失败：{steps}", "restore steps failed: {steps}"),
     "reason_after_failed": ("恢复后检查未通过：{why}", "after-check failed: {why}"),
@@ -245,6 +258,16 @@ _REASONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"playbook (?P<playbook>\S+) (?P<status>failed|timeout|canceled) \(rc (?P<rc>-?\d+)\): "
          r"(?P<why>.*)", "reason_playbook"),
         (r"playbook canceled", "reason_playbook_canceled"),
+        (r"environment '(?P<env>[^']+)' is locked by (?P<holder>.+) \((?P<path>[^()]+)\)", "reason_locked"),
+        (r"environment '(?P<env>[^']+)' has a stale lock from (?P<holder>.+): that run died without "
+         r"finishing\. Run `drill recover` to restore the environment and release it "
+         r"\((?P<path>[^()]+)\)\.", "reason_stale_lock"),
+        (r"run (?P<run>\S+) by (?P<who>\S+) \(pid (?P<pid>\d+)\) since (?P<since>\S+)", "reason_holder"),
+        (r"environment '(?P<env>[^']+)' has an unfinished run \((?P<name>[^,]+), (?P<path>[^)]+)\): "
+         r"run `drill recover` first", "reason_unfinished"),
+        (r"steady-state gate failed: (?P<why>.*); drill not started \(journal: (?P<path>[^)]+)\)",
+         "reason_gate"),
+        (r"(?P<gateway>[\w-]+): (?P<check>\w+) \((?P<detail>[^;]*)\)", "reason_gate_check"),
         (r"aborted: (?P<reason>.*)", "reason_aborted"),
         (r"restore steps failed: (?P<steps>.*)", "reason_restore_failed"),
         (r"after-check failed: (?P<why>.*)", "reason_after_failed"),
@@ -264,7 +287,7 @@ _REASONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"centre (?P<state>up|down)", "reason_centre_state"),
         (r"(?P<n>\d+) session\(s\) at the exchange", "reason_sessions"),
     ))
-_NESTED = {"reason", "why", "error"}  # groups that are reasons themselves
+_NESTED = {"reason", "why", "error", "holder", "detail"}  # groups that are reasons themselves
 
 
 def reason_text(lang: str, text: str) -> str:

@@ -84,7 +84,9 @@ def _identifiers(inventory: Path, project: Path) -> set[str]:
 _CODE = (re.compile(r"`[^`]*`"), re.compile(r"\{.*\}"), re.compile(r"\[[^\]\u4e00-\u9fff]*\]"),
          re.compile(r'"[^"]*"'), re.compile(r"\S*/\S*"), re.compile(r"^\s*[+-] .*$", re.M),
          re.compile(r"^\s*--- .*$", re.M), re.compile(r"[\w.-]+\.(ya?ml|xml|json|jsonl|md|html|csv)\b"),
-         re.compile(r"[\w.]+=[^\s,，；]+"))  # file names; parameters as name=value
+         re.compile(r"[\w.]+=[^\s,，；]+"),  # file names; parameters as name=value
+         re.compile(r"\d{8}T\d{6}Z-[\w-]+|\d{4}-\d\d-\d\dT[\d:.]+Z"),  # run ids, ISO times
+         re.compile(r"[\w.-]+@[\w.-]+"))  # user@host
 
 
 def prose(text: str) -> str:
@@ -323,3 +325,29 @@ def test_input_errors_are_english_by_design(tmp_path):
     code, text, _ = _call("plan", DRILL, "--lang", "zh", "--set", "hold", "--project", str(REPO))
     assert code == 2
     assert text.strip().splitlines() == ["error: --set: hold: expected NAME=VALUE"], text
+
+
+def test_refusals_say_the_lock_the_unfinished_run_and_the_gate_in_chinese(tmp_path):
+    """The engine's refusals (its own English, from the real code paths) on a zh terminal."""
+    from orchestrator.cli import _error_line
+    from orchestrator.engine.lock import EnvironmentLock
+    from orchestrator.model.i18n_terminal import reason_text
+
+    held = EnvironmentLock(tmp_path, "prod")
+    held.acquire("20261205T010203Z-carrier-outage-abc123")
+    try:
+        with pytest.raises(Exception) as refused:
+            EnvironmentLock(tmp_path, "prod").acquire("other")
+    finally:
+        held.release()
+    ids = {"prod", "carrier-outage", "W000000T", "logged_in", "home_centre"}
+    for english_text in (str(refused.value),
+                         "environment 'prod' has an unfinished run (20261205T010203Z-carrier-outage-abc123, "
+                         "/srv/reports/2026/x): run `drill recover` first",
+                         "steady-state gate failed: W000000T: logged_in (state disconnected); W000000T: "
+                         "home_centre (on NF, home FT); drill not started (journal: /srv/reports/2026/x)"):
+        zh = reason_text("zh", english_text)
+        assert zh != english_text, english_text
+        line = _error_line(zh)
+        assert line.startswith("错误：") and english(line, ids | {"NF", "FT", "disconnected"}) == [], line
+    assert _error_line("bad") == "error: bad"
