@@ -171,7 +171,7 @@ def zh_env_fixture(project):
     with running_lab(inv, Path(os.environ["DRILL_HOME"])):
         at = (*base, "--inventory", str(inv))
         outputs["run"] = _call("run", "zh-console", "--lang", "zh", "--yes", "--reports", str(reports), *at)
-        outputs["plan"] = _call("plan", "zh-console", "--lang", "zh", *at)  # check mode: Ansible's
+        outputs["plan"] = _call("plan", "zh-console", "--lang", "zh", "--no-check", *at)
         outputs["check"] = _call("check", "--lang", "zh", *at)
     run_dir = max(p for year in reports.iterdir() if year.is_dir() for p in year.iterdir() if p.is_dir())
     for fmt in ("md", "html", "csv"):
@@ -185,12 +185,17 @@ def zh_env_fixture(project):
     return outputs, ids | {run_dir.name}
 
 
-# One lab run for the group; CI's sample runs one member of it, and so the run.
-LAB = pytest.mark.slow(group="zh-terminal-lab-run")
+NOT_YET = {
+    "check": "the evidence column is compliance's own English (orchestrator/compliance)",
+    "verify": "the integrity notes have no language (orchestrator/integrity)",
+    "history": "the archive's table has no language (orchestrator/archive/history.py)",
+    "due": "compliance's due table has no language (orchestrator/compliance)",
+}
+CHECKED = ("run", "plan", "report-md", "report-html", "report-csv", "summary")
 
 
-@LAB
-def test_the_zh_run_shows_tasks_waits_and_its_verdict_in_chinese(zh_env):
+@pytest.mark.slow(group="zh-terminal-lab-run")  # the one lab run: CI's sample always takes it
+def test_every_command_after_a_zh_run_prints_no_english(zh_env):
     outputs, ids = zh_env
     code, text, stdout = outputs["run"]
     assert code == 0, text
@@ -202,30 +207,41 @@ def test_the_zh_run_shows_tasks_waits_and_its_verdict_in_chinese(zh_env):
     assert any("生成主站服务器列表并重启实验环境网关" in ln for ln in lines), text  # the failback
     assert any(ln.strip().startswith("… 受影响网关恢复业务") for ln in lines), text
     assert stdout.splitlines()[-1].startswith("通过："), text  # the verdict line, last
-    assert english(text, ids) == [], text
-    code, text, _ = outputs["plan"]
+    for command in CHECKED:
+        code, text, _ = outputs[command]
+        assert code == 0 and text.strip(), (command, text)
+        assert english(text, ids) == [], (command, text)
+    # Not translated yet: English there until its owner gives it a language; when one is
+    # translated, this fails and it moves to CHECKED.
+    for command, why in NOT_YET.items():
+        code, text, _ = outputs[command]
+        assert code in (0, 1) and text.strip(), (command, text)  # 1: `drill due`, overdue drills
+        assert english(text, ids), f"{command} is in Chinese now: move it to CHECKED ({why})"
+
+
+@pytest.mark.slow(sample=False)  # by hand: Ansible's check mode of every playbook step
+def test_the_plans_check_mode_results_are_in_chinese(project):
+    _, folder, inv, ids = project
+    with running_lab(inv, Path(os.environ["DRILL_HOME"])):
+        code, text, _ = _call("plan", "zh-console", "--lang", "zh", "--project", str(folder),
+                              "--inventory", str(inv))
     assert code == 0, text
     assert "检查模式：通过（" in text and "个任务）" in text, text
     assert "successful" not in text and "tasks)" not in text, text
-
-
-NOT_YET = {
-    "check": "the evidence column is compliance's own English (orchestrator/compliance)",
-    "verify": "the integrity notes have no language (orchestrator/integrity)",
-    "history": "the archive's table has no language (orchestrator/archive/history.py)",
-    "due": "compliance's due table has no language (orchestrator/compliance)",
-}
-CHECKED = ("plan", "report-md", "report-html", "report-csv", "summary")
-
-
-@pytest.mark.parametrize("command", [*(pytest.param(c, marks=LAB) for c in CHECKED), *(pytest.param(
-    c, marks=[LAB, pytest.mark.xfail(strict=True, raises=AssertionError, reason=why)]) for c, why in NOT_YET.items())])
-def test_every_command_prints_no_english_in_zh(zh_env, command):
-    outputs, ids = zh_env
-    code, text, _ = outputs[command]
-    assert code in (0, 1), text  # 1: `drill due` with drills overdue
-    assert text.strip(), command
     assert english(text, ids) == [], text
+
+
+def test_check_mode_results_read_in_chinese():
+    from orchestrator.cli._console import _check_text
+    from orchestrator.engine.plan_detail import check_reason
+
+    ok = {"status": "successful", "tasks": 5, "failed": []}
+    bad = {"status": "failed", "tasks": 3,
+           "failed": ["Check the request against the inventory: not running in lab lab"]}
+    assert _check_text(ok, "zh", check_reason) == "通过（5 个任务）"
+    assert _check_text(ok, "en", check_reason) == "successful (5 tasks)"
+    assert _check_text(bad, "zh", check_reason) == \
+        "未通过：按主机清单（Inventory）检查请求：not running in lab lab"  # the playbook's own message
 
 
 @pytest.mark.parametrize("args", [("list",), ("show", "carrier-outage"), ("show", "beijing-cutover"),
