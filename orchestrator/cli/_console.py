@@ -183,7 +183,8 @@ def plan_text(shown, lang: str) -> str:
         else:
             out.append(f"  {state:<9}{o.name}: {o.detail}")
     for p in getattr(shown, "predictions", ()):  # engine/predict.py
-        figure = (f"{p.low_s:g}-{secs(lang, p.high_s)} " if p.low_s is not None else "")
+        figure = (f"{p.low_s:g}-{secs(lang, p.high_s)}" + ("" if lang == "zh" else " ")
+                  if p.low_s is not None else "")
         service = LABELS[f"svc_{p.service}"][0] if lang == "zh" and f"svc_{p.service}" in LABELS else p.service
         basis = f"（{p.basis.get(lang)}）" if lang == "zh" else f"({p.basis.get(lang)})"
         out.append(f"  {t('plan_predicted')} {p.gateway} {service}{colon}{figure}{basis}")
