@@ -80,7 +80,7 @@ def result_table(outcome, lang: str = "en") -> str:
                                if _not_affected(m)))
     if quiet:
         out.append(label(lang, "console_not_affected",
-                         who=", ".join(f"{g} ({s})" for g, s in quiet)))
+                         who=", ".join(f"{g}（{s}）" if lang == "zh" else f"{g} ({s})" for g, s in quiet)))
     return "\n".join(out)
 
 
