@@ -40,6 +40,12 @@ def _secs(lang: str, value: float, fmt: str = ".1f") -> str:
     return f"{value:{fmt}} 秒" if lang == "zh" else f"{value:{fmt}}s"
 
 
+def _pad(text: str, width: int) -> str:
+    """`text` padded to `width` terminal columns (a Chinese character takes two)."""
+    shown = sum(2 if ord(c) >= 0x2E80 else 1 for c in text)
+    return text + " " * max(0, width - shown)
+
+
 def _names(items: Sequence[str]) -> str:
     return ", ".join(items[:_SHOWN]) + (" …" if len(items) > _SHOWN else "")
 
@@ -73,8 +79,8 @@ class Console:
                 self._out("      " + t("console_waits_for", what=self._waits[key]))
         elif isinstance(event, jr.AnsibleTask):
             took = " " + _secs(self.lang, event.duration_s) if event.duration_s is not None else ""
-            status = _word(self.lang, "console_task", event.status)
-            self._out(f"      {status:<11} {event.host:<12} {task_label(event.task, self.lang)}{took}")
+            status = _pad(_word(self.lang, "console_task", event.status), 11)
+            self._out(f"      {status} {event.host:<12} {task_label(event.task, self.lang)}{took}")
         elif isinstance(event, jr.StepEnd):
             took = _secs(self.lang, event.duration_s) if event.duration_s is not None else ""
             mark = "✓" if event.status == "ok" else "✗"
