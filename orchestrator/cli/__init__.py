@@ -67,12 +67,22 @@ def main(argv: list[str] | None = None) -> int:
             click.echo(f"error: {problem}", err=True)
         return e.exit_code
     except DrillError as e:
-        click.echo(f"error: {e}", err=True)
+        click.echo(_error_line(str(e)), err=True)
         return e.exit_code
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         return ExitCode.ABORTED
     return rv if isinstance(rv, int) else ExitCode.OK
+
+
+def _error_line(message: str) -> str:
+    """`error: …`; a message a command translated (it has Chinese in it) gets the zh prefix."""
+    import re
+
+    from orchestrator.model.i18n import LABELS
+
+    zh = re.search(r"[\u4e00-\u9fff]", message) is not None
+    return LABELS["console_error"][0 if zh else 1].format(message=message)
 
 
 def _entry() -> None:

@@ -5,10 +5,17 @@ line (the report's first line), and the plan."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import time
 
 from orchestrator.model.run import state_counts
+
+
+def secs(lang: str, value: float, fmt: str = "g") -> str:
+    """Seconds as the terminal shows them: `2.048s`, in zh `2.048 秒`."""
+    return f"{value:{fmt}} 秒" if lang == "zh" else f"{value:{fmt}}s"
 
 
 def label(lang: str, key: str, **kw) -> str:
@@ -61,8 +68,8 @@ def result_table(outcome, lang: str = "en") -> str:
              service(m.service), centres(m),
              _clock(m.link_lost, outcome.timezone), _clock(m.detected, outcome.timezone),
              _clock(m.restored, outcome.timezone),
-             "-" if m.interruption_s is None else f"{m.interruption_s:.3f}s",
-             "-" if m.target_s is None else f"{m.target_s:g}s",
+             "-" if m.interruption_s is None else secs(lang, m.interruption_s, ".3f"),
+             "-" if m.target_s is None else secs(lang, m.target_s),
              t("state_not_tested") if m.passed is None
              else t("pass") if m.passed else t("col_fail")] for m in shown]
     stamps = [s.ns for m in outcome.measurements for s in (m.link_lost, m.restored) if s]
@@ -73,7 +80,7 @@ def result_table(outcome, lang: str = "en") -> str:
                                if _not_affected(m)))
     if quiet:
         out.append(label(lang, "console_not_affected",
-                         who=", ".join(f"{g} ({s})" for g, s in quiet)))
+                         who=", ".join(f"{g}（{s}）" if lang == "zh" else f"{g} ({s})" for g, s in quiet)))
     return "\n".join(out)
 
 
@@ -92,21 +99,29 @@ def _objective(o, lang: str) -> str:
         return f"  {mark:<9}{o.name}: {o.detail}"
     t = locale(lang, "Asia/Shanghai")
     name = t(f"obj_{o.name}") if f"obj_{o.name}" in LABELS else o.name
+    target = label(lang, "console_target_rto") if o.target == "rto" else t.value(o.target, o.name)
     return (f"  {mark:<6}{name}（{o.name}）：" + label(
-        lang, "console_target_measured", target=t.value(o.target, o.name),
-        measured=t.value(o.measured, o.name)))
+        lang, "console_target_measured", target=target, measured=t.value(o.measured, o.name)))
 
 
-def _why(outcome) -> str:
+def _why(outcome, lang: str = "en") -> str:
     """What went wrong, from the run's summary (journaled in English): its parts without
     the status (the verdict line says it) and without a count of met objectives (the
-    objective lines show each)."""
+    objective lines show each). In zh also without the failed and untested objectives'
+    English details (their objective lines above say them), the rest translated."""
     import re
 
-    parts = [p for p in str(outcome.summary or "").split("; ") if p]
+    from orchestrator.model.i18n_terminal import reason_text
+
+    summary = str(outcome.summary or "")
+    if lang == "zh":  # the objectives' parts run to the next known part
+        summary = re.sub(r"(objectives failed|not tested): .*?(?=; (restore steps failed|after-check "
+                         r"failed): |$)", "", summary)
+    parts = [p for p in summary.split("; ") if p]
     if parts and parts[0] == outcome.status:
         parts = parts[1:]
-    return "; ".join(p for p in parts if not re.fullmatch(r"all \d+ (measured )?objectives met", p))
+    kept = "; ".join(p for p in parts if not re.fullmatch(r"all \d+ (measured )?objectives met", p))
+    return reason_text(lang, kept)
 
 
 def result_text(outcome, lang: str) -> str:
@@ -117,7 +132,7 @@ def result_text(outcome, lang: str) -> str:
     if outcome.steady_after_ok is not None:
         out.append("  " + label(lang, "console_steady_after", state=label(
             lang, "console_reached" if outcome.steady_after_ok else "console_not_reached")))
-    why = _why(outcome)
+    why = _why(outcome, lang)
     if why:
         out.append(label(lang, "console_why", why=why))
     out.append(label(lang, "console_run_folder", path=outcome.run_dir))
@@ -128,32 +143,36 @@ def plan_text(shown, lang: str) -> str:
     """`drill plan` for people: every step in order with targets, change, wait, timeout,
     condition and check-mode result (with its reason)."""
     from orchestrator.engine.plan_detail import check_reason
+    from orchestrator.model.i18n_terminal import step_key
 
     t = lambda key: label(lang, key)  # noqa: E731
-    out = [f"{shown.drill}  {t('plan_params')}: "
+    colon = "：" if lang == "zh" else ": "
+    kind = lambda k: t(f"plan_kind_{k}") if f"plan_kind_{k}" in _labels() else k  # noqa: E731
+    out = [f"{shown.drill}  {t('plan_params')}{colon}"
            + ", ".join(f"{k}={v}" for k, v in shown.params.items())]
     for r in shown.steps:
-        out.append(f"  {r['phase']}[{r['index']}]  {r['kind']:<8} "
+        out.append(f"  {step_key(lang, r['phase'], r['index'])}  {kind(r['kind']):<8} "
                    f"{r['name']['zh' if lang == 'zh' else 'en']}")
-        if r.get("playbook"):
-            out.append(f"      playbook: {r['playbook']} {json.dumps(r['vars'], ensure_ascii=False)}")
+        if r.get("playbook"):  # the playbook's file and its variables as Ansible gets them (code)
+            out.append(f"      {t('plan_playbook')}{colon}{r['playbook']} "
+                       f"{json.dumps(r['vars'], ensure_ascii=False)}")
         if r.get("targets"):
-            out.append(f"      {t('plan_targets')}: {', '.join(r['targets'])}")
+            out.append(f"      {t('plan_targets')}{colon}{', '.join(r['targets'])}")
         for item in r.get("changes") or ():
-            out.append(f"      {t('plan_changes')}: {item}")
+            out.append(f"      {t('plan_changes')}{colon}{item}")
         out += [f"          {line}" for line in r.get("config_diff") or ()]
         if r.get("waits_for"):
-            out.append(f"      {t('plan_waits_for')}: {r['waits_for']}")
+            out.append(f"      {t('plan_waits_for')}{colon}{r['waits_for']}")
         if r.get("timeout_s") is not None:
-            out.append(f"      {t('plan_timeout')}: {r['timeout_s']:g}s")
+            out.append(f"      {t('plan_timeout')}{colon}{secs(lang, r['timeout_s'])}")
         if r.get("when"):
-            out.append(f"      {t('plan_when')}: {r['when']}")
+            out.append(f"      {t('plan_when')}{colon}{r['when']}")
         if "check" in r:
-            out.append(f"      {t('plan_check')}: {check_reason(r['check'])}")
+            out.append(f"      {t('plan_check')}{colon}{_check_text(r['check'], lang, check_reason)}")
         for router, typed in (r.get("router_cli") or {}).items():  # what the router's CLI is sent
             out.append(f"      {router}:")
             out += [f"          {line}" for line in typed]
-    out.append(f"{t('plan_on_path')}: " + (", ".join(shown.on_path) or t("plan_none")))
+    out.append(f"{t('plan_on_path')}{colon}" + (", ".join(shown.on_path) or t("plan_none")))
     from orchestrator.model.i18n import LABELS
 
     for o in shown.objectives:
@@ -164,7 +183,85 @@ def plan_text(shown, lang: str) -> str:
         else:
             out.append(f"  {state:<9}{o.name}: {o.detail}")
     for p in getattr(shown, "predictions", ()):  # engine/predict.py
-        figure = f"{p.low_s:g}-{p.high_s:g}s " if p.low_s is not None else ""
+        figure = (f"{p.low_s:g}-{secs(lang, p.high_s)}" + ("" if lang == "zh" else " ")
+                  if p.low_s is not None else "")
         service = LABELS[f"svc_{p.service}"][0] if lang == "zh" and f"svc_{p.service}" in LABELS else p.service
-        out.append(f"  {t('plan_predicted')} {p.gateway} {service}: {figure}({p.basis.get(lang)})")
+        basis = f"（{p.basis.get(lang)}）" if lang == "zh" else f"({p.basis.get(lang)})"
+        out.append(f"  {t('plan_predicted')} {p.gateway} {service}{colon}{figure}{basis}")
     return "\n".join(out)
+
+
+def _labels():
+    from orchestrator.model.i18n import LABELS
+
+    return LABELS
+
+
+def _check_text(check, lang: str, check_reason) -> str:
+    """A check-mode result with its reason; in zh the status and task count in words, the
+    failed tasks' own messages (Ansible's) as they came."""
+    if lang != "zh" or not check:
+        return check_reason(check)
+    status = str(check.get("status"))
+    word = label(lang, f"plan_check_status_{status}") if f"plan_check_status_{status}" in _labels() \
+        else status
+    failed = list(check.get("failed") or ())
+    if failed:  # "task: message": the task's label, Ansible's (or the playbook's) message
+        from orchestrator.model.i18n_tasks import task_label
+
+        named = [task_label(task, lang) + "：" + msg for task, _, msg in
+                 (f.partition(": ") for f in failed[:3])]
+        return label(lang, "plan_check_failed", status=word, tasks="；".join(named))
+    return label(lang, "plan_check_result", status=word, tasks=check.get("tasks", 0))
+
+
+def plan_warning(warning: str, lang: str) -> str:
+    """A `drill plan` warning line in the plan's language."""
+    from orchestrator.model.i18n_terminal import reason_text
+
+    return label(lang, "plan_warning") + ("：" if lang == "zh" else ": ") + reason_text(lang, warning)
+
+
+class _LogLines(logging.Handler):
+    """The library's log records (a monitor reconnecting, a transport backing off) on
+    stderr, marked as the log's own English text (`log: …`, in zh `运行日志（原文）：…`)."""
+
+    def __init__(self, lang: str) -> None:
+        super().__init__(logging.WARNING)
+        self.lang = lang
+
+    def emit(self, record: logging.LogRecord) -> None:
+        import click
+
+        with contextlib.suppress(Exception):  # a log line never breaks the run
+            click.echo(label(self.lang, "console_log", message=record.getMessage()), err=True)
+
+
+@contextlib.contextmanager
+def log_lines(lang: str):
+    """While a command runs: drill's log records as marked lines (see _LogLines)."""
+    logger = logging.getLogger("orchestrator")
+    handler = _LogLines(lang)
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+
+
+@contextlib.contextmanager
+def in_language(lang: str):
+    """A refusal the engine raises (a lock, an unfinished run, the steady-state gate), its
+    journaled English in `lang` (i18n_terminal.reason_text); the exit code stays its own."""
+    from orchestrator.errors import InputError, RefusedError
+    from orchestrator.model.i18n_terminal import reason_text
+
+    try:
+        yield
+    except RefusedError as e:
+        said = reason_text(lang, str(e))
+        if lang != "zh" or isinstance(e, InputError) or said == str(e):
+            raise
+        out = RefusedError(said)
+        out.exit_code = e.exit_code
+        raise out from None

@@ -43,9 +43,11 @@ def inventory_path(project: Path | None, inventory: str) -> Path:
     return find_project(project).inventory_path(inventory)
 
 
-def archive_dir(project: Path | None, reports: Path | None, *, name_it: bool = True) -> Path:
+def archive_dir(project: Path | None, reports: Path | None, *, name_it: bool = True,
+                lang: str = "en") -> Path:
     """The run archive: --reports (or DRILL_REPORTS), else the project's reports/; named
-    on stderr (`archive: PATH`) so a reader always knows which archive it looked in."""
+    on stderr (`archive: PATH`, in zh `归档目录：PATH`) so a reader always knows which
+    archive it looked in."""
     if reports is not None:
         path = Path(reports)
     else:
@@ -54,7 +56,9 @@ def archive_dir(project: Path | None, reports: Path | None, *, name_it: bool = T
         path = find_project(project).reports_dir
     path = path.resolve()
     if name_it:
-        click.echo(f"archive: {path}", err=True)
+        from orchestrator.model.i18n import LABELS
+
+        click.echo(LABELS["console_archive"][0 if lang == "zh" else 1].format(path=path), err=True)
     return path
 
 

@@ -124,29 +124,35 @@ def _describe(drill, lang: str) -> str:
     from orchestrator.model.drill import PHASES
 
     zh = lang == "zh"
+    L = lambda key, **kw: _label(lang, key, **kw)  # noqa: E731
+    sec = lambda v: _secs(v, lang)  # noqa: E731
+    colon = "：" if zh else ": "
     out = [f"{drill.id}: {drill.title.get(lang)}", "", drill.description.get(lang), "",
            f"{_zh('clauses', '') if zh else 'clauses'}: {', '.join(drill.spec)}",
            f"{_zh('cadence', '') if zh else 'cadence'}: {_cadence(drill.cadence, lang)}",
-           f"{_zh('file', '') if zh else 'file'}: {drill.path}  sha256 {drill.sha256[:16]}…", ""]
+           f"{_zh('file', '') if zh else 'file'}: {drill.path}  {'SHA-256' if zh else 'sha256'} "
+           f"{drill.sha256[:16]}…", ""]
     out.append(f"{_zh('params', '')}:" if zh else "parameters:")
     for p in drill.params.values():
         choices = f" [{'|'.join(p.choices)}]" if p.choices else ""
         desc = f"  {p.description.get(lang)}" if p.description else ""
-        out.append(f"  {p.name} ({p.type}{choices}) = {p.default}{desc}")
+        kind = _zh(f"show_type_{p.type}", p.type) if zh else p.type
+        default = _duration_zh(str(p.default)) if zh and p.type == "duration" else p.default
+        out.append(f"  {p.name} ({kind}{choices}) = {default}{desc}")
     if not drill.params:
         out.append("  —")
     t = drill.targets
     out.append(f"{_zh('targets', '')}:" if zh else "targets:")
-    for svc, secs in t.rto_s.items():
-        out.append(f"  {svc} RTO <= {_secs(secs)}")
-    for svc, secs in t.expected_s.items():
-        out.append(f"  {svc} interruption expected, <= {_secs(secs)}")
-    out.append(f"  no_double_login: {t.no_double_login}")
+    svc = lambda name: _zh(f"svc_{name}", name) if zh else name  # noqa: E731
+    for name, secs in t.rto_s.items():
+        out.append("  " + L("show_rto", service=svc(name), limit=sec(secs)))
+    for name, secs in t.expected_s.items():
+        out.append("  " + L("show_expected", service=svc(name), limit=sec(secs)))
+    out.append("  " + L("show_no_double_login", value=_yes(t.no_double_login, lang)))
     if t.cutover_limit_s is not None or t.cutover_firm_s is not None:
-        out.append(f"  cutover <= {_secs(t.cutover_firm_s)} (the firm's target); "
-                   f"SSCC takes over within {_secs(t.cutover_limit_s)} (context, not judged)")
-    out.append(f"abort: blast_radius={drill.abort.blast_radius}, "
-               f"recovery_margin={_secs(drill.abort.recovery_margin_s)}; failback: {drill.failback}")
+        out.append("  " + L("show_cutover", firm=sec(t.cutover_firm_s), limit=sec(t.cutover_limit_s)))
+    out.append(L("show_abort", blast=_yes(drill.abort.blast_radius, lang),
+                 margin=sec(drill.abort.recovery_margin_s), failback=_yes(drill.failback, lang)))
     out.append("")
     for phase in PHASES:
         steps = drill.phases.get(phase, ())
@@ -154,19 +160,33 @@ def _describe(drill, lang: str) -> str:
         if not steps:
             out.append("  —")
         for i, step in enumerate(steps, 1):
-            out.append(f"  {i}. [{step.kind}] {step.name.get(lang)}")
-            raw = dict(step.raw)
+            kind = _zh(f"plan_kind_{step.kind}", step.kind) if zh else step.kind
+            out.append(f"  {i}. [{kind}] {step.name.get(lang)}")
+            raw = dict(step.raw)  # the drill file's own fragments, as written (code)
             for key in ("playbook", "vars", "effect", "timeout", "wait"):
                 if key in raw:
-                    out.append(f"       {key}: {_flow(raw[key])}")
+                    out.append(f"       {L(f'show_field_{key}')}{colon}{_flow(raw[key])}")
             for expectation in raw.get("verify") or ():
-                out.append(f"       verify: {_flow(expectation)}")
+                out.append(f"       {L('show_field_verify')}{colon}{_flow(expectation)}")
             if step.manual:
-                out.append(f"       manual: {step.manual.get(lang)}")
+                out.append(f"       {L('show_field_manual')}{colon}{step.manual.get(lang)}")
         if phase == "restore" and _adds_failback(drill):
-            out.append(f"  {len(steps) + 1}. [playbook] {_label(lang, 'show_failback_step')}")
-            out.append(f"       {_label(lang, 'plan_when')}: {_label(lang, 'show_failback_when')}")
+            out.append(f"  {len(steps) + 1}. [{L('plan_kind_playbook')}] {L('show_failback_step')}")
+            out.append(f"       {L('plan_when')}{colon}{L('show_failback_when')}")
     return "\n".join(out)
+
+
+def _duration_zh(text: str) -> str:
+    """A drill file's duration (`5s`, `2m`, `100ms`) in Chinese units."""
+    import re
+
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)", text.strip())
+    units = {"ms": "毫秒", "s": "秒", "m": "分钟", "h": "小时", "d": "天"}
+    return f"{m.group(1)} {units[m.group(2)]}" if m else text
+
+
+def _yes(value: bool, lang: str) -> str:
+    return ("是" if value else "否") if lang == "zh" else str(value)
 
 
 def _adds_failback(drill) -> bool:
@@ -191,13 +211,15 @@ def _flow(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
-def _secs(value: float | None) -> str:
+def _secs(value: float | None, lang: str = "en") -> str:
     if value is None:
         return "—"
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+    units = (("天", 86400), ("小时", 3600), ("分钟", 60)) if lang == "zh" else \
+        (("d", 86400), ("h", 3600), ("m", 60))
+    for unit, size in units:
         if value >= size and value % size == 0:
-            return f"{int(value // size)}{unit}"
-    return f"{value:g}s"
+            return f"{int(value // size)} {unit}" if lang == "zh" else f"{int(value // size)}{unit}"
+    return f"{value:g} 秒" if lang == "zh" else f"{value:g}s"
 
 
 def _drill_json(drill) -> dict:

@@ -326,7 +326,7 @@ def summary(year: int, lang: str, fmt: str, out: Path | None, inventory: str,
         drills = cadence.load_drill_cadences(find_project(project).drills_dir)
     except InputError:
         drills = []  # a broken drill file must not block the filing; runs still list
-    archive = archive_dir(project, reports)
+    archive = archive_dir(project, reports, lang=lang)
     data = yearly.build(archive, year, environment=inv.environment.name,
                         timezone=inv.environment.timezone, lang=lang, drills=drills, now=_now(),
                         include_test=include_test)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from orchestrator.cli._console import label, plan_text, result_text, run_verdict
+from orchestrator.cli._console import in_language, label, log_lines, plan_text, plan_warning, result_text, run_verdict
 from orchestrator.cli._options import (
     inventory_option,
     json_option,
@@ -137,8 +137,9 @@ def run(drill_id, inventory, project, reports, as_json, sets, yes, operator, jun
                       standing_approval=standing_approval,
                       lang=lang, ask=_ask(), progress=live, signer=signer,
                       flow_checks=flow_checks, rehearsal=rehearsal)
-    outcome = run_drill(drill_id, inv_path, opts, say=_say, announce=live,
-                        handlers=(Console(lang),) if live else ())
+    with log_lines(lang), in_language(lang):
+        outcome = run_drill(drill_id, inv_path, opts, say=_say, announce=live,
+                            handlers=(Console(lang),) if live else ())
     if junit:
         from orchestrator.errors import DrillError
         from orchestrator.integrity.renders import record_render
@@ -193,7 +194,7 @@ def plan(drill_id, inventory, project, as_json, sets, ansible_check, lang):
         return
     click.echo(plan_text(shown, lang))
     for w in shown.warnings:
-        click.echo(f"{label(lang, 'plan_warning')}: {w}", err=True)
+        click.echo(plan_warning(w, lang), err=True)
 
 
 @click.command("recover")

@@ -23,13 +23,18 @@ from orchestrator.cli._options import archive_dir, project_option, reports_optio
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON line per run.")
 @reports_option
 @project_option
+@click.option("--lang", type=click.Choice(["zh", "en"]), default=None,
+              help="Language of the OK/note lines. Default: a run's own language (its journal), "
+                   "with --all the locale's. Findings (FAIL) stay as the verifier words them.")
 def verify(run: str | None, check_all: bool, keys: tuple[Path, ...], require_signature: bool,
-           head: str | None, as_json: bool, reports: Path | None, project: Path | None) -> None:
+           head: str | None, as_json: bool, reports: Path | None, project: Path | None,
+           lang: str | None) -> None:
     """Check a run's journal chain, report and evidence hashes, signature and archive index.
 
     RUN is a run id (looked up in the archive) or a run folder. Exit 0 when everything
     verifies, 1 naming the first bad record or file.
     """
+    from orchestrator.cli._options import report_lang, resolve_lang
     from orchestrator.errors import InputError, ObjectiveFailed, Problem
     from orchestrator.integrity import signing
     from orchestrator.integrity import verify as integrity
@@ -46,7 +51,7 @@ def verify(run: str | None, check_all: bool, keys: tuple[Path, ...], require_sig
         for f in verdict.findings:
             click.echo(f"FAIL {f}")
         for rv in verdict.runs:
-            _show(rv, as_json)
+            _show(rv, as_json, resolve_lang(lang))
         if verdict.head:
             click.echo(f"archive index head: {verdict.head}  (keep it outside the archive)")
         if not verdict.ok:
@@ -57,13 +62,15 @@ def verify(run: str | None, check_all: bool, keys: tuple[Path, ...], require_sig
         return
     run_dir, reports_dir = _locate(run, reports, project)
     verdict = integrity.verify_run(run_dir, reports_dir, trust)
-    _show(verdict, as_json)
+    _show(verdict, as_json, report_lang(lang, run_dir))
     if not verdict.ok:
         raise ObjectiveFailed(f"{verdict.run} does not verify: {verdict.findings[0]}")
 
 
-def _show(verdict, as_json: bool) -> None:
+def _show(verdict, as_json: bool, lang: str = "en") -> None:
+    from orchestrator.cli._console import label
     from orchestrator.integrity import verify as integrity
+    from orchestrator.model.i18n_terminal import reason_text
 
     if as_json:
         click.echo(integrity.summary_json(verdict))
@@ -71,10 +78,10 @@ def _show(verdict, as_json: bool) -> None:
     for f in verdict.findings:
         click.echo(f"FAIL {f}")
     for note in verdict.notes:
-        click.echo(f"note {verdict.run}: {note}")
+        click.echo(label(lang, "verify_note", run=verdict.run, note=reason_text(lang, note)))
     if verdict.ok:
-        signed = f", signed by key {verdict.signed_by[:16]}…" if verdict.signed_by else ""
-        click.echo(f"OK {verdict.run}: final digest {verdict.final_digest}{signed}")
+        signed = label(lang, "verify_signed", fingerprint=verdict.signed_by[:16]) if verdict.signed_by else ""
+        click.echo(label(lang, "verify_ok", run=verdict.run, digest=verdict.final_digest) + signed)
 
 
 def _locate(run: str, reports: Path | None, project: Path | None) -> tuple[Path, Path]:

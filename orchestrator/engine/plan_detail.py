@@ -65,7 +65,7 @@ def _lines(inv: Inventory, step, lang: str) -> tuple[list[str], list[str]]:
         if driver == "linux":
             changes += [f"{ln.router}: {c}" for c in _line_commands(inv, ln, state, mode)]
         elif driver == "lab":
-            changes.append(_t(lang, "plan_lab_line", line=lid, state=state,
+            changes.append(_t(lang, "plan_lab_line", line=lid, state=_state(lang, state),
                               mode=mode if state == "down" else "—"))
         elif driver != "manual":
             changes.append(_t(lang, "plan_driver", driver=driver, playbook="line.yml"))
@@ -79,10 +79,15 @@ def _centres(inv: Inventory, step, lang: str) -> tuple[list[str], list[str]]:
     if inv.driver == "manual":
         return cids, list(manual_changes(inv, step, lang))
     if inv.driver == "lab":
-        return cids, [_t(lang, "plan_lab_centre", centre=c, state=state) for c in cids]
+        return cids, [_t(lang, "plan_lab_centre", centre=c, state=_state(lang, state)) for c in cids]
     if inv.driver == "linux":
         return cids, [_t(lang, "plan_linux_centre")]
     return cids, [_t(lang, "plan_driver", driver=inv.driver, playbook="centre.yml")]
+
+
+def _state(lang: str, state: str) -> str:
+    """down / up in the plan's language."""
+    return _t(lang, f"plan_state_{state}") if state in ("down", "up") else state
 
 
 def _servers(order) -> str:
@@ -161,7 +166,9 @@ def _wait(inv: Inventory, step, lang: str, on_path: Iterable[str]) -> str:
     if w.until == "on_centre":
         return _t(lang, "plan_wait_on_centre", centre=arg or "BJ")
     if w.until == "md_source":
-        return _t(lang, "plan_wait_md_source", source=arg or "tcp")
+        source = arg or "tcp"
+        key = f"plan_md_source_{source}"
+        return _t(lang, "plan_wait_md_source", source=_t(lang, key) if key in LABELS else source)
     if w.until in ("all_logged_in", "steady"):
         return _t(lang, f"plan_wait_{w.until}")
     return str(w.until)
@@ -193,7 +200,7 @@ def describe(inv: Inventory, step, lang: str, on_path: Iterable[str] = (),
         elif step.wait.for_s is not None and step.wait.until is None:
             timeout = step.wait.for_s
     elif step.kind == "verify":
-        waits_for = "; ".join(_expectation(x) for x in step.verify)
+        waits_for = ("；" if lang == "zh" else "; ").join(_expectation(x, lang) for x in step.verify)
         timeout = max((x.within_s or 5.0 for x in step.verify), default=5.0)
     elif step.kind == "manual" and step.manual is not None:
         changes = [step.manual.get(lang)]
@@ -201,12 +208,17 @@ def describe(inv: Inventory, step, lang: str, on_path: Iterable[str] = (),
             "waits_for": waits_for, "timeout_s": timeout}
 
 
-def _expectation(x) -> str:
+def _expectation(x, lang: str = "en") -> str:
+    """One verify expectation; its monitor fields (name=value) as the monitor API names them."""
     if x.probe in ("monitor", "http-json"):
-        want = dict(x.expect or {"state": "logged_in"})
-        return f"monitor {x.gateways or 'all'}: " + ", ".join(f"{k}={v}" for k, v in want.items())
+        want = ", ".join(f"{k}={v}" for k, v in dict(x.expect or {"state": "logged_in"}).items())
+        if lang == "zh":
+            who = x.gateways or "all"
+            who = LABELS.get(f"svc_{who}", (None,))[0] or ("全部网关" if who == "all" else str(who))
+            return _t(lang, "plan_verify_monitor", gateways=who, expect=want)
+        return f"monitor {x.gateways or 'all'}: {want}"
     if x.probe == "tcp":
-        return f"tcp {x.address}:{x.port}"
+        return _t(lang, "plan_verify_tcp", address=x.address, port=x.port)
     if x.probe == "log":
         return f"log {x.gateways or 'all'} ~ {x.pattern!r}"
     return str(x.probe)

@@ -18,6 +18,8 @@ from typing import Any, TextIO
 
 from orchestrator.journal import records as jr
 from orchestrator.model.i18n import LABELS
+from orchestrator.model.i18n_tasks import task_label
+from orchestrator.model.i18n_terminal import reason_text, step_key
 
 QUIET_PROGRESS_S = 5.0  # a wait prints a line at least this often
 _SHOWN = 8  # gateways named in a progress line
@@ -26,6 +28,22 @@ _SHOWN = 8  # gateways named in a progress line
 def say(lang: str, key: str, **kw: Any) -> str:
     zh, en = LABELS[key]
     return (zh if lang == "zh" else en).format(**kw)
+
+
+def _word(lang: str, prefix: str, value: str) -> str:
+    """The label of an enumerated value (a task status, a wait's condition), else the value."""
+    key = f"{prefix}_{value}"
+    return say(lang, key) if key in LABELS else value
+
+
+def _secs(lang: str, value: float, fmt: str = ".1f") -> str:
+    return f"{value:{fmt}} 秒" if lang == "zh" else f"{value:{fmt}}s"
+
+
+def _pad(text: str, width: int) -> str:
+    """`text` padded to `width` terminal columns (a Chinese character takes two)."""
+    shown = sum(2 if ord(c) >= 0x2E80 else 1 for c in text)
+    return text + " " * max(0, width - shown)
 
 
 def _names(items: Sequence[str]) -> str:
@@ -56,20 +74,20 @@ class Console:
                         if f"console_phase_{event.phase}" in LABELS else event.phase))
         elif isinstance(event, jr.StepStart):
             key = f"{event.phase}[{event.index}]"
-            self._out(f"  ▶ {key} {event.name.get(self.lang)}")
+            self._out(f"  ▶ {step_key(self.lang, event.phase, event.index)} {event.name.get(self.lang)}")
             if self._waits.get(key):
                 self._out("      " + t("console_waits_for", what=self._waits[key]))
         elif isinstance(event, jr.AnsibleTask):
-            took = f" {event.duration_s:.1f}s" if event.duration_s is not None else ""
-            self._out(f"      {event.status:<11} {event.host:<12} {event.task}{took}")
+            took = " " + _secs(self.lang, event.duration_s) if event.duration_s is not None else ""
+            status = _pad(_word(self.lang, "console_task", event.status), 11)
+            self._out(f"      {status} {event.host:<12} {task_label(event.task, self.lang)}{took}")
         elif isinstance(event, jr.StepEnd):
-            key = f"{event.phase}[{event.index}]"
-            took = f"{event.duration_s:.1f}s" if event.duration_s is not None else ""
+            took = _secs(self.lang, event.duration_s) if event.duration_s is not None else ""
             mark = "✓" if event.status == "ok" else "✗"
-            word = f"console_step_{event.status}"
-            line = f"  {mark} {key} {t(word) if word in LABELS else event.status} {took}"
+            line = (f"  {mark} {step_key(self.lang, event.phase, event.index)} "
+                    f"{_word(self.lang, 'console_step', event.status)} {took}")
             if event.error:
-                line += f": {event.error}"
+                line += ("：" if self.lang == "zh" else ": ") + reason_text(self.lang, event.error)
             self._out(line)
         elif isinstance(event, jr.PhaseEnd) and event.status == "ok" and event.phase in (
                 "precheck", "restore"):
@@ -77,11 +95,13 @@ class Console:
             key = "console_gate" if event.phase == "precheck" else "console_after_check"
             self._out(t(key))
         elif isinstance(event, jr.SteadyState) and event.when in ("gate", "after"):
-            bad = [f"{c.gateway or c.check}: {c.detail}" for c in event.checks if not c.ok]
+            colon, sep = ("：", "；") if self.lang == "zh" else (": ", "; ")
+            bad = [f"{c.gateway or c.check}{colon}{reason_text(self.lang, c.detail)}"
+                   for c in event.checks if not c.ok]
             self._out("  " + ("✓ " if event.ok else "✗ ") + t(f"console_check_{event.when}")
-                      + ("" if event.ok else ": " + "; ".join(bad[:_SHOWN])))
+                      + ("" if event.ok else colon + sep.join(bad[:_SHOWN])))
         elif isinstance(event, jr.Abort):
-            self._out(t("console_abort", reason=event.reason))
+            self._out(t("console_abort", reason=reason_text(self.lang, event.reason)))
 
 
 class LiveProgress:
@@ -102,11 +122,13 @@ class LiveProgress:
             return
         self._last, self._last_at = state, now
         t = lambda key, **kw: say(self.lang, key, **kw)  # noqa: E731
-        line = f"      … {what} {elapsed:.1f}s" + (f" / {target:g}s" if target else "")
+        sep = "；" if self.lang == "zh" else "; "
+        line = (f"      … {_word(self.lang, 'console_until', what)} {_secs(self.lang, elapsed)}"
+                + (f" / {_secs(self.lang, target, 'g')}" if target else ""))
         if pending:
-            line += "; " + t("console_missing", who=_names(list(pending)))
+            line += sep + t("console_missing", who=_names(list(pending)))
         if down:
-            line += "; " + t("console_down", who=_names(list(down)))
+            line += sep + t("console_down", who=_names(list(down)))
         print(line, file=self.stream or sys.stderr, flush=True)
 
     def close(self) -> None:

@@ -49,6 +49,7 @@ from orchestrator.journal.runfolder import (
     unfinished_runs,
     unregister_active,
 )
+from orchestrator.model.i18n import LABELS
 from orchestrator.model.inventory import Inventory
 from orchestrator.model.redact import Redactor, secret_values
 from orchestrator.model.results import worst_rto
@@ -76,6 +77,8 @@ class Engine:
         self.safety = Safety(self.state, self.emit)
         self.safety.signals.announce = say(options.lang, "console_interrupted")
         self.safety.signals.announce_unchanged = say(options.lang, "console_interrupted_unchanged")
+        self.safety.signals.announce_restoring = \
+            LABELS["signal_restore_running"][0 if options.lang == "zh" else 1]  # {signal} filled later
         self.obs = Observation(inventory, self.target, self.state, self.safety, self.emit,
                                blast_radius=self.drill.abort.blast_radius,
                                progress=options.progress, lang=options.lang)

@@ -53,6 +53,9 @@ class Signals:
         # Said on stderr the moment a signal stops the run (the engine sets it per language).
         self.announce = "interrupted: restoring (Ctrl-C again does not skip restore)"
         self.announce_unchanged = "interrupted: stopping (no fault was injected)"
+        # said when a signal arrives during restore; {signal}: its name (the run's language)
+        self.announce_restoring = ("{signal}: restore is running and will finish; if drill is "
+                                   "killed, run `drill recover` to restore the environment.")
 
     def install(self) -> None:
         if threading.current_thread() is not threading.main_thread():
@@ -72,8 +75,7 @@ class Signals:
             _detach_from_terminal()
         if self.safety.state.phase in ("restore", "after", "failback"):
             with contextlib.suppress(OSError):
-                os.write(2, (f"\n{name}: restore is running and will finish; if drill is killed, "
-                             f"run `drill recover` to restore the environment.\n").encode())
+                os.write(2, f"\n{self.announce_restoring.format(signal=name)}\n".encode())
             return
         said = self.announce if self.safety.state.fault_started else self.announce_unchanged
         if said and not self.safety.stop_flag.is_set():

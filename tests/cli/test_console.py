@@ -67,7 +67,7 @@ def test_an_aborted_run_says_why_once_and_its_verdict_in_chinese():
     assert "\naborted: interrupted by SIGINT\n" in result_text(out, "en")
     assert "objectives met" not in result_text(out, "en")
     text = result_text(out, "zh")
-    assert "原因：aborted: interrupted by SIGINT" in text
+    assert "原因：已中止：演练程序收到终止信号（SIGINT）" in text  # the journal's English reason, translated
     assert run_verdict(out, "zh") == "已中止：2 项通过，0 项未通过，1 项不适用，0 项未测"
     # the zh table and objective lines carry no English words of drill's own
     for word in ("pass", "FAIL", "gateway", "within", "not affected", "link lost", "run folder"):

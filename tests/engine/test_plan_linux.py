@@ -57,9 +57,9 @@ def test_plan_prints_every_step_with_its_change_wait_and_timeout_in_chinese(tmp_
                  str(_production(root)), "--no-check", "--lang", "zh"])
     out = capsys.readouterr().out
     assert code == 0
-    for text in ("对象: 路由器 ct-router 接口 GigabitEthernet0/0/1（线路 ct-ft）",
-                 "变更: ct-router: ip route replace blackhole 172.60.101.30/32",
-                 "超时: 60s", "故障路径上的网关: "):
+    for text in ("对象：路由器 ct-router 接口 GigabitEthernet0/0/1（线路 ct-ft）",
+                 "变更：ct-router: ip route replace blackhole 172.60.101.30/32",
+                 "超时：60 秒", "故障路径上的网关："):
         assert text in out, text
     for word in ("targets", "change:", "waits for", "timeout", "measure ", "on the failed path"):
         assert word not in out, word

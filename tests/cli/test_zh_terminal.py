@@ -1,0 +1,369 @@
+"""One language per run (issue 20): every command's terminal output in zh passes the audit
+issue's zh check (docs/zh-allowlist.txt, the checker tests/reports/test_report_contents.py
+uses), over stdout and stderr together; every shipped playbook task has a zh label; every
+message key has a zh and an en text.
+
+One lab and one lab run (the shipped carrier-outage, hold 1 s) serve every command here.
+
+What the check treats as not prose, beside the allow-list (the terminal's `<code>`):
+- identifiers: the inventory's gateway, line, centre, carrier, router and host ids, the
+  environment's name, drill ids, parameter names and values, objective ids, run ids;
+- file paths (a word with a `/` in it) and spans in backticks (a command to type);
+- code: a drill file's fragments and a playbook's variables (quoted strings and JSON `{…}`
+  / `[…]` as `drill show` and `drill plan` print them), config lines of a plan's diff
+  (`+ <server …/>`);
+- log lines the CLI marks as the library's own English (`运行日志（原文）：…`).
+
+Not in zh yet (asserted still English, so translating one fails here until it moves to the
+checked list): `drill check`'s evidence column (compliance's), `drill history` and
+`drill due` (the archive's and compliance's tables), which have no language.
+
+Bad-input error lines (`file:line: field: what is expected`) stay English in every
+language: they are printed before the language is known (the inventory that names it may be
+the bad input) and are made of paths, field names and schema words
+(test_input_errors_are_english_by_design below).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import re
+import shutil
+import string
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "reports"))
+from zh_words import foreign_words
+
+from orchestrator.cli import main
+from orchestrator.lab.testing import make_lab_inventory, running_lab
+from orchestrator.model.i18n import LABELS
+from orchestrator.model.i18n_tasks import TASK_LABELS
+
+REPO = Path(__file__).resolve().parents[2]
+DRILL = "carrier-outage"
+LOG_MARK = LABELS["console_log"][0].split("{", 1)[0]
+
+
+def _call(*args: str) -> tuple[int, str, str]:
+    """The exit code, stdout and stderr together (what the operator sees), stdout alone."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(args))
+    return code, out.getvalue() + err.getvalue(), out.getvalue()
+
+
+def _identifiers(inventory: Path, project: Path) -> set[str]:
+    from orchestrator.config.inventory import load_inventory
+
+    inv = load_inventory(inventory)
+    ids = {inv.environment.name, inv.driver}
+    ids.update(c.id for c in inv.centres)
+    ids.update(c.id for c in inv.carriers)
+    for ln in inv.lines:
+        ids.update(x for x in (ln.id, ln.router, ln.interface) if x)
+    for g in inv.gateways:
+        ids.update(x for x in (g.id, g.host, g.config_format) if x)
+    for path in (project / "drills").glob("*.yaml"):
+        ids.add(path.stem)
+        d = yaml.safe_load(path.read_text(encoding="utf-8"))
+        ids.update(d.get("spec") or ())
+        params = d.get("params") or {}
+        ids.update(params)  # parameter names, defaults and choices: the drill file's words
+        ids.update(str(p.get("default")) for p in params.values())
+        ids.update(str(c) for p in params.values() for c in p.get("choices") or ())
+    ids.update(k[4:] for k in LABELS if k.startswith("obj_"))  # objective ids
+    return ids
+
+
+_CODE = (re.compile(r"`[^`]*`"), re.compile(r"\{.*\}"), re.compile(r"\[[^\]\u4e00-\u9fff]*\]"),
+         re.compile(r'"[^"]*"'), re.compile(r"\S*/\S*"), re.compile(r"^\s*[+-] .*$", re.M),
+         re.compile(r"^\s*--- .*$", re.M), re.compile(r"[\w.-]+\.(ya?ml|xml|json|jsonl|md|html|csv)\b"),
+         re.compile(r"[\w.]+=[^\s,，；]+"),  # file names; parameters as name=value
+         re.compile(r"\d{8}T\d{6}Z-[\w-]+|\d{4}-\d\d-\d\dT[\d:.]+Z"),  # run ids, ISO times
+         re.compile(r"[\w.-]+@[\w.-]+"))  # user@host
+
+
+def prose(text: str) -> str:
+    """The text a Chinese reader reads as prose: code, paths and marked log lines out."""
+    text = "\n".join(ln for ln in text.splitlines() if LOG_MARK not in ln)
+    for pattern in _CODE:
+        text = pattern.sub(" ", text)
+    return text
+
+
+def english(text: str, ids: set[str]) -> list[str]:
+    return sorted(set(foreign_words(prose(text), ids)))
+
+
+# A shipped-playbook drill with Chinese step names and few steps (the lab run's cost):
+# cut one carrier, wait, hold 1 s, restore, and the failback the run adds (repoint.yml).
+ZH_DRILL = """\
+id: zh-console
+title: {zh: 终端中文测试演练, en: Terminal language test drill}
+description: {zh: 测试, en: test}
+spec: [R-NET-1]
+cadence: quarterly
+params:
+  carrier: {type: carrier, default: CT}
+targets:
+  trading: {rto: 30s}
+  market_data: {rto: 30s}
+  settlement: {rto: 30s}
+  no_double_login: true
+abort: {blast_radius: true, recovery_margin: 10s}
+failback: true
+phases:
+  fault:
+    - name: {zh: "中断运营商 {{ carrier }} 的全部线路", en: "Cut carrier {{ carrier }}"}
+      playbook: line.yml
+      vars: {lines: "{{ lines_of_carrier(carrier) }}", state: down}
+      effect: {lines_down: "{{ lines_of_carrier(carrier) }}"}
+      timeout: 120s
+  recovery:
+    - name: {zh: 等待全部受影响网关恢复业务, en: Wait until restored}
+      wait: {until: all_restored, timeout: 60s}
+  hold:
+    - name: {zh: 保持观察, en: Soak}
+      wait: {for: 1s, while: no_new_loss}
+  restore:
+    - name: {zh: "恢复运营商 {{ carrier }} 的全部线路", en: "Restore carrier {{ carrier }}"}
+      playbook: line.yml
+      vars: {lines: "{{ lines_of_carrier(carrier) }}", state: up}
+      effect: {lines_up: "{{ lines_of_carrier(carrier) }}"}
+      timeout: 120s
+    - name: {zh: 确认全部网关已登录, en: Every gateway logged in}
+      wait: {until: all_logged_in, timeout: 60s}
+"""
+
+
+@pytest.fixture(scope="module", name="project")
+def project_fixture(tmp_path_factory):
+    """A drill project (the shipped drills and playbooks, and ZH_DRILL), a lab inventory
+    (not started) and a DRILL_HOME; the identifiers of them all."""
+    tmp = tmp_path_factory.mktemp("zhterm")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("DRILL_HOME", str(tmp / "home"))
+    project = tmp / "project"
+    for folder in ("drills", "playbooks"):
+        shutil.copytree(REPO / folder, project / folder)
+    (project / "drills" / "zh-console.yaml").write_text(ZH_DRILL, encoding="utf-8")
+    (project / "inventories").mkdir()
+    inv = make_lab_inventory(tmp / "inv", gateways=5)
+    try:
+        yield tmp, project, inv, _identifiers(inv, project)
+    finally:
+        mp.undo()
+
+
+@pytest.fixture(scope="module", name="zh_env")
+def zh_env_fixture(project):
+    """One lab, one zh run of ZH_DRILL, and every command that reads it, in zh."""
+    tmp, project, inv, ids = project
+    reports = tmp / "reports"
+    base = ("--project", str(project))
+    outputs: dict[str, tuple[int, str, str]] = {}
+    with running_lab(inv, Path(os.environ["DRILL_HOME"])):
+        at = (*base, "--inventory", str(inv))
+        outputs["run"] = _call("run", "zh-console", "--lang", "zh", "--yes", "--reports", str(reports), *at)
+        outputs["plan"] = _call("plan", "zh-console", "--lang", "zh", "--no-check", *at)
+        outputs["check"] = _call("check", "--lang", "zh", *at)
+    run_dir = max(p for year in reports.iterdir() if year.is_dir() for p in year.iterdir() if p.is_dir())
+    for fmt in ("md", "html", "csv"):
+        outputs[f"report-{fmt}"] = _call("report", str(run_dir), "--format", fmt, "--lang", "zh")
+    outputs["summary"] = _call("summary", "--year", run_dir.parent.name, "--lang", "zh",
+                               "--format", "md", "--out", str(tmp / "summary.md"),
+                               "--reports", str(reports), "--inventory", str(inv), *base)
+    outputs["verify"] = _call("verify", str(run_dir))
+    outputs["history"] = _call("history", "--reports", str(reports), *base)
+    outputs["due"] = _call("due", "--reports", str(reports), "--inventory", str(inv), *base)
+    return outputs, ids | {run_dir.name}
+
+
+NOT_YET = {
+    "check": "the evidence column is compliance's own English (orchestrator/compliance)",
+    "history": "the archive's table has no language (orchestrator/archive/history.py)",
+    "due": "compliance's due table has no language (orchestrator/compliance)",
+}
+CHECKED = ("run", "plan", "report-md", "report-html", "report-csv", "summary", "verify")
+
+
+@pytest.mark.slow(group="zh-terminal-lab-run")  # the one lab run: CI's sample always takes it
+def test_every_command_after_a_zh_run_prints_no_english(zh_env):
+    outputs, ids = zh_env
+    code, text, stdout = outputs["run"]
+    assert code == 0, text
+    lines = text.splitlines()
+    assert any(ln.startswith("  ▶ 故障注入[0] 中断运营商") for ln in lines), text
+    # each playbook task under its zh label, its status in words
+    assert any(ln.strip().startswith("已变更") and "变更实验环境线路" in ln for ln in lines), text
+    assert any("按主机清单（Inventory）检查请求" in ln for ln in lines), text
+    assert any("生成主站服务器列表并重启实验环境网关" in ln for ln in lines), text  # the failback
+    assert any(ln.strip().startswith("… 受影响网关恢复业务") for ln in lines), text
+    assert stdout.splitlines()[-1].startswith("通过："), text  # the verdict line, last
+    for command in CHECKED:
+        code, text, _ = outputs[command]
+        assert code == 0 and text.strip(), (command, text)
+        assert english(text, ids) == [], (command, text)
+    # Not translated yet: English there until its owner gives it a language; when one is
+    # translated, this fails and it moves to CHECKED.
+    for command, why in NOT_YET.items():
+        code, text, _ = outputs[command]
+        assert code in (0, 1) and text.strip(), (command, text)  # 1: `drill due`, overdue drills
+        assert english(text, ids), f"{command} is in Chinese now: move it to CHECKED ({why})"
+
+
+@pytest.mark.slow(sample=False)  # by hand: Ansible's check mode of every playbook step
+def test_the_plans_check_mode_results_are_in_chinese(project):
+    _, folder, inv, ids = project
+    with running_lab(inv, Path(os.environ["DRILL_HOME"])):
+        code, text, _ = _call("plan", "zh-console", "--lang", "zh", "--project", str(folder),
+                              "--inventory", str(inv))
+    assert code == 0, text
+    assert "检查模式：通过（" in text and "个任务）" in text, text
+    assert "successful" not in text and "tasks)" not in text, text
+    assert english(text, ids) == [], text
+
+
+def test_check_mode_results_read_in_chinese():
+    from orchestrator.cli._console import _check_text
+    from orchestrator.engine.plan_detail import check_reason
+
+    ok = {"status": "successful", "tasks": 5, "failed": []}
+    bad = {"status": "failed", "tasks": 3,
+           "failed": ["Check the request against the inventory: not running in lab lab"]}
+    assert _check_text(ok, "zh", check_reason) == "通过（5 个任务）"
+    assert _check_text(ok, "en", check_reason) == "successful (5 tasks)"
+    assert _check_text(bad, "zh", check_reason) == \
+        "未通过：按主机清单（Inventory）检查请求：not running in lab lab"  # the playbook's own message
+
+
+@pytest.mark.parametrize("args", [("list",), ("show", "carrier-outage"), ("show", "beijing-cutover"),
+                                  ("show", "zh-console"), ("plan", "carrier-outage", "--no-check"),
+                                  ("plan", "centre-outage", "--no-check"),
+                                  ("plan", "beijing-cutover", "--no-check")])
+def test_commands_without_a_lab_print_no_english_in_zh(project, args):
+    _, folder, inv, ids = project
+    extra = ("--inventory", str(inv)) if args[0] == "plan" else ()
+    code, text, _ = _call(*args, "--lang", "zh", "--project", str(folder), *extra)
+    assert code == 0, text
+    assert english(text, ids) == [], text
+
+
+def test_the_console_says_aborts_interrupts_failures_and_checks_in_chinese():
+    """What a run prints when it goes wrong, from its events (no lab needed)."""
+    from orchestrator.engine.progress import Console, LiveProgress
+    from orchestrator.journal import records as jr
+    from orchestrator.journal.observations import SteadyCheck, SteadyState
+    from orchestrator.model.text import Text
+
+    out = io.StringIO()
+    console = Console("zh", out)
+    for event in (
+            jr.PhaseStart("fault", None),
+            jr.StepStart("fault", 0, Text("断线", "Cut line"), "playbook", True, None, {}),
+            jr.AnsibleTask("fault[0]", "ct-router", "Change the line on its router", "shell",
+                           "failed", None, None, 0.4, None, ""),
+            jr.StepEnd("fault", 0, Text("断线", "Cut line"), "playbook", True, "failed", None, None,
+                       1.5, "fault[0] Cut line failed: playbook line.yml failed (rc 2): failed"),
+            jr.Abort("interrupted by SIGINT", "hold", None),
+            jr.Abort("blast radius: W000003T is not on the predicted failed path but lost service "
+                     "(link_lost {})", "recovery", None),
+            jr.Abort("recovery missed its 30s deadline by more than 10s; still pending: W000000T",
+                     "recovery", None),
+            SteadyState("after", False, (SteadyCheck("W000001T", "centre", False, "on NF"),))):
+        console(event)
+    LiveProgress("zh", out).update("recovery", "all_restored", 1.0, 60.0, ["W000000T"], ["W000000T"])
+    text = out.getvalue()
+    assert "演练程序收到终止信号（SIGINT）" in text and "W000003T 不在预计的故障路径上" in text, text
+    assert "  ▶ 故障注入[0] 断线" in text and "      失败" in text and "在路由器上变更线路" in text, text
+    assert english(text.replace("Cut line", ""), {"W000000T", "W000001T", "W000003T", "NF",
+                                                   "ct-router", "link_lost"}) == [], text
+    # the signal during restore and the interrupt lines are the tables' too
+    for key in ("console_interrupted", "console_interrupted_unchanged", "signal_restore_running"):
+        assert english(LABELS[key][0].format(signal="SIGINT"), set()) == [], key
+
+
+def _playbook_tasks() -> dict[str, list[str]]:
+    """Every task name under playbooks/: name -> the files naming it."""
+    found: dict[str, list[str]] = {}
+
+    def walk(node, path: str, play: bool) -> None:
+        if isinstance(node, list):
+            for item in node:
+                walk(item, path, play)
+        elif isinstance(node, dict):
+            if isinstance(node.get("name"), str) and not (play and "hosts" in node):
+                found.setdefault(node["name"], []).append(path)
+            for key in ("tasks", "pre_tasks", "post_tasks", "handlers", "block", "rescue", "always"):
+                if key in node:
+                    walk(node[key], path, False)
+
+    for path in sorted((REPO / "playbooks").rglob("*.y*ml")):
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if isinstance(doc, list):
+            walk(doc, str(path.relative_to(REPO)), True)
+    return found
+
+
+def test_every_playbook_task_has_a_zh_label_in_the_glossarys_words():
+    tasks = _playbook_tasks()
+    assert len(tasks) > 40, tasks  # the walk finds the shipped playbooks' tasks
+    missing = {name: files for name, files in tasks.items() if name not in TASK_LABELS}
+    assert not missing, f"tasks without a zh label in orchestrator/model/i18n_tasks.py: {missing}"
+    assert not set(TASK_LABELS) - set(tasks), "labels of tasks no playbook names any more"
+    for name, zh in TASK_LABELS.items():
+        assert "{" not in name, name  # a templated name would never match its key
+        assert foreign_words(zh) == [], (name, zh)
+
+
+def _fields(text: str) -> set[str]:
+    return {f for _, f, _, _ in string.Formatter().parse(text) if f}
+
+
+def test_every_message_key_has_a_zh_and_an_en_text():
+    for key, (zh, en) in LABELS.items():
+        assert zh.strip() and en.strip(), key
+        assert _fields(zh) == _fields(en), key
+        drivers = {"lab", "linux", "manual"}  # driver ids, as the inventory names them
+        assert foreign_words(prose(re.sub(r"\{\w+\}", " ", zh)), drivers) == [], (key, zh)
+
+
+def test_input_errors_are_english_by_design(tmp_path):
+    """A bad --set is bad input: one `field: expected` line, exit 2, in English in every
+    language (module docstring), and nothing else printed."""
+    code, text, _ = _call("plan", DRILL, "--lang", "zh", "--set", "hold", "--project", str(REPO))
+    assert code == 2
+    assert text.strip().splitlines() == ["error: --set: hold: expected NAME=VALUE"], text
+
+
+def test_refusals_say_the_lock_the_unfinished_run_and_the_gate_in_chinese(tmp_path):
+    """The engine's refusals (its own English, from the real code paths) on a zh terminal."""
+    from orchestrator.cli import _error_line
+    from orchestrator.engine.lock import EnvironmentLock
+    from orchestrator.model.i18n_terminal import reason_text
+
+    held = EnvironmentLock(tmp_path, "prod")
+    held.acquire("20261205T010203Z-carrier-outage-abc123")
+    try:
+        with pytest.raises(Exception) as refused:
+            EnvironmentLock(tmp_path, "prod").acquire("other")
+    finally:
+        held.release()
+    ids = {"prod", "carrier-outage", "W000000T", "logged_in", "home_centre"}
+    for english_text in (str(refused.value),
+                         "environment 'prod' has an unfinished run (20261205T010203Z-carrier-outage-abc123, "
+                         "/srv/reports/2026/x): run `drill recover` first",
+                         "steady-state gate failed: W000000T: logged_in (state disconnected); W000000T: "
+                         "home_centre (on NF, home FT); drill not started (journal: /srv/reports/2026/x)"):
+        zh = reason_text("zh", english_text)
+        assert zh != english_text, english_text
+        line = _error_line(zh)
+        assert line.startswith("错误：") and english(line, ids | {"NF", "FT", "disconnected"}) == [], line
+    assert _error_line("bad") == "error: bad"
