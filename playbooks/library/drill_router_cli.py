@@ -49,6 +49,10 @@ options:
   password: {description: Login password (Vault)., type: str, required: true, no_log: true}
   secret: {description: The super / enable secret (Vault)., type: str, required: true, no_log: true}
   evidence_dir: {description: The run's evidence files folder; none stores nothing., type: path}
+  target:
+    description: What the change is for, printed as C(target) in the stamp (centre.yml gives the
+      centre id, read by drill's timing as the centre's effective time).
+    type: str
   require_backup: {description: Fail the cut when a BFD session / track is down., type: bool, default: true}
   timeout: {description: Seconds for the connection and each command., type: float, default: 30}
 """
@@ -299,7 +303,7 @@ def main():
         username=dict(type="str", required=True),
         password=dict(type="str", required=True, no_log=True),
         secret=dict(type="str", required=True, no_log=True),
-        evidence_dir=dict(type="path"), require_backup=dict(type="bool", default=True),
+        evidence_dir=dict(type="path"), target=dict(type="str"), require_backup=dict(type="bool", default=True),
         timeout=dict(type="float", default=30.0)), supports_check_mode=True)
     p = module.params
     from orchestrator.adapters.routers import dialect
@@ -339,6 +343,8 @@ def main():
                  "router": p["router"], "platform": p["platform"],
                  "lines": [ln["id"] for ln in p["lines"]], "action": p["action"],
                  "mode": p["mode"] if p["action"] == "cut" else "restore"}
+        if p["target"]:
+            stamp["target"] = p["target"]
         result["stdout"] = json.dumps(stamp)
         result["sent"] = list(cli.sent)
         _store(p, f"{p['action']}-{started}.json", json.dumps({**stamp, "sent": cli.sent,
