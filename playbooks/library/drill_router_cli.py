@@ -22,6 +22,9 @@ description:
     equals the one stored before the cut and the saved one never changed; the diff and the
     device's log buffer go to evidence.
   - A command the device rejects fails the task with the device's own message.
+  - C(action=inspect) changes nothing: it reads each line's interface (C(display interface) /
+    C(show interfaces)) and returns whether it is a routed (L3) or a switched port and its
+    bandwidth (C(drill check), R-NET-2a/2b).
   - Never saves the configuration. Check mode connects to nothing and returns the lines.
 options:
   router: {description: Inventory name of the router (for messages and evidence)., type: str, required: true}
@@ -33,7 +36,7 @@ options:
     type: dict
   known_hosts: {description: The inventory's managed known_hosts file., type: path, required: true}
   platform: {description: huawei_vrp, h3c_comware or cisco_ios., type: str, required: true}
-  action: {description: cut or restore., type: str, required: true, choices: [cut, restore]}
+  action: {description: cut, restore or inspect., type: str, required: true, choices: [cut, restore, inspect]}
   mode: {description: shutdown or blackhole (cut)., type: str, default: blackhole}
   lines:
     description: The router's lines (the inventory's line dicts, C(id), C(interface), C(centre)).
@@ -62,6 +65,8 @@ stdout: {description: 'One JSON object: effective_ns (drill clock, upper bound),
   device_clock_ns, device_offset_ms, router, lines, action, mode.', type: str}
 sent: {description: Every line typed (the secret excepted)., type: list}
 tracking: {description: The BFD / track state read before the cut., type: list}
+interfaces: {description: 'inspect: per line, id, interface, layer3 (true routed, false switched,
+  null not said), mbps, admin_up, oper_up, the device''s text.', type: list}
 diff: {description: Running configuration before the cut vs after the restore ('' when identical)., type: str}
 """
 
@@ -255,6 +260,21 @@ def _cut(cli, p, result):
     return body
 
 
+def _inspect(cli, p):
+    """Each line's interface as the device describes it (nothing changed)."""
+    out = []
+    for ln in p["lines"]:
+        if not ln.get("interface"):
+            out.append({"id": ln["id"], "interface": None})
+            continue
+        text = cli.show(cli.d.show_interface.format(name=ln["interface"]))
+        state = cli.d.parse_interface(text)
+        out.append({"id": ln["id"], "interface": ln["interface"], "layer3": state.layer3,
+                    "mbps": state.mbps, "admin_up": state.admin_up, "oper_up": state.oper_up,
+                    "text": redact(text)[:2000]})
+    return out
+
+
 def _restore_body(cli, p):
     d = cli.d
     running = cli.show(d.show_running)
@@ -296,7 +316,7 @@ def main():
         port=dict(type="int", default=22), jump=dict(type="dict"),
         known_hosts=dict(type="path", required=True),
         platform=dict(type="str", required=True),
-        action=dict(type="str", required=True, choices=["cut", "restore"]),
+        action=dict(type="str", required=True, choices=["cut", "restore", "inspect"]),
         mode=dict(type="str", default="blackhole", choices=["blackhole", "shutdown"]),
         lines=dict(type="list", elements="dict", required=True),
         centres=dict(type="list", elements="dict", required=True),
@@ -328,6 +348,10 @@ def main():
         pool, conn = _connect(p, d)
         cli = Cli(conn, d, p)
         cli.privilege()
+        if p["action"] == "inspect":
+            result["interfaces"] = _inspect(cli, p)
+            result["sent"] = list(cli.sent)
+            return module.exit_json(**result)
         body = _cut(cli, p, result) if p["action"] == "cut" else _restore_body(cli, p)
         _device, offset, unc = cli.clock()
         started = ended = time.time_ns()
