@@ -3,7 +3,7 @@ routed port) on the simulated VRP / Comware / IOS devices, logged in as the line
 a port the device shows as switched fails R-NET-2b although the inventory says layer 3, and
 a bandwidth the device shows below 2 Mbps fails R-NET-2a although the inventory says 10.
 
-Default run: one pair of platforms; the other pairs by hand (`-m slow`)."""
+Default run: one pair of platforms; the other pairs and the all-pass case by hand (`-m slow`)."""
 
 from __future__ import annotations
 
@@ -71,6 +71,7 @@ def test_live_check_reads_the_port_on_the_device_not_the_inventory(bed, tmp_path
             routersim.stop(bed, name)
 
 
+@BY_HAND  # the default run's case above shows a routed port left out of the failure
 def test_live_check_passes_routed_ports_with_the_bandwidth(bed, tmp_path, monkeypatch):
     monkeypatch.setenv("DRILL_HOME", str(tmp_path / "home"))
     sims = {"ct": routersim.start(bed, "ct", "huawei_vrp"), "cu": routersim.start(bed, "cu", "huawei_vrp")}

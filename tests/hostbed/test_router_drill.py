@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 from hostbed import routersim
-from hostbed.inventory import gateway_entries
+from hostbed.inventory import gateway_entries, trust_all, write_inventory
 from hostbed.test_e2e import _free_port
 
 from orchestrator.adapters.ansible import PlaybookRun, run_playbook
@@ -57,23 +57,38 @@ def _run_drill(bed, tmp_path, capsys, drill: str, args: list[str]) -> tuple[int,
     return code, json.loads(out[out.index("{"):])
 
 
-@pytest.mark.parametrize(("platform", "drill", "mode"), CASES)
-def test_drill_with_network_line_routers(bed, tmp_path, monkeypatch, capsys, platform, drill, mode):
-    monkeypatch.setenv("DRILL_HOME", str(tmp_path / "home"))
-    sims = {name: routersim.start(bed, name, platform) for name in ("ct", "cu")}
-    forward = None
-    try:
-        ports = {"W000000T": _free_port(), "W000001T": _free_port()}
-        inv = routersim.router_inventory(bed, tmp_path / "inv", sims, gateways=gateway_entries(bed, ports))
+@pytest.fixture(scope="module")
+def deployed(bed, tmp_path_factory):
+    """The bed's gateways deployed once for the module (FT home and NF home, logged in),
+    their monitors forwarded; each test puts its own simulated routers in front."""
+    folder = tmp_path_factory.mktemp("deployed")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DRILL_HOME", str(folder / "home"))
+        gateways = gateway_entries(bed, {"W000000T": _free_port(), "W000001T": _free_port()})
+        inv = write_inventory(bed, folder / "inv", gateways=gateways)
+        trust_all(bed, inv)
         bed.start_centres(inv / "hosts.yml")
         forward = subprocess.Popen([str(Path(sys.executable).with_name("drill")), "hosts", "forward", "-i",
                                     str(inv)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
                                    start_new_session=True)
-        assert all(forward.stdout.readline().startswith("forwarding 127.0.0.1:") for _ in ports)
-        deploy = run_playbook(PlaybookRun(
-            playbook=ROOT / "playbooks" / "repoint.yml", inventory=inv, extravars={"to": "home"},
-            private_data_dir=tmp_path / "pdd-deploy", timeout_s=180, known_hosts=known_hosts_path(inv)))
-        assert deploy.ok, [(t.task, t.msg) for t in deploy.failed_tasks]
+        try:
+            assert all(forward.stdout.readline().startswith("forwarding 127.0.0.1:") for _ in gateways)
+            deploy = run_playbook(PlaybookRun(
+                playbook=ROOT / "playbooks" / "repoint.yml", inventory=inv, extravars={"to": "home"},
+                private_data_dir=folder / "pdd-deploy", timeout_s=180, known_hosts=known_hosts_path(inv)))
+            assert deploy.ok, [(t.task, t.msg) for t in deploy.failed_tasks]
+            yield gateways
+        finally:
+            forward.send_signal(signal.SIGTERM)
+            forward.wait(timeout=20)
+
+
+@pytest.mark.parametrize(("platform", "drill", "mode"), CASES)
+def test_drill_with_network_line_routers(bed, deployed, tmp_path, monkeypatch, capsys, platform, drill, mode):
+    monkeypatch.setenv("DRILL_HOME", str(tmp_path / "home"))
+    sims = {name: routersim.start(bed, name, platform) for name in ("ct", "cu")}
+    try:
+        routersim.router_inventory(bed, tmp_path / "inv", sims, gateways=deployed)
         saved = {name: sim.startup for name, sim in sims.items()}
         gw_log = bed.host("gw").dir / "svc" / "logs" / "W000000T.log"
         logins_before = len(re.findall(r'W000000T login .*"centre":"NF"', gw_log.read_text()))
@@ -112,8 +127,5 @@ def test_drill_with_network_line_routers(bed, tmp_path, monkeypatch, capsys, pla
             for secret in (sim.password, sim.secret):
                 assert secret not in text
     finally:
-        if forward is not None:
-            forward.send_signal(signal.SIGTERM)
-            forward.wait(timeout=20)
         for name in sims:
             routersim.stop(bed, name)
