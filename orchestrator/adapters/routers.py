@@ -306,3 +306,24 @@ def planned_cli(inv, lines: Iterable[str], state: str, mode: str) -> dict[str, l
                                                  ", the undo lines of what its running config still holds")
         out.setdefault(key, []).extend(d.session(body))
     return out
+
+
+def planned_centre_cli(inv, centres: Iterable[str], state: str) -> dict[str, list[str]]:
+    """Per network line router (`router (platform)`), the exact CLI lines a centre step
+    sends (centre.yml, linux driver): every service address of each centre black-holed on
+    every line router (down), those routes removed (up). Linux routers: none."""
+    known = {c.id: c for c in inv.centres}
+    addrs = [a for cid in centres if cid in known and (known[cid].driver or inv.driver) == "linux"
+             for a in dict.fromkeys(ep.address for ep in known[cid].services.values())]
+    if not addrs:
+        return {}
+    out: dict[str, list[str]] = {}
+    for ln in inv.lines:
+        key = f"{ln.router} ({ln.platform})"
+        if ln.platform not in DIALECTS or any(k.startswith(key) for k in out):
+            continue
+        d = DIALECTS[ln.platform]
+        body = d.cut_lines("blackhole", None, addrs) if state == "down" else d.restore_lines(None, False, addrs)
+        out[key + ("" if state == "down" else ", the undo lines of what its running config still holds")] = \
+            list(d.session(body))
+    return out

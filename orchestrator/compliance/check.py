@@ -6,6 +6,7 @@ from pathlib import Path
 
 from orchestrator.compliance.clauses import CheckReport, CheckRow, Status
 from orchestrator.compliance.live import check_live, lab_running, lab_state_dir, live_inventory
+from orchestrator.compliance.router_live import check_router_ports
 from orchestrator.compliance.static import check_static, load_for_check
 from orchestrator.model.inventory import Inventory
 
@@ -22,6 +23,7 @@ def run_check(path: Path, home: Path, live: bool | None = None) -> CheckReport:
     if live:
         live_state = state if running else None
         rows += check_live(live_inventory(inv, live_state), live_state)
+        rows += check_router_ports(path, inv)  # the line routers' real ports (R-NET-2a/2b)
     rows += log_retention(inv, bool(live))
     return CheckReport(environment=inv.environment.name, inventory=str(path), rows=tuple(rows))
 

@@ -127,12 +127,16 @@ def plan(project_root: Path, drill_id: str, inventory_path: Path, overrides: Map
 
 
 def router_cli(inv, step) -> dict[str, list[str]]:
-    """The exact CLI lines a line step sends, per network router (`router (platform)`):
+    """The exact CLI lines a line or centre step sends, per network router (`router (platform)`):
     line.yml's vars, else the step's declared effect. Linux routers and other drivers: none."""
-    from orchestrator.adapters.routers import planned_cli
+    from orchestrator.adapters.routers import planned_centre_cli, planned_cli
 
     if step.kind != "playbook":
         return {}
+    if Path(str(step.playbook)).name == "centre.yml" and (step.vars or {}).get("state") in ("down", "up"):
+        v = step.vars or {}
+        ids = [v["centres"]] if isinstance(v.get("centres"), str) else list(v.get("centres") or ())
+        return planned_centre_cli(inv, ids, v["state"])
     linux = {ln.id for ln in inv.lines if (ln.driver or inv.driver) == "linux"}
     v = step.vars or {}
     if Path(str(step.playbook)).name == "line.yml" and v.get("state") in ("down", "up"):

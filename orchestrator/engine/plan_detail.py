@@ -76,13 +76,17 @@ def _centres(inv: Inventory, step, lang: str) -> tuple[list[str], list[str]]:
     v = step.vars or {}
     state = str(v.get("state") or "")
     cids = _ids(v.get("centres"))
-    if inv.driver == "manual":
-        return cids, list(manual_changes(inv, step, lang))
-    if inv.driver == "lab":
-        return cids, [_t(lang, "plan_lab_centre", centre=c, state=_state(lang, state)) for c in cids]
-    if inv.driver == "linux":
-        return cids, [_t(lang, "plan_linux_centre")]
-    return cids, [_t(lang, "plan_driver", driver=inv.driver, playbook="centre.yml")]
+    known = {c.id: c for c in inv.centres}
+    drivers = {c: (known[c].driver if c in known else None) or inv.driver for c in cids}  # centres[].driver
+    changes = list(manual_changes(inv, step, lang))
+    for driver in dict.fromkeys(d for d in drivers.values() if d != "manual"):
+        if driver == "lab":
+            changes += [_t(lang, "plan_lab_centre", centre=c, state=_state(lang, state)) for c, d in drivers.items() if d == "lab"]
+        elif driver == "linux":
+            changes.append(_t(lang, "plan_linux_centre"))
+        else:
+            changes.append(_t(lang, "plan_driver", driver=driver, playbook="centre.yml"))
+    return cids, changes
 
 
 def _state(lang: str, state: str) -> str:

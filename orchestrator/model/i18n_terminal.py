@@ -13,9 +13,11 @@ TERMINAL: dict[str, tuple[str, str]] = {
     "plan_lab_line": ("实验环境路由器：线路 {line} {state}（方式 {mode}）",
                       "lab router: line {line} {state} (mode {mode})"),
     "plan_lab_centre": ("实验环境：中心 {centre} {state}", "lab: centre {centre} {state}"),
-    "plan_linux_centre": ("linux 驱动无法操作深证通（SSCC）的中心，本步骤将被拒绝（请使用 manual 驱动）",
-                          "the linux driver cannot change an SSCC centre: this step would be "
-                          "refused (use the manual driver)"),
+    "plan_linux_centre": ("linux 驱动：在每台线路路由器上为该中心的全部服务地址设置路由黑洞，恢复时删除"
+                          "（SSCC 中心本身不受影响；由人工操作请设 centres[].driver: manual）",
+                          "linux driver: every service address of the centre black-holed on every "
+                          "line router, removed on restore (the SSCC centre itself is untouched; "
+                          "for a person to act, set centres[].driver: manual)"),
     "plan_driver": ("由驱动 {driver} 执行（playbooks/drivers/{driver}/{playbook}）",
                     "through driver {driver} (playbooks/drivers/{driver}/{playbook})"),
     "plan_config_change": ("网关 {gateway} 配置 {config}（{format}）服务器列表：{before} ⇒ {after}，然后重启网关",

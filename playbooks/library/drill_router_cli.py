@@ -22,6 +22,9 @@ description:
     equals the one stored before the cut and the saved one never changed; the diff and the
     device's log buffer go to evidence.
   - A command the device rejects fails the task with the device's own message.
+  - C(action=inspect) changes nothing: it reads each line's interface (C(display interface) /
+    C(show interfaces)) and returns whether it is a routed (L3) or a switched port and its
+    bandwidth (C(drill check), R-NET-2a/2b).
   - Never saves the configuration. Check mode connects to nothing and returns the lines.
 options:
   router: {description: Inventory name of the router (for messages and evidence)., type: str, required: true}
@@ -33,7 +36,7 @@ options:
     type: dict
   known_hosts: {description: The inventory's managed known_hosts file., type: path, required: true}
   platform: {description: huawei_vrp, h3c_comware or cisco_ios., type: str, required: true}
-  action: {description: cut or restore., type: str, required: true, choices: [cut, restore]}
+  action: {description: cut, restore or inspect., type: str, required: true, choices: [cut, restore, inspect]}
   mode: {description: shutdown or blackhole (cut)., type: str, default: blackhole}
   lines:
     description: The router's lines (the inventory's line dicts, C(id), C(interface), C(centre)).
@@ -49,6 +52,10 @@ options:
   password: {description: Login password (Vault)., type: str, required: true, no_log: true}
   secret: {description: The super / enable secret (Vault)., type: str, required: true, no_log: true}
   evidence_dir: {description: The run's evidence files folder; none stores nothing., type: path}
+  target:
+    description: What the change is for, printed as C(target) in the stamp (centre.yml gives the
+      centre id, read by drill's timing as the centre's effective time).
+    type: str
   require_backup: {description: Fail the cut when a BFD session / track is down., type: bool, default: true}
   timeout: {description: Seconds for the connection and each command., type: float, default: 30}
 """
@@ -58,6 +65,8 @@ stdout: {description: 'One JSON object: effective_ns (drill clock, upper bound),
   device_clock_ns, device_offset_ms, router, lines, action, mode.', type: str}
 sent: {description: Every line typed (the secret excepted)., type: list}
 tracking: {description: The BFD / track state read before the cut., type: list}
+interfaces: {description: 'inspect: per line, id, interface, layer3 (true routed, false switched,
+  null not said), mbps, admin_up, oper_up, the device''s text.', type: list}
 diff: {description: Running configuration before the cut vs after the restore ('' when identical)., type: str}
 """
 
@@ -251,6 +260,21 @@ def _cut(cli, p, result):
     return body
 
 
+def _inspect(cli, p):
+    """Each line's interface as the device describes it (nothing changed)."""
+    out = []
+    for ln in p["lines"]:
+        if not ln.get("interface"):
+            out.append({"id": ln["id"], "interface": None})
+            continue
+        text = cli.show(cli.d.show_interface.format(name=ln["interface"]))
+        state = cli.d.parse_interface(text)
+        out.append({"id": ln["id"], "interface": ln["interface"], "layer3": state.layer3,
+                    "mbps": state.mbps, "admin_up": state.admin_up, "oper_up": state.oper_up,
+                    "text": redact(text)[:2000]})
+    return out
+
+
 def _restore_body(cli, p):
     d = cli.d
     running = cli.show(d.show_running)
@@ -292,14 +316,14 @@ def main():
         port=dict(type="int", default=22), jump=dict(type="dict"),
         known_hosts=dict(type="path", required=True),
         platform=dict(type="str", required=True),
-        action=dict(type="str", required=True, choices=["cut", "restore"]),
+        action=dict(type="str", required=True, choices=["cut", "restore", "inspect"]),
         mode=dict(type="str", default="blackhole", choices=["blackhole", "shutdown"]),
         lines=dict(type="list", elements="dict", required=True),
         centres=dict(type="list", elements="dict", required=True),
         username=dict(type="str", required=True),
         password=dict(type="str", required=True, no_log=True),
         secret=dict(type="str", required=True, no_log=True),
-        evidence_dir=dict(type="path"), require_backup=dict(type="bool", default=True),
+        evidence_dir=dict(type="path"), target=dict(type="str"), require_backup=dict(type="bool", default=True),
         timeout=dict(type="float", default=30.0)), supports_check_mode=True)
     p = module.params
     from orchestrator.adapters.routers import dialect
@@ -324,6 +348,10 @@ def main():
         pool, conn = _connect(p, d)
         cli = Cli(conn, d, p)
         cli.privilege()
+        if p["action"] == "inspect":
+            result["interfaces"] = _inspect(cli, p)
+            result["sent"] = list(cli.sent)
+            return module.exit_json(**result)
         body = _cut(cli, p, result) if p["action"] == "cut" else _restore_body(cli, p)
         _device, offset, unc = cli.clock()
         started = ended = time.time_ns()
@@ -339,6 +367,8 @@ def main():
                  "router": p["router"], "platform": p["platform"],
                  "lines": [ln["id"] for ln in p["lines"]], "action": p["action"],
                  "mode": p["mode"] if p["action"] == "cut" else "restore"}
+        if p["target"]:
+            stamp["target"] = p["target"]
         result["stdout"] = json.dumps(stamp)
         result["sent"] = list(cli.sent)
         _store(p, f"{p['action']}-{started}.json", json.dumps({**stamp, "sent": cli.sent,

@@ -143,3 +143,29 @@ def test_drill_plan_shows_the_cli_lines_per_router(tmp_path, monkeypatch, capsys
     [(router, typed)] = restore["router_cli"].items()
     assert router.startswith("cu-router (h3c_comware), the undo lines")
     assert "undo shutdown" in typed and "undo ip route-static 172.50.101.30 255.255.255.255 NULL0" in typed
+
+
+def test_drill_plan_shows_the_centre_blackhole_on_every_network_router(tmp_path, monkeypatch, capsys):
+    import json
+
+    from orchestrator.cli import main
+
+    monkeypatch.setenv("DRILL_HOME", str(tmp_path / "home"))
+    assert main(["plan", "centre-outage", "-i", str(EXAMPLE), "--project", str(ROOT), "--no-check",
+                 "--set", "centre=FT", "--json"]) in (0, None)
+    out = capsys.readouterr().out
+    steps = json.loads(out[out.index("{"):])["steps"]
+    fault = next(s for s in steps if s["phase"] == "fault")
+    inv = load_inventory(EXAMPLE)
+    routers = {f"{ln.router} ({ln.platform})" for ln in inv.lines}
+    assert set(fault["router_cli"]) == routers  # every line router, each once
+    vrp = next(v for k, v in fault["router_cli"].items() if "huawei_vrp" in k)
+    assert vrp == ["super", "system-view",
+                   *(f"ip route-static {a} 255.255.255.255 NULL0" for a in dict.fromkeys(
+                       ep.address for ep in inv.centre("FT").services.values())), "return"]
+    ios = next(v for k, v in fault["router_cli"].items() if "cisco_ios" in k)
+    assert ios[:2] == ["enable", "configure terminal"] and ios[-1] == "end"
+    restore = next(s for s in steps if s["phase"] == "restore" and "router_cli" in s)
+    assert all(", the undo lines" in k for k in restore["router_cli"])
+    assert all(ln.startswith(("undo ip route-static", "no ip route")) for typed in restore["router_cli"].values()
+               for ln in typed[2:-1])
