@@ -72,9 +72,11 @@ class ManualKind:
 
 
 def _steady(eng: Engine, _arg: str | None) -> tuple[bool, list[str]]:
-    from orchestrator.engine.steady import check
+    from orchestrator.engine.steady import ALWAYS, check
 
-    res = check(eng.inv, observe=eng.target.environment_view)
+    # the `observe: host` gateways judged from their logs, the flows the gate decided on
+    res = check(eng.inv, observe=eng.target.environment_view, views=eng.obs.host_views,
+                hours=eng.state.flows or ALWAYS)
     return res.ok, sorted({c.gateway for c in res.failures})
 
 
