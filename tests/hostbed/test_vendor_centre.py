@@ -134,8 +134,8 @@ def _assert_passed(code: int, outcome: dict) -> dict[str, str]:
     return states
 
 
-# CI's sample of the two (group hostbed-e2e, which costs as much as test_vendor_e2e's
-# carrier-outage: ~125 s a run); the cutover below runs by hand (~210 s a run)
+# CI's sample of the two (group hostbed-e2e): alone, bed included, 108 s by hand against
+# 143 s for test_vendor_e2e's carrier-outage and 141 s for the cutover below (by hand)
 @pytest.mark.slow(group="hostbed-e2e")
 def test_centre_outage_with_vendor_gateways_keeps_each_config_and_the_assigned_order(
         vendor_bed, tmp_path, capsys, monkeypatch):
