@@ -77,9 +77,11 @@ class ManualKind:
 
 
 def _steady(eng: Engine, _arg: str | None) -> tuple[bool, list[str]]:
-    from orchestrator.engine.steady import check
+    from orchestrator.engine.steady import ALWAYS, check
 
-    res = check(eng.inv, observe=eng.target.environment_view)
+    # the `observe: host` gateways judged from their logs, the flows the gate decided on
+    res = check(eng.inv, observe=eng.target.environment_view, views=eng.obs.host_views,
+                hours=eng.state.flows or ALWAYS)
     return res.ok, sorted({c.gateway for c in res.failures})
 
 
@@ -157,7 +159,8 @@ class VerifyKind:
         since = eng.state.link_lost_ns or time.time_ns() - 60_000_000_000
         results = steps.verify_all(eng.inv, call.step.verify, log_path=eng.target.gateway_log,
                              since_ns=since, registry=default_registry(),
-                             stop=eng.safety.stopping)
+                             stop=eng.safety.stopping, hosted=eng.obs.host_views,
+                             reach=lambda address, port: eng.target.tcp_reachable(eng.inv, address, port))
         bad = [r.detail for r in results if not r.ok]
         return "; ".join(bad) if bad else None
 

@@ -138,6 +138,11 @@ class Observation:
         hosted = {src.gateway for src in self.sources}
         return {gid: v for gid, v in self.tracker.views().items() if gid in hosted}
 
+    def host_clock_offsets(self) -> dict[str, int]:
+        """Each host-observed gateway's host clock minus drill's, as measured for its log: a
+        playbook's stamp taken on that host (a restart) is corrected by it."""
+        return {src.gateway: src.clock.offset_ns for src in self.sources if hasattr(src, "clock")}
+
     def session_judgement(self) -> tuple[str, bool]:
         """What no_double_login can rest on: the target's session table when it shows one;
         else the gateways' own logs, when every gateway is read through a profile that

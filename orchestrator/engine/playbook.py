@@ -169,6 +169,10 @@ def apply_effect(eng: Engine, call: StepCall, result, predicted: Mapping[str, li
         # No task stamped its change: the playbook's end bounds it (engine time).
         eff_ns, source, unc = time.time_ns(), "engine", 0.0
     by_target = effective_by_target(result.private_data_dir)
+    # a gateway's restart is stamped on its own host: put that stamp on drill's clock
+    for gid, offset_ns in eng.obs.host_clock_offsets().items():
+        if gid in by_target:
+            by_target[gid] -= offset_ns
     st.down_lines |= set(effect.lines_down)
     st.down_lines -= set(effect.lines_up)
     st.down_centres |= set(effect.centres_down)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from orchestrator.model.inventory import Inventory
+from orchestrator.model.inventory import SERVICE_OF_KIND, Inventory
 from orchestrator.model.text import Text
 from orchestrator.probes.monitor import GatewayTracker, dotted, fetch_many
 from orchestrator.probes.tcp import connect_ok
@@ -89,7 +89,8 @@ def select_gateways(inv: Inventory, selector: Any) -> list[str]:
         return [g.id for g in inv.gateways]
     if isinstance(selector, str):
         kinds = [g.id for g in inv.gateways if g.kind == selector]
-        return kinds if kinds else [selector]
+        # a kind the inventory has no gateway of selects none (not a gateway of that id)
+        return kinds if kinds or selector in SERVICE_OF_KIND else [selector]
     return [str(g) for g in selector]
 
 
@@ -102,23 +103,43 @@ class CheckResult:
     detail: str
 
 
-def _expect_monitor(inv: Inventory, x) -> CheckResult:
+def _log_status(view) -> dict[str, Any]:
+    """What a host-observed gateway's own log shows, in the monitor's /status keys; the
+    keys a log does not show are absent (and so fail an expectation on them)."""
+    st: dict[str, Any] = {"state": view.state, "centre": view.centre}
+    if view.md_source is not None:
+        st["md"] = {"source": view.md_source}
+    return st
+
+
+def _expect_monitor(inv: Inventory, x, hosted: Mapping[str, Any] | None = None) -> CheckResult:
+    """`hosted`: the views of the `observe: host` gateways (their logs): they have no monitor."""
     ids = select_gateways(inv, x.gateways)
-    endpoints = {gid: (inv.gateway(gid).monitor.address, inv.gateway(gid).monitor.port) for gid in ids}
-    statuses = asyncio.run(fetch_many(endpoints))
+    hosted = hosted or {}
+    endpoints = {gid: (inv.gateway(gid).monitor.address, inv.gateway(gid).monitor.port)
+                 for gid in ids if gid not in hosted}
+    statuses: dict[str, Any] = asyncio.run(fetch_many(endpoints)) if endpoints else {}
+    statuses.update({gid: _log_status(hosted[gid]) for gid in ids if gid in hosted})
     bad = []
-    for gid, st in statuses.items():
+    for gid in ids:
+        st = statuses.get(gid)
         if not isinstance(st, Mapping):
             bad.append(f"{gid}: monitor does not answer")
             continue
         for key, want in (x.expect or {"state": "logged_in"}).items():
             got = dotted(st, key)
             if got != want:
-                bad.append(f"{gid}: {key} is {got!r}, expected {want!r}")
+                where = " (its log does not show it)" if got is None and gid in hosted else ""
+                bad.append(f"{gid}: {key} is {got!r}, expected {want!r}{where}")
+    if not ids:
+        return CheckResult(True, f"no {x.gateways} gateway in the inventory")
     return CheckResult(not bad, "; ".join(bad) or f"{len(ids)} gateway(s) as expected")
 
 
-def _expect_tcp(x) -> CheckResult:
+def _expect_tcp(x, reach: Callable[[str, int], tuple[bool, str]] | None = None) -> CheckResult:
+    """`reach`: the target's own connect (targets: from the gateway hosts); else from here."""
+    if reach is not None:
+        return CheckResult(*reach(str(x.address), int(x.port)))
     ok = asyncio.run(connect_ok(x.address, int(x.port)))
     return CheckResult(ok, f"tcp {x.address}:{x.port} {'accepts' if ok else 'refuses'} connections")
 
@@ -138,11 +159,12 @@ def _expect_log(inv: Inventory, x, log_path: Callable[[str], Path | None], since
 
 
 def evaluate(inv: Inventory, x, *, log_path: Callable[[str], Path | None], since_ns: int,
-             registry=None) -> CheckResult:
+             registry=None, hosted: Callable[[], Mapping[str, Any]] | None = None,
+             reach: Callable[[str, int], tuple[bool, str]] | None = None) -> CheckResult:
     if x.probe in ("monitor", "http-json"):
-        return _expect_monitor(inv, x)
+        return _expect_monitor(inv, x, hosted() if hosted else None)
     if x.probe == "tcp":
-        return _expect_tcp(x)
+        return _expect_tcp(x, reach)
     if x.probe == "log":
         return _expect_log(inv, x, log_path, since_ns)
     if registry is not None and x.probe in registry.kinds:
@@ -153,14 +175,17 @@ def evaluate(inv: Inventory, x, *, log_path: Callable[[str], Path | None], since
 
 
 def verify_all(inv: Inventory, expectations, *, log_path, since_ns: int, registry=None,
-               stop: Callable[[], bool] = lambda: False, default_within_s: float = 5.0
-               ) -> list[CheckResult]:
-    """Each expectation, retried until it holds or its `within` runs out."""
+               stop: Callable[[], bool] = lambda: False, default_within_s: float = 5.0,
+               hosted: Callable[[], Mapping[str, Any]] | None = None,
+               reach: Callable[[str, int], tuple[bool, str]] | None = None) -> list[CheckResult]:
+    """Each expectation, retried until it holds or its `within` runs out. `hosted`: the
+    current views of the `observe: host` gateways (a monitor expectation reads their logs)."""
     results = []
     for x in expectations:
         deadline = time.monotonic() + (x.within_s if x.within_s is not None else default_within_s)
         while True:
-            r = evaluate(inv, x, log_path=log_path, since_ns=since_ns, registry=registry)
+            r = evaluate(inv, x, log_path=log_path, since_ns=since_ns, registry=registry, hosted=hosted,
+                         reach=reach)
             if r.ok or time.monotonic() >= deadline or stop():
                 break
             time.sleep(0.1)

@@ -60,6 +60,10 @@ class Target(Protocol):
     def centres_healthy(self, inventory: Inventory, centres: tuple[str, ...]) -> bool:
         """Every centre up and reachable (recover's guard before failback)."""
 
+    def tcp_reachable(self, inventory: Inventory, address: str, port: int) -> tuple[bool, str]:
+        """Whether address:port accepts a TCP connection from where the gateways are (a
+        verify step's `tcp` probe): (ok, what was tried)."""
+
     def log_access(self, inventory: Inventory) -> Any:
         """How the `host` observer reaches the gateways' own logs
         (`probes.host_observer.LogAccess`: the lab's files, or SSH through the bastion)."""

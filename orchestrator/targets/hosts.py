@@ -51,6 +51,27 @@ class HostsTarget:
 
         return SshLogAccess(inventory.path)
 
+    def tcp_reachable(self, inventory: Inventory, address: str, port: int) -> tuple[bool, str]:
+        """A TCP connect to address:port made by every gateway host (a direct-tcpip channel
+        over its SSH session): what the gateways reach, which drill's own host (on the
+        management network) may not."""
+        from orchestrator.adapters.hosts import load_topology
+        from orchestrator.adapters.ssh import SshPool
+
+        hosts = sorted({g.host for g in inventory.gateways if g.host and not g.satellite_only})
+        if not hosts:
+            return False, f"tcp {address}:{port}: no gateway host to connect from"
+        bad = []
+        with SshPool(load_topology(inventory.path)) as pool:
+            for host in hosts:
+                try:
+                    pool.open_tcp(host, address, port, 5.0).close()
+                except Exception as e:  # unreachable, refused, no SSH: this host cannot
+                    bad.append(f"{host}: {e}")
+        if bad:
+            return False, f"tcp {address}:{port} refuses connections from " + "; ".join(bad)
+        return True, f"tcp {address}:{port} accepts connections from {', '.join(hosts)}"
+
     def centres_healthy(self, inventory: Inventory, centres: tuple[str, ...]) -> bool:
         """A TCP connect to each centre's trading service answers."""
         import asyncio

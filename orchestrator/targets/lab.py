@@ -139,6 +139,15 @@ class LabTarget:
 
         return LocalLogAccess(Path(self.state_dir))
 
+    def tcp_reachable(self, inventory: Inventory, address: str, port: int) -> tuple[bool, str]:
+        """The lab's gateways run on this host: a TCP connect from here."""
+        import asyncio
+
+        from orchestrator.probes.tcp import connect_ok
+
+        ok = asyncio.run(connect_ok(address, int(port)))
+        return ok, f"tcp {address}:{port} {'accepts' if ok else 'refuses'} connections"
+
     def centres_healthy(self, inventory: Inventory, centres: tuple[str, ...]) -> bool:
         """Up, and reachable: some terrestrial line still carries flows to each."""
         try:
