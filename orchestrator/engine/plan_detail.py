@@ -81,7 +81,8 @@ def _centres(inv: Inventory, step, lang: str) -> tuple[list[str], list[str]]:
     changes = list(manual_changes(inv, step, lang))
     for driver in dict.fromkeys(d for d in drivers.values() if d != "manual"):
         if driver == "lab":
-            changes += [_t(lang, "plan_lab_centre", centre=c, state=_state(lang, state)) for c, d in drivers.items() if d == "lab"]
+            changes += [_t(lang, "plan_lab_centre", centre=c, state=_state(lang, state))
+                        for c, d in drivers.items() if d == "lab"]
         elif driver == "linux":
             changes.append(_t(lang, "plan_linux_centre"))
         else:

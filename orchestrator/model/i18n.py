@@ -349,7 +349,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "env_test": ("测试环境", "test"),
     "env_test_note": ("实验环境，不作为报送依据", "test environment, not evidence for filing"),
     "env_rehearsal": ("预演", "rehearsal"),
-    "test_runs_hidden": ("另有 {n} 次实验环境或预演记录未计入，不作为报送依据（加 --include-test 显示）",
+    "test_runs_hidden": ("另有 {n} 次实验环境或预演记录未计入，不作为报送依据（加 `--include-test` 显示）",
                          "{n} test-environment or rehearsal run(s) not counted, not evidence for "
                          "filing (--include-test shows them)"),
     "cov_title": ("{year} 年度演练覆盖情况（{env}）", "Drill coverage {year} ({env})"),

@@ -18,6 +18,8 @@ TASK_LABELS: dict[str, str] = {
     "Ask the operator to do it and confirm": "请操作人员执行并确认",
     "Black-hole or restore the centres' service addresses on every line router":
         "在每台线路路由器上屏蔽或恢复中心的服务地址",
+    "Black-hole or restore the centres' service addresses on every network line router":
+        "在每台网络设备线路路由器上屏蔽或恢复中心的服务地址",
     "Black-hole or restore the services' addresses on every line router":
         "在每台线路路由器上屏蔽或恢复服务地址",
     "Change the lab centres": "变更实验环境中心",
@@ -48,6 +50,7 @@ TASK_LABELS: dict[str, str] = {
     "Fetch each gateway's config": "获取各网关配置",
     "Fetch each gateway's log": "获取各网关日志",
     "No driver checks for manual gateways": "人工操作的网关无驱动检查",
+    "Read each line's interface on its router's CLI": "在路由器命令行读取每条线路的接口",
     "Read links and routes on the routers and gateway hosts": "读取路由器及网关主机的链路和路由",
     "Read the lab status": "读取实验环境状态",
     "Record when the change took effect (the confirmation)": "记录变更生效时间（以确认时间为准）",

@@ -14,7 +14,7 @@ TERMINAL: dict[str, tuple[str, str]] = {
                       "lab router: line {line} {state} (mode {mode})"),
     "plan_lab_centre": ("实验环境：中心 {centre} {state}", "lab: centre {centre} {state}"),
     "plan_linux_centre": ("linux 驱动：在每台线路路由器上为该中心的全部服务地址设置路由黑洞，恢复时删除"
-                          "（SSCC 中心本身不受影响；由人工操作请设 centres[].driver: manual）",
+                          "（SSCC 中心本身不受影响；由人工操作请设 `centres[].driver: manual`）",
                           "linux driver: every service address of the centre black-holed on every "
                           "line router, removed on restore (the SSCC centre itself is untouched; "
                           "for a person to act, set centres[].driver: manual)"),
