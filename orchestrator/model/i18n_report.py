@@ -76,6 +76,8 @@ REPORT_LABELS: dict[str, tuple[str, str]] = {
     "raw_note": ("（工具原始信息）", "(tool's own message)"),
     "ms_unit": ("毫秒", "ms"),
     "not_evidence": ("实验环境，不作为报送依据。", "Lab environment: not evidence for filing."),
+    "not_evidence_test": ("测试环境，不作为报送依据。", "Test environment: not evidence for filing."),
+    "not_evidence_rehearsal": ("预演，不作为报送依据。", "Rehearsal: not evidence for filing."),
     "list_join": ("、", ", "),
     "pv_blackhole": ("路由黑洞", "blackhole route"),
     "pv_shutdown": ("端口关闭", "interface shutdown"),

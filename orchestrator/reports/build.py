@@ -337,7 +337,7 @@ def _build(run_dir: Path, journal: RunJournal, *, log: bool, closing: bool) -> R
         git_commit=_s(git.get("commit")), git_dirty=git.get("dirty"),
         operator=_s(sd.get("operator")), os_user=_s(sd.get("os_user")), host=_s(sd.get("host")),
         ticket=_s(sd.get("ticket")), approver=_s(sd.get("approver")),
-        unattended=bool(sd.get("unattended")),
+        unattended=bool(sd.get("unattended")), rehearsal=bool(sd.get("rehearsal")),
         versions={str(k): _s(v) for k, v in (sd.get("versions") or {}).items()},
         targets=dict(sd.get("targets") or {}),
         topology=_topology(start.topology),

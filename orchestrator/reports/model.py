@@ -287,6 +287,17 @@ class RunView:
     reviews: tuple[Review, ...] = ()  # `drill review`, oldest first (renders chain)
     closures: tuple[Closure, ...] = ()  # this run's follow-ups closed in later runs' reviews
     predictions: tuple[PredictionView, ...] = ()  # journal `prediction` records, before the fault
+    rehearsal: bool = False  # run.start `rehearsal` (`drill run --rehearsal`)
+
+    @property
+    def not_evidence(self) -> str | None:
+        """Why this run is no evidence for filing (a label key), or None for a production run."""
+        if self.rehearsal:
+            return "not_evidence_rehearsal"
+        kind = self.inventory.kind
+        if kind and kind != "production":
+            return "not_evidence_test" if kind == "test" else "not_evidence"
+        return None
 
     @property
     def timezone(self) -> str:

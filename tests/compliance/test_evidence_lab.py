@@ -116,3 +116,14 @@ def test_coverage_reads_what_the_run_exercised_from_its_journal(lab_archive, cap
     assert cells[("carrier", "CT")]["drills"] == [{"drill": "carrier-outage", "result": "passed",
                                                    "run": run_dir.name, "test": True}]
     assert cells[("carrier", "CU")]["gap"] and cells[("carrier", "CU")]["drills"] == []
+
+
+def test_the_report_of_a_rehearsal_says_it_is_a_rehearsal_not_evidence(lab_archive):
+    """The banner names why the run is no evidence: here the rehearsal (a lab run too)."""
+    from orchestrator.reports import load_run, render
+
+    _inv, _reports, run_dir = lab_archive
+    run = load_run(run_dir)
+    assert run.rehearsal and run.not_evidence == "not_evidence_rehearsal"
+    assert "预演，不作为报送依据" in render(run, "html", "zh").decode()
+    assert "Rehearsal: not evidence for filing" in render(run, "md", "en").decode()
