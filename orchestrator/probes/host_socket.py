@@ -83,9 +83,10 @@ class SocketEvent:
 
     def to_event(self) -> dict[str, Any]:
         """The event as a monitor-stream event (docs/monitor-api.md) naming its source."""
-        data = {**self.data, "source_kind": SOURCE, "uncertainty_ms": round(self.uncertainty_ns / 1e6, 3)}
+        unc = round(self.uncertainty_ns / 1e6, 3)
+        data = {**self.data, "source_kind": SOURCE, "uncertainty_ms": unc}
         return {"gateway": self.gateway, "type": self.type, "ts": iso_ns(self.ts_ns), "ts_ns": self.ts_ns,
-                "source": SOURCE, "data": data}
+                "source": SOURCE, "uncertainty_ms": unc, "data": data}
 
 
 # -- parsing ------------------------------------------------------------------------------------
@@ -292,9 +293,16 @@ class SocketTracker:
         self.watches = tuple(watches)
         self._state = {w.gateway: _State() for w in self.watches}
         self._prev: tuple[int, SocketTable] | None = None
+        # gateway -> most established sessions its own process held at once (no_double_login);
+        # counted only while its process and its sockets are known (see `sessions`)
+        self.max_sessions: dict[str, int] = {}
 
     def feed(self, t_ns: int, table: SocketTable, rtt_ns: int = 0) -> list[SocketEvent]:
         prev, self._prev = self._prev, (t_ns, table)
+        for w in self.watches:
+            n = sessions(w, table)
+            if n is not None:
+                self.max_sessions[w.gateway] = max(self.max_sessions.get(w.gateway, 0), n)
         if prev is None:
             for w in self.watches:  # the first table only sets the state
                 st = self._state[w.gateway]
@@ -369,6 +377,16 @@ class SocketTracker:
             if joined and bound and delivered:
                 return "multicast"
         return "stalled"
+
+
+def sessions(w: Watch, table: SocketTable) -> int | None:
+    """How many established sessions to its service addresses the gateway's own process
+    holds (by its sockets' inodes); None when that cannot be told (no config path to find
+    its process by, the process not found, or its sockets unknown)."""
+    inodes = table.inodes.get(w.match) if w.match else None
+    if not inodes:
+        return None
+    return sum(1 for s in table.tcp if s.state == "ESTAB" and s.peer in w.servers and s.inode in inodes)
 
 
 def _mine(w: Watch, table: SocketTable, s: TcpSocket) -> bool:
