@@ -104,9 +104,9 @@ class CheckResult:
 
 def _expect_monitor(inv: Inventory, x) -> CheckResult:
     ids = select_gateways(inv, x.gateways)
-    endpoints = {gid: (inv.gateway(gid).monitor.address, inv.gateway(gid).monitor.port) for gid in ids}
+    endpoints = {gid: (m.address, m.port) for gid in ids if (m := inv.gateway(gid).monitor) is not None}
     statuses = asyncio.run(fetch_many(endpoints))
-    bad = []
+    bad = [f"{gid}: no monitor (observe: host)" for gid in ids if gid not in endpoints]
     for gid, st in statuses.items():
         if not isinstance(st, Mapping):
             bad.append(f"{gid}: monitor does not answer")
