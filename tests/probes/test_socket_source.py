@@ -108,3 +108,38 @@ def test_the_socket_source_is_measured_beside_the_log_and_disagreement_flagged()
     # readers take phase failover only
     assert len(out) == len(primary) + 2
     assert with_second_source(inv, drill, st, primary, None) == primary
+
+
+def test_monitor_is_optional_for_observe_host_outside_a_lab(tmp_path):
+    import pytest
+    import yaml
+
+    from orchestrator.errors import InputError
+
+    text = (REPO / "inventories" / "production.example" / "group_vars" / "all" / "drill.yml").read_text(
+        encoding="utf-8")
+    folder = tmp_path / "inv"
+    (folder / "group_vars" / "all").mkdir(parents=True)
+    (folder / "hosts.yml").write_bytes((REPO / "inventories" / "production.example" / "hosts.yml").read_bytes())
+    drill_yml = folder / "group_vars" / "all" / "drill.yml"
+    drill_yml.write_text(text, encoding="utf-8")
+    hosted = next(g for g in load_inventory(folder).gateways if g.observe == "host")
+    assert hosted.monitor is None and hosted.profile and hosted.log  # the example shows one
+    # a monitored gateway without its monitor: the reader names the file and line, exit 2
+    doc = yaml.safe_load(text)
+    del doc["drill"]["gateways"][0]["monitor"]
+    drill_yml.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    with pytest.raises(InputError) as e:
+        load_inventory(folder)
+    (p,) = [p for p in e.value.problems if p.field == "drill.gateways[0].monitor"]
+    assert p.file.endswith("drill.yml") and p.line and "required unless observe: host" in p.message
+    # a lab's gateways always serve a monitor, observe: host or not
+    lab = yaml.safe_load((REPO / "inventories" / "lab" / "hosts.yml").read_text(encoding="utf-8"))
+    gw = lab["all"]["vars"]["drill"]["gateways"][0]
+    del gw["monitor"]
+    gw.update({"observe": "host", "profile": "lab-gateway", "log": "gateways/x/vendor.log"})
+    (tmp_path / "lab").mkdir()
+    (tmp_path / "lab" / "hosts.yml").write_text(yaml.safe_dump(lab, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(InputError) as e:
+        load_inventory(tmp_path / "lab")
+    assert [p for p in e.value.problems if p.field == "drill.gateways[0].monitor"]
