@@ -70,7 +70,7 @@ class SocketTable:
     udp_in_datagrams: int | None = None
     pids: Mapping[str, tuple[int, ...]] = field(default_factory=dict)  # config path -> its processes
     inodes: Mapping[str, frozenset[int]] = field(default_factory=dict)  # config path -> its sockets
-    ss_ns: int | None = None  # how long `ss` took on the host (its clock's difference: no offset)
+    ss_ns: int | None = None  # how long reading the tables took on the host (a clock difference: no offset)
 
 
 @dataclass(frozen=True)
@@ -216,10 +216,7 @@ def parse_inodes(text: str) -> frozenset[int]:
 
 def snapshot_command(matches: Iterable[str] = ()) -> str:
     """One shell command printing every section `parse_snapshot` reads."""
-    parts = ["echo '@@tcp'", "cat /proc/net/tcp /proc/net/tcp6 2>/dev/null",
-             "echo '@@udp'", "cat /proc/net/udp 2>/dev/null",
-             "echo '@@igmp'", "cat /proc/net/igmp 2>/dev/null",
-             "echo '@@snmp'", "cat /proc/net/snmp 2>/dev/null"]
+    parts = []
     for match in matches:
         # The pattern reaches grep on stdin, so no process's own command line contains it.
         b64 = base64.b64encode(match.encode()).decode()
@@ -228,8 +225,15 @@ def snapshot_command(matches: Iterable[str] = ()) -> str:
                   f"for f in $(printf %s {shlex.quote(b64)} | base64 -d | grep -lzFf - /proc/[0-9]*/cmdline"
                   " 2>/dev/null); do echo \"$f\"; ls -l \"${f%/cmdline}/fd\" 2>/dev/null"
                   " | grep -o 'socket:\\[[0-9]*\\]'; done"]
-    # ss last, timed, so a stream's receipt time dates it (its `lastrcv` most of all).
-    parts += ['echo "@@t0 $(date +%s%N)"', "echo '@@ss'", "(ss -tineH 2>/dev/null || echo '@@noss')",
+    # The kernel's tables last, between two stamps, so a table's time (the middle of the
+    # two, `lastrcv` most of all) is when they were read: the process scan above can take
+    # hundreds of milliseconds on a busy host and must not age them.
+    parts += ['echo "@@t0 $(date +%s%N)"',
+              "echo '@@tcp'", "cat /proc/net/tcp /proc/net/tcp6 2>/dev/null",
+              "echo '@@udp'", "cat /proc/net/udp 2>/dev/null",
+              "echo '@@igmp'", "cat /proc/net/igmp 2>/dev/null",
+              "echo '@@snmp'", "cat /proc/net/snmp 2>/dev/null",
+              "echo '@@ss'", "(ss -tineH 2>/dev/null || echo '@@noss')",
               'echo "@@t1 $(date +%s%N)"']
     return "; ".join(parts)
 

@@ -206,7 +206,10 @@ def test_carrier_outage_measured_from_vendor_logs_and_sockets(vendor_drill, tmp_
     assert {e["source"] for e in events} >= {"gateway-log", "host-socket"}
 
 
-@pytest.mark.slow(group="hostbed-e2e")
+# By hand (-m slow): under heavy load the linux driver's black-holes, applied router by router,
+# land seconds apart, and the gateways ride the other centre's TCP feed in between (see the
+# report in docs/observers.md, "On the bed"); the carrier-outage above is CI's sample.
+@pytest.mark.slow(sample=False)
 def test_md_multicast_fallback_measured_from_vendor_logs_and_sockets(md_drill, tmp_path, capsys, monkeypatch):
     """Only TCP market data is made unreachable (black-holed on both line routers): market
     data moves to the satellite multicast and back, its gap measured from each market-data
