@@ -223,6 +223,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "gwkind_settlement": ("结算网关（CCNET）", "settlement gateway (CCNET)"),
     "sw_failover": ("切换", "failover"),
     "sw_failback": ("回切", "failback"),
+    "sw_failover:host-socket": ("切换（主机套接字表，第二来源）", "failover (host socket table, second source)"),
     "phase_precheck": ("演练前检查", "pre-check"),
     "phase_gate": ("运行状态检查", "steady-state gate"),
     "phase_fault": ("故障注入", "fault"),
