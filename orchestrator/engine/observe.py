@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -47,6 +48,9 @@ class Observation:
         self.runtime = None
         self.sink = None
         self._events_fh = None
+        # the evidence file is written from every source's thread: one writer at a time
+        # (a TextIOWrapper is not thread-safe; concurrent writes interleave garbage)
+        self._events_lock = threading.Lock()
         self._display: Any = None  # None: not yet shown; False: disabled after an error
         self.sources: list[Any] = []  # probes.host_observer.GatewaySource, one per host gateway
         # the second source of host gateways: their hosts' socket tables (probes/socket_source.py),
@@ -131,11 +135,15 @@ class Observation:
         to the tracker the waits and the verdict read (the log is the primary source)."""
         if self.socket_tracker is not None:
             self.socket_tracker.apply(rec)
-        if self._events_fh is not None:
-            with contextlib.suppress(OSError):
-                self._events_fh.write(json.dumps({**rec.event, "received_ns": rec.recv_ns},
-                                                 separators=(",", ":")) + "\n")
+        self._write_event(rec)
         self.emit(jr.GatewayEvent(rec.event, rec.recv_ns))
+
+    def _write_event(self, rec) -> None:
+        line = json.dumps({**rec.event, "received_ns": rec.recv_ns}, separators=(",", ":")) + "\n"
+        with self._events_lock:
+            if self._events_fh is not None:
+                with contextlib.suppress(OSError):  # a full disk: the event is still journaled
+                    self._events_fh.write(line)
 
     # the sink of the host sources (probes.host_observer.ObserverSink)
     def event(self, rec) -> None:
@@ -217,10 +225,11 @@ class Observation:
         if self.sink is not None:
             with contextlib.suppress(OSError):  # the run folder's disk is full: evidence as written
                 self.sink.close()
-        if self._events_fh is not None:
-            with contextlib.suppress(OSError):
-                self._events_fh.close()
-            self._events_fh = None
+        with self._events_lock:
+            if self._events_fh is not None:
+                with contextlib.suppress(OSError):
+                    self._events_fh.close()
+                self._events_fh = None
         if self._display:
             with contextlib.suppress(Exception):
                 self._display.close()
@@ -228,10 +237,7 @@ class Observation:
 
     def on_gateway_event(self, rec) -> None:
         """Probe thread: journal the event, write evidence, watch the blast radius."""
-        if self._events_fh is not None:
-            with contextlib.suppress(OSError):  # a full disk: the event is still journaled
-                self._events_fh.write(json.dumps({**rec.event, "received_ns": rec.recv_ns},
-                                                 separators=(",", ":")) + "\n")
+        self._write_event(rec)
         if rec.type != "snapshot":
             self.emit(jr.GatewayEvent(rec.event, rec.recv_ns))
         else:  # a new process behind the monitor: the gateway died and was started again
