@@ -222,19 +222,15 @@ def test_md_multicast_fallback_measured_from_vendor_logs_and_sockets(md_drill, t
     code = run_drill(bed, inv, project, reports, "md-multicast-fallback", "hold=2s")
     outcome = outcome_of(code, capsys, reports)
     states = {o["name"]: o["state"] for o in outcome["objectives"]}
-    assert code in (0, 5), (code, outcome["status"], outcome.get("summary"), outcome.get("abort_reason"), states)
-    assert states["rto.market_data"] == "passed", states
-    assert set(states.values()) <= {"passed", "not_applicable", "not_tested"}, states
     events = [json.loads(ln) for ln in (Path(outcome["run_dir"]) / "evidence" / "gateway-events.jsonl")
               .read_text(encoding="utf-8").splitlines()]
     ticks = [r for r in read_truth(bed.root / "truth-FT.jsonl") if r["type"] == "mcast_tick"]
     rows = []
     for gid in ("W000012Q", "W000013Q"):  # gw's and the skewed gw2's
         m, sock = both_sources(outcome, gid)
-        assert m["affected"] is True and m["interrupted"] is True and m["passed"] is True, m
-        assert m["interruption_s"] <= 10, m
+        assert m["affected"] is True and m["interrupted"] is True and m["restored"] is not None, m
         assert sock["affected"] is True and sock["restored"] is not None, sock
-        # market data came back over multicast, in the log and in the socket table
+        # market data came back over multicast, in the log and in the socket table, then TCP
         flowing = [e for e in events if e["gateway"] == gid and e["type"] == "md_flow"
                    and e["data"].get("state") == "flowing" and e["ts_ns"] >= ns(m["link_lost"])]
         by_log = [e for e in flowing if e["source"] == "gateway-log"]
@@ -242,10 +238,12 @@ def test_md_multicast_fallback_measured_from_vendor_logs_and_sockets(md_drill, t
         assert by_log and by_log[0]["data"]["source"] == "multicast", flowing
         assert by_sock and by_sock[0]["data"]["source"] == "multicast", flowing
         assert any(e["data"].get("source") == "tcp" for e in by_log[1:]), flowing  # and back to TCP
-        # the exchange's send time of the first multicast tick the log names
-        seq = by_log[0]["data"]["seq"]
-        sent = [r["ts_ns"] for r in ticks if seq in r["seqs"].values() and r["ts_ns"] <= ns(m["restored"]) + 1e9]
-        assert sent, (gid, seq)
+        # its restoration: a multicast tick, whose send time the exchange recorded
+        restored, = [e for e in by_log if e["ts_ns"] == ns(m["restored"])]
+        assert restored["data"]["source"] == "multicast", restored
+        sent = [r["ts_ns"] for r in ticks if restored["data"]["seq"] in r["seqs"].values()
+                and r["ts_ns"] <= ns(m["restored"]) + 1_000_000_000]
+        assert sent, (gid, restored)
         assert abs(ns(m["restored"]) - sent[-1]) < 50_000_000, (gid, m["restored"], sent[-1])
         unc = sock["restored"]["uncertainty_ms"] * 1e6
         assert abs(ns(sock["restored"]) - sent[-1]) <= unc + 50_000_000, (gid, sock["restored"], sent[-1])
@@ -256,6 +254,10 @@ def test_md_multicast_fallback_measured_from_vendor_logs_and_sockets(md_drill, t
         assert m["affected"] is False and m["interrupted"] is False, m
         assert sock["interrupted"] is False, sock
         assert not [e for e in events if e["gateway"] == gid and e["type"] == "link_down"], gid
+    # the verdict last: market data back within the drill's 10 s
+    assert code in (0, 5), (code, outcome["status"], outcome.get("summary"), outcome.get("abort_reason"), states)
+    assert states["rto.market_data"] == "passed", states
+    assert set(states.values()) <= {"passed", "not_applicable", "not_tested"}, states
 
 
 @pytest.mark.slow(sample=False)  # by hand (-m slow): the bed's carrier-outage above is CI's sample
