@@ -126,7 +126,10 @@ class Observation:
         for src in self.socket_sources:
             src.start(self)
         for src in self.socket_sources:
-            if not src.wait_tables(10):
+            if src.wait_tables(10):  # measured by this source (engine/measure.with_second_source)
+                for gid in src.gateways:
+                    self.socket_tracker.set_connected(gid, True)
+            else:
                 self.emit(jr.Note("host-socket: no socket table read", {
                     "host": src.host, "gateways": list(src.gateways), "error": src.error}))
 

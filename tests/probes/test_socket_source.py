@@ -85,6 +85,8 @@ def test_the_socket_source_is_measured_beside_the_log_and_disagreement_flagged()
                   restore_started_ns=60_000_000_000)
     logs = GatewayTracker((g.id, g.kind) for g in inv.gateways)
     socks = GatewayTracker([(a, "trading"), (b, "trading")])
+    for gid in (a, b):  # their hosts' socket tables were read
+        socks.set_connected(gid, True)
     for gid, restored_ms in ((a, 4000), (b, 4000)):
         logs.apply(_ev(gid, "link_down", 3000, "gateway-log", 1.0))
         logs.apply(_ev(gid, "login", restored_ms, "gateway-log", 1.0, centre="NF"))
@@ -108,6 +110,9 @@ def test_the_socket_source_is_measured_beside_the_log_and_disagreement_flagged()
     # readers take phase failover only
     assert len(out) == len(primary) + 2
     assert with_second_source(inv, drill, st, primary, None) == primary
+    socks.set_connected(b, False)  # no table read from its host: no second measure for it
+    assert [m.gateway for m in with_second_source(inv, drill, st, primary, socks)
+            if m.phase == SECOND_PHASE] == [a]
 
 
 def test_monitor_is_optional_for_observe_host_outside_a_lab(tmp_path):
