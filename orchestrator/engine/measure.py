@@ -65,8 +65,9 @@ def with_second_source(inv: Inventory, drill, st: RunState, measurements: list[M
                        socket_tracker) -> list[Measure]:
     """Each failover measure of a gateway the host-socket source watched, measured again
     from the socket events alone (phase `failover:host-socket`, never judged: `passed`
-    None), after its primary, when its host's socket tables were read; where the two disagree on detection or restoration beyond
-    their uncertainties plus AGREE_MARGIN_MS, both notes say so."""
+    None), after its primary, when its host's socket tables were read; where the two
+    disagree on detection or restoration beyond their uncertainties plus AGREE_MARGIN_MS,
+    both notes say so."""
     if socket_tracker is None or st.link_lost_ns is None:
         return measurements
     watched = {gid for gid, v in socket_tracker.views().items() if v.connected}  # tables were read
