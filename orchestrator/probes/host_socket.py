@@ -300,9 +300,15 @@ class SocketTracker:
         # gateway -> most established sessions its own process held at once (no_double_login);
         # counted only while its process and its sockets are known (see `sessions`)
         self.max_sessions: dict[str, int] = {}
+        self._now_ns: int | None = None
+        self._udp_rise_ns: int | None = None  # the last table that saw UDP datagrams delivered
 
     def feed(self, t_ns: int, table: SocketTable, rtt_ns: int = 0) -> list[SocketEvent]:
         prev, self._prev = self._prev, (t_ns, table)
+        self._now_ns = t_ns
+        if (prev is not None and table.udp_in_datagrams is not None and prev[1].udp_in_datagrams is not None
+                and table.udp_in_datagrams > prev[1].udp_in_datagrams):
+            self._udp_rise_ns = t_ns  # UDP datagrams delivered since the last table
         for w in self.watches:
             n = sessions(w, table)
             if n is not None:
@@ -366,18 +372,24 @@ class SocketTracker:
         return max(found, key=lambda s: s.bytes_received or 0) if found else None
 
     def _md(self, w: Watch, table: SocketTable, before: SocketTable | None, session: TcpSocket | None) -> str:
+        """tcp while its session received within `md_stall_s` (`ss`'s lastrcv; without it,
+        bytes received since the last table); multicast while the group is joined, its port
+        bound and UDP datagrams were delivered within `md_stall_s`; else stalled. (Tables
+        come faster than ticks: "nothing since the last table" alone would flap.)"""
         if session is not None:
-            old = next((s for s in (before.tcp if before else ()) if (s.local, s.peer) == (session.local,
-                                                                                            session.peer)), None)
-            moved = before is None or old is None or (session.bytes_received or 0) > (old.bytes_received or 0)
-            if moved and (session.lastrcv_ms is None or session.lastrcv_ms < w.md_stall_s * 1000):
-                return "tcp"
+            if session.lastrcv_ms is not None:
+                if session.lastrcv_ms < w.md_stall_s * 1000:
+                    return "tcp"
+            else:
+                old = next((s for s in (before.tcp if before else ()) if (s.local, s.peer) == (session.local,
+                                                                                                session.peer)), None)
+                if before is None or old is None or (session.bytes_received or 0) > (old.bytes_received or 0):
+                    return "tcp"
         if w.multicast is not None:
             joined = any(w.multicast[0] in groups for groups in table.groups.values())
             bound = any(u.local[1] == w.multicast[1] for u in table.udp)
-            delivered = (before is not None and table.udp_in_datagrams is not None
-                         and before.udp_in_datagrams is not None
-                         and table.udp_in_datagrams > before.udp_in_datagrams)
+            delivered = (self._udp_rise_ns is not None and self._now_ns is not None
+                         and self._now_ns - self._udp_rise_ns < w.md_stall_s * 1e9)
             if joined and bound and delivered:
                 return "multicast"
         return "stalled"

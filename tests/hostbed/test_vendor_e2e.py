@@ -235,12 +235,13 @@ def test_md_multicast_fallback_measured_from_vendor_logs_and_sockets(md_drill, t
                    and e["data"].get("state") == "flowing" and e["ts_ns"] >= ns(m["link_lost"])]
         by_log = [e for e in flowing if e["source"] == "gateway-log"]
         by_sock = [e for e in flowing if e["source"] == "host-socket"]
-        assert by_log and by_log[0]["data"]["source"] == "multicast", flowing
-        assert by_sock and by_sock[0]["data"]["source"] == "multicast", flowing
-        assert any(e["data"].get("source") == "tcp" for e in by_log[1:]), flowing  # and back to TCP
-        # its restoration: a multicast tick, whose send time the exchange recorded
+        # (the routers are black-holed one after the other: a gateway may ride the other
+        # centre's TCP feed in between, so multicast need not be the first source after the loss)
+        assert any(e["data"]["source"] == "multicast" for e in by_sock), flowing
+        # its restoration: a multicast tick, whose send time the exchange recorded; then TCP again
         restored, = [e for e in by_log if e["ts_ns"] == ns(m["restored"])]
         assert restored["data"]["source"] == "multicast", restored
+        assert any(e["data"].get("source") == "tcp" for e in by_log if e["ts_ns"] > restored["ts_ns"]), flowing
         sent = [r["ts_ns"] for r in ticks if restored["data"]["seq"] in r["seqs"].values()
                 and r["ts_ns"] <= ns(m["restored"]) + 1_000_000_000]
         assert sent, (gid, restored)
