@@ -469,7 +469,7 @@ def monitor_forwards(inventory_path: str | Path) -> list[MonitorForward]:
     topo = load_topology(inventory_path)
     out = []
     for g in inv.gateways:
-        if g.observe == "host":  # no monitor to forward: drill reads its log (observers.md)
+        if g.observe == "host" or g.monitor is None:  # no monitor to forward: drill reads its log (observers.md)
             continue
         try:
             loopback = ipaddress.ip_address(g.monitor.address).is_loopback

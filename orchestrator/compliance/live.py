@@ -52,6 +52,8 @@ def live_inventory(inv: Inventory, running_state: Path | None) -> Inventory:
 
 
 def read_monitor(gw: Gateway, timeout: float = TIMEOUT_S) -> MonitorView:
+    if gw.monitor is None:  # observe: host with no monitor (docs/observers.md)
+        return MonitorView(gw.id, False, None, None, (), error="it has no monitor (observe: host)")
     url = f"http://{gw.monitor.address}:{gw.monitor.port}/status"
     try:
         with urllib.request.urlopen(url, timeout=timeout) as resp:

@@ -179,8 +179,13 @@ def _meaning_problems(d: dict, lines: Lines, base: PathKey) -> list[Problem]:
                                          "expected one platform per router",
                                          field=f"drill.lines[{i}].platform"))
     monitors: dict[tuple, int] = {}
+    lab_env = isinstance(d.get("environment"), dict) and d["environment"].get("kind") == "lab"
     for i, g in items("gateways"):
         m = g.get("monitor")
+        if m is None and (g.get("observe") != "host" or lab_env):
+            out.append(lines.problem((*base, "gateways", i), "required unless observe: host (outside a lab); "
+                                     "expected the gateway's monitor endpoint {address, port}",
+                                     field=f"drill.gateways[{i}].monitor"))
         if isinstance(m, dict) and isinstance(m.get("port"), int):
             where = (m.get("address"), m["port"])
             if where in monitors:
@@ -348,7 +353,8 @@ def _build(path: Path, d: dict, secrets: tuple[str, ...]) -> Inventory:
         ),
         multicast=Multicast(address=mc["address"], port=int(mc["port"]), line=mc.get("line")) if mc else None,
         gateways=tuple(
-            Gateway(id=g["id"], kind=g["kind"], host=g.get("host", "lab"), monitor=_ep(g["monitor"]),
+            Gateway(id=g["id"], kind=g["kind"], host=g.get("host", "lab"),
+                    monitor=_ep(g["monitor"]) if g.get("monitor") else None,
                     config=g["config"], service=g.get("service"),
                     satellite_only=bool(g.get("satellite_only", False)), driver=g.get("driver"),
                     config_format=g.get("config_format", "lab-xml" if env["kind"] == "lab" else None),

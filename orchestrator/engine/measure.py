@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 
 from orchestrator.engine.safety import service_loss
 from orchestrator.engine.state import RunState
@@ -53,6 +54,46 @@ def after_restore(inv: Inventory, drill, st: RunState, tracker, measurements: li
         out.append(m)
     if st.failback_ns is not None:
         out += measure_failback(inv, drill, st, tracker)
+    return out
+
+
+SECOND_PHASE = "failover:host-socket"  # a second source's failover measure (never judged)
+AGREE_MARGIN_MS = 100.0  # beyond both stamps' uncertainties, docs/observers.md "Two sources"
+
+
+def with_second_source(inv: Inventory, drill, st: RunState, measurements: list[Measure],
+                       socket_tracker) -> list[Measure]:
+    """Each failover measure of a gateway the host-socket source watched, measured again
+    from the socket events alone (phase `failover:host-socket`, never judged: `passed`
+    None), after its primary, when its host's socket tables were read; where the two
+    disagree on detection or restoration beyond their uncertainties plus AGREE_MARGIN_MS,
+    both notes say so."""
+    if socket_tracker is None or st.link_lost_ns is None:
+        return measurements
+    watched = {gid for gid, v in socket_tracker.views().items() if v.connected}  # tables were read
+    out = []
+    for m in measurements:
+        if m.phase != "failover" or m.gateway not in watched:
+            out.append(m)
+            continue
+        g = inv.gateway(m.gateway)
+        lost_ns, source = st.lost_at.get(g.id, (st.link_lost_ns, st.fault_source))
+        sock = measure_gateway(
+            gateway=g.id, kind=st.measured_kind(g.kind), service=g.service_name, affected=m.affected,
+            link_lost_ns=lost_ns, window_end_ns=st.restore_started_ns, events=socket_tracker.events(g.id),
+            observed_ns=None, probe_period_s=0.0,
+            target_s=drill.targets.target_of(g.service_name), centre_before=m.centre_before,
+            fault_source=source, restarted=g.id in st.restarted)
+        gaps = [f"{what} {abs(a.ns - b.ns) / 1e6:.0f} ms apart (margin {margin:.0f} ms)"
+                for what, a, b in (("detected", m.detected, sock.detected), ("restored", m.restored, sock.restored))
+                if a is not None and b is not None
+                and abs(a.ns - b.ns) / 1e6 > (margin := a.uncertainty_ms + b.uncertainty_ms + AGREE_MARGIN_MS)]
+        if (m.restored is None) != (sock.restored is None):
+            gaps.append("restored by one source only")
+        flag = ("sources disagree: " + "; ".join(gaps)) if gaps else "sources agree"
+        out.append(replace(m, note="; ".join(x for x in (m.note, f"host-socket: {flag}" if gaps else "") if x)))
+        out.append(replace(sock, phase=SECOND_PHASE, passed=None,
+                           note="; ".join(x for x in (f"second source (host-socket); {flag}", sock.note) if x)))
     return out
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -47,8 +48,15 @@ class Observation:
         self.runtime = None
         self.sink = None
         self._events_fh = None
+        # the evidence file is written from every source's thread: one writer at a time
+        # (a TextIOWrapper is not thread-safe; concurrent writes interleave garbage)
+        self._events_lock = threading.Lock()
         self._display: Any = None  # None: not yet shown; False: disabled after an error
         self.sources: list[Any] = []  # probes.host_observer.GatewaySource, one per host gateway
+        # the second source of host gateways: their hosts' socket tables (probes/socket_source.py),
+        # kept apart from the log's events (docs/observers.md, "Two sources")
+        self.socket_sources: list[Any] = []
+        self.socket_tracker = None
         self.cannot_observe: dict[str, str] = {}  # gateway -> why drill cannot observe it
         self._access: Any = None
         self._pids: dict[str, Any] = {}  # gateway -> the process id its monitor last reported
@@ -102,6 +110,43 @@ class Observation:
         for src in sources:
             src.start(self)
             self.sources.append(src)
+        self._start_sockets([g for g in gateways if g.id not in why_not])
+
+    def _start_sockets(self, gateways) -> None:
+        """The host-socket second source of the gateways their log observes (SSH targets)."""
+        from orchestrator.probes.monitor import GatewayTracker
+        from orchestrator.probes.socket_source import socket_sources
+
+        self.socket_tracker = GatewayTracker((g.id, g.kind) for g in gateways)
+        try:
+            self.socket_sources = socket_sources(self.inv, self._access, gateways)
+        except Exception as e:  # the second source is missing: the log still measures
+            self.emit(jr.Note("host-socket source not started", {"error": f"{type(e).__name__}: {e}"}))
+            return
+        for src in self.socket_sources:
+            src.start(self)
+        for src in self.socket_sources:
+            if src.wait_tables(10):  # measured by this source (engine/measure.with_second_source)
+                for gid in src.gateways:
+                    self.socket_tracker.set_connected(gid, True)
+            else:
+                self.emit(jr.Note("host-socket: no socket table read", {
+                    "host": src.host, "gateways": list(src.gateways), "error": src.error}))
+
+    def socket_event(self, rec) -> None:
+        """A host-socket event: journaled and kept as evidence beside the log's, never fed
+        to the tracker the waits and the verdict read (the log is the primary source)."""
+        if self.socket_tracker is not None:
+            self.socket_tracker.apply(rec)
+        self._write_event(rec)
+        self.emit(jr.GatewayEvent(rec.event, rec.recv_ns))
+
+    def _write_event(self, rec) -> None:
+        line = json.dumps({**rec.event, "received_ns": rec.recv_ns}, separators=(",", ":")) + "\n"
+        with self._events_lock:
+            if self._events_fh is not None:
+                with contextlib.suppress(OSError):  # a full disk: the event is still journaled
+                    self._events_fh.write(line)
 
     # the sink of the host sources (probes.host_observer.ObserverSink)
     def event(self, rec) -> None:
@@ -154,24 +199,33 @@ class Observation:
             return self.target.session_detail, self.target.sessions_visible
         by_log = {src.gateway: src for src in self.sources
                   if getattr(getattr(src, "profile", None), "detects_double_logon", False)}
-        if not by_log or any(g.id not in by_log for g in self.inv.gateways):
+        by_socket: dict[str, int] = {}
+        for sock in self.socket_sources:
+            by_socket.update(sock.max_sessions())
+        if any(g.id not in by_log and g.id not in by_socket for g in self.inv.gateways):
             return self.target.session_detail, False
         refused = 0
         for gid in by_log:
             most, n = sessions_in_log(self.tracker.events(gid))
             self.state.max_sessions[gid] = max(self.state.max_sessions.get(gid, 0), most)
             refused += n
-        return (f"never more than one session per gateway id in the gateways' own logs "
-                f"(gateway-log; {refused} duplicate logon(s) refused by the exchange)"), True
+        for gid, most in by_socket.items():
+            self.state.max_sessions[gid] = max(self.state.max_sessions.get(gid, 0), most)
+        where = [w for w, n in (("the gateways' own logs (gateway-log; "
+                                 f"{refused} duplicate logon(s) refused by the exchange)", len(by_log)),
+                                ("their processes' sessions in the hosts' socket tables (host-socket)",
+                                 len(by_socket))) if n]
+        return "never more than one session per gateway id in " + " and ".join(where), True
 
     def stop(self) -> None:
         if self.runtime is not None:
             self.runtime.stop()
             self.runtime = None
-        for src in self.sources:
+        for src in [*self.sources, *self.socket_sources]:
             with contextlib.suppress(Exception):
                 src.close()
         self.sources = []
+        self.socket_sources = []
         if self._access is not None:
             with contextlib.suppress(Exception):
                 self._access.close()
@@ -179,10 +233,11 @@ class Observation:
         if self.sink is not None:
             with contextlib.suppress(OSError):  # the run folder's disk is full: evidence as written
                 self.sink.close()
-        if self._events_fh is not None:
-            with contextlib.suppress(OSError):
-                self._events_fh.close()
-            self._events_fh = None
+        with self._events_lock:
+            if self._events_fh is not None:
+                with contextlib.suppress(OSError):
+                    self._events_fh.close()
+                self._events_fh = None
         if self._display:
             with contextlib.suppress(Exception):
                 self._display.close()
@@ -190,10 +245,7 @@ class Observation:
 
     def on_gateway_event(self, rec) -> None:
         """Probe thread: journal the event, write evidence, watch the blast radius."""
-        if self._events_fh is not None:
-            with contextlib.suppress(OSError):  # a full disk: the event is still journaled
-                self._events_fh.write(json.dumps({**rec.event, "received_ns": rec.recv_ns},
-                                                 separators=(",", ":")) + "\n")
+        self._write_event(rec)
         if rec.type != "snapshot":
             self.emit(jr.GatewayEvent(rec.event, rec.recv_ns))
         else:  # a new process behind the monitor: the gateway died and was started again

@@ -215,7 +215,7 @@ def failback_step(eng: Engine, steps):
     # where each gateway is now: its monitor, or for an `observe: host` gateway its own log
     hosted = {gid: {"centre": v.centre} for gid, v in eng.obs.host_views().items()}
     statuses = asyncio.run(fetch_many({g.id: (g.monitor.address, g.monitor.port)
-                                       for g in eligible if g.id not in hosted}))
+                                       for g in eligible if g.id not in hosted and g.monitor is not None}))
     statuses.update(hosted)
     away = tuple(g.id for g in eligible if isinstance(statuses.get(g.id), Mapping)
                  and statuses[g.id].get("centre") not in (None, inv.home_centre(g)))

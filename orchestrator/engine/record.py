@@ -86,7 +86,7 @@ def topology(inv: Inventory) -> dict[str, Any]:
                    "local_address": ln.local_address, "remote_address": ln.remote_address}
                   for ln in inv.lines],
         "gateways": [{"id": g.id, "kind": g.kind, "home_centre": inv.home_centre(g),
-                      "satellite_only": g.satellite_only, "monitor": str(g.monitor)}
+                      "satellite_only": g.satellite_only, "monitor": None if g.monitor is None else str(g.monitor)}
                      for g in inv.gateways],
         "multicast": None if inv.multicast is None else {
             "address": inv.multicast.address, "port": inv.multicast.port, "line": inv.multicast.line},

@@ -214,6 +214,7 @@ class Engine:
             st.abort_reason = st.abort_reason or f"interrupted by {received[0]}"
         measurements = measure.after_restore(self.inv, self.drill, st, self.obs.tracker,
                                              measurements, self.obs.period())
+        measurements = measure.with_second_source(self.inv, self.drill, st, measurements, self.obs.socket_tracker)
         for m in measurements:
             self.emit(m)
         objs = measure.run_objectives(self.drill, st, measurements,

@@ -66,7 +66,7 @@ def check(inventory: Inventory, baseline: Mapping[str, str] | None = None, *,
     to a Shenzhen centre is what steady means then."""
     hosted = views() if views is not None else {}
     endpoints = {g.id: (g.monitor.address, g.monitor.port) for g in inventory.gateways
-                 if g.id not in hosted}
+                 if g.id not in hosted and g.monitor is not None}
     statuses = asyncio.run(fetch_many(endpoints))
     view = observe() if observe is not None else None
     sessions = view.sessions if view is not None else {}
@@ -83,7 +83,8 @@ def check(inventory: Inventory, baseline: Mapping[str, str] | None = None, *,
             continue
         st = statuses.get(gw.id)
         if isinstance(st, Exception) or not isinstance(st, Mapping):
-            checks.append(Check(gw.id, "monitor", False, f"monitor {gw.monitor} does not answer: {st}"))
+            checks.append(Check(gw.id, "monitor", False, f"monitor {gw.monitor} does not answer: {st}"
+                                if gw.monitor is not None else "no monitor, and its log is not followed"))
             continue
         state, centre = st.get("state"), st.get("centre")
         checks.append(Check(gw.id, "logged_in", state == "logged_in", f"state {state}"))

@@ -116,13 +116,15 @@ def _expect_monitor(inv: Inventory, x, hosted: Mapping[str, Any] | None = None) 
     """`hosted`: the views of the `observe: host` gateways (their logs): they have no monitor."""
     ids = select_gateways(inv, x.gateways)
     hosted = hosted or {}
-    endpoints = {gid: (inv.gateway(gid).monitor.address, inv.gateway(gid).monitor.port)
-                 for gid in ids if gid not in hosted}
+    endpoints = {gid: (m.address, m.port) for gid in ids
+                 if gid not in hosted and (m := inv.gateway(gid).monitor) is not None}
     statuses: dict[str, Any] = asyncio.run(fetch_many(endpoints)) if endpoints else {}
     statuses.update({gid: _log_status(hosted[gid]) for gid in ids if gid in hosted})
-    bad = []
+    bad = [f"{gid}: no monitor (observe: host)" for gid in ids if gid not in statuses]
     for gid in ids:
-        st = statuses.get(gid)
+        if gid not in statuses:
+            continue
+        st = statuses[gid]
         if not isinstance(st, Mapping):
             bad.append(f"{gid}: monitor does not answer")
             continue

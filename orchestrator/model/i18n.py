@@ -247,6 +247,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "trading_login_restored": ("交易登录恢复时间", "Trading login restored"),
     "host_address": ("主机地址", "Host address"),
     "reference_no": ("受理编号", "Reference"),
+    "sw_failover:host-socket": ("切换（主机套接字表，第二来源）", "failover (host socket table, second source)"),
     "phase_precheck": ("演练前检查", "pre-check"),
     "phase_gate": ("运行状态检查", "steady-state gate"),
     "phase_fault": ("故障注入", "fault"),

@@ -104,7 +104,7 @@ class Gateway:
     id: str
     kind: str  # trading | market_data | settlement
     host: str
-    monitor: Endpoint
+    monitor: Endpoint | None  # None: observe: host with no monitor (docs/inventory.md)
     config: str
     service: str | None = None
     satellite_only: bool = False

@@ -161,6 +161,8 @@ class LogParser:
             data["reason"] = m.group(0)
         elif name == "md_resumed":
             data["state"] = "flowing"
+            if "source" in groups:  # where it flows from, in the vendor's words
+                data["source"] = md_source_of(groups["source"])
             if "seq" in groups:
                 data["seq"] = int(groups["seq"])
         elif name == "md_stalled":
@@ -170,6 +172,15 @@ class LogParser:
         elif name == "logon_refused":
             data["reason"] = m.group(0)
         return data
+
+
+def md_source_of(text: str) -> str:
+    """A market-data source as drill names it (tcp | multicast) from a log's wording:
+    组播, multicast, mcast or udp → multicast; TCP → tcp; else the text itself."""
+    low = text.lower()
+    if "组播" in text or "卫星" in text or any(w in low for w in ("multicast", "mcast", "udp")):
+        return "multicast"
+    return "tcp" if "tcp" in low else text
 
 
 def replay(profile: Profile, raw: bytes, clock: ClockCorrection | None = None,

@@ -70,7 +70,7 @@ class SocketTable:
     udp_in_datagrams: int | None = None
     pids: Mapping[str, tuple[int, ...]] = field(default_factory=dict)  # config path -> its processes
     inodes: Mapping[str, frozenset[int]] = field(default_factory=dict)  # config path -> its sockets
-    ss_ns: int | None = None  # how long `ss` took on the host (its clock's difference: no offset)
+    ss_ns: int | None = None  # how long reading the tables took on the host (a clock difference: no offset)
 
 
 @dataclass(frozen=True)
@@ -83,9 +83,10 @@ class SocketEvent:
 
     def to_event(self) -> dict[str, Any]:
         """The event as a monitor-stream event (docs/monitor-api.md) naming its source."""
-        data = {**self.data, "source_kind": SOURCE, "uncertainty_ms": round(self.uncertainty_ns / 1e6, 3)}
+        unc = round(self.uncertainty_ns / 1e6, 3)
+        data = {**self.data, "source_kind": SOURCE, "uncertainty_ms": unc}
         return {"gateway": self.gateway, "type": self.type, "ts": iso_ns(self.ts_ns), "ts_ns": self.ts_ns,
-                "source": SOURCE, "data": data}
+                "source": SOURCE, "uncertainty_ms": unc, "data": data}
 
 
 # -- parsing ------------------------------------------------------------------------------------
@@ -215,10 +216,7 @@ def parse_inodes(text: str) -> frozenset[int]:
 
 def snapshot_command(matches: Iterable[str] = ()) -> str:
     """One shell command printing every section `parse_snapshot` reads."""
-    parts = ["echo '@@tcp'", "cat /proc/net/tcp /proc/net/tcp6 2>/dev/null",
-             "echo '@@udp'", "cat /proc/net/udp 2>/dev/null",
-             "echo '@@igmp'", "cat /proc/net/igmp 2>/dev/null",
-             "echo '@@snmp'", "cat /proc/net/snmp 2>/dev/null"]
+    parts = []
     for match in matches:
         # The pattern reaches grep on stdin, so no process's own command line contains it.
         b64 = base64.b64encode(match.encode()).decode()
@@ -227,8 +225,15 @@ def snapshot_command(matches: Iterable[str] = ()) -> str:
                   f"for f in $(printf %s {shlex.quote(b64)} | base64 -d | grep -lzFf - /proc/[0-9]*/cmdline"
                   " 2>/dev/null); do echo \"$f\"; ls -l \"${f%/cmdline}/fd\" 2>/dev/null"
                   " | grep -o 'socket:\\[[0-9]*\\]'; done"]
-    # ss last, timed, so a stream's receipt time dates it (its `lastrcv` most of all).
-    parts += ['echo "@@t0 $(date +%s%N)"', "echo '@@ss'", "(ss -tineH 2>/dev/null || echo '@@noss')",
+    # The kernel's tables last, between two stamps, so a table's time (the middle of the
+    # two, `lastrcv` most of all) is when they were read: the process scan above can take
+    # hundreds of milliseconds on a busy host and must not age them.
+    parts += ['echo "@@t0 $(date +%s%N)"',
+              "echo '@@tcp'", "cat /proc/net/tcp /proc/net/tcp6 2>/dev/null",
+              "echo '@@udp'", "cat /proc/net/udp 2>/dev/null",
+              "echo '@@igmp'", "cat /proc/net/igmp 2>/dev/null",
+              "echo '@@snmp'", "cat /proc/net/snmp 2>/dev/null",
+              "echo '@@ss'", "(ss -tineH 2>/dev/null || echo '@@noss')",
               'echo "@@t1 $(date +%s%N)"']
     return "; ".join(parts)
 
@@ -292,9 +297,22 @@ class SocketTracker:
         self.watches = tuple(watches)
         self._state = {w.gateway: _State() for w in self.watches}
         self._prev: tuple[int, SocketTable] | None = None
+        # gateway -> most established sessions its own process held at once (no_double_login);
+        # counted only while its process and its sockets are known (see `sessions`)
+        self.max_sessions: dict[str, int] = {}
+        self._now_ns: int | None = None
+        self._udp_rise_ns: int | None = None  # the last table that saw UDP datagrams delivered
 
     def feed(self, t_ns: int, table: SocketTable, rtt_ns: int = 0) -> list[SocketEvent]:
         prev, self._prev = self._prev, (t_ns, table)
+        self._now_ns = t_ns
+        if (prev is not None and table.udp_in_datagrams is not None and prev[1].udp_in_datagrams is not None
+                and table.udp_in_datagrams > prev[1].udp_in_datagrams):
+            self._udp_rise_ns = t_ns  # UDP datagrams delivered since the last table
+        for w in self.watches:
+            n = sessions(w, table)
+            if n is not None:
+                self.max_sessions[w.gateway] = max(self.max_sessions.get(w.gateway, 0), n)
         if prev is None:
             for w in self.watches:  # the first table only sets the state
                 st = self._state[w.gateway]
@@ -354,21 +372,37 @@ class SocketTracker:
         return max(found, key=lambda s: s.bytes_received or 0) if found else None
 
     def _md(self, w: Watch, table: SocketTable, before: SocketTable | None, session: TcpSocket | None) -> str:
+        """tcp while its session received within `md_stall_s` (`ss`'s lastrcv; without it,
+        bytes received since the last table); multicast while the group is joined, its port
+        bound and UDP datagrams were delivered within `md_stall_s`; else stalled. (Tables
+        come faster than ticks: "nothing since the last table" alone would flap.)"""
         if session is not None:
-            old = next((s for s in (before.tcp if before else ()) if (s.local, s.peer) == (session.local,
-                                                                                            session.peer)), None)
-            moved = before is None or old is None or (session.bytes_received or 0) > (old.bytes_received or 0)
-            if moved and (session.lastrcv_ms is None or session.lastrcv_ms < w.md_stall_s * 1000):
-                return "tcp"
+            if session.lastrcv_ms is not None:
+                if session.lastrcv_ms < w.md_stall_s * 1000:
+                    return "tcp"
+            else:
+                old = next((s for s in (before.tcp if before else ()) if (s.local, s.peer) == (session.local,
+                                                                                                session.peer)), None)
+                if before is None or old is None or (session.bytes_received or 0) > (old.bytes_received or 0):
+                    return "tcp"
         if w.multicast is not None:
             joined = any(w.multicast[0] in groups for groups in table.groups.values())
             bound = any(u.local[1] == w.multicast[1] for u in table.udp)
-            delivered = (before is not None and table.udp_in_datagrams is not None
-                         and before.udp_in_datagrams is not None
-                         and table.udp_in_datagrams > before.udp_in_datagrams)
+            delivered = (self._udp_rise_ns is not None and self._now_ns is not None
+                         and self._now_ns - self._udp_rise_ns < w.md_stall_s * 1e9)
             if joined and bound and delivered:
                 return "multicast"
         return "stalled"
+
+
+def sessions(w: Watch, table: SocketTable) -> int | None:
+    """How many established sessions to its service addresses the gateway's own process
+    holds (by its sockets' inodes); None when that cannot be told (no config path to find
+    its process by, the process not found, or its sockets unknown)."""
+    inodes = table.inodes.get(w.match) if w.match else None
+    if not inodes:
+        return None
+    return sum(1 for s in table.tcp if s.state == "ESTAB" and s.peer in w.servers and s.inode in inodes)
 
 
 def _mine(w: Watch, table: SocketTable, s: TcpSocket) -> bool:

@@ -30,7 +30,7 @@ def reported_mismatch(gateway: str, endpoint: object, status: object,
 
 def mismatches(inv: Inventory) -> list[str]:
     """Every gateway whose monitor answers with another identity (or none)."""
-    monitored = [g for g in inv.gateways if g.observe != "host"]  # host ones: their logs
+    monitored = [g for g in inv.gateways if g.observe != "host" and g.monitor is not None]  # host: logs
     statuses = asyncio.run(fetch_many({g.id: (g.monitor.address, g.monitor.port)
                                        for g in monitored}))
     out = []

@@ -321,6 +321,8 @@ class GatewayView:
             self.md_source = data.get("to")
         elif t == "md_flow":
             self.md_flowing = data.get("state") == "flowing"
+            if self.md_flowing and data.get("source") in ("tcp", "multicast"):
+                self.md_source = data.get("source")  # a log that says where it flows from
         elif t == "config":
             self.config_sha256 = data.get("sha256")
 

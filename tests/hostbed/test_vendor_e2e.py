@@ -1,18 +1,20 @@
-"""carrier-outage end to end on the extended bed with the vendor-style gateway and
-`observe: host`: drill has no monitor to ask; it measures every affected gateway from its
-own log (GB18030, Shanghai time) on its host over SSH through the bastion, the clock-skewed
-gw2 included, and the host-socket source reads the same failovers from the kernel. Both
-are compared with the exchange's ground truth.
+"""carrier-outage and md-multicast-fallback end to end on the extended bed with the vendor-style
+gateway and `observe: host`: drill has no monitor to ask; it measures every affected gateway
+from its own log (GB18030, Shanghai time) on its host over SSH through the bastion, the
+clock-skewed gw2 included, and from its host's socket table (`host-socket`, the second
+source the engine measures beside the log). Both are compared with the exchange's ground
+truth.
 
-The shipped carrier-outage declares failback, which rewrites every gateway's config; drill
-has no adapter for the vendor's INI yet (issue 15), so it would refuse (exit 4). This test
-runs the same drill with `failback: false` from a project copy: the fault, recovery, hold,
-restore and evidence phases as shipped, no failback phase."""
+The shipped carrier-outage declares failback; the failback through the vendor's INI is the
+by-hand single-line test below. The carrier-outage here runs from a project copy with
+`failback: false`: the fault, recovery, hold, restore and evidence phases as shipped.
+md-multicast-fallback runs from a project copy whose pre-check waits for market data over
+TCP (`md_source: tcp`, read from the logs) instead of asking each gateway's monitor (a
+`verify` step with a monitor probe reads a monitor, which these gateways do not have)."""
 
 from __future__ import annotations
 
 import json
-import threading
 from pathlib import Path
 
 import pytest
@@ -25,18 +27,28 @@ from orchestrator.adapters.hosts import load_topology
 from orchestrator.adapters.ssh import SshPool
 from orchestrator.cli import main
 from orchestrator.lab.truth import read_truth
-from orchestrator.probes.host_socket import HostSocketObserver, Watch
 
 pytestmark = pytest.mark.netns
 
 ROOT = Path(__file__).resolve().parents[2]
 # Even ids are FT-homed, odd NF-homed (drill's default server order); gw2's clock is skewed.
-# Where the vendor INI keeps a trading instance's servers: [Trading] Server1=addr:port, …
-INI_LOCATOR = {"section": "Trading", "key": "Server{n}", "value": "{address}:{port}", "encoding": "gb18030"}
-GATEWAYS = (("W000000T", "gw", ("FT", "NF")), ("W000001T", "gw", ("NF", "FT")), ("W000002T", "gw2", ("FT", "NF")))
+SECTIONS = {"trading": "Trading", "market_data": "MarketData", "settlement": "Settlement"}
+GATEWAYS = (("W000000T", "trading", "gw", ("FT", "NF")), ("W000001T", "trading", "gw", ("NF", "FT")),
+            ("W000002T", "trading", "gw2", ("FT", "NF")))
+# md-multicast-fallback: a market-data gateway on each host (gw2's skewed), trading and
+# settlement beside them, which must not be interrupted
+MD_GATEWAYS = (("W000010T", "trading", "gw", ("FT", "NF")), ("W000012Q", "market_data", "gw", ("FT", "NF")),
+               ("W000013Q", "market_data", "gw2", ("NF", "FT")), ("W000015S", "settlement", "gw2", ("NF", "FT")))
+SECOND = "failover:host-socket"
 
 
-def project_without_failback(dest: Path) -> Path:
+def locator(service: str) -> dict:
+    """Where the vendor INI keeps an instance's servers: [Trading] Server1=addr:port, …"""
+    return {"section": SECTIONS[service], "key": "Server{n}", "value": "{address}:{port}", "encoding": "gb18030"}
+
+
+def project_copy(dest: Path, edits: dict[str, tuple[str, str]]) -> Path:
+    """The project with some shipped drills' text changed (drill file -> (old, new))."""
     dest.mkdir()
     for entry in ROOT.iterdir():
         if entry.name not in ("drills", ".git"):
@@ -44,34 +56,46 @@ def project_without_failback(dest: Path) -> Path:
     (dest / "drills").mkdir()
     for drill in (ROOT / "drills").glob("*.yaml"):
         text = drill.read_text(encoding="utf-8")
-        if drill.name == "carrier-outage.yaml":
-            assert "\nfailback: true" in text
-            text = text.replace("\nfailback: true", "\nfailback: false")
+        if drill.name in edits:
+            old, new = edits[drill.name]
+            assert old in text, (drill.name, old)
+            text = text.replace(old, new)
         (dest / "drills" / drill.name).write_text(text, encoding="utf-8")
     return dest
 
 
-@pytest.fixture(scope="module")
-def vendor_drill(tmp_path_factory):
+def project_without_failback(dest: Path) -> Path:
+    return project_copy(dest, {"carrier-outage.yaml": ("\nfailback: true", "\nfailback: false")})
+
+
+MD_PRECHECK = ("""      verify:
+        - {probe: monitor, gateways: market_data, expect: {state: logged_in, md.source: tcp}}""",
+               """      wait: {until: {md_source: tcp}, timeout: 30s}""")
+
+
+def _vendor_bed(tmp_path_factory, name: str, specs, *, multicast: bool = False):
     from hostbed.conftest import _require_bed_tools
     from support import require_tool
 
     _require_bed_tools()
     for tool in ("faketime", "start-stop-daemon"):  # gw2's skewed clock; the init script
         require_tool(tool)
-    root = tmp_path_factory.mktemp("vendor-e2e")
+    root = tmp_path_factory.mktemp(name)
     bed = bedlib.build(root / "bed", extended=True)
     try:
-        gws = [vendor.gateway(bed, gid, "trading", host, order) for gid, host, order in GATEWAYS]
-        entries = [{"id": g.id, "kind": "trading", "host": g.host,
-                    "monitor": {"address": "127.0.0.1", "port": 1 + i},  # there is none: observe: host
+        gws = [vendor.gateway(bed, gid, svc, host, order) for gid, svc, host, order in specs]
+        # observe: host, no monitor: drill learns what they do from their hosts alone
+        entries = [{"id": g.id, "kind": g.service, "host": g.host,
                     "config": str(g.config), "service": g.id, "observe": "host",
                     "profile": str(vendor.PROFILE), "log": str(g.log),
                     # the vendor's own INI, edited in place on a repoint (docs/inventory.md)
-                    "config_format": "ini", "config_locator": INI_LOCATOR} for i, g in enumerate(gws)]
+                    "config_format": "ini", "config_locator": locator(g.service)} for g in gws]
         folder = root / "inv"
         folder.mkdir()
         doc = inventory_doc(bed, folder, gateways=entries)
+        if multicast:  # the satellite feed the market-data gateways fall back to
+            doc["all"]["vars"]["drill"]["multicast"] = {"address": bedlib.SAT_GROUP[0],
+                                                        "port": bedlib.SAT_GROUP[1], "line": None}
         hosts = doc["all"]["children"]["gateway_hosts"]["hosts"]
         for host in ("gw", "gw2"):
             hosts[host]["drill_service_ctl"] = vendor.ctl(bed, host)
@@ -85,10 +109,12 @@ def vendor_drill(tmp_path_factory):
                 vendor.install(g)
                 assert pool.run(g.host, f"{vendor.ctl(bed, g.host)} start {g.id}").exit_status == 0
 
-            def logged_in() -> bool:
-                return all(any("登录成功" in ln for ln in vendor.read_log(g)) for g in gws)
+            def ready() -> bool:
+                return all(any("登录成功" in ln for ln in vendor.read_log(g)) for g in gws) and all(
+                    any("行情恢复 来源：TCP" in ln for ln in vendor.read_log(g)) for g in gws
+                    if g.service == "market_data")
 
-            bedlib.wait_for(logged_in, 30, "every vendor gateway logged in")
+            bedlib.wait_for(ready, 30, "every vendor gateway logged in (market data over TCP)")
             yield bed, folder, pool, gws
             for g in gws:
                 pool.run(g.host, f"{vendor.ctl(bed, g.host)} stop {g.id}")
@@ -97,52 +123,146 @@ def vendor_drill(tmp_path_factory):
         assert left == [], f"test bed left behind: {left}"
 
 
-@pytest.mark.slow(group="hostbed-e2e")
-def test_carrier_outage_measured_from_vendor_logs_and_sockets(vendor_drill, tmp_path, capsys, monkeypatch):
-    bed, inv, pool, gws = vendor_drill
-    monkeypatch.setenv("DRILL_HOME", str(tmp_path / "home"))
-    project = project_without_failback(tmp_path / "project")
-    socket_events, stop, threads, observers = [], threading.Event(), [], []
-    for host in ("gw", "gw2"):
-        watches = [Watch(g.id, "trading", {s: c for c, s in zip(("FT", "NF") if g.servers[0][0].startswith(
-            "198.18.101") else ("NF", "FT"), g.servers, strict=True)}, str(g.config)) for g in gws if g.host == host]
-        obs = HostSocketObserver(pool, host, watches, period_s=0.1)
-        observers.append(obs)
-        threads.append(threading.Thread(target=obs.run, args=(stop, socket_events.append), daemon=True))
-    for t in threads:
-        t.start()
-    bedlib.wait_for(lambda: all(o.tables > 0 for o in observers), 30, "the first socket tables")
-    try:
-        code = main(["run", "carrier-outage", "-i", str(inv), "--project", str(project), "--reports",
-                     str(tmp_path / "reports"), "--confirm-environment", f"hostbed-{bed.prefix}",
-                     "--set", "mode=shutdown", "--set", "hold=2s", "--json"])
-    finally:
-        stop.set()
-        for t in threads:
-            t.join(10)
+@pytest.fixture(scope="module")
+def vendor_drill(tmp_path_factory):
+    yield from _vendor_bed(tmp_path_factory, "vendor-e2e", GATEWAYS)
+
+
+@pytest.fixture(scope="module")
+def md_drill(tmp_path_factory):
+    yield from _vendor_bed(tmp_path_factory, "vendor-md", MD_GATEWAYS, multicast=True)
+
+
+def run_drill(bed, inv, project, reports: Path, drill: str, *sets: str) -> int:
+    return main(["run", drill, "-i", str(inv), "--project", str(project), "--reports", str(reports),
+                 "--confirm-environment", f"hostbed-{bed.prefix}", *[a for s in sets for a in ("--set", s)],
+                 "--json"])
+
+
+def outcome_of(code: int, capsys, reports: Path) -> dict:
     out, err = capsys.readouterr()
     if "{" not in out:  # refused before the JSON outcome: the journal's last word says why
-        ends = [ln for j in (tmp_path / "reports").rglob("journal*") for ln in j.read_text(errors="replace")
+        ends = [ln for j in reports.rglob("journal*") for ln in j.read_text(errors="replace")
                 .splitlines() if "run.end" in ln or "steady" in ln]
         pytest.fail(f"exit {code}: {err[-1500:]} {ends[-3:]}")
-    outcome = json.loads(out[out.index("{"):])
+    return json.loads(out[out.index("{"):])
+
+
+def ns(stamp) -> int | None:
+    return stamp["ns"] if isinstance(stamp, dict) else None
+
+
+def both_sources(outcome: dict, gid: str) -> tuple[dict, dict]:
+    """The gateway's failover measure (its log) and the host-socket one beside it."""
+    ms = [m for m in outcome["measurements"] if m["gateway"] == gid]
+    log = [m for m in ms if m["phase"] == "failover"]
+    sock = [m for m in ms if m["phase"] == SECOND]
+    assert len(log) == 1 and len(sock) == 1, ms
+    for m, source in ((log[0], "gateway-log"), (sock[0], "host-socket")):
+        for what in ("detected", "restored"):
+            if m[what] is not None:
+                assert m[what]["source"] == source, (gid, what, m)
+    return log[0], sock[0]
+
+
+def figures(label: str, rows: list[tuple[str, int | None, int | None, int]]) -> str:
+    """|log − truth| and |socket − truth| per gateway, in ms (printed: informative)."""
+    return f"{label}: " + "; ".join(
+        f"{gid} |log-truth| {'-' if lg is None else f'{abs(lg - t) / 1e6:.1f}'} ms, "
+        f"|socket-truth| {'-' if sk is None else f'{abs(sk - t) / 1e6:.1f}'} ms" for gid, lg, sk, t in rows)
+
+
+@pytest.mark.slow(group="hostbed-e2e")
+def test_carrier_outage_measured_from_vendor_logs_and_sockets(vendor_drill, tmp_path, capsys, monkeypatch):
+    bed, inv, _, _ = vendor_drill
+    monkeypatch.setenv("DRILL_HOME", str(tmp_path / "home"))
+    project = project_without_failback(tmp_path / "project")
+    reports = tmp_path / "reports"
+    code = run_drill(bed, inv, project, reports, "carrier-outage", "mode=shutdown", "hold=2s")
+    outcome = outcome_of(code, capsys, reports)
     states = {o["name"]: o["state"] for o in outcome["objectives"]}
     assert code in (0, 5), (code, outcome["status"], outcome.get("summary"), outcome.get("abort_reason"), states)
     assert set(states.values()) <= {"passed", "not_applicable", "not_tested"}, states
-    by_gw = {m["gateway"]: m for m in outcome["measurements"]}
     truth = [r for c in ("FT", "NF") for r in read_truth(bed.root / f"truth-{c}.jsonl")
              if r["type"] == "login_accepted"]
+    rows = []
     for gid in ("W000000T", "W000002T"):  # FT-homed: their path was CT's line (gw2 skewed)
-        m = by_gw[gid]
+        m, sock = both_sources(outcome, gid)
         assert m["affected"] is True and m["restored"] is not None and m["detected"] is not None, m
-        restored = m["restored"]["ns"] if isinstance(m["restored"], dict) else None
+        assert sock["affected"] is True and sock["restored"] is not None and sock["passed"] is None, sock
+        assert sock["centre_after"] == "NF" and "sources agree" in sock["note"], sock
         at_nf = [r["ts_ns"] for r in truth if r["gateway"] == gid and r["centre"] == "NF"]
         assert len(at_nf) == 1, at_nf
-        if restored is not None:  # the log's login, offset-corrected, against the exchange's
-            assert abs(restored - at_nf[0]) < 50_000_000, (gid, restored, at_nf)
-        sock = [e for e in socket_events if e.gateway == gid and e.type == "login" and e.data["centre"] == "NF"]
-        assert len(sock) == 1 and abs(sock[0].ts_ns - at_nf[0]) <= sock[0].uncertainty_ns + 50_000_000, sock
-    assert by_gw["W000001T"]["affected"] is False
+        # the log's login, offset-corrected, against the exchange's
+        assert abs(ns(m["restored"]) - at_nf[0]) < 50_000_000, (gid, m["restored"], at_nf)
+        # the socket's, on the runner's clock, within its uncertainty (the poll window)
+        unc = sock["restored"]["uncertainty_ms"] * 1e6
+        assert abs(ns(sock["restored"]) - at_nf[0]) <= unc + 50_000_000, (gid, sock["restored"], at_nf)
+        rows.append((gid, ns(m["restored"]), ns(sock["restored"]), at_nf[0]))
+    print(figures("carrier-outage trading restored", rows))
+    assert both_sources(outcome, "W000001T")[0]["affected"] is False
+    events = [json.loads(ln) for ln in (Path(outcome["run_dir"]) / "evidence" / "gateway-events.jsonl")
+              .read_text(encoding="utf-8").splitlines()]
+    assert {e["source"] for e in events} >= {"gateway-log", "host-socket"}
+
+
+# By hand (-m slow): under heavy load the linux driver's black-holes, applied router by router,
+# land seconds apart, and the gateways ride the other centre's TCP feed in between (see the
+# report in docs/observers.md, "On the bed"); the carrier-outage above is CI's sample.
+@pytest.mark.slow(sample=False)
+def test_md_multicast_fallback_measured_from_vendor_logs_and_sockets(md_drill, tmp_path, capsys, monkeypatch):
+    """Only TCP market data is made unreachable (black-holed on both line routers): market
+    data moves to the satellite multicast and back, its gap measured from each market-data
+    gateway's log and socket table (gw2 skewed), while trading and settlement carry on,
+    measured: no interruption in their logs or sockets."""
+    bed, inv, _, _ = md_drill
+    monkeypatch.setenv("DRILL_HOME", str(tmp_path / "home"))
+    project = project_copy(tmp_path / "project", {"md-multicast-fallback.yaml": MD_PRECHECK})
+    reports = tmp_path / "reports"
+    code = run_drill(bed, inv, project, reports, "md-multicast-fallback", "hold=2s")
+    outcome = outcome_of(code, capsys, reports)
+    states = {o["name"]: o["state"] for o in outcome["objectives"]}
+    events = [json.loads(ln) for ln in (Path(outcome["run_dir"]) / "evidence" / "gateway-events.jsonl")
+              .read_text(encoding="utf-8").splitlines()]
+    ticks = [r for r in read_truth(bed.root / "truth-FT.jsonl") if r["type"] == "mcast_tick"]
+    rows = []
+    for gid in ("W000012Q", "W000013Q"):  # gw's and the skewed gw2's
+        m, sock = both_sources(outcome, gid)
+        assert m["affected"] is True and m["interrupted"] is True and m["restored"] is not None, m
+        assert sock["affected"] is True and sock["restored"] is not None, sock
+        # market data came back over multicast, in the log and in the socket table, then TCP
+        flowing = [e for e in events if e["gateway"] == gid and e["type"] == "md_flow"
+                   and e["data"].get("state") == "flowing" and e["ts_ns"] >= ns(m["link_lost"])]
+        by_log = [e for e in flowing if e["source"] == "gateway-log"]
+        by_sock = [e for e in flowing if e["source"] == "host-socket"]
+        # (the routers are black-holed one after the other: a gateway may ride the other
+        # centre's TCP feed in between, so multicast need not be the first source after the loss)
+        assert any(e["data"]["source"] == "multicast" for e in by_sock), flowing
+        # its restoration: a multicast tick, whose send time the exchange recorded; then TCP again
+        restored, = [e for e in by_log if e["ts_ns"] == ns(m["restored"])]
+        assert restored["data"]["source"] == "multicast", restored
+        assert any(e["data"].get("source") == "tcp" for e in by_log if e["ts_ns"] > restored["ts_ns"]), flowing
+        sent = [r["ts_ns"] for r in ticks if restored["data"]["seq"] in r["seqs"].values()
+                and r["ts_ns"] <= ns(m["restored"]) + 1_000_000_000]
+        assert sent, (gid, restored)
+        assert abs(ns(m["restored"]) - sent[-1]) < 50_000_000, (gid, m["restored"], sent[-1])
+        # the socket's figure is printed, not held to a bound here: its market-data state can
+        # flap by a table after the fallback (docs/observers.md, Limits), which moves its
+        # restoration later; the carrier-outage test holds its logins to their uncertainty
+        rows.append((gid, ns(m["restored"]), ns(sock["restored"]), sent[-1]))
+    print(figures("md-multicast-fallback market data restored (multicast)", rows))
+    for gid in ("W000010T", "W000015S"):  # trading and settlement: not interrupted (the log, primary)
+        m, sock = both_sources(outcome, gid)
+        assert m["affected"] is False and m["interrupted"] is False, m
+        assert not [e for e in events if e["gateway"] == gid and e["type"] == "link_down"
+                    and e["source"] == "gateway-log"], gid
+        # the socket source measured them too; a session missing from one table reads as a
+        # close and a new login (docs/observers.md, Limits): flagged when it disagrees
+        assert sock["interrupted"] is False or "sources disagree" in sock["note"], sock
+    # the verdict last: market data back within the drill's 10 s
+    assert code in (0, 5), (code, outcome["status"], outcome.get("summary"), outcome.get("abort_reason"), states)
+    assert states["rto.market_data"] == "passed", states
+    assert set(states.values()) <= {"passed", "not_applicable", "not_tested"}, states
 
 
 @pytest.mark.slow(sample=False)  # by hand (-m slow): the bed's carrier-outage above is CI's sample
