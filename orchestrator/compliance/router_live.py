@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from orchestrator.compliance.clauses import CheckRow, Status
+from orchestrator.compliance.clauses import Arg, CheckRow, Msg, Raw, Status, msg, row, seq
 from orchestrator.model.inventory import Inventory
 
 MIN_MBPS = 2.0  # as compliance.static (R-NET-2a)
@@ -113,37 +113,41 @@ def _readings(pdd: Path) -> dict[str, Mapping]:
     return out
 
 
-def _row(clause: str, status: Status, evidence: str) -> CheckRow:
-    return CheckRow(clause=clause, part="live", status=status, evidence=evidence)
+def _row(clause: str, status: Status, message: Msg) -> CheckRow:
+    return row(clause, "live", status, message)
 
 
 def rows(readings: list[PortReading]) -> list[CheckRow]:
-    def where(r: PortReading) -> str:
-        return f"{r.line} ({r.router} {r.interface or '?'})"
+    def where(r: PortReading) -> Msg:
+        return msg("chk_where_port", line=r.line, router=r.router, interface=r.interface or "?")
 
-    unread = [f"{where(r)}: not read: {r.error}" for r in readings if r.error]
-    switched = [f"{where(r)}: switched port" for r in readings if not r.error and r.layer3 is False]
-    unsaid_l3 = [f"{where(r)}: the device did not say" for r in readings if not r.error and r.layer3 is None]
+    unread: list[Arg] = [msg("chk_port_not_read", where=where(r), error=Raw(r.error))
+                         for r in readings if r.error]
+    switched: list[Arg] = [msg("chk_switched", where=where(r)) for r in readings
+                           if not r.error and r.layer3 is False]
+    unsaid_l3: list[Arg] = [msg("chk_unsaid", where=where(r)) for r in readings
+                            if not r.error and r.layer3 is None]
     routed = [where(r) for r in readings if not r.error and r.layer3]
-    low = [f"{where(r)}: {r.mbps:g} Mbps" for r in readings
-           if not r.error and r.mbps is not None and r.mbps < MIN_MBPS]
-    unsaid_bw = [f"{where(r)}: no bandwidth shown" for r in readings if not r.error and r.mbps is None]
-    enough = [f"{where(r)} {r.mbps:g} Mbps" for r in readings
+    low: list[Arg] = [msg("chk_port_mbps", where=where(r), mbps=f"{r.mbps:g}") for r in readings
+                      if not r.error and r.mbps is not None and r.mbps < MIN_MBPS]
+    unsaid_bw: list[Arg] = [msg("chk_no_bw", where=where(r)) for r in readings
+                            if not r.error and r.mbps is None]
+    enough = [msg("chk_port_mbps_sp", where=where(r), mbps=f"{r.mbps:g}") for r in readings
               if not r.error and r.mbps is not None and r.mbps >= MIN_MBPS]
     out = []
     if switched:
-        out.append(_row("R-NET-2b", Status.FAIL, "on the device, not routed (L3): " + "; ".join(switched + unread)))
+        out.append(_row("R-NET-2b", Status.FAIL, msg("chk_dev_not_routed", items=seq(switched + unread))))
     elif unread or unsaid_l3:
-        out.append(_row("R-NET-2b", Status.WARN, "; ".join(unread + unsaid_l3)
-                        + (f"; routed: {', '.join(routed)}" if routed else "")))
+        tail: Arg = msg("chk_then_routed", items=seq(routed, ", ")) if routed else ""
+        out.append(_row("R-NET-2b", Status.WARN, msg("chk_concat", a=seq(unread + unsaid_l3), b=tail)))
     else:
-        out.append(_row("R-NET-2b", Status.PASS, "routed (L3) port on the device: " + ", ".join(routed)))
+        out.append(_row("R-NET-2b", Status.PASS, msg("chk_dev_routed", items=seq(routed, ", "))))
     if low:
-        out.append(_row("R-NET-2a", Status.FAIL, f"below {MIN_MBPS:g} Mbps on the device: "
-                        + "; ".join(low + unread)))
+        out.append(_row("R-NET-2a", Status.FAIL, msg("chk_dev_below", min=f"{MIN_MBPS:g}",
+                                                     items=seq(low + unread))))
     elif unread or unsaid_bw:
-        out.append(_row("R-NET-2a", Status.WARN, "; ".join(unread + unsaid_bw)
-                        + (f"; read: {', '.join(enough)}" if enough else "")))
+        tail = msg("chk_then_read", items=seq(enough, ", ")) if enough else ""
+        out.append(_row("R-NET-2a", Status.WARN, msg("chk_concat", a=seq(unread + unsaid_bw), b=tail)))
     else:
-        out.append(_row("R-NET-2a", Status.PASS, "bandwidth on the device: " + ", ".join(enough)))
+        out.append(_row("R-NET-2a", Status.PASS, msg("chk_dev_bw", items=seq(enough, ", "))))
     return out
