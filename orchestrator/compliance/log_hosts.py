@@ -154,7 +154,8 @@ def _row(target: Target, verdicts: Sequence[logrules.Verdict], read: tuple[str, 
     said = "; ".join(v.describe() for v in verdicts)
     read_said = f"[read: {', '.join(read) or 'nothing'}{'; ' + '; '.join(notes) if notes else ''}]"
     # the rules' own sentences quote the host's settings: shown as original text in zh
-    text: Arg = msg("chk_concat", a=Raw(said) if said else msg("chk_no_log"), b=msg("chk_space_raw", text=Raw(read_said)))
+    text: Arg = msg("chk_concat", a=Raw(said) if said else msg("chk_no_log"),
+                    b=msg("chk_space_raw", text=Raw(read_said)))
     return row(CLAUSE, "live", status, msg("chk_host_role", host=target.host, role=_role(target.role), text=text),
                host=target.host, days=None if days is None or days == math.inf else int(days), read=read,
                logs=tuple((v.subject, str(v.status), None if v.days is None or v.days == math.inf else int(v.days))

@@ -11,6 +11,8 @@ CHECK: dict[str, tuple[str, str]] = {
     "chk_status_warn": ("警告", "WARN"),
     "chk_status_fail": ("未通过", "FAIL"),
     "chk_status_not_tested": ("未测", "NOT TESTED"),
+    "check_part_static": ("静态", "static"),
+    "check_part_live": ("实时", "live"),
     "chk_failed": ("未通过：{clauses}", "failed: {clauses}"),
     "chk_readiness_failed": ("就绪检查未通过：{clauses}", "readiness check failed: {clauses}"),
     "chk_raw": ('原文："{text}"', "{text}"),  # a host's or device's own text, quoted
@@ -134,7 +136,8 @@ CHECK: dict[str, tuple[str, str]] = {
     "due_test_note": ("（实验环境，不作为报送依据）", "[test environment, not evidence for filing]"),
     "due_targets": ("各演练对象本期情况：", "per target, this period:"),
     "due_target_none": ("{status} {drill} {target}（尚无通过记录）", "{status} {drill} {target} (no pass yet)"),
-    "due_target_done": ("{status} {drill} {target}：{run} 已完成（{date}）", "{status} {drill} {target} by {run} ({date})"),
+    "due_target_done": ("{status} {drill} {target}：{run} 已完成（{date}）",
+                        "{status} {drill} {target} by {run} ({date})"),
     "due_target_due": ("{status} {drill} {target}（上次通过：{run}（{date}））",
                        "{status} {drill} {target} (last pass {run} ({date}))"),
     "due_followups": ("逾期未完成的整改措施：", "overdue follow-ups:"),
