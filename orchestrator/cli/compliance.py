@@ -70,13 +70,14 @@ def check(inventory: str, project: Path | None, as_json: bool, live: bool | None
     if as_json:
         click.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
     else:
-        rows = [(r.clause, _part(r.part, lang), r.status_in(lang), r.title(lang), r.evidence_in(lang))
-                for r in report.rows]
+        rows = [(r.clause, _part(r.part, lang), r.status_in(lang), r.title(lang),
+                 _wrap_zh(r.evidence_in(lang), 70) if lang == "zh" else r.evidence) for r in report.rows]
         from orchestrator.cli._console import label
 
         headers = [label(lang, f"check_col_{c}") for c in ("clause", "part", "status", "requirement",
                                                            "evidence")]
-        click.echo(tabulate(rows, headers=headers, maxcolwidths=[None, None, None, 28, 70]))
+        widths = [None, None, None, 28, None if lang == "zh" else 70]  # zh: wrapped at its separators
+        click.echo(tabulate(rows, headers=headers, maxcolwidths=widths))
     if not report.ok:
         from orchestrator.cli._console import label
 
@@ -84,6 +85,23 @@ def check(inventory: str, project: Path | None, as_json: bool, live: bool | None
         if not as_json:
             click.echo("\n" + label(lang, "chk_failed", clauses=clauses), err=True)
         raise ObjectiveFailed(label(lang, "chk_readiness_failed", clauses=clauses))
+
+
+def _wrap_zh(text: str, width: int) -> str:
+    """Chinese evidence in lines of at most `width` columns, broken after a separator
+    (、；，：or a space) so an id is never cut in two (textwrap breaks only at spaces)."""
+    import unicodedata
+
+    def cols(s: str) -> int:
+        return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in s)
+
+    lines, line = [], ""
+    for token in re.findall(r"[^、；，： ]*[、；，： ]?", text):
+        if line and cols(line + token) > width:
+            lines.append(line.rstrip())
+            line = ""
+        line += token
+    return "\n".join([*lines, line.rstrip()])
 
 
 def _part(part: str, lang: str) -> str:
@@ -159,7 +177,7 @@ def due(drill_id: str | None, pending: bool, inventory: str, project: Path | Non
     late = [v.drill.id for v in verdicts if v.overdue]
     late += _overdue_followups(archive, inv.environment.timezone, as_json, lang)
     if late:
-        raise ObjectiveFailed(label(lang, "due_overdue", ids=", ".join(late)))
+        raise ObjectiveFailed(label(lang, "due_overdue", ids=("、" if lang == "zh" else ", ").join(late)))
 
 
 def _cadence(cadence: str, lang: str) -> str:
@@ -392,7 +410,7 @@ def coverage(year: int, inventory: str, project: Path | None, reports: Path | No
     inv_path = inventory_path(project, inventory)
     lang = resolve_lang(lang, inv_path)
     inv = _load_inventory(inv_path)
-    report = cov.build(archive_dir(project, reports), year, targets=cov.inventory_targets(inv),
+    report = cov.build(archive_dir(project, reports, lang=lang), year, targets=cov.inventory_targets(inv),
                        environment=inv.environment.name, timezone=inv.environment.timezone,
                        now=_now(), include_test=include_test, cache_dir=drill_home() / "cache")
     _hidden_note(report.hidden_test, lang)

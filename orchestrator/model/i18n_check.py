@@ -136,7 +136,7 @@ CHECK: dict[str, tuple[str, str]] = {
     "due_test_note": ("（实验环境，不作为报送依据）", "[test environment, not evidence for filing]"),
     "due_targets": ("各演练对象本期情况：", "per target, this period:"),
     "due_target_none": ("{status} {drill} {target}（尚无通过记录）", "{status} {drill} {target} (no pass yet)"),
-    "due_target_done": ("{status} {drill} {target}：{run} 已完成（{date}）",
+    "due_target_done": ("{status} {drill} {target}：{run}（{date}）",
                         "{status} {drill} {target} by {run} ({date})"),
     "due_target_due": ("{status} {drill} {target}（上次通过：{run}（{date}））",
                        "{status} {drill} {target} (last pass {run} ({date}))"),
