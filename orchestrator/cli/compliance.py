@@ -83,8 +83,8 @@ def check(inventory: str, project: Path | None, as_json: bool, live: bool | None
 
         clauses = ", ".join(report.failed())
         if not as_json:
-            click.echo("\n" + label(lang, "chk_failed", clauses=clauses), err=True)
-        raise ObjectiveFailed(label(lang, "chk_readiness_failed", clauses=clauses))
+            click.echo("\n" + label(lang, "cc_failed", clauses=clauses), err=True)
+        raise ObjectiveFailed(label(lang, "cc_readiness_failed", clauses=clauses))
 
 
 def _wrap_zh(text: str, width: int) -> str:

@@ -32,11 +32,11 @@ def log_retention(inv: Inventory, live: bool) -> list[CheckRow]:
     """R-SEC-2: each gateway host's and the log server's settings, read over SSH when live;
     otherwise one "not tested" row saying why (it is never judged from the inventory)."""
     if inv.environment.is_lab:
-        why = msg("chk_why_lab")
+        why = msg("cc_why_lab")
     elif not live:
-        why = msg("chk_why_needs_live")
+        why = msg("cc_why_needs_live")
     else:
         from orchestrator.compliance.log_hosts import check_log_retention
 
         return check_log_retention(inv)
-    return [row("R-SEC-2", "static", Status.NOT_TESTED, msg("chk_not_tested", why=why))]
+    return [row("R-SEC-2", "static", Status.NOT_TESTED, msg("cc_not_tested", why=why))]

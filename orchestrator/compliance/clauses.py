@@ -75,7 +75,7 @@ class Raw:
             return self.text
         from orchestrator.model.i18n import LABELS
 
-        return LABELS["chk_raw"][0].format(text=self.text)
+        return LABELS["cc_raw"][0].format(text=self.text)
 
 
 def msg(key: str, **kw: Arg) -> Msg:
@@ -94,7 +94,7 @@ def service(name: str) -> Arg:
     """A service's name: its label when it has one (svc_trading), else the id."""
     from orchestrator.model.i18n import LABELS
 
-    return msg(f"chk_svc_{name}") if f"chk_svc_{name}" in LABELS else name
+    return msg(f"cc_svc_{name}") if f"cc_svc_{name}" in LABELS else name
 
 
 @dataclass(frozen=True)
@@ -120,7 +120,7 @@ class CheckRow:
     def status_in(self, lang: str) -> str:
         from orchestrator.model.i18n import LABELS
 
-        return LABELS["chk_status_" + self.status.name.lower()][0 if lang == "zh" else 1]
+        return LABELS["cc_status_" + self.status.name.lower()][0 if lang == "zh" else 1]
 
     def title(self, lang: str = "en") -> str:
         zh, en = TITLES.get(self.clause, (self.clause, self.clause))

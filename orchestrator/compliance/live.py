@@ -121,27 +121,27 @@ def _logged_in_once(inv: Inventory, views: list[MonitorView],
     problems: list[Arg] = []
     for v in views:
         if not v.ok:
-            problems.append(msg("chk_monitor_silent", gateway=v.gateway, error=Raw(str(v.error))))
+            problems.append(msg("cc_monitor_silent", gateway=v.gateway, error=Raw(str(v.error))))
         elif v.identity is not None:
-            problems.append(msg("chk_identity", detail=Raw(v.identity)))
+            problems.append(msg("cc_identity", detail=Raw(v.identity)))
         elif v.state != "logged_in":
-            problems.append(msg("chk_gw_state", gateway=v.gateway, state=str(v.state)))
+            problems.append(msg("cc_gw_state", gateway=v.gateway, state=str(v.state)))
     if sessions is not None:
         for gid, n in sorted(sessions.items()):
             if n > 1:
-                problems.append(msg("chk_double_sessions", gateway=gid, n=str(n)))
+                problems.append(msg("cc_double_sessions", gateway=gid, n=str(n)))
         for gw in inv.gateways:
             if sessions.get(gw.id, 0) == 0 and not gw.satellite_only:
-                problems.append(msg("chk_no_session", gateway=gw.id))
+                problems.append(msg("cc_no_session", gateway=gw.id))
     else:
         # No exchange view: two monitors claiming the same id logged in is a double login.
         claimed = Counter(v.gateway for v in views if v.state == "logged_in")
-        problems += [msg("chk_on_monitors", gateway=g, n=str(n)) for g, n in claimed.items() if n > 1]
-    where = msg("chk_where_sessions" if sessions is not None else "chk_where_monitors")
+        problems += [msg("cc_on_monitors", gateway=g, n=str(n)) for g, n in claimed.items() if n > 1]
+    where = msg("cc_where_sessions" if sessions is not None else "cc_where_monitors")
     if problems:
-        return _row("R-APP-5", Status.FAIL, msg("chk_text", text=seq(problems)))
+        return _row("R-APP-5", Status.FAIL, msg("cc_text", text=seq(problems)))
     return _row("R-APP-5", Status.PASS,
-                msg("chk_logged_in_once", n=str(len(views)), where=where,
+                msg("cc_logged_in_once", n=str(len(views)), where=where,
                     gateways=seq((f"{v.gateway}@{v.centre}" for v in views), ", ")))
 
 
@@ -156,22 +156,22 @@ def _configs(inv: Inventory, views: list[MonitorView]) -> CheckRow:
         got_eps = [ep for _, ep in v.servers]
         got = [c for c, _ in v.servers if c in SHENZHEN]
         if got_eps[: len(exp_eps)] != exp_eps:
-            problems.append(msg("chk_loaded_lists", gateway=v.gateway,
-                                got=seq(got_eps, "→", msg("chk_nothing")), centres="→".join(got),
+            problems.append(msg("cc_loaded_lists", gateway=v.gateway,
+                                got=seq(got_eps, "→", msg("cc_nothing")), centres="→".join(got),
                                 expected="→".join(exp_eps)))
         else:
             seen.append(f"{v.gateway} {'→'.join(c for c, _ in expected)}")
     if problems:
-        return _row("R-APP-3", Status.FAIL, msg("chk_text", text=seq(problems)))
+        return _row("R-APP-3", Status.FAIL, msg("cc_text", text=seq(problems)))
     if not seen:
-        return _row("R-APP-3", Status.WARN, msg("chk_no_monitor"))
-    return _row("R-APP-3", Status.PASS, msg("chk_loaded_configs", configs=seq(seen)))
+        return _row("R-APP-3", Status.WARN, msg("cc_no_monitor"))
+    return _row("R-APP-3", Status.PASS, msg("cc_loaded_configs", configs=seq(seen)))
 
 
 def _bj_ports(inv: Inventory) -> CheckRow:
     dr = [c for c in inv.centres if c.role == "dr"]
     if not dr:
-        return _row("R-DR-2", Status.WARN, msg("chk_no_dr_centre"))
+        return _row("R-DR-2", Status.WARN, msg("cc_no_dr_centre"))
     services = sorted({gw.service_name for gw in inv.gateways if not gw.satellite_only})
     problems: list[Arg] = []
     ok: list[Arg] = []
@@ -179,12 +179,12 @@ def _bj_ports(inv: Inventory) -> CheckRow:
         for svc in services:
             ep = centre.services.get(svc)
             if ep is None:
-                problems.append(msg("chk_no_service", centre=centre.id, service=service(svc)))
+                problems.append(msg("cc_no_service", centre=centre.id, service=service(svc)))
                 continue
             err = tcp_answers(ep.address, ep.port)
-            port = msg("chk_port", centre=centre.id, service=service(svc), endpoint=str(ep))
-            (problems.append(msg("chk_port_error", port=port, error=Raw(err))) if err
+            port = msg("cc_port", centre=centre.id, service=service(svc), endpoint=str(ep))
+            (problems.append(msg("cc_port_error", port=port, error=Raw(err))) if err
              else ok.append(port))
     if problems:
-        return _row("R-DR-2", Status.FAIL, msg("chk_bj_silent", problems=seq(problems)))
-    return _row("R-DR-2", Status.PASS, msg("chk_answering", ports=seq(ok, ", ")))
+        return _row("R-DR-2", Status.FAIL, msg("cc_bj_silent", problems=seq(problems)))
+    return _row("R-DR-2", Status.PASS, msg("cc_answering", ports=seq(ok, ", ")))

@@ -154,21 +154,21 @@ def _row(target: Target, verdicts: Sequence[logrules.Verdict], read: tuple[str, 
     said = "; ".join(v.describe() for v in verdicts)
     read_said = f"[read: {', '.join(read) or 'nothing'}{'; ' + '; '.join(notes) if notes else ''}]"
     # the rules' own sentences quote the host's settings: shown as original text in zh
-    text: Arg = msg("chk_concat", a=Raw(said) if said else msg("chk_no_log"),
-                    b=msg("chk_space_raw", text=Raw(read_said)))
-    return row(CLAUSE, "live", status, msg("chk_host_role", host=target.host, role=_role(target.role), text=text),
+    text: Arg = msg("cc_concat", a=Raw(said) if said else msg("cc_no_log"),
+                    b=msg("cc_space_raw", text=Raw(read_said)))
+    return row(CLAUSE, "live", status, msg("cc_host_role", host=target.host, role=_role(target.role), text=text),
                host=target.host, days=None if days is None or days == math.inf else int(days), read=read,
                logs=tuple((v.subject, str(v.status), None if v.days is None or v.days == math.inf else int(v.days))
                           for v in verdicts))
 
 
 def _role(role: str) -> Msg:
-    return msg("chk_role_" + role.replace(" ", "_"))
+    return msg("cc_role_" + role.replace(" ", "_"))
 
 
 def _not_tested(host: str, role: str, why: Arg) -> CheckRow:
     return row(CLAUSE, "live", Status.NOT_TESTED,
-               msg("chk_host_role", host=host, role=_role(role), text=msg("chk_not_tested", why=why)), host=host)
+               msg("cc_host_role", host=host, role=_role(role), text=msg("cc_not_tested", why=why)), host=host)
 
 
 def targets(inv: Inventory) -> list[Target]:
@@ -204,21 +204,21 @@ def check_log_retention(inv: Inventory) -> list[CheckRow]:
             target = Target(t.host, t.role, t.logs,
                             tuple(syslog) if t.role == "gateway host" else (), t.declared)
             if t.role == "gateway host" and t.host in manual:
-                rows.append(_not_tested(t.host, t.role, msg("chk_why_manual")))
+                rows.append(_not_tested(t.host, t.role, msg("cc_why_manual")))
                 continue
             if hv.get("ansible_connection") == "local":
                 run: Run = _local
             elif t.host in topo.hosts:
                 run = _remote(pool, t.host)
             else:
-                rows.append(_not_tested(t.host, t.role, msg("chk_why_not_ssh")))
+                rows.append(_not_tested(t.host, t.role, msg("cc_why_not_ssh")))
                 continue
             try:
                 rows.append(judge_host(run, target, hv))
             except Exception as e:  # any failure to read is reported, not raised
-                rows.append(_not_tested(t.host, t.role, msg("chk_why_not_read", error=Raw(str(e)))))
+                rows.append(_not_tested(t.host, t.role, msg("cc_why_not_read", error=Raw(str(e)))))
     if inv.log_server is None:
-        rows.append(row(CLAUSE, "live", Status.NOT_TESTED, msg("chk_no_log_server")))
+        rows.append(row(CLAUSE, "live", Status.NOT_TESTED, msg("cc_no_log_server")))
     return rows
 
 

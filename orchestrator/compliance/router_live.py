@@ -119,35 +119,35 @@ def _row(clause: str, status: Status, message: Msg) -> CheckRow:
 
 def rows(readings: list[PortReading]) -> list[CheckRow]:
     def where(r: PortReading) -> Msg:
-        return msg("chk_where_port", line=r.line, router=r.router, interface=r.interface or "?")
+        return msg("cc_where_port", line=r.line, router=r.router, interface=r.interface or "?")
 
-    unread: list[Arg] = [msg("chk_port_not_read", where=where(r), error=Raw(r.error))
+    unread: list[Arg] = [msg("cc_port_not_read", where=where(r), error=Raw(r.error))
                          for r in readings if r.error]
-    switched: list[Arg] = [msg("chk_switched", where=where(r)) for r in readings
+    switched: list[Arg] = [msg("cc_switched", where=where(r)) for r in readings
                            if not r.error and r.layer3 is False]
-    unsaid_l3: list[Arg] = [msg("chk_unsaid", where=where(r)) for r in readings
+    unsaid_l3: list[Arg] = [msg("cc_unsaid", where=where(r)) for r in readings
                             if not r.error and r.layer3 is None]
     routed = [where(r) for r in readings if not r.error and r.layer3]
-    low: list[Arg] = [msg("chk_port_mbps", where=where(r), mbps=f"{r.mbps:g}") for r in readings
+    low: list[Arg] = [msg("cc_port_mbps", where=where(r), mbps=f"{r.mbps:g}") for r in readings
                       if not r.error and r.mbps is not None and r.mbps < MIN_MBPS]
-    unsaid_bw: list[Arg] = [msg("chk_no_bw", where=where(r)) for r in readings
+    unsaid_bw: list[Arg] = [msg("cc_no_bw", where=where(r)) for r in readings
                             if not r.error and r.mbps is None]
-    enough = [msg("chk_port_mbps_sp", where=where(r), mbps=f"{r.mbps:g}") for r in readings
+    enough = [msg("cc_port_mbps_sp", where=where(r), mbps=f"{r.mbps:g}") for r in readings
               if not r.error and r.mbps is not None and r.mbps >= MIN_MBPS]
     out = []
     if switched:
-        out.append(_row("R-NET-2b", Status.FAIL, msg("chk_dev_not_routed", items=seq(switched + unread))))
+        out.append(_row("R-NET-2b", Status.FAIL, msg("cc_dev_not_routed", items=seq(switched + unread))))
     elif unread or unsaid_l3:
-        tail: Arg = msg("chk_then_routed", items=seq(routed, ", ")) if routed else ""
-        out.append(_row("R-NET-2b", Status.WARN, msg("chk_concat", a=seq(unread + unsaid_l3), b=tail)))
+        tail: Arg = msg("cc_then_routed", items=seq(routed, ", ")) if routed else ""
+        out.append(_row("R-NET-2b", Status.WARN, msg("cc_concat", a=seq(unread + unsaid_l3), b=tail)))
     else:
-        out.append(_row("R-NET-2b", Status.PASS, msg("chk_dev_routed", items=seq(routed, ", "))))
+        out.append(_row("R-NET-2b", Status.PASS, msg("cc_dev_routed", items=seq(routed, ", "))))
     if low:
-        out.append(_row("R-NET-2a", Status.FAIL, msg("chk_dev_below", min=f"{MIN_MBPS:g}",
+        out.append(_row("R-NET-2a", Status.FAIL, msg("cc_dev_below", min=f"{MIN_MBPS:g}",
                                                      items=seq(low + unread))))
     elif unread or unsaid_bw:
-        tail = msg("chk_then_read", items=seq(enough, ", ")) if enough else ""
-        out.append(_row("R-NET-2a", Status.WARN, msg("chk_concat", a=seq(unread + unsaid_bw), b=tail)))
+        tail = msg("cc_then_read", items=seq(enough, ", ")) if enough else ""
+        out.append(_row("R-NET-2a", Status.WARN, msg("cc_concat", a=seq(unread + unsaid_bw), b=tail)))
     else:
-        out.append(_row("R-NET-2a", Status.PASS, msg("chk_dev_bw", items=seq(enough, ", "))))
+        out.append(_row("R-NET-2a", Status.PASS, msg("cc_dev_bw", items=seq(enough, ", "))))
     return out

@@ -20,7 +20,7 @@ from orchestrator.model.inventory import SHENZHEN, Gateway, Inventory
 
 MIN_MBPS = 2.0
 MIN_RETENTION_DAYS = 365
-NONE = Msg("chk_none")
+NONE = Msg("cc_none")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,48 +113,48 @@ def _net_1(inv: Inventory) -> CheckRow:
     by_centre = {c: sorted(ln.id for ln in terrestrial if ln.centre == c) for c in SHENZHEN}
     problems: list[Arg] = []
     if len(carriers) < 2:
-        problems.append(msg("chk_net1_few_carriers", n=str(len(carriers)),
+        problems.append(msg("cc_net1_few_carriers", n=str(len(carriers)),
                             carriers=seq(carriers, ", ", NONE)))
     for centre, lines in by_centre.items():
         if not lines:
-            problems.append(msg("chk_net1_no_line", centre=centre))
-    evidence = msg("chk_net1_evidence", carriers=seq(carriers, ", ", NONE),
-                   by_centre=seq(msg("chk_centre_lines", centre=c, lines=seq(ls, ", ", NONE))
+            problems.append(msg("cc_net1_no_line", centre=centre))
+    evidence = msg("cc_net1_evidence", carriers=seq(carriers, ", ", NONE),
+                   by_centre=seq(msg("cc_centre_lines", centre=c, lines=seq(ls, ", ", NONE))
                                  for c, ls in by_centre.items()))
     if problems:
-        return _row("R-NET-1", Status.FAIL, msg("chk_with_evidence", problems=seq(problems),
+        return _row("R-NET-1", Status.FAIL, msg("cc_with_evidence", problems=seq(problems),
                                                 evidence=evidence))
     return _row("R-NET-1", Status.PASS, evidence)
 
 
 def _net_2a(inv: Inventory) -> CheckRow:
-    low = [msg("chk_mbps", line=ln.id, mbps=f"{ln.mbps:g}") for ln in inv.lines if ln.mbps < MIN_MBPS]
+    low = [msg("cc_mbps", line=ln.id, mbps=f"{ln.mbps:g}") for ln in inv.lines if ln.mbps < MIN_MBPS]
     if low:
-        return _row("R-NET-2a", Status.FAIL, msg("chk_below_mbps", min=f"{MIN_MBPS:g}", lines=seq(low, ", ")))
+        return _row("R-NET-2a", Status.FAIL, msg("cc_below_mbps", min=f"{MIN_MBPS:g}", lines=seq(low, ", ")))
     return _row("R-NET-2a", Status.PASS,
-                msg("chk_text", text=seq((msg("chk_mbps", line=ln.id, mbps=f"{ln.mbps:g}") for ln in inv.lines),
-                                         ", ", msg("chk_no_lines"))))
+                msg("cc_text", text=seq((msg("cc_mbps", line=ln.id, mbps=f"{ln.mbps:g}") for ln in inv.lines),
+                                         ", ", msg("cc_no_lines"))))
 
 
 def _net_2b(inv: Inventory) -> CheckRow:
-    bad = [msg("chk_port_layer", line=ln.id, layer=str(ln.port_layer)) for ln in inv.lines if ln.port_layer != 3]
+    bad = [msg("cc_port_layer", line=ln.id, layer=str(ln.port_layer)) for ln in inv.lines if ln.port_layer != 3]
     if bad:
-        return _row("R-NET-2b", Status.FAIL, msg("chk_not_routed", lines=seq(bad, ", ")))
-    return _row("R-NET-2b", Status.PASS, msg("chk_lines_l3", n=str(len(inv.lines))))
+        return _row("R-NET-2b", Status.FAIL, msg("cc_not_routed", lines=seq(bad, ", ")))
+    return _row("R-NET-2b", Status.PASS, msg("cc_lines_l3", n=str(len(inv.lines))))
 
 
 def _net_2c(inv: Inventory) -> CheckRow:
     sat = [ln.id for ln in inv.lines if ln.medium == "satellite-oneway"]
     mcast = [ln.id for ln in inv.lines if ln.medium == "multicast-terrestrial"]
-    feed: Arg = msg("chk_feed_on", line=inv.multicast.line) if inv.multicast and inv.multicast.line else ""
+    feed: Arg = msg("cc_feed_on", line=inv.multicast.line) if inv.multicast and inv.multicast.line else ""
     if sat:
         if inv.multicast and inv.multicast.line and inv.multicast.line not in sat:
             return _row("R-NET-2c", Status.WARN,
-                        msg("chk_sat_feed_elsewhere", sat=seq(sat, ", "), line=inv.multicast.line))
-        return _row("R-NET-2c", Status.PASS, msg("chk_sat", sat=seq(sat, ", "), feed=feed))
+                        msg("cc_sat_feed_elsewhere", sat=seq(sat, ", "), line=inv.multicast.line))
+        return _row("R-NET-2c", Status.PASS, msg("cc_sat", sat=seq(sat, ", "), feed=feed))
     if mcast:
-        return _row("R-NET-2c", Status.WARN, msg("chk_mcast_only", lines=seq(mcast, ", ")))
-    return _row("R-NET-2c", Status.FAIL, msg("chk_no_sat"))
+        return _row("R-NET-2c", Status.WARN, msg("cc_mcast_only", lines=seq(mcast, ", ")))
+    return _row("R-NET-2c", Status.FAIL, msg("cc_no_sat"))
 
 
 def _app_3(inv: Inventory, lab_state: Path | None) -> CheckRow:
@@ -165,38 +165,38 @@ def _app_3(inv: Inventory, lab_state: Path | None) -> CheckRow:
             expected = [cid for cid, _ in inv.server_order(gw)]
             expected_eps = {(cid, str(ep)) for cid, ep in inv.server_order(gw)}
         except (KeyError, ValueError) as e:
-            problems.append(msg("chk_no_server_list", gateway=gw.id, error=Raw(str(e))))
+            problems.append(msg("cc_no_server_list", gateway=gw.id, error=Raw(str(e))))
             continue
-        source: Arg = "server_order" if gw.server_order else msg("chk_from_id")
+        source: Arg = "server_order" if gw.server_order else msg("cc_from_id")
         order = "→".join(expected)
         if gw.config_adapter is not None or gw.config_format not in (None, "lab-xml"):
             # a vendor's own format: not drill's XML to read here (issue 15); the gate reads
             # the order the gateway loaded from its monitor
-            notes.append(msg("chk_vendor_not_read", gateway=gw.id, order=order, source=source))
+            notes.append(msg("cc_vendor_not_read", gateway=gw.id, order=order, source=source))
             continue
         path = config_path(inv, gw, lab_state)
         if path is None:
-            notes.append(msg("chk_order_source", gateway=gw.id, order=order, source=source))
+            notes.append(msg("cc_order_source", gateway=gw.id, order=order, source=source))
             continue
         try:
             servers = read_server_list(path, inv)
         except (OSError, ET.ParseError) as e:
-            problems.append(msg("chk_unreadable_list", gateway=gw.id, path=str(path), error=Raw(str(e))))
+            problems.append(msg("cc_unreadable_list", gateway=gw.id, path=str(path), error=Raw(str(e))))
             continue
         got = [cid for cid, _ in servers]
         shenzhen = [c for c in got if c in SHENZHEN]
         found = list(dict.fromkeys(shenzhen))
         if found != expected:
-            problems.append(msg("chk_lists_expected", gateway=gw.id, file=path.name,
-                                got=seq(got, "→", msg("chk_nothing")), expected=order))
+            problems.append(msg("cc_lists_expected", gateway=gw.id, file=path.name,
+                                got=seq(got, "→", msg("cc_nothing")), expected=order))
         elif not expected_eps <= {(c, ep) for c, ep in servers}:
-            problems.append(msg("chk_addresses_differ", gateway=gw.id, file=path.name,
+            problems.append(msg("cc_addresses_differ", gateway=gw.id, file=path.name,
                                 service=service(gw.service_name)))
         else:
-            notes.append(msg("chk_order_source", gateway=gw.id, order="→".join(found), source=path.name))
+            notes.append(msg("cc_order_source", gateway=gw.id, order="→".join(found), source=path.name))
     if problems:
-        return _row("R-APP-3", Status.FAIL, msg("chk_text", text=seq(problems)))
-    return _row("R-APP-3", Status.PASS, msg("chk_text", text=seq(notes, "; ", msg("chk_no_gateways"))))
+        return _row("R-APP-3", Status.FAIL, msg("cc_text", text=seq(problems)))
+    return _row("R-APP-3", Status.PASS, msg("cc_text", text=seq(notes, "; ", msg("cc_no_gateways"))))
 
 
 def _app_5(raw_ids: Iterable[str]) -> CheckRow:
@@ -204,20 +204,20 @@ def _app_5(raw_ids: Iterable[str]) -> CheckRow:
     dups = sorted(i for i, n in counts.items() if n > 1)
     if dups:
         return _row("R-APP-5", Status.FAIL,
-                    msg("chk_duplicate_ids", ids=seq((f"{i} ×{counts[i]}" for i in dups), ", ")))
-    return _row("R-APP-5", Status.PASS, msg("chk_unique_ids", n=str(len(counts))))
+                    msg("cc_duplicate_ids", ids=seq((f"{i} ×{counts[i]}" for i in dups), ", ")))
+    return _row("R-APP-5", Status.PASS, msg("cc_unique_ids", n=str(len(counts))))
 
 
 def _dr_2(inv: Inventory, dr_cutover: frozenset[str]) -> CheckRow:
     sat = [gw.id for gw in inv.gateways if gw.satellite_only]
     in_cutover = sorted(g for g in sat if g in dr_cutover or getattr(inv.gateway(g), "dr_cutover", False))
     if in_cutover:
-        return _row("R-DR-2", Status.FAIL, msg("chk_sat_in_cutover", ids=seq(in_cutover, ", ")))
+        return _row("R-DR-2", Status.FAIL, msg("cc_sat_in_cutover", ids=seq(in_cutover, ", ")))
     if not any(c.role == "dr" for c in inv.centres):
-        return _row("R-DR-2", Status.WARN, msg("chk_no_dr"))
+        return _row("R-DR-2", Status.WARN, msg("cc_no_dr"))
     if sat:
-        return _row("R-DR-2", Status.PASS, msg("chk_sat_no_bj", ids=seq(sat, ", ")))
-    return _row("R-DR-2", Status.PASS, msg("chk_no_sat_gw"))
+        return _row("R-DR-2", Status.PASS, msg("cc_sat_no_bj", ids=seq(sat, ", ")))
+    return _row("R-DR-2", Status.PASS, msg("cc_no_sat_gw"))
 
 
 def _archive(inv: Inventory) -> CheckRow:
@@ -225,8 +225,8 @@ def _archive(inv: Inventory) -> CheckRow:
     and is read live (orchestrator/compliance/log_hosts.py)."""
     if inv.retention_days < MIN_RETENTION_DAYS:
         return _row(ARCHIVE, Status.FAIL,
-                    msg("chk_retention_low", days=str(inv.retention_days), min=str(MIN_RETENTION_DAYS)))
-    return _row(ARCHIVE, Status.PASS, msg("chk_retention", days=str(inv.retention_days)))
+                    msg("cc_retention_low", days=str(inv.retention_days), min=str(MIN_RETENTION_DAYS)))
+    return _row(ARCHIVE, Status.PASS, msg("cc_retention", days=str(inv.retention_days)))
 
 
 # --- configs -------------------------------------------------------------------------

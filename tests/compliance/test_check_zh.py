@@ -89,9 +89,9 @@ def test_router_rows_say_a_devices_own_text_as_original(tmp_path):
 
 
 def test_message_parts_render_per_language():
-    m = msg("chk_centre_lines", centre="FT", lines=seq(["a", "b"], ", ", msg("chk_none")))
+    m = msg("cc_centre_lines", centre="FT", lines=seq(["a", "b"], ", ", msg("cc_none")))
     assert m.render("en") == "FT: a, b" and m.render("zh") == "中心 FT：a、b"
-    assert msg("chk_centre_lines", centre="NF", lines=seq([], ", ", msg("chk_none"))).render("zh") == "中心 NF：无"
+    assert msg("cc_centre_lines", centre="NF", lines=seq([], ", ", msg("cc_none"))).render("zh") == "中心 NF：无"
     assert Raw("Errno 111").render("en") == "Errno 111"
     assert Raw("Errno 111").render("zh") == '原文："Errno 111"'
 
