@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.compliance import logrules
-from orchestrator.compliance.clauses import Arg, CheckRow, Msg, Raw, Status, msg, row
+from orchestrator.compliance.clauses import Arg, CheckRow, Msg, Raw, Status, msg, row, seq
 from orchestrator.model.inventory import Inventory
 
 CLAUSE = "R-SEC-2"
@@ -115,15 +115,16 @@ def judge_host(run: Run, target: Target, hv: Mapping[str, Any]) -> CheckRow:
         extra.append(logrules.declared_rule(target.declared[0], d.path, d.text, d.why))
     verdicts = [logrules.judge(log, logrules.rules_for(log, stanzas, cleanups) + extra)
                 for log in (*target.logs, *present)]
-    notes = [f"{f.path} {f.why}" for f in (*rotate[:1], *journal[:1], *declared) if f.text is None]
+    notes: list[Arg] = [msg(f"cc_file_{f.why}", path=f.path)
+                        for f in (*rotate[:1], *journal[:1], *declared) if f.text is None]
     jrule = logrules.journald_rule([(f.path, f.text) for f in journal if f.text is not None])
     if jrule is not None and jrule.days is not None and jrule.days < logrules.MIN_DAYS:
         verdicts.append(logrules.judge("journal", [jrule]))
     elif jrule is not None:  # a limit of a year or more: journald's size limits may still remove it
-        notes.append(f"journal: {jrule.text} ({jrule.source}; size limits not judged)")
+        notes.append(msg("cc_journal_note", text=Raw(jrule.text), source=jrule.source))
     absent = [p for p in target.optional if p not in present]
     if absent:
-        notes.append(f"absent: {', '.join(absent)}")
+        notes.append(msg("cc_absent", paths=seq(absent, ", ")))
     read = tuple(f.path for f in (*rotate, *journal, *crons, *declared) if f.text is not None)
     return _row(target, verdicts, read, notes)
 
@@ -141,7 +142,7 @@ def _paths(value: Any, default: list[str]) -> list[str]:
 
 
 def _row(target: Target, verdicts: Sequence[logrules.Verdict], read: tuple[str, ...],
-         notes: list[str]) -> CheckRow:
+         notes: list[Arg]) -> CheckRow:
     statuses = {v.status for v in verdicts}
     if Status.FAIL in statuses:
         status = Status.FAIL
@@ -151,11 +152,10 @@ def _row(target: Target, verdicts: Sequence[logrules.Verdict], read: tuple[str, 
         status = Status.PASS
     known = [v.days for v in verdicts if v.days is not None]
     days = min(known) if known else None
-    said = "; ".join(v.describe() for v in verdicts)
-    read_said = f"[read: {', '.join(read) or 'nothing'}{'; ' + '; '.join(notes) if notes else ''}]"
-    # the rules' own sentences quote the host's settings: shown as original text in zh
-    text: Arg = msg("cc_concat", a=Raw(said) if said else msg("cc_no_log"),
-                    b=msg("cc_space_raw", text=Raw(read_said)))
+    said = seq((v.described() for v in verdicts), "; ", msg("cc_no_log"))
+    tail = msg("cc_read_tail", files=seq(read, ", ", msg("cc_nothing")),
+               notes=msg("cc_notes", notes=seq(notes)) if notes else "")
+    text: Arg = msg("cc_concat", a=said, b=tail)
     return row(CLAUSE, "live", status, msg("cc_host_role", host=target.host, role=_role(target.role), text=text),
                host=target.host, days=None if days is None or days == math.inf else int(days), read=read,
                logs=tuple((v.subject, str(v.status), None if v.days is None or v.days == math.inf else int(v.days))

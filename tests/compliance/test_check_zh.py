@@ -30,7 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "cli"))
 from test_zh_terminal import prose
 
 IDS = {*TITLES, "CT", "CU", "CS", "FT", "NF", "BJ", "ct-ft", "cu-nf", "ct-nf", "sat-1", "W000000T",
-       "W00001TF", "W000001T", "W00002TF", "W00003TF", "W00004JS", "W00005TF", "r1", "r2", "GE0/0/1", "lab"}
+       "W00001TF", "W000001T", "W00002TF", "W00003TF", "W00004JS", "W00005TF", "r1", "r2", "GE0/0/1", "lab",
+       "gw1", "gw2", "manual"}
 
 
 def _english(text: str) -> list[str]:
@@ -106,3 +107,24 @@ def test_history_of_an_empty_archive(tmp_path, lang):
         assert main(["history", "--lang", lang, "--reports", str(tmp_path)]) == 0
     assert out.getvalue().strip() == ("归档中没有演练记录" if lang == "zh" else "no runs in the archive")
     assert err.getvalue().startswith("归档目录：" if lang == "zh" else "archive: ")
+
+
+def test_log_retention_rows_read_in_chinese_with_the_settings_quoted():
+    from orchestrator.compliance import logrules
+    from orchestrator.compliance.clauses import msg
+    from orchestrator.compliance.log_hosts import Target, _not_tested, _row
+
+    rule = logrules.Rule("logrotate", "/etc/logrotate.conf:3", 28.0, "rotate 4 × weekly = 28 days")
+    verdicts = [logrules.judge("/var/log/gw.log", [rule]), logrules.judge("/var/log/x.log", [])]
+    notes = [msg("cc_file_missing", path="/etc/systemd/journald.conf"), msg("cc_absent", paths="/var/log/syslog")]
+    row = _row(Target("gw1", "gateway host", ("/var/log/gw.log",)), verdicts, ("/etc/logrotate.conf",), notes)
+    assert row.evidence == ("gw1 (gateway host): /var/log/gw.log: kept 28 days < 365: rotate 4 × weekly = 28 days "
+                            "(/etc/logrotate.conf:3); /var/log/x.log: no logrotate stanza or cleanup names it; how "
+                            "long it is kept is not known [read: /etc/logrotate.conf; /etc/systemd/journald.conf "
+                            "missing; absent: /var/log/syslog]"), row.evidence
+    zh = row.evidence_in("zh")
+    assert zh.startswith("gw1（网关主机）：/var/log/gw.log：保存 28 天，少于 365 天：原文：\"rotate 4"), zh
+    assert _english(zh) == [] and row.status_in("zh") == "未通过", zh
+    manual = _not_tested("gw2", "gateway host", msg("cc_why_manual"))
+    assert manual.evidence == "gw2 (gateway host): not tested: driver manual (no host drill logs in to)"
+    assert _english(manual.evidence_in("zh")) == [], manual.evidence_in("zh")
