@@ -170,9 +170,9 @@ def due(drill_id: str | None, pending: bool, inventory: str, project: Path | Non
         _print_targets(verdicts, lang)
     if pending:
         if not any(cadence.pending(v) for v in verdicts):
-            raise ObjectiveFailed("nothing pending: " + ", ".join(
-                f"{v.drill.id} passed this period ({v.last_pass.run_id if v.last_pass else '-'})"
-                for v in verdicts))
+            raise ObjectiveFailed(label(lang, "due_nothing_pending", drills=("；" if lang == "zh" else ", ").join(
+                label(lang, "due_passed_period", drill=v.drill.id,
+                      run=v.last_pass.run_id if v.last_pass else "-") for v in verdicts)))
         return
     late = [v.drill.id for v in verdicts if v.overdue]
     late += _overdue_followups(archive, inv.environment.timezone, as_json, lang)

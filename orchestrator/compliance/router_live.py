@@ -24,6 +24,9 @@ from orchestrator.compliance.clauses import Arg, CheckRow, Msg, Raw, Status, msg
 from orchestrator.model.inventory import Inventory
 
 MIN_MBPS = 2.0  # as compliance.static (R-NET-2a)
+NOT_READ = "the device was not read"
+NO_INTERFACE = "no `interface` in the inventory"
+_OWN = {NOT_READ: "cc_dev_not_read", NO_INTERFACE: "cc_no_interface"}  # drill's words; else the device's
 TIMEOUT_S = 180.0
 
 
@@ -85,9 +88,9 @@ def read_ports(inventory_path: Path, inv: Inventory, playbooks: Path) -> list[Po
         got = found.get(ln.id)
         if got is None:
             out.append(PortReading(ln.id, ln.router, ln.interface, None, None,
-                                   error=failed or "the device was not read"))
+                                   error=failed or NOT_READ))
         elif got.get("interface") is None:
-            out.append(PortReading(ln.id, ln.router, None, None, None, error="no `interface` in the inventory"))
+            out.append(PortReading(ln.id, ln.router, None, None, None, error=NO_INTERFACE))
         else:
             mbps = got.get("mbps")
             out.append(PortReading(ln.id, ln.router, got["interface"], got.get("layer3"),
@@ -121,7 +124,8 @@ def rows(readings: list[PortReading]) -> list[CheckRow]:
     def where(r: PortReading) -> Msg:
         return msg("cc_where_port", line=r.line, router=r.router, interface=r.interface or "?")
 
-    unread: list[Arg] = [msg("cc_port_not_read", where=where(r), error=Raw(r.error))
+    unread: list[Arg] = [msg("cc_port_not_read", where=where(r),
+                             error=msg(_OWN[r.error]) if r.error in _OWN else Raw(r.error))
                          for r in readings if r.error]
     switched: list[Arg] = [msg("cc_switched", where=where(r)) for r in readings
                            if not r.error and r.layer3 is False]

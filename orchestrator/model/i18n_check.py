@@ -93,6 +93,8 @@ CHECK: dict[str, tuple[str, str]] = {
     # live: the routers' ports (R-NET-2a/2b)
     "cc_where_port": ("{line}（路由器 {router} 接口 {interface}）", "{line} ({router} {interface})"),
     "cc_port_not_read": ("{where}：未读取：{error}", "{where}: not read: {error}"),
+    "cc_dev_not_read": ("未读取到该设备", "the device was not read"),
+    "cc_no_interface": ("主机清单（Inventory）未写明 `interface`", "no `interface` in the inventory"),
     "cc_switched": ("{where}：交换（二层）端口", "{where}: switched port"),
     "cc_unsaid": ("{where}：设备未显示端口类型", "{where}: the device did not say"),
     "cc_port_mbps": ("{where}：{mbps} Mbps", "{where}: {mbps} Mbps"),
@@ -161,6 +163,8 @@ CHECK: dict[str, tuple[str, str]] = {
     "due_col_owner": ("负责人", "owner"),
     "due_col_fu_due": ("截止日期", "due"),
     "due_overdue": ("已逾期：{ids}", "overdue: {ids}"),
+    "due_nothing_pending": ("本期无待演练项：{drills}", "nothing pending: {drills}"),
+    "due_passed_period": ("{drill} 本期已通过（{run}）", "{drill} passed this period ({run})"),
     # drill history
     "hist_none": ("归档中没有演练记录", "no runs in the archive"),
     "hist_col_run": ("演练编号", "run"),
