@@ -110,15 +110,20 @@ TREND_RUNS = 40
 TEST_MARK = "[test]"  # a run that is not evidence (lab, test bed, rehearsal), explained below the tables
 
 
-def history_table(runs: list[HistoryRow], last: int = 20) -> str:
+def history_table(runs: list[HistoryRow], last: int = 20, lang: str = "en") -> str:
     """One table per drill: its newest `last` runs (0: all), then the RTO trend across runs."""
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
     from tabulate import tabulate
 
+    from orchestrator.model.i18n import LABELS
+
+    def say(key: str, **kw: object) -> str:
+        return LABELS[key][0 if lang == "zh" else 1].format(**kw)
+
     if not runs:
-        return "no runs in the archive"
+        return say("hist_none")
     blocks = []
     for drill in sorted({r.drill for r in runs}):
         every = [r for r in runs if r.drill == drill]
@@ -128,22 +133,27 @@ def history_table(runs: list[HistoryRow], last: int = 20) -> str:
         for r in mine:
             local = datetime.fromtimestamp(r.started_ns / 1e9, ZoneInfo(r.timezone))
             params = " ".join(f"{k}={v}" for k, v in sorted(r.params.items())) or "—"
-            env = r.environment if r.evidence else f"{r.environment} {TEST_MARK}"
-            rows.append([r.run_id, local.strftime("%Y-%m-%d %H:%M %Z"), env,
-                         r.operator or "—", params, r.status.upper(),
+            env = r.environment if r.evidence else f"{r.environment} {say('hist_test_mark')}"
+            status = say(f"hist_status_{r.status}") if f"hist_status_{r.status}" in LABELS else r.status.upper()
+            offset = local.strftime("%z")  # zh: UTC+08:00, not an English zone abbreviation
+            start = local.strftime("%Y-%m-%d %H:%M ") + (f"UTC{offset[:3]}:{offset[3:]}" if lang == "zh"
+                                                         else local.strftime("%Z"))
+            rows.append([r.run_id, start, env, r.operator or "—", params, status,
                          *[f"{r.rto_s[s]:.3f}" if s in r.rto_s else "—" for s in services]])
-        table = tabulate(rows, headers=["run", "start", "env", "operator", "parameters", "verdict",
-                                        *[f"RTO {s} (s)" for s in services]])
+        headers = [say(f"hist_col_{c}") for c in ("run", "start", "env", "operator", "params", "verdict")]
+        headers += [say("hist_col_rto", service=LABELS[f"svc_{s}"][0] if lang == "zh" and f"svc_{s}" in LABELS
+                        else s) for s in services]
+        table = tabulate(rows, headers=headers)
         measured = [r for r in every if r.measured]
         worst = [r.worst_rto_s for r in measured[-TREND_RUNS:]]
-        line = (f"RTO trend (worst per run, last {len(worst)} measured passed/failed runs, "
-                f"oldest → newest): {trend(worst)}")
+        line = say("hist_trend", n=len(worst), trend=trend(worst))
         nums = [w for w in worst if w is not None]
         if len(nums) >= 2:
-            line += f"  last {nums[-1]:.3f} s vs previous {nums[-2]:.3f} s ({nums[-1] - nums[-2]:+.3f} s)"
-        shown = f", newest {len(mine)} shown" if len(mine) < len(every) else ""
-        count = f"{len(every)} run{'s' if len(every) != 1 else ''}{shown}"
-        blocks.append(f"{drill} ({count})\n{table}\n{line}")
+            line += say("hist_trend_last", last=f"{nums[-1]:.3f}", previous=f"{nums[-2]:.3f}",
+                        delta=f"{nums[-1] - nums[-2]:+.3f}")
+        shown = say("hist_shown", n=len(mine)) if len(mine) < len(every) else ""
+        count = say("hist_runs_one" if len(every) == 1 else "hist_runs_many", n=len(every))
+        blocks.append(f"{say('hist_block', drill=drill, count=count, shown=shown)}\n{table}\n{line}")
     if any(not r.evidence for r in runs):
-        blocks.append(f"{TEST_MARK} test environment, not evidence for filing")
+        blocks.append(say("hist_test_note"))
     return "\n\n".join(blocks)

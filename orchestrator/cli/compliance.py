@@ -70,17 +70,45 @@ def check(inventory: str, project: Path | None, as_json: bool, live: bool | None
     if as_json:
         click.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
     else:
-        rows = [(r.clause, r.part, str(r.status).upper(), r.title(lang), r.evidence)
-                for r in report.rows]
+        rows = [(r.clause, _part(r.part, lang), r.status_in(lang), r.title(lang),
+                 _wrap_zh(r.evidence_in(lang), 70) if lang == "zh" else r.evidence) for r in report.rows]
         from orchestrator.cli._console import label
 
         headers = [label(lang, f"check_col_{c}") for c in ("clause", "part", "status", "requirement",
                                                            "evidence")]
-        click.echo(tabulate(rows, headers=headers, maxcolwidths=[None, None, None, 28, 70]))
+        widths = [None, None, None, 28, None if lang == "zh" else 70]  # zh: wrapped at its separators
+        click.echo(tabulate(rows, headers=headers, maxcolwidths=widths))
     if not report.ok:
+        from orchestrator.cli._console import label
+
+        clauses = ", ".join(report.failed())
         if not as_json:
-            click.echo(f"\nfailed: {', '.join(report.failed())}", err=True)
-        raise ObjectiveFailed(f"readiness check failed: {', '.join(report.failed())}")
+            click.echo("\n" + label(lang, "cc_failed", clauses=clauses), err=True)
+        raise ObjectiveFailed(label(lang, "cc_readiness_failed", clauses=clauses))
+
+
+def _wrap_zh(text: str, width: int) -> str:
+    """Chinese evidence in lines of at most `width` columns, broken after a separator
+    (、；，：or a space) so an id is never cut in two (textwrap breaks only at spaces)."""
+    import unicodedata
+
+    def cols(s: str) -> int:
+        return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in s)
+
+    lines, line = [], ""
+    for token in re.findall(r"[^、；，： ]*[、；，： ]?", text):
+        if line and cols(line + token) > width:
+            lines.append(line.rstrip())
+            line = ""
+        line += token
+    return "\n".join([*lines, line.rstrip()])
+
+
+def _part(part: str, lang: str) -> str:
+    """static | live, in zh 静态 | 实时 (the table's part column)."""
+    from orchestrator.cli._console import label
+
+    return label(lang, f"check_part_{part}")
 
 
 @click.command("due")
@@ -94,8 +122,9 @@ def check(inventory: str, project: Path | None, as_json: bool, live: bool | None
 @reports_option
 @json_option
 @include_test_option
+@lang_option
 def due(drill_id: str | None, pending: bool, inventory: str, project: Path | None,
-        reports: Path | None, as_json: bool, include_test: bool) -> None:
+        reports: Path | None, as_json: bool, include_test: bool, lang: str | None) -> None:
     """Each drill's last passing run, next due date, and whether it is overdue; per target
     (each carrier, centre or line a drill takes as parameter), whether it is done this
     period or DUE. Only production runs count unless --include-test.
@@ -105,71 +134,83 @@ def due(drill_id: str | None, pending: bool, inventory: str, project: Path | Non
     from tabulate import tabulate
 
     from orchestrator.archive.runs import counted, scan_runs
+    from orchestrator.cli._console import label
     from orchestrator.compliance import cadence
     from orchestrator.compliance.coverage import target_values
     from orchestrator.config.project import drill_home, find_project
     from orchestrator.errors import InputError, ObjectiveFailed, Problem
 
-    inv = _load_inventory(inventory_path(project, inventory))
+    inv_path = inventory_path(project, inventory)
+    inv = _load_inventory(inv_path)
+    lang = resolve_lang(lang, inv_path)
     proj = find_project(project)
     drills = cadence.load_drill_cadences(proj.drills_dir)
     if drill_id is not None:
         drills = [d for d in drills if d.id == drill_id]
         if not drills:
             raise InputError(Problem(drill_id, None, "DRILL_ID", "no such drill in the project"))
-    every = scan_runs(archive_dir(project, reports), environment=inv.environment.name,
-                      cache_dir=drill_home() / "cache")
+    archive = archive_dir(project, reports, lang=lang)
+    every = scan_runs(archive, environment=inv.environment.name, cache_dir=drill_home() / "cache")
     # A scheduled unit of a lab or test environment (--pending) is satisfied by that
     # environment's own runs; a production one only by evidence.
     runs = counted(every, include_test or (pending and inv.environment.kind != "production"))
     verdicts = cadence.due(drills, runs, timezone=inv.environment.timezone, now=_now(),
                            target_values=target_values(inv))
-    _hidden_note(len(every) - len(runs))
+    _hidden_note(len(every) - len(runs), lang)
     if as_json:
         click.echo(json.dumps([v.to_json() for v in verdicts], ensure_ascii=False, indent=2))
     elif not pending:
-        rows = [(v.drill.id, v.drill.cadence, _run_ref(v.last_pass) if v.last_pass else "never",
+        rows = [(v.drill.id, _cadence(v.drill.cadence, lang),
+                 _run_ref(v.last_pass, lang) if v.last_pass else label(lang, "due_never"),
                  f"{v.last_pass_at:%Y-%m-%d %H:%M}" if v.last_pass_at else "-",
-                 f"{v.due_by:%Y-%m-%d}", v.status.upper()) for v in verdicts]
-        click.echo(tabulate(rows, headers=["drill", "cadence", "last passing run",
-                                           f"at ({inv.environment.timezone})", "due by", "status"]))
-        _print_targets(verdicts)
+                 f"{v.due_by:%Y-%m-%d}", label(lang, f"due_status_{v.status}")) for v in verdicts]
+        headers = [label(lang, f"due_col_{c}", tz=inv.environment.timezone)
+                   for c in ("drill", "cadence", "last", "at", "due_by", "status")]
+        click.echo(tabulate(rows, headers=headers))
+        _print_targets(verdicts, lang)
     if pending:
         if not any(cadence.pending(v) for v in verdicts):
-            raise ObjectiveFailed("nothing pending: " + ", ".join(
-                f"{v.drill.id} passed this period ({v.last_pass.run_id if v.last_pass else '-'})"
-                for v in verdicts))
+            raise ObjectiveFailed(label(lang, "due_nothing_pending", drills=("；" if lang == "zh" else ", ").join(
+                label(lang, "due_passed_period", drill=v.drill.id,
+                      run=v.last_pass.run_id if v.last_pass else "-") for v in verdicts)))
         return
     late = [v.drill.id for v in verdicts if v.overdue]
-    late += _overdue_followups(archive_dir(project, reports), inv.environment.timezone, as_json)
+    late += _overdue_followups(archive, inv.environment.timezone, as_json, lang)
     if late:
-        raise ObjectiveFailed(f"overdue: {', '.join(late)}")
+        raise ObjectiveFailed(label(lang, "due_overdue", ids=("、" if lang == "zh" else ", ").join(late)))
 
 
-TEST_NOTE = "[test environment, not evidence for filing]"
+def _cadence(cadence: str, lang: str) -> str:
+    from orchestrator.model.i18n import LABELS
+
+    texts = LABELS.get(f"cad_{cadence}")
+    return texts[0] if texts and lang == "zh" else cadence
 
 
-def _run_ref(run) -> str:
-    return run.run_id if run.evidence else f"{run.run_id} {TEST_NOTE}"
+def _run_ref(run, lang: str = "en") -> str:
+    from orchestrator.cli._console import label
+
+    return run.run_id if run.evidence else f"{run.run_id} {label(lang, 'due_test_note')}"
 
 
-def _print_targets(verdicts) -> None:
+def _print_targets(verdicts, lang: str = "en") -> None:
     """Per target: `DUE carrier-outage carrier=CU`, or DONE with the run that did it."""
+    from orchestrator.cli._console import label
+
     lines = []
     for v in verdicts:
         for t in v.targets:
-            head = f"{t.status.upper()} {v.drill.id} {t.label}"
+            kw = {"status": label(lang, f"due_status_{t.status}"), "drill": v.drill.id, "target": t.label}
             if t.last_pass is None:
-                lines.append(f"{head} (no pass yet)")
-            elif t.status == "done":
-                lines.append(f"{head} by {_run_ref(t.last_pass)} ({t.last_pass_at:%Y-%m-%d})")
+                lines.append(label(lang, "due_target_none", **kw))
             else:
-                lines.append(f"{head} (last pass {_run_ref(t.last_pass)} ({t.last_pass_at:%Y-%m-%d}))")
+                lines.append(label(lang, "due_target_done" if t.status == "done" else "due_target_due", **kw,
+                                   run=_run_ref(t.last_pass, lang), date=f"{t.last_pass_at:%Y-%m-%d}"))
     if lines:
-        click.echo("\nper target, this period:\n" + "\n".join(lines))
+        click.echo("\n" + label(lang, "due_targets") + "\n" + "\n".join(lines))
 
 
-def _overdue_followups(archive: Path, timezone: str, as_json: bool) -> list[str]:
+def _overdue_followups(archive: Path, timezone: str, as_json: bool, lang: str = "en") -> list[str]:
     """Open follow-ups (`drill review`) past their due date, printed as a table; their ids."""
     from zoneinfo import ZoneInfo
 
@@ -181,9 +222,12 @@ def _overdue_followups(archive: Path, timezone: str, as_json: bool) -> list[str]
     today = _now().astimezone(ZoneInfo(timezone)).date().isoformat()
     late = overdue(follow_ups(archive_reviews(archive)), today)
     if late and not as_json:
-        click.echo("\noverdue follow-ups:")
+        from orchestrator.cli._console import label
+
+        click.echo("\n" + label(lang, "due_followups"))
         click.echo(tabulate([(f.item.id, f.item.action, f.item.owner, f.item.due) for f in late],
-                            headers=["follow-up", "action", "owner", "due"]))
+                            headers=[label(lang, f"due_col_{c}")
+                                     for c in ("followup", "action", "owner", "fu_due")]))
     return [f.item.id for f in late]
 
 
@@ -366,7 +410,7 @@ def coverage(year: int, inventory: str, project: Path | None, reports: Path | No
     inv_path = inventory_path(project, inventory)
     lang = resolve_lang(lang, inv_path)
     inv = _load_inventory(inv_path)
-    report = cov.build(archive_dir(project, reports), year, targets=cov.inventory_targets(inv),
+    report = cov.build(archive_dir(project, reports, lang=lang), year, targets=cov.inventory_targets(inv),
                        environment=inv.environment.name, timezone=inv.environment.timezone,
                        now=_now(), include_test=include_test, cache_dir=drill_home() / "cache")
     _hidden_note(report.hidden_test, lang)

@@ -6,7 +6,15 @@ from pathlib import Path
 
 import click
 
-from orchestrator.cli._options import archive_dir, json_option, project_option, report_lang, reports_option
+from orchestrator.cli._options import (
+    archive_dir,
+    json_option,
+    lang_option,
+    project_option,
+    report_lang,
+    reports_option,
+    resolve_lang,
+)
 
 
 @click.command()
@@ -98,8 +106,9 @@ def _refuse_sealed(run_dir: Path, out: Path | None) -> None:
 @click.option("--include-test", is_flag=True,
               help="Also list lab, test-bed and rehearsal runs, labelled \"test environment, not "
                    "evidence for filing\" (default: production runs only).")
+@lang_option
 def history(drill_id: str | None, last: int, as_json: bool, reports: Path | None,
-            project: Path | None, include_test: bool) -> None:
+            project: Path | None, include_test: bool, lang: str | None) -> None:
     """List past runs per drill, with the RTO trend across runs (production runs only
     unless --include-test).
 
@@ -109,19 +118,20 @@ def history(drill_id: str | None, last: int, as_json: bool, reports: Path | None
     from dataclasses import asdict
 
     from orchestrator.archive.history import history_table, scan
+    from orchestrator.cli._console import label
     from orchestrator.config.project import drill_home
 
-    every = scan(archive_dir(project, reports), cache_dir=drill_home() / "cache")
+    lang = resolve_lang(lang)
+    every = scan(archive_dir(project, reports, lang=lang), cache_dir=drill_home() / "cache")
     runs = [r for r in every if include_test or r.evidence]
     if len(runs) < len(every):
-        click.echo(f"{len(every) - len(runs)} test-environment or rehearsal run(s) not counted, "
-                   "not evidence for filing (--include-test shows them)", err=True)
+        click.echo(label(lang, "test_runs_hidden", n=len(every) - len(runs)), err=True)
     if drill_id:
         runs = [r for r in runs if r.drill == drill_id]
     if as_json:
         click.echo(json.dumps([asdict(r) for r in runs], ensure_ascii=False, indent=2))
         return
-    click.echo(history_table(runs, last))
+    click.echo(history_table(runs, last, lang))
 
 
 commands = [report, history]

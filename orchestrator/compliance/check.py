@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from orchestrator.compliance.clauses import CheckReport, CheckRow, Status
+from orchestrator.compliance.clauses import CheckReport, CheckRow, Status, msg, row
 from orchestrator.compliance.live import check_live, lab_running, lab_state_dir, live_inventory
 from orchestrator.compliance.router_live import check_router_ports
 from orchestrator.compliance.static import check_static, load_for_check
@@ -32,13 +32,11 @@ def log_retention(inv: Inventory, live: bool) -> list[CheckRow]:
     """R-SEC-2: each gateway host's and the log server's settings, read over SSH when live;
     otherwise one "not tested" row saying why (it is never judged from the inventory)."""
     if inv.environment.is_lab:
-        why = ("a lab: its gateways run on this machine; there is no gateway host or log "
-               "server to read")
+        why = msg("cc_why_lab")
     elif not live:
-        why = "needs --live: each gateway host's and the log server's retention settings are read over SSH"
+        why = msg("cc_why_needs_live")
     else:
         from orchestrator.compliance.log_hosts import check_log_retention
 
         return check_log_retention(inv)
-    return [CheckRow(clause="R-SEC-2", part="static", status=Status.NOT_TESTED,
-                     evidence=f"not tested: {why}")]
+    return [row("R-SEC-2", "static", Status.NOT_TESTED, msg("cc_not_tested", why=why))]

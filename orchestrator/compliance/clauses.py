@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Union
 
 
 class Status(StrEnum):
@@ -31,6 +32,71 @@ TITLES: dict[str, tuple[str, str]] = {
 }
 
 
+# Evidence as data: a message key (model/i18n_check.py) with its arguments, rendered in
+# either language at the edge; English is the `evidence` string (JSON and the en table).
+Arg = Union[str, "Msg", "Seq", "Raw"]
+
+
+@dataclass(frozen=True)
+class Msg:
+    key: str
+    args: tuple[tuple[str, Arg], ...] = ()
+
+    def render(self, lang: str) -> str:
+        from orchestrator.model.i18n import LABELS
+
+        zh, en = LABELS[self.key]
+        return (zh if lang == "zh" else en).format(**{k: render(v, lang) for k, v in self.args})
+
+
+@dataclass(frozen=True)
+class Seq:
+    """Items joined: `; ` and `, ` become the Chinese `；` and `、` in zh."""
+
+    items: tuple[Arg, ...]
+    sep: str = "; "
+    empty: Arg = ""
+
+    def render(self, lang: str) -> str:
+        if not self.items:
+            return render(self.empty, lang)
+        sep = {"; ": "；", ", ": "、"}.get(self.sep, self.sep) if lang == "zh" else self.sep
+        return sep.join(render(i, lang) for i in self.items)
+
+
+@dataclass(frozen=True)
+class Raw:
+    """A host's, device's or library's own text: as it came; in zh quoted after 原文："""
+
+    text: str
+
+    def render(self, lang: str) -> str:
+        if lang != "zh":
+            return self.text
+        from orchestrator.model.i18n import LABELS
+
+        return LABELS["cc_raw"][0].format(text=self.text)
+
+
+def msg(key: str, **kw: Arg) -> Msg:
+    return Msg(key, tuple(kw.items()))
+
+
+def seq(items, sep: str = "; ", empty: Arg = "") -> Seq:
+    return Seq(tuple(items), sep, empty)
+
+
+def render(arg: Arg, lang: str) -> str:
+    return arg if isinstance(arg, str) else arg.render(lang)
+
+
+def service(name: str) -> Arg:
+    """A service's name: its label when it has one (svc_trading), else the id."""
+    from orchestrator.model.i18n import LABELS
+
+    return msg(f"cc_svc_{name}") if f"cc_svc_{name}" in LABELS else name
+
+
 @dataclass(frozen=True)
 class CheckRow:
     clause: str          # an id from docs/spec.md
@@ -43,6 +109,18 @@ class CheckRow:
     days: int | None = None
     read: tuple[str, ...] = ()
     logs: tuple[tuple[str, str, int | None], ...] = ()
+    message: Msg | None = None  # the evidence as data; None: `evidence` is shown as it is
+
+    def evidence_in(self, lang: str) -> str:
+        """The evidence column in `lang` (English: `evidence`, as in JSON)."""
+        if lang != "zh" or self.message is None:
+            return self.evidence
+        return self.message.render(lang)
+
+    def status_in(self, lang: str) -> str:
+        from orchestrator.model.i18n import LABELS
+
+        return LABELS["cc_status_" + self.status.name.lower()][0 if lang == "zh" else 1]
 
     def title(self, lang: str = "en") -> str:
         zh, en = TITLES.get(self.clause, (self.clause, self.clause))
@@ -74,3 +152,9 @@ class CheckReport:
     def to_json(self) -> dict[str, object]:
         return {"environment": self.environment, "inventory": self.inventory, "ok": self.ok,
                 "failed": self.failed(), "rows": [r.to_json() for r in self.rows]}
+
+
+def row(clause: str, part: str, status: Status, message: Msg, **kw) -> CheckRow:
+    """A row whose evidence is a message: its English is `evidence`, rendered once here."""
+    return CheckRow(clause=clause, part=part, status=status, evidence=message.render("en"),
+                    message=message, **kw)

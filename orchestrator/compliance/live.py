@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from orchestrator.compliance.clauses import CheckRow, Status
+from orchestrator.compliance.clauses import Arg, CheckRow, Msg, Raw, Status, msg, row, seq, service
 from orchestrator.model.inventory import SHENZHEN, Gateway, Inventory
 from orchestrator.probes.identity import reported_mismatch
 
@@ -114,41 +114,42 @@ def check_live(inv: Inventory, lab_state: Path | None) -> list[CheckRow]:
     return [_logged_in_once(inv, views, sessions), _configs(inv, views), _bj_ports(inv)]
 
 
-def _row(clause: str, status: Status, evidence: str) -> CheckRow:
-    return CheckRow(clause=clause, part="live", status=status, evidence=evidence)
+def _row(clause: str, status: Status, message: Msg) -> CheckRow:
+    return row(clause, "live", status, message)
 
 
 def _logged_in_once(inv: Inventory, views: list[MonitorView],
                     sessions: Counter[str] | None) -> CheckRow:
-    problems = []
+    problems: list[Arg] = []
     for v in views:
         if not v.ok:
-            problems.append(f"{v.gateway}: monitor did not answer ({v.error})")
+            problems.append(msg("cc_monitor_silent", gateway=v.gateway, error=Raw(str(v.error))))
         elif v.identity is not None:
-            problems.append(f"identity mismatch: {v.identity}")
+            problems.append(msg("cc_identity", detail=Raw(v.identity)))
         elif v.state != "logged_in":
-            problems.append(f"{v.gateway}: state {v.state}")
+            problems.append(msg("cc_gw_state", gateway=v.gateway, state=str(v.state)))
     if sessions is not None:
         for gid, n in sorted(sessions.items()):
             if n > 1:
-                problems.append(f"{gid}: {n} sessions at the exchange (double login)")
+                problems.append(msg("cc_double_sessions", gateway=gid, n=str(n)))
         for gw in inv.gateways:
             if sessions.get(gw.id, 0) == 0 and not gw.satellite_only:
-                problems.append(f"{gw.id}: no session at the exchange")
+                problems.append(msg("cc_no_session", gateway=gw.id))
     else:
         # No exchange view: two monitors claiming the same id logged in is a double login.
         claimed = Counter(v.gateway for v in views if v.state == "logged_in")
-        problems += [f"{g}: logged in on {n} monitors" for g, n in claimed.items() if n > 1]
-    where = "monitors + lab sessions" if sessions is not None else "monitors"
+        problems += [msg("cc_on_monitors", gateway=g, n=str(n)) for g, n in claimed.items() if n > 1]
+    where = msg("cc_where_sessions" if sessions is not None else "cc_where_monitors")
     if problems:
-        return _row("R-APP-5", Status.FAIL, "; ".join(problems))
+        return _row("R-APP-5", Status.FAIL, msg("cc_text", text=seq(problems)))
     return _row("R-APP-5", Status.PASS,
-                f"{len(views)} gateways logged in once ({where}): "
-                + ", ".join(f"{v.gateway}@{v.centre}" for v in views))
+                msg("cc_logged_in_once", n=str(len(views)), where=where,
+                    gateways=seq((f"{v.gateway}@{v.centre}" for v in views), ", ")))
 
 
 def _configs(inv: Inventory, views: list[MonitorView]) -> CheckRow:
-    problems, seen = [], []
+    problems: list[Arg] = []
+    seen: list[Arg] = []
     for v in views:
         if not v.ok:
             continue
@@ -157,32 +158,35 @@ def _configs(inv: Inventory, views: list[MonitorView]) -> CheckRow:
         got_eps = [ep for _, ep in v.servers]
         got = [c for c, _ in v.servers if c in SHENZHEN]
         if got_eps[: len(exp_eps)] != exp_eps:
-            problems.append(f"{v.gateway}: loaded config lists {'→'.join(got_eps) or 'nothing'} "
-                            f"({'→'.join(got)}), expected {'→'.join(exp_eps)}")
+            problems.append(msg("cc_loaded_lists", gateway=v.gateway,
+                                got=seq(got_eps, "→", msg("cc_nothing")), centres="→".join(got),
+                                expected="→".join(exp_eps)))
         else:
             seen.append(f"{v.gateway} {'→'.join(c for c, _ in expected)}")
     if problems:
-        return _row("R-APP-3", Status.FAIL, "; ".join(problems))
+        return _row("R-APP-3", Status.FAIL, msg("cc_text", text=seq(problems)))
     if not seen:
-        return _row("R-APP-3", Status.WARN, "no monitor answered; configs not seen")
-    return _row("R-APP-3", Status.PASS, "loaded configs: " + "; ".join(seen))
+        return _row("R-APP-3", Status.WARN, msg("cc_no_monitor"))
+    return _row("R-APP-3", Status.PASS, msg("cc_loaded_configs", configs=seq(seen)))
 
 
 def _bj_ports(inv: Inventory) -> CheckRow:
     dr = [c for c in inv.centres if c.role == "dr"]
     if not dr:
-        return _row("R-DR-2", Status.WARN, "no DR centre in the inventory")
+        return _row("R-DR-2", Status.WARN, msg("cc_no_dr_centre"))
     services = sorted({gw.service_name for gw in inv.gateways if not gw.satellite_only})
-    problems, ok = [], []
+    problems: list[Arg] = []
+    ok: list[Arg] = []
     for centre in dr:
         for svc in services:
             ep = centre.services.get(svc)
             if ep is None:
-                problems.append(f"{centre.id} has no {svc} service")
+                problems.append(msg("cc_no_service", centre=centre.id, service=service(svc)))
                 continue
             err = tcp_answers(ep.address, ep.port)
-            (problems.append(f"{centre.id} {svc} {ep}: {err}") if err
-             else ok.append(f"{centre.id} {svc} {ep}"))
+            port = msg("cc_port", centre=centre.id, service=service(svc), endpoint=str(ep))
+            (problems.append(msg("cc_port_error", port=port, error=Raw(err))) if err
+             else ok.append(port))
     if problems:
-        return _row("R-DR-2", Status.FAIL, "Beijing DR ports not answering: " + "; ".join(problems))
-    return _row("R-DR-2", Status.PASS, "answering: " + ", ".join(ok))
+        return _row("R-DR-2", Status.FAIL, msg("cc_bj_silent", problems=seq(problems)))
+    return _row("R-DR-2", Status.PASS, msg("cc_answering", ports=seq(ok, ", ")))

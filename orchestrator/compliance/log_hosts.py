@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.compliance import logrules
-from orchestrator.compliance.clauses import CheckRow, Status
+from orchestrator.compliance.clauses import Arg, CheckRow, Msg, Raw, Status, msg, row, seq
 from orchestrator.model.inventory import Inventory
 
 CLAUSE = "R-SEC-2"
@@ -115,15 +115,16 @@ def judge_host(run: Run, target: Target, hv: Mapping[str, Any]) -> CheckRow:
         extra.append(logrules.declared_rule(target.declared[0], d.path, d.text, d.why))
     verdicts = [logrules.judge(log, logrules.rules_for(log, stanzas, cleanups) + extra)
                 for log in (*target.logs, *present)]
-    notes = [f"{f.path} {f.why}" for f in (*rotate[:1], *journal[:1], *declared) if f.text is None]
+    notes: list[Arg] = [msg(f"cc_file_{f.why}", path=f.path)
+                        for f in (*rotate[:1], *journal[:1], *declared) if f.text is None]
     jrule = logrules.journald_rule([(f.path, f.text) for f in journal if f.text is not None])
     if jrule is not None and jrule.days is not None and jrule.days < logrules.MIN_DAYS:
         verdicts.append(logrules.judge("journal", [jrule]))
     elif jrule is not None:  # a limit of a year or more: journald's size limits may still remove it
-        notes.append(f"journal: {jrule.text} ({jrule.source}; size limits not judged)")
+        notes.append(msg("cc_journal_note", text=Raw(jrule.text), source=jrule.source))
     absent = [p for p in target.optional if p not in present]
     if absent:
-        notes.append(f"absent: {', '.join(absent)}")
+        notes.append(msg("cc_absent", paths=seq(absent, ", ")))
     read = tuple(f.path for f in (*rotate, *journal, *crons, *declared) if f.text is not None)
     return _row(target, verdicts, read, notes)
 
@@ -141,7 +142,7 @@ def _paths(value: Any, default: list[str]) -> list[str]:
 
 
 def _row(target: Target, verdicts: Sequence[logrules.Verdict], read: tuple[str, ...],
-         notes: list[str]) -> CheckRow:
+         notes: list[Arg]) -> CheckRow:
     statuses = {v.status for v in verdicts}
     if Status.FAIL in statuses:
         status = Status.FAIL
@@ -151,19 +152,23 @@ def _row(target: Target, verdicts: Sequence[logrules.Verdict], read: tuple[str, 
         status = Status.PASS
     known = [v.days for v in verdicts if v.days is not None]
     days = min(known) if known else None
-    said = "; ".join(v.describe() for v in verdicts) or "no log to judge"
-    tail = f" [read: {', '.join(read) or 'nothing'}{'; ' + '; '.join(notes) if notes else ''}]"
-    return CheckRow(clause=CLAUSE, part="live", status=status,
-                    evidence=f"{target.host} ({target.role}): {said}{tail}", host=target.host,
-                    days=None if days is None or days == math.inf else int(days), read=read,
-                    logs=tuple((v.subject, str(v.status),
-                                None if v.days is None or v.days == math.inf else int(v.days))
-                               for v in verdicts))
+    said = seq((v.described() for v in verdicts), "; ", msg("cc_no_log"))
+    tail = msg("cc_read_tail", files=seq(read, ", ", msg("cc_nothing")),
+               notes=msg("cc_notes", notes=seq(notes)) if notes else "")
+    text: Arg = msg("cc_concat", a=said, b=tail)
+    return row(CLAUSE, "live", status, msg("cc_host_role", host=target.host, role=_role(target.role), text=text),
+               host=target.host, days=None if days is None or days == math.inf else int(days), read=read,
+               logs=tuple((v.subject, str(v.status), None if v.days is None or v.days == math.inf else int(v.days))
+                          for v in verdicts))
 
 
-def _not_tested(host: str, role: str, why: str) -> CheckRow:
-    return CheckRow(clause=CLAUSE, part="live", status=Status.NOT_TESTED,
-                    evidence=f"{host} ({role}): not tested: {why}", host=host)
+def _role(role: str) -> Msg:
+    return msg("cc_role_" + role.replace(" ", "_"))
+
+
+def _not_tested(host: str, role: str, why: Arg) -> CheckRow:
+    return row(CLAUSE, "live", Status.NOT_TESTED,
+               msg("cc_host_role", host=host, role=_role(role), text=msg("cc_not_tested", why=why)), host=host)
 
 
 def targets(inv: Inventory) -> list[Target]:
@@ -199,23 +204,21 @@ def check_log_retention(inv: Inventory) -> list[CheckRow]:
             target = Target(t.host, t.role, t.logs,
                             tuple(syslog) if t.role == "gateway host" else (), t.declared)
             if t.role == "gateway host" and t.host in manual:
-                rows.append(_not_tested(t.host, t.role, "driver manual (no host drill logs in to)"))
+                rows.append(_not_tested(t.host, t.role, msg("cc_why_manual")))
                 continue
             if hv.get("ansible_connection") == "local":
                 run: Run = _local
             elif t.host in topo.hosts:
                 run = _remote(pool, t.host)
             else:
-                rows.append(_not_tested(t.host, t.role, "not an SSH host of the inventory"))
+                rows.append(_not_tested(t.host, t.role, msg("cc_why_not_ssh")))
                 continue
             try:
                 rows.append(judge_host(run, target, hv))
             except Exception as e:  # any failure to read is reported, not raised
-                rows.append(_not_tested(t.host, t.role, f"settings not read: {e}"))
+                rows.append(_not_tested(t.host, t.role, msg("cc_why_not_read", error=Raw(str(e)))))
     if inv.log_server is None:
-        rows.append(CheckRow(clause=CLAUSE, part="live", status=Status.NOT_TESTED,
-                             evidence="log server: not tested: the inventory names no log_server "
-                                      "(the network devices' logs are kept there)"))
+        rows.append(row(CLAUSE, "live", Status.NOT_TESTED, msg("cc_no_log_server")))
     return rows
 
 

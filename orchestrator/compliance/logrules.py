@@ -25,7 +25,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from orchestrator.compliance.clauses import Status
+from orchestrator.compliance.clauses import Msg, Raw, Status, msg
 
 MIN_DAYS = 365
 PERIOD_DAYS = {"hourly": 1 / 24, "daily": 1.0, "weekly": 7.0, "monthly": 365 / 12, "yearly": 365.0}
@@ -99,9 +99,15 @@ class Verdict:
     days: float | None
     rules: tuple[Rule, ...]
     why: str
+    message: Msg | None = None  # `why` as a message (zh rendering); the rules' text is Raw
 
     def describe(self) -> str:
         return f"{self.subject}: {self.why}"
+
+    def described(self) -> Msg:
+        """describe() as a message: the same English, in zh the judgement in Chinese."""
+        subject = msg("cc_journal") if self.subject == "journal" else self.subject
+        return msg("cc_verdict", subject=subject, why=self.message or Raw(self.why))
 
 
 def show_days(days: float) -> str:
@@ -345,12 +351,20 @@ def judge(subject: str, rules: Sequence[Rule], min_days: int = MIN_DAYS) -> Verd
     known = [r.days for r in rules if r.days is not None]
     shortest = min(known) if known else None
     said = "; ".join(f"{r.text} ({r.source})" for r in rules)
+    raw = Raw(said)  # the settings as drill read them: code, quoted in zh
     if shortest is not None and shortest < min_days:
-        return Verdict(subject, Status.FAIL, shortest, rules,
-                       f"kept {show_days(shortest)} < {min_days}: {said}")
+        m = msg("cc_kept_short", days=_days(shortest), min=str(min_days), said=raw)
+        return Verdict(subject, Status.FAIL, shortest, rules, m.render("en"), m)
     if not rules:
-        return Verdict(subject, Status.NOT_TESTED, None, rules,
-                       "no logrotate stanza or cleanup names it; how long it is kept is not known")
+        m = msg("cc_no_rule")
+        return Verdict(subject, Status.NOT_TESTED, None, rules, m.render("en"), m)
     if shortest is None or len(known) < len(rules):
-        return Verdict(subject, Status.NOT_TESTED, shortest, rules, f"no number of days follows: {said}")
-    return Verdict(subject, Status.PASS, shortest, rules, f"kept {show_days(shortest)}: {said}")
+        m = msg("cc_no_days", said=raw)
+        return Verdict(subject, Status.NOT_TESTED, shortest, rules, m.render("en"), m)
+    m = msg("cc_kept", days=_days(shortest), said=raw)
+    return Verdict(subject, Status.PASS, shortest, rules, m.render("en"), m)
+
+
+def _days(days: float) -> Msg:
+    """show_days() as a message."""
+    return msg("cc_no_limit") if days == math.inf else msg("cc_days", n=str(int(days)))

@@ -20,10 +20,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from orchestrator.compliance.clauses import CheckRow, Status
+from orchestrator.compliance.clauses import Arg, CheckRow, Msg, Raw, Status, msg, row, seq
 from orchestrator.model.inventory import Inventory
 
 MIN_MBPS = 2.0  # as compliance.static (R-NET-2a)
+NOT_READ = "the device was not read"
+NO_INTERFACE = "no `interface` in the inventory"
+_OWN = {NOT_READ: "cc_dev_not_read", NO_INTERFACE: "cc_no_interface"}  # drill's words; else the device's
 TIMEOUT_S = 180.0
 
 
@@ -85,9 +88,9 @@ def read_ports(inventory_path: Path, inv: Inventory, playbooks: Path) -> list[Po
         got = found.get(ln.id)
         if got is None:
             out.append(PortReading(ln.id, ln.router, ln.interface, None, None,
-                                   error=failed or "the device was not read"))
+                                   error=failed or NOT_READ))
         elif got.get("interface") is None:
-            out.append(PortReading(ln.id, ln.router, None, None, None, error="no `interface` in the inventory"))
+            out.append(PortReading(ln.id, ln.router, None, None, None, error=NO_INTERFACE))
         else:
             mbps = got.get("mbps")
             out.append(PortReading(ln.id, ln.router, got["interface"], got.get("layer3"),
@@ -113,37 +116,42 @@ def _readings(pdd: Path) -> dict[str, Mapping]:
     return out
 
 
-def _row(clause: str, status: Status, evidence: str) -> CheckRow:
-    return CheckRow(clause=clause, part="live", status=status, evidence=evidence)
+def _row(clause: str, status: Status, message: Msg) -> CheckRow:
+    return row(clause, "live", status, message)
 
 
 def rows(readings: list[PortReading]) -> list[CheckRow]:
-    def where(r: PortReading) -> str:
-        return f"{r.line} ({r.router} {r.interface or '?'})"
+    def where(r: PortReading) -> Msg:
+        return msg("cc_where_port", line=r.line, router=r.router, interface=r.interface or "?")
 
-    unread = [f"{where(r)}: not read: {r.error}" for r in readings if r.error]
-    switched = [f"{where(r)}: switched port" for r in readings if not r.error and r.layer3 is False]
-    unsaid_l3 = [f"{where(r)}: the device did not say" for r in readings if not r.error and r.layer3 is None]
+    unread: list[Arg] = [msg("cc_port_not_read", where=where(r),
+                             error=msg(_OWN[r.error]) if r.error in _OWN else Raw(r.error))
+                         for r in readings if r.error]
+    switched: list[Arg] = [msg("cc_switched", where=where(r)) for r in readings
+                           if not r.error and r.layer3 is False]
+    unsaid_l3: list[Arg] = [msg("cc_unsaid", where=where(r)) for r in readings
+                            if not r.error and r.layer3 is None]
     routed = [where(r) for r in readings if not r.error and r.layer3]
-    low = [f"{where(r)}: {r.mbps:g} Mbps" for r in readings
-           if not r.error and r.mbps is not None and r.mbps < MIN_MBPS]
-    unsaid_bw = [f"{where(r)}: no bandwidth shown" for r in readings if not r.error and r.mbps is None]
-    enough = [f"{where(r)} {r.mbps:g} Mbps" for r in readings
+    low: list[Arg] = [msg("cc_port_mbps", where=where(r), mbps=f"{r.mbps:g}") for r in readings
+                      if not r.error and r.mbps is not None and r.mbps < MIN_MBPS]
+    unsaid_bw: list[Arg] = [msg("cc_no_bw", where=where(r)) for r in readings
+                            if not r.error and r.mbps is None]
+    enough = [msg("cc_port_mbps_sp", where=where(r), mbps=f"{r.mbps:g}") for r in readings
               if not r.error and r.mbps is not None and r.mbps >= MIN_MBPS]
     out = []
     if switched:
-        out.append(_row("R-NET-2b", Status.FAIL, "on the device, not routed (L3): " + "; ".join(switched + unread)))
+        out.append(_row("R-NET-2b", Status.FAIL, msg("cc_dev_not_routed", items=seq(switched + unread))))
     elif unread or unsaid_l3:
-        out.append(_row("R-NET-2b", Status.WARN, "; ".join(unread + unsaid_l3)
-                        + (f"; routed: {', '.join(routed)}" if routed else "")))
+        tail: Arg = msg("cc_then_routed", items=seq(routed, ", ")) if routed else ""
+        out.append(_row("R-NET-2b", Status.WARN, msg("cc_concat", a=seq(unread + unsaid_l3), b=tail)))
     else:
-        out.append(_row("R-NET-2b", Status.PASS, "routed (L3) port on the device: " + ", ".join(routed)))
+        out.append(_row("R-NET-2b", Status.PASS, msg("cc_dev_routed", items=seq(routed, ", "))))
     if low:
-        out.append(_row("R-NET-2a", Status.FAIL, f"below {MIN_MBPS:g} Mbps on the device: "
-                        + "; ".join(low + unread)))
+        out.append(_row("R-NET-2a", Status.FAIL, msg("cc_dev_below", min=f"{MIN_MBPS:g}",
+                                                     items=seq(low + unread))))
     elif unread or unsaid_bw:
-        out.append(_row("R-NET-2a", Status.WARN, "; ".join(unread + unsaid_bw)
-                        + (f"; read: {', '.join(enough)}" if enough else "")))
+        tail = msg("cc_then_read", items=seq(enough, ", ")) if enough else ""
+        out.append(_row("R-NET-2a", Status.WARN, msg("cc_concat", a=seq(unread + unsaid_bw), b=tail)))
     else:
-        out.append(_row("R-NET-2a", Status.PASS, "bandwidth on the device: " + ", ".join(enough)))
+        out.append(_row("R-NET-2a", Status.PASS, msg("cc_dev_bw", items=seq(enough, ", "))))
     return out

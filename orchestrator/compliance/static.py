@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from orchestrator.compliance.clauses import ARCHIVE, CheckRow, Status
+from orchestrator.compliance.clauses import ARCHIVE, Arg, CheckRow, Msg, Raw, Status, msg, row, seq, service
 from orchestrator.config.inventory import load_inventory, load_source
 from orchestrator.errors import InputError
 from orchestrator.model.ansible_inventory import AnsibleInventory
@@ -20,6 +20,7 @@ from orchestrator.model.inventory import SHENZHEN, Gateway, Inventory
 
 MIN_MBPS = 2.0
 MIN_RETENTION_DAYS = 365
+NONE = Msg("cc_none")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,97 +103,100 @@ def check_static(ci: CheckInput, lab_state: Path | None = None) -> list[CheckRow
     ]
 
 
-def _row(clause: str, status: Status, evidence: str) -> CheckRow:
-    return CheckRow(clause=clause, part="static", status=status, evidence=evidence)
+def _row(clause: str, status: Status, message: Msg) -> CheckRow:
+    return row(clause, "static", status, message)
 
 
 def _net_1(inv: Inventory) -> CheckRow:
     terrestrial = [ln for ln in inv.lines if ln.medium == "terrestrial"]
     carriers = sorted({ln.carrier for ln in terrestrial})
     by_centre = {c: sorted(ln.id for ln in terrestrial if ln.centre == c) for c in SHENZHEN}
-    problems = []
+    problems: list[Arg] = []
     if len(carriers) < 2:
-        problems.append(f"terrestrial lines from {len(carriers)} carrier(s) ({', '.join(carriers) or 'none'}); "
-                        "need 2 different carriers")
+        problems.append(msg("cc_net1_few_carriers", n=str(len(carriers)),
+                            carriers=seq(carriers, ", ", NONE)))
     for centre, lines in by_centre.items():
         if not lines:
-            problems.append(f"no terrestrial line into {centre}")
-    evidence = (f"carriers {', '.join(carriers) or 'none'}; "
-                + "; ".join(f"{c}: {', '.join(ls) or 'none'}" for c, ls in by_centre.items()))
+            problems.append(msg("cc_net1_no_line", centre=centre))
+    evidence = msg("cc_net1_evidence", carriers=seq(carriers, ", ", NONE),
+                   by_centre=seq(msg("cc_centre_lines", centre=c, lines=seq(ls, ", ", NONE))
+                                 for c, ls in by_centre.items()))
     if problems:
-        return _row("R-NET-1", Status.FAIL, "; ".join(problems) + f" ({evidence})")
+        return _row("R-NET-1", Status.FAIL, msg("cc_with_evidence", problems=seq(problems),
+                                                evidence=evidence))
     return _row("R-NET-1", Status.PASS, evidence)
 
 
 def _net_2a(inv: Inventory) -> CheckRow:
-    low = [f"{ln.id} {ln.mbps:g} Mbps" for ln in inv.lines if ln.mbps < MIN_MBPS]
+    low = [msg("cc_mbps", line=ln.id, mbps=f"{ln.mbps:g}") for ln in inv.lines if ln.mbps < MIN_MBPS]
     if low:
-        return _row("R-NET-2a", Status.FAIL, f"below {MIN_MBPS:g} Mbps: {', '.join(low)}")
+        return _row("R-NET-2a", Status.FAIL, msg("cc_below_mbps", min=f"{MIN_MBPS:g}", lines=seq(low, ", ")))
     return _row("R-NET-2a", Status.PASS,
-                ", ".join(f"{ln.id} {ln.mbps:g} Mbps" for ln in inv.lines) or "no lines")
+                msg("cc_text", text=seq((msg("cc_mbps", line=ln.id, mbps=f"{ln.mbps:g}") for ln in inv.lines),
+                                         ", ", msg("cc_no_lines"))))
 
 
 def _net_2b(inv: Inventory) -> CheckRow:
-    bad = [f"{ln.id} (L{ln.port_layer})" for ln in inv.lines if ln.port_layer != 3]
+    bad = [msg("cc_port_layer", line=ln.id, layer=str(ln.port_layer)) for ln in inv.lines if ln.port_layer != 3]
     if bad:
-        return _row("R-NET-2b", Status.FAIL, f"not routed (L3): {', '.join(bad)}")
-    return _row("R-NET-2b", Status.PASS, f"{len(inv.lines)} lines on L3 ports")
+        return _row("R-NET-2b", Status.FAIL, msg("cc_not_routed", lines=seq(bad, ", ")))
+    return _row("R-NET-2b", Status.PASS, msg("cc_lines_l3", n=str(len(inv.lines))))
 
 
 def _net_2c(inv: Inventory) -> CheckRow:
     sat = [ln.id for ln in inv.lines if ln.medium == "satellite-oneway"]
     mcast = [ln.id for ln in inv.lines if ln.medium == "multicast-terrestrial"]
-    feed = f"; multicast feed on {inv.multicast.line}" if inv.multicast and inv.multicast.line else ""
+    feed: Arg = msg("cc_feed_on", line=inv.multicast.line) if inv.multicast and inv.multicast.line else ""
     if sat:
         if inv.multicast and inv.multicast.line and inv.multicast.line not in sat:
             return _row("R-NET-2c", Status.WARN,
-                        f"one-way satellite {', '.join(sat)} present but the multicast feed "
-                        f"runs on {inv.multicast.line}")
-        return _row("R-NET-2c", Status.PASS, f"one-way satellite {', '.join(sat)}{feed}")
+                        msg("cc_sat_feed_elsewhere", sat=seq(sat, ", "), line=inv.multicast.line))
+        return _row("R-NET-2c", Status.PASS, msg("cc_sat", sat=seq(sat, ", "), feed=feed))
     if mcast:
-        return _row("R-NET-2c", Status.WARN,
-                    f"terrestrial multicast only ({', '.join(mcast)}); no one-way satellite line")
-    return _row("R-NET-2c", Status.FAIL, "no one-way satellite line for market-data backup")
+        return _row("R-NET-2c", Status.WARN, msg("cc_mcast_only", lines=seq(mcast, ", ")))
+    return _row("R-NET-2c", Status.FAIL, msg("cc_no_sat"))
 
 
 def _app_3(inv: Inventory, lab_state: Path | None) -> CheckRow:
-    problems, notes = [], []
+    problems: list[Arg] = []
+    notes: list[Arg] = []
     for gw in inv.gateways:
         try:
             expected = [cid for cid, _ in inv.server_order(gw)]
             expected_eps = {(cid, str(ep)) for cid, ep in inv.server_order(gw)}
         except (KeyError, ValueError) as e:
-            problems.append(f"{gw.id}: cannot derive its server list ({e})")
+            problems.append(msg("cc_no_server_list", gateway=gw.id, error=Raw(str(e))))
             continue
-        source = "server_order" if gw.server_order else "from id"
+        source: Arg = "server_order" if gw.server_order else msg("cc_from_id")
+        order = "→".join(expected)
         if gw.config_adapter is not None or gw.config_format not in (None, "lab-xml"):
             # a vendor's own format: not drill's XML to read here (issue 15); the gate reads
             # the order the gateway loaded from its monitor
-            notes.append(f"{gw.id} {'→'.join(expected)} ({source}; vendor config not read here)")
+            notes.append(msg("cc_vendor_not_read", gateway=gw.id, order=order, source=source))
             continue
         path = config_path(inv, gw, lab_state)
         if path is None:
-            notes.append(f"{gw.id} {'→'.join(expected)} ({source})")
+            notes.append(msg("cc_order_source", gateway=gw.id, order=order, source=source))
             continue
         try:
             servers = read_server_list(path, inv)
         except (OSError, ET.ParseError) as e:
-            problems.append(f"{gw.id}: {path}: unreadable server list ({e})")
+            problems.append(msg("cc_unreadable_list", gateway=gw.id, path=str(path), error=Raw(str(e))))
             continue
         got = [cid for cid, _ in servers]
         shenzhen = [c for c in got if c in SHENZHEN]
-        order = list(dict.fromkeys(shenzhen))
-        if order != expected:
-            problems.append(f"{gw.id}: {path.name} lists {'→'.join(got) or 'nothing'}, "
-                            f"expected {'→'.join(expected)}")
+        found = list(dict.fromkeys(shenzhen))
+        if found != expected:
+            problems.append(msg("cc_lists_expected", gateway=gw.id, file=path.name,
+                                got=seq(got, "→", msg("cc_nothing")), expected=order))
         elif not expected_eps <= {(c, ep) for c, ep in servers}:
-            problems.append(f"{gw.id}: {path.name} addresses differ from the centres' "
-                            f"{gw.service_name} service")
+            problems.append(msg("cc_addresses_differ", gateway=gw.id, file=path.name,
+                                service=service(gw.service_name)))
         else:
-            notes.append(f"{gw.id} {'→'.join(order)} ({path.name})")
+            notes.append(msg("cc_order_source", gateway=gw.id, order="→".join(found), source=path.name))
     if problems:
-        return _row("R-APP-3", Status.FAIL, "; ".join(problems))
-    return _row("R-APP-3", Status.PASS, "; ".join(notes) or "no gateways")
+        return _row("R-APP-3", Status.FAIL, msg("cc_text", text=seq(problems)))
+    return _row("R-APP-3", Status.PASS, msg("cc_text", text=seq(notes, "; ", msg("cc_no_gateways"))))
 
 
 def _app_5(raw_ids: Iterable[str]) -> CheckRow:
@@ -200,22 +204,20 @@ def _app_5(raw_ids: Iterable[str]) -> CheckRow:
     dups = sorted(i for i, n in counts.items() if n > 1)
     if dups:
         return _row("R-APP-5", Status.FAIL,
-                    "duplicate gateway id: " + ", ".join(f"{i} ×{counts[i]}" for i in dups))
-    return _row("R-APP-5", Status.PASS, f"{len(counts)} unique gateway ids")
+                    msg("cc_duplicate_ids", ids=seq((f"{i} ×{counts[i]}" for i in dups), ", ")))
+    return _row("R-APP-5", Status.PASS, msg("cc_unique_ids", n=str(len(counts))))
 
 
 def _dr_2(inv: Inventory, dr_cutover: frozenset[str]) -> CheckRow:
     sat = [gw.id for gw in inv.gateways if gw.satellite_only]
     in_cutover = sorted(g for g in sat if g in dr_cutover or getattr(inv.gateway(g), "dr_cutover", False))
     if in_cutover:
-        return _row("R-DR-2", Status.FAIL,
-                    f"satellite-only gateway in the Beijing DR cutover: {', '.join(in_cutover)}")
+        return _row("R-DR-2", Status.FAIL, msg("cc_sat_in_cutover", ids=seq(in_cutover, ", ")))
     if not any(c.role == "dr" for c in inv.centres):
-        return _row("R-DR-2", Status.WARN, "no DR centre (role: dr) in the inventory")
+        return _row("R-DR-2", Status.WARN, msg("cc_no_dr"))
     if sat:
-        return _row("R-DR-2", Status.PASS,
-                    f"satellite-only, no Beijing DR: {', '.join(sat)} (left out of the cutover)")
-    return _row("R-DR-2", Status.PASS, "no satellite-only gateway; every gateway may use Beijing DR")
+        return _row("R-DR-2", Status.PASS, msg("cc_sat_no_bj", ids=seq(sat, ", ")))
+    return _row("R-DR-2", Status.PASS, msg("cc_no_sat_gw"))
 
 
 def _archive(inv: Inventory) -> CheckRow:
@@ -223,8 +225,8 @@ def _archive(inv: Inventory) -> CheckRow:
     and is read live (orchestrator/compliance/log_hosts.py)."""
     if inv.retention_days < MIN_RETENTION_DAYS:
         return _row(ARCHIVE, Status.FAIL,
-                    f"retention_days {inv.retention_days} < {MIN_RETENTION_DAYS}")
-    return _row(ARCHIVE, Status.PASS, f"retention_days {inv.retention_days}")
+                    msg("cc_retention_low", days=str(inv.retention_days), min=str(MIN_RETENTION_DAYS)))
+    return _row(ARCHIVE, Status.PASS, msg("cc_retention", days=str(inv.retention_days)))
 
 
 # --- configs -------------------------------------------------------------------------

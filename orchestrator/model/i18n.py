@@ -469,3 +469,6 @@ def locale(lang: str, tz_name: str) -> Locale:
 from orchestrator.model.i18n_terminal import TERMINAL  # noqa: E402
 
 LABELS.update(TERMINAL)
+from orchestrator.model.i18n_check import CHECK  # noqa: E402
+
+LABELS.update(CHECK)  # drill check, due and history (model/i18n_check.py)
