@@ -45,10 +45,10 @@ def _drill(args: list, home: Path, cwd: Path) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, cwd=cwd, env=env, timeout=RUN_TIMEOUT_S)
 
 
+# One layout per CI run (a seeded sample, ~28 s each); both under -m slow.
 @pytest.mark.parametrize("layout", [
-    pytest.param(production_layout, id="production",
-                 marks=pytest.mark.slow(group="inventory-layout-production")),
-    pytest.param(ini_layout, id="ini", marks=pytest.mark.slow(group="inventory-layout-ini")),
+    pytest.param(production_layout, id="production", marks=pytest.mark.slow(group="inventory-layout")),
+    pytest.param(ini_layout, id="ini", marks=pytest.mark.slow(group="inventory-layout")),
 ])
 def test_drill_run_signed_with_drill_in_group_vars(tmp_path, layout):
     project = tmp_path / "project"

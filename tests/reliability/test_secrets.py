@@ -96,9 +96,10 @@ def _project_copy(tmp_path: Path) -> Path:
     return project
 
 
+# One of the two per CI run (a seeded sample, ~21 s each); both under -m slow.
 @pytest.mark.parametrize("vault", [
-    pytest.param(False, id="plain", marks=pytest.mark.slow(group="secrets-plain")),
-    pytest.param(True, id="vault", marks=pytest.mark.slow(group="secrets-vault")),
+    pytest.param(False, id="plain", marks=pytest.mark.slow(group="secrets")),
+    pytest.param(True, id="vault", marks=pytest.mark.slow(group="secrets")),
 ])
 def test_no_secret_in_any_file_of_the_run_folder(tmp_path, vault):
     home, reports = tmp_path / "home", tmp_path / "reports"
