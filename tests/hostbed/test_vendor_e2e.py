@@ -269,7 +269,7 @@ def test_md_multicast_fallback_measured_from_vendor_logs_and_sockets(md_drill, t
 def test_single_line_with_failback_through_the_vendor_ini(vendor_drill, tmp_path, capsys, monkeypatch):
     """single-line on cu-nf, as shipped (failback included), with the same vendor gateways:
     each gateway that line carries is measured from its own log within 50 ms of the
-    exchange's login at FT; failback rewrites the vendor's INI in place and restore puts
+    exchange's login at FT, and from its host's socket table beside it; failback rewrites the vendor's INI in place and restore puts
     back the exact bytes."""
     bed, inv, pool, gws = vendor_drill
     monkeypatch.setenv("DRILL_HOME", str(tmp_path / "home"))
@@ -294,5 +294,10 @@ def test_single_line_with_failback_through_the_vendor_ini(vendor_drill, tmp_path
         assert logins, (m, "no login at FT after the line was cut")
         if restored is not None:
             assert abs(restored - logins[0]) < 50_000_000, (m["gateway"], restored, logins[0])
+        # and from its host's socket table, beside the log (the second source)
+        _, sock = both_sources(outcome, m["gateway"])
+        assert sock["affected"] is True and sock["restored"] is not None and sock["passed"] is None, sock
+        unc = sock["restored"]["uncertainty_ms"] * 1e6
+        assert abs(ns(sock["restored"]) - logins[0]) <= unc + 50_000_000, sock
     after = {g.id: pool.run(g.host, f"sha256sum {g.config}").stdout.split()[0] for g in gws}
     assert after == before  # the vendor's INI, byte for byte
