@@ -269,8 +269,8 @@ def test_md_multicast_fallback_measured_from_vendor_logs_and_sockets(md_drill, t
 def test_single_line_with_failback_through_the_vendor_ini(vendor_drill, tmp_path, capsys, monkeypatch):
     """single-line on cu-nf, as shipped (failback included), with the same vendor gateways:
     each gateway that line carries is measured from its own log within 50 ms of the
-    exchange's login at FT, and from its host's socket table beside it; failback rewrites the vendor's INI in place and restore puts
-    back the exact bytes."""
+    exchange's login at FT, and from its host's socket table beside it; failback rewrites
+    the vendor's INI in place and restore puts back the exact bytes."""
     bed, inv, pool, gws = vendor_drill
     monkeypatch.setenv("DRILL_HOME", str(tmp_path / "home"))
     before = {g.id: pool.run(g.host, f"sha256sum {g.config}").stdout.split()[0] for g in gws}
