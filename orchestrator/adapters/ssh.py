@@ -241,12 +241,12 @@ class SshForward:
 
     def _accept(self) -> None:
         while not self._closing.is_set():
-            ready, _, _ = select.select([self._listener], [], [], 0.2)
-            if not ready:
-                continue
-            try:
+            try:  # close() may close the listener while select waits on it
+                ready, _, _ = select.select([self._listener], [], [], 0.2)
+                if not ready:
+                    continue
                 conn, _ = self._listener.accept()
-            except OSError:
+            except (OSError, ValueError):
                 return
             t = threading.Thread(target=self._pump, args=(conn,), daemon=True)
             t.start()
