@@ -149,9 +149,23 @@ class SshPool:
         raise HostKeyChanged(changed_message(host, key, expected, self.topology.known_hosts))
 
     # -- commands ---------------------------------------------------------------------------
+    def _session(self, name: str) -> paramiko.Channel:
+        """A new channel; a transport the peer closed under us (EOF on open) is dropped and
+        connected once more, as `transport` does for one found dead beforehand."""
+        t = self.transport(name)
+        try:
+            return t.open_session(timeout=self.connect_timeout_s)
+        except (EOFError, paramiko.SSHException) as e:
+            log.warning("SSH to %s: the connection closed (%s); connecting again", name, e or type(e).__name__)
+            with self._lock:
+                if self._transports.get(name) is t:
+                    del self._transports[name]
+            t.close()
+            return self.transport(name).open_session(timeout=self.connect_timeout_s)
+
     def run(self, name: str, command: str, timeout_s: float = 30.0) -> CommandResult:
         started = time.time_ns()
-        chan = self.transport(name).open_session(timeout=self.connect_timeout_s)
+        chan = self._session(name)
         try:
             chan.exec_command(command)
             out, err = _drain(chan, time.monotonic() + timeout_s, f"{name}: {command}")
