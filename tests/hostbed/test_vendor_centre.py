@@ -17,21 +17,14 @@ import re
 from pathlib import Path
 
 import pytest
-import yaml
-from hostbed import bed as bedlib
-from hostbed import vendor
-from hostbed.inventory import inventory_doc, trust_all
+from hostbed.vendor_bed import vendor_bed
 
-from orchestrator.adapters.hosts import load_topology
-from orchestrator.adapters.ssh import SshPool
 from orchestrator.cli import main
 from orchestrator.lab.truth import read_truth
 
 pytestmark = pytest.mark.netns
 
 ROOT = Path(__file__).resolve().parents[2]
-# Where the vendor INI keeps a trading instance's servers: [Trading] Server1=addr:port, …
-INI_LOCATOR = {"section": "Trading", "key": "Server{n}", "value": "{address}:{port}", "encoding": "gb18030"}
 # (id, host, the order of its INI, the inventory's server_order): W000003T is odd (NF first
 # by default) but SSCC assigned it FT first.
 GATEWAYS = (("W000000T", "gw", ("FT", "NF"), None), ("W000001T", "gw", ("NF", "FT"), None),
@@ -39,54 +32,11 @@ GATEWAYS = (("W000000T", "gw", ("FT", "NF"), None), ("W000001T", "gw", ("NF", "F
 ORDERED = "W000003T"
 
 
-@pytest.fixture(scope="module")
-def vendor_bed(tmp_path_factory):
-    from hostbed.conftest import _require_bed_tools
-    from support import require_tool
-
-    _require_bed_tools()
-    for tool in ("faketime", "start-stop-daemon"):  # gw2's skewed clock; the init script
-        require_tool(tool)
-    root = tmp_path_factory.mktemp("vendor-centre")
-    bed = bedlib.build(root / "bed", extended=True)
-    try:
-        gws = [vendor.gateway(bed, gid, "trading", host, order) for gid, host, order, _ in GATEWAYS]
-        entries = []
-        for i, (g, (_, _, _, assigned)) in enumerate(zip(gws, GATEWAYS, strict=True)):
-            entry = {"id": g.id, "kind": "trading", "host": g.host,
-                     "monitor": {"address": "127.0.0.1", "port": 1 + i},  # there is none: observe: host
-                     "config": str(g.config), "service": g.id, "observe": "host",
-                     "profile": str(vendor.PROFILE), "log": str(g.log),
-                     "config_format": "ini", "config_locator": INI_LOCATOR}
-            if assigned:
-                entry["server_order"] = assigned
-            entries.append(entry)
-        folder = root / "inv"
-        folder.mkdir()
-        doc = inventory_doc(bed, folder, gateways=entries)
-        hosts = doc["all"]["children"]["gateway_hosts"]["hosts"]
-        for host in ("gw", "gw2"):
-            hosts[host]["drill_service_ctl"] = vendor.ctl(bed, host)
-            hosts[host]["drill_gateway_log"] = str(vendor.home_of(bed, host) / "logs" / "{id}.log")
-        (folder / "hosts.yml").write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True),
-                                          encoding="utf-8")
-        trust_all(bed, folder)
-        bed.start_centres(folder / "hosts.yml")
-        with SshPool(load_topology(folder)) as pool:
-            for g in gws:
-                vendor.install(g)
-                assert pool.run(g.host, f"{vendor.ctl(bed, g.host)} start {g.id}").exit_status == 0
-
-            def logged_in() -> bool:
-                return all(any("登录成功" in ln for ln in vendor.read_log(g)) for g in gws)
-
-            bedlib.wait_for(logged_in, 30, "every vendor gateway logged in")
-            yield bed, folder, pool, gws
-            for g in gws:
-                pool.run(g.host, f"{vendor.ctl(bed, g.host)} stop {g.id}")
-    finally:
-        left = bed.teardown()
-        assert left == [], f"test bed left behind: {left}"
+@pytest.fixture(scope="module", name="vendor_bed")
+def vendor_bed_fixture(tmp_path_factory):
+    specs = [(gid, "trading", host, order) for gid, host, order, _ in GATEWAYS]
+    assigned = {gid: {"server_order": order} for gid, _, _, order in GATEWAYS if order}
+    yield from vendor_bed(tmp_path_factory.mktemp("vendor-centre"), specs, extra=assigned)
 
 
 def _on_host(pool, gws) -> dict[str, str]:

@@ -18,13 +18,8 @@ import json
 from pathlib import Path
 
 import pytest
-import yaml
-from hostbed import bed as bedlib
-from hostbed import vendor
-from hostbed.inventory import inventory_doc, trust_all
+from hostbed.vendor_bed import vendor_bed
 
-from orchestrator.adapters.hosts import load_topology
-from orchestrator.adapters.ssh import SshPool
 from orchestrator.cli import main
 from orchestrator.lab.truth import read_truth
 
@@ -32,7 +27,6 @@ pytestmark = pytest.mark.netns
 
 ROOT = Path(__file__).resolve().parents[2]
 # Even ids are FT-homed, odd NF-homed (drill's default server order); gw2's clock is skewed.
-SECTIONS = {"trading": "Trading", "market_data": "MarketData", "settlement": "Settlement"}
 GATEWAYS = (("W000000T", "trading", "gw", ("FT", "NF")), ("W000001T", "trading", "gw", ("NF", "FT")),
             ("W000002T", "trading", "gw2", ("FT", "NF")))
 # md-multicast-fallback: a market-data gateway on each host (gw2's skewed), trading and
@@ -40,11 +34,6 @@ GATEWAYS = (("W000000T", "trading", "gw", ("FT", "NF")), ("W000001T", "trading",
 MD_GATEWAYS = (("W000010T", "trading", "gw", ("FT", "NF")), ("W000012Q", "market_data", "gw", ("FT", "NF")),
                ("W000013Q", "market_data", "gw2", ("NF", "FT")), ("W000015S", "settlement", "gw2", ("NF", "FT")))
 SECOND = "failover:host-socket"
-
-
-def locator(service: str) -> dict:
-    """Where the vendor INI keeps an instance's servers: [Trading] Server1=addr:port, …"""
-    return {"section": SECTIONS[service], "key": "Server{n}", "value": "{address}:{port}", "encoding": "gb18030"}
 
 
 def project_copy(dest: Path, edits: dict[str, tuple[str, str]]) -> Path:
@@ -73,64 +62,14 @@ MD_PRECHECK = ("""      verify:
                """      wait: {until: {md_source: tcp}, timeout: 30s}""")
 
 
-def _vendor_bed(tmp_path_factory, name: str, specs, *, multicast: bool = False):
-    from hostbed.conftest import _require_bed_tools
-    from support import require_tool
-
-    _require_bed_tools()
-    for tool in ("faketime", "start-stop-daemon"):  # gw2's skewed clock; the init script
-        require_tool(tool)
-    root = tmp_path_factory.mktemp(name)
-    bed = bedlib.build(root / "bed", extended=True)
-    try:
-        gws = [vendor.gateway(bed, gid, svc, host, order) for gid, svc, host, order in specs]
-        # observe: host, no monitor: drill learns what they do from their hosts alone
-        entries = [{"id": g.id, "kind": g.service, "host": g.host,
-                    "config": str(g.config), "service": g.id, "observe": "host",
-                    "profile": str(vendor.PROFILE), "log": str(g.log),
-                    # the vendor's own INI, edited in place on a repoint (docs/inventory.md)
-                    "config_format": "ini", "config_locator": locator(g.service)} for g in gws]
-        folder = root / "inv"
-        folder.mkdir()
-        doc = inventory_doc(bed, folder, gateways=entries)
-        if multicast:  # the satellite feed the market-data gateways fall back to
-            doc["all"]["vars"]["drill"]["multicast"] = {"address": bedlib.SAT_GROUP[0],
-                                                        "port": bedlib.SAT_GROUP[1], "line": None}
-        hosts = doc["all"]["children"]["gateway_hosts"]["hosts"]
-        for host in ("gw", "gw2"):
-            hosts[host]["drill_service_ctl"] = vendor.ctl(bed, host)
-            hosts[host]["drill_gateway_log"] = str(vendor.home_of(bed, host) / "logs" / "{id}.log")
-        (folder / "hosts.yml").write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True),
-                                          encoding="utf-8")
-        trust_all(bed, folder)
-        bed.start_centres(folder / "hosts.yml")
-        with SshPool(load_topology(folder)) as pool:
-            for g in gws:
-                vendor.install(g)
-                assert pool.run(g.host, f"{vendor.ctl(bed, g.host)} start {g.id}").exit_status == 0
-
-            def ready() -> bool:
-                return all(any("登录成功" in ln for ln in vendor.read_log(g)) for g in gws) and all(
-                    any("行情恢复 来源：TCP" in ln for ln in vendor.read_log(g)) for g in gws
-                    if g.service == "market_data")
-
-            bedlib.wait_for(ready, 30, "every vendor gateway logged in (market data over TCP)")
-            yield bed, folder, pool, gws
-            for g in gws:
-                pool.run(g.host, f"{vendor.ctl(bed, g.host)} stop {g.id}")
-    finally:
-        left = bed.teardown()
-        assert left == [], f"test bed left behind: {left}"
-
-
 @pytest.fixture(scope="module")
 def vendor_drill(tmp_path_factory):
-    yield from _vendor_bed(tmp_path_factory, "vendor-e2e", GATEWAYS)
+    yield from vendor_bed(tmp_path_factory.mktemp("vendor-e2e"), GATEWAYS)
 
 
 @pytest.fixture(scope="module")
 def md_drill(tmp_path_factory):
-    yield from _vendor_bed(tmp_path_factory, "vendor-md", MD_GATEWAYS, multicast=True)
+    yield from vendor_bed(tmp_path_factory.mktemp("vendor-md"), MD_GATEWAYS, multicast=True)
 
 
 def run_drill(bed, inv, project, reports: Path, drill: str, *sets: str) -> int:
