@@ -178,28 +178,28 @@ def _mbps(text: str, pattern: str, unit: float) -> float | None:
     return float(m.group(1)) * unit if m else None
 
 
-def _iface_huawei(text: str) -> InterfaceState:
-    first = re.search(r"current state\s*:\s*(.+)", text)
-    proto = re.search(r"Line protocol current state\s*:\s*(\S+)", text)
+def _iface_display(text: str, state: str, proto: str, routed: str, switched: str,
+                   bandwidth: str, unit: float) -> InterfaceState:
+    """`display interface` of VRP and Comware: the same lines under each one's own words."""
+    first = re.search(state + r"\s*:\s*(.+)", text)
+    line = re.search(proto + r"\s*:\s*(\S+)", text)
     if not first:
         raise ValueError(f"no interface state in {text!r}")
-    state = first.group(1).strip()
-    layer = True if "Route Port" in text else False if "Switch Port" in text else None
-    return InterfaceState(admin_up="Administratively" not in state, oper_up=state == "UP"
-                          and bool(proto and proto.group(1) == "UP"), layer3=layer,
-                          mbps=_mbps(text, r"Current BW\s*:\s*(\d+)\s*Mbps", 1.0))
+    current = first.group(1).strip()
+    layer = True if routed in text else False if switched in text else None
+    return InterfaceState(admin_up="Administratively" not in current, oper_up=current == "UP"
+                          and bool(line and line.group(1) == "UP"), layer3=layer,
+                          mbps=_mbps(text, bandwidth, unit))
+
+
+def _iface_huawei(text: str) -> InterfaceState:
+    return _iface_display(text, "current state", "Line protocol current state", "Route Port",
+                          "Switch Port", r"Current BW\s*:\s*(\d+)\s*Mbps", 1.0)
 
 
 def _iface_h3c(text: str) -> InterfaceState:
-    first = re.search(r"Current state\s*:\s*(.+)", text)
-    proto = re.search(r"Line protocol state\s*:\s*(\S+)", text)
-    if not first:
-        raise ValueError(f"no interface state in {text!r}")
-    state = first.group(1).strip()
-    layer = True if "Route mode" in text else False if "Bridge mode" in text else None
-    return InterfaceState(admin_up="Administratively" not in state, oper_up=state == "UP"
-                          and bool(proto and proto.group(1) == "UP"), layer3=layer,
-                          mbps=_mbps(text, r"Bandwidth\s*:\s*(\d+)\s*kbps", 1e-3))
+    return _iface_display(text, "Current state", "Line protocol state", "Route mode", "Bridge mode",
+                          r"Bandwidth\s*:\s*(\d+)\s*kbps", 1e-3)
 
 
 def _iface_cisco(text: str) -> InterfaceState:
