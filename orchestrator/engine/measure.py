@@ -90,8 +90,6 @@ def with_second_source(inv: Inventory, drill, st: RunState, measurements: list[M
                 and abs(a.ns - b.ns) / 1e6 > (margin := a.uncertainty_ms + b.uncertainty_ms + AGREE_MARGIN_MS)]
         if (m.restored is None) != (sock.restored is None):
             gaps.append("restored by one source only")
-        if m.interrupted != sock.interrupted:
-            gaps.append("interrupted by one source only")
         flag = ("sources disagree: " + "; ".join(gaps)) if gaps else "sources agree"
         out.append(replace(m, note="; ".join(x for x in (m.note, f"host-socket: {flag}" if gaps else "") if x)))
         out.append(replace(sock, phase=SECOND_PHASE, passed=None,

@@ -288,7 +288,6 @@ class _State:
     centre: str | None = None
     silent: bool = False
     md: str | None = None  # None (not yet known) | "tcp" | "multicast" | "stalled"
-    missing: tuple[int, int] | None = None  # (mid, half) of the table its session first went missing
 
 
 class SocketTracker:
@@ -334,24 +333,13 @@ class SocketTracker:
         now = self._session(w, table)
         same = st.session is not None and now is not None and (now.local, now.peer) == (st.session.local,
                                                                                           st.session.peer)
-        # A session absent from one table and back in the next is the same session (a table
-        # read while the kernel moved it): a close counts once a second table lacks it too,
-        # or another session replaced it, and is dated at the first table without it.
-        held = st.session is not None and now is None and st.missing is None
-        closed_at: tuple[int, int] | None = None
-        if held:
-            st.missing = (mid, half)
-        elif st.session is not None and not same:
-            closed_at = st.missing or (mid, half)
+        if st.session is not None and not same:
             if not st.silent:
-                out.append(SocketEvent(w.gateway, "link_down", closed_at[0], closed_at[1], {
+                out.append(SocketEvent(w.gateway, "link_down", mid, half, {
                     "centre": st.centre, "address": _fmt(st.session.peer), "reason": "closed",
                     "service": w.service}))
-            st.session, st.centre, st.silent, st.missing = None, None, False, None
-        elif same:
-            st.missing = None
-        if not held and now is not None and st.session is None and (now.bytes_received is None
-                                                                     or now.bytes_received > 0):
+            st.session, st.centre, st.silent = None, None, False
+        if now is not None and st.session is None and (now.bytes_received is None or now.bytes_received > 0):
             st.session, st.centre = now, w.servers.get(now.peer)
             out.append(SocketEvent(w.gateway, "login", mid, half, {
                 "centre": st.centre, "address": _fmt(now.peer), "session": _fmt(now.local),
@@ -367,7 +355,7 @@ class SocketTracker:
         if w.service == "market_data":
             md = self._md(w, table, before, None if st.silent else st.session)
             if md != st.md:
-                at, unc = closed_at or (mid, half)  # a session's close dates its stall
+                at, unc = mid, half
                 quiet = st.session.lastrcv_ms if st.session is not None else None
                 if md == "stalled" and st.md == "tcp" and quiet is not None:
                     at, unc = t_ns - quiet * 1_000_000, rtt_ns // 2  # ss dates the last byte
