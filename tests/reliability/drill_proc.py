@@ -247,8 +247,21 @@ def _gunzip(data: bytes) -> bytes | None:
 # ------------------------------------------------------------------ after a run
 
 
-def steady_problem(inventory_path: Path, lab) -> str | None:
-    """All gateways logged in once, on their home centre; every line and centre up."""
+def promises_home(drill_id: str) -> bool:
+    """Whether the drill's after-check requires every gateway on its home centre (failback
+    or a repoint, docs/steady-state.md). md-multicast-fallback does not: its market-data
+    gateways reconnect to whichever Shenzhen centre answers first when TCP market data is
+    back, as a gateway with both centres configured does."""
+    from orchestrator.config.scenario import find_drill
+
+    drill = find_drill(REPO / "drills", drill_id)
+    return bool(drill.failback) or any(s.effect is not None and s.effect.repoint_to
+                                       for steps in drill.phases.values() for s in steps)
+
+
+def steady_problem(inventory_path: Path, lab, *, require_home: bool = True) -> str | None:
+    """All gateways logged in once, on their home centre (on a Shenzhen centre when
+    `require_home` is false); every line and centre up."""
     from orchestrator.config.inventory import load_inventory
     from orchestrator.engine.steady import wait_steady
     from orchestrator.targets.lab import LabTarget
@@ -256,9 +269,22 @@ def steady_problem(inventory_path: Path, lab) -> str | None:
     inv = load_inventory(inventory_path)
     # The engine's after-check already waited; allow one heartbeat timeout for the
     # market-data freshness check to see a tick after the last restart.
-    result = wait_steady(inv, observe=LabTarget(lab.state_dir).environment_view, require_home=True,
+    result = wait_steady(inv, observe=LabTarget(lab.state_dir).environment_view, require_home=require_home,
                          timeout_s=inv.timing.heartbeat_timeout + 4 * TOLERANCE_S)
-    return None if result.ok else f"lab not in steady state: {result.describe_failures()}"
+    if result.ok:
+        return None
+    return f"lab not in steady state: {result.describe_failures()}" + _why(lab, result)
+
+
+def _why(lab, result) -> str:
+    """The failing gateways' own log tails: why a gateway is where it is (seen once in CI,
+    a trading gateway away from home after a SIGKILL + recover)."""
+    out = []
+    for gid in sorted({c.gateway for c in result.failures if c.gateway}):
+        log = Path(lab.state_dir) / "gateways" / gid / "gateway.log"
+        tail = log.read_text(encoding="utf-8", errors="replace").splitlines()[-25:] if log.is_file() else []
+        out.append(f"\n--- {log} (last {len(tail)} lines)\n" + "\n".join(tail))
+    return "".join(out)
 
 
 def process_problem(home: Path, lab, snapshot) -> str | None:

@@ -20,6 +20,7 @@ from drill_proc import (
     descendants,
     journal_records,
     process_problem,
+    promises_home,
     run_drill,
     run_folders,
     steady_problem,
@@ -118,6 +119,6 @@ def test_interrupt_restores_the_lab(tmp_path, drill, boundary, signame):
                                       for w in ("已中止", "ABORTED")),
                "report.html missing or does not say aborted")
 
-        problems += filter(None, [steady_problem(inv, lab),
+        problems += filter(None, [steady_problem(inv, lab, require_home=promises_home(drill)),
                                   process_problem(home, lab, snapshot)])
     assert not problems, f"{drill} {boundary} {signame}:\n- " + "\n- ".join(problems)
