@@ -64,7 +64,7 @@ class Coverage:
     drill: str
     title: str
     cadence: str
-    quarters: tuple[str, ...]   # per quarter: passed | failed | none
+    quarters: tuple[str, ...]   # per quarter: passed (a measured pass) | failed | none
 
 
 @dataclass(frozen=True)
@@ -101,8 +101,10 @@ def build(reports: Path, year: int, *, environment: str, timezone: str, lang: st
     for did in ids:
         quarters = []
         for q in range(1, 5):
-            mine = [r for r in rows if r.drill == did and r.quarter == q]
-            quarters.append("passed" if any(r.status == "passed" for r in mine)
+            mine = [(run, r) for run, r in zip(runs, rows, strict=True)
+                    if r.drill == did and r.quarter == q]
+            # As `drill due`: only a pass that measured a failover is the quarter's drill.
+            quarters.append("passed" if any(run.measured_pass for run, _ in mine)
                             else "failed" if mine else "none")
         d = known.get(did)
         title = (d.title_zh if lang == "zh" else d.title_en) if d else next(

@@ -83,3 +83,23 @@ def test_pdf_holds_the_chinese_summary(capsys, project, tmp_path):
     text = subprocess.run([pdftotext, str(out), "-"], capture_output=True, text=True, check=True,
                           timeout=120).stdout
     assert "年度演练情况报告" in text and "单运营商故障演练" in text
+
+
+def test_a_pass_that_measured_no_gateway_does_not_cover_its_quarter(capsys, project, monkeypatch):
+    """As `drill due` (issue 13): an older journal's "passed" with an empty `rto_s` put no
+    gateway on the failed path; it is listed, yet its quarter is not covered."""
+    from orchestrator.compliance.cadence import DrillCadence
+    from orchestrator.compliance.summary import build
+
+    reports = project / "reports"
+    write_run(reports, "centre-outage", utc(2026, 11, 2, 2), None, monkeypatch=monkeypatch,
+              records=[("run.end", {"status": "passed", "exit_code": 0, "summary": "",
+                                    "artifacts": {}, "rto_s": {}})])
+    centre = DrillCadence("centre-outage", "主中心整体故障演练", "Centre outage", "quarterly")
+    carrier = DrillCadence("carrier-outage", "运营商故障演练", "Carrier outage", "quarterly")
+    year = build(reports, 2026, environment="lab", timezone="Asia/Shanghai", lang="en",
+                 drills=[centre, carrier], now=utc(2026, 12, 5), include_test=True)
+    cov = {c.drill: c.quarters for c in year.coverage}
+    assert any(r.drill == "centre-outage" and r.status == "passed" for r in year.rows)
+    assert cov["centre-outage"] == ("none", "none", "none", "failed")
+    assert cov["carrier-outage"] == ("passed", "none", "none", "none")
