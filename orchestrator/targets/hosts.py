@@ -73,13 +73,11 @@ class HostsTarget:
         return True, f"tcp {address}:{port} accepts connections from {', '.join(hosts)}"
 
     def centres_healthy(self, inventory: Inventory, centres: tuple[str, ...]) -> bool:
-        """A TCP connect to each centre's trading service answers."""
-        import asyncio
-
-        from orchestrator.probes.tcp import connect_ok
-
+        """Each centre's trading service accepts a TCP connection from every gateway host
+        (`tcp_reachable`): from where the gateways are, since drill's own host on the
+        management network may not reach SSCC's addresses at all."""
         for cid in centres:
             ep = inventory.centre(cid).services.get("trading")
-            if ep is None or not asyncio.run(connect_ok(ep.address, ep.port, 2.0)):
+            if ep is None or not self.tcp_reachable(inventory, ep.address, ep.port)[0]:
                 return False
         return True

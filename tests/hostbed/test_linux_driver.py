@@ -7,9 +7,12 @@ from pathlib import Path
 
 import pytest
 from hostbed import bed as bedlib
+from hostbed.inventory import gateway_entries, trust_all, write_inventory
 
 from orchestrator.adapters.ansible import PlaybookRun, run_playbook
 from orchestrator.adapters.hosts import known_hosts_path
+from orchestrator.config.inventory import load_inventory
+from orchestrator.targets.hosts import HostsTarget
 
 pytestmark = pytest.mark.netns
 
@@ -21,6 +24,13 @@ def _play(inventory: Path, tmp_path: Path, name: str, playbook: str = "line.yml"
         playbook=PLAYBOOKS / playbook, inventory=inventory, extravars=extravars,
         private_data_dir=tmp_path / f"pdd-{name}", timeout_s=120,
         known_hosts=known_hosts_path(inventory)))
+
+
+def _with_a_gateway(bed, tmp_path: Path):
+    """The bed's inventory with one gateway on the gw host (the bare one has none)."""
+    folder = write_inventory(bed, tmp_path / "inv-gw", gateways=gateway_entries(bed, {"W000000T": 7100}))
+    trust_all(bed, folder)
+    return load_inventory(folder)
 
 
 def _route_to_ft(bed) -> str:
@@ -90,6 +100,7 @@ def test_centre_down_blackholes_its_service_addresses_on_every_line_router(bed, 
     every line router, so FT is unreachable over any line while NF is not; up removes them."""
     bed.start_exchanges(ports=(7043,))
     assert _connects(bed, "198.18.101.30", 7043)
+    inv = _with_a_gateway(bed, tmp_path)
     down = _play(inventory, tmp_path, "c-down", playbook="centre.yml", centres=["FT"], state="down")
     try:
         assert down.ok, [t.msg for t in down.failed_tasks]
@@ -100,11 +111,16 @@ def test_centre_down_blackholes_its_service_addresses_on_every_line_router(bed, 
             assert "198.18.102." not in routes
         assert not _connects(bed, "198.18.101.30", 7043)
         assert _connects(bed, "198.18.102.30", 7043)
+        # `drill recover`'s guard before a failback asks from the gateway hosts, which
+        # reach SSCC's addresses; drill's own host does not (it is outside the bed).
+        assert not HostsTarget().centres_healthy(inv, ("FT", "NF"))
+        assert HostsTarget().centres_healthy(inv, ("NF",))
     finally:
         up = _play(inventory, tmp_path, "c-up", playbook="centre.yml", centres=["FT"], state="up")
     assert up.ok, [t.msg for t in up.failed_tasks]
     assert _blackholes(bed, "ct").strip() == "" and _blackholes(bed, "cu").strip() == ""
     assert _connects(bed, "198.18.101.30", 7043)
+    assert HostsTarget().centres_healthy(inv, ("FT", "NF"))
 
 
 @pytest.mark.slow(group="linux-blackholes")  # four playbook runs; CI samples one of the group
