@@ -56,7 +56,7 @@ ADMIN: dict[str, tuple[str, str]] = {
                             "lab was not running; cleaned up in {secs}, no process left "
                             "(process group {pid}){extra}"),
     "lab_killed": ("；已结束 {n} 个残留进程", "; killed {n} leftover process(es)"),
-    "lab_status_head": ("实验环境 {env}，监控进程号 {pid}，启动于 {since}（{tz}）",
+    "lab_status_head": ("实验环境 {env}，主控进程号 {pid}，启动于 {since}（{tz}）",
                         "lab {env!r}, supervisor pid {pid}, since {since} ({tz})"),
     "lab_logged_in": ("{logged}/{n} 个网关已登录", "{logged}/{n} gateways logged in"),
     "lab_col_centre": ("中心", "centre"),
@@ -85,7 +85,11 @@ ADMIN: dict[str, tuple[str, str]] = {
     "lab_state_starting": ("启动中", "starting"),
     "lab_state_stopping": ("停止中", "stopping"),
     "lab_state_stopped": ("已停止", "stopped"),
-    "lab_md_tcp": ("地面线路", "tcp"),
+    "lab_md_tcp": ("TCP", "tcp"),
+    "lab_mode_blackhole": ("路由黑洞", "blackhole"),
+    "lab_mode_shutdown": ("关闭端口", "shutdown"),
+    "lab_none": ("{inventory} 没有运行中的实验环境（状态目录 {state}）；请先执行 `drill lab up`",
+                 "no lab running for {inventory!r} (state {state}); start it with `drill lab up`"),
     "lab_md_multicast": ("组播", "multicast"),
     # drill hosts trust / check
     "hosts_known_hosts": ("已知主机密钥文件（known_hosts）：{path}", "known_hosts: {path}"),
