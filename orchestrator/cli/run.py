@@ -204,7 +204,8 @@ def plan(drill_id, inventory, project, as_json, sets, ansible_check, lang):
               type=click.Path(file_okay=False, path_type=Path),
               help="Also look for unfinished runs in this archive (repeatable).")
 @signing_key_option
-def recover(inventory, project, reports, signing_key):
+@lang_option
+def recover(inventory, project, reports, signing_key, lang):
     """Finish runs that died (SIGKILL, power loss): restore, check, close as aborted.
 
     Restore changes on manual-driver lines, centres or gateways are asked at the terminal
@@ -222,7 +223,9 @@ def recover(inventory, project, reports, signing_key):
     env, done = recover_environment(inv_path, drill_home(), reports_dirs=(*reports, proj.reports_dir),
                                     say=lambda m: click.echo(m, err=True), signer=signer, ask=_ask())
     if not done:
-        click.echo(f"nothing to recover for {env}")
+        from orchestrator.cli._console import label
+
+        click.echo(label(resolve_lang(lang, inv_path), "recover_nothing", env=env))
         return
     bad = False
     for r in done:

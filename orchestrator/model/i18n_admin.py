@@ -40,7 +40,7 @@ ADMIN: dict[str, tuple[str, str]] = {
     "valid_total": ("{n} 个演练文件校验通过", "{n} drill(s) valid"),
     "valid_against": ("（按主机清单（Inventory）{environment} 校验）", " against inventory {environment}"),
     "init_created": ("已创建演练项目 {root}", "created drill project {root}"),
-    "init_next": ("下一步：编辑 inventories/ 下的主机清单（Inventory）（可复制 production.example），"
+    "init_next": ("下一步：编辑 inventories/ 下的主机清单（Inventory）（可复制 `inventories/production.example`），"
                   "然后执行 `drill validate`",
                   "next: edit inventories/ (copy production.example), then `drill validate`"),
     # drill lab up / down / status
@@ -92,7 +92,7 @@ ADMIN: dict[str, tuple[str, str]] = {
                  "no lab running for {inventory!r} (state {state}); start it with `drill lab up`"),
     "lab_md_multicast": ("组播", "multicast"),
     # drill hosts trust / check
-    "hosts_known_hosts": ("已知主机密钥文件（known_hosts）：{path}", "known_hosts: {path}"),
+    "hosts_known_hosts": ("已信任主机密钥文件：{path}", "known_hosts: {path}"),
     "hosts_key_changed": ("  主机密钥已变更：原为 {previous}\n", "  KEY CHANGED: was {previous}\n"),
     "hosts_trust_ask": ("{host}\n  {key_type} {fingerprint}\n{change}  是否信任该密钥？",
                         "{host}\n  {key_type} {fingerprint}\n{change}  Trust this key?"),
@@ -106,6 +106,7 @@ ADMIN: dict[str, tuple[str, str]] = {
     "hosts_status_skipped": ("已跳过（跳板机未信任）", "skipped"),
     "hosts_clock": ("正常 {host} 时钟偏差 {offset} 毫秒（±{uncertainty}）{ntp}",
                     "ok  {host} clock offset {offset} ms (±{uncertainty}){ntp}"),
+    "hosts_ntp_chrony": ("与授时服务器相差 {offset} 毫秒（`chrony`）", "chrony: {offset} ms from NTP"),
     # drill profile check
     "prof_col_line": ("行号", "line"),
     "prof_col_time": ("时间（UTC）", "time (UTC)"),

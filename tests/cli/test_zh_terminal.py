@@ -8,7 +8,8 @@ One lab and one lab run (the shipped carrier-outage, hold 1 s) serve every comma
 What the check treats as not prose, beside the allow-list (the terminal's `<code>`):
 - identifiers: the inventory's gateway, line, centre, carrier, router and host ids, the
   environment's name, drill ids, parameter names and values, objective ids, run ids;
-- file paths (a word with a `/` in it) and spans in backticks (a command to type);
+- file paths (a word with a `/` in it) and spans in backticks (a command to type); SSH host
+  key fingerprints (`SHA256:…`);
 - code: a drill file's fragments and a playbook's variables (quoted strings and JSON `{…}`
   / `[…]` as `drill show` and `drill plan` print them), config lines of a plan's diff
   (`+ <server …/>`);
@@ -90,7 +91,8 @@ _CODE = (re.compile(r"`[^`]*`"), re.compile(r"\{.*\}"), re.compile(r"\[[^\]\u4e0
          re.compile(r"^\s*--- .*$", re.M), re.compile(r"[\w.-]+\.(ya?ml|xml|json|jsonl|md|html|csv)\b"),
          re.compile(r"[\w.]+=[^\s,，；]+"),  # file names; parameters as name=value
          re.compile(r"\d{8}T\d{6}Z-[\w-]+|\d{4}-\d\d-\d\dT[\d:.]+Z"),  # run ids, ISO times
-         re.compile(r"[\w.-]+@[\w.-]+"))  # user@host
+         re.compile(r"[\w.-]+@[\w.-]+"),  # user@host
+         re.compile(r"\bSHA256:\S+"))  # an SSH host key's fingerprint
 
 
 def prose(text: str) -> str:
@@ -372,3 +374,64 @@ def test_refusals_say_the_lock_the_unfinished_run_and_the_gate_in_chinese(tmp_pa
         line = _error_line(zh)
         assert line.startswith("错误：") and english(line, ids | {"NF", "FT", "disconnected"}) == [], line
     assert _error_line("bad") == "error: bad"
+
+
+# --- the project's and the archive's own commands (model/i18n_admin.py) -------------------
+# `drill schedule` prints its units or cron lines on stdout: a file format (code), as written;
+# with --out only their paths. What it scheduled and left out, and why, is on stderr, in zh.
+# `drill profile check` prints the profile's event names and drill's event types (the words a
+# profile file is written in: identifiers) and the log's own fields as name=value.
+
+def _profile_words() -> set[str]:
+    from orchestrator.config.profile import load_profile
+
+    prof = load_profile(REPO / "profiles" / "lab-gateway.yaml")
+    return {e.name for e in prof.events} | {e.event_type for e in prof.events} | {prof.encoding}
+
+
+@pytest.mark.parametrize("args", [("schedule", "--emit", "cron", "--out", "{tmp}/units"),
+                                  ("schedule", "--emit", "systemd", "--out", "{tmp}/units"),
+                                  ("validate",), ("lab", "down"), ("recover",)])
+def test_project_commands_without_a_lab_print_no_english_in_zh(project, args, tmp_path):
+    _, folder, inv, ids = project
+    args = tuple(a.format(tmp=tmp_path) for a in args)
+    code, text, _ = _call(*args, "--lang", "zh", "--project", str(folder), "--inventory", str(inv))
+    assert code == 0 and text.strip(), text
+    assert english(text, ids) == [], (args, english(text, ids), text)
+    if args[0] == "schedule":  # the drills it left out, and why, in Chinese
+        assert "已排期：carrier-outage" in text and "未排期：beijing-cutover：步骤 " in text, text
+        assert "未排期：sscc-organised-drill：组织方演练按深证通的通知时间进行" in text, text
+
+
+def test_init_status_of_no_lab_and_profile_check_print_no_english_in_zh(project, tmp_path):
+    _, folder, inv, ids = project
+    code, text, _ = _call("init", str(tmp_path / "firm"), "--lang", "zh")
+    assert code == 0 and "已创建演练项目" in text and english(text, ids) == [], text
+    code, text, _ = _call("lab", "status", "--lang", "zh", "--inventory", str(inv))
+    assert code == 1 and text.startswith("错误：") and english(text, ids) == [], (code, text)
+    log = tmp_path / "gw.log"
+    log.write_bytes("2026-12-04 09:15:00.131 [信息] 登录成功 会话: A77F 服务器 198.18.1.10:9000\n"
+                    "2026-12-04 10:02:11.504 [警告] 心跳超时 链路中断\n".encode("gb18030"))
+    code, text, _ = _call("profile", "check", str(REPO / "profiles" / "lab-gateway.yaml"), str(log),
+                          "--lang", "zh")
+    assert code == 0 and "2 个事件" in text and "网关号" in text, text
+    assert english(text, ids | _profile_words()) == [], (english(text, ids | _profile_words()), text)
+
+
+def test_hosts_lines_read_in_chinese_and_unchanged_in_english():
+    """`drill hosts trust/check`'s lines from a decision and a clock record (the SSH hosts
+    they need are the bed's: tests/hostbed drives them in English)."""
+    from orchestrator.adapters.hosts import TrustDecision
+    from orchestrator.cli.hosts import clock_line, trust_line
+
+    row = {"host": "gw-trade-01", "offset_ms": 1.25, "uncertainty_ms": 0.4,
+           "ntp": "chrony: +0.120 ms from NTP"}
+    assert clock_line(row, "en") == "ok  gw-trade-01      clock offset +1.250 ms (±0.400)  chrony: +0.120 ms from NTP"
+    zh = clock_line(row, "zh")
+    assert zh.startswith("正常 gw-trade-01") and "与授时服务器相差 +0.120 毫秒" in zh, zh
+    assert english(zh, {"gw-trade-01"}) == [], zh
+    assert english(clock_line({**row, "ntp": "timedatectl: NTPSynchronized=yes"}, "zh"), {"gw-trade-01"}) == []
+    for status in ("unchanged", "added", "replaced", "rejected", "mismatch", "skipped"):
+        d = TrustDecision("gw-trade-01", "198.18.1.10", "ssh-ed25519", "SHA256:abc", None, status)
+        assert trust_line(d, "en").startswith(f"{status:<10} gw-trade-01"), status
+        assert english(trust_line(d, "zh"), {"gw-trade-01", "ssh-ed25519"}) == [], trust_line(d, "zh")
