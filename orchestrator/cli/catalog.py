@@ -87,10 +87,8 @@ def validate(files: tuple[Path, ...], inventory: str, project: Path | None, lang
     from orchestrator.errors import InputError
 
     outcome = validate_project(find_project(project), files, inventory)
-    if outcome.problems:  # bad input: English, before the language is known (the inventory may be it)
-        lang = "en"
-    else:
-        lang = resolve_lang(lang, _inventory_file(project, inventory))
+    # bad input is English, before the language is known (the inventory may be it)
+    lang = "en" if outcome.problems else resolve_lang(lang, _inventory_file(project, inventory))
     for drill in outcome.valid:
         click.echo(_label(lang, "valid_ok", path=drill.path, drill=drill.id))
     if outcome.problems:

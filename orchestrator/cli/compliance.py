@@ -326,11 +326,10 @@ def prune(older_than: str, dry_run: bool, inventory: str, project: Path | None,
     Ages come from each run's journal. Deletions are logged in reports/prune.log.
     Example:  drill prune --older-than 2y --dry-run
     """
-    from orchestrator.compliance.retention import prune as do_prune
-
     from datetime import UTC
 
     from orchestrator.cli._console import label
+    from orchestrator.compliance.retention import prune as do_prune
     from orchestrator.journal.chain import iso_ns
 
     inv_path = inventory_path(project, inventory)

@@ -60,12 +60,11 @@ def review(run_id: str, conclusion: str | None, reasons: tuple[str, ...], root_c
     import time
 
     from orchestrator.cli._console import label
-    from orchestrator.model.i18n_terminal import reason_text
-
     from orchestrator.errors import DrillError, InputError, Problem
     from orchestrator.integrity.renders import record_review
     from orchestrator.journal.chain import iso_ns
     from orchestrator.journal.reviews import archive_reviews
+    from orchestrator.model.i18n_terminal import reason_text
     from orchestrator.model.review import (
         CONCLUSION_OF_STATUS,
         SIGNOFF_ROLES,

@@ -429,7 +429,7 @@ def test_project_commands_without_a_lab_print_no_english_in_zh(project, args, tm
 
 
 def test_init_status_of_no_lab_and_profile_check_print_no_english_in_zh(project, tmp_path):
-    _, folder, inv, ids = project
+    _, _, inv, ids = project
     code, text, _ = _call("init", str(tmp_path / "firm"), "--lang", "zh")
     assert code == 0 and "已创建演练项目" in text and english(text, ids) == [], text
     code, text, _ = _call("lab", "status", "--lang", "zh", "--inventory", str(inv))
