@@ -220,16 +220,20 @@ def recover(inventory, project, reports, signing_key, lang):
     proj = find_project(project)
     inv_path = proj.inventory_path(inventory)
     signer = _signer(inv_path, signing_key)
-    env, done = recover_environment(inv_path, drill_home(), reports_dirs=(*reports, proj.reports_dir),
-                                    say=lambda m: click.echo(m, err=True), signer=signer, ask=_ask())
-    if not done:
-        from orchestrator.cli._console import label
+    from orchestrator.cli._console import label
+    from orchestrator.model.i18n_admin import recover_text
 
-        click.echo(label(resolve_lang(lang, inv_path), "recover_nothing", env=env))
+    lang = resolve_lang(lang, inv_path)
+    env, done = recover_environment(inv_path, drill_home(), reports_dirs=(*reports, proj.reports_dir),
+                                    say=lambda m: click.echo(recover_text(lang, m), err=True),
+                                    signer=signer, ask=_ask())
+    if not done:
+        click.echo(label(lang, "recover_nothing", env=env))
         return
     bad = False
     for r in done:
-        click.echo(f"{r.run_id}: " + "; ".join(r.actions))
+        said = [recover_text(lang, a) for a in r.actions]
+        click.echo(label(lang, "recover_done", run=r.run_id, actions=("；" if lang == "zh" else "; ").join(said)))
         bad = bad or r.steady_ok is False
     if bad:
         raise click.exceptions.Exit(1)

@@ -123,3 +123,81 @@ ADMIN: dict[str, tuple[str, str]] = {
                         "follow-up {id}: {action} ({owner}, due {due})"),
     "review_warning": ("警告：{message}", "warning: {message}"),
 }
+
+ADMIN.update({
+    # drill recover: what recover (engine/recover.py) journals and says, in English
+    "recover_done": ("{run}：{actions}", "{run}: {actions}"),
+    "rec_killed": ("已结束进程组 {pgid}（{step}）", "killed process group {pgid} ({step})"),
+    "rec_no_start": ("操作日志无开始记录（`run.start`）：无需恢复", "no run.start: nothing to restore"),
+    "rec_completed": ("操作日志已补全：从 {path} 补入 {n} 条记录",
+                      "journal completed with {n} record(s) from {path}"),
+    "rec_rendered": ("报告已生成（renders.jsonl）", "reports rendered (renders.jsonl)"),
+    "rec_not_rendered": ('报告未生成：原文："{error}"', "reports not rendered: {error}"),
+    "rec_sealed": ("已存入归档索引（防篡改）", "sealed in the archive index"),
+    "rec_not_indexed": ('归档索引未更新：原文："{error}"', "archive index not updated: {error}"),
+    "rec_shenzhen": ("福田中心、南方中心运行不正常：网关仍留在北京异地灾备中心；待福田中心和南方中心恢复应答后"
+                     "再次执行 `drill recover`",
+                     "Shenzhen (FT/NF) is not healthy: gateways left on BJ; run `drill recover` "
+                     "again once FT and NF answer"),
+    "rec_running": ("正在执行 {n} 个恢复步骤", "running {n} restore step(s)"),
+    "rec_by_hand": ('以下变更需人工操作，届时将逐项询问：原文："{changes}"',
+                    "you will be asked to make these changes by hand: {changes}"),
+    "rec_no_fault": ("尚未开始故障注入：无需恢复", "no fault step had started: nothing to restore"),
+    "rec_ran": ("已执行恢复阶段（{n} 个步骤）{failed}", "ran the restore phase ({n} step(s)){failed}"),
+    "rec_failed_steps": ("；失败：{steps}", "; failed: {steps}"),
+    "rec_restored": ("运行状态已恢复", "steady state restored"),
+    "rec_not_restored": ("运行状态未恢复：{why}", "steady state NOT restored: {why}"),
+    "rec_stale_lock": ("已释放失效的环境锁（{holder}）", "released stale lock of {holder}"),
+})
+
+# What `drill recover` journals and says (engine/recover.py, in English: the journal's
+# language is fixed), by pattern, in the terminal's language; run ids, paths and numbers kept.
+_RECOVER = (
+    (r"killed process group (?P<pgid>\d+) \((?P<step>\w+\[\d+\])\)", "rec_killed"),
+    (r"no run\.start: nothing to restore", "rec_no_start"),
+    (r"journal completed with (?P<n>\d+) record\(s\) from (?P<path>\S+)", "rec_completed"),
+    (r"reports rendered \(renders\.jsonl\)", "rec_rendered"),
+    (r"reports not rendered: (?P<error>.*)", "rec_not_rendered"),
+    (r"sealed in the archive index", "rec_sealed"),
+    (r"archive index not updated: (?P<error>.*)", "rec_not_indexed"),
+    (r"Shenzhen \(FT/NF\) is not healthy: gateways left on BJ; run `drill recover` again once FT "
+     r"and NF answer", "rec_shenzhen"),
+    (r"running (?P<n>\d+) restore step\(s\)", "rec_running"),
+    (r"you will be asked to make these changes by hand: (?P<changes>.*)", "rec_by_hand"),
+    (r"no fault step had started: nothing to restore", "rec_no_fault"),
+    (r"ran the restore phase \((?P<n>\d+) step\(s\)\)(?:; failed: (?P<steps>.*))?", "rec_ran"),
+    (r"steady state restored", "rec_restored"),
+    (r"steady state NOT restored: (?P<why>.*)", "rec_not_restored"),
+    (r"released stale lock of (?P<holder>.*)", "rec_stale_lock"),
+)
+
+
+def recover_text(lang: str, text: str) -> str:
+    """One of recover's actions or messages (`RUN: action` too) in `lang`; an English text
+    no pattern knows is returned as it is."""
+    import re
+
+    from orchestrator.model.i18n_terminal import reason_text, step_key
+
+    if lang != "zh":
+        return text
+    run, sep, rest = text.partition(": ")
+    if sep and re.fullmatch(r"\d{8}T\d{6}Z-[\w-]+", run):
+        return ADMIN["recover_done"][0].format(run=run, actions=recover_text(lang, rest))
+    for pattern, key in _RECOVER:
+        m = re.fullmatch(pattern, text)
+        if not m:
+            continue
+        kw = {k: v or "" for k, v in m.groupdict().items()}
+        if "step" in kw:
+            phase, _, index = kw["step"].partition("[")
+            kw["step"] = step_key("zh", phase, int(index.rstrip("]")))
+        if key == "rec_ran":
+            steps = kw.pop("steps")
+            kw["failed"] = ADMIN["rec_failed_steps"][0].format(steps=steps) if steps else ""
+        if "why" in kw:
+            kw["why"] = reason_text("zh", kw["why"])
+        if "holder" in kw:
+            kw["holder"] = reason_text("zh", kw["holder"])
+        return ADMIN[key][0].format(**kw)
+    return reason_text("zh", text)

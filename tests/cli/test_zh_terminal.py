@@ -4,7 +4,8 @@ uses), over stdout and stderr together; every shipped playbook task has a zh lab
 message key has a zh and an en text.
 
 One lab (started and stopped by `drill lab up/down` in zh) and one lab run (ZH_DRILL, hold
-1 s) serve every command here, `drill review` of that run last.
+1 s) serve every command here, `drill review` of that run last; a second run of ZH_DRILL,
+SIGKILLed once its fault step ended (its own archive), is what `drill recover` finishes.
 
 What the check treats as not prose, beside the allow-list (the terminal's `<code>`):
 - identifiers: the inventory's gateway, line, centre, carrier, router and host ids, the
@@ -169,6 +170,31 @@ def project_fixture(tmp_path_factory):
         mp.undo()
 
 
+def _kill_after_the_fault(tmp: Path, args: tuple[str, ...], deadline_s: float = 120.0) -> None:
+    """`drill run` as a process, parked once its fault step ended (the engine's test hook),
+    then SIGKILLed: an unfinished run with its line down, for `drill recover`."""
+    import signal
+    import subprocess
+    import time
+
+    pause = tmp / "pause"
+    env = dict(os.environ, DRILL_DEBUG_PAUSE_AT="fault:0:end", DRILL_DEBUG_PAUSE_FILE=str(pause))
+    proc = subprocess.Popen([sys.executable, "-c", "import sys; from orchestrator.cli import main; "
+                             "sys.exit(main(sys.argv[1:]))", *args], env=env, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        end = time.monotonic() + deadline_s
+        while not pause.exists():
+            assert proc.poll() is None, proc.stderr.read().decode(errors="replace")[-3000:]
+            assert time.monotonic() < end, "the run did not reach the end of its fault step"
+            time.sleep(0.05)
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
+        pause.unlink(missing_ok=True)
+
+
 @pytest.fixture(scope="module", name="zh_env")
 def zh_env_fixture(project):
     """One lab, one zh run of ZH_DRILL, and every command that reads it, in zh."""
@@ -188,6 +214,10 @@ def zh_env_fixture(project):
         outputs["plan"] = _call("plan", "zh-console", *zh, "--no-check", *at)
         outputs["check"] = _call("check", *zh, *at)
         outputs["recover"] = _call("recover", *zh, "--reports", str(reports), *at)
+        # a run killed (SIGKILL) once its fault step ended, then `drill recover` in zh
+        killed_reports = tmp / "killed"
+        _kill_after_the_fault(tmp, ("run", "zh-console", "--yes", "--reports", str(killed_reports), *at))
+        outputs["recover-killed"] = _call("recover", *zh, "--reports", str(killed_reports), *at)
     finally:
         outputs["lab-down"] = _call("lab", "down", *zh, *at)
         from orchestrator.config.inventory import load_inventory
@@ -218,7 +248,7 @@ def zh_env_fixture(project):
 
 CHECKED = ("run", "plan", "report-md", "report-html", "report-csv", "summary", "verify", "check",
            "history", "due", "coverage", "lab-up", "lab-up-again", "lab-status", "lab-down",
-           "recover", "prune", "review")
+           "recover", "recover-killed", "prune", "review")
 EXIT_1 = {"due": "overdue drills (the other shipped drills have no run)",
           "check": "a clause the lab does not meet fails the check"}
 
@@ -248,6 +278,9 @@ def test_every_command_after_a_zh_run_prints_no_english(zh_env):
     assert "实验环境" in outputs["lab-up"][1] and "个网关已登录" in outputs["lab-status"][1]
     assert "实验环境已停止" in outputs["lab-down"][1] and "没有需要恢复的演练" in outputs["recover"][1]
     assert "保留 1 次" in outputs["prune"][1], outputs["prune"][1]  # the run: within retention
+    recovered = outputs["recover-killed"][1]  # the killed run: restored, checked, sealed
+    assert "正在执行 2 个恢复步骤" in recovered and "已执行恢复阶段（2 个步骤）" in recovered, recovered
+    assert "运行状态已恢复" in recovered and "已释放失效的环境锁" in recovered, recovered
     assert f"整改措施 {run_id}#1：缩短探测间隔（李娜" in outputs["review"][1], outputs["review"][1]
 
 
