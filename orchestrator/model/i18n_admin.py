@@ -193,7 +193,8 @@ def recover_text(lang: str, text: str) -> str:
             phase, _, index = kw["step"].partition("[")
             kw["step"] = step_key("zh", phase, int(index.rstrip("]")))
         if key == "rec_ran":
-            steps = kw.pop("steps")
+            steps = re.sub(r"\b([a-z]+)\[(\d+)\]", lambda s: step_key("zh", s.group(1), int(s.group(2))),
+                           kw.pop("steps"))
             kw["failed"] = ADMIN["rec_failed_steps"][0].format(steps=steps) if steps else ""
         if "why" in kw:
             kw["why"] = reason_text("zh", kw["why"])

@@ -493,3 +493,22 @@ def test_hosts_lines_read_in_chinese_and_unchanged_in_english():
         d = TrustDecision("gw-trade-01", "198.18.1.10", "ssh-ed25519", "SHA256:abc", None, status)
         assert trust_line(d, "en").startswith(f"{status:<10} gw-trade-01"), status
         assert english(trust_line(d, "zh"), {"gw-trade-01", "ssh-ed25519"}) == [], trust_line(d, "zh")
+
+
+def test_every_recover_action_reads_in_chinese():
+    """Each of recover's English actions (engine/recover.py's wording, the en text of its key)
+    is known to recover_text; the SIGKILLed run above drives the real ones it meets."""
+    from orchestrator.model.i18n_admin import ADMIN, recover_text
+
+    sample = {"pgid": "4242", "step": "fault[0]", "n": "3", "path": "/srv/home/fallback/x.jsonl",
+              "error": "OSError: [Errno 28] No space left on device", "changes": "line ct-ft up",
+              "failed": "; failed: restore[1]", "why": "W000000T: logged_in (state down)",
+              "holder": "run 20261205T010203Z-carrier-outage-abc123 by ops@host (pid 7) since 2026-12-05T01:02:03Z"}
+    keys = [k for k in ADMIN if k.startswith("rec_") and k != "rec_failed_steps"]
+    assert len(keys) == 15, keys
+    for key in keys:
+        en = ADMIN[key][1].format(**sample)
+        zh = recover_text("zh", f"20261205T010203Z-carrier-outage-abc123: {en}")
+        assert recover_text("en", en) == en
+        assert english(zh, {"W000000T", "logged_in", "down", "ops"}) == [], (key, zh)  # a monitor's state: its word
+        assert zh != en, key
