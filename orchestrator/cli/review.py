@@ -64,7 +64,6 @@ def review(run_id: str, conclusion: str | None, reasons: tuple[str, ...], root_c
     from orchestrator.integrity.renders import record_review
     from orchestrator.journal.chain import iso_ns
     from orchestrator.journal.reviews import archive_reviews
-    from orchestrator.model.i18n_terminal import reason_text
     from orchestrator.model.review import (
         CONCLUSION_OF_STATUS,
         SIGNOFF_ROLES,
@@ -134,9 +133,17 @@ def review(run_id: str, conclusion: str | None, reasons: tuple[str, ...], root_c
     except DrillError as e:
         if "UNSIGNED" not in str(e):
             raise
-        click.echo(label(lang, "review_warning", message=reason_text(lang, str(e))), err=True)
+        click.echo(label(lang, "review_warning", message=_unsigned(lang, str(e))), err=True)
     for f in items:
         click.echo(label(lang, "review_followup", id=f.id, action=f.action, owner=f.owner, due=f.due))
+
+
+def _unsigned(lang: str, text: str) -> str:
+    """renders.record_review's UNSIGNED warning in `lang` (its English as it is in en)."""
+    from orchestrator.cli._console import label
+
+    m = re.fullmatch(r"render (?P<path>\S+) recorded UNSIGNED: (?P<problem>.*)", text, re.S)
+    return label(lang, "review_unsigned", **m.groupdict()) if m and lang == "zh" else text
 
 
 def _run_dir(run_id: str, project: Path | None, reports: Path | None) -> Path:

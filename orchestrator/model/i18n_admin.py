@@ -122,6 +122,8 @@ ADMIN: dict[str, tuple[str, str]] = {
     "review_followup": ("整改措施 {id}：{action}（{owner}，完成期限 {due}）",
                         "follow-up {id}: {action} ({owner}, due {due})"),
     "review_warning": ("警告：{message}", "warning: {message}"),
+    "review_unsigned": ('{path} 已记入 renders.jsonl，但未签名（签名密钥不可用：原文："{problem}"）',
+                        "render {path} recorded UNSIGNED: {problem}"),
 }
 
 ADMIN.update({

@@ -512,3 +512,12 @@ def test_every_recover_action_reads_in_chinese():
         assert recover_text("en", en) == en
         assert english(zh, {"W000000T", "logged_in", "down", "ops"}) == [], (key, zh)  # a monitor's state: its word
         assert zh != en, key
+
+
+def test_a_reviews_unsigned_warning_reads_in_chinese():
+    from orchestrator.cli.review import _unsigned
+
+    text = "render reviews/review-001.json recorded UNSIGNED: [Errno 2] No such file or directory: '/k'"
+    assert _unsigned("en", text) == text
+    zh = _unsigned("zh", text)
+    assert "未签名" in zh and english(zh, set()) == [], zh
