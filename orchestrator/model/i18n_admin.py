@@ -10,7 +10,7 @@ ADMIN: dict[str, tuple[str, str]] = {
     "sched_scheduled": ("已排期：{item}{how}", "scheduled: {item}{how}"),
     "sched_item": ("{drill}（{what}），{months} 月", "{drill} ({what}) in months {months}"),
     "sched_defaults": ("默认参数", "defaults"),
-    "sched_under_approval": ("，依据常设审批 {change}", " under standing approval {change}"),
+    "sched_under_approval": ("，依据常设审批（变更单号 {change}）", " under standing approval {change}"),
     "sched_left_out": ("未排期：{drill}：{reason}", "left out: {drill}: {reason}"),
     "sched_note": ("注：{note}", "note: {note}"),
     "sched_organised": ("组织方演练按{organiser}的通知时间进行，不按演练工具的排期执行；请人工执行",

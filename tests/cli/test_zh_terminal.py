@@ -521,3 +521,16 @@ def test_a_reviews_unsigned_warning_reads_in_chinese():
     assert _unsigned("en", text) == text
     zh = _unsigned("zh", text)
     assert "未签名" in zh and english(zh, set()) == [], zh
+
+
+def test_a_production_schedule_says_its_standing_approvals_in_chinese(project, tmp_path):
+    """production.example: every drill under its standing approval (a change ticket: an id)."""
+    from orchestrator.config.inventory import load_inventory
+
+    _, folder, _, _ = project
+    inv = REPO / "inventories" / "production.example"
+    ids = _identifiers(inv, folder) | {a.change for a in load_inventory(inv).standing_approvals}
+    code, text, _ = _call("schedule", "--emit", "cron", "--out", str(tmp_path), "--lang", "zh",
+                          "--project", str(folder), "--inventory", str(inv))
+    assert code == 0 and "依据常设审批（变更单号 " in text, text
+    assert english(text, ids) == [], (english(text, ids), text)
