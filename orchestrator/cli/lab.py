@@ -53,12 +53,16 @@ def _client(project: Path | None, inventory: str, inv=None):
     return LabClient(state_dir)
 
 
-def _show(resp: dict, as_json: bool, text: str) -> None:
+def _show(resp: dict, as_json: bool, text: str, lang: str = "en") -> None:
     # One compact object per line: a batch prints one line per target (playbooks read each).
     if as_json:
         click.echo(json.dumps(resp, ensure_ascii=False))
     else:
-        click.echo(f"{text} at {resp['effective_at']}")
+        click.echo(_say(lang, "lab_at", text=text, at=resp["effective_at"]))
+
+
+def _lang(project: Path | None, inventory: str, lang: str | None) -> str:
+    return lang or resolve_lang(None, inventory_path(project, inventory))
 
 
 def _unique(ids: tuple[str, ...]) -> list[str]:
@@ -238,16 +242,19 @@ def line() -> None:
 @project_option
 @inventory_option
 @json_option
+@lang_option
 def line_down(line_ids: tuple[str, ...], mode: str, project: Path | None, inventory: str,
-              as_json: bool) -> None:
+              as_json: bool, lang: str | None) -> None:
     """Take lines down (several: all checked first, then cut together, each stamped).
 
     Example:  drill lab line down ct-ft ct-nf --mode blackhole --json
     """
     reqs = [{"op": "line_down", "line": lid, "mode": mode} for lid in _unique(line_ids)]
+    lang = "en" if as_json else _lang(project, inventory, lang)
     for resp in _apply(project, inventory, reqs):
-        _show(resp, as_json,
-              f"line {resp['target']} down ({mode}), {resp.get('flows', 0)} flow(s) hit,")
+        how = _say(lang, f"lab_mode_{mode}") if lang == "zh" else mode
+        _show(resp, as_json, _say(lang, "lab_line_down", line=resp["target"], mode=how,
+                                  flows=resp.get("flows", 0)), lang)
 
 
 def _target_command(group: click.Group, name: str, op: str, key: str, verb: str, help_text: str):
@@ -257,10 +264,15 @@ def _target_command(group: click.Group, name: str, op: str, key: str, verb: str,
     @project_option
     @inventory_option
     @json_option
-    def command(ids: tuple[str, ...], project: Path | None, inventory: str, as_json: bool) -> None:
+    @lang_option
+    def command(ids: tuple[str, ...], project: Path | None, inventory: str, as_json: bool,
+                lang: str | None) -> None:
         reqs = [{"op": op, key: target} for target in _unique(ids)]
+        lang = "en" if as_json else _lang(project, inventory, lang)
         for resp in _apply(project, inventory, reqs):
-            _show(resp, as_json, f"{key} {resp['target']} {verb}")
+            text = f"{key} {resp['target']} {verb}"
+            _show(resp, as_json, _say(lang, f"lab_{op}", target=resp["target"]) if lang == "zh" else text,
+                  lang)
 
     # click reads help when decorating; a __doc__ set afterwards never reaches --help.
     command.help = help_text
@@ -298,12 +310,18 @@ def _service_command(name: str, op: str, help_text: str):
     @project_option
     @inventory_option
     @json_option
+    @lang_option
     def command(centre_ids: tuple[str, ...], services: tuple[str, ...], project: Path | None,
-                inventory: str, as_json: bool) -> None:
+                inventory: str, as_json: bool, lang: str | None) -> None:
         reqs = [{"op": op, "centre": cid, "services": list(_unique(services))}
                 for cid in _unique(centre_ids)]
+        lang = "en" if as_json else _lang(project, inventory, lang)
         for resp in _apply(project, inventory, reqs):
-            _show(resp, as_json, f"{', '.join(resp.get('services', []))} at {resp['target']} {name}")
+            said = resp.get("services", [])
+            if lang == "zh":
+                said = [_say(lang, f"svc_{sv}") for sv in said]
+            _show(resp, as_json, _say(lang, f"lab_{op}", services=("、" if lang == "zh" else ", ").join(said),
+                                      centre=resp["target"]), lang)
 
     command.help = help_text
     return command
@@ -340,8 +358,9 @@ gateway_restart, gateway_stop, gateway_start = (
 @project_option
 @inventory_option
 @json_option
+@lang_option
 def gateway_repoint(plan_file, template: Path | None, no_restart: bool, project: Path | None,
-                    inventory: str, as_json: bool) -> None:
+                    inventory: str, as_json: bool, lang: str | None) -> None:
     """Render each planned gateway's server list, then restart them all at once.
 
     Prints one line per gateway restarted (with --json its effective_ns).
@@ -360,14 +379,15 @@ def gateway_repoint(plan_file, template: Path | None, no_restart: bool, project:
     client = _client(project, inventory)
     servers = repoint_plan(plan, where)
     render_server_lists(client.state_dir, servers, template)
+    lang = "en" if as_json else _lang(project, inventory, lang)
     if no_restart:
         for gid in servers:
             click.echo(json.dumps({"ok": True, "target": gid, "rendered": True}) if as_json
-                       else f"gateway {gid} server list rendered")
+                       else _say(lang, "lab_rendered", gateway=gid))
         return
     reqs = [{"op": "gateway_restart", "gateway": gid} for gid in servers]
     for resp in client.apply(reqs):
-        _show(resp, as_json, f"gateway {resp['target']} repointed and restarted")
+        _show(resp, as_json, _say(lang, "lab_repointed", gateway=resp["target"]), lang)
 
 
 @lab.command()
@@ -379,8 +399,9 @@ def gateway_repoint(plan_file, template: Path | None, no_restart: bool, project:
 @project_option
 @inventory_option
 @json_option
+@lang_option
 def evidence(gateway_ids: tuple[str, ...], dest: Path, with_status: bool,
-             project: Path | None, inventory: str, as_json: bool) -> None:
+             project: Path | None, inventory: str, as_json: bool, lang: str | None) -> None:
     """Copy the named gateways' configs and logs, the lab's ground truth and log, and its
     status into an evidence folder, in one go (docs/run-folder.md layout).
 
@@ -393,7 +414,7 @@ def evidence(gateway_ids: tuple[str, ...], dest: Path, with_status: bool,
     if as_json:
         click.echo(json.dumps({"ok": True, "dest": str(dest), "files": files}, ensure_ascii=False))
     else:
-        click.echo(f"{len(files)} file(s) copied into {dest}")
+        click.echo(_say(_lang(project, inventory, lang), "lab_evidence", n=len(files), dest=dest))
 
 
 commands = [lab]

@@ -218,6 +218,13 @@ def zh_env_fixture(project):
         killed_reports = tmp / "killed"
         _kill_after_the_fault(tmp, ("run", "zh-console", "--yes", "--reports", str(killed_reports), *at))
         outputs["recover-killed"] = _call("recover", *zh, "--reports", str(killed_reports), *at)
+        # the lab's own fault commands, each change with its time (nothing runs now)
+        for name, args in (("lab-line-down", ("line", "down", "ct-nf")), ("lab-line-up", ("line", "up", "ct-nf")),
+                           ("lab-service-down", ("service", "down", "BJ", "--service", "market_data")),
+                           ("lab-service-up", ("service", "up", "BJ", "--service", "market_data")),
+                           ("lab-centre-down", ("centre", "down", "BJ")), ("lab-centre-up", ("centre", "up", "BJ")),
+                           ("lab-evidence", ("evidence", "--dest", str(tmp / "evidence"), "W000000T"))):
+            outputs[name] = _call("lab", *args, *zh, *at)
     finally:
         outputs["lab-down"] = _call("lab", "down", *zh, *at)
         from orchestrator.config.inventory import load_inventory
@@ -248,7 +255,8 @@ def zh_env_fixture(project):
 
 CHECKED = ("run", "plan", "report-md", "report-html", "report-csv", "summary", "verify", "check",
            "history", "due", "coverage", "lab-up", "lab-up-again", "lab-status", "lab-down",
-           "recover", "recover-killed", "prune", "review")
+           "recover", "recover-killed", "prune", "review", "lab-line-down", "lab-line-up",
+           "lab-service-down", "lab-service-up", "lab-centre-down", "lab-centre-up", "lab-evidence")
 EXIT_1 = {"due": "overdue drills (the other shipped drills have no run)",
           "check": "a clause the lab does not meet fails the check"}
 
@@ -278,6 +286,8 @@ def test_every_command_after_a_zh_run_prints_no_english(zh_env):
     assert "实验环境" in outputs["lab-up"][1] and "个网关已登录" in outputs["lab-status"][1]
     assert "实验环境已停止" in outputs["lab-down"][1] and "没有需要恢复的演练" in outputs["recover"][1]
     assert "保留 1 次" in outputs["prune"][1], outputs["prune"][1]  # the run: within retention
+    assert "线路 ct-nf 已中断（路由黑洞）" in outputs["lab-line-down"][1], outputs["lab-line-down"][1]
+    assert "中心 BJ 的行情服务已恢复，生效时间" in outputs["lab-service-up"][1], outputs["lab-service-up"][1]
     recovered = outputs["recover-killed"][1]  # the killed run: restored, checked, sealed
     assert "正在执行 2 个恢复步骤" in recovered and "已执行恢复阶段（2 个步骤）" in recovered, recovered
     assert "运行状态已恢复" in recovered and "已释放失效的环境锁" in recovered, recovered
