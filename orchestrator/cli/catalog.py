@@ -9,6 +9,7 @@ import click
 
 from orchestrator.cli._options import (
     inventory_option,
+    inventory_path,
     json_option,
     lang_option,
     project_option,
@@ -71,7 +72,8 @@ def show(drill_id: str, lang: str, as_json: bool, project: Path | None) -> None:
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path))
 @inventory_option
 @project_option
-def validate(files: tuple[Path, ...], inventory: str, project: Path | None) -> None:
+@lang_option
+def validate(files: tuple[Path, ...], inventory: str, project: Path | None, lang: str | None) -> None:
     """Check drill files against the schema, the inventory and the playbooks.
 
     Prints every problem in every file as `file:line: field: expected …` and exits 2 if
@@ -85,17 +87,29 @@ def validate(files: tuple[Path, ...], inventory: str, project: Path | None) -> N
     from orchestrator.errors import InputError
 
     outcome = validate_project(find_project(project), files, inventory)
+    # bad input is English, before the language is known (the inventory may be it)
+    lang = "en" if outcome.problems else resolve_lang(lang, _inventory_file(project, inventory))
     for drill in outcome.valid:
-        click.echo(f"ok: {drill.path} ({drill.id})")
+        click.echo(_label(lang, "valid_ok", path=drill.path, drill=drill.id))
     if outcome.problems:
         raise InputError(list(outcome.problems))
-    click.echo(f"{outcome.drills} drill(s) valid"
-               + (f" against inventory {outcome.environment}" if outcome.environment else ""))
+    against = _label(lang, "valid_against", environment=outcome.environment) if outcome.environment else ""
+    click.echo(_label(lang, "valid_total", n=outcome.drills) + against)
+
+
+def _inventory_file(project: Path | None, inventory: str) -> Path | None:
+    from orchestrator.errors import DrillError
+
+    try:
+        return inventory_path(project, inventory)
+    except (DrillError, OSError):  # no inventory: the locale decides
+        return None
 
 
 @click.command("init")
 @click.argument("dest", metavar="DIR", type=click.Path(file_okay=False, path_type=Path))
-def init(dest: Path) -> None:
+@lang_option
+def init(dest: Path, lang: str | None) -> None:
     """Scaffold a firm's drill project in DIR from the shipped drills, playbooks, inventories.
 
     DIR must be new or empty. Edit inventories/ for your own lines and gateways, then
@@ -106,8 +120,9 @@ def init(dest: Path) -> None:
     from orchestrator.config.project import init_project
 
     root = init_project(dest)
-    click.echo(f"created drill project {root}")
-    click.echo("next: edit inventories/ (copy production.example), then `drill validate`")
+    lang = resolve_lang(lang)
+    click.echo(_label(lang, "init_created", root=root))
+    click.echo(_label(lang, "init_next"))
 
 
 def _zh(key: str, default: str) -> str:

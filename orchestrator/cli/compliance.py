@@ -237,7 +237,8 @@ def _overdue_followups(archive: Path, timezone: str, as_json: bool, lang: str = 
               help="Write the units here (default: print them).")
 @inventory_option
 @project_option
-def schedule(emit: str, out: Path | None, inventory: str, project: Path | None) -> None:
+@lang_option
+def schedule(emit: str, out: Path | None, inventory: str, project: Path | None, lang: str | None) -> None:
     """Timer units or cron lines that run due drills unattended, inside change windows.
 
     No unit acknowledges a manual step with --yes or confirms production by name: a
@@ -259,19 +260,22 @@ def schedule(emit: str, out: Path | None, inventory: str, project: Path | None) 
 
     inv_path = inventory_path(project, inventory).resolve()
     inv = _load_inventory(inv_path)
+    lang = resolve_lang(lang, inv_path)
     proj = find_project(project)
     today = _now().astimezone(_zone(inv.environment.timezone)).date()
     plan = plan_schedule(inv, load_drills(proj.drills_dir), today)
     spec = ScheduleSpec(inventory=inv, inventory_arg=str(inv_path), project=proj.root,
                         drill_exe=drill_executable())
     files = schedule_files(emit, spec, plan) if plan.scheduled else []
+    from orchestrator.cli._console import label
+
     for item in plan.scheduled:
-        how = f" under standing approval {item.approval.change}" if item.approval else ""
-        click.echo(f"scheduled: {item.describe()}{how}", err=True)
+        how = label(lang, "sched_under_approval", change=item.approval.change) if item.approval else ""
+        click.echo(label(lang, "sched_scheduled", item=item.describe(lang), how=how), err=True)
     for lo in plan.left_out:
-        click.echo(f"left out: {lo.drill}: {lo.reason}", err=True)
+        click.echo(label(lang, "sched_left_out", drill=lo.drill, reason=lo.said.text(lang)), err=True)
     for note in plan.notes:
-        click.echo(f"note: {note}", err=True)
+        click.echo(label(lang, "sched_note", note=note.text(lang)), err=True)
     if out is not None:
         for path in write_files(files, out):
             click.echo(str(path))
@@ -312,8 +316,9 @@ def _duration(value: str):
 @project_option
 @reports_option
 @json_option
+@lang_option
 def prune(older_than: str, dry_run: bool, inventory: str, project: Path | None,
-          reports: Path | None, as_json: bool) -> None:
+          reports: Path | None, as_json: bool, lang: str | None) -> None:
     """Delete archived runs past retention; anything under one year is always kept.
 
     This is drill's own archive; R-SEC-2 (the hosts' logs) is `drill check --live`.
@@ -321,21 +326,30 @@ def prune(older_than: str, dry_run: bool, inventory: str, project: Path | None,
     Ages come from each run's journal. Deletions are logged in reports/prune.log.
     Example:  drill prune --older-than 2y --dry-run
     """
-    from orchestrator.compliance.retention import prune as do_prune
+    from datetime import UTC
 
-    inv = _load_inventory(inventory_path(project, inventory))
-    result = do_prune(archive_dir(project, reports), _duration(older_than), inv.retention_days,
-                      now=_now(), dry_run=dry_run)
+    from orchestrator.cli._console import label
+    from orchestrator.compliance.retention import prune as do_prune
+    from orchestrator.journal.chain import iso_ns
+
+    inv_path = inventory_path(project, inventory)
+    inv = _load_inventory(inv_path)
+    lang = resolve_lang(lang, inv_path)
+    result = do_prune(archive_dir(project, reports, lang=lang), _duration(older_than),
+                      inv.retention_days, now=_now(), dry_run=dry_run)
     if as_json:
         click.echo(json.dumps({"cutoff": result.cutoff.isoformat(), "dry_run": dry_run,
                                "runs": [{"run": d.run.run_id, "delete": d.delete, "reason": d.reason}
                                         for d in result.decisions]}, indent=2))
         return
-    verb = "would delete" if dry_run else "deleted"
-    for d in result.deleted:
-        click.echo(f"{verb} {d.run.run_id}: {d.reason}")
+    verb = label(lang, "prune_would_delete" if dry_run else "prune_deleted")
+    cut = f"{result.cutoff.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}"
+    for d in result.deleted:  # the decision's reason, said in `lang`
+        click.echo(label(lang, "prune_line", verb=verb, run=d.run.run_id,
+                         started=iso_ns(d.run.started_ns), cutoff=cut))
     kept = len(result.decisions) - len(result.deleted)
-    click.echo(f"{len(result.deleted)} {verb}, {kept} kept (cutoff {result.cutoff:%Y-%m-%d})")
+    click.echo(label(lang, "prune_total", n=len(result.deleted), verb=verb, kept=kept,
+                     cutoff=f"{result.cutoff:%Y-%m-%d}"))
 
 
 @click.command("summary")

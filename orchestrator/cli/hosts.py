@@ -7,7 +7,20 @@ from pathlib import Path
 
 import click
 
-from orchestrator.cli._options import inventory_option, inventory_path, json_option, project_option
+from orchestrator.cli._options import (
+    inventory_option,
+    inventory_path,
+    json_option,
+    lang_option,
+    project_option,
+    resolve_lang,
+)
+
+
+def _say(lang: str, key: str, **kw) -> str:
+    from orchestrator.cli._console import label
+
+    return label(lang, key, **kw)
 
 
 def _topology(project: Path | None, inventory: str):
@@ -38,8 +51,9 @@ def hosts() -> None:
               help="Accept a key only when its fingerprint is in the host's ssh_host_fingerprints; "
                    "ask nothing.")
 @json_option
+@lang_option
 def trust(project: Path | None, inventory: str, names: tuple[str, ...], from_inventory: bool,
-          as_json: bool) -> None:
+          as_json: bool, lang: str | None) -> None:
     """Enrol host keys into the inventory's managed known_hosts.
 
     Reads each host's key over SSH (hosts behind a bastion through it; the bastion is
@@ -53,12 +67,14 @@ def trust(project: Path | None, inventory: str, names: tuple[str, ...], from_inv
     from orchestrator.adapters.hosts import trust_hosts
 
     topo = _topology(project, inventory)
+    lang = resolve_lang(lang, inventory_path(project, inventory))
     for name in names:
         topo.host(name)
 
     def confirm(host, key_type: str, fp: str, previous: str | None) -> bool:
-        change = f"  KEY CHANGED: was {previous}\n" if previous else ""
-        return click.confirm(f"{host.describe()}\n  {key_type} {fp}\n{change}  Trust this key?", default=False)
+        change = _say(lang, "hosts_key_changed", previous=previous) if previous else ""
+        return click.confirm(_say(lang, "hosts_trust_ask", host=host.describe(), key_type=key_type,
+                                  fingerprint=fp, change=change), default=False)
 
     decisions = trust_hosts(topo, names or None, confirm=None if from_inventory else confirm,
                             from_inventory=from_inventory)
@@ -67,13 +83,34 @@ def trust(project: Path | None, inventory: str, names: tuple[str, ...], from_inv
                                "hosts": [d.__dict__ for d in decisions]}, indent=2))
     else:
         for d in decisions:
-            click.echo(f"{d.status:<10} {d.host:<16} {d.address:<22} {d.key_type} {d.fingerprint}")
-        click.echo(f"known_hosts: {topo.known_hosts}")
+            click.echo(trust_line(d, lang))
+        click.echo(_say(lang, "hosts_known_hosts", path=topo.known_hosts))
     refused = [d.host for d in decisions if d.status in ("rejected", "skipped")]
     if refused:
         from orchestrator.errors import DrillError
 
-        raise DrillError(f"not trusted: {', '.join(refused)}; drill and Ansible will refuse them")
+        raise DrillError(_say(lang, "hosts_not_trusted", hosts=", ".join(refused)))
+
+
+def trust_line(d, lang: str) -> str:
+    """One host's decision: status, host, address, key type, fingerprint."""
+    status = _say(lang, f"hosts_status_{d.status}") if lang == "zh" else d.status
+    return f"{status:<10} {d.host:<16} {d.address:<22} {d.key_type} {d.fingerprint}"
+
+
+def clock_line(r: dict, lang: str) -> str:
+    """One host's clock, from `measure_clock_offset(...).to_record()`."""
+    import re
+
+    said = r["ntp"] or ""
+    chrony = re.fullmatch(r"chrony: (\S+) ms from NTP", said)
+    if lang == "zh" and chrony:  # the summaries measure_clock_offset writes
+        said = _say(lang, "hosts_ntp_chrony", offset=chrony.group(1))
+    elif lang == "zh" and said.startswith("timedatectl: "):
+        said = f"`timedatectl`：{said.split(': ', 1)[1]}"
+    ntp = f"  {said}" if said else ""
+    return _say(lang, "hosts_clock", host=f"{r['host']:<16}", offset=f"{r['offset_ms']:+.3f}",
+                uncertainty=f"{r['uncertainty_ms']:.3f}", ntp=ntp)
 
 
 @hosts.command()
@@ -81,7 +118,9 @@ def trust(project: Path | None, inventory: str, names: tuple[str, ...], from_inv
 @inventory_option
 @click.argument("names", nargs=-1)
 @json_option
-def check(project: Path | None, inventory: str, names: tuple[str, ...], as_json: bool) -> None:
+@lang_option
+def check(project: Path | None, inventory: str, names: tuple[str, ...], as_json: bool,
+          lang: str | None) -> None:
     """Log in to each host with strict host keys and measure its clock offset.
 
     Exits 4 when a host's key is unknown or changed, 1 when a host cannot be reached.
@@ -100,10 +139,9 @@ def check(project: Path | None, inventory: str, names: tuple[str, ...], as_json:
     if as_json:
         click.echo(json.dumps({"known_hosts": str(topo.known_hosts), "hosts": rows}, indent=2))
         return
+    lang = resolve_lang(lang, inventory_path(project, inventory))
     for r in rows:
-        ntp = f"  {r['ntp']}" if r["ntp"] else ""
-        click.echo(f"ok  {r['host']:<16} clock offset {r['offset_ms']:+.3f} ms "
-                   f"(±{r['uncertainty_ms']:.3f}){ntp}")
+        click.echo(clock_line(r, lang))
 
 
 @hosts.command()

@@ -8,7 +8,24 @@ from pathlib import Path
 
 import click
 
-from orchestrator.cli._options import inventory_option, inventory_path, json_option, project_option
+from orchestrator.cli._options import (
+    inventory_option,
+    inventory_path,
+    json_option,
+    lang_option,
+    project_option,
+    resolve_lang,
+)
+
+
+def _say(lang: str, key: str, **kw) -> str:
+    from orchestrator.cli._console import label
+
+    return label(lang, key, **kw)
+
+
+def _secs(lang: str, value: float) -> str:
+    return f"{value:.1f} 秒" if lang == "zh" else f"{value:.1f}s"
 
 
 def _inventory(project: Path | None, inventory: str):
@@ -36,12 +53,16 @@ def _client(project: Path | None, inventory: str, inv=None):
     return LabClient(state_dir)
 
 
-def _show(resp: dict, as_json: bool, text: str) -> None:
+def _show(resp: dict, as_json: bool, text: str, lang: str = "en") -> None:
     # One compact object per line: a batch prints one line per target (playbooks read each).
     if as_json:
         click.echo(json.dumps(resp, ensure_ascii=False))
     else:
-        click.echo(f"{text} at {resp['effective_at']}")
+        click.echo(_say(lang, "lab_at", text=text, at=resp["effective_at"]))
+
+
+def _lang(project: Path | None, inventory: str, lang: str | None) -> str:
+    return lang or resolve_lang(None, inventory_path(project, inventory))
 
 
 def _unique(ids: tuple[str, ...]) -> list[str]:
@@ -68,7 +89,9 @@ def lab() -> None:
 @click.option("--off-hours", is_flag=True,
               help="Stop the lab's flows (no market data, no CCNET transfers), as at night, "
                    "on a weekend or a holiday; sessions and heartbeats carry on.")
-def up(project: Path | None, inventory: str, gateways: int | None, off_hours: bool) -> None:
+@lang_option
+def up(project: Path | None, inventory: str, gateways: int | None, off_hours: bool,
+       lang: str | None) -> None:
     """Start the lab in the background and wait until every gateway is logged in.
 
     Example:  drill lab up --gateways 200
@@ -76,52 +99,58 @@ def up(project: Path | None, inventory: str, gateways: int | None, off_hours: bo
     from orchestrator.lab.control import lab_up
 
     path, inv = _inventory(project, inventory)
+    lang = resolve_lang(lang, path)
     started = time.monotonic()
     handle = lab_up(path, gateways=gateways, off_hours=off_hours)
+    env = inv.environment.name
     if not handle.started:
-        click.echo(f"lab {inv.environment.name!r} is already up (pid {handle.pid}); nothing to do")
+        click.echo(_say(lang, "lab_already_up", env=env, pid=handle.pid))
         return
     n = len(handle.status()["gateways"])
-    click.echo(f"lab {inv.environment.name!r} up in {time.monotonic() - started:.1f}s: "
-               f"{n} gateways logged in (pid {handle.pid}, state {handle.state_dir})")
+    click.echo(_say(lang, "lab_up", env=env, secs=_secs(lang, time.monotonic() - started), n=n,
+                    pid=handle.pid, state=handle.state_dir))
 
 
 @lab.command()
 @project_option
 @inventory_option
-def down(project: Path | None, inventory: str) -> None:
+@lang_option
+def down(project: Path | None, inventory: str, lang: str | None) -> None:
     """Stop the lab; checks by pid that no lab process is left.
 
     Example:  drill lab down
     """
     from orchestrator.lab.control import is_running, lab_down, read_pid
 
-    state_dir = _state_dir(project, inventory)
+    path, inv = _inventory(project, inventory)
+    lang = resolve_lang(lang, path)
+    state_dir = _state_dir(project, inventory, inv)
     pid = read_pid(state_dir)
     if pid is None:
-        click.echo(f"no lab running for {inventory!r}; nothing to do")
+        click.echo(_say(lang, "lab_not_running", inventory=inventory))
         return
     running = is_running(state_dir)
     started = time.monotonic()
     killed = lab_down(state_dir)
-    what = "down" if running else "was not running; cleaned up"
-    extra = f"; killed {len(killed)} leftover process(es)" if killed else ""
-    click.echo(f"lab {what} in {time.monotonic() - started:.1f}s, no process left "
-               f"(process group {pid}){extra}")
+    extra = _say(lang, "lab_killed", n=len(killed)) if killed else ""
+    click.echo(_say(lang, "lab_down" if running else "lab_was_not_running",
+                    secs=_secs(lang, time.monotonic() - started), pid=pid, extra=extra))
 
 
 @lab.command()
 @project_option
 @inventory_option
 @json_option
-def status(project: Path | None, inventory: str, as_json: bool) -> None:
+@lang_option
+def status(project: Path | None, inventory: str, as_json: bool, lang: str | None) -> None:
     """Show centres, lines and gateways with their sessions.
 
     Example:  drill lab status --json
     """
     from orchestrator.lab.control import LabNotRunning
 
-    _, inv = _inventory(project, inventory)
+    path, inv = _inventory(project, inventory)
+    lang = resolve_lang(lang, path)
     try:
         st = _client(project, inventory, inv).status()
     except LabNotRunning:
@@ -129,13 +158,14 @@ def status(project: Path | None, inventory: str, as_json: bool) -> None:
             click.echo(json.dumps({"ok": True, "running": False,
                                    "environment": inv.environment.name}))
             return
+        if lang == "zh":
+            raise LabNotRunning(_say(lang, "lab_none", inventory=inventory,
+                                     state=_state_dir(project, inventory, inv))) from None
         raise
     if as_json:
         click.echo(json.dumps({**st, "running": True}, indent=2, ensure_ascii=False))
         return
     from zoneinfo import ZoneInfo
-
-    from tabulate import tabulate  # only for the table: a slow import (playbooks read --json)
 
     from orchestrator.journal.chain import parse_iso_ns
 
@@ -149,25 +179,55 @@ def status(project: Path | None, inventory: str, as_json: bool) -> None:
         ns = parse_iso_ns(iso)
         return datetime.fromtimestamp(ns / 1e9, tz).strftime("%H:%M:%S.%f")[:-3]
 
-    click.echo(f"lab {st['environment']!r}, supervisor pid {st['pid']}, since "
-               f"{local(st['started_at'])} ({inv.environment.timezone})\n")
-    click.echo(tabulate([[c["id"], c["name"], c["role"], c["state"], c["sessions"]]
-                         for c in st["centres"]],
-                        headers=["centre", "name", "role", "state", "sessions"]))
-    click.echo()
-    click.echo(tabulate([[ln["id"], ln["carrier"], ln["centre"], ln["medium"], ln["preference"],
-                          ln["state"] + (f" ({ln['mode']})" if ln["mode"] else ""), ln["flows"]]
-                         for ln in st["lines"]],
-                        headers=["line", "carrier", "centre", "medium", "pref", "state", "flows"]))
-    click.echo()
-    click.echo(tabulate([[g["id"], g["kind"], g["state"], g["centre"] or "-", g["line"] or "-",
-                          g["session_id"] or "-", local(g["login_time"]), g["md_source"] or "",
-                          g["monitor"], g["pid"] or "-"]
-                         for g in st["gateways"]],
-                        headers=["gateway", "kind", "state", "centre", "line", "session",
-                                 "login", "md", "monitor", "pid"]))
+    click.echo(_say(lang, "lab_status_head", env=st["environment"], pid=st["pid"],
+                    since=local(st["started_at"]), tz=inv.environment.timezone) + "\n")
+    click.echo(_status_tables(st, lang, local))
     logged = sum(1 for g in st["gateways"] if g["state"] == "logged_in")
-    click.echo(f"\n{logged}/{len(st['gateways'])} gateways logged in")
+    click.echo("\n" + _say(lang, "lab_logged_in", logged=logged, n=len(st["gateways"])))
+
+
+def _status_tables(st: dict, lang: str, local) -> str:
+    """The centres, lines and gateways of `drill lab status`, headed and worded in `lang`
+    (ids, addresses and pids as they are)."""
+    from tabulate import tabulate  # only for the table: a slow import (playbooks read --json)
+
+    from orchestrator.model.i18n import LABELS
+
+    zh = lang == "zh"
+
+    def heads(*names: str) -> list[str]:
+        return [_say(lang, f"lab_col_{n}") for n in names]
+
+    def word(prefix: str, value: str | None) -> str:
+        """An enumerated value (a state, a role, a medium, a kind) in zh, else as it is."""
+        if not value or not zh:
+            return value or ""
+        return next((LABELS[k][0] for k in (f"{prefix}_{value}", f"gwkind_{value}", f"medium_{value}")
+                     if k in LABELS), value)
+
+    def name(c: dict) -> str:
+        return (c.get("name_zh") or c["name"]) if zh else c["name"]
+
+    def state(ln: dict) -> str:
+        mode = ln["mode"]
+        said = word("lab_state", ln["state"])
+        if not mode:
+            return said
+        return f"{said}（{word('lab_mode', mode)}）" if zh else f"{said} ({mode})"
+
+    centres = tabulate([[c["id"], name(c), word("lab_role", c["role"]), word("lab_state", c["state"]),
+                         c["sessions"]] for c in st["centres"]],
+                       headers=heads("centre", "name", "role", "state", "sessions"))
+    lines = tabulate([[ln["id"], ln["carrier"], ln["centre"], word("medium", ln["medium"]),
+                       ln["preference"], state(ln), ln["flows"]] for ln in st["lines"]],
+                     headers=heads("line", "carrier", "centre", "medium", "pref", "state", "flows"))
+    gateways = tabulate([[g["id"], word("gwkind", g["kind"]), word("lab_state", g["state"]),
+                          g["centre"] or "-", g["line"] or "-", g["session_id"] or "-",
+                          local(g["login_time"]), word("lab_md", g["md_source"]), g["monitor"],
+                          g["pid"] or "-"] for g in st["gateways"]],
+                        headers=heads("gateway", "kind", "state", "centre", "line", "session",
+                                      "login", "md", "monitor", "pid"))
+    return f"{centres}\n\n{lines}\n\n{gateways}"
 
 
 @lab.group()
@@ -182,16 +242,19 @@ def line() -> None:
 @project_option
 @inventory_option
 @json_option
+@lang_option
 def line_down(line_ids: tuple[str, ...], mode: str, project: Path | None, inventory: str,
-              as_json: bool) -> None:
+              as_json: bool, lang: str | None) -> None:
     """Take lines down (several: all checked first, then cut together, each stamped).
 
     Example:  drill lab line down ct-ft ct-nf --mode blackhole --json
     """
     reqs = [{"op": "line_down", "line": lid, "mode": mode} for lid in _unique(line_ids)]
+    lang = "en" if as_json else _lang(project, inventory, lang)
     for resp in _apply(project, inventory, reqs):
-        _show(resp, as_json,
-              f"line {resp['target']} down ({mode}), {resp.get('flows', 0)} flow(s) hit,")
+        how = _say(lang, f"lab_mode_{mode}") if lang == "zh" else mode
+        _show(resp, as_json, _say(lang, "lab_line_down", line=resp["target"], mode=how,
+                                  flows=resp.get("flows", 0)), lang)
 
 
 def _target_command(group: click.Group, name: str, op: str, key: str, verb: str, help_text: str):
@@ -201,10 +264,15 @@ def _target_command(group: click.Group, name: str, op: str, key: str, verb: str,
     @project_option
     @inventory_option
     @json_option
-    def command(ids: tuple[str, ...], project: Path | None, inventory: str, as_json: bool) -> None:
+    @lang_option
+    def command(ids: tuple[str, ...], project: Path | None, inventory: str, as_json: bool,
+                lang: str | None) -> None:
         reqs = [{"op": op, key: target} for target in _unique(ids)]
+        lang = "en" if as_json else _lang(project, inventory, lang)
         for resp in _apply(project, inventory, reqs):
-            _show(resp, as_json, f"{key} {resp['target']} {verb}")
+            text = f"{key} {resp['target']} {verb}"
+            _show(resp, as_json, _say(lang, f"lab_{op}", target=resp["target"]) if lang == "zh" else text,
+                  lang)
 
     # click reads help when decorating; a __doc__ set afterwards never reaches --help.
     command.help = help_text
@@ -242,12 +310,18 @@ def _service_command(name: str, op: str, help_text: str):
     @project_option
     @inventory_option
     @json_option
+    @lang_option
     def command(centre_ids: tuple[str, ...], services: tuple[str, ...], project: Path | None,
-                inventory: str, as_json: bool) -> None:
+                inventory: str, as_json: bool, lang: str | None) -> None:
         reqs = [{"op": op, "centre": cid, "services": list(_unique(services))}
                 for cid in _unique(centre_ids)]
+        lang = "en" if as_json else _lang(project, inventory, lang)
         for resp in _apply(project, inventory, reqs):
-            _show(resp, as_json, f"{', '.join(resp.get('services', []))} at {resp['target']} {name}")
+            said = resp.get("services", [])
+            if lang == "zh":
+                said = [_say(lang, f"svc_{sv}") for sv in said]
+            _show(resp, as_json, _say(lang, f"lab_{op}", services=("、" if lang == "zh" else ", ").join(said),
+                                      centre=resp["target"]), lang)
 
     command.help = help_text
     return command
@@ -284,8 +358,9 @@ gateway_restart, gateway_stop, gateway_start = (
 @project_option
 @inventory_option
 @json_option
+@lang_option
 def gateway_repoint(plan_file, template: Path | None, no_restart: bool, project: Path | None,
-                    inventory: str, as_json: bool) -> None:
+                    inventory: str, as_json: bool, lang: str | None) -> None:
     """Render each planned gateway's server list, then restart them all at once.
 
     Prints one line per gateway restarted (with --json its effective_ns).
@@ -304,14 +379,15 @@ def gateway_repoint(plan_file, template: Path | None, no_restart: bool, project:
     client = _client(project, inventory)
     servers = repoint_plan(plan, where)
     render_server_lists(client.state_dir, servers, template)
+    lang = "en" if as_json else _lang(project, inventory, lang)
     if no_restart:
         for gid in servers:
             click.echo(json.dumps({"ok": True, "target": gid, "rendered": True}) if as_json
-                       else f"gateway {gid} server list rendered")
+                       else _say(lang, "lab_rendered", gateway=gid))
         return
     reqs = [{"op": "gateway_restart", "gateway": gid} for gid in servers]
     for resp in client.apply(reqs):
-        _show(resp, as_json, f"gateway {resp['target']} repointed and restarted")
+        _show(resp, as_json, _say(lang, "lab_repointed", gateway=resp["target"]), lang)
 
 
 @lab.command()
@@ -323,8 +399,9 @@ def gateway_repoint(plan_file, template: Path | None, no_restart: bool, project:
 @project_option
 @inventory_option
 @json_option
+@lang_option
 def evidence(gateway_ids: tuple[str, ...], dest: Path, with_status: bool,
-             project: Path | None, inventory: str, as_json: bool) -> None:
+             project: Path | None, inventory: str, as_json: bool, lang: str | None) -> None:
     """Copy the named gateways' configs and logs, the lab's ground truth and log, and its
     status into an evidence folder, in one go (docs/run-folder.md layout).
 
@@ -337,7 +414,7 @@ def evidence(gateway_ids: tuple[str, ...], dest: Path, with_status: bool,
     if as_json:
         click.echo(json.dumps({"ok": True, "dest": str(dest), "files": files}, ensure_ascii=False))
     else:
-        click.echo(f"{len(files)} file(s) copied into {dest}")
+        click.echo(_say(_lang(project, inventory, lang), "lab_evidence", n=len(files), dest=dest))
 
 
 commands = [lab]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from orchestrator.cli._options import json_option
+from orchestrator.cli._options import json_option, lang_option, resolve_lang
 
 
 @click.group("profile")
@@ -21,7 +21,9 @@ def profile() -> None:
 @click.option("--clock-offset-ms", type=float, default=0.0, show_default=True,
               help="The log host's clock minus the true time, subtracted from every line's time.")
 @json_option
-def check(profile_file: Path, logfile: Path, clock_offset_ms: float, as_json: bool) -> None:
+@lang_option
+def check(profile_file: Path, logfile: Path, clock_offset_ms: float, as_json: bool,
+          lang: str | None) -> None:
     """Replay LOGFILE through PROFILE and print the events it yields, one a line.
 
     A malformed profile prints every problem as file:line: field: expected (exit 2). Use it
@@ -50,14 +52,19 @@ def check(profile_file: Path, logfile: Path, clock_offset_ms: float, as_json: bo
                                    "event": e.name, "type": e.type, "data": dict(e.data)},
                                   ensure_ascii=False, separators=(",", ":")))
         return
-    click.echo(f"{'line':>6}  {'time (UTC)':<30}  {'gateway':<12}  {'event':<14}  {'type':<13}  data")
+    from orchestrator.cli._console import label
+
+    lang = resolve_lang(lang)
+    col = {k: label(lang, f"prof_col_{k}") for k in ("line", "time", "gateway", "event", "type", "data")}
+    click.echo(f"{col['line']:>6}  {col['time']:<30}  {col['gateway']:<12}  {col['event']:<14}  "
+               f"{col['type']:<13}  {col['data']}")
     for e in events:
         data = " ".join(f"{k}={v}" for k, v in e.data.items() if v is not None)
         click.echo(f"{e.lineno:>6}  {iso_ns(e.ts_ns):<30}  {e.gateway or '?':<12}  {e.name:<14}  "
                    f"{e.type:<13}  {data}")
     ids = sorted({e.gateway for e in events if e.gateway})
-    click.echo(f"{len(events)} event(s) from {logfile} ({prof.encoding}, {prof.timestamp.zone}); "
-               f"gateway id(s): {', '.join(ids) or 'none declared'}")
+    click.echo(label(lang, "prof_total", n=len(events), file=logfile, encoding=prof.encoding,
+                     zone=prof.timestamp.zone, ids=", ".join(ids) or label(lang, "prof_no_ids")))
 
 
 commands = [profile]

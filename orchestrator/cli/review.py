@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from orchestrator.cli._options import archive_dir, project_option, reports_option
+from orchestrator.cli._options import archive_dir, lang_option, project_option, report_lang, reports_option
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _CONCLUSIONS = {"met": "met", "达标": "met", "not-met": "not_met", "not_met": "not_met",
@@ -39,11 +39,12 @@ _CONCLUSIONS = {"met": "met", "达标": "met", "not-met": "not_met", "not_met": 
               help="Ed25519 key that signs the review's record. Default: the run's inventory key.")
 @reports_option
 @project_option
+@lang_option
 def review(run_id: str, conclusion: str | None, reasons: tuple[str, ...], root_cause: str,
            followups: tuple[str, ...], closes: tuple[str, ...], signoffs: tuple[str, ...],
            commander: str, network: tuple[str, ...], operations: tuple[str, ...],
            observers: tuple[str, ...], by: str | None, signing_key: Path | None,
-           reports: Path | None, project: Path | None) -> None:
+           reports: Path | None, project: Path | None, lang: str | None) -> None:
     """Record a finished run's review: evaluation conclusion, root cause, follow-up actions
     (owner, due date), closures of earlier follow-ups and sign-offs.
 
@@ -58,6 +59,7 @@ def review(run_id: str, conclusion: str | None, reasons: tuple[str, ...], root_c
     import getpass
     import time
 
+    from orchestrator.cli._console import label
     from orchestrator.errors import DrillError, InputError, Problem
     from orchestrator.integrity.renders import record_review
     from orchestrator.journal.chain import iso_ns
@@ -73,6 +75,7 @@ def review(run_id: str, conclusion: str | None, reasons: tuple[str, ...], root_c
     from orchestrator.reports import load_run
 
     run_dir = _run_dir(run_id, project, reports)
+    lang = report_lang(lang, run_dir)  # the run's language, as its report's
     view = load_run(run_dir, log=False)
     if not view.finished:
         raise InputError(Problem(str(run_dir), None, "RUN_ID", "expected a finished run (no run.end)"))
@@ -95,7 +98,7 @@ def review(run_id: str, conclusion: str | None, reasons: tuple[str, ...], root_c
             continue
         signs.append((role, name.strip()))
     given_folder = (Path(run_id) / "journal.jsonl").is_file() and reports is None and project is None
-    archive = run_dir.parent.parent if given_folder else archive_dir(project, reports)
+    archive = run_dir.parent.parent if given_folder else archive_dir(project, reports, lang=lang)
     known = {f.item.id: f for f in follow_ups([*archive_reviews(archive), *view.reviews])}
     closing: list[tuple[str, str]] = []
     for text in closes:
@@ -130,9 +133,17 @@ def review(run_id: str, conclusion: str | None, reasons: tuple[str, ...], root_c
     except DrillError as e:
         if "UNSIGNED" not in str(e):
             raise
-        click.echo(f"warning: {e}", err=True)
+        click.echo(label(lang, "review_warning", message=_unsigned(lang, str(e))), err=True)
     for f in items:
-        click.echo(f"follow-up {f.id}: {f.action} ({f.owner}, due {f.due})")
+        click.echo(label(lang, "review_followup", id=f.id, action=f.action, owner=f.owner, due=f.due))
+
+
+def _unsigned(lang: str, text: str) -> str:
+    """renders.record_review's UNSIGNED warning in `lang` (its English as it is in en)."""
+    from orchestrator.cli._console import label
+
+    m = re.fullmatch(r"render (?P<path>\S+) recorded UNSIGNED: (?P<problem>.*)", text, re.S)
+    return label(lang, "review_unsigned", **m.groupdict()) if m and lang == "zh" else text
 
 
 def _run_dir(run_id: str, project: Path | None, reports: Path | None) -> Path:
@@ -142,7 +153,7 @@ def _run_dir(run_id: str, project: Path | None, reports: Path | None) -> Path:
     candidate = Path(run_id)
     if (candidate / "journal.jsonl").is_file():
         return candidate
-    archive = archive_dir(project, reports)
+    archive = archive_dir(project, reports, name_it=False)  # named by the command, in its language
     found = find_run(archive, run_id)
     if found is None:
         raise InputError(Problem(run_id, None, "RUN_ID",

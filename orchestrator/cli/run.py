@@ -204,7 +204,8 @@ def plan(drill_id, inventory, project, as_json, sets, ansible_check, lang):
               type=click.Path(file_okay=False, path_type=Path),
               help="Also look for unfinished runs in this archive (repeatable).")
 @signing_key_option
-def recover(inventory, project, reports, signing_key):
+@lang_option
+def recover(inventory, project, reports, signing_key, lang):
     """Finish runs that died (SIGKILL, power loss): restore, check, close as aborted.
 
     Restore changes on manual-driver lines, centres or gateways are asked at the terminal
@@ -219,14 +220,20 @@ def recover(inventory, project, reports, signing_key):
     proj = find_project(project)
     inv_path = proj.inventory_path(inventory)
     signer = _signer(inv_path, signing_key)
+    from orchestrator.cli._console import label
+    from orchestrator.model.i18n_admin import recover_text
+
+    lang = resolve_lang(lang, inv_path)
     env, done = recover_environment(inv_path, drill_home(), reports_dirs=(*reports, proj.reports_dir),
-                                    say=lambda m: click.echo(m, err=True), signer=signer, ask=_ask())
+                                    say=lambda m: click.echo(recover_text(lang, m), err=True),
+                                    signer=signer, ask=_ask())
     if not done:
-        click.echo(f"nothing to recover for {env}")
+        click.echo(label(lang, "recover_nothing", env=env))
         return
     bad = False
     for r in done:
-        click.echo(f"{r.run_id}: " + "; ".join(r.actions))
+        said = [recover_text(lang, a) for a in r.actions]
+        click.echo(label(lang, "recover_done", run=r.run_id, actions=("；" if lang == "zh" else "; ").join(said)))
         bad = bad or r.steady_ok is False
     if bad:
         raise click.exceptions.Exit(1)

@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 from orchestrator.compliance.cadence import MONTHS, DrillCadence
 from orchestrator.errors import InputError, Problem
 from orchestrator.model.approvals import ManualStep, StandingApproval, approval_problem, live_confirmations
+from orchestrator.model.i18n_terminal import step_key
 from orchestrator.model.inventory import TERRESTRIAL, Inventory
 from orchestrator.model.windows import DAYS, in_change_window
 
@@ -115,22 +116,59 @@ class Scheduled:
     def suffix(self) -> str:
         return "".join(f"-{v.lower()}" for _, v in self.sets)
 
-    def describe(self) -> str:
-        what = ", ".join(f"{k}={v}" for k, v in self.sets) or "defaults"
-        return f"{self.drill.id} ({what}) in months {','.join(map(str, self.months))}"
+    def describe(self, lang: str = "en") -> str:
+        what = ", ".join(f"{k}={v}" for k, v in self.sets) or _label(lang, "sched_defaults")
+        return _label(lang, "sched_item", drill=self.drill.id, what=what,
+                      months=",".join(map(str, self.months)))
+
+
+def _label(lang: str, key: str, **kw: str) -> str:
+    from orchestrator.model.i18n import LABELS
+
+    return LABELS[key][0 if lang == "zh" else 1].format(**kw)
+
+
+@dataclass(frozen=True)
+class Said:
+    """A message in both languages: its key (model/i18n_admin.py) and its arguments, each
+    argument's value in zh and en; `en` is the English text (the cron file's comment)."""
+
+    key: str
+    args: tuple[tuple[str, str, str], ...] = ()  # (name, zh value, en value)
+
+    @classmethod
+    def of(cls, key: str, **kw: str | tuple[str, str]) -> Said:
+        return cls(key, tuple((k, *(v if isinstance(v, tuple) else (v, v))) for k, v in kw.items()))
+
+    def text(self, lang: str) -> str:
+        zh = lang == "zh"
+        return _label(lang, self.key, **{k: z if zh else e for k, z, e in self.args})
+
+    @property
+    def en(self) -> str:
+        return self.text("en")
+
+
+def _raw(text: str) -> tuple[str, str]:
+    """drill's own English from a check schedule reuses: quoted as the original in zh."""
+    return _label("zh", "sched_raw", text=text), text
 
 
 @dataclass(frozen=True)
 class LeftOut:
     drill: str
-    reason: str
+    said: Said
+
+    @property
+    def reason(self) -> str:
+        return self.said.en
 
 
 @dataclass(frozen=True)
 class SchedulePlan:
     scheduled: tuple[Scheduled, ...]
     left_out: tuple[LeftOut, ...]
-    notes: tuple[str, ...] = ()  # e.g. a rotation longer than a year
+    notes: tuple[Said, ...] = ()  # e.g. a rotation longer than a year
 
 
 def rotation_values(inv: Inventory, ptype: str, default: object) -> list[str]:
@@ -147,7 +185,7 @@ def rotation_values(inv: Inventory, ptype: str, default: object) -> list[str]:
     return values
 
 
-def rotation(drill, inv: Inventory) -> tuple[list[tuple[tuple[tuple[str, str], ...], tuple[int, ...]]], str | None]:
+def rotation(drill, inv: Inventory) -> tuple[list[tuple[tuple[tuple[str, str], ...], tuple[int, ...]]], Said | None]:
     """[(sets, months)] of a drill: period k of the year (a quarter for a quarterly drill)
     takes value k mod n of each rotating parameter; a note when a year cannot hold them all."""
     months_per = MONTHS.get(drill.cadence, 3)
@@ -164,9 +202,15 @@ def rotation(drill, inv: Inventory) -> tuple[list[tuple[tuple[tuple[str, str], .
     longest = max(len(vals) for _, vals in rotating)
     note = None
     if longest > periods:
-        note = (f"{drill.id}: {longest} values to rotate but {periods} {drill.cadence} run(s) a "
-                f"year; a year covers the first {periods}")
+        note = Said.of("sched_rotation", drill=drill.id, n=str(longest), periods=str(periods),
+                       cadence=(_label("zh", f"cad_{drill.cadence}"), drill.cadence))
     return [(sets, tuple(months)) for sets, months in out.items()], note
+
+
+def _manual_steps(drill):
+    """(phase, index, step) of a drill's manual steps, in order."""
+    return [(phase, i, s) for phase, ps in drill.phases.items() for i, s in enumerate(ps)
+            if s.kind == "manual"]
 
 
 def plan_schedule(inv: Inventory, drills, today: date) -> SchedulePlan:
@@ -179,22 +223,22 @@ def plan_schedule(inv: Inventory, drills, today: date) -> SchedulePlan:
     scheduled, left, notes = [], [], []
     for drill, cad in zip(drills, drill_cadences(drills), strict=True):
         if drill.organiser:
-            left.append(LeftOut(drill.id, f"an organised drill runs when {drill.organiser}'s "
-                                          "notice says, never on drill's schedule; run it by hand"))
+            left.append(LeftOut(drill.id, Said.of("sched_organised", organiser=(
+                _label("zh", f"org_{drill.organiser}"), drill.organiser))))
             continue
         manual = [ManualStep(f"{phase}[{i}] {s.name.en!r}", s.reference)
-                  for phase, ps in drill.phases.items() for i, s in enumerate(ps)
-                  if s.kind == "manual"]
+                  for phase, i, s in _manual_steps(drill)]
         live = live_confirmations(manual)
         if live:
-            left.append(LeftOut(drill.id, f"its step {live[0]} needs a live confirmation, which "
-                                          "no scheduled run can give; run it by hand"))
+            zh = {m.label: f"{step_key('zh', p, i)}“{s.name.zh}”"
+                  for m, (p, i, s) in zip(manual, _manual_steps(drill), strict=True)}
+            left.append(LeftOut(drill.id, Said.of("sched_live", step=(zh[live[0]], live[0]))))
             continue
         approval = None
         if not inv.environment.is_lab:
             approval, why = approval_problem(inv.standing_approvals, None, drill.id, manual, today)
             if why is not None:
-                left.append(LeftOut(drill.id, f"a production run needs a standing approval: {why}"))
+                left.append(LeftOut(drill.id, Said.of("sched_no_approval", why=_raw(why))))
                 continue
         variants, note = rotation(drill, inv)
         if note:
@@ -203,11 +247,11 @@ def plan_schedule(inv: Inventory, drills, today: date) -> SchedulePlan:
             try:
                 resolved = resolve(drill, inv, dict(sets))
             except InputError as e:
-                left.append(LeftOut(drill.id, f"{dict(sets)}: {e.problems[0]}"))
+                left.append(LeftOut(drill.id, Said.of("sched_bad_params", sets=str(dict(sets)),
+                                                      problem=_raw(str(e.problems[0])))))
                 continue
             if bad := unwritable_configs(resolved, inv):  # drill run would refuse it (exit 4)
-                left.append(LeftOut(drill.id, "it rewrites gateway configs drill cannot write: "
-                                              + "; ".join(bad)))
+                left.append(LeftOut(drill.id, Said.of("sched_unwritable", bad=_raw("; ".join(bad)))))
                 break
             scheduled.append(Scheduled(cad, sets, months, approval))
     return SchedulePlan(tuple(scheduled), tuple(left), tuple(notes))

@@ -472,3 +472,6 @@ LABELS.update(TERMINAL)
 from orchestrator.model.i18n_check import CHECK  # noqa: E402
 
 LABELS.update(CHECK)  # drill check, due and history (model/i18n_check.py)
+from orchestrator.model.i18n_admin import ADMIN  # noqa: E402
+
+LABELS.update(ADMIN)  # schedule, prune, validate, init, lab, hosts, profile, recover, review

@@ -3,12 +3,15 @@ issue's zh check (docs/zh-allowlist.txt, the checker tests/reports/test_report_c
 uses), over stdout and stderr together; every shipped playbook task has a zh label; every
 message key has a zh and an en text.
 
-One lab and one lab run (the shipped carrier-outage, hold 1 s) serve every command here.
+One lab (started and stopped by `drill lab up/down` in zh) and one lab run (ZH_DRILL, hold
+1 s) serve every command here, `drill review` of that run last; a second run of ZH_DRILL,
+SIGKILLed once its fault step ended (its own archive), is what `drill recover` finishes.
 
 What the check treats as not prose, beside the allow-list (the terminal's `<code>`):
 - identifiers: the inventory's gateway, line, centre, carrier, router and host ids, the
   environment's name, drill ids, parameter names and values, objective ids, run ids;
-- file paths (a word with a `/` in it) and spans in backticks (a command to type);
+- file paths (a word with a `/` in it) and spans in backticks (a command to type); SSH host
+  key fingerprints (`SHA256:…`); the lab's session ids (`FT-000002`);
 - code: a drill file's fragments and a playbook's variables (quoted strings and JSON `{…}`
   / `[…]` as `drill show` and `drill plan` print them), config lines of a plan's diff
   (`+ <server …/>`);
@@ -90,7 +93,9 @@ _CODE = (re.compile(r"`[^`]*`"), re.compile(r"\{.*\}"), re.compile(r"\[[^\]\u4e0
          re.compile(r"^\s*--- .*$", re.M), re.compile(r"[\w.-]+\.(ya?ml|xml|json|jsonl|md|html|csv)\b"),
          re.compile(r"[\w.]+=[^\s,，；]+"),  # file names; parameters as name=value
          re.compile(r"\d{8}T\d{6}Z-[\w-]+|\d{4}-\d\d-\d\dT[\d:.]+Z"),  # run ids, ISO times
-         re.compile(r"[\w.-]+@[\w.-]+"))  # user@host
+         re.compile(r"[\w.-]+@[\w.-]+"),  # user@host
+         re.compile(r"\bSHA256:\S+"),  # an SSH host key's fingerprint
+         re.compile(r"\b[A-Z]{2}-\d{6}\b"))  # a lab session's id (`drill lab status`)
 
 
 def prose(text: str) -> str:
@@ -165,6 +170,31 @@ def project_fixture(tmp_path_factory):
         mp.undo()
 
 
+def _kill_after_the_fault(tmp: Path, args: tuple[str, ...], deadline_s: float = 120.0) -> None:
+    """`drill run` as a process, parked once its fault step ended (the engine's test hook),
+    then SIGKILLed: an unfinished run with its line down, for `drill recover`."""
+    import signal
+    import subprocess
+    import time
+
+    pause = tmp / "pause"
+    env = dict(os.environ, DRILL_DEBUG_PAUSE_AT="fault:0:end", DRILL_DEBUG_PAUSE_FILE=str(pause))
+    proc = subprocess.Popen([sys.executable, "-c", "import sys; from orchestrator.cli import main; "
+                             "sys.exit(main(sys.argv[1:]))", *args], env=env, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        end = time.monotonic() + deadline_s
+        while not pause.exists():
+            assert proc.poll() is None, proc.stderr.read().decode(errors="replace")[-3000:]
+            assert time.monotonic() < end, "the run did not reach the end of its fault step"
+            time.sleep(0.05)
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
+        pause.unlink(missing_ok=True)
+
+
 @pytest.fixture(scope="module", name="zh_env")
 def zh_env_fixture(project):
     """One lab, one zh run of ZH_DRILL, and every command that reads it, in zh."""
@@ -172,11 +202,35 @@ def zh_env_fixture(project):
     reports = tmp / "reports"
     base = ("--project", str(project))
     outputs: dict[str, tuple[int, str, str]] = {}
-    with running_lab(inv, Path(os.environ["DRILL_HOME"])):
-        at = (*base, "--inventory", str(inv))
-        outputs["run"] = _call("run", "zh-console", "--lang", "zh", "--yes", "--reports", str(reports), *at)
-        outputs["plan"] = _call("plan", "zh-console", "--lang", "zh", "--no-check", *at)
-        outputs["check"] = _call("check", "--lang", "zh", *at)
+    at = (*base, "--inventory", str(inv))
+    zh = ("--lang", "zh")
+    # the lab through `drill lab up/status/down` in zh (what running_lab does, by the CLI)
+    outputs["lab-up"] = _call("lab", "up", *zh, *at)
+    try:
+        assert outputs["lab-up"][0] == 0, outputs["lab-up"]
+        outputs["lab-up-again"] = _call("lab", "up", *zh, *at)
+        outputs["lab-status"] = _call("lab", "status", *zh, *at)
+        outputs["run"] = _call("run", "zh-console", *zh, "--yes", "--reports", str(reports), *at)
+        outputs["plan"] = _call("plan", "zh-console", *zh, "--no-check", *at)
+        outputs["check"] = _call("check", *zh, *at)
+        outputs["recover"] = _call("recover", *zh, "--reports", str(reports), *at)
+        # a run killed (SIGKILL) once its fault step ended, then `drill recover` in zh
+        killed_reports = tmp / "killed"
+        _kill_after_the_fault(tmp, ("run", "zh-console", "--yes", "--reports", str(killed_reports), *at))
+        outputs["recover-killed"] = _call("recover", *zh, "--reports", str(killed_reports), *at)
+        # the lab's own fault commands, each change with its time (nothing runs now)
+        for name, args in (("lab-line-down", ("line", "down", "ct-nf")), ("lab-line-up", ("line", "up", "ct-nf")),
+                           ("lab-service-down", ("service", "down", "BJ", "--service", "market_data")),
+                           ("lab-service-up", ("service", "up", "BJ", "--service", "market_data")),
+                           ("lab-centre-down", ("centre", "down", "BJ")), ("lab-centre-up", ("centre", "up", "BJ")),
+                           ("lab-evidence", ("evidence", "--dest", str(tmp / "evidence"), "W000000T"))):
+            outputs[name] = _call("lab", *args, *zh, *at)
+    finally:
+        outputs["lab-down"] = _call("lab", "down", *zh, *at)
+        from orchestrator.config.inventory import load_inventory
+        from orchestrator.lab.control import lab_down, lab_state_dir
+
+        lab_down(lab_state_dir(load_inventory(inv).environment.name))  # be sure: nothing left
     run_dir = max(p for year in reports.iterdir() if year.is_dir() for p in year.iterdir() if p.is_dir())
     for fmt in ("md", "html", "csv"):
         outputs[f"report-{fmt}"] = _call("report", str(run_dir), "--format", fmt, "--lang", "zh")
@@ -189,13 +243,20 @@ def zh_env_fixture(project):
     outputs["due"] = _call("due", "--lang", "zh", *test, "--inventory", str(inv), *base)
     outputs["coverage"] = _call("coverage", "--year", run_dir.parent.name, "--lang", "zh", *test,
                                 "--inventory", str(inv), *base)
+    outputs["prune"] = _call("prune", "--older-than", "2y", "--dry-run", *zh, "--reports", str(reports), *at)
+    # last: a review writes into the run folder (the reports above are of the run as it ran)
+    outputs["review"] = _call("review", run_dir.name, "--reports", str(reports), *base,
+                              "--root-cause", "路由跟踪间隔过长", "--followup", "缩短探测间隔|李娜|2026-12-31",
+                              "--signoff", "lead=张伟")
     import getpass
 
     return outputs, ids | {run_dir.name, getpass.getuser()}  # the operator: a login, an id
 
 
 CHECKED = ("run", "plan", "report-md", "report-html", "report-csv", "summary", "verify", "check",
-           "history", "due", "coverage")
+           "history", "due", "coverage", "lab-up", "lab-up-again", "lab-status", "lab-down",
+           "recover", "recover-killed", "prune", "review", "lab-line-down", "lab-line-up",
+           "lab-service-down", "lab-service-up", "lab-centre-down", "lab-centre-up", "lab-evidence")
 EXIT_1 = {"due": "overdue drills (the other shipped drills have no run)",
           "check": "a clause the lab does not meet fails the check"}
 
@@ -222,6 +283,15 @@ def test_every_command_after_a_zh_run_prints_no_english(zh_env):
     assert "本期" in outputs["due"][1] and "zh-console" in outputs["due"][1], outputs["due"][1]
     assert "演练编号" in outputs["history"][1] and run_id in outputs["history"][1], outputs["history"][1]
     assert "依据" in outputs["check"][1] and "通过" in outputs["check"][1], outputs["check"][1]
+    assert "实验环境" in outputs["lab-up"][1] and "个网关已登录" in outputs["lab-status"][1]
+    assert "实验环境已停止" in outputs["lab-down"][1] and "没有需要恢复的演练" in outputs["recover"][1]
+    assert "保留 1 次" in outputs["prune"][1], outputs["prune"][1]  # the run: within retention
+    assert "线路 ct-nf 已中断（路由黑洞）" in outputs["lab-line-down"][1], outputs["lab-line-down"][1]
+    assert "中心 BJ 的行情服务已恢复，生效时间" in outputs["lab-service-up"][1], outputs["lab-service-up"][1]
+    recovered = outputs["recover-killed"][1]  # the killed run: restored, checked, sealed
+    assert "正在执行 2 个恢复步骤" in recovered and "已执行恢复阶段（2 个步骤）" in recovered, recovered
+    assert "运行状态已恢复" in recovered and "已释放失效的环境锁" in recovered, recovered
+    assert f"整改措施 {run_id}#1：缩短探测间隔（李娜" in outputs["review"][1], outputs["review"][1]
 
 
 @pytest.mark.slow(sample=False)  # by hand: Ansible's check mode of every playbook step

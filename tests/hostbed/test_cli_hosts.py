@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
+import sys
+from pathlib import Path
 
 import pytest
 from hostbed.inventory import fingerprint_of
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "reports"))
+from zh_words import foreign_words
 
 from orchestrator.cli import main
 
@@ -21,6 +27,12 @@ def test_trust_from_inventory_fingerprints_then_check_logs_in(bed, inventory, ca
     report = json.loads(capsys.readouterr().out)
     assert {r["host"] for r in report["hosts"]} == {"bastion", "gw", "ct", "cu", "ft", "nf"}
     assert all(abs(r["offset_ms"]) <= r["uncertainty_ms"] + 0.01 for r in report["hosts"])
+    # in zh (issue 20): one line a host, in Chinese but for the host names and the paths
+    assert main(["hosts", "check", "-i", str(inventory), "--lang", "zh"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 6 and all(ln.startswith("正常 ") and "时钟偏差" in ln for ln in lines), lines
+    prose = re.sub(r"`[^`]*`|\S*/\S*|[\w.]+=\S+", " ", "\n".join(lines))
+    assert foreign_words(prose, {"bastion", "gw", "ct", "cu", "ft", "nf"}) == [], lines
 
 
 def test_trust_asks_for_each_host_and_writes_only_confirmed(bed, inventory, monkeypatch, capsys):
