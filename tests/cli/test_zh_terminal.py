@@ -216,8 +216,10 @@ def zh_env_fixture(project):
         outputs["recover"] = _call("recover", *zh, "--reports", str(reports), *at)
         # a run killed (SIGKILL) once its fault step ended, then `drill recover` in zh
         killed_reports = tmp / "killed"
-        _kill_after_the_fault(tmp, ("run", "zh-console", "--yes", "--reports", str(killed_reports), *at))
+        _kill_after_the_fault(tmp, ("run", "zh-console", *zh, "--yes", "--reports", str(killed_reports), *at))
         outputs["recover-killed"] = _call("recover", *zh, "--reports", str(killed_reports), *at)
+        html = next(killed_reports.glob("*/*/report.html"), None)
+        outputs["recover-killed-html"] = (0, html.read_text(encoding="utf-8") if html else "", "")
         # the lab's own fault commands, each change with its time (nothing runs now)
         for name, args in (("lab-line-down", ("line", "down", "ct-nf")), ("lab-line-up", ("line", "up", "ct-nf")),
                            ("lab-service-down", ("service", "down", "BJ", "--service", "market_data")),
@@ -291,6 +293,9 @@ def test_every_command_after_a_zh_run_prints_no_english(zh_env):
     recovered = outputs["recover-killed"][1]  # the killed run: restored, checked, sealed
     assert "正在执行 2 个恢复步骤" in recovered and "已执行恢复阶段（2 个步骤）" in recovered, recovered
     assert "运行状态已恢复" in recovered and "已释放失效的环境锁" in recovered, recovered
+    # and the reports recover writes are in the language the run ran in
+    killed_html = outputs["recover-killed-html"][1]
+    assert '<html lang="zh-CN">' in killed_html, killed_html[:300]
     assert f"整改措施 {run_id}#1：缩短探测间隔（李娜" in outputs["review"][1], outputs["review"][1]
 
 
