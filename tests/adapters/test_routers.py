@@ -188,6 +188,8 @@ def test_drill_plan_black_holes_only_market_data_for_md_multicast_fallback(tmp_p
     md = [inv.centre(c).services["market_data"].address for c in ("FT", "NF")]
     kept = {ep.address for c in ("FT", "NF") for n, ep in inv.centre(c).services.items() if n != "market_data"}
     fault = next(s for s in steps if s["phase"] == "fault")
+    assert fault["targets"] == ["FT", "NF"]
+    assert any("only the market_data addresses" in c for c in fault["changes"]), fault["changes"]
     assert set(fault["router_cli"]) == {f"{ln.router} ({ln.platform})" for ln in inv.lines}
     assert fault["router_cli"]["ct-router (huawei_vrp)"] == [
         "super", "system-view", *(f"ip route-static {a} 255.255.255.255 NULL0" for a in md), "return"]
