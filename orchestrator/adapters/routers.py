@@ -308,13 +308,25 @@ def planned_cli(inv, lines: Iterable[str], state: str, mode: str) -> dict[str, l
     return out
 
 
-def planned_centre_cli(inv, centres: Iterable[str], state: str) -> dict[str, list[str]]:
-    """Per network line router (`router (platform)`), the exact CLI lines a centre step
-    sends (centre.yml, linux driver): every service address of each centre black-holed on
-    every line router (down), those routes removed (up). Linux routers: none."""
-    known = {c.id: c for c in inv.centres}
-    addrs = [a for cid in centres if cid in known and (known[cid].driver or inv.driver) == "linux"
-             for a in dict.fromkeys(ep.address for ep in known[cid].services.values())]
+def service_addresses(services: Mapping[str, str], selected: Iterable[str]) -> tuple[str, ...]:
+    """The addresses a black-hole of the `selected` services of one centre covers, each once
+    (`services`: {service: address} of the centre; `settlement_sm` goes with `settlement`).
+    ValueError when one is also the address of a service that must stay up: a black-hole is
+    per address (service.yml refuses it too)."""
+    chosen = set(selected)
+    mine = [a for name, a in services.items() if name.removesuffix("_sm") in chosen]
+    kept = {a: name for name, a in services.items() if name.removesuffix("_sm") not in chosen}
+    shared = [f"{a} (also {kept[a]})" for a in dict.fromkeys(mine) if a in kept]
+    if shared:
+        raise ValueError(f"{', '.join(sorted(chosen))}: address shared with a service that stays up: "
+                         f"{'; '.join(shared)}; expected an address of its own (filter it by port on "
+                         "the router instead, by hand or with the manual driver)")
+    return tuple(dict.fromkeys(mine))
+
+
+def _per_router(inv, addrs: list[str], state: str) -> dict[str, list[str]]:
+    """Per network line router (`router (platform)`), the session black-holing `addrs`
+    (down) or removing those routes (up). Linux routers: none."""
     if not addrs:
         return {}
     out: dict[str, list[str]] = {}
@@ -327,3 +339,31 @@ def planned_centre_cli(inv, centres: Iterable[str], state: str) -> dict[str, lis
         out[key + ("" if state == "down" else ", the undo lines of what its running config still holds")] = \
             list(d.session(body))
     return out
+
+
+def _linux_centres(inv, centres: Iterable[str]) -> list:
+    known = {c.id: c for c in inv.centres}
+    return [known[cid] for cid in centres if cid in known and (known[cid].driver or inv.driver) == "linux"]
+
+
+def planned_centre_cli(inv, centres: Iterable[str], state: str) -> dict[str, list[str]]:
+    """Per network line router (`router (platform)`), the exact CLI lines a centre step
+    sends (centre.yml, linux driver): every service address of each centre black-holed on
+    every line router (down), those routes removed (up). Linux routers: none."""
+    addrs = [a for c in _linux_centres(inv, centres) for a in dict.fromkeys(ep.address for ep in c.services.values())]
+    return _per_router(inv, addrs, state)
+
+
+def planned_service_cli(inv, services: Iterable[str], centres: Iterable[str], state: str) -> dict[str, list[str]]:
+    """Per network line router, the exact CLI lines a service step sends (service.yml, linux
+    driver): only the selected services' addresses of each centre black-holed on every line
+    router (down), those routes removed (up). A centre whose address is shared with a service
+    that stays up is left out (the run refuses it)."""
+    wanted = list(services)
+    addrs: list[str] = []
+    for c in _linux_centres(inv, centres):
+        try:
+            addrs += service_addresses({n: ep.address for n, ep in c.services.items()}, wanted)
+        except ValueError:
+            continue
+    return _per_router(inv, addrs, state)

@@ -127,16 +127,21 @@ def plan(project_root: Path, drill_id: str, inventory_path: Path, overrides: Map
 
 
 def router_cli(inv, step) -> dict[str, list[str]]:
-    """The exact CLI lines a line or centre step sends, per network router (`router (platform)`):
-    line.yml's vars, else the step's declared effect. Linux routers and other drivers: none."""
-    from orchestrator.adapters.routers import planned_centre_cli, planned_cli
+    """The exact CLI lines a line, centre or service step sends, per network router
+    (`router (platform)`): line.yml's vars, else the step's declared effect. Linux routers and
+    other drivers: none."""
+    from orchestrator.adapters.routers import planned_centre_cli, planned_cli, planned_service_cli
 
     if step.kind != "playbook":
         return {}
-    if Path(str(step.playbook)).name == "centre.yml" and (step.vars or {}).get("state") in ("down", "up"):
+    name = Path(str(step.playbook)).name
+    if name in ("centre.yml", "service.yml") and (step.vars or {}).get("state") in ("down", "up"):
         v = step.vars or {}
         ids = [v["centres"]] if isinstance(v.get("centres"), str) else list(v.get("centres") or ())
-        return planned_centre_cli(inv, ids, v["state"])
+        if name == "centre.yml":
+            return planned_centre_cli(inv, ids, v["state"])
+        svcs = [v["services"]] if isinstance(v.get("services"), str) else list(v.get("services") or ())
+        return planned_service_cli(inv, svcs, ids, v["state"])
     linux = {ln.id for ln in inv.lines if (ln.driver or inv.driver) == "linux"}
     v = step.vars or {}
     if Path(str(step.playbook)).name == "line.yml" and v.get("state") in ("down", "up"):

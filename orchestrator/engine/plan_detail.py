@@ -90,6 +90,22 @@ def _centres(inv: Inventory, step, lang: str) -> tuple[list[str], list[str]]:
     return cids, changes
 
 
+def _services(inv: Inventory, step, lang: str) -> tuple[list[str], list[str]]:
+    """service.yml: the centres, and per driver what it does (a network router's exact lines
+    are the step's `router_cli`, engine/plan.py)."""
+    v = step.vars or {}
+    cids = _ids(v.get("centres"))
+    known = {c.id: c for c in inv.centres}
+    drivers = {c: (known[c].driver if c in known else None) or inv.driver for c in cids}
+    changes = list(manual_changes(inv, step, lang))
+    for driver in dict.fromkeys(d for d in drivers.values() if d != "manual"):
+        if driver == "linux":
+            changes.append(_t(lang, "plan_linux_service", services=", ".join(_ids(v.get("services")))))
+        else:
+            changes.append(_t(lang, "plan_driver", driver=driver, playbook="service.yml"))
+    return cids, changes
+
+
 def _state(lang: str, state: str) -> str:
     """down / up in the plan's language."""
     return _t(lang, f"plan_state_{state}") if state in ("down", "up") else state
@@ -192,6 +208,8 @@ def describe(inv: Inventory, step, lang: str, on_path: Iterable[str] = (),
             targets, changes = _lines(inv, step, lang)
         elif name == "centre.yml":
             targets, changes = _centres(inv, step, lang)
+        elif name == "service.yml":
+            targets, changes = _services(inv, step, lang)
         elif name == "repoint.yml":
             targets, changes = _repoint(inv, step, lang, gateways)
         elif name in READ_ONLY_PLAYBOOKS:

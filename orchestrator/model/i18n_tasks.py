@@ -22,6 +22,8 @@ TASK_LABELS: dict[str, str] = {
         "在每台网络设备线路路由器上屏蔽或恢复中心的服务地址",
     "Black-hole or restore the services' addresses on every line router":
         "在每台线路路由器上屏蔽或恢复服务地址",
+    "Black-hole or restore the services' addresses on every network line router":
+        "在每台网络设备线路路由器上屏蔽或恢复服务地址",
     "Change the lab centres": "变更实验环境中心",
     "Change the lab lines": "变更实验环境线路",
     "Change the lab services": "变更实验环境服务",

@@ -18,6 +18,10 @@ TERMINAL: dict[str, tuple[str, str]] = {
                           "linux driver: every service address of the centre black-holed on every "
                           "line router, removed on restore (the SSCC centre itself is untouched; "
                           "for a person to act, set centres[].driver: manual)"),
+    "plan_linux_service": ("linux 驱动：在每台线路路由器上仅为该中心的 {services} 服务地址设置路由黑洞，恢复时删除"
+                           "（其他服务不受影响）",
+                           "linux driver: only the {services} addresses of the centre black-holed on "
+                           "every line router, removed on restore (the other services untouched)"),
     "plan_driver": ("由驱动 {driver} 执行（playbooks/drivers/{driver}/{playbook}）",
                     "through driver {driver} (playbooks/drivers/{driver}/{playbook})"),
     "plan_config_change": ("网关 {gateway} 配置 {config}（{format}）服务器列表：{before} ⇒ {after}，然后重启网关",

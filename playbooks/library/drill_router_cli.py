@@ -39,12 +39,16 @@ options:
   action: {description: cut, restore or inspect., type: str, required: true, choices: [cut, restore, inspect]}
   mode: {description: shutdown or blackhole (cut)., type: str, default: blackhole}
   lines:
-    description: The router's lines (the inventory's line dicts, C(id), C(interface), C(centre)).
+    description: The router's lines (the inventory's line dicts, C(id), C(interface), C(centre)); a
+      pseudo-line may name C(services) (service.yml), then a black-hole covers only those services'
+      addresses of its centre (C(settlement) with C(settlement_sm)), refused when one is shared with
+      a service that stays up.
     type: list
     elements: dict
     required: true
   centres:
-    description: The inventory's centres; a black-hole covers every service address of the line's centre.
+    description: The inventory's centres; a black-hole covers every service address of the line's centre
+      (or those of the line's C(services)).
     type: list
     elements: dict
     required: true
@@ -326,7 +330,7 @@ def main():
         evidence_dir=dict(type="path"), target=dict(type="str"), require_backup=dict(type="bool", default=True),
         timeout=dict(type="float", default=30.0)), supports_check_mode=True)
     p = module.params
-    from orchestrator.adapters.routers import dialect
+    from orchestrator.adapters.routers import dialect, service_addresses
 
     try:
         d = dialect(p["platform"])
@@ -334,9 +338,16 @@ def main():
         module.fail_json(msg=f"{p['router']}: {e}")
     result = {"changed": False, "router": p["router"], "sent": [], "tracking": [], "diff": ""}
     centres = {c["id"]: c for c in p["centres"]}
-    for ln in p["lines"]:  # as orchestrator.adapters.routers.line_addresses
+    for ln in p["lines"]:  # as orchestrator.adapters.routers.line_addresses / planned_service_cli
         services = (centres.get(ln.get("centre")) or {}).get("services") or {}
-        ln["addresses"] = list(dict.fromkeys(s["address"] for s in services.values()))
+        if ln.get("services"):  # service.yml: only those services' addresses
+            try:
+                ln["addresses"] = list(service_addresses(
+                    {name: s["address"] for name, s in services.items()}, ln["services"]))
+            except ValueError as e:
+                module.fail_json(msg=f"{p['router']}: {ln.get('id')}: {e}")
+        else:
+            ln["addresses"] = list(dict.fromkeys(s["address"] for s in services.values()))
     if module.check_mode:
         body = []
         for ln in p["lines"]:

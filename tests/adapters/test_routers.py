@@ -169,3 +169,48 @@ def test_drill_plan_shows_the_centre_blackhole_on_every_network_router(tmp_path,
     assert all(", the undo lines" in k for k in restore["router_cli"])
     assert all(ln.startswith(("undo ip route-static", "no ip route")) for typed in restore["router_cli"].values()
                for ln in typed[2:-1])
+
+
+def test_drill_plan_black_holes_only_market_data_for_md_multicast_fallback(tmp_path, monkeypatch, capsys):
+    """service.yml on network routers: each router (one per platform in the example) is sent
+    static routes for the market-data addresses of both Shenzhen centres only; trading and
+    settlement addresses appear in no line."""
+    import json
+
+    from orchestrator.cli import main
+
+    monkeypatch.setenv("DRILL_HOME", str(tmp_path / "home"))
+    assert main(["plan", "md-multicast-fallback", "-i", str(EXAMPLE), "--project", str(ROOT), "--no-check",
+                 "--json"]) in (0, None)
+    out = capsys.readouterr().out
+    steps = json.loads(out[out.index("{"):])["steps"]
+    inv = load_inventory(EXAMPLE)
+    md = [inv.centre(c).services["market_data"].address for c in ("FT", "NF")]
+    kept = {ep.address for c in ("FT", "NF") for n, ep in inv.centre(c).services.items() if n != "market_data"}
+    fault = next(s for s in steps if s["phase"] == "fault")
+    assert fault["targets"] == ["FT", "NF"]
+    assert any("only the market_data addresses" in c for c in fault["changes"]), fault["changes"]
+    assert set(fault["router_cli"]) == {f"{ln.router} ({ln.platform})" for ln in inv.lines}
+    assert fault["router_cli"]["ct-router (huawei_vrp)"] == [
+        "super", "system-view", *(f"ip route-static {a} 255.255.255.255 NULL0" for a in md), "return"]
+    assert fault["router_cli"]["cu-router (h3c_comware)"] == [
+        "super", "system-view", *(f"ip route-static {a} 255.255.255.255 NULL0" for a in md), "return"]
+    assert fault["router_cli"]["sat-router (cisco_ios)"] == [
+        "enable", "configure terminal", *(f"ip route {a} 255.255.255.255 Null0" for a in md), "end"]
+    restore = next(s for s in steps if s["phase"] == "restore" and "router_cli" in s)
+    for typed in restore["router_cli"].values():
+        assert [ln.split()[-3] for ln in typed[2:-1]] == md
+        assert all(ln.startswith(("undo ip route-static", "no ip route")) for ln in typed[2:-1])
+    for typed in (*fault["router_cli"].values(), *restore["router_cli"].values()):
+        assert not any(a in ln for a in kept for ln in typed)
+
+
+def test_service_addresses_take_settlement_sm_and_refuse_a_shared_address():
+    from orchestrator.adapters.routers import service_addresses
+
+    svc = {"trading": "172.60.101.30", "market_data": "172.60.101.60", "settlement": "172.60.101.70",
+           "settlement_sm": "172.60.101.71"}
+    assert service_addresses(svc, ["market_data"]) == ("172.60.101.60",)
+    assert service_addresses(svc, ["settlement"]) == ("172.60.101.70", "172.60.101.71")
+    with pytest.raises(ValueError, match=r"172\.60\.101\.60 \(also trading\)"):
+        service_addresses({**svc, "trading": "172.60.101.60"}, ["market_data"])

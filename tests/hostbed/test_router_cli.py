@@ -57,10 +57,10 @@ def inv(bed, sims, tmp_path, monkeypatch):
     return routersim.router_inventory(bed, tmp_path / "inv", sims)
 
 
-def play(inv: Path, tmp_path: Path, name: str, **extravars):
+def play(inv: Path, tmp_path: Path, name: str, playbook: str = "line.yml", **extravars):
     extravars.setdefault("evidence_dir", str(tmp_path / "evidence"))
     return run_playbook(PlaybookRun(
-        playbook=PLAYBOOKS / "line.yml", inventory=inv, extravars=extravars,
+        playbook=PLAYBOOKS / playbook, inventory=inv, extravars=extravars,
         private_data_dir=tmp_path / f"pdd-{name}", timeout_s=180, known_hosts=known_hosts_path(inv)))
 
 
@@ -157,3 +157,34 @@ def test_the_cut_is_refused_when_the_backup_path_is_not_ready(bed, sims, inv, tm
         assert "state UP" in bed.exec("ct", "ip", "link", "show", "line0").stdout
     finally:
         ct.set_tracks_up(True)
+
+
+# service.yml (md-multicast-fallback's fault) on one platform: the others send the same
+# dialect lines (tests/adapters/test_routers.py checks them per platform in `drill plan`).
+@pytest.mark.parametrize("sims", ["huawei_vrp"], indirect=True)
+def test_service_blackhole_covers_market_data_only_on_every_router_and_restore_leaves_the_config(
+        bed, sims, inv, tmp_path):
+    md = [f"{net}.60" for net in ("198.18.101", "198.18.102")]  # FT's and NF's market data
+    kept = [f"{net}.{h}" for net in ("198.18.101", "198.18.102") for h in (30, 70)]  # trading, settlement
+    seen = {name: len(sim.commands()) for name, sim in sims.items()}
+    down = play(inv, tmp_path, "svc-down", "service.yml", services=["market_data"], centres=["FT", "NF"],
+                state="down")
+    try:
+        assert down.ok, [t.msg for t in down.failed_tasks]
+        for name, sim in sims.items():
+            holed = {w for w in routersim.blackholes(bed, name).split() if w.count(".") == 3}
+            assert holed == set(md), name  # trading and settlement still routed
+            typed = sim.commands()[seen[name]:]
+            assert [BLACKHOLE[sim.platform].format(a=a) for a in md] == \
+                [c for c in typed if "NULL0" in c or "Null0" in c]
+            assert not any(a in c for a in kept for c in typed)
+    finally:
+        up = play(inv, tmp_path, "svc-up", "service.yml", services=["market_data"], centres=["FT", "NF"],
+                  state="up")
+    assert up.ok, [t.msg for t in up.failed_tasks]
+    for name, sim in sims.items():
+        assert routersim.blackholes(bed, name).strip() == ""
+        ev = tmp_path / "evidence" / "configs" / "routers" / name
+        assert (ev / "running.diff").read_text() == "(identical)\n"
+        assert (ev / "running-after.cfg").read_text() == (ev / "running-before.cfg").read_text()
+        assert sim.saves == 0
