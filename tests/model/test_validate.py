@@ -152,3 +152,36 @@ def test_zero_recovery_margin_is_kept(tmp_path):
     path = tmp_path / "single-line.yaml"
     path.write_text(text, encoding="utf-8")
     assert load_drill(path).abort.recovery_margin_s == 0
+
+
+SSH_TCP_VERIFY = """\
+id: gateway-reach
+title: {zh: 网关主机可达性, en: Reach from the gateway host}
+spec: [R-NET-1]
+cadence: quarterly
+phases:
+  precheck:
+    - name: SSCC's trading address from the gateway host
+      verify:
+        - {probe: ssh-tcp, host: gw, address: 198.18.101.30, port: 7043}
+        - probe: ssh-tcp
+          host: gw
+          address: 198.18.101.30
+          port: 7043
+          command: "true"
+        - {probe: ssh-command, host: gw, command: "true", pattern: ok}
+"""
+
+
+def test_an_unknown_field_of_an_ssh_tcp_check_is_one_line_exit_2(tmp_path, capsys):
+    root = _project(tmp_path)
+    bad = root / "drills" / "gateway-reach.yaml"
+    bad.write_text(SSH_TCP_VERIFY, encoding="utf-8")
+    code = main(["validate", str(bad), "--project", str(root)])
+    out, err = capsys.readouterr()
+    assert code == 2 and "Traceback" not in out + err
+    errors = [ln for ln in err.splitlines() if ln.startswith("error:")]
+    assert errors == [f"error: {bad}:14: phases.precheck[0].verify[1].command: unknown key of probe "
+                      "ssh-tcp; expected one of: address, host, port, probe, within"], err
+    bad.write_text(SSH_TCP_VERIFY.replace('          command: "true"\n', ""), encoding="utf-8")
+    assert main(["validate", str(bad), "--project", str(root)]) == 0, capsys.readouterr().err
