@@ -185,18 +185,21 @@ class SshConnections:
 def _expect_ssh(x, registry, ssh: Callable[[], Any] | None) -> CheckResult:
     """`ssh-command` / `ssh-tcp`: run on (connect from) an SSH host of the inventory, over
     the step's connections (`ssh`: gives the `SshPool`, opened on first use)."""
-    from orchestrator.errors import DrillError
+    from orchestrator.errors import DrillError, InputError
     from orchestrator.probes.ssh import VERIFY_KINDS, verify_arguments
 
-    what = (f"tcp {x.address}:{x.port} from {x.host}" if x.probe == "ssh-tcp"
-            else f"ssh-command on {x.host} ({x.command})")
+    what = {"ssh-tcp": f"tcp {x.address}:{x.port} from {x.host}",
+            "ssh-command": f"ssh-command on {x.host} ({x.command})"}.get(x.probe, x.probe)
     if registry is None or x.probe not in registry.kinds or x.probe not in VERIFY_KINDS:
         return CheckResult(False, f"{what}: probe kind {x.probe!r} is not available")
     if ssh is None:
         return CheckResult(False, f"{what}: no SSH connections in this run")
     try:
         sample = asyncio.run(registry.make(x.probe, pool=ssh(), **verify_arguments(x)).sample())
-    except DrillError as e:  # an unknown host, a host key not trusted
+    except InputError as e:  # an unknown host; an inventory SSH cannot be read from
+        return CheckResult(False, f"{what}: " + "; ".join(str(p) if p.file else p.message
+                                                            for p in e.problems))
+    except DrillError as e:  # a host key not trusted
         return CheckResult(False, f"{what}: {e}")
     if not sample.ok:
         return CheckResult(False, f"{what}: {sample.error}")
