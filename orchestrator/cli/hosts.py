@@ -84,23 +84,34 @@ def trust(project: Path | None, inventory: str, names: tuple[str, ...], from_inv
 def check(project: Path | None, inventory: str, names: tuple[str, ...], as_json: bool) -> None:
     """Log in to each host with strict host keys and measure its clock offset.
 
+    A network router (a line's `platform` other than linux) runs its vendor's CLI, not a
+    shell: its host key is checked (no login) and its clock is said to be not measured
+    here (each line step reads it).
+
     Exits 4 when a host's key is unknown or changed, 1 when a host cannot be reached.
 
     Example:  drill hosts check -i inventories/prod
     """
     from orchestrator.adapters.hosts import measure_clock_offset
+    from orchestrator.adapters.router_hosts import network_routers, router_clock_row
     from orchestrator.adapters.ssh import SshPool
 
     topo = _topology(project, inventory)
+    routers = network_routers(inventory_path(project, inventory))
     wanted = list(names) or sorted(topo.hosts)
     rows = []
     with SshPool(topo) as pool:
         for name in wanted:
-            rows.append(measure_clock_offset(pool, name).to_record())
+            rows.append(router_clock_row(pool, name, routers[name]) if name in routers
+                        else measure_clock_offset(pool, name).to_record())
     if as_json:
         click.echo(json.dumps({"known_hosts": str(topo.known_hosts), "hosts": rows}, indent=2))
         return
     for r in rows:
+        if r["offset_ms"] is None:
+            click.echo(f"ok  {r['host']:<16} host key trusted, login not tested ({r['platform']}); "
+                       f"clock {r['clock']}")
+            continue
         ntp = f"  {r['ntp']}" if r["ntp"] else ""
         click.echo(f"ok  {r['host']:<16} clock offset {r['offset_ms']:+.3f} ms "
                    f"(±{r['uncertainty_ms']:.3f}){ntp}")
