@@ -7,7 +7,9 @@ truth.
 
 The shipped carrier-outage declares failback; the failback through the vendor's INI is the
 by-hand single-line test below. The carrier-outage here runs from a project copy with
-`failback: false`: the fault, recovery, hold, restore and evidence phases as shipped.
+`failback: false`: the fault, recovery, hold, restore and evidence phases as shipped, and a
+pre-check made from the gateway host (`ssh-tcp` to FT's trading address from gw, through
+the bastion, and an `ssh-command` on gw).
 md-multicast-fallback runs from a project copy whose pre-check waits for market data over
 TCP (`md_source: tcp`, read from the logs) instead of asking each gateway's monitor (a
 `verify` step with a monitor probe reads a monitor, which these gateways do not have)."""
