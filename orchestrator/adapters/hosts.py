@@ -433,11 +433,15 @@ def record_clock_offsets(inventory_path: str | Path, dest: Path) -> list[dict[st
     else:
         if not topo.hosts:
             return []
+        from orchestrator.adapters.router_hosts import network_routers, router_clock_row
+
         rows = []
+        routers = network_routers(inventory_path)
         with SshPool(topo) as pool:
             for name in sorted(topo.hosts):
                 try:
-                    rows.append(measure_clock_offset(pool, name).to_record())
+                    rows.append(router_clock_row(pool, name, routers[name]) if name in routers
+                                else measure_clock_offset(pool, name).to_record())
                 except Exception as e:  # recorded, not raised
                     rows.append({"host": name, "error": f"{type(e).__name__}: {e}"})
     dest.parent.mkdir(parents=True, exist_ok=True)

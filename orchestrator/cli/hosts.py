@@ -102,6 +102,9 @@ def clock_line(r: dict, lang: str) -> str:
     """One host's clock, from `measure_clock_offset(...).to_record()`."""
     import re
 
+    if r["offset_ms"] is None:  # a network router (adapters/router_hosts.py)
+        return _say(lang, "hosts_router", host=f"{r['host']:<16}", platform=r["platform"],
+                    clock=_say(lang, "hosts_router_clock"))
     said = r["ntp"] or ""
     chrony = re.fullmatch(r"chrony: (\S+) ms from NTP", said)
     if lang == "zh" and chrony:  # the summaries measure_clock_offset writes
@@ -123,19 +126,26 @@ def check(project: Path | None, inventory: str, names: tuple[str, ...], as_json:
           lang: str | None) -> None:
     """Log in to each host with strict host keys and measure its clock offset.
 
+    A network router (a line's `platform` other than linux) runs its vendor's CLI, not a
+    shell: its host key is checked (no login) and its clock is said to be not measured
+    here (each line step reads it).
+
     Exits 4 when a host's key is unknown or changed, 1 when a host cannot be reached.
 
     Example:  drill hosts check -i inventories/prod
     """
     from orchestrator.adapters.hosts import measure_clock_offset
+    from orchestrator.adapters.router_hosts import network_routers, router_clock_row
     from orchestrator.adapters.ssh import SshPool
 
     topo = _topology(project, inventory)
+    routers = network_routers(inventory_path(project, inventory))
     wanted = list(names) or sorted(topo.hosts)
     rows = []
     with SshPool(topo) as pool:
         for name in wanted:
-            rows.append(measure_clock_offset(pool, name).to_record())
+            rows.append(router_clock_row(pool, name, routers[name]) if name in routers
+                        else measure_clock_offset(pool, name).to_record())
     if as_json:
         click.echo(json.dumps({"known_hosts": str(topo.known_hosts), "hosts": rows}, indent=2))
         return

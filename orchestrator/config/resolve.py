@@ -330,4 +330,16 @@ def _inventory_problems(step: Step, inv: Inventory, drill: Drill, where: PathKey
                   ["all", *GATEWAY_KINDS, *gateways_known], "gateway kind or id")
         elif x.gateways:
             check(("verify", i, "gateways"), x.gateways, gateways_known, "gateway")
+    over_ssh = [(i, x) for i, x in enumerate(step.verify) if x.probe in ("ssh-command", "ssh-tcp")]
+    if over_ssh and inv.driver != "lab":  # the lab has no SSH host: the check fails saying so
+        hosts = _ansible_hosts(inv)
+        for i, x in over_ssh:
+            check(("verify", i, "host"), (str(x.host),), hosts, "host of the inventory")
     return out
+
+
+def _ansible_hosts(inv: Inventory) -> list[str]:
+    """The hosts of the inventory's Ansible source (a verify step's ssh-* `host`)."""
+    from orchestrator.config.ansible_inventory import read_inventory
+
+    return sorted(read_inventory(inv.path).hosts)

@@ -203,7 +203,9 @@ def _explain(error) -> list[tuple[PathKey, str]]:
         known = sorted(schema.get("properties", {}))
         extra = [k for k in inst if k not in schema.get("properties", {})]
         expected = f"; expected one of: {', '.join(known)}" if known else ""
-        return [((*path, k), f"unknown key{_did_you_mean(k, known)}{expected}") for k in extra]
+        # `x-keys-of`: whose keys these are (a verify expectation's: "probe ssh-tcp")
+        of = f" of {schema['x-keys-of']}" if "x-keys-of" in schema else ""
+        return [((*path, k), f"unknown key{of}{_did_you_mean(k, known)}{expected}") for k in extra]
     if kind == "dependentRequired":
         return [(path, f"{k} needs {', '.join(v)}") for k, v in error.validator_value.items()
                 if isinstance(inst, dict) and k in inst and any(x not in inst for x in v)]

@@ -244,6 +244,12 @@ def _expectation(x, lang: str = "en") -> str:
         return _t(lang, "plan_verify_tcp", address=x.address, port=x.port)
     if x.probe == "log":
         return f"log {x.gateways or 'all'} ~ {x.pattern!r}"
+    if x.probe == "ssh-tcp":
+        return _t(lang, "plan_verify_ssh_tcp", host=x.host, address=x.address, port=x.port)
+    if x.probe == "ssh-command":
+        match = "" if not x.pattern else (f"，输出匹配 {x.pattern!r}" if lang == "zh"
+                                          else f", output ~ {x.pattern!r}")
+        return _t(lang, "plan_verify_ssh_command", host=x.host, command=x.command, match=match)
     return str(x.probe)
 
 

@@ -160,34 +160,85 @@ def _expect_log(inv: Inventory, x, log_path: Callable[[str], Path | None], since
     return CheckResult(not bad, "; ".join(bad) or "pattern found in every log")
 
 
+class SshConnections:
+    """A verify step's SSH connections: one `SshPool` over the inventory's SSH hosts
+    (through the bastion), opened when an ssh-* expectation first needs it; `close` after."""
+
+    def __init__(self, inventory_path: Path) -> None:
+        self.inventory_path = inventory_path
+        self._pool: Any = None
+
+    def __call__(self) -> Any:
+        if self._pool is None:
+            from orchestrator.adapters.hosts import load_topology
+            from orchestrator.adapters.ssh import SshPool
+
+            self._pool = SshPool(load_topology(self.inventory_path))
+        return self._pool
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
+
+
+def _expect_ssh(x, registry, ssh: Callable[[], Any] | None) -> CheckResult:
+    """`ssh-command` / `ssh-tcp`: run on (connect from) an SSH host of the inventory, over
+    the step's connections (`ssh`: gives the `SshPool`, opened on first use)."""
+    from orchestrator.errors import DrillError, InputError
+    from orchestrator.probes.ssh import VERIFY_KINDS, verify_arguments
+
+    what = {"ssh-tcp": f"tcp {x.address}:{x.port} from {x.host}",
+            "ssh-command": f"ssh-command on {x.host} ({x.command})"}.get(x.probe, x.probe)
+    if registry is None or x.probe not in registry.kinds or x.probe not in VERIFY_KINDS:
+        return CheckResult(False, f"{what}: probe kind {x.probe!r} is not available")
+    if ssh is None:
+        return CheckResult(False, f"{what}: no SSH connections in this run")
+    try:
+        sample = asyncio.run(registry.make(x.probe, pool=ssh(), **verify_arguments(x)).sample())
+    except InputError as e:  # an unknown host; an inventory SSH cannot be read from
+        return CheckResult(False, f"{what}: " + "; ".join(str(p) if p.file else p.message
+                                                            for p in e.problems))
+    except DrillError as e:  # a host key not trusted
+        return CheckResult(False, f"{what}: {e}")
+    if not sample.ok:
+        return CheckResult(False, f"{what}: {sample.error}")
+    if x.probe == "ssh-tcp":
+        return CheckResult(True, f"{what}: accepts connections")
+    matched = f", output matches {x.pattern!r}" if x.pattern else ""
+    return CheckResult(True, f"{what}: exit status 0{matched}")
+
+
 def evaluate(inv: Inventory, x, *, log_path: Callable[[str], Path | None], since_ns: int,
              registry=None, hosted: Callable[[], Mapping[str, Any]] | None = None,
-             reach: Callable[[str, int], tuple[bool, str]] | None = None) -> CheckResult:
+             reach: Callable[[str, int], tuple[bool, str]] | None = None,
+             ssh: Callable[[], Any] | None = None) -> CheckResult:
+    """`ssh`: the SSH connections of the step (ssh-command, ssh-tcp)."""
     if x.probe in ("monitor", "http-json"):
         return _expect_monitor(inv, x, hosted() if hosted else None)
     if x.probe == "tcp":
         return _expect_tcp(x, reach)
     if x.probe == "log":
         return _expect_log(inv, x, log_path, since_ns)
-    if registry is not None and x.probe in registry.kinds:
-        probe = registry.make(x.probe, expectation=x, inventory=inv)
-        sample = asyncio.run(probe.sample())
-        return CheckResult(sample.ok, sample.error or f"{x.probe} ok")
+    if x.probe.startswith("ssh-"):
+        return _expect_ssh(x, registry, ssh)
     return CheckResult(False, f"probe kind {x.probe!r} is not available")
 
 
 def verify_all(inv: Inventory, expectations, *, log_path, since_ns: int, registry=None,
                stop: Callable[[], bool] = lambda: False, default_within_s: float = 5.0,
                hosted: Callable[[], Mapping[str, Any]] | None = None,
-               reach: Callable[[str, int], tuple[bool, str]] | None = None) -> list[CheckResult]:
+               reach: Callable[[str, int], tuple[bool, str]] | None = None,
+               ssh: Callable[[], Any] | None = None) -> list[CheckResult]:
     """Each expectation, retried until it holds or its `within` runs out. `hosted`: the
-    current views of the `observe: host` gateways (a monitor expectation reads their logs)."""
+    current views of the `observe: host` gateways (a monitor expectation reads their logs);
+    `ssh`: the step's SSH connections (ssh-command, ssh-tcp), opened on first use."""
     results = []
     for x in expectations:
         deadline = time.monotonic() + (x.within_s if x.within_s is not None else default_within_s)
         while True:
             r = evaluate(inv, x, log_path=log_path, since_ns=since_ns, registry=registry, hosted=hosted,
-                         reach=reach)
+                         reach=reach, ssh=ssh)
             if r.ok or time.monotonic() >= deadline or stop():
                 break
             time.sleep(0.1)

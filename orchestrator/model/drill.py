@@ -85,15 +85,15 @@ class WaitSpec:
 
 @dataclass(frozen=True)
 class Expectation:
-    probe: str  # tcp | monitor | http-json | log | ssh-command | ssh-log
+    probe: str  # tcp | monitor | http-json | log | ssh-command | ssh-tcp
     gateways: str | tuple[str, ...] | None = None  # a kind, "all", or gateway ids
     address: str | None = None
     port: int | None = None
     expect: Mapping[str, object] = field(default_factory=_empty)
     pattern: str | None = None
     within_s: float | None = None
-    host: str | None = None  # ssh probes: the Ansible host
-    command: str | None = None  # ssh-command
+    host: str | None = None  # ssh-command: runs on it; ssh-tcp: connects from it (an SSH host)
+    command: str | None = None  # ssh-command (its output matched by `pattern`)
 
 
 @dataclass(frozen=True)

@@ -127,6 +127,9 @@ class _SshSampling:
     def sample_sync(self) -> Sample:
         raise NotImplementedError
 
+    async def sample(self) -> Sample:
+        return await asyncio.to_thread(self.sample_sync)
+
     def _sample(self, t_ns: int, mono: int, ok: bool, value: Any = None, error: str | None = None,
                 latency_ms: float | None = None) -> Sample:
         latency = _ms(mono) if latency_ms is None else latency_ms
@@ -220,9 +223,6 @@ class SshLogProbe(_SshSampling):
         return self._sample(t_ns, mono, True,
                             {"line": line.text, "ts_ns": line.ts_ns, "received_ns": line.received_ns})
 
-    async def sample(self) -> Sample:
-        return await asyncio.to_thread(self.sample_sync)
-
     def close(self) -> None:
         if self._follower is not None:
             self._follower.close()
@@ -230,6 +230,21 @@ class SshLogProbe(_SshSampling):
 
 def _ms(mono: int) -> float:
     return (time.monotonic_ns() - mono) / 1e6
+
+
+# The kinds a drill's `verify` step may name, and the factory arguments (all but `pool`)
+# its expectation gives each (docs/drill-format.md; the schema's `expectation`).
+VERIFY_KINDS = ("ssh-command", "ssh-tcp")
+
+
+def verify_arguments(x: Any) -> dict[str, Any]:
+    """`x`: a `model.drill.Expectation` of one of VERIFY_KINDS. ssh-command: run `command`
+    on `host`, its output matched by `pattern`; ssh-tcp: connect to address:port from `host`."""
+    if x.probe == "ssh-command":
+        return {"host": x.host, "command": x.command, "expect": x.pattern}
+    if x.probe == "ssh-tcp":
+        return {"address": x.address, "port": int(x.port), "via": x.host}
+    raise ValueError(f"probe kind {x.probe!r} is not one a verify step runs over SSH")
 
 
 def register(registry: Any) -> None:

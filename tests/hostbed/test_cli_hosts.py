@@ -101,3 +101,42 @@ def test_forward_carries_a_loopback_monitor_through_the_bastion(bed, tmp_path, m
         assert proc.wait(timeout=20) == 0
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_check_does_not_measure_a_network_router_as_a_linux_host(bed, tmp_path, monkeypatch, capsys):
+    """A router (a vendor CLI, password login) is not logged in to with drill's key nor
+    sent the shell clock loop: its host key is checked, its clock said not measured; the
+    Linux hosts beside it are measured as before, and the run's clock evidence says the same."""
+    import json as _json
+
+    from hostbed import routersim
+
+    from orchestrator.adapters.hosts import record_clock_offsets
+
+    monkeypatch.setenv("DRILL_HOME", str(tmp_path / "home"))
+    sim = routersim.start(bed, "ct", "huawei_vrp")
+    try:
+        inv = routersim.router_inventory(bed, tmp_path / "inv", {"ct": sim})
+        assert main(["hosts", "check", "-i", str(inv), "--json", "ct", "gw"]) == 0, capsys.readouterr().err
+        rows = {r["host"]: r for r in _json.loads(capsys.readouterr().out)["hosts"]}
+        assert main(["hosts", "check", "-i", str(inv), "ct"]) == 0
+        text = capsys.readouterr().out
+        evidence = {r["host"]: r for r in record_clock_offsets(inv, tmp_path / "clock-offsets.json")}
+        # a changed key is still refused, router or not
+        kh = inv / "known_hosts"
+        ct = bed.host("ct").mgmt_address
+        other = bed.host("cu").host_key_pub.read_text().split()[:2]
+        kh.write_text("".join(ln + "\n" for ln in kh.read_text().splitlines() if not ln.startswith(ct + " "))
+                      + f"{ct} {other[0]} {other[1]}\n")
+        assert main(["hosts", "check", "-i", str(inv), "ct"]) == 4
+        assert "HOST KEY CHANGED for ct" in capsys.readouterr().err
+    finally:
+        routersim.stop(bed, "ct")
+    assert set(rows) == {"ct", "gw"} and set(evidence) == {"bastion", "gw", "ct", "cu", "ft", "nf"}
+    ct_row = rows.pop("ct")
+    assert ct_row["platform"] == "huawei_vrp" and ct_row["host_key"] == "trusted"
+    assert ct_row["offset_ms"] is None and ct_row["clock"].startswith("not measured")
+    assert all(abs(r["offset_ms"]) <= r["uncertainty_ms"] + 0.01 for r in rows.values())
+    assert text.startswith("ok  ct ") and "login not tested (huawei_vrp)" in text and "not measured" in text
+    assert evidence["ct"]["method"] == "not measured" and "error" not in evidence["ct"], evidence["ct"]
+    assert all(abs(r["offset_ms"]) <= r["uncertainty_ms"] + 0.01 for h, r in evidence.items() if h != "ct"), evidence

@@ -282,3 +282,66 @@ def test_host_observer_follows_a_gb18030_log_across_rotation_over_ssh(inventory,
     finally:
         access.close()
         pool.run("gw", f"rm -f {path} {path}.1")
+
+
+SSH_VERIFY_DRILL = """\
+id: ssh-verify
+title: {zh: 从网关主机核对, en: Checks made from a gateway host}
+spec: [R-NET-1]
+cadence: quarterly
+phases:
+  precheck:
+    - name: From the gateway host, through the bastion
+      verify:
+        - {probe: ssh-tcp, host: gw, address: 198.18.101.30, port: 7043, within: 0s}
+        - {probe: ssh-tcp, host: gw, address: 198.18.101.30, port: 7999, within: 0s}
+        - {probe: ssh-command, host: gw, command: ip -br addr show cu0, pattern: '198\\.18\\.2\\.1/30', within: 0s}
+        - {probe: ssh-command, host: gw, command: ip -br addr show cu0, pattern: '198\\.18\\.9\\.9', within: 0s}
+        - {probe: ssh-tcp, host: bastion, address: 198.18.101.30, port: 7043, within: 0s}
+"""
+
+
+def test_a_verify_step_runs_ssh_tcp_and_ssh_command_from_a_bed_host(bed, inventory, tmp_path):
+    """The drill file's ssh-* expectations, resolved against the bed's inventory and run by
+    the engine's verify step kind: a connect made by gw (which drill's host cannot reach)
+    and a command run on gw, each once passing and once failing."""
+    from types import SimpleNamespace
+
+    from hostbed.inventory import gateway_entries, write_inventory
+
+    from orchestrator.config.inventory import load_inventory
+    from orchestrator.config.resolve import resolve
+    from orchestrator.config.scenario import load_drill
+    from orchestrator.engine.kinds import KINDS, StepCall
+    from orchestrator.engine.steps import SshConnections, verify_all
+    from orchestrator.probes import default_registry
+    from orchestrator.targets.hosts import HostsTarget
+
+    bed.start_exchanges(ports=(7043,))
+    (tmp_path / "drills").mkdir()
+    path = tmp_path / "drills" / "ssh-verify.yaml"
+    path.write_text(SSH_VERIFY_DRILL, encoding="utf-8")
+    # a drill inventory needs a gateway; nothing runs it here
+    inv = load_inventory(write_inventory(bed, inventory, gateways=gateway_entries(bed, {"W000000T": 1})))
+    step = resolve(load_drill(path), inv, {}).phases["precheck"][0]
+    ssh = SshConnections(inv.path)
+    try:
+        results = verify_all(inv, step.verify, log_path=lambda _g: None, since_ns=0,
+                             registry=default_registry(), ssh=ssh)
+    finally:
+        ssh.close()
+    assert [r.ok for r in results] == [True, False, True, False, False], results
+    assert results[0].detail == "tcp 198.18.101.30:7043 from gw: accepts connections"
+    assert "from gw" in results[1].detail and "connect failed" in results[1].detail
+    assert "output matches" in results[2].detail
+    assert "does not match" in results[3].detail
+    assert "from bastion" in results[4].detail  # the bastion has no route to the trading net
+
+    # The step kind itself (what a run calls): the failing checks are the step's error.
+    eng = SimpleNamespace(inv=inv, target=HostsTarget(), state=SimpleNamespace(link_lost_ns=None),
+                          safety=SimpleNamespace(stopping=lambda: False),
+                          obs=SimpleNamespace(host_views=lambda: {}))
+    error = KINDS["verify"].run(eng, StepCall("precheck", 0, step, "precheck[0]"))
+    assert error is not None and error.count(";") == 2 and "7999" in error and "from bastion" in error
+    passing = SimpleNamespace(verify=step.verify[::2][:2])
+    assert KINDS["verify"].run(eng, StepCall("precheck", 0, passing, "precheck[0]")) is None

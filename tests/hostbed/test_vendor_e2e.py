@@ -7,7 +7,9 @@ truth.
 
 The shipped carrier-outage declares failback; the failback through the vendor's INI is the
 by-hand single-line test below. The carrier-outage here runs from a project copy with
-`failback: false`: the fault, recovery, hold, restore and evidence phases as shipped.
+`failback: false`: the fault, recovery, hold, restore and evidence phases as shipped, and a
+pre-check made from the gateway host (`ssh-tcp` to FT's trading address from gw, through
+the bastion, and an `ssh-command` on gw).
 md-multicast-fallback runs from a project copy whose pre-check waits for market data over
 TCP (`md_source: tcp`, read from the logs) instead of asking each gateway's monitor (a
 `verify` step with a monitor probe reads a monitor, which these gateways do not have)."""
@@ -53,8 +55,30 @@ def project_copy(dest: Path, edits: dict[str, tuple[str, str]]) -> Path:
     return dest
 
 
-def project_without_failback(dest: Path) -> Path:
-    return project_copy(dest, {"carrier-outage.yaml": ("\nfailback: true", "\nfailback: false")})
+# A pre-check made where the gateways are: SSCC's FT trading address reached FROM gw (through
+# the bastion; drill's own host has no route to it) and a command on gw (docs/drill-format.md).
+FROM_GATEWAY_HOST = ("""phases:
+  precheck:
+""", """phases:
+  precheck:
+    - name: {zh: 从网关主机核对, en: "Pre-check: from the gateway host"}
+      verify:
+        - probe: ssh-tcp
+          host: gw
+          address: "{{ inventory.centre('FT').services.trading.address }}"
+          port: "{{ inventory.centre('FT').services.trading.port }}"
+        - {probe: ssh-command, host: gw, command: "ip -br link", pattern: 'UP'}
+""")
+
+
+def project_checked_from_the_gateway_host(dest: Path) -> Path:
+    """carrier-outage as shipped but without failback (the failback through the vendor INI
+    is the by-hand test below), its pre-check also made from gw over SSH."""
+    text = (ROOT / "drills" / "carrier-outage.yaml").read_text(encoding="utf-8")
+    assert "\nfailback: true" in text and FROM_GATEWAY_HOST[0] in text
+    text = text.replace("\nfailback: true", "\nfailback: false").replace(*FROM_GATEWAY_HOST)
+    return project_copy(dest, {"carrier-outage.yaml": (
+        (ROOT / "drills" / "carrier-outage.yaml").read_text(encoding="utf-8"), text)})
 
 
 MD_PRECHECK = ("""      verify:
@@ -115,12 +139,17 @@ def figures(label: str, rows: list[tuple[str, int | None, int | None, int]]) -> 
 def test_carrier_outage_measured_from_vendor_logs_and_sockets(vendor_drill, tmp_path, capsys, monkeypatch):
     bed, inv, _, _ = vendor_drill
     monkeypatch.setenv("DRILL_HOME", str(tmp_path / "home"))
-    project = project_without_failback(tmp_path / "project")
+    project = project_checked_from_the_gateway_host(tmp_path / "project")
     reports = tmp_path / "reports"
     code = run_drill(bed, inv, project, reports, "carrier-outage", "mode=shutdown", "hold=2s")
     outcome = outcome_of(code, capsys, reports)
     states = {o["name"]: o["state"] for o in outcome["objectives"]}
     assert code in (0, 5), (code, outcome["status"], outcome.get("summary"), outcome.get("abort_reason"), states)
+    records = [json.loads(ln) for ln in (Path(outcome["run_dir"]) / "journal.jsonl").read_text(
+        encoding="utf-8").splitlines() if ln.strip()]
+    from_gw, = [r["data"] for r in records if r["kind"] == "step.end"
+                and (r["data"]["phase"], r["data"]["index"]) == ("precheck", 0)]
+    assert from_gw["step_kind"] == "verify" and from_gw["status"] == "ok", from_gw
     assert set(states.values()) <= {"passed", "not_applicable", "not_tested"}, states
     truth = [r for c in ("FT", "NF") for r in read_truth(bed.root / f"truth-{c}.jsonl")
              if r["type"] == "login_accepted"]

@@ -152,3 +152,54 @@ def test_zero_recovery_margin_is_kept(tmp_path):
     path = tmp_path / "single-line.yaml"
     path.write_text(text, encoding="utf-8")
     assert load_drill(path).abort.recovery_margin_s == 0
+
+
+SSH_TCP_VERIFY = """\
+id: gateway-reach
+title: {zh: 网关主机可达性, en: Reach from the gateway host}
+spec: [R-NET-1]
+cadence: quarterly
+phases:
+  precheck:
+    - name: SSCC's trading address from the gateway host
+      verify:
+        - {probe: ssh-tcp, host: gw, address: 198.18.101.30, port: 7043}
+        - probe: ssh-tcp
+          host: gw
+          address: 198.18.101.30
+          port: 7043
+          command: "true"
+        - {probe: ssh-command, host: gw, command: "true", pattern: ok}
+"""
+
+
+def test_an_unknown_field_of_an_ssh_tcp_check_is_one_line_exit_2(tmp_path, capsys):
+    root = _project(tmp_path)
+    bad = root / "drills" / "gateway-reach.yaml"
+    bad.write_text(SSH_TCP_VERIFY, encoding="utf-8")
+    code = main(["validate", str(bad), "--project", str(root)])
+    out, err = capsys.readouterr()
+    assert code == 2 and "Traceback" not in out + err
+    errors = [ln for ln in err.splitlines() if ln.startswith("error:")]
+    assert errors == [f"error: {bad}:14: phases.precheck[0].verify[1].command: unknown key of probe "
+                      "ssh-tcp; expected one of: address, host, port, probe, within"], err
+    bad.write_text(SSH_TCP_VERIFY.replace('          command: "true"\n', ""), encoding="utf-8")
+    assert main(["validate", str(bad), "--project", str(root)]) == 0, capsys.readouterr().err
+
+
+def test_an_ssh_check_names_a_host_of_the_inventory(tmp_path, capsys):
+    root = _project(tmp_path)
+    drill = root / "drills" / "gateway-reach.yaml"
+    text = SSH_TCP_VERIFY.replace('          command: "true"\n', "").replace("host: gw,", "host: gw-trade-01,")
+    drill.write_text(text.replace("host: gw\n", "host: gw-trade-09\n"), encoding="utf-8")
+    production = str(root / "inventories" / "production.example")
+    assert main(["validate", str(drill), "--project", str(root), "--inventory", production]) == 2
+    errors = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("error:")]
+    assert len(errors) == 1 and errors[0].startswith(
+        f"error: {drill}:11: phases.precheck[0].verify[1].host: unknown host of the inventory "
+        "'gw-trade-09'; expected one of: bastion, "), errors
+    drill.write_text(text.replace("host: gw\n", "host: gw-trade-01\n"), encoding="utf-8")
+    assert main(["validate", str(drill), "--project", str(root), "--inventory", production]) == 0, \
+        capsys.readouterr().err
+    # on the lab (no SSH host) the names are not checked: the check fails when run, saying so
+    assert main(["validate", str(drill), "--project", str(root)]) == 0
