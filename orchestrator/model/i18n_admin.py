@@ -123,7 +123,7 @@ ADMIN: dict[str, tuple[str, str]] = {
                     "ok  {host} clock offset {offset} ms (±{uncertainty}){ntp}"),
     "hosts_router": ("正常 {host} 主机密钥已信任，未测试登录（{platform}）；时钟：{clock}",
                      "ok  {host} host key trusted, login not tested ({platform}); clock {clock}"),
-    "hosts_router_clock": ("未在此测量：网络路由器运行厂商命令行而非 shell，每个线路步骤读取其时钟"
+    "hosts_router_clock": ("未在此测量：网络路由器运行厂商命令行而非命令解释器，每个线路步骤读取其时钟"
                            "（`display clock` / `show clock`），偏差见该任务结果",
                            "not measured: a network router runs its vendor's CLI, not a shell; each "
                            "line step reads its clock (display/show clock) and reports the offset in "
