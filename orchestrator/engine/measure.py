@@ -66,8 +66,9 @@ def with_second_source(inv: Inventory, drill, st: RunState, measurements: list[M
     """Each failover measure of a gateway the host-socket source watched, measured again
     from the socket events alone (phase `failover:host-socket`, never judged: `passed`
     None), after its primary, when its host's socket tables were read; where the two
-    disagree on detection or restoration beyond their uncertainties plus AGREE_MARGIN_MS,
-    both notes say so."""
+    disagree on whether the gateway was interrupted, or on detection or restoration beyond
+    their uncertainties plus AGREE_MARGIN_MS, both notes say so (the verdict is the
+    primary's alone)."""
     if socket_tracker is None or st.link_lost_ns is None:
         return measurements
     watched = {gid for gid, v in socket_tracker.views().items() if v.connected}  # tables were read
@@ -88,6 +89,8 @@ def with_second_source(inv: Inventory, drill, st: RunState, measurements: list[M
                 for what, a, b in (("detected", m.detected, sock.detected), ("restored", m.restored, sock.restored))
                 if a is not None and b is not None
                 and abs(a.ns - b.ns) / 1e6 > (margin := a.uncertainty_ms + b.uncertainty_ms + AGREE_MARGIN_MS)]
+        if m.interrupted != sock.interrupted:  # shown beside the log's, never judged
+            gaps.append("interrupted by one source only")
         if (m.restored is None) != (sock.restored is None):
             gaps.append("restored by one source only")
         flag = ("sources disagree: " + "; ".join(gaps)) if gaps else "sources agree"

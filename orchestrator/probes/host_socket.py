@@ -20,6 +20,12 @@ Times are the runner's own clock (the middle of the SSH exec that read the table
 host clock offset applies; an event between two polls is placed in the middle of the
 window with `uncertainty_ms` half its width (the poll period), except a silent link,
 which `lastrcv` dates (uncertainty: half the exec's round trip).
+
+A table is only read whole or not at all: one in which a read that earlier tables of the
+host had (`ss`, a /proc file, the stamps) came back empty or failed is skipped, so a
+command that failed once never reads as a session closed, a login or a stall; the next
+whole table is compared with the last whole one, its window (and uncertainty) spanning
+the skipped one.
 """
 
 from __future__ import annotations
@@ -71,6 +77,7 @@ class SocketTable:
     pids: Mapping[str, tuple[int, ...]] = field(default_factory=dict)  # config path -> its processes
     inodes: Mapping[str, frozenset[int]] = field(default_factory=dict)  # config path -> its sockets
     ss_ns: int | None = None  # how long reading the tables took on the host (a clock difference: no offset)
+    read: frozenset[str] = frozenset()  # the reads that came back whole (`parse_snapshot`, READS)
 
 
 @dataclass(frozen=True)
@@ -129,9 +136,9 @@ def parse_ss(text: str) -> list[TcpSocket]:
 
 
 def _with_info(sock: TcpSocket, info: str) -> TcpSocket:
+    # ss prints neither counter while it is zero: no `lastrcv` = a byte this millisecond
     got = dict(re.findall(r"\b(bytes_received|lastrcv):(\d+)", info))
-    return replace(sock, bytes_received=int(got["bytes_received"]) if "bytes_received" in got else 0,
-                   lastrcv_ms=int(got["lastrcv"]) if "lastrcv" in got else None)
+    return replace(sock, bytes_received=int(got.get("bytes_received", 0)), lastrcv_ms=int(got.get("lastrcv", 0)))
 
 
 def _hex_addr(text: str) -> Addr:
@@ -243,6 +250,10 @@ def stream_command(matches: Iterable[str] = (), period_s: float = 0.2) -> str:
     return f"while :; do {snapshot_command(matches)}; echo '@@end'; sleep {period_s:g}; done"
 
 
+# each read of the snapshot, and what its whole output always holds
+READS = {"tcp": "local_address", "udp": "local_address", "igmp": "Idx", "snmp": "Udp: "}
+
+
 def parse_snapshot(text: str) -> SocketTable:
     sections: dict[str, list[str]] = {}
     name = ""
@@ -263,8 +274,11 @@ def parse_snapshot(text: str) -> SocketTable:
               for k in sections if k.startswith("pids ")}
     stamps = {k[:2]: int(k[3:]) for k in sections if k[:3] in ("t0 ", "t1 ") and k[3:].isdigit()}
     ss_ns = stamps["t1"] - stamps["t0"] if len(stamps) == 2 else None
+    read = {k for k, mark in READS.items() if mark in get(k)} | ({"stamps"} if ss_ns is not None else set())
+    if "ss" in sections and "noss" not in sections:
+        read.add("ss")
     return SocketTable(tuple(tcp), tuple(parse_proc_udp(get("udp"))), parse_igmp(get("igmp")),
-                       parse_snmp_udp(get("snmp")), pids, inodes, ss_ns)
+                       parse_snmp_udp(get("snmp")), pids, inodes, ss_ns, frozenset(read))
 
 
 # -- from tables to events ----------------------------------------------------------------------
@@ -302,8 +316,14 @@ class SocketTracker:
         self.max_sessions: dict[str, int] = {}
         self._now_ns: int | None = None
         self._udp_rise_ns: int | None = None  # the last table that saw UDP datagrams delivered
+        self._reads: frozenset[str] = frozenset()  # every read a whole table of this host had
+        self.skipped = 0  # tables skipped: a read earlier tables had came back empty or failed
 
     def feed(self, t_ns: int, table: SocketTable, rtt_ns: int = 0) -> list[SocketEvent]:
+        if not self._reads <= table.read:
+            self.skipped += 1  # not a table of this host's state: nothing told from it
+            return []
+        self._reads |= table.read
         prev, self._prev = self._prev, (t_ns, table)
         self._now_ns = t_ns
         if (prev is not None and table.udp_in_datagrams is not None and prev[1].udp_in_datagrams is not None

@@ -135,3 +135,47 @@ def test_two_gateways_of_one_service_on_one_host_are_told_apart_by_their_sockets
     tracker.feed(0, parse_snapshot(text("6-trading-stopped")))
     logins = tracker.feed(PERIOD, table)
     assert sorted((e.gateway, e.data["centre"]) for e in logins) == [("W100000T", "FT"), ("W100004T", "NF")]
+
+
+def failed(raw: str, *reads: str) -> str:
+    """The table as the bed's gw2 once gave it: some reads empty (`ss` failed: @@noss)."""
+    for name in reads:
+        raw = raw.replace(f"@@{name}\n{section(raw, name)}\n", f"@@{name}\n" + ("@@noss\n" if name == "ss" else ""))
+    return raw
+
+
+def test_ss_prints_no_lastrcv_while_it_is_zero():
+    """`ss -i` leaves out `lastrcv` (and `bytes_received`) while zero: a byte this very
+    millisecond, not an unknown (which read as market data stalled, by the byte count)."""
+    raw = text("2-tcp")
+    now = raw.replace(" lastrcv:44 ", " ")
+    md, = [s for s in parse_ss(section(now, "ss")) if s.peer[1] == 7044]
+    assert md.lastrcv_ms == 0 and md.bytes_received == 2866
+    tracker = SocketTracker([MD])
+    tracker.feed(0, parse_snapshot(raw))
+    assert tracker.feed(PERIOD, parse_snapshot(now)) == []  # same bytes, received just now: still flowing
+
+
+def test_a_table_with_a_failed_read_is_skipped_never_read_as_a_close_or_a_stall():
+    """A table whose `ss` failed and whose /proc/net/tcp came back empty (seen on the bed)
+    lacks every session: it is skipped, not read as a close and then a login of the same
+    session; the next whole table is compared with the last whole one."""
+    tracker = SocketTracker([TRADING, MD])
+    tracker.feed(0, parse_snapshot(text("1-tcp")))
+    glitch = parse_snapshot(failed(text("1-tcp"), "ss", "tcp"))
+    assert "ss" not in glitch.read and not [s for s in glitch.tcp if s.state == "ESTAB"]
+    assert tracker.feed(PERIOD, glitch) == [] and tracker.skipped == 1
+    assert tracker.feed(2 * PERIOD, parse_snapshot(text("2-tcp"))) == []
+    # only ss failed (/proc/net/tcp has no counters): no market-data stall read from it
+    assert tracker.feed(3 * PERIOD, parse_snapshot(failed(text("2-tcp"), "ss"))) == []
+    # the multicast membership unread: no stall of the multicast feed either
+    tracker = SocketTracker([MD])
+    tracker.feed(0, parse_snapshot(text("4-multicast")))
+    assert tracker.feed(PERIOD, parse_snapshot(failed(text("5-multicast"), "igmp"))) == []
+    assert tracker.skipped == 1
+    # a real close in a whole table after a skipped one: dated across the whole window
+    tracker = SocketTracker([TRADING])
+    tracker.feed(0, parse_snapshot(text("1-tcp")))
+    tracker.feed(PERIOD, parse_snapshot(failed(text("6-trading-stopped"), "snmp")))
+    down, = tracker.feed(2 * PERIOD, parse_snapshot(text("6-trading-stopped")))
+    assert down.type == "link_down" and down.ts_ns == PERIOD and down.uncertainty_ns == PERIOD

@@ -228,7 +228,7 @@ class HostBed:
     # -- building ----------------------------------------------------------------------
     def _start_sshd(self, h: BedHost) -> None:
         cfg = h.dir / "sshd_config"
-        env = {**os.environ, **skew_env()} if h.name == "gw2" else None
+        env = {**os.environ, **_skew_env_of(h)} if h.name == "gw2" else None
         self.spawn(h.name, [SSHD, "-D", "-e", "-f", str(cfg)], h.dir / "sshd.log", env=env)
         wait_for(lambda: _listening(h.netns, h.mgmt_address, 22), 15, f"sshd on {h.name}")
 
@@ -332,6 +332,12 @@ def _build(bed: HostBed, start_sshd: bool) -> None:
             forwarding="yes") + (_skew_setenv(h) if h.name == "gw2" else ""))
         if start_sshd:
             bed._start_sshd(h)
+
+
+def _skew_env_of(h: BedHost) -> dict[str, str]:
+    from hostbed.bed_extended import skew_env_of
+
+    return skew_env_of(h)
 
 
 def _skew_setenv(h: BedHost) -> str:

@@ -3,21 +3,53 @@ skewed clock, the Beijing centre and the satellite multicast bridge (see bed.py'
 
 from __future__ import annotations
 
+import sys
+
 from hostbed.bed import (
     BJ_NET,
     SAT_ADDRESS,
     SERVICE_HOSTS,
+    BedError,
     BedHost,
     HostBed,
     _link,
     _ns_addr,
     run,
     skew_env,
+    wait_for,
 )
+
+# libfaketime 0.9.10 keeps a semaphore and shared memory named after the first preloaded
+# process of a tree (FAKETIME_SHARED), and any forked copy of that process (a shell's
+# `$(...)` or pipeline) removes them when it exits: the tree's later processes then fail to
+# start ("sem_open failed and recreation attempts failed", exit 1, no output). On gw2 that
+# made a command now and then print nothing (`ss`, `cat /proc/net/tcp`, `date`: a socket
+# table with a session missing, a market-data flap). So gw2's sshd and sessions all use one
+# pair that a keeper holds for the bed's life, and nothing under it ever created or removes.
+_KEEPER = '''
+import os, signal, subprocess, sys, time
+p = subprocess.Popen(["faketime", "-f", sys.argv[1], "sleep", "infinity"])
+children = f"/proc/{p.pid}/task/{p.pid}/children"
+while p.poll() is None and not open(children).read().strip():  # its child runs: the state is made
+    time.sleep(0.01)
+if p.poll() is not None:
+    sys.exit(1)  # the wrapper refused (its pid's name was left in /dev/shm): nothing held
+signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGCHLD})
+print(p.pid, flush=True)
+signal.sigwait({signal.SIGTERM, signal.SIGCHLD})
+p.terminate()
+p.wait()
+for name in (f"sem.faketime_sem_{p.pid}", f"faketime_shm_{p.pid}"):
+    try:
+        os.unlink("/dev/shm/" + name)
+    except FileNotFoundError:
+        pass
+'''
 
 
 def build_extended(bed: HostBed) -> None:
     """gw2 behind the same lines, Beijing on the backbone, the satellite bridge (module doc)."""
+    _start_clock_keeper(bed, bed.host("gw2"))
     for gw_if, addr, peer_host, peer in (("ct0", "198.18.1.5/30", "ct", "198.18.1.6/30"),
                                          ("cu0", "198.18.2.5/30", "cu", "198.18.2.6/30")):
         tmp = f"{bed.prefix}{gw_if[:2]}"
@@ -58,6 +90,35 @@ def build_extended(bed: HostBed) -> None:
         _ns_addr(bed, host, "sat0", f"{SAT_ADDRESS[host]}/24")
 
 
+def _start_clock_keeper(bed: HostBed, h: BedHost) -> None:
+    """The libfaketime shared state gw2's processes use (`FAKETIME_SHARED`, see _KEEPER's
+    note), held by a `faketime` wrapper that lives as long as the bed (the keeper removes it
+    when the bed stops it). The wrapper names it after its pid and refuses a name a killed
+    run left in /dev/shm: the keeper then exits and is run again."""
+    from hostbed.bed import SKEW
+
+    for attempt in range(5):
+        log = h.dir / f"faketime-keeper-{attempt}.log"
+        proc = bed.spawn(h.name, [sys.executable, "-c", _KEEPER, SKEW], log)
+
+        def held(proc=proc, log=log) -> str | None:
+            words = log.read_text().split() if log.exists() else []
+            if words and words[0].isdigit():
+                return words[0]
+            return "refused" if proc.poll() is not None else None
+
+        pid = wait_for(held, 10, "gw2's faketime keeper")
+        if pid != "refused":
+            (h.dir / "faketime_shared").write_text(f"/faketime_sem_{pid} /faketime_shm_{pid}")
+            return
+    raise BedError("gw2's faketime keeper could not start (see faketime-keeper-*.log)")
+
+
+def skew_env_of(h: BedHost) -> dict[str, str]:
+    """skew_env() with the keeper's shared state (gw2's sshd and every session under it)."""
+    return {**skew_env(), "FAKETIME_SHARED": (h.dir / "faketime_shared").read_text()}
+
+
 def skew_setenv(h: BedHost) -> str:
     """gw2: every session's commands see the skewed clock, as on a host whose clock is off.
 
@@ -77,6 +138,6 @@ def skew_setenv(h: BedHost) -> str:
     wrapper.chmod(0o755)
     bash_env = h.dir / "skew.bashrc"
     bash_env.write_text("unset EPOCHREALTIME EPOCHSECONDS\n")
-    env = {**skew_env(), "BASH_ENV": str(bash_env),
+    env = {**skew_env_of(h), "BASH_ENV": str(bash_env),
            "PATH": f"{skewbin}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
-    return "SetEnv " + " ".join(f"{k}={v}" for k, v in env.items()) + "\n"
+    return "SetEnv " + " ".join(f'"{k}={v}"' for k, v in env.items()) + "\n"

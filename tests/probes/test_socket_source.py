@@ -115,6 +115,44 @@ def test_the_socket_source_is_measured_beside_the_log_and_disagreement_flagged()
             if m.phase == SECOND_PHASE] == [a]
 
 
+
+def test_sources_disagreeing_on_whether_a_gateway_was_interrupted_are_flagged_never_judged():
+    """A settlement gateway off the failed path, untouched in its log, whose socket table
+    read a close and a new login (as a failed table read once did on the bed): the socket
+    source restores no settlement (that takes a file), so only whether it was interrupted
+    tells them apart. Both notes say the sources disagree; its primary measure, the
+    objectives and the verdict are the log's."""
+    from orchestrator.engine.measure import measure_failover, run_objectives, verdict
+
+    inv = load_inventory(REPO / "inventories" / "lab")
+    drill = load_drill(REPO / "drills" / "carrier-outage.yaml")
+    a = next(g.id for g in inv.gateways if g.kind == "trading")
+    c = next(g.id for g in inv.gateways if g.kind == "settlement")
+    st = RunState(link_lost_ns=1_000_000_000, affected={a: ["trading"]}, restore_started_ns=60_000_000_000)
+    logs = GatewayTracker((g.id, g.kind) for g in inv.gateways)
+    socks = GatewayTracker([(a, "trading"), (c, "settlement")])
+    for gid in (a, c):
+        socks.set_connected(gid, True)
+    logs.apply(_ev(a, "link_down", 3000, "gateway-log", 1.0))
+    logs.apply(_ev(a, "login", 4000, "gateway-log", 1.0, centre="NF"))
+    socks.apply(_ev(a, "link_down", 3050, "host-socket", 50.0))
+    socks.apply(_ev(a, "login", 4040, "host-socket", 50.0, centre="NF"))
+    socks.apply(_ev(c, "link_down", 5000, "host-socket", 50.0))  # the log saw nothing of c
+    socks.apply(_ev(c, "login", 5200, "host-socket", 50.0, centre="NF"))
+    primary = measure_failover(inv, drill, st, logs, 0.05)
+    out = with_second_source(inv, drill, st, primary, socks)
+    by = {(m.gateway, m.phase): m for m in out}
+    assert by[(c, "failover")].interrupted is False and by[(c, SECOND_PHASE)].interrupted is True
+    assert by[(c, "failover")].restored is None and by[(c, SECOND_PHASE)].restored is None
+    assert "sources disagree: interrupted by one source only" in by[(c, SECOND_PHASE)].note
+    assert "host-socket: sources disagree: interrupted by one source only" in by[(c, "failover")].note
+    assert "sources agree" in by[(a, SECOND_PHASE)].note  # both saw a's interruption
+    # the primary measures are the same but for the note; the verdict is unchanged
+    assert [replace(m, note="") for m in out if m.phase == "failover"] == [replace(m, note="") for m in primary]
+    objs = run_objectives(drill, st, primary, "", sessions_visible=False)
+    assert run_objectives(drill, st, out, "", sessions_visible=False) == objs
+    assert verdict(st, run_objectives(drill, st, out, "", False), True) == verdict(st, objs, True)
+
 def test_monitor_is_optional_for_observe_host_outside_a_lab(tmp_path):
     import pytest
     import yaml
