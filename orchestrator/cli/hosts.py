@@ -154,10 +154,22 @@ def check(project: Path | None, inventory: str, names: tuple[str, ...], as_json:
         click.echo(clock_line(r, lang))
 
 
+def forward_line(f, lang: str) -> str:
+    """One forward of `drill hosts forward`: here → the gateway host's loopback."""
+    return _say(lang, "hosts_forwarding", local=f"{f.address}:{f.port}", host=f.host,
+                remote=f"{f.address}:{f.port}", gateway=f.gateway)
+
+
+def forward_note(text: str, lang: str) -> str:
+    """What the SSH forward says of its connection (adapters.ssh, English): quoted in zh."""
+    return _say(lang, "hosts_forward_note", text=text) if lang == "zh" else text
+
+
 @hosts.command()
 @project_option
 @inventory_option
-def forward(project: Path | None, inventory: str) -> None:
+@lang_option
+def forward(project: Path | None, inventory: str, lang: str | None) -> None:
     """Forward gateway monitors that listen on their host's loopback, until Ctrl-C.
 
     A gateway host behind the bastion often serves its monitor on 127.0.0.1 only. This
@@ -176,17 +188,18 @@ def forward(project: Path | None, inventory: str) -> None:
 
     topo = _topology(project, inventory)
     plan = monitor_forwards(inventory_path(project, inventory))
+    lang = resolve_lang(lang, inventory_path(project, inventory))
     if not plan:
-        raise DrillError("no gateway monitor to forward (none listens on its SSH host's loopback)")
+        raise DrillError(_say(lang, "hosts_forward_none"))
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         with SshPool(topo) as pool:
-            forwards = start_forwards(pool, plan, say=lambda m: click.echo(m, err=True))
+            forwards = start_forwards(pool, plan, say=lambda m: click.echo(forward_note(m, lang), err=True))
             try:
                 for f in plan:
-                    click.echo(f"forwarding {f.address}:{f.port} → {f.host}:{f.address}:{f.port} ({f.gateway})")
-                click.echo("ready; Ctrl-C to stop", err=True)
+                    click.echo(forward_line(f, lang))
+                click.echo(_say(lang, "hosts_forward_ready"), err=True)
                 stop.wait()
             finally:
                 for fw in forwards:

@@ -128,6 +128,12 @@ ADMIN: dict[str, tuple[str, str]] = {
                            "not measured: a network router runs its vendor's CLI, not a shell; each "
                            "line step reads its clock (display/show clock) and reports the offset in "
                            "its task result"),
+    "hosts_forwarding": ("正在转发 {local} → 主机 {host} 的 {remote}（{gateway}）",
+                         "forwarding {local} → {host}:{remote} ({gateway})"),
+    "hosts_forward_ready": ("已就绪；按 Ctrl-C 停止", "ready; Ctrl-C to stop"),
+    "hosts_forward_none": ("没有需要转发的网关监控接口（没有一个监听在其所在主机的回环地址上）",
+                           "no gateway monitor to forward (none listens on its SSH host's loopback)"),
+    "hosts_forward_note": ('转发连接，原文："{text}"', "{text}"),
     "hosts_ntp_chrony": ("与授时服务器相差 {offset} 毫秒（`chrony`）", "chrony: {offset} ms from NTP"),
     # drill profile check
     "prof_col_line": ("行号", "line"),

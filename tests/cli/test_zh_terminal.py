@@ -225,7 +225,8 @@ def zh_env_fixture(project):
                            ("lab-service-down", ("service", "down", "BJ", "--service", "market_data")),
                            ("lab-service-up", ("service", "up", "BJ", "--service", "market_data")),
                            ("lab-centre-down", ("centre", "down", "BJ")), ("lab-centre-up", ("centre", "up", "BJ")),
-                           ("lab-evidence", ("evidence", "--dest", str(tmp / "evidence"), "W000000T"))):
+                           ("lab-evidence", ("evidence", "--dest", str(tmp / "evidence"), "W000000T")),
+                           ("lab-gateway-restart", ("gateway", "restart", "W000000T"))):
             outputs[name] = _call("lab", *args, *zh, *at)
     finally:
         outputs["lab-down"] = _call("lab", "down", *zh, *at)
@@ -258,7 +259,8 @@ def zh_env_fixture(project):
 CHECKED = ("run", "plan", "report-md", "report-html", "report-csv", "summary", "verify", "check",
            "history", "due", "coverage", "lab-up", "lab-up-again", "lab-status", "lab-down",
            "recover", "recover-killed", "prune", "review", "lab-line-down", "lab-line-up",
-           "lab-service-down", "lab-service-up", "lab-centre-down", "lab-centre-up", "lab-evidence")
+           "lab-service-down", "lab-service-up", "lab-centre-down", "lab-centre-up", "lab-evidence",
+           "lab-gateway-restart")
 EXIT_1 = {"due": "overdue drills (the other shipped drills have no run)",
           "check": "a clause the lab does not meet fails the check"}
 

@@ -72,6 +72,23 @@ def test_hosts_lines_read_in_chinese_and_unchanged_in_english():
         assert english(trust_line(d, "zh"), {"gw-trade-01", "ssh-ed25519"}) == [], trust_line(d, "zh")
 
 
+def test_a_network_routers_row_and_the_forward_lines_read_in_chinese():
+    """`drill hosts check`'s row for a network router (no login, clock not measured there)
+    and `drill hosts forward`'s lines (the bed drives both in English)."""
+    from orchestrator.adapters.hosts import MonitorForward
+    from orchestrator.cli.hosts import clock_line, forward_line, forward_note
+
+    row = {"host": "ct-r1", "platform": "huawei_vrp", "offset_ms": None, "clock": "not measured"}
+    assert clock_line(row, "en").startswith("ok  ct-r1            host key trusted, login not tested (huawei_vrp)")
+    ids = {"ct-r1", "huawei_vrp", "gw-trade-01", "W000000T"}
+    assert english(clock_line(row, "zh"), ids) == [], clock_line(row, "zh")
+    f = MonitorForward("W000000T", "gw-trade-01", "127.0.0.1", 7100)
+    assert forward_line(f, "en") == "forwarding 127.0.0.1:7100 → gw-trade-01:127.0.0.1:7100 (W000000T)"
+    assert english(forward_line(f, "zh"), ids) == [], forward_line(f, "zh")
+    note = forward_note("forward 127.0.0.1:7100 via gw-trade-01: connected again", "zh")
+    assert note.startswith('转发连接，原文："') and english(note, ids) == [], note
+
+
 def test_every_recover_action_reads_in_chinese():
     """Each of recover's English actions (engine/recover.py's wording, the en text of its key)
     is known to recover_text; the SIGKILLed run above drives the real ones it meets."""
