@@ -121,7 +121,7 @@ ADMIN: dict[str, tuple[str, str]] = {
     "hosts_status_skipped": ("已跳过（跳板机未信任）", "skipped"),
     "hosts_clock": ("正常 {host} 时钟偏差 {offset} 毫秒（±{uncertainty}）{ntp}",
                     "ok  {host} clock offset {offset} ms (±{uncertainty}){ntp}"),
-    "hosts_router": ("正常 {host} 主机密钥已信任，未测试登录（{platform}）；时钟：{clock}",
+    "hosts_router": ("正常 {host} 主机密钥已信任，未尝试登录（{platform}）；时钟：{clock}",
                      "ok  {host} host key trusted, login not tested ({platform}); clock {clock}"),
     "hosts_router_clock": ("未在此测量：网络路由器运行厂商命令行而非命令解释器，每个线路步骤读取其时钟"
                            "（`display clock` / `show clock`），偏差见该任务结果",
