@@ -65,7 +65,6 @@ class SharedRun:
         return RunCopy(self.code, self.inventory, reports, run_dir, self.junit)
 
 
-
 @contextmanager
 def drill_home(home: Path) -> Iterator[Path]:
     """DRILL_HOME = `home` until the block ends, then what it was before (or unset)."""
