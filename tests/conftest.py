@@ -6,6 +6,7 @@ import os
 import random
 
 import pytest
+from lab_run_fixture import shared_lab_run  # noqa: F401 - the session's one lab run (fixture)
 from support import TOLERANCE_S, in_ci, require_tool  # noqa: F401 - re-exported for older imports
 
 SAMPLE_SEED = int(os.environ.get("DRILL_SAMPLE_SEED", "20261125"))

@@ -1,7 +1,8 @@
 """Issue 17 on a real lab run: lab runs are no evidence for filing.
 
 One real `drill run carrier-outage --rehearsal` on a test lab (real lab processes, real
-Ansible; ~15 s) is shared by every test here. Its archive holds lab runs only: `drill due`
+Ansible; ~15 s; the session's, tests/lab_run_fixture.py) is shared by every test here, each
+module with its own copy of the archive. Its archive holds lab runs only: `drill due`
 reports every drill not done for production, `drill summary` files none of it unless
 asked and then labels it, and `drill coverage` reads what the run exercised from its
 journal (carrier CT's lines and the gateways measured on the failed path, CU a gap).
@@ -10,19 +11,18 @@ journal (carrier CT's lines and the gateways measured on the failed path, CU a g
 from __future__ import annotations
 
 import json
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from lab_run_fixture import drill_home
 
 from orchestrator.archive.exercised import exercised
 from orchestrator.archive.runs import scan_runs
 from orchestrator.cli import main
 from orchestrator.journal.reader import read_journal
 from orchestrator.journal.records import RunPlan, RunStart
-from orchestrator.lab.testing import make_lab_inventory, running_lab
 
 REPO = Path(__file__).resolve().parents[2]
 NOTE_ZH = "实验环境，不作为报送依据"
@@ -30,24 +30,14 @@ NOTE_EN = "test environment, not evidence for filing"
 
 
 @pytest.fixture(scope="module")
-def lab_archive(tmp_path_factory):
+def lab_archive(shared_lab_run, tmp_path_factory):
+    """This module's copy of the session's lab run: an archive with that one run in it."""
     tmp = tmp_path_factory.mktemp("evidence-lab")
-    old = os.environ.get("DRILL_HOME")
-    os.environ["DRILL_HOME"] = str(tmp / "home")
-    try:
-        inv = make_lab_inventory(tmp / "inv", gateways=5)
-        reports = tmp / "reports"
-        with running_lab(inv, tmp / "home"):
-            code = main(["run", "carrier-outage", "--project", str(REPO), "--inventory", str(inv),
-                         "--reports", str(reports), "--rehearsal", "--quiet"])
-        assert code == 0
-        (journal,) = reports.glob("*/*/journal.jsonl")
-        yield inv, reports, journal.parent
-    finally:
-        if old is None:
-            os.environ.pop("DRILL_HOME", None)
-        else:
-            os.environ["DRILL_HOME"] = old
+    run = shared_lab_run.copy(tmp)
+    assert run.code == 0
+    (journal,) = run.reports.glob("*/*/journal.jsonl")
+    with drill_home(tmp / "home"):
+        yield run.inventory, run.reports, journal.parent
 
 
 def _cli(capsys, *args):

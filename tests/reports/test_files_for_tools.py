@@ -5,7 +5,7 @@ Markdown: every section and column the HTML has, the activity log linked, not in
 Prediction: journaled before the fault, shown beside the measurement, flagged when the
 measurement is much longer (reports.model.much_longer).
 
-One real lab run (module fixture) for what needs the engine; the captured journals of
+One real lab run (the session's, tests/lab_run_fixture.py) for what needs the engine; the captured journals of
 tests/reports/fixture_runs for the rest."""
 
 from __future__ import annotations
@@ -13,17 +13,16 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
-import os
 import re
 from datetime import datetime
 from pathlib import Path
 
 import pytest
+from lab_run_fixture import drill_home
 from zh_words import visible_text
 
 from orchestrator.cli import main
 from orchestrator.journal.chain import read_records
-from orchestrator.lab.testing import make_lab_inventory, running_lab
 from orchestrator.reports import load_run, render_report_files
 from orchestrator.reports.model import PREDICTION_FACTOR, PREDICTION_MARGIN_S, much_longer
 from orchestrator.reports.render import render, render_files
@@ -50,24 +49,13 @@ def _iso_with_zone(text: str) -> datetime:
 
 
 @pytest.fixture(scope="module")
-def lab_run(tmp_path_factory):
+def lab_run(shared_lab_run, tmp_path_factory):
+    """This module's copy of the session's lab run (tests/lab_run_fixture.py): `drill report`
+    and `drill verify` below write into the copy's run folder, never into the shared one."""
     tmp = tmp_path_factory.mktemp("files-for-tools")
-    old = os.environ.get("DRILL_HOME")
-    os.environ["DRILL_HOME"] = str(tmp / "home")
-    try:
-        inv = make_lab_inventory(tmp / "inv", gateways=5)
-        reports = tmp / "reports"
-        with running_lab(inv, tmp / "home"):
-            code = main(["run", "carrier-outage", "--project", str(REPO), "--inventory", str(inv),
-                         "--reports", str(reports), "--lang", "zh", "--yes"])
-        runs = sorted(reports.glob("*/*/journal.jsonl"))
-        assert runs, "no run folder"
-        yield code, runs[-1].parent, reports
-    finally:
-        if old is None:
-            os.environ.pop("DRILL_HOME", None)
-        else:
-            os.environ["DRILL_HOME"] = old
+    run = shared_lab_run.copy(tmp)
+    with drill_home(tmp / "home"):
+        yield run.code, run.run_dir, run.reports
 
 
 def test_a_lab_run_journals_a_prediction_and_every_format_shows_it(lab_run, capsys):

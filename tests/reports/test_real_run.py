@@ -1,8 +1,9 @@
 """Reports of a real `drill run carrier-outage` on a test lab (issue 4, "Done means").
 
-One real run (real lab processes, real Ansible) whose lab inventory holds a password and a
-token; then every artifact is checked: the reports exist and are sealed by run.end, their
-numbers are the journal's, the zh PDF renders Chinese, and no file holds a secret.
+One real run (real lab processes, real Ansible; the session's, tests/lab_run_fixture.py) whose
+lab inventory holds a password and a token; then every artifact is checked: the reports
+exist and are sealed by run.end, their numbers are the journal's, the zh PDF renders
+Chinese, and no file holds a secret.
 """
 
 from __future__ import annotations
@@ -10,52 +11,29 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-import os
 import subprocess
-from pathlib import Path
 
 import pytest
-import yaml
+from lab_run_fixture import PASSWORD, TOKEN, drill_home
 from report_runs import require_tool
 
 from orchestrator.cli import main
 from orchestrator.journal.chain import first_bad_record, read_records
-from orchestrator.lab.testing import make_lab_inventory, running_lab
-
-REPO = Path(__file__).resolve().parents[2]
-PASSWORD = "Lab-Inv-Pa55w0rd-7f3e"
-TOKEN = "tok-9c1d52e8a4b7"
 
 
 @pytest.fixture(scope="module")
-def real_run(tmp_path_factory):
+def real_run(shared_lab_run, tmp_path_factory):
+    """This module's copy of the session's lab run (tests/lab_run_fixture.py), and the JUnit
+    file the run's --junit wrote."""
     tmp = tmp_path_factory.mktemp("report-e2e")
-    old = os.environ.get("DRILL_HOME")
-    os.environ["DRILL_HOME"] = str(tmp / "home")
-    try:
-        inv = make_lab_inventory(tmp / "inv", gateways=5)
-        doc = yaml.safe_load((inv / "hosts.yml").read_text(encoding="utf-8"))
-        doc["all"]["vars"]["gateway_admin_password"] = PASSWORD
-        doc["all"]["children"]["drill_control"]["hosts"]["lab"]["monitor_api_token"] = TOKEN
-        (inv / "hosts.yml").write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True),
-                                       encoding="utf-8")
-        reports = tmp / "reports"
-        with running_lab(inv, tmp / "home"):
-            code = main(["run", "carrier-outage", "--project", str(REPO), "--inventory", str(inv),
-                         "--reports", str(reports), "--lang", "zh", "--junit", str(tmp / "junit.xml")])
-        runs = sorted(reports.glob("*/*/journal.jsonl"))
-        assert runs, "no run folder"
-        yield code, runs[-1].parent, tmp
-    finally:
-        if old is None:
-            os.environ.pop("DRILL_HOME", None)
-        else:
-            os.environ["DRILL_HOME"] = old
+    run = shared_lab_run.copy(tmp)
+    with drill_home(tmp / "home"):
+        yield run.code, run.run_dir, run.junit
 
 
 @pytest.mark.slow(group="reports-e2e-sealed")
 def test_real_run_reports_are_sealed_and_carry_the_journal_numbers(real_run):
-    code, run_dir, tmp = real_run
+    code, run_dir, junit = real_run
     assert code == 0
     assert first_bad_record(run_dir / "journal.jsonl") is None
     records = list(read_records(run_dir / "journal.jsonl"))
@@ -74,7 +52,7 @@ def test_real_run_reports_are_sealed_and_carry_the_journal_numbers(real_run):
     html = (run_dir / "report.html").read_text(encoding="utf-8")
     assert "<strong>通过</strong>" in html[:html.index("<h2")]
     assert 'class="timeline"' in html and 'id="per-gateway"' in html
-    assert (tmp / "junit.xml").is_file()
+    assert junit.is_file()
 
 
 @pytest.mark.slow(group="reports-e2e-pdf")
@@ -92,12 +70,12 @@ def test_real_run_zh_pdf_renders_chinese(real_run, tmp_path):
 
 @pytest.mark.slow(group="reports-e2e-secrets")
 def test_no_artifact_of_the_real_run_holds_an_inventory_secret(real_run, tmp_path):
-    _, run_dir, tmp = real_run
+    _, run_dir, junit = real_run
     for fmt in ("md", "csv", "pdf"):
         assert main(["report", str(run_dir), "--format", fmt, "--lang", "zh",
                      "--out", str(tmp_path / f"r.{fmt}")]) == 0
     files = [p for p in run_dir.rglob("*") if p.is_file()]
-    files += [tmp / "junit.xml", *tmp_path.iterdir()]
+    files += [junit, *tmp_path.iterdir()]
     assert len(files) > 10
     leaks = []
     for path in files:
