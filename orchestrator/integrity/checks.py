@@ -35,8 +35,10 @@ DEFAULT_TRUST = Trust()
 
 
 def safe_rel(path: str) -> bool:
+    """A relative path inside its root that the OS can open (no NUL: an edited index or
+    manifest must be a finding, never a crash)."""
     p = PurePosixPath(path)
-    return bool(p.parts) and not p.is_absolute() and ".." not in p.parts
+    return bool(p.parts) and not p.is_absolute() and ".." not in p.parts and "\0" not in path
 
 
 def top(path: str) -> str:

@@ -372,6 +372,21 @@ def test_any_rechained_index_edit_fails_cleanly(signed_run, data, capsys):
     capsys.readouterr()
 
 
+def test_an_index_path_with_a_nul_byte_is_a_finding_not_a_crash(signed_run, capsys):
+    """Found by the property above: a NUL in an entry's path once raised ValueError."""
+    index = signed_run.reports / "index.jsonl"
+    original = index.read_bytes()
+    raw = json.loads(original)
+    raw["path"] = raw["path"] + "\x00"
+    raw["hash"] = archive_index.entry_hash(raw)
+    try:
+        index.write_bytes(canonical(raw) + b"\n")
+        assert verify("--all", "--reports", signed_run.reports) == 1
+    finally:
+        index.write_bytes(original)
+    assert "Traceback" not in capsys.readouterr().err
+
+
 def test_a_run_id_is_found_in_the_archive_and_json_is_printed(signed_run, capsys):
     assert verify(signed_run.run_id, "--reports", signed_run.reports, "--json") == 0
     out = json.loads(capsys.readouterr().out)
