@@ -9,7 +9,6 @@ import click
 
 from orchestrator.cli._options import (
     inventory_option,
-    inventory_path,
     json_option,
     lang_option,
     project_option,
@@ -88,22 +87,14 @@ def validate(files: tuple[Path, ...], inventory: str, project: Path | None, lang
 
     outcome = validate_project(find_project(project), files, inventory)
     # bad input is English, before the language is known (the inventory may be it)
-    lang = "en" if outcome.problems else resolve_lang(lang, _inventory_file(project, inventory))
+    # the inventory's language as validate read it: a second load costs as much again
+    lang = "en" if outcome.problems else resolve_lang(lang or outcome.language)
     for drill in outcome.valid:
         click.echo(_label(lang, "valid_ok", path=drill.path, drill=drill.id))
     if outcome.problems:
         raise InputError(list(outcome.problems))
     against = _label(lang, "valid_against", environment=outcome.environment) if outcome.environment else ""
     click.echo(_label(lang, "valid_total", n=outcome.drills) + against)
-
-
-def _inventory_file(project: Path | None, inventory: str) -> Path | None:
-    from orchestrator.errors import DrillError
-
-    try:
-        return inventory_path(project, inventory)
-    except (DrillError, OSError):  # no inventory: the locale decides
-        return None
 
 
 @click.command("init")

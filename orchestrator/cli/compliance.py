@@ -65,8 +65,8 @@ def check(inventory: str, project: Path | None, as_json: bool, live: bool | None
     from orchestrator.errors import ObjectiveFailed
 
     inv_path = inventory_path(project, inventory)
-    lang = resolve_lang(lang, inv_path)
     report = run_check(inv_path, drill_home(), live=live)
+    lang = resolve_lang(lang or report.language)  # as run_check read the inventory: one load
     if as_json:
         click.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
     else:

@@ -186,9 +186,10 @@ def plan(drill_id, inventory, project, as_json, sets, ansible_check, lang):
 
     proj = find_project(project)
     inv_path = proj.inventory_path(inventory)
-    lang = resolve_lang(lang, inv_path)
-    shown = make_plan(proj.root, drill_id, inv_path, _overrides(sets),
-                      drill_home(), ansible_check=ansible_check, lang=lang)
+    # --lang, else the inventory's language as the plan reads it (one load), else the locale
+    shown = make_plan(proj.root, drill_id, inv_path, _overrides(sets), drill_home(),
+                      ansible_check=ansible_check, lang=lang or None, fallback_lang=resolve_lang(None))
+    lang = shown.lang
     if as_json:
         click.echo(json.dumps(shown.to_record(), ensure_ascii=False, indent=2))
         return

@@ -25,7 +25,8 @@ def run_check(path: Path, home: Path, live: bool | None = None) -> CheckReport:
         rows += check_live(live_inventory(inv, live_state), live_state)
         rows += check_router_ports(path, inv)  # the line routers' real ports (R-NET-2a/2b)
     rows += log_retention(inv, bool(live))
-    return CheckReport(environment=inv.environment.name, inventory=str(path), rows=tuple(rows))
+    return CheckReport(environment=inv.environment.name, inventory=str(path), rows=tuple(rows),
+                       language=inv.environment.language)
 
 
 def log_retention(inv: Inventory, live: bool) -> list[CheckRow]:

@@ -141,6 +141,7 @@ class CheckReport:
     environment: str
     inventory: str
     rows: tuple[CheckRow, ...]
+    language: str | None = None  # the inventory's environment.language (read once: P10)
 
     @property
     def ok(self) -> bool:

@@ -23,6 +23,7 @@ class Validation:
     problems: tuple[Problem, ...]
     drills: int  # drill files that loaded, valid or not
     environment: str | None  # the inventory's, when it loaded
+    language: str | None = None  # the inventory's environment.language (read once: P10)
 
 
 def validate(project: Project, files: Sequence[Path], inventory: str | Path) -> Validation:
@@ -63,7 +64,8 @@ def validate(project: Project, files: Sequence[Path], inventory: str | Path) -> 
         if not found:
             valid.append(ValidDrill(path=drill.path, id=drill.id))
     return Validation(valid=tuple(valid), problems=tuple(problems), drills=len(drills),
-                      environment=inv.environment.name if inv is not None else None)
+                      environment=inv.environment.name if inv is not None else None,
+                      language=inv.environment.language if inv is not None else None)
 
 
 def playbooks_dir(drill_path: Path, fallback: Path) -> Path:

@@ -104,7 +104,7 @@ def test_a_report_speaks_the_language_its_run_ran_in(tmp_path, monkeypatch):
     assert resolve_lang(None) == "zh"
 
 
-def test_the_inventory_language_is_the_default_of_every_command(tmp_path, monkeypatch):
+def test_the_inventory_language_is_the_default_of_every_command(tmp_path, monkeypatch, capsys):
     import shutil
 
     from orchestrator.cli._options import resolve_lang
@@ -120,6 +120,15 @@ def test_the_inventory_language_is_the_default_of_every_command(tmp_path, monkey
     assert resolve_lang(None, inv) == "zh"
     assert resolve_lang("en", inv) == "en"
     assert resolve_lang(None, repo / "inventories" / "lab") == "en"  # none named: the locale
+    # validate, check and plan take it from the inventory they load anyway (read once, P10)
+    from orchestrator.cli import main
+
+    monkeypatch.setenv("DRILL_HOME", str(tmp_path / "home"))
+    for args, zh in ((["validate"], "个演练文件校验通过"), (["check", "--static"], "条款"),
+                     (["plan", "carrier-outage", "--no-check"], "演练前检查")):
+        main([*args, "-i", str(inv), "--project", str(repo)])
+        out = capsys.readouterr().out
+        assert zh in out, (args, out[-800:])
 
 
 def test_the_console_prints_steps_tasks_waits_and_checks_as_the_events_come():
