@@ -63,7 +63,7 @@ TERMINAL: dict[str, tuple[str, str]] = {
                            "failback (added after restore): repoint.yml returns every gateway "
                            "off its home centre to it"),
     "console_phase": ("── {phase}", "── {phase}"),
-    "console_phase_precheck": ("预检查", "pre-check"),
+    "console_phase_precheck": ("演练前检查", "pre-check"),
     "console_phase_fault": ("故障注入", "fault"),
     "console_phase_recovery": ("恢复观察", "recovery"),
     "console_phase_hold": ("保持", "hold"),
