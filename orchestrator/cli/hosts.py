@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from orchestrator.cli._console import label as _say  # a message key in the run's language
 from orchestrator.cli._options import (
     inventory_option,
     inventory_path,
@@ -15,12 +16,6 @@ from orchestrator.cli._options import (
     project_option,
     resolve_lang,
 )
-
-
-def _say(lang: str, key: str, **kw) -> str:
-    from orchestrator.cli._console import label
-
-    return label(lang, key, **kw)
 
 
 def _topology(project: Path | None, inventory: str):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from orchestrator.cli._console import label as _say  # a message key in the run's language
 from orchestrator.cli._options import (
     inventory_option,
     inventory_path,
@@ -16,12 +17,6 @@ from orchestrator.cli._options import (
     project_option,
     resolve_lang,
 )
-
-
-def _say(lang: str, key: str, **kw) -> str:
-    from orchestrator.cli._console import label
-
-    return label(lang, key, **kw)
 
 
 def _secs(lang: str, value: float) -> str:
