@@ -154,3 +154,23 @@ def _iso_ns(value: object) -> int | None:
 
 def _event_ns(event: Mapping) -> int:
     return _iso_ns(event.get("created")) or time.time_ns()
+
+
+def ok_results(private_data_dir) -> list[Mapping]:
+    """Every ok task result a playbook run left in its kept job events (ansible-runner's
+    `artifacts/*/job_events/*.json`), a loop's items one by one, in file order."""
+    from pathlib import Path
+
+    out: list[Mapping] = []
+    if private_data_dir is None:
+        return out
+    for path in sorted(Path(private_data_dir).glob("artifacts/*/job_events/*.json")):
+        try:
+            event = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if event.get("event") not in ("runner_item_on_ok", "runner_on_ok"):
+            continue
+        res = (event.get("event_data") or {}).get("res") or {}
+        out += [r for r in [res, *(res.get("results") or ())] if isinstance(r, Mapping)]
+    return out

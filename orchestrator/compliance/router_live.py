@@ -13,7 +13,6 @@ Ansible runs in a private folder removed afterwards: the credentials reach no ru
 
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
 from collections.abc import Mapping
@@ -100,19 +99,13 @@ def read_ports(inventory_path: Path, inv: Inventory, playbooks: Path) -> list[Po
 
 def _readings(pdd: Path) -> dict[str, Mapping]:
     """{line id: the module's reading} from the run's job events."""
+    from orchestrator.adapters.ansible_events import ok_results
+
     out: dict[str, Mapping] = {}
-    for path in sorted(pdd.glob("artifacts/*/job_events/*.json")):
-        try:
-            event = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        if event.get("event") not in ("runner_item_on_ok", "runner_on_ok"):
-            continue
-        res = (event.get("event_data") or {}).get("res") or {}
-        for item in [res, *(r for r in res.get("results") or () if isinstance(r, Mapping))]:
-            for reading in item.get("interfaces") or ():
-                if isinstance(reading, Mapping) and reading.get("id"):
-                    out[str(reading["id"])] = reading
+    for item in ok_results(pdd):
+        for reading in item.get("interfaces") or ():
+            if isinstance(reading, Mapping) and reading.get("id"):
+                out[str(reading["id"])] = reading
     return out
 
 

@@ -289,26 +289,13 @@ def effective_by_target(private_data_dir) -> dict[str, int]:
     loop item, or one per line of a batch command's stdout:
     `{"ok": true, "target": "ct-ft", "effective_ns": …}`), read back from the
     ansible-runner job events kept in the run folder."""
-    import json
-    from pathlib import Path
-
-    from orchestrator.adapters.ansible_events import stdout_objects
+    from orchestrator.adapters.ansible_events import ok_results, stdout_objects
 
     out: dict[str, int] = {}
-    if private_data_dir is None:
-        return out
-    for path in sorted(Path(private_data_dir).glob("artifacts/*/job_events/*.json")):
-        try:
-            event = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        if event.get("event") not in ("runner_item_on_ok", "runner_on_ok"):
-            continue
-        res = (event.get("event_data") or {}).get("res") or {}
-        for item in [res, *(r for r in res.get("results") or () if isinstance(r, Mapping))]:
-            # one object per stdout, or one per line: a batch command's one per target
-            for doc in stdout_objects(item.get("stdout") if isinstance(item, Mapping) else None):
-                if doc.get("target"):
-                    target = str(doc["target"])
-                    out[target] = min(out.get(target, doc["effective_ns"]), doc["effective_ns"])
+    for item in ok_results(private_data_dir):
+        # one object per stdout, or one per line: a batch command's one per target
+        for doc in stdout_objects(item.get("stdout")):
+            if doc.get("target"):
+                target = str(doc["target"])
+                out[target] = min(out.get(target, doc["effective_ns"]), doc["effective_ns"])
     return out
