@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from orchestrator.archive.runs import run_language
 from orchestrator.engine import sealing
 from orchestrator.engine.lock import break_stale
 from orchestrator.engine.options import RunOptions
@@ -142,7 +143,7 @@ def _complete_from_fallback(drill_home: Path, run_dir: Path, signer: Any,
         return None
     actions = [f"journal completed with {n} record(s) from {cont}"]
     start = next((r for r in records if r.kind == "run.start"), None)
-    lang = _run_lang(records)
+    lang = run_language(run_dir) or "en"  # the language the run printed in
     try:
         from orchestrator.integrity.renders import record_render
         from orchestrator.reports import render_report
@@ -203,13 +204,6 @@ def _manual_restores(rp: _RestorePlan) -> list[str]:
     return out
 
 
-def _run_lang(records) -> str:
-    """The language the run printed in (its `plan` record): its reports are rendered in it."""
-    plan = next((r for r in records if r.kind == jr.RunPlan.kind), None)
-    lang = plan.data.get("lang") if plan is not None and isinstance(plan.data, dict) else None
-    return lang if lang in ("zh", "en") else "en"
-
-
 def _gate_reads(records) -> dict[str, HostRead] | None:
     """Each gateway's config as its host reported it at the gate, read back from the
     journal's gate `steady_state` record, so the after-check compares with it; None when
@@ -260,7 +254,7 @@ def _recover_run(start: Mapping[str, Any], records, journal: Journal, inventory:
     opts = RunOptions(reports_dir=Path(start.get("reports_dir") or run_dir.parent.parent),
                       drill_home=drill_home, project_root=Path(start.get("project") or "."),
                       operator=getpass.getuser(), yes=True, signer=signer, ask=ask,
-                      lang=_run_lang(records))
+                      lang=run_language(run_dir) or "en")  # its reports in the run's language
     eng = Engine.continuing(resolved, inv, opts, target, RunFolder.open(run_dir), journal)
     last_phase = next((r.data.get("phase") for r in reversed(records) if r.kind == "phase.start"), "")
     last_step = next((f"{r.data.get('phase')}[{r.data.get('index')}]" for r in reversed(records)
