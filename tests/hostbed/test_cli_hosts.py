@@ -48,12 +48,16 @@ def test_trust_asks_for_each_host_and_writes_only_confirmed(bed, inventory, monk
     assert [ln.split()[0] for ln in lines] == [bed.bastion_address]
 
 
+def _give_key_of(bed, known_hosts, host: str, donor: str) -> None:
+    """The managed known_hosts now holds `donor`'s key for `host`: its key "changed"."""
+    addr = bed.host(host).mgmt_address
+    other = bed.host(donor).host_key_pub.read_text().split()[:2]
+    kept = [ln for ln in known_hosts.read_text().splitlines() if not ln.startswith(addr + " ")]
+    known_hosts.write_text("".join(ln + "\n" for ln in kept) + f"{addr} {other[0]} {other[1]}\n")
+
+
 def test_check_refuses_a_changed_key_with_exit_4(bed, inventory, capsys):
-    kh = inventory / "known_hosts"
-    gw = bed.host("gw").mgmt_address
-    other = bed.host("ct").host_key_pub.read_text().split()[:2]
-    kh.write_text("".join(ln + "\n" for ln in kh.read_text().splitlines() if not ln.startswith(gw + " "))
-                  + f"{gw} {other[0]} {other[1]}\n")
+    _give_key_of(bed, inventory / "known_hosts", "gw", "ct")
     assert main(["hosts", "check", "-i", str(inventory), "gw"]) == 4
     err = capsys.readouterr().err
     assert "HOST KEY CHANGED for gw" in err and fingerprint_of(bed.host("gw").host_key_pub) in err
@@ -123,11 +127,7 @@ def test_check_does_not_measure_a_network_router_as_a_linux_host(bed, tmp_path, 
         text = capsys.readouterr().out
         evidence = {r["host"]: r for r in record_clock_offsets(inv, tmp_path / "clock-offsets.json")}
         # a changed key is still refused, router or not
-        kh = inv / "known_hosts"
-        ct = bed.host("ct").mgmt_address
-        other = bed.host("cu").host_key_pub.read_text().split()[:2]
-        kh.write_text("".join(ln + "\n" for ln in kh.read_text().splitlines() if not ln.startswith(ct + " "))
-                      + f"{ct} {other[0]} {other[1]}\n")
+        _give_key_of(bed, inv / "known_hosts", "ct", "cu")
         assert main(["hosts", "check", "-i", str(inv), "ct"]) == 4
         assert "HOST KEY CHANGED for ct" in capsys.readouterr().err
     finally:
