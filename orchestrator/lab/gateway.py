@@ -136,9 +136,7 @@ class GatewayProcess(MarketData):
         walker = self.loop.create_task(self.walk())
         await self.stop_event.wait()
         self.set_state("stopping", "signal")
-        walker.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await walker
+        await _cancelled(walker)
         if self.writer is not None and not self.writer.transport.is_closing():
             self.writer.write(b"LOGOUT\n")
             with contextlib.suppress(Exception):
@@ -340,6 +338,16 @@ def _server_time(field: str | None) -> dict[str, Any]:
     return {"server_time": iso_ns(ns), "server_time_ns": ns}
 
 
+async def _cancelled(task: asyncio.Task) -> None:
+    # Python 3.11's wait_for swallows a cancel() that lands in the loop step where the
+    # awaited read completes, so one cancel() can be lost: ask until the task has ended.
+    while not task.done():
+        task.cancel()
+        await asyncio.wait({task}, timeout=0.1)
+    if not task.cancelled():
+        task.result()  # an error of its own is raised, as `await task` would
+
+
 async def _main(path: Path) -> None:
     gw = GatewayProcess(load_config(path))
     await gw.run()
@@ -355,3 +363,4 @@ def main(argv: list[str]) -> int:
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
+

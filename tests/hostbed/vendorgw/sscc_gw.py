@@ -182,9 +182,7 @@ class Gateway:
         await self.stop.wait()
         for t in (walker, stall):
             if t is not None:
-                t.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await t
+                await cancelled(t)
         self.mcast_leave()
         self.log.info("网关程序停止")
 
@@ -384,6 +382,20 @@ class Gateway:
         self.log.info(f"文件接收完成：{path} 大小：{len(payload)}字节 校验：{digest[:16]}")
         for old in sorted(d.glob(f"*_{TEST_FILE}"))[:-self.cfg.recv_keep]:
             old.unlink(missing_ok=True)
+
+
+async def cancelled(task: asyncio.Task) -> None:
+    """Cancel task and wait until it has ended.
+
+    Python 3.11's asyncio.wait_for returns the result, swallowing the cancellation, when
+    the awaited read completes in the same loop step (a heartbeat arriving as SIGTERM does),
+    so one cancel() can be lost: ask again until the task is done.
+    """
+    while not task.done():
+        task.cancel()
+        await asyncio.wait({task}, timeout=0.1)
+    if not task.cancelled():
+        task.result()  # an error of its own is raised, as `await task` would
 
 
 async def _main(path: Path) -> None:
