@@ -23,7 +23,7 @@ from typing import Any
 
 from orchestrator.journal.chain import iso_ns
 from orchestrator.lab.gateway_config import GatewayConfig, Server, load_config
-from orchestrator.lab.gateway_md import MarketData, McastProtocol, MdState
+from orchestrator.lab.gateway_md import MarketData, McastProtocol, MdState, server_time
 from orchestrator.lab.gateway_vendorlog import NAME as VENDOR_LOG
 from orchestrator.lab.gateway_vendorlog import VendorLog
 from orchestrator.lab.monitor import EventStream, Monitor
@@ -237,7 +237,7 @@ class GatewayProcess(MarketData):
         self.last_rx = self.loop.time()
         self.set_state("logged_in", f"login {server.centre}")
         self.emit("login", centre=server.centre, address=self.address,
-                  session_id=self.session_id, **_server_time(parts[4] if len(parts) > 4 else None))
+                  session_id=self.session_id, **server_time(parts[4] if len(parts) > 4 else None))
         if self.md is not None:
             self._md_to_tcp(writer)
         await self._serve(reader, writer)
@@ -312,7 +312,7 @@ class GatewayProcess(MarketData):
         parts = line.split()
         ok, size, digest, sent = False, 0, None, {}
         if len(parts) in (5, 6) and parts[0] == b"DATA":
-            sent = _server_time(parts[5].decode() if len(parts) == 6 else None)
+            sent = server_time(parts[5].decode() if len(parts) == 6 else None)
             payload = base64.b64decode(parts[4])
             if self.variant == "sm":
                 payload = sm_cipher(payload)
@@ -326,16 +326,6 @@ class GatewayProcess(MarketData):
                                 "bytes": size, "variant": self.variant, "centre": self.centre})
         self.emit("transfer", ok=ok, file=TEST_FILE, bytes=size, sha256=digest,
                   variant=self.variant, centre=self.centre, **sent)
-
-
-def _server_time(field: str | None) -> dict[str, Any]:
-    """The exchange's own send time from its answer, as monitor event fields (none if the
-    answer carries none): the gateway's `ts` says when it read the answer, this says when
-    the exchange sent it, which a loaded host's scheduling delay does not move."""
-    if field is None or not field.isdigit():
-        return {}
-    ns = int(field)
-    return {"server_time": iso_ns(ns), "server_time_ns": ns}
 
 
 async def _cancelled(task: asyncio.Task) -> None:

@@ -9,8 +9,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from orchestrator.journal.chain import iso_ns
+
 STALL_TICKS = 5
 STALL_MIN_S = 0.25
+
+
+def server_time(field: str | None) -> dict[str, Any]:
+    """The exchange's own send time from its answer, as monitor event fields (none if the
+    answer carries none): the gateway's `ts` says when it read the answer, this says when
+    the exchange sent it, which a loaded host's scheduling delay does not move."""
+    if field is None or not field.isdigit():
+        return {}
+    ns = int(field)
+    return {"server_time": iso_ns(ns), "server_time_ns": ns}
 
 
 @dataclass
@@ -106,7 +118,9 @@ class MarketData:
         md.last_tick = self.loop.time()
         if md.stalled:
             md.stalled = False
-            self.emit("md_flow", state="flowing", channel=ch, seq=seq, source=source)
+            # A retransmitted tick carries its first send time, not when service came back.
+            sent = {} if retransmit else server_time(parts[3].decode() if len(parts) > 3 else None)
+            self.emit("md_flow", state="flowing", channel=ch, seq=seq, source=source, **sent)
         if md.timer is None:
             md.timer = self.loop.call_at(md.last_tick + self._stall_after(), self.loop.call_soon,
                                          self._stall)

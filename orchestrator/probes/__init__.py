@@ -153,8 +153,11 @@ class ProbeRuntime:
             return
 
         async def _cancel_all() -> None:
-            for task in self._tasks:
-                task.cancel()
+            # Cancelled until done: Python 3.11's wait_for can swallow one cancel().
+            while left := [t for t in self._tasks if not t.done()]:
+                for task in left:
+                    task.cancel()
+                await asyncio.wait(left, timeout=0.1)
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
         with contextlib.suppress(Exception):
