@@ -153,7 +153,9 @@ def _expect_log(inv: Inventory, x, log_path: Callable[[str], Path | None], since
     for gid in select_gateways(inv, x.gateways):
         path = log_path(gid)
         if path is None:
-            bad.append(f"{gid}: no log known")
+            bad.append(f"{gid}: no log drill can read (`log` reads the lab's gateway logs; on "
+                       "real hosts use `ssh-command`, e.g. grep, or `monitor` on an "
+                       "`observe: host` gateway)")
             continue
         if not find_matches(path, x.pattern or "", since_ns):
             bad.append(f"{gid}: no line matches {x.pattern!r}")
