@@ -39,6 +39,11 @@ __all__ = ["PlaybookResult", "PlaybookRun", "TaskResult", "run_playbook"]
 
 # env/ files that carry inputs: removed once the run is over.
 ENV_INPUT_FILES = ("extravars", "passwords", "ssh_key", "envvars", "cmdline", "settings")
+# How long an idle ssh control master lives: one playbook's own (ended with it anyway), and
+# a drill run's (issue 19 P11), which the run ends itself; this bounds only what a SIGKILLed
+# drill leaves before `drill recover`.
+PLAYBOOK_PERSIST = "60s"
+RUN_PERSIST = "4h"
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,11 @@ class PlaybookRun:
     known_hosts: Path | None = None
     # Values scrubbed from the artifacts kept, besides extra vars whose key looks secret.
     secrets: tuple[str, ...] = ()
+    # A run-wide ssh control folder (short: socket paths are limited): the masters are kept
+    # for the caller's later playbooks and the caller ends them. None: this run's own.
+    control_dir: Path | None = None
+    # Ansible's forks, sized by the caller to the estate; None: Ansible's default.
+    forks: int | None = None
 
 
 @dataclass(frozen=True)
@@ -110,8 +120,10 @@ def run_playbook(
     # Private scratch: ssh control sockets, and Ansible's local temp (module payloads hold
     # their arguments; a killed run would leave them in ~/.ansible/tmp).
     scratch = Path(tempfile.mkdtemp(prefix="drill-ansible-"))
-    control_dir = scratch / "cp"
-    control_dir.mkdir()
+    control_dir = Path(run.control_dir) if run.control_dir is not None else scratch / "cp"
+    control_dir.mkdir(mode=0o700, exist_ok=True)
+    # Masters in a run-wide folder outlive this playbook; only our own are ended with it.
+    own_masters = None if run.control_dir is not None else control_dir
     env = _effective_env(rc_cfg.env, run, control_dir)
     env["ANSIBLE_LOCAL_TEMP"] = str(scratch / "tmp")
     # What Ansible will decrypt, drill scrubs: the inventory's vault values, with the same
@@ -172,14 +184,14 @@ def run_playbook(
                 status = "timeout"
                 break
     except BaseException:
-        end_tree(proc, pgid, control_dir)
+        end_tree(proc, pgid, own_masters)
         raise
     finally:
         if status != "successful" or errors:
-            end_tree(proc, pgid, control_dir)
+            end_tree(proc, pgid, own_masters)
         rc = proc.wait()
-        # leftovers of a finished run (ssh control masters, stray module children)
-        end_tree(proc, pgid, control_dir)
+        # leftovers of a finished run (its own ssh control masters, stray module children)
+        end_tree(proc, pgid, own_masters)
         reader.join(timeout=KILL_GRACE_S)
         with contextlib.suppress(Exception):
             event_filter.close()
@@ -206,9 +218,10 @@ def _effective_env(base: Mapping[str, str], run: PlaybookRun, control_dir: Path)
     env["PATH"] = os.pathsep.join([bin_dir, *(p for p in env.get("PATH", "").split(os.pathsep) if p)])
     # runner turns host key checking off; drill keeps it on, whatever the caller's env says.
     env["ANSIBLE_HOST_KEY_CHECKING"] = "True"
+    persist = PLAYBOOK_PERSIST if run.control_dir is None else RUN_PERSIST
     ssh = [
-        "-C", "-o", "ControlMaster=auto", "-o", "ControlPersist=60s",
-        # a private, short control path, so the adapter can end the ssh masters it started
+        "-C", "-o", "ControlMaster=auto", "-o", f"ControlPersist={persist}",
+        # a short control path whose masters drill can find and end (procgroup.end_marked)
         "-o", f"ControlPath={control_dir}/%C",
         "-o", "StrictHostKeyChecking=yes",
     ]
@@ -218,6 +231,11 @@ def _effective_env(base: Mapping[str, str], run: PlaybookRun, control_dir: Path)
     # A connection through the bastion that drops is tried again (after 0, 1, 3, 7 s: about
     # 11 s, within any step's timeout) before the task counts as unreachable (issue 18).
     env.setdefault("ANSIBLE_SSH_RETRIES", "4")
+    # One ssh round trip per task instead of a copy, then a run (a host's sudoers with
+    # `requiretty` needs ANSIBLE_PIPELINING=False in drill's environment: docs/real-hosts.md).
+    env.setdefault("ANSIBLE_PIPELINING", "True")
+    if run.forks is not None:
+        env.setdefault("ANSIBLE_FORKS", str(run.forks))
     env["PYTHONUNBUFFERED"] = "1"  # events arrive as they happen, not when a pipe buffer fills
     return env
 

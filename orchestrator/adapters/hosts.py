@@ -415,16 +415,17 @@ def measure_clock_offset(pool: SshPool, host: str, samples: int = CLOCK_SAMPLES)
                        method="session-min-delay", measured_at_ns=time.time_ns(), ntp=ntp)
 
 
-def record_clock_offsets(inventory_path: str | Path, dest: Path) -> list[dict[str, Any]]:
+def record_clock_offsets(inventory_path: str | Path, dest: Path, ssh=None) -> list[dict[str, Any]]:
     """Measure every SSH host's clock offset and write them to `dest` (JSON); never raises.
 
     For a run's evidence: timings taken on several hosts (a router's fault task, a
     gateway's monitor) are only comparable within these offsets. A host that cannot be
-    reached is recorded with its error. No SSH hosts (the lab): nothing is written.
+    reached is recorded with its error. No SSH hosts (the lab): nothing is written. `ssh`:
+    the run's pool supplier (adapters/run_ssh.py), else a pool of its own.
     """
     import json
 
-    from orchestrator.adapters.ssh import SshPool
+    from orchestrator.adapters.ssh import pool_of
 
     try:
         topo = load_topology(inventory_path)
@@ -437,7 +438,7 @@ def record_clock_offsets(inventory_path: str | Path, dest: Path) -> list[dict[st
 
         rows = []
         routers = network_routers(inventory_path)
-        with SshPool(topo) as pool:
+        with pool_of(inventory_path, ssh) as pool:
             for name in sorted(topo.hosts):
                 try:
                     rows.append(router_clock_row(pool, name, routers[name]) if name in routers

@@ -78,7 +78,7 @@ def end_tree(proc: subprocess.Popen, pgid: int, marker_dir: Path | None = None) 
         return  # the usual end: nothing left, and no /proc scan (P3 overhead)
     # Snapshot the tree first: a process that left the group (setsid) is still found by
     # parentage while its parent lives.
-    extra = descendants(proc.pid) | (_with_cmdline(str(marker_dir)) if masters else set())
+    extra = descendants(proc.pid) | (with_cmdline(str(marker_dir)) if masters else set())
     if proc.poll() is None:
         extra.add(proc.pid)
     _kill_pids(pgid, extra, KILL_GRACE_S)
@@ -86,10 +86,25 @@ def end_tree(proc: subprocess.Popen, pgid: int, marker_dir: Path | None = None) 
         proc.wait(timeout=KILL_GRACE_S)
 
 
-def _kill_pids(pgid: int, pids: set[int], grace_s: float) -> None:
+def end_marked(marker_dir: Path, grace_s: float = KILL_GRACE_S) -> set[int]:
+    """End the processes whose command line names `marker_dir` (the ssh control masters a
+    run kept, issue 19 P11) and their descendants (a master's ProxyCommand); the pids."""
+    masters = with_cmdline(str(marker_dir))
+    pids = set(masters)
+    for pid in masters:
+        pids |= descendants(pid)
+    pids.discard(os.getpid())
+    if pids:
+        _kill_pids(None, pids, grace_s)
+    return pids
+
+
+def _kill_pids(pgid: int | None, pids: set[int], grace_s: float) -> None:
+    """SIGTERM then SIGKILL `pids` and, unless None, every member of group `pgid`."""
     def alive() -> set[int]:
         table = _proc_table()
-        return {p for p, (_, grp, st) in table.items() if st != "Z" and (grp == pgid or p in pids)}
+        return {p for p, (_, grp, st) in table.items()
+                if st != "Z" and ((pgid is not None and grp == pgid) or p in pids)}
 
     targets = alive()
     for sig in (signal.SIGTERM, signal.SIGKILL):
@@ -101,10 +116,12 @@ def _kill_pids(pgid: int, pids: set[int], grace_s: float) -> None:
             time.sleep(0.01)  # polling the process table with a deadline
             targets = alive()
     if targets:
-        raise DrillError(f"processes {sorted(targets)} of group {pgid} survived SIGKILL")
+        raise DrillError(f"processes {sorted(targets)} of group {pgid} survived SIGKILL"
+                         if pgid is not None else f"processes {sorted(targets)} survived SIGKILL")
 
 
-def _with_cmdline(marker: str) -> set[int]:
+def with_cmdline(marker: str) -> set[int]:
+    """Live processes (other than this one) whose command line contains `marker`."""
     found: set[int] = set()
     needle = marker.encode()
     for entry in os.scandir("/proc"):
@@ -119,9 +136,10 @@ def _with_cmdline(marker: str) -> set[int]:
     return found
 
 
-def _signal_all(pgid: int, pids: set[int], sig: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, sig)
+def _signal_all(pgid: int | None, pids: set[int], sig: int) -> None:
+    if pgid is not None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pgid, sig)
     for pid in pids:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, sig)

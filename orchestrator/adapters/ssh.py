@@ -8,12 +8,13 @@ changed key is refused with a message naming the host and both fingerprints.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import select
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from orchestrator.adapters.hosts import (
     changed_message,
     known_key,
     load_known_hosts,
+    load_topology,
     unknown_message,
 )
 from orchestrator.errors import DrillError
@@ -174,6 +176,20 @@ class SshPool:
             chan.close()
         return CommandResult(name, command, status, out.decode(errors="replace"),
                              err.decode(errors="replace"), started, time.time_ns())
+
+
+# Gives a run's shared pool (adapters/run_ssh.py), opened on first use and left open.
+SshSupplier = Callable[[], "SshPool"]
+
+
+@contextlib.contextmanager
+def pool_of(inventory_path: str | Path, shared: SshSupplier | None = None) -> Iterator[SshPool]:
+    """The run's shared pool when given (left open), else a pool of our own for the block."""
+    if shared is not None:
+        yield shared()
+        return
+    with SshPool(load_topology(inventory_path)) as pool:
+        yield pool
 
 
 def fetch_host_key(pool: SshPool, host: SshHost, timeout_s: float = 10.0) -> paramiko.PKey:

@@ -157,14 +157,11 @@ class VerifyKind:
         from orchestrator.probes import default_registry
 
         since = eng.state.link_lost_ns or time.time_ns() - 60_000_000_000
-        ssh = steps.SshConnections(eng.inv.path)
-        try:
-            results = steps.verify_all(
-                eng.inv, call.step.verify, log_path=eng.target.gateway_log, since_ns=since,
-                registry=default_registry(), stop=eng.safety.stopping, hosted=eng.obs.host_views,
-                reach=lambda address, port: eng.target.tcp_reachable(eng.inv, address, port), ssh=ssh)
-        finally:
-            ssh.close()
+        ssh = eng.connections.pool  # the run's connections, kept after the step
+        results = steps.verify_all(
+            eng.inv, call.step.verify, log_path=eng.target.gateway_log, since_ns=since,
+            registry=default_registry(), stop=eng.safety.stopping, hosted=eng.obs.host_views,
+            reach=lambda address, port: eng.target.tcp_reachable(eng.inv, address, port, ssh), ssh=ssh)
         bad = [r.detail for r in results if not r.ok]
         return "; ".join(bad) if bad else None
 

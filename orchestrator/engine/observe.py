@@ -35,8 +35,9 @@ class Observation:
 
     def __init__(self, inv: Inventory, target: Target, state: RunState, safety: Safety,
                  emit: Callable[[ev.Event], None], *, blast_radius: bool, progress: bool,
-                 lang: str = "en") -> None:
+                 lang: str = "en", ssh: Callable[[], Any] | None = None) -> None:
         self.inv = inv
+        self.ssh = ssh  # the run's SSH pool supplier (adapters/run_ssh.py)
         self.target = target
         self.state = state
         self.safety = safety
@@ -100,7 +101,7 @@ class Observation:
         from orchestrator.probes.host_observer import host_sources
 
         try:
-            self._access = self.target.log_access(self.inv)
+            self._access = self.target.log_access(self.inv, self.ssh)
         except Exception as e:  # no way to the hosts: none of them can be observed
             self.cannot_observe.update({g.id: f"{type(e).__name__}: {e}" for g in gateways})
             return

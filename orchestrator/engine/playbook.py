@@ -85,7 +85,9 @@ class PlaybookKind:
             return ansible.run_playbook(
                 ansible.PlaybookRun(playbook=playbook, inventory=Path(eng.inv.path),
                                     extravars=xvars, private_data_dir=private,
-                                    timeout_s=step.timeout_s, secrets=tuple(eng.redactor.values)),
+                                    timeout_s=step.timeout_s, secrets=tuple(eng.redactor.values),
+                                    control_dir=eng.connections.control_dir(),
+                                    forks=eng.connections.forks()),
                 on_task=on_task, on_process=on_process, cancel=cancel)
 
         result = _run_or_fallback(eng, pdd, run)

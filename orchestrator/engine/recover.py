@@ -80,6 +80,8 @@ def recover(drill_home: Path, environment: str, *, reports_dirs: tuple[Path, ...
                 if pgid > 1 and procgroup.group_alive(pgid):
                     procgroup.kill_process_group(pgid)
                     actions.append(f"killed process group {pgid} ({r.data.get('step')})")
+            elif r.kind == "ssh.control":
+                actions.extend(_end_ssh_masters(str(r.data.get("path") or "")))
         journal = Journal(run_dir / "journal.jsonl", run_dir.name)
         steady_ok = None
         try:
@@ -261,13 +263,24 @@ def _recover_run(start: Mapping[str, Any], records, journal: Journal, inventory:
                       if r.kind == "step.start"), None)
     eng.emit(jr.Abort("the run died without finishing (killed or power lost); "
                        "closed by `drill recover`", last_phase or "", last_step))
+    try:
+        return _restore_and_check(eng, rp, target, run_dir, actions, say, manual, _gate_reads(records))
+    finally:
+        eng.connections.close()  # the run's SSH connections: restore's and the after-check's
+
+
+def _restore_and_check(eng: Engine, rp, target: Target, run_dir: Path, actions: list[str],
+                       say, manual: list[str], gate: Mapping[str, HostRead]) -> tuple[Engine, bool]:
+    """The restore phase (asking before a repoint home whether Shenzhen is healthy), then
+    the after-check against the run's gate reads."""
+    inv, drill, steps, fault_started = rp.inv, rp.drill, rp.steps, rp.fault_started
     if not fault_started:
         actions.append("no fault step had started: nothing to restore")
     else:
         def guard(step) -> str | None:
             # Checked when the repoint comes up, after the restore steps before it ran.
             if step.effect is not None and step.effect.repoint_to == "home" \
-                    and not target.centres_healthy(inv, SHENZHEN):
+                    and not target.centres_healthy(inv, SHENZHEN, eng.connections.pool):
                 msg = ("Shenzhen (FT/NF) is not healthy: gateways left on BJ; run "
                        "`drill recover` again once FT and NF answer")
                 actions.append(msg)
@@ -283,7 +296,7 @@ def _recover_run(start: Mapping[str, Any], records, journal: Journal, inventory:
         failed = eng.restore(before_step=guard)
         actions.append(f"ran the restore phase ({len(steps)} step(s))"
                        + (f"; failed: {', '.join(failed)}" if failed else ""))
-    res = eng.after_check(require_home=bool(drill.failback), host_gate=_gate_reads(records))
+    res = eng.after_check(require_home=bool(drill.failback), host_gate=gate)
     actions.append("steady state " + ("restored" if res.ok else "NOT restored: " + res.describe_failures()))
     return eng, res.ok
 
@@ -300,3 +313,15 @@ def recover_environment(inventory_path: Path, drill_home: Path, *,
     target = opened.target if opened.target.state_dir is not None else None
     return env, recover(drill_home, env, reports_dirs=reports_dirs, inventory=opened.inventory,
                         target=target, say=say, signer=signer, ask=ask)
+
+
+def _end_ssh_masters(path: str) -> list[str]:
+    """The ssh control masters a killed run kept (`ssh.control`), ended; its folder removed.
+    Only a folder drill makes (`drill-ssh-…`, absolute) is acted on."""
+    from orchestrator.adapters.run_ssh import CONTROL_PREFIX, end_control
+
+    folder = Path(path)
+    if not folder.is_absolute() or not folder.name.startswith(CONTROL_PREFIX) or ".." in folder.parts:
+        return [f"ssh control folder {path!r} not touched: not one drill makes"]
+    ended = end_control(folder)
+    return [f"ended {len(ended)} ssh control master process(es) of {folder}"] if ended else []

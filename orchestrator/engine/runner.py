@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from orchestrator.adapters.run_ssh import RunConnections
 from orchestrator.config.secrets import inventory_secrets, vault_values
 from orchestrator.engine import events as ev
 from orchestrator.engine import measure, sealing
@@ -79,9 +80,11 @@ class Engine:
         self.safety.signals.announce_unchanged = say(options.lang, "console_interrupted_unchanged")
         self.safety.signals.announce_restoring = \
             LABELS["signal_restore_running"][0 if options.lang == "zh" else 1]  # {signal} filled later
+        # One connection per host and SSH stack for the whole run (issue 19 P11).
+        self.connections = RunConnections(inventory.path, lambda p: self.emit(jr.SshControl(str(p))))
         self.obs = Observation(inventory, self.target, self.state, self.safety, self.emit,
                                blast_radius=self.drill.abort.blast_radius,
-                               progress=options.progress, lang=options.lang)
+                               progress=options.progress, lang=options.lang, ssh=self.connections.pool)
         self.redactor = Redactor(secret_values({"notifications": dict(inventory.notifications)})
                                  + inventory_secrets(Path(inventory.path))
                                  + vault_values(Path(inventory.path)))
@@ -165,7 +168,7 @@ class Engine:
                 return self._walk()
             finally:
                 self.safety.signals.restore()
-                self.stop_observing()
+                self.connections.close_after(self.stop_observing)  # then end both SSH stacks
                 if self.journal is not None:
                     self.journal.close()
                 if self.folder is not None and any(
@@ -180,7 +183,7 @@ class Engine:
         measurements: list = []
         steady_after, gate_refusal, baseline, host_gate = None, None, {}, {}
         self.obs.start(self.folder)
-        for note in self.target.start_evidence(self.inv, self.folder):
+        for note in self.target.start_evidence(self.inv, self.folder, self.connections.pool):
             self.emit(jr.Note(note.message, dict(note.data)))
         try:
             if (gate_refusal := _precheck(self)) is None:
@@ -354,7 +357,7 @@ class Engine:
                           require_home=require_home, timeout_s=AFTER_CHECK_TIMEOUT_S,
                           hours=self.state.flows or flow_hours(self.inv, now_of(self.opt),
                                                                self.opt.flow_checks))
-        res = with_host_checks(res, host_checks(self.target.read_gateways(self.inv), host_gate))
+        res = with_host_checks(res, host_checks(self.target.read_gateways(self.inv, self.connections.pool), host_gate))
         self.emit(jr.SteadyState("after", res.ok, res.checks))
         self.state.after_failures = res.describe_failures() if not res.ok else ""
         return res
@@ -411,7 +414,7 @@ def _gate(eng: Engine) -> tuple[Mapping[str, str], Mapping[str, HostRead], str |
     res = wait_steady(eng.inv, observe=eng.target.environment_view, at_gate=True,
                       views=eng.obs.host_views,
                       timeout_s=GATE_SETTLE_S, stop=eng.safety.stopping, hours=eng.state.flows)
-    host = eng.target.read_gateways(eng.inv)
+    host = eng.target.read_gateways(eng.inv, eng.connections.pool)
     res = with_host_checks(res, host_checks(host))
     eng.emit(jr.SteadyState("gate", res.ok, res.checks))
     if eng.safety.stop_flag.is_set():

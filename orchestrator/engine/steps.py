@@ -162,31 +162,9 @@ def _expect_log(inv: Inventory, x, log_path: Callable[[str], Path | None], since
     return CheckResult(not bad, "; ".join(bad) or "pattern found in every log")
 
 
-class SshConnections:
-    """A verify step's SSH connections: one `SshPool` over the inventory's SSH hosts
-    (through the bastion), opened when an ssh-* expectation first needs it; `close` after."""
-
-    def __init__(self, inventory_path: Path) -> None:
-        self.inventory_path = inventory_path
-        self._pool: Any = None
-
-    def __call__(self) -> Any:
-        if self._pool is None:
-            from orchestrator.adapters.hosts import load_topology
-            from orchestrator.adapters.ssh import SshPool
-
-            self._pool = SshPool(load_topology(self.inventory_path))
-        return self._pool
-
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.close()
-            self._pool = None
-
-
 def _expect_ssh(x, registry, ssh: Callable[[], Any] | None) -> CheckResult:
     """`ssh-command` / `ssh-tcp`: run on (connect from) an SSH host of the inventory, over
-    the step's connections (`ssh`: gives the `SshPool`, opened on first use)."""
+    the run's connections (`ssh`: gives the `SshPool`, adapters/run_ssh.py)."""
     from orchestrator.errors import DrillError, InputError
     from orchestrator.probes.ssh import VERIFY_KINDS, verify_arguments
 

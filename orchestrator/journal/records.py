@@ -224,6 +224,13 @@ class AnsibleProcess(TypedRecord):
 
 
 @dataclass(frozen=True)
+class SshControl(TypedRecord):
+    """The run-wide ssh control folder, written before any master lives in it."""
+    kind: ClassVar[str] = "ssh.control"
+    path: str = ""
+
+
+@dataclass(frozen=True)
 class AnsibleTask(TypedRecord):
     kind: ClassVar[str] = "ansible.task"
     sync: ClassVar[bool] = False
@@ -347,5 +354,5 @@ class Recover(TypedRecord):
 
 RECORD_TYPES: dict[str, type[Any]] = {cls.kind: cls for cls in (
     RunStart, RunPlan, FailoverPrediction, RunEnd, Lock, PhaseStart, PhaseEnd, StepStart, StepEnd, AnsibleProcess,
-    AnsibleTask, OperatorAck, FaultEffective, ProbeTransition, ProbeSummary, GatewayEvent,
+    SshControl, AnsibleTask, OperatorAck, FaultEffective, ProbeTransition, ProbeSummary, GatewayEvent,
     Measure, Objective, SteadyState, Signal, Abort, EvidenceFile, ReportFile, Note, Recover)}

@@ -180,11 +180,13 @@ class SshLogAccess:
     (`adapters/ssh.py` SshPool); each host's clock offset measured once, on that session."""
 
     def __init__(self, inventory_path: str | Path,
-                 measure: Callable[[Any, str], Any] | None = None) -> None:
+                 measure: Callable[[Any, str], Any] | None = None, ssh=None) -> None:
         from orchestrator.adapters.hosts import load_topology, measure_clock_offset
         from orchestrator.adapters.ssh import SshPool
 
-        self.pool = SshPool(load_topology(inventory_path))
+        # the run's pool when given (`ssh()`, closed by the run), else one of our own
+        self._own = ssh is None
+        self.pool = SshPool(load_topology(inventory_path)) if ssh is None else ssh()
         self._measure = measure or measure_clock_offset
         self._clocks: dict[str, ClockCorrection] = {}
 
@@ -211,7 +213,8 @@ class SshLogAccess:
         return self._clocks[gw.host]
 
     def close(self) -> None:
-        self.pool.close()
+        if self._own:
+            self.pool.close()
 
 
 def sessions_in_log(events) -> tuple[int, int]:

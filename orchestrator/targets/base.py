@@ -31,6 +31,9 @@ class Note:
 
 
 class Target(Protocol):
+    """`ssh`, where a method takes it: the run's pool supplier (adapters/run_ssh.py), so a
+    run reaches each host over one connection; None: the method opens its own."""
+
     name: str
     # Where the target keeps its state (journaled in run.start as `lab_state_dir`); None: nowhere.
     state_dir: Path | None
@@ -47,24 +50,25 @@ class Target(Protocol):
     def gateway_log(self, gateway: str) -> Path | None:
         """The gateway's log file as drill can read it, for verify steps; None: not readable."""
 
-    def read_gateways(self, inventory: Inventory) -> Mapping[str, HostRead]:
+    def read_gateways(self, inventory: Inventory, ssh: Any = None) -> Mapping[str, HostRead]:
         """Each gateway's config file (sha256) and process as its host reports them, never
         the monitor's claim (issue 13; targets/host_read.py)."""
 
-    def start_evidence(self, inventory: Inventory, folder: RunFolder) -> tuple[Note, ...]:
+    def start_evidence(self, inventory: Inventory, folder: RunFolder, ssh: Any = None) -> tuple[Note, ...]:
         """Evidence taken as the run starts (real hosts: clock offsets)."""
 
     def end_evidence(self, folder: RunFolder, since_ns: int) -> tuple[Note, ...]:
         """Evidence copied into the run folder as it closes (lab: ground truth)."""
 
-    def centres_healthy(self, inventory: Inventory, centres: tuple[str, ...]) -> bool:
+    def centres_healthy(self, inventory: Inventory, centres: tuple[str, ...], ssh: Any = None) -> bool:
         """Every centre up and reachable (recover's guard before failback)."""
 
-    def tcp_reachable(self, inventory: Inventory, address: str, port: int) -> tuple[bool, str]:
+    def tcp_reachable(self, inventory: Inventory, address: str, port: int,
+                      ssh: Any = None) -> tuple[bool, str]:
         """Whether address:port accepts a TCP connection from where the gateways are (a
         verify step's `tcp` probe): (ok, what was tried)."""
 
-    def log_access(self, inventory: Inventory) -> Any:
+    def log_access(self, inventory: Inventory, ssh: Any = None) -> Any:
         """How the `host` observer reaches the gateways' own logs
         (`probes.host_observer.LogAccess`: the lab's files, or SSH through the bastion)."""
 

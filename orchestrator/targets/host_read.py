@@ -52,16 +52,17 @@ def read_lab(state_dir: Path, inv: Inventory, status: Mapping[str, Any] | None) 
     return out
 
 
-def read_hosts(inv: Inventory) -> dict[str, HostRead]:
-    """Real hosts over drill's SSH (or locally for a local-connection host)."""
+def read_hosts(inv: Inventory, ssh=None) -> dict[str, HostRead]:
+    """Real hosts over drill's SSH (the run's pool `ssh()` when given), or locally for a
+    local-connection host."""
     from orchestrator.adapters.hosts import load_topology
-    from orchestrator.adapters.ssh import SshPool
+    from orchestrator.adapters.ssh import pool_of
     from orchestrator.config.ansible_inventory import read_inventory
 
     source = read_inventory(Path(inv.path))
     topo = load_topology(inv.path)
     out: dict[str, HostRead] = {}
-    with SshPool(topo) as pool:
+    with pool_of(inv.path, ssh) as pool:
         for gw in inv.gateways:
             where = f"{gw.host}:{gw.config}"
             if (gw.driver or inv.driver) == "manual":

@@ -28,41 +28,41 @@ class HostsTarget:
     def gateway_log(self, gateway: str) -> Path | None:
         return None
 
-    def read_gateways(self, inventory: Inventory) -> dict[str, HostRead]:
+    def read_gateways(self, inventory: Inventory, ssh=None) -> dict[str, HostRead]:
         """Each gateway's config file (sha256) and process, read on its host over SSH."""
         from orchestrator.targets.host_read import read_hosts
 
-        return read_hosts(inventory)
+        return read_hosts(inventory, ssh)
 
-    def start_evidence(self, inventory: Inventory, folder: RunFolder) -> tuple[Note, ...]:
+    def start_evidence(self, inventory: Inventory, folder: RunFolder, ssh=None) -> tuple[Note, ...]:
         """Every SSH host's clock offset, kept as evidence (docs/real-hosts.md)."""
         from orchestrator.adapters.hosts import record_clock_offsets
 
-        rows = record_clock_offsets(inventory.path, folder.evidence / "clock-offsets.json")
+        rows = record_clock_offsets(inventory.path, folder.evidence / "clock-offsets.json", ssh)
         return (Note("clock offsets of the SSH hosts recorded", {"hosts": rows}),) if rows else ()
 
     def end_evidence(self, folder: RunFolder, since_ns: int) -> tuple[Note, ...]:
         return ()
 
-    def log_access(self, inventory: Inventory):
+    def log_access(self, inventory: Inventory, ssh=None):
         """The gateways' logs on their hosts, over one SSH connection per host through the
         bastion; each host's clock offset measured on it."""
         from orchestrator.probes.host_observer import SshLogAccess
 
-        return SshLogAccess(inventory.path)
+        return SshLogAccess(inventory.path, ssh=ssh)
 
-    def tcp_reachable(self, inventory: Inventory, address: str, port: int) -> tuple[bool, str]:
+    def tcp_reachable(self, inventory: Inventory, address: str, port: int,
+                      ssh=None) -> tuple[bool, str]:
         """A TCP connect to address:port made by every gateway host (a direct-tcpip channel
         over its SSH session): what the gateways reach, which drill's own host (on the
         management network) may not."""
-        from orchestrator.adapters.hosts import load_topology
-        from orchestrator.adapters.ssh import SshPool
+        from orchestrator.adapters.ssh import pool_of
 
         hosts = sorted({g.host for g in inventory.gateways if g.host and not g.satellite_only})
         if not hosts:
             return False, f"tcp {address}:{port}: no gateway host to connect from"
         bad = []
-        with SshPool(load_topology(inventory.path)) as pool:
+        with pool_of(inventory.path, ssh) as pool:
             for host in hosts:
                 try:
                     pool.open_tcp(host, address, port, 5.0).close()
@@ -72,12 +72,12 @@ class HostsTarget:
             return False, f"tcp {address}:{port} refuses connections from " + "; ".join(bad)
         return True, f"tcp {address}:{port} accepts connections from {', '.join(hosts)}"
 
-    def centres_healthy(self, inventory: Inventory, centres: tuple[str, ...]) -> bool:
+    def centres_healthy(self, inventory: Inventory, centres: tuple[str, ...], ssh=None) -> bool:
         """Each centre's trading service accepts a TCP connection from every gateway host
         (`tcp_reachable`): from where the gateways are, since drill's own host on the
         management network may not reach SSCC's addresses at all."""
         for cid in centres:
             ep = inventory.centre(cid).services.get("trading")
-            if ep is None or not self.tcp_reachable(inventory, ep.address, ep.port)[0]:
+            if ep is None or not self.tcp_reachable(inventory, ep.address, ep.port, ssh)[0]:
                 return False
         return True

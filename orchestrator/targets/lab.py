@@ -109,7 +109,7 @@ class LabTarget:
     def gateway_log(self, gateway: str) -> Path | None:
         return Path(self.state_dir) / "gateways" / gateway / "gateway.log"
 
-    def read_gateways(self, inventory: Inventory) -> dict[str, HostRead]:
+    def read_gateways(self, inventory: Inventory, ssh=None) -> dict[str, HostRead]:
         """Each gateway's config file and process as the lab itself has them."""
         try:
             status = self.status()
@@ -117,7 +117,7 @@ class LabTarget:
             status = None
         return read_lab(Path(self.state_dir), inventory, status)
 
-    def start_evidence(self, inventory: Inventory, folder: RunFolder) -> tuple[Note, ...]:
+    def start_evidence(self, inventory: Inventory, folder: RunFolder, ssh=None) -> tuple[Note, ...]:
         return ()
 
     def end_evidence(self, folder: RunFolder, since_ns: int) -> tuple[Note, ...]:
@@ -133,13 +133,14 @@ class LabTarget:
             return (Note(f"lab truth not copied: {e}"),)
         return ()
 
-    def log_access(self, inventory: Inventory):
+    def log_access(self, inventory: Inventory, ssh=None):
         """The gateways' logs are files under the lab's state folder (`log:` relative)."""
         from orchestrator.probes.host_observer import LocalLogAccess
 
         return LocalLogAccess(Path(self.state_dir))
 
-    def tcp_reachable(self, inventory: Inventory, address: str, port: int) -> tuple[bool, str]:
+    def tcp_reachable(self, inventory: Inventory, address: str, port: int,
+                      ssh=None) -> tuple[bool, str]:
         """The lab's gateways run on this host: a TCP connect from here."""
         import asyncio
 
@@ -148,7 +149,7 @@ class LabTarget:
         ok = asyncio.run(connect_ok(address, int(port)))
         return ok, f"tcp {address}:{port} {'accepts' if ok else 'refuses'} connections"
 
-    def centres_healthy(self, inventory: Inventory, centres: tuple[str, ...]) -> bool:
+    def centres_healthy(self, inventory: Inventory, centres: tuple[str, ...], ssh=None) -> bool:
         """Up, and reachable: some terrestrial line still carries flows to each."""
         try:
             st = self.status()

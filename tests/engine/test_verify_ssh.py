@@ -4,9 +4,10 @@ tests/hostbed/test_ssh_probes.py::test_a_verify_step_runs_ssh_tcp_and_ssh_comman
 
 from __future__ import annotations
 
+from orchestrator.adapters.run_ssh import RunConnections
 from orchestrator.config.inventory import load_inventory
 from orchestrator.engine.plan_detail import _expectation
-from orchestrator.engine.steps import SshConnections, evaluate
+from orchestrator.engine.steps import evaluate
 from orchestrator.lab.testing import make_lab_inventory
 from orchestrator.model.drill import Expectation
 from orchestrator.probes import default_registry
@@ -17,7 +18,8 @@ COMMAND = Expectation(probe="ssh-command", host="gw01", command="ip -br addr", p
 
 def test_on_the_lab_an_ssh_check_fails_naming_the_ssh_hosts_there(tmp_path):
     inv = load_inventory(make_lab_inventory(tmp_path, gateways=1))
-    ssh = SshConnections(inv.path)
+    conn = RunConnections(inv.path)
+    ssh = conn.pool
     try:
         for x, what in ((TCP, "tcp 127.0.0.1:7043 from gw01"),
                         (COMMAND, "ssh-command on gw01 (ip -br addr)")):
@@ -30,7 +32,7 @@ def test_on_the_lab_an_ssh_check_fails_naming_the_ssh_hosts_there(tmp_path):
         r = evaluate(inv, old, log_path=lambda _g: None, since_ns=0, registry=default_registry(), ssh=ssh)
         assert not r.ok and r.detail == "ssh-log: probe kind 'ssh-log' is not available"
     finally:
-        ssh.close()
+        conn.close()
 
 
 def test_drill_plan_names_the_host_each_ssh_check_runs_from():

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from hostbed.inventory import gateway_entries, trust_all, write_inventory
 
+from orchestrator.adapters import procgroup
 from orchestrator.adapters.ansible import PlaybookRun, run_playbook
 from orchestrator.adapters.hosts import known_hosts_path, load_topology
 from orchestrator.adapters.ssh import SshPool
@@ -24,6 +25,11 @@ from orchestrator.probes.ssh import SshLogFollower
 pytestmark = pytest.mark.netns
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def _logins(bed, host: str) -> int:
+    """SSH logins the host's sshd accepted so far (its log, LogLevel VERBOSE)."""
+    return (bed.host(host).dir / "sshd.log").read_text(errors="replace").count("Accepted publickey")
 
 
 def outcome_ns(value) -> int:
@@ -76,6 +82,8 @@ def test_carrier_outage_end_to_end_over_ssh(bed, drilled_bed, tmp_path, capsys, 
     env = f"hostbed-{bed.prefix}"
     gw_log = bed.host("gw").dir / "svc" / "logs" / "W000000T.log"
     follower = SshLogFollower(pool, "gw", str(gw_log)).start()
+    hosts = ("bastion", "ct", "cu", "ft", "gw", "nf")
+    logins = {h: _logins(bed, h) for h in hosts}
     try:
         code = main(["run", "carrier-outage", "-i", str(inv), "--project", str(ROOT), "--reports",
                      str(tmp_path / "reports"), "--confirm-environment", env, "--set", f"mode={mode}",
@@ -86,6 +94,17 @@ def test_carrier_outage_end_to_end_over_ssh(bed, drilled_bed, tmp_path, capsys, 
         follower.close()
     out = capsys.readouterr().out
     outcome = json.loads(out[out.index("{"):])
+    # Issue 19 P11: each host is reached over one connection per SSH stack for the whole
+    # run (Ansible's run-wide ssh master, drill's own pool), each through the bastion once;
+    # the masters end with the run.
+    added = {h: _logins(bed, h) - logins[h] for h in hosts}
+    assert all(added[h] <= 2 for h in hosts if h != "bastion"), added
+    assert added["bastion"] <= len(hosts) + 1, added
+    journal = Path(outcome["run_dir"]) / "journal.jsonl"
+    controls = [json.loads(ln)["data"]["path"] for ln in journal.read_text().splitlines()
+                if json.loads(ln)["kind"] == "ssh.control"]
+    assert len(controls) == 1 and not Path(controls[0]).exists(), controls
+    assert not procgroup.with_cmdline(controls[0])
     # Real hosts show drill no exchange session table: no_double_login is "not tested" there
     # (issue 13), so the run is inconclusive (exit 5), never a pass; everything else passed.
     states = {o["name"]: o["state"] for o in outcome["objectives"]}

@@ -169,3 +169,50 @@ def test_service_down_blackholes_only_market_data_at_both_shenzhen_centres(bed, 
     for router in ("ct", "cu"):
         assert _blackholes(bed, router).strip() == ""
     assert _connects(bed, "198.18.101.60", 7043) and _connects(bed, "198.18.102.60", 7043)
+
+
+def _logins(bed, host: str) -> int:
+    """SSH logins the host's sshd accepted so far (its log, LogLevel VERBOSE)."""
+    return (bed.host(host).dir / "sshd.log").read_text(errors="replace").count("Accepted publickey")
+
+
+def test_a_run_wide_control_folder_keeps_one_ssh_connection_per_host_until_the_run_ends(
+        bed, inventory, tmp_path):
+    """Issue 19 P11: playbooks of one run share its ssh masters (one login on the router for
+    a cut and its restore); the masters outlive each playbook, and ending the run's
+    connections (or `drill recover` after a SIGKILL, from the journaled folder) ends them."""
+    from orchestrator.adapters import procgroup
+    from orchestrator.adapters.run_ssh import RunConnections
+    from orchestrator.engine.recover import _end_ssh_masters
+
+    journaled: list[Path] = []
+    conn = RunConnections(inventory, on_control_dir=journaled.append)
+    folder = conn.control_dir()
+    assert journaled == [folder] and folder is not None and folder.is_dir()
+    before = _logins(bed, "ct")
+    try:
+        for state in ("down", "up"):
+            res = run_playbook(PlaybookRun(
+                playbook=PLAYBOOKS / "line.yml", inventory=inventory, private_data_dir=tmp_path / f"pdd-{state}",
+                extravars={"lines": ["ct-ft"], "state": state, "mode": "blackhole"}, timeout_s=120,
+                known_hosts=known_hosts_path(inventory), control_dir=folder, forks=conn.forks()))
+            assert res.ok, [t.msg for t in res.failed_tasks]
+            # the master outlives the playbook that started it
+            assert procgroup.with_cmdline(str(folder)), f"no ssh master left in {folder} after {state}"
+        assert _logins(bed, "ct") - before == 1
+    finally:
+        conn.close()
+    assert not procgroup.with_cmdline(str(folder)) and not folder.exists()
+    # After a SIGKILL the run never closes them: `drill recover` does, from the journal.
+    again = RunConnections(inventory)
+    kept = again.control_dir()
+    res = run_playbook(PlaybookRun(
+        playbook=PLAYBOOKS / "line.yml", inventory=inventory, private_data_dir=tmp_path / "pdd-killed",
+        extravars={"lines": ["ct-ft"], "state": "up"}, timeout_s=120,
+        known_hosts=known_hosts_path(inventory), control_dir=kept))
+    assert res.ok and procgroup.with_cmdline(str(kept))
+    actions = _end_ssh_masters(str(kept))
+    assert len(actions) == 1 and actions[0].startswith("ended ")
+    assert not procgroup.with_cmdline(str(kept)) and not kept.exists()
+    assert _end_ssh_masters("/etc") == ["ssh control folder '/etc' not touched: not one drill makes"]
+    again.close()

@@ -309,11 +309,12 @@ def test_a_verify_step_runs_ssh_tcp_and_ssh_command_from_a_bed_host(bed, invento
 
     from hostbed.inventory import gateway_entries, write_inventory
 
+    from orchestrator.adapters.run_ssh import RunConnections
     from orchestrator.config.inventory import load_inventory
     from orchestrator.config.resolve import resolve
     from orchestrator.config.scenario import load_drill
     from orchestrator.engine.kinds import KINDS, StepCall
-    from orchestrator.engine.steps import SshConnections, verify_all
+    from orchestrator.engine.steps import verify_all
     from orchestrator.probes import default_registry
     from orchestrator.targets.hosts import HostsTarget
 
@@ -324,12 +325,12 @@ def test_a_verify_step_runs_ssh_tcp_and_ssh_command_from_a_bed_host(bed, invento
     # a drill inventory needs a gateway; nothing runs it here
     inv = load_inventory(write_inventory(bed, inventory, gateways=gateway_entries(bed, {"W000000T": 1})))
     step = resolve(load_drill(path), inv, {}).phases["precheck"][0]
-    ssh = SshConnections(inv.path)
+    conn = RunConnections(inv.path)
     try:
         results = verify_all(inv, step.verify, log_path=lambda _g: None, since_ns=0,
-                             registry=default_registry(), ssh=ssh)
+                             registry=default_registry(), ssh=conn.pool)
     finally:
-        ssh.close()
+        conn.close()
     assert [r.ok for r in results] == [True, False, True, False, False], results
     assert results[0].detail == "tcp 198.18.101.30:7043 from gw: accepts connections"
     assert "from gw" in results[1].detail and "connect failed" in results[1].detail
@@ -340,8 +341,11 @@ def test_a_verify_step_runs_ssh_tcp_and_ssh_command_from_a_bed_host(bed, invento
     # The step kind itself (what a run calls): the failing checks are the step's error.
     eng = SimpleNamespace(inv=inv, target=HostsTarget(), state=SimpleNamespace(link_lost_ns=None),
                           safety=SimpleNamespace(stopping=lambda: False),
-                          obs=SimpleNamespace(host_views=lambda: {}))
-    error = KINDS["verify"].run(eng, StepCall("precheck", 0, step, "precheck[0]"))
-    assert error is not None and error.count(";") == 2 and "7999" in error and "from bastion" in error
-    passing = SimpleNamespace(verify=step.verify[::2][:2])
-    assert KINDS["verify"].run(eng, StepCall("precheck", 0, passing, "precheck[0]")) is None
+                          obs=SimpleNamespace(host_views=lambda: {}), connections=RunConnections(inv.path))
+    try:
+        error = KINDS["verify"].run(eng, StepCall("precheck", 0, step, "precheck[0]"))
+        assert error is not None and error.count(";") == 2 and "7999" in error and "from bastion" in error
+        passing = SimpleNamespace(verify=step.verify[::2][:2])
+        assert KINDS["verify"].run(eng, StepCall("precheck", 0, passing, "precheck[0]")) is None
+    finally:
+        eng.connections.close()
