@@ -7,6 +7,8 @@ CPU time (user + system of the process and everything it waited for). `drill pla
 carrier-outage` is measured twice: `--no-check` (drill's own planning) and with Ansible
 check mode (one `ansible-playbook` start-up per playbook step). The same runs at N/10
 gateways show how the cost grows: linear in the estate means a ratio of at most 10.
+The start-up it is judged against is measured the same way: `ansible-playbook` of a
+playbook with one `debug` task, on the same inventory.
 
 Reproduce: `.venv/bin/python bench/p10_big_estate.py` (`--gateways N`).
 """
@@ -60,6 +62,30 @@ def measure(inventory: Path, home: Path, repeat: int) -> dict[str, tuple[float, 
     return out
 
 
+DEBUG_PLAYBOOK = """- name: start-up only
+  hosts: drill_control
+  gather_facts: false
+  tasks:
+    - ansible.builtin.debug: {msg: start-up}
+"""
+
+
+def startup(inventory: Path, home: Path, repeat: int) -> float:
+    """Median wall time of `ansible-playbook` running one `debug` task on the inventory."""
+    playbook = home.parent / "startup.yml"
+    playbook.write_text(DEBUG_PLAYBOOK, encoding="utf-8")
+    env = dict(os.environ, DRILL_HOME=str(home))
+    return statistics.median(timed([str(BIN / "ansible-playbook"), "-i", str(inventory), str(playbook)], env)[0]
+                             for _ in range(repeat))
+
+
+def playbook_steps(drill_id: str) -> int:
+    from orchestrator.config.scenario import load_drill
+
+    drill = load_drill(ROOT / "drills" / f"{drill_id}.yaml")
+    return sum(1 for steps in drill.phases.values() for s in steps if s.kind == "playbook")
+
+
 def main() -> None:
     sys.path.insert(0, str(ROOT))
     from orchestrator.lab.testing import make_lab_inventory
@@ -76,15 +102,18 @@ def main() -> None:
         big = make_lab_inventory(base / "big", gateways=args.gateways)
         few = measure(small, base / "home", args.repeat)
         many = measure(big, base / "home", args.repeat)
+        start_s = startup(big, base / "home", args.repeat)
+    steps = playbook_steps("carrier-outage")
+    plan_target = TARGET_S + steps * start_s
     rows = []
     for name, (wall, cpu, code) in many.items():
         ratio = cpu / few[name][1] if few[name][1] else float("nan")
         target = (f"≤ {TARGET_S:.0f} s" if name != "plan"
-                  else f"≤ {TARGET_S:.0f} s + one `ansible-playbook` start-up per playbook step")
+                  else f"≤ {TARGET_S:.0f} s + {steps} × {start_s:.2f} s start-up = {plan_target:.2f} s")
         if busy:
             verdict = f"not judged (load {load_before.split()[0]})"
         elif name == "plan":
-            verdict = "see below"
+            verdict = "met" if wall <= plan_target else "**missed**"
         else:
             verdict = "met" if wall <= TARGET_S else "**missed**"
         rows.append(f"| `drill {name}` | {wall:.2f} s | {cpu:.2f} s | {few[name][1]:.2f} s | {ratio:.1f}× "
@@ -97,11 +126,12 @@ def main() -> None:
         f"| command | wall (median of {args.repeat}) | CPU | CPU at {args.gateways // 10} gateways "
         f"| growth ×{10} gateways | result | target | verdict |\n|---|---|---|---|---|---|---|---|\n"
         + "\n".join(rows)
-        + "\n\n`drill plan` with check mode runs one `ansible-playbook` per playbook step of the "
-        "drill (four for carrier-outage); its difference from `--no-check` is Ansible's time, "
-        "which grows with the inventory Ansible parses at each start-up (the `drill` variable "
-        "holds every gateway), not with any per-gateway task. Wall times are judged only when "
-        "the machine was quiet (load average below 2); CPU time is the load-independent figure.\n"
+        + f"\n\n`drill plan` with check mode runs one `ansible-playbook` per playbook step of the "
+        f"drill ({steps} for carrier-outage). One start-up, an `ansible-playbook` of one `debug` task "
+        f"on the {args.gateways}-gateway inventory, took {start_s:.2f} s (median of {args.repeat}): "
+        "most of it is Ansible reading the inventory, whose `drill` variable holds every gateway. "
+        "Wall times are judged only when the machine was quiet (load average below 2); CPU time is "
+        "the load-independent figure.\n"
     )
     write_section("P10", body)
 

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from orchestrator.adapters.procgroup import group_members
+from orchestrator.config.inventory import load_inventory
 from orchestrator.lab.testing import make_lab_inventory
 
 DRILL = [sys.executable, "-m", "orchestrator.cli.__init__"]
@@ -31,6 +32,7 @@ def _alive(pid: int) -> bool:
 
 def test_lab_cli_up_status_faults_down(tmp_path, drill_home):
     inv = str(make_lab_inventory(tmp_path / "inv", gateways=5))
+    env = load_inventory(inv).environment.name
     up = drill("lab", "up", "-i", inv, home=drill_home)
     assert up.returncode == 0, up.stderr
     assert "5 gateways logged in" in up.stdout
@@ -48,6 +50,14 @@ def test_lab_cli_up_status_faults_down(tmp_path, drill_home):
         st = json.loads(drill("lab", "status", "-i", inv, "--json", home=drill_home).stdout)
         pids = [st["pid"], *(g["pid"] for g in st["gateways"])]
         assert all(_alive(p) for p in pids)
+        # What the playbooks read: the same status by environment name, no inventory read.
+        by_name = json.loads(drill("lab", "status", "--environment", env, "--json", home=drill_home).stdout)
+        assert (by_name["pid"], by_name["running"]) == (st["pid"], True)
+        assert [g["id"] for g in by_name["gateways"]] == [g["id"] for g in st["gateways"]]
+        for args, expected in ((("--environment", "../lab", "--json"), "expected an environment name"),
+                               (("--environment", env), "expected with --json")):
+            refused = drill("lab", "status", *args, home=drill_home)
+            assert refused.returncode == 2 and "--environment: " + expected in refused.stderr, refused.stderr
 
         bad = drill("lab", "line", "down", "nope", "-i", inv, home=drill_home)
         assert bad.returncode == 2
@@ -68,6 +78,8 @@ def test_lab_cli_up_status_faults_down(tmp_path, drill_home):
     assert group_members(st["pid"]) == set()
     gone = drill("lab", "status", "-i", inv, home=drill_home)
     assert gone.returncode == 1 and "no lab running" in gone.stderr
+    gone = json.loads(drill("lab", "status", "--environment", env, "--json", home=drill_home).stdout)
+    assert gone == {"ok": True, "running": False, "environment": env}
 
 
 def test_lab_down_after_the_supervisor_was_killed_leaves_no_process(tmp_path, drill_home):
