@@ -79,11 +79,16 @@ def startup(inventory: Path, home: Path, repeat: int) -> float:
                              for _ in range(repeat))
 
 
-def playbook_steps(drill_id: str) -> int:
+def playbook_steps(drill_id: str, inventory: Path) -> int:
+    """The playbook steps `drill plan` checks: the drill's, failback included."""
+    from orchestrator.config.inventory import load_inventory
+    from orchestrator.config.resolve import resolve
     from orchestrator.config.scenario import load_drill
+    from orchestrator.engine.plan_detail import planned_steps
 
-    drill = load_drill(ROOT / "drills" / f"{drill_id}.yaml")
-    return sum(1 for steps in drill.phases.values() for s in steps if s.kind == "playbook")
+    inv = load_inventory(inventory)
+    rows, _ = planned_steps(resolve(load_drill(ROOT / "drills" / f"{drill_id}.yaml"), inv, {}), inv, "en")
+    return sum(1 for row in rows if row["kind"] == "playbook")
 
 
 def main() -> None:
@@ -103,7 +108,7 @@ def main() -> None:
         few = measure(small, base / "home", args.repeat)
         many = measure(big, base / "home", args.repeat)
         start_s = startup(big, base / "home", args.repeat)
-    steps = playbook_steps("carrier-outage")
+        steps = playbook_steps("carrier-outage", small)
     plan_target = TARGET_S + steps * start_s
     rows = []
     for name, (wall, cpu, code) in many.items():
@@ -127,8 +132,9 @@ def main() -> None:
         f"| growth ×{10} gateways | result | target | verdict |\n|---|---|---|---|---|---|---|---|\n"
         + "\n".join(rows)
         + f"\n\n`drill plan` with check mode runs one `ansible-playbook` per playbook step of the "
-        f"drill ({steps} for carrier-outage). One start-up, an `ansible-playbook` of one `debug` task "
-        f"on the {args.gateways}-gateway inventory, took {start_s:.2f} s (median of {args.repeat}): "
+        f"drill ({steps} for carrier-outage, failback included). One start-up, an `ansible-playbook` "
+        f"of one `debug` task on the {args.gateways}-gateway inventory, took {start_s:.2f} s "
+        f"(median of {args.repeat}): "
         "most of it is Ansible reading the inventory, whose `drill` variable holds every gateway. "
         "Wall times are judged only when the machine was quiet (load average below 2); CPU time is "
         "the load-independent figure.\n"
