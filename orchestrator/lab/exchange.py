@@ -28,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from orchestrator.lab.state import LabState
-from orchestrator.lab.wire import LOGIN_NOT_ALLOWED, TEST_FILE, sm_cipher, test_file
+from orchestrator.lab.wire import LOGIN_NOT_ALLOWED, TEST_FILE, sm_cipher, test_file, tick_lines
 
 
 @dataclass(eq=False)
@@ -254,21 +254,25 @@ class Exchange:
             self.seq[ch] += 1
             self.ring[ch].append((self.seq[ch], ns))
             ticks.append((ch, self.seq[ch], ns))
-        msg = "".join(f"T {ch} {sq} {t}\n" for ch, sq, t in ticks).encode()
+        msg = tick_lines(ticks, ns)
         down = self.lab.down_centres
         for conn in list(self.md_conns):
             if conn.dead or conn.centre in down:
                 continue
-            conn.write(msg)
+            # Each session's tick carries when it was sent to that session: a fan-out to 200
+            # sessions spreads the sends over tens of ms (issue 19 P1).
+            sent = time.time_ns()
+            conn.write(tick_lines(ticks, sent))
             if not conn.md_started:
                 conn.md_started = True
-                self._first_tick(conn, ticks[0][0], ticks[0][1], False)
+                self._first_tick(conn, ticks[0][0], ticks[0][1], False, sent)
         for listener in self.tick_listeners:
             listener(msg, ticks)
 
-    def _first_tick(self, conn: ExchangeConn, ch: int, seq: int, retransmit: bool) -> None:
+    def _first_tick(self, conn: ExchangeConn, ch: int, seq: int, retransmit: bool,
+                    sent_ns: int | None = None) -> None:
         if conn.session:
-            self.lab.truth.write("exchange", "md_first_tick", gateway=conn.session.gateway,
+            self.lab.truth.write("exchange", "md_first_tick", ts_ns=sent_ns, gateway=conn.session.gateway,
                                  centre=conn.centre, channel=ch, seq=seq, retransmit=retransmit)
 
     def resend(self, conn: ExchangeConn, ch: int, first: int, last: int) -> None:

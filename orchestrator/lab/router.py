@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass, field
 
 from orchestrator.lab.state import LabState
+from orchestrator.lab.wire import tick_lines
 
 _LINGER_RST = struct.pack("ii", 1, 0)
 _STALL_CAP = 4 << 20  # bytes held per direction before a stalled flow is given up
@@ -373,11 +374,12 @@ class Feed(asyncio.DatagramProtocol):
         if not self.subs or self.transport is None or not self.lab.line_up(self.line):
             return
         for gw, addr in self.subs.items():
-            self.transport.sendto(msg, addr)
+            sent = time.time_ns()  # each datagram carries its own send time (issue 19 P1)
+            self.transport.sendto(tick_lines(ticks, sent), addr)
             if gw not in self.started:
                 self.started.add(gw)
                 ch, seq, _ = ticks[0]
-                self.lab.truth.write("feed", "md_first_tick", gateway=gw, centre="multicast",
+                self.lab.truth.write("feed", "md_first_tick", ts_ns=sent, gateway=gw, centre="multicast",
                                      channel=ch, seq=seq, retransmit=False)
 
     def line_down(self, ns: int) -> None:

@@ -32,3 +32,8 @@ def sm_cipher(data: bytes) -> bytes:
         counter += 1
     return (int.from_bytes(data, "big") ^ int.from_bytes(bytes(stream[:len(data)]), "big")
             ).to_bytes(len(data), "big")
+
+
+def tick_lines(ticks: list[tuple[int, int, int]], sent_ns: int) -> bytes:
+    """Market-data ticks `T channel seq send-time`, stamped `sent_ns` (the feed's send)."""
+    return "".join(f"T {ch} {sq} {sent_ns}\n" for ch, sq, _ in ticks).encode()
