@@ -45,10 +45,11 @@ class Plan:
                                  "high_s": p.high_s, "basis": p.basis.to_record()} for p in self.predictions]}
 
 
-def predicted_path(resolved, inv) -> dict[str, list[str]]:
+def predicted_path(resolved, inv, centres_now: Mapping[str, str | None] | None = None
+                   ) -> dict[str, list[str]]:
     """Gateways (and services) the drill's fault steps put on the failed path, predicted
-    from the inventory with every gateway on its home centre (the run predicts again from
-    what the monitors report)."""
+    from the centres the monitors report (`centres_now`; a gateway without one, or all
+    when None, on its home centre). The run predicts again at each fault step."""
     from orchestrator.engine.playbook import is_fault
     from orchestrator.engine.state import FAULT_PHASES
     from orchestrator.engine.timing import predict_affected
@@ -62,7 +63,8 @@ def predicted_path(resolved, inv) -> dict[str, list[str]]:
             if effect is None:
                 continue
             if is_fault(effect):
-                for gid, svcs in predict_affected(inv, effect, {}, down_lines, down_centres).items():
+                for gid, svcs in predict_affected(inv, effect, centres_now or {}, down_lines,
+                                                   down_centres).items():
                     affected.setdefault(gid, svcs)
             down_lines = (down_lines | set(effect.lines_down)) - set(effect.lines_up)
             down_centres = (down_centres | set(effect.centres_down)) - set(effect.centres_up)

@@ -392,7 +392,10 @@ def _observe_refusal(eng: Engine) -> str | None:
     if wrong := mismatches(eng.inv):  # the monitors must be the inventory's gateways
         return refuse("identity", [(w.split(":")[0], w) for w in wrong],
                       "steady-state gate failed: monitor identity: " + "; ".join(wrong))
-    affected = predicted_path(eng.resolved, eng.inv)
+    # where the gateways are now, as the fault step will predict (a gateway left on its
+    # other centre by an earlier drill is on another path than its home one)
+    centres = {gid: v.centre for gid, v in eng.obs.tracker.views().items()}
+    affected = predicted_path(eng.resolved, eng.inv, centres)
     blind = {gid: why for gid, why in sorted(eng.obs.cannot_observe.items()) if gid in affected}
     if blind:
         return refuse("observable", list(blind.items()),

@@ -50,3 +50,24 @@ def test_plan_warns_about_a_gateway_whose_settings_cannot_meet_the_target(tmp_pa
     assert res.exit_code == 0, res.output
     warned = [line for line in res.output.splitlines() if "cannot meet its 30s target" in line]
     assert warned and all("(trading)" in line for line in warned), res.output
+
+
+def test_the_failed_path_is_predicted_from_where_the_gateways_are_now(tmp_path):
+    # the gate refuses a drill whose affected gateways cannot be observed: it must judge
+    # them where they are logged in, not where they would be on their home centres
+    from pathlib import Path
+
+    from orchestrator.engine.plan import predicted_path
+    from orchestrator.engine.prepare import prepare
+
+    repo = Path(__file__).resolve().parents[2]
+    prepared = prepare(repo, "single-line", make_lab_inventory(tmp_path / "inv"), {"line": "ct-ft"},
+                       tmp_path / "home", start_lab=False)
+    inv = prepared.inventory
+    home = set(predicted_path(prepared.resolved, inv))
+    on_ft = next(g for g in inv.gateways if g.id in home)
+    on_nf = next(g for g in inv.gateways if g.id not in home and not g.satellite_only)
+    moved = {on_ft.id: inv.home_centre(on_nf), on_nf.id: inv.home_centre(on_ft)}
+    now = set(predicted_path(prepared.resolved, inv, moved))
+    assert on_nf.id in now and on_ft.id not in now
+    assert now - {on_nf.id} == home - {on_ft.id}

@@ -122,6 +122,10 @@ class _Proxy:
                 s.shutdown(socket.SHUT_RDWR)
 
     def silence(self) -> None:
+        # shutdown, not close alone: an accept() blocked in the other thread would still
+        # take the next connection on a merely closed socket (Linux)
+        with contextlib.suppress(OSError):
+            self.server.shutdown(socket.SHUT_RDWR)
         self.server.close()
         with self.lock:
             for s in self.conns:
@@ -134,9 +138,10 @@ def test_a_monitor_silenced_mid_drill_gives_not_tested_and_exit_5(lab_env, carri
     prepared = prepare(lab_env.project, "quick", lab_env.inventory, {"carrier": "CT"},
                        lab_env.home, start_lab=False)
     inv = prepared.inventory
-    # a gateway carrier CT leaves alone: its objective is "no interruption off the path"
+    # a gateway carrier CT leaves alone where the gateways are now (the run predicts from
+    # the monitors, and the earlier drills may have left some off their home centre)
     quiet = next(g for g in inv.gateways
-                 if g.id not in _on_path(prepared, inv) and not g.satellite_only)
+                 if g.id not in _on_path_now(prepared, inv) and not g.satellite_only)
     proxy = _Proxy((quiet.monitor.address, quiet.monitor.port))
     gws = tuple(dataclasses.replace(g, monitor=Endpoint("127.0.0.1", proxy.port)) if g.id == quiet.id
                 else g for g in inv.gateways)
@@ -161,6 +166,7 @@ def test_a_monitor_silenced_mid_drill_gives_not_tested_and_exit_5(lab_env, carri
     eng.before_step = before
     outcome = eng.run()
     assert seen == ["silenced", "resumed"]
+    assert quiet.id not in eng.state.affected, "the run put the silenced gateway on the failed path"
     objs = {o.name: o for o in outcome.objectives}
     assert objs["unaffected_no_interruption"].verdict == "not_tested", objs
     assert quiet.id in objs["unaffected_no_interruption"].detail
@@ -171,16 +177,24 @@ def test_a_monitor_silenced_mid_drill_gives_not_tested_and_exit_5(lab_env, carri
     assert report["status"] == "inconclusive"
 
 
-def _on_path(prepared, inv) -> set[str]:
+def _on_path_now(prepared, inv, unseen: str = "") -> set[str]:
+    """The drill's failed path from the centres the monitors report now, as the run
+    predicts it, `unseen` a gateway whose monitor will not answer (then on its home centre)."""
     from orchestrator.engine.plan import predicted_path
+    from orchestrator.probes.monitor import fetch_status_sync
 
-    return set(predicted_path(prepared.resolved, inv))
+    centres = {g.id: fetch_status_sync(g.monitor.address, g.monitor.port).get("centre")
+               for g in inv.gateways if g.id != unseen}
+    return set(predicted_path(prepared.resolved, inv, centres))
 
 
 def test_a_failed_pre_check_is_refused_with_exit_4_before_any_change(lab_env, carrier_cu):
-    # a gateway off single-line's failed path (ct-ft carries the FT-homed, even ids): one
-    # on it would be refused earlier, as a gateway drill cannot observe
-    gateway = lab_env.lab.inventory().gateways[1].id
+    # a gateway off single-line's failed path where the gateways are now: one on it would
+    # be refused earlier, as a gateway drill cannot observe
+    prepared = prepare(lab_env.project, "single-line", lab_env.inventory, {}, lab_env.home,
+                       start_lab=False)
+    gateway = next(g.id for g in prepared.inventory.gateways
+                   if g.id not in _on_path_now(prepared, prepared.inventory, unseen=g.id))
     lab_env.lab.client.gateway_stop(gateway)
     try:
         ran = run_captured(lab_env, "single-line")  # its pre-check runs verify.yml
