@@ -90,7 +90,7 @@ def shared_lab_run(tmp_path_factory) -> SharedRun:
     reports, junit = tmp / "reports", tmp / "junit.xml"
     with drill_home(tmp / "home") as home, running_lab(inv, home):
         code = main(["run", "carrier-outage", "--project", str(REPO), "--inventory", str(inv),
-                     "--reports", str(reports), "--junit", str(junit), *FLAGS])
+                     "--reports", str(reports), "--junit", str(junit), "--set", "hold=1s", *FLAGS])
     runs = sorted(reports.glob("*/*/journal.jsonl"))
     assert len(runs) == 1, f"one run folder expected in {reports}: {runs}"
     return SharedRun(code, inv, reports, runs[0].parent, junit)

@@ -26,7 +26,7 @@ from orchestrator.errors import DrillError, InputError, Problem, RefusedError
 if TYPE_CHECKING:  # paramiko is imported only where SSH is really used
     import paramiko
 
-    from orchestrator.adapters.ssh import SshPool
+    from orchestrator.adapters.ssh import SshPool, SshSupplier
 
 KNOWN_HOSTS_NAME = "known_hosts"
 
@@ -415,7 +415,8 @@ def measure_clock_offset(pool: SshPool, host: str, samples: int = CLOCK_SAMPLES)
                        method="session-min-delay", measured_at_ns=time.time_ns(), ntp=ntp)
 
 
-def record_clock_offsets(inventory_path: str | Path, dest: Path, ssh=None) -> list[dict[str, Any]]:
+def record_clock_offsets(inventory_path: str | Path, dest: Path,
+                         ssh: SshSupplier | None = None) -> list[dict[str, Any]]:
     """Measure every SSH host's clock offset and write them to `dest` (JSON); never raises.
 
     For a run's evidence: timings taken on several hosts (a router's fault task, a

@@ -21,6 +21,7 @@ with lab runs using the suite's shared tolerance.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from orchestrator.model.drill import Effect
@@ -114,9 +115,11 @@ def unmet(predictions: tuple[Prediction, ...], rto_s: dict[str, float]) -> tuple
     return tuple(out)
 
 
-def predicted_failover(resolved, inv: Inventory) -> tuple[Prediction, ...]:
-    """Predictions for every gateway the drill's fault steps take down, each gateway on its
-    home centre at the start (as `drill plan` assumes)."""
+def predicted_failover(resolved, inv: Inventory, centres_now: Mapping[str, str | None] | None = None
+                       ) -> tuple[Prediction, ...]:
+    """Predictions for every gateway the drill's fault steps take down, each gateway at the
+    centre `centres_now` gives (a run: where its source says it is logged in), else on its
+    home centre (as `drill plan` assumes)."""
     from orchestrator.engine.playbook import is_fault
     from orchestrator.engine.state import FAULT_PHASES
     from orchestrator.engine.timing import loss_causes
@@ -133,7 +136,7 @@ def predicted_failover(resolved, inv: Inventory) -> tuple[Prediction, ...]:
             lines_after = (down_lines | set(effect.lines_down)) - set(effect.lines_up)
             centres_after = (down_centres | set(effect.centres_down)) - set(effect.centres_up)
             if is_fault(effect):
-                causes = loss_causes(inv, effect, {}, down_lines, down_centres)
+                causes = loss_causes(inv, effect, centres_now or {}, down_lines, down_centres)
                 for p in predict(inv, effect, {g: c for g, c in causes.items() if g not in seen_or_lost},
                                  lines_after, centres_after):
                     seen[p.gateway] = p  # a later step's loss of the same gateway is not a new failover

@@ -160,8 +160,6 @@ class Engine:
                 self.emit(jr.Lock(str(lock.path), holder.__dict__))
                 steps, on_path = planned_steps(self.resolved, self.inv, self.opt.lang)
                 self.emit(jr.RunPlan(self.opt.lang, tuple(steps), on_path))
-                for p in predicted_failover(self.resolved, self.inv):  # the report's "predicted"
-                    self.emit(jr.FailoverPrediction(p.gateway, p.service, p.low_s, p.high_s, p.basis))
                 if self.approval is not None:
                     self.emit(jr.StandingApprovalUsed(**self.approval.to_record()))
                 notify_quietly(self.inv, "start", {"run": run_id, "drill": self.drill.id})
@@ -183,6 +181,10 @@ class Engine:
         measurements: list = []
         steady_after, gate_refusal, baseline, host_gate = None, None, {}, {}
         self.obs.start(self.folder)
+        # the report's "predicted", for the gateways on the path from where they are now
+        centres = {gid: v.centre for gid, v in self.obs.tracker.views().items()}
+        for p in predicted_failover(self.resolved, self.inv, centres):
+            self.emit(jr.FailoverPrediction(p.gateway, p.service, p.low_s, p.high_s, p.basis))
         for note in self.target.start_evidence(self.inv, self.folder, self.connections.pool):
             self.emit(jr.Note(note.message, dict(note.data)))
         try:

@@ -18,12 +18,15 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from orchestrator.model.inventory import Gateway, Inventory
 from orchestrator.model.profile import Profile
 from orchestrator.probes.gateway_log import ClockCorrection, LogParser
 from orchestrator.probes.monitor import Received
+
+if TYPE_CHECKING:
+    from orchestrator.adapters.ssh import SshSupplier
 
 log = logging.getLogger(__name__)
 
@@ -180,7 +183,7 @@ class SshLogAccess:
     (`adapters/ssh.py` SshPool); each host's clock offset measured once, on that session."""
 
     def __init__(self, inventory_path: str | Path,
-                 measure: Callable[[Any, str], Any] | None = None, ssh=None) -> None:
+                 measure: Callable[[Any, str], Any] | None = None, ssh: SshSupplier | None = None) -> None:
         from orchestrator.adapters.hosts import load_topology, measure_clock_offset
         from orchestrator.adapters.ssh import SshPool
 

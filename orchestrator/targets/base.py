@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from orchestrator.journal.runfolder import RunFolder
 from orchestrator.model.inventory import Inventory
 from orchestrator.targets.host_read import HostRead
+
+if TYPE_CHECKING:
+    from orchestrator.adapters.ssh import SshSupplier
 
 
 @dataclass(frozen=True)
@@ -50,25 +53,26 @@ class Target(Protocol):
     def gateway_log(self, gateway: str) -> Path | None:
         """The gateway's log file as drill can read it, for verify steps; None: not readable."""
 
-    def read_gateways(self, inventory: Inventory, ssh: Any = None) -> Mapping[str, HostRead]:
+    def read_gateways(self, inventory: Inventory, ssh: SshSupplier | None = None) -> Mapping[str, HostRead]:
         """Each gateway's config file (sha256) and process as its host reports them, never
         the monitor's claim (issue 13; targets/host_read.py)."""
 
-    def start_evidence(self, inventory: Inventory, folder: RunFolder, ssh: Any = None) -> tuple[Note, ...]:
+    def start_evidence(self, inventory: Inventory, folder: RunFolder,
+                       ssh: SshSupplier | None = None) -> tuple[Note, ...]:
         """Evidence taken as the run starts (real hosts: clock offsets)."""
 
     def end_evidence(self, folder: RunFolder, since_ns: int) -> tuple[Note, ...]:
         """Evidence copied into the run folder as it closes (lab: ground truth)."""
 
-    def centres_healthy(self, inventory: Inventory, centres: tuple[str, ...], ssh: Any = None) -> bool:
+    def centres_healthy(self, inventory: Inventory, centres: tuple[str, ...], ssh: SshSupplier | None = None) -> bool:
         """Every centre up and reachable (recover's guard before failback)."""
 
     def tcp_reachable(self, inventory: Inventory, address: str, port: int,
-                      ssh: Any = None) -> tuple[bool, str]:
+                      ssh: SshSupplier | None = None) -> tuple[bool, str]:
         """Whether address:port accepts a TCP connection from where the gateways are (a
         verify step's `tcp` probe): (ok, what was tried)."""
 
-    def log_access(self, inventory: Inventory, ssh: Any = None) -> Any:
+    def log_access(self, inventory: Inventory, ssh: SshSupplier | None = None) -> Any:
         """How the `host` observer reaches the gateways' own logs
         (`probes.host_observer.LogAccess`: the lab's files, or SSH through the bastion)."""
 

@@ -15,9 +15,12 @@ import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from orchestrator.model.inventory import Inventory
+
+if TYPE_CHECKING:
+    from orchestrator.adapters.ssh import SshSupplier
 
 
 @dataclass(frozen=True)
@@ -52,7 +55,7 @@ def read_lab(state_dir: Path, inv: Inventory, status: Mapping[str, Any] | None) 
     return out
 
 
-def read_hosts(inv: Inventory, ssh=None) -> dict[str, HostRead]:
+def read_hosts(inv: Inventory, ssh: SshSupplier | None = None) -> dict[str, HostRead]:
     """Real hosts over drill's SSH (the run's pool `ssh()` when given), or locally for a
     local-connection host."""
     from orchestrator.adapters.hosts import load_topology

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from orchestrator.journal.runfolder import RunFolder
 from orchestrator.model.inventory import Inventory
 from orchestrator.targets.base import EnvironmentView, Note
 from orchestrator.targets.host_read import HostRead
+
+if TYPE_CHECKING:
+    from orchestrator.adapters.ssh import SshSupplier
 
 
 @dataclass(frozen=True)
@@ -28,13 +32,14 @@ class HostsTarget:
     def gateway_log(self, gateway: str) -> Path | None:
         return None
 
-    def read_gateways(self, inventory: Inventory, ssh=None) -> dict[str, HostRead]:
+    def read_gateways(self, inventory: Inventory, ssh: SshSupplier | None = None) -> dict[str, HostRead]:
         """Each gateway's config file (sha256) and process, read on its host over SSH."""
         from orchestrator.targets.host_read import read_hosts
 
         return read_hosts(inventory, ssh)
 
-    def start_evidence(self, inventory: Inventory, folder: RunFolder, ssh=None) -> tuple[Note, ...]:
+    def start_evidence(self, inventory: Inventory, folder: RunFolder,
+                       ssh: SshSupplier | None = None) -> tuple[Note, ...]:
         """Every SSH host's clock offset, kept as evidence (docs/real-hosts.md)."""
         from orchestrator.adapters.hosts import record_clock_offsets
 
@@ -44,7 +49,7 @@ class HostsTarget:
     def end_evidence(self, folder: RunFolder, since_ns: int) -> tuple[Note, ...]:
         return ()
 
-    def log_access(self, inventory: Inventory, ssh=None):
+    def log_access(self, inventory: Inventory, ssh: SshSupplier | None = None):
         """The gateways' logs on their hosts, over one SSH connection per host through the
         bastion; each host's clock offset measured on it."""
         from orchestrator.probes.host_observer import SshLogAccess
@@ -52,7 +57,7 @@ class HostsTarget:
         return SshLogAccess(inventory.path, ssh=ssh)
 
     def tcp_reachable(self, inventory: Inventory, address: str, port: int,
-                      ssh=None) -> tuple[bool, str]:
+                      ssh: SshSupplier | None = None) -> tuple[bool, str]:
         """A TCP connect to address:port made by every gateway host (a direct-tcpip channel
         over its SSH session): what the gateways reach, which drill's own host (on the
         management network) may not."""
@@ -72,7 +77,7 @@ class HostsTarget:
             return False, f"tcp {address}:{port} refuses connections from " + "; ".join(bad)
         return True, f"tcp {address}:{port} accepts connections from {', '.join(hosts)}"
 
-    def centres_healthy(self, inventory: Inventory, centres: tuple[str, ...], ssh=None) -> bool:
+    def centres_healthy(self, inventory: Inventory, centres: tuple[str, ...], ssh: SshSupplier | None = None) -> bool:
         """Each centre's trading service accepts a TCP connection from every gateway host
         (`tcp_reachable`): from where the gateways are, since drill's own host on the
         management network may not reach SSCC's addresses at all."""

@@ -9,13 +9,16 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from orchestrator.config.inventory import load_inventory
 from orchestrator.journal.runfolder import RunFolder
 from orchestrator.model.inventory import Inventory, route
 from orchestrator.targets.base import EnvironmentView, Note
 from orchestrator.targets.host_read import HostRead, read_lab
+
+if TYPE_CHECKING:
+    from orchestrator.adapters.ssh import SshSupplier
 
 EFFECTIVE_INVENTORY = "inventory.yml"
 
@@ -109,7 +112,7 @@ class LabTarget:
     def gateway_log(self, gateway: str) -> Path | None:
         return Path(self.state_dir) / "gateways" / gateway / "gateway.log"
 
-    def read_gateways(self, inventory: Inventory, ssh=None) -> dict[str, HostRead]:
+    def read_gateways(self, inventory: Inventory, ssh: SshSupplier | None = None) -> dict[str, HostRead]:
         """Each gateway's config file and process as the lab itself has them."""
         try:
             status = self.status()
@@ -117,7 +120,8 @@ class LabTarget:
             status = None
         return read_lab(Path(self.state_dir), inventory, status)
 
-    def start_evidence(self, inventory: Inventory, folder: RunFolder, ssh=None) -> tuple[Note, ...]:
+    def start_evidence(self, inventory: Inventory, folder: RunFolder,
+                       ssh: SshSupplier | None = None) -> tuple[Note, ...]:
         return ()
 
     def end_evidence(self, folder: RunFolder, since_ns: int) -> tuple[Note, ...]:
@@ -133,14 +137,14 @@ class LabTarget:
             return (Note(f"lab truth not copied: {e}"),)
         return ()
 
-    def log_access(self, inventory: Inventory, ssh=None):
+    def log_access(self, inventory: Inventory, ssh: SshSupplier | None = None):
         """The gateways' logs are files under the lab's state folder (`log:` relative)."""
         from orchestrator.probes.host_observer import LocalLogAccess
 
         return LocalLogAccess(Path(self.state_dir))
 
     def tcp_reachable(self, inventory: Inventory, address: str, port: int,
-                      ssh=None) -> tuple[bool, str]:
+                      ssh: SshSupplier | None = None) -> tuple[bool, str]:
         """The lab's gateways run on this host: a TCP connect from here."""
         import asyncio
 
@@ -149,7 +153,7 @@ class LabTarget:
         ok = asyncio.run(connect_ok(address, int(port)))
         return ok, f"tcp {address}:{port} {'accepts' if ok else 'refuses'} connections"
 
-    def centres_healthy(self, inventory: Inventory, centres: tuple[str, ...], ssh=None) -> bool:
+    def centres_healthy(self, inventory: Inventory, centres: tuple[str, ...], ssh: SshSupplier | None = None) -> bool:
         """Up, and reachable: some terrestrial line still carries flows to each."""
         try:
             st = self.status()

@@ -7,6 +7,11 @@ ansible-core's data tagging); these use a set.
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
+import yaml
+
 
 def drill_pick(items, ids, key="id"):
     """The items whose `key` is in `ids`, in the items' own order."""
@@ -40,7 +45,44 @@ def drill_drivers(items, default_driver):
     return out
 
 
+def drill_repoint_plan(gateways, to, dr_ids, services, project_dir, default_driver):
+    """repoint.yml's plan, one item per gateway: `{gateway, adapter, driver, servers:
+    [{centre, address, port}, …]}`. Home: the gateway's `server_order` (SSCC-assigned), else
+    SSCC's even/odd rule on the last digit of its id (FT first for even, NF for odd); BJ:
+    the DR centres. adapter: `{config_format, config_locator}`, inline or from the
+    project's `adapters/<config_adapter>.yaml` (lab-xml when none is declared), each file
+    read once. A Jinja loop over 2,000 gateways costs seconds under data tagging."""
+    adapters_dir = Path(str(project_dir), "adapters").resolve()
+    read: dict = {}
+
+    def adapter_of(gw):
+        name = gw.get("config_adapter")
+        if not name:
+            return {"config_format": gw.get("config_format") or "lab-xml",
+                    "config_locator": gw.get("config_locator") or {}}
+        if name not in read:
+            path = (adapters_dir / f"{name}.yaml").resolve()
+            if path.parent != adapters_dir:  # a name from input never leaves adapters/
+                raise ValueError(f"config_adapter {name!r}: expected a file name in {adapters_dir}")
+            read[name] = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return read[name]
+
+    plan = []
+    for gw in gateways or ():
+        if to == "BJ":
+            ids = list(dr_ids)
+        else:
+            digits = re.findall("[0-9]", str(gw["id"]))
+            first = "FT" if (int(digits[-1]) if digits else 0) % 2 == 0 else "NF"
+            ids = list(gw.get("server_order") or [first, "NF" if first == "FT" else "FT"])
+        plan.append({"gateway": gw, "adapter": adapter_of(gw),
+                     "driver": gw.get("driver") or default_driver,
+                     "servers": [{"centre": c, **services[c][gw["kind"]]} for c in ids]})
+    return plan
+
+
 class FilterModule:
     def filters(self):
         return {"drill_pick": drill_pick, "drill_monitored": drill_monitored,
-                "drill_of_driver": drill_of_driver, "drill_drivers": drill_drivers}
+                "drill_of_driver": drill_of_driver, "drill_drivers": drill_drivers,
+                "drill_repoint_plan": drill_repoint_plan}

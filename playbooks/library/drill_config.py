@@ -11,7 +11,7 @@ module: drill_config
 short_description: Edit only the server entries of a gateway's own config, and restore it
 description:
   - C(state=repoint) backs up the file's exact bytes to O(backup) (unless a backup is
-    already there: the bytes before the first change of this drill are kept), then writes
+    already there; the bytes before the first change of this drill are kept), then writes
     the file with only its server entries changed (O(format) ini, keyvalue, xml), or with
     O(content) (format template, rendered by the playbook).
   - C(state=restore) puts the backup back byte for byte, checks its sha256 and removes
@@ -24,7 +24,8 @@ options:
   state: {description: What to do., type: str, choices: [repoint, restore, stat], default: repoint}
   format: {description: ini, keyvalue, xml or template., type: str}
   locator: {description: Where the server entries are (docs/inventory.md)., type: dict, default: {}}
-  servers: {description: "The new server list, [{centre, address, port}] in order.", type: list, elements: dict, default: []}
+  servers:
+    {description: "The new server list, [{centre, address, port}] in order.", type: list, elements: dict, default: []}
   content: {description: The whole new file (format template)., type: str}
   backup: {description: "Where the exact bytes are kept (default: path + .drill-backup).", type: path}
 """
@@ -33,10 +34,12 @@ RETURN = r"""
 sha256_before: {description: The file's sha256 before this task., type: str, returned: always}
 sha256_after: {description: The file's sha256 after this task., type: str, returned: always}
 backup: {description: The backup's path., type: str, returned: always}
-backup_sha256: {description: The backup's sha256 (the bytes before the drill)., type: str, returned: when a backup exists}
+backup_sha256:
+  {description: The backup's sha256 (the bytes before the drill)., type: str, returned: when a backup exists}
 unified_diff: {description: The change as a unified diff., type: str, returned: always}
 """
 
+import contextlib
 import difflib
 import hashlib
 import os
@@ -73,10 +76,8 @@ def _write(module, path, data, like):
             os.fsync(f.fileno())
         st = os.stat(like)
         os.chmod(tmp, st.st_mode & 0o7777)
-        try:
+        with contextlib.suppress(PermissionError):
             os.chown(tmp, st.st_uid, st.st_gid)
-        except PermissionError:
-            pass
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -118,14 +119,14 @@ def main():
     result = {"path": path, "backup": backup, "sha256_before": _sha(before),
               "backup_sha256": _sha(saved), "changed": False}
     if before is None:
-        module.fail_json(msg="%s: no such file on this host" % path, **result)
+        module.fail_json(msg=f"{path}: no such file on this host", **result)
     if state == "stat":
         module.exit_json(sha256_after=_sha(before), unified_diff="",
-                         msg="%s sha256 %s" % (path, _sha(before)), **result)
+                         msg=f"{path} sha256 {_sha(before)}", **result)
     if state == "restore":
         if saved is None:
             module.exit_json(sha256_after=_sha(before), unified_diff="", restored=False,
-                             msg="%s: no backup, drill did not change it (sha256 %s)" % (path, _sha(before)),
+                             msg=f"{path}: no backup, drill did not change it (sha256 {_sha(before)})",
                              **result)
         text, a, b = _diff(path, before, saved, encoding)
         if before != saved and not module.check_mode:
@@ -133,12 +134,12 @@ def main():
         after = saved if module.check_mode else _read(path)
         if not module.check_mode:
             if after != saved:
-                module.fail_json(msg="%s: restored but reads back sha256 %s, backup %s"
-                                 % (path, _sha(after), _sha(saved)), **result)
+                module.fail_json(msg=f"{path}: restored but reads back sha256 {_sha(after)}, "
+                                     f"backup {_sha(saved)}", **result)
             os.unlink(backup)
         result.update(changed=before != saved, sha256_after=_sha(after), unified_diff=text, restored=True,
                       diff={"before": a, "after": b, "before_header": path, "after_header": backup})
-        module.exit_json(msg="%s restored from %s: sha256 %s -> %s" % (path, backup, _sha(before), _sha(after)),
+        module.exit_json(msg=f"{path} restored from {backup}: sha256 {_sha(before)} -> {_sha(after)}",
                          **result)
     fmt = p["format"]
     try:
@@ -149,23 +150,23 @@ def main():
         else:
             new = edit(before, fmt, locator, p["servers"])
     except EditError as e:
-        module.fail_json(msg="%s: %s (format %s); the file was not changed" % (path, e, fmt), **result)
+        module.fail_json(msg=f"{path}: {e} (format {fmt}); the file was not changed", **result)
     text, a, b = _diff(path, before, new, encoding)
     kept = saved is not None
     if not module.check_mode:
         if not kept:
             _write(module, backup, before, path)
             if _read(backup) != before:
-                module.fail_json(msg="%s: the backup %s does not read back as written" % (path, backup), **result)
+                module.fail_json(msg=f"{path}: the backup {backup} does not read back as written", **result)
             result["backup_sha256"] = _sha(before)
         if new != before:
             _write(module, path, new, path)
     after = new if module.check_mode else _read(path)
     result.update(changed=new != before, sha256_after=_sha(after), unified_diff=text, backup_kept=kept,
                   diff={"before": a, "after": b, "before_header": path, "after_header": path})
-    module.exit_json(msg="%s repointed (%s): sha256 %s -> %s, backup %s (sha256 %s%s)"
-                     % (path, fmt, _sha(before), _sha(after), backup, result["backup_sha256"],
-                        ", kept from an earlier change" if kept else ""), **result)
+    kept_note = ", kept from an earlier change" if kept else ""
+    module.exit_json(msg=f"{path} repointed ({fmt}): sha256 {_sha(before)} -> {_sha(after)}, "
+                         f"backup {backup} (sha256 {result['backup_sha256']}{kept_note})", **result)
 
 
 if __name__ == "__main__":

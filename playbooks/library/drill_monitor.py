@@ -17,10 +17,10 @@ description:
 options:
   gateways:
     description:
-      - Gateways to read, each C({id, monitor: {address, port}}) (other keys are ignored),
-        optionally with C(expect_centres), the centres this gateway may be logged in at.
-      - Or repoint.yml's plan items C({gateway: {id, monitor, ...}, servers: [{centre, ...}]}),
-        each expected at one of its servers' centres.
+      - "Gateways to read, each C({id, monitor: {address, port}}) (other keys are ignored),
+        optionally with C(expect_centres), the centres this gateway may be logged in at."
+      - "Or repoint.yml's plan items C({gateway: {id, monitor, ...}, servers: [{centre, ...}]}),
+        each expected at one of its servers' centres."
     type: list
     elements: dict
     required: true

@@ -22,9 +22,9 @@ description:
     equals the one stored before the cut and the saved one never changed; the diff and the
     device's log buffer go to evidence.
   - A command the device rejects fails the task with the device's own message.
-  - C(action=inspect) changes nothing: it reads each line's interface (C(display interface) /
+  - "C(action=inspect) changes nothing: it reads each line's interface (C(display interface) /
     C(show interfaces)) and returns whether it is a routed (L3) or a switched port and its
-    bandwidth (C(drill check), R-NET-2a/2b).
+    bandwidth (C(drill check), R-NET-2a/2b)."
   - Never saves the configuration. Check mode connects to nothing and returns the lines.
 options:
   router: {description: Inventory name of the router (for messages and evidence)., type: str, required: true}

@@ -49,14 +49,14 @@ def decode(data, encoding=None, xml=False):
     try:
         return bom, data[len(bom):].decode(encoding), encoding
     except (UnicodeDecodeError, LookupError) as e:
-        raise EditError("the file is not %s text: %s" % (encoding, e))
+        raise EditError(f"the file is not {encoding} text: {e}") from None
 
 
 def encode(bom, text, encoding):
     try:
         return bom + text.encode(encoding)
     except UnicodeEncodeError as e:
-        raise EditError("a new value cannot be written in %s: %s" % (encoding, e))
+        raise EditError(f"a new value cannot be written in {encoding}: {e}") from None
 
 
 def newline_of(text):
@@ -80,7 +80,7 @@ def fill(pattern, server, n=None):
     for key, value in (("address", server.get("address")), ("port", server.get("port")),
                        ("centre", server.get("centre")), ("n", n)):
         if value is not None:
-            out = out.replace("{%s}" % key, str(value))
+            out = out.replace(f"{{{key}}}", str(value))
     return out
 
 
@@ -93,7 +93,7 @@ def edit(data, fmt, locator, servers):
         return edit_lines(data, locator, servers, sections=False)
     if fmt == "xml":
         return edit_xml(data, locator, servers)
-    raise EditError("no in-place editor for format %r (expected one of %s)" % (fmt, ", ".join(FORMATS)))
+    raise EditError(f"no in-place editor for format {fmt!r} (expected one of {', '.join(FORMATS)})")
 
 
 # ------------------------------------------------------------------- ini and key=value
@@ -138,7 +138,7 @@ def edit_lines(data, locator, servers, sections):
     section = locator.get("section") if sections else None
     if sections and not section:
         raise EditError("an ini locator needs `section`")
-    where = ("section [%s] " % section) if sections else ""
+    where = (f"section [{section}] ") if sections else ""
     entries = _entries(lines, section, sections)
     value_pattern = locator.get("value") or "{address}:{port}"
     keys = [k for k in ("address_key", "port_key") if locator.get(k)]
@@ -163,8 +163,8 @@ def edit_lines(data, locator, servers, sections):
             if km:
                 found.setdefault(int(km.group(1)), []).append((i, pattern, vpat, m))
     if not found:
-        raise EditError("no server entries %s in %smatching %s" % (
-            "keys", where, " / ".join(p for p, _ in patterns)))
+        wanted = " / ".join(p for p, _ in patterns)
+        raise EditError(f"no server entries keys in {where}matching {wanted}")
     new = list(lines)
     drop = set()
     for n, items in found.items():
@@ -179,7 +179,7 @@ def edit_lines(data, locator, servers, sections):
     extra = []
     for k in range(last_n - first + 1, len(servers)):
         n = k + first
-        for i, pattern, vpat, m in last_lines:
+        for _i, pattern, vpat, m in last_lines:
             km = _key_regex(pattern, sections).match(m.group(2))
             key = m.group(2)[:km.start(1)] + str(n) + m.group(2)[km.end(1):]
             line = m.group(1) + key + m.group(3) + fill(vpat, servers[k], n) + nl
@@ -202,7 +202,8 @@ def _single_key(lines, entries, key, value_pattern, locator, servers, where, sec
     sep = locator.get("separator", ",")
     hits = [(i, m) for i, k, m in entries if (k.lower() == key.lower() if sections else k == key)]
     if len(hits) != 1:
-        raise EditError("expected one key %r %s, found %d" % (key, "in " + where if where else "", len(hits)))
+        inside = "in " + where if where else ""
+        raise EditError(f"expected one key {key!r} {inside}, found {len(hits)}")
     i, m = hits[0]
     new = list(lines)
     new[i] = _set_value(lines[i], m, sep.join(fill(value_pattern, s, n + 1) for n, s in enumerate(servers)))
@@ -214,7 +215,7 @@ def _set_count(text, section, sections, key, count, where):
     hits = [(i, m) for i, k, m in _entries(lines, section, sections)
             if (k.lower() == key.lower() if sections else k == key)]
     if len(hits) != 1:
-        raise EditError("expected one count key %r in %sfound %d" % (key, where, len(hits)))
+        raise EditError(f"expected one count key {key!r} in {where}found {len(hits)}")
     i, m = hits[0]
     lines[i] = _set_value(lines[i], m, str(count))
     return "".join(lines)
@@ -269,10 +270,10 @@ def _elements(text, path):
                 out.append((open_at[0], m.end(), open_at[1]))
                 open_at = None
             if not stack or stack[-1] != _local(m.group("close")):
-                raise EditError("the XML is not well formed near offset %d (</%s>)" % (m.start(), m.group("close")))
+                raise EditError(f"the XML is not well formed near offset {m.start()} (</{m.group('close')}>)")
             stack.pop()
     if stack:
-        raise EditError("the XML is not well formed: <%s> is never closed" % stack[-1])
+        raise EditError(f"the XML is not well formed: <{stack[-1]}> is never closed")
     return out
 
 
@@ -287,14 +288,14 @@ def _set_field(elem, spec, value, start_tag_end):
     if spec.startswith("@"):
         name = re.escape(spec[1:])
         head = elem[:start_tag_end]
-        rx = re.compile(r"(\s(?:[\w.-]+:)?%s\s*=\s*)([\"'])(.*?)\2" % name, re.S)
+        rx = re.compile(rf"(\s(?:[\w.-]+:)?{name}\s*=\s*)([\"'])(.*?)\2", re.S)
         if not rx.search(head):
-            raise EditError("a server element has no attribute %r" % spec[1:])
+            raise EditError(f"a server element has no attribute {spec[1:]!r}")
         head = rx.sub(lambda m: m.group(1) + m.group(2) + _xml_escape(value) + m.group(2), head, count=1)
         return head + elem[start_tag_end:]
     inner = _elements(elem, "/".join((_root_name(elem), spec)))
     if len(inner) != 1 or inner[0][1] == inner[0][2]:
-        raise EditError("a server element has %d <%s> children with text (expected one)" % (len(inner), spec))
+        raise EditError(f"a server element has {len(inner)} <{spec}> children with text (expected one)")
     s, e, te = inner[0]
     close = elem.rindex("<", s, e)
     return elem[:te] + _xml_escape(value) + elem[close:]
@@ -319,10 +320,10 @@ def edit_xml(data, locator, servers):
     bom, text, enc = decode(data, locator.get("encoding"), xml=True)
     for need in ("path", "address", "port"):
         if not locator.get(need):
-            raise EditError("an xml locator needs `%s`" % need)
+            raise EditError(f"an xml locator needs `{need}`")
     found = _elements(text, locator["path"])
     if not found:
-        raise EditError("no server elements at %s" % locator["path"])
+        raise EditError(f"no server elements at {locator['path']}")
     if not servers:
         raise EditError("no servers to write")
     pieces, pos = [], 0
@@ -358,7 +359,7 @@ def read_xml(data, locator):
             if not spec:
                 continue
             if spec.startswith("@"):
-                m = re.search(r"\s(?:[\w.-]+:)?%s\s*=\s*([\"'])(.*?)\1" % re.escape(spec[1:]), elem[:te - s], re.S)
+                m = re.search(rf"\s(?:[\w.-]+:)?{re.escape(spec[1:])}\s*=\s*([\"'])(.*?)\1", elem[:te - s], re.S)
                 item[field] = m.group(2) if m else None
             else:
                 inner = _elements(elem, "/".join((_root_name(elem), spec)))

@@ -30,4 +30,39 @@ def test_each_driver_is_named_once_in_the_order_first_used():
 
 def test_every_filter_is_registered_for_ansible():
     names = drill_select.FilterModule().filters()
-    assert {"drill_pick", "drill_monitored", "drill_of_driver", "drill_drivers"} <= set(names)
+    assert {"drill_pick", "drill_monitored", "drill_of_driver", "drill_drivers",
+            "drill_repoint_plan"} <= set(names)
+
+
+SERVICES = {c: {"trading": {"address": f"10.0.{n}.1", "port": 9000 + n}}
+            for n, c in enumerate(("FT", "NF", "BJ"))}
+
+
+def _plan(gateways, to="home", tmp=Path("/nonexistent")):
+    return drill_select.drill_repoint_plan(gateways, to, ["BJ"], SERVICES, str(tmp), "lab")
+
+
+def test_home_is_the_server_order_else_ft_first_for_an_even_last_digit():
+    plan = _plan([{"id": "W000010T", "kind": "trading"}, {"id": "W000011T", "kind": "trading"},
+                  {"id": "W000012T", "kind": "trading", "server_order": ["NF", "FT"], "driver": "linux"}])
+    assert [[s["centre"] for s in p["servers"]] for p in plan] == [["FT", "NF"], ["NF", "FT"], ["NF", "FT"]]
+    assert plan[0]["servers"][0] == {"centre": "FT", "address": "10.0.0.1", "port": 9000}
+    assert [p["driver"] for p in plan] == ["lab", "lab", "linux"]
+    assert plan[0]["adapter"] == {"config_format": "lab-xml", "config_locator": {}}
+
+
+def test_beijing_is_the_dr_centres_for_every_gateway():
+    plan = _plan([{"id": "W000010T", "kind": "trading", "server_order": ["NF", "FT"]}], to="BJ")
+    assert plan[0]["servers"] == [{"centre": "BJ", "address": "10.0.2.1", "port": 9002}]
+
+
+def test_a_named_adapter_is_read_from_the_project_and_never_from_outside_it(tmp_path):
+    import pytest
+
+    (tmp_path / "adapters").mkdir()
+    (tmp_path / "adapters" / "vendor.yaml").write_text("config_format: ini\nconfig_locator: {section: s}\n")
+    plan = _plan([{"id": "W000010T", "kind": "trading", "config_adapter": "vendor"}], tmp=tmp_path)
+    assert plan[0]["adapter"] == {"config_format": "ini", "config_locator": {"section": "s"}}
+    (tmp_path / "secret.yaml").write_text("a: 1\n")
+    with pytest.raises(ValueError, match="config_adapter"):
+        _plan([{"id": "W000010T", "kind": "trading", "config_adapter": "../secret"}], tmp=tmp_path)

@@ -96,3 +96,32 @@ def test_status_is_read_whole_from_a_real_monitor_and_errors_are_http_errors():
             mon.close()
 
     assert asyncio.run(go()) == status  # larger than one read: the whole body, once
+
+
+def test_a_steady_settlement_gateway_keeps_two_transfers_in_memory_and_its_timing():
+    # a transfer a second for a 2-hour hold must not grow drill's memory (issue 19, P9)
+    from orchestrator.engine.timing import measure_gateway
+    from orchestrator.probes.monitor import Received
+
+    tracker = GatewayTracker([("W000002J", "settlement")])
+
+    def event(seq, type_, **data):
+        tracker.apply(Received("W000002J", {"type": type_, "seq": seq, "ts_ns": seq * 10**9,
+                                            "data": data}, seq * 10**9))
+
+    for seq in range(1, 101):
+        event(seq, "transfer", ok=True, centre="FT")
+    event(101, "link_down", centre="FT")
+    for seq in range(102, 105):
+        event(seq, "transfer", ok=False, centre="FT")
+    event(105, "login", centre="NF")
+    for seq in range(106, 3000):
+        event(seq, "transfer", ok=True, centre="NF")
+    kept = [(e.event["seq"], e.type) for e in tracker.events("W000002J")]
+    assert kept == [(1, "transfer"), (100, "transfer"), (101, "link_down"), (102, "transfer"),
+                    (104, "transfer"), (105, "login"), (106, "transfer"), (2999, "transfer")]
+    m = measure_gateway(gateway="W000002J", kind="settlement", service="settlement", affected=True,
+                        link_lost_ns=100_500_000_000, window_end_ns=None,
+                        events=tracker.events("W000002J"), observed_ns=None, probe_period_s=0.1,
+                        target_s=60.0, centre_before="FT")
+    assert m.restored is not None and m.restored.ns == 106 * 10**9 and m.interruption_s == 5.5

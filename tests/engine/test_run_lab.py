@@ -36,7 +36,7 @@ def _assert_steady(env) -> None:
 def carrier_outage_fixture(lab_env):
     """The module's first run, whatever test comes first or runs alone: carrier-outage on
     the fresh lab (CT carries the even gateways); later runs move gateways."""
-    return run_captured(lab_env, "carrier-outage")
+    return run_captured(lab_env, "carrier-outage", "--set", "hold=1s")
 
 
 def _truth(run_dir):

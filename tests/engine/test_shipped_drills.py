@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from engine_fixtures import REPO, lab_env_with
+from engine_fixtures import lab_env_with
 from engine_helpers import assert_golden_keys, of_kind, records, run_captured
 
 from orchestrator.journal.chain import first_bad_record
@@ -98,24 +98,21 @@ def test_shipped_drill_failover_falls_within_the_prediction_from_the_timing_sett
     inside the predicted range, within the suite's shared tolerance."""
     from support import TOLERANCE_S
 
-    from orchestrator.engine.predict import predicted_failover
-    from orchestrator.engine.prepare import prepare
-
     drill_id, ran = shipped
     assert ran.run is not None, ran.err[-4000:]
     recs = records(ran.run)
-    params = {k: str(v) for k, v in of_kind(recs, "run.start")[0]["params"].items()}
-    prepared = prepare(REPO, drill_id, lab_env.inventory, params, lab_env.home, start_lab=False)
-    predicted = {p.gateway: p for p in predicted_failover(prepared.resolved, prepared.inventory)}
+    # the run predicts from where the gateways are when it starts (an earlier drill of the
+    # module may have left one on its other centre), and journals it for the report
+    predicted = {p["gateway"]: p for p in of_kind(recs, "prediction")}
     measured = {m["gateway"]: m for m in of_kind(recs, "measure")
                 if m.get("phase", "failover") == "failover" and m["affected"]
                 and m.get("interruption_s") is not None}
     assert measured, f"{drill_id}: no interruption figure to compare"
     for gid, m in measured.items():
         p = predicted[gid]  # every gateway on the failed path has a prediction
-        if p.low_s is None:  # repointed, or no server reachable: the settings do not bound it
+        if p["low_s"] is None:  # repointed, or no server reachable: the settings do not bound it
             continue
-        assert p.low_s - TOLERANCE_S <= m["interruption_s"] <= p.high_s + TOLERANCE_S, (drill_id, m, p)
+        assert p["low_s"] - TOLERANCE_S <= m["interruption_s"] <= p["high_s"] + TOLERANCE_S, (drill_id, m, p)
 
 
 def test_shipped_drill_plan_lists_every_step_the_run_journals(shipped, lab_env):

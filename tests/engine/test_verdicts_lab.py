@@ -32,13 +32,13 @@ def _objectives(run: Path) -> dict[str, dict]:
 @pytest.fixture(scope="module", name="no_gateway_line")
 def no_gateway_line_fixture(lab_env):
     """single-line ct-nf on the fresh lab: no gateway uses ct-nf."""
-    return run_captured(lab_env, "single-line", "--set", "line=ct-nf")
+    return run_captured(lab_env, "single-line", "--set", "line=ct-nf", "--set", "hold=1s")
 
 
 @pytest.fixture(scope="module", name="carrier_cu")
 def carrier_cu_fixture(lab_env, no_gateway_line):
     """carrier CU after that: trading and market data move, no settlement gateway does."""
-    return run_captured(lab_env, "carrier-outage", "--set", "carrier=CU")
+    return run_captured(lab_env, "carrier-outage", "--set", "carrier=CU", "--set", "hold=1s")
 
 
 def test_a_line_no_gateway_uses_gives_not_applicable_rtos_and_is_inconclusive(no_gateway_line):
@@ -72,7 +72,7 @@ def test_a_carrier_without_settlement_gateways_gives_settlement_not_applicable_a
 
 
 def test_centre_outage_of_the_dr_centre_is_inconclusive_and_never_counted_by_due(lab_env, carrier_cu):
-    ran = run_captured(lab_env, "centre-outage", "--set", "centre=BJ")
+    ran = run_captured(lab_env, "centre-outage", "--set", "centre=BJ", "--set", "hold=1s")
     assert ran.code == 5, ran.out + ran.err
     assert _objectives(ran.run)["failover_exercised"]["state"] == "not_tested"
     centre = DrillCadence("centre-outage", "主中心整体故障演练", "Centre outage", "quarterly")

@@ -68,7 +68,7 @@ def test_interrupt_restores_the_lab(tmp_path, drill, boundary, signame):
             problems.append(message)
 
     with running_lab(inv, home) as lab:
-        run = DrillRun.start(["run", drill, "-i", str(inv), "--reports", str(reports)],
+        run = DrillRun.start(["run", drill, "-i", str(inv), "--reports", str(reports), "--set", "hold=1s"],
                              home=home, workdir=tmp_path, pause_at=boundary)
         try:
             run.wait_paused()
