@@ -123,9 +123,10 @@ def plan(project_root: Path, drill_id: str, inventory_path: Path, overrides: Map
     lang = lang or prepared.inventory.environment.language or fallback_lang
     rows, _ = planned_steps(prepared.resolved, prepared.inventory, lang)
     if ansible_check:
-        checks = _checks(project_root, [step_from_record(r) for r in rows if r["kind"] == "playbook"],
+        playbooks = [r for r in rows if r["kind"] == "playbook"]
+        checks = _checks(project_root, [step_from_record(r) for r in playbooks],
                          prepared.inventory_path, prepared.inventory.environment.name, drill_home)
-        for rec, check in zip([r for r in rows if r["kind"] == "playbook"], checks, strict=True):
+        for rec, check in zip(playbooks, checks, strict=True):
             rec["check"] = check
     for rec in rows:
         cli = router_cli(prepared.inventory, step_from_record(rec)) if rec["kind"] == "playbook" else {}
@@ -177,8 +178,8 @@ def _checks(project_root: Path, steps, inventory: Path, environment: str,
     from concurrent.futures import ThreadPoolExecutor
 
     cancel = threading.Event()
-    with _interrupted_by_stop_signals(), ThreadPoolExecutor(max_workers=max(1, min(len(steps), os.cpu_count() or 1)),
-                            thread_name_prefix="plan-check") as pool:
+    workers = max(1, min(len(steps), os.cpu_count() or 1))
+    with _interrupted_by_stop_signals(), ThreadPoolExecutor(workers, "plan-check") as pool:
         futures = [pool.submit(_check, project_root, step, inventory, environment, drill_home,
                                cancel) for step in steps]
         try:
