@@ -191,8 +191,9 @@ def _checks(project_root: Path, steps, inventory: Path, environment: str,
 
 @contextlib.contextmanager
 def _interrupted_by_stop_signals():
-    """SIGTERM and SIGHUP interrupt the checks as Ctrl-C does (their default would end drill
-    and leave each check's `ansible-playbook`, in its own session, running)."""
+    """SIGINT, SIGTERM and SIGHUP interrupt the checks (their default would end drill and
+    leave each check's `ansible-playbook`, in its own session, running; and a drill started
+    where SIGINT is ignored, as a background job of a script, would not hear Ctrl-C)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -200,7 +201,7 @@ def _interrupted_by_stop_signals():
     def interrupt(signum, _frame):
         raise KeyboardInterrupt(signal.Signals(signum).name)
 
-    old = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    old = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     try:
         yield
     finally:

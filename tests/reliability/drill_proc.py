@@ -143,7 +143,8 @@ class DrillRun:
 
     @classmethod
     def start(cls, args: list[str], *, home: Path, workdir: Path, pause_at: str | None = None,
-              extra_env: dict[str, str] | None = None, tag: str = "drill") -> DrillRun:
+              extra_env: dict[str, str] | None = None, tag: str = "drill",
+              preexec=None) -> DrillRun:
         env = {**os.environ, "DRILL_HOME": str(home), "PYTHONUNBUFFERED": "1",
                **(extra_env or {})}
         env.pop("DRILL_DEBUG_PAUSE_AT", None)
@@ -157,7 +158,7 @@ class DrillRun:
         with open(log, "wb") as out:
             proc = subprocess.Popen([drill_exe(), *args], stdout=out, stderr=subprocess.STDOUT,
                                     stdin=subprocess.DEVNULL, env=env, cwd=REPO,
-                                    start_new_session=True)
+                                    start_new_session=True, preexec_fn=preexec)
         return cls(proc, log, pause_file)
 
     @property

@@ -45,13 +45,20 @@ def _project(tmp_path):
     return root, started
 
 
+def _ignoring_sigint():
+    # as a background job of a non-interactive shell starts it (CI): SIGINT ignored
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=lambda s: s.name)
-def test_an_interrupted_plan_leaves_no_check_running(tmp_path, sig):
+@pytest.mark.parametrize("inherited", ["default", "sigint-ignored"])
+def test_an_interrupted_plan_leaves_no_check_running(tmp_path, sig, inherited):
     inv = make_lab_inventory(tmp_path / "inv")
     home = tmp_path / "home"
     project, started = _project(tmp_path)
     run = DrillRun.start(["plan", "held-check", "--project", str(project), "--inventory", str(inv)],
-                         home=home, workdir=tmp_path, tag=sig.name)
+                         home=home, workdir=tmp_path, tag=sig.name,
+                         preexec=_ignoring_sigint if inherited == "sigint-ignored" else None)
     try:
         def holding():
             if run.proc.poll() is not None:
