@@ -161,7 +161,16 @@ def test_skewed_host_market_data_falls_back_to_multicast_and_back(vbed):
     watch = Watch(g.id, "market_data", {addr: c for c, addr in zip(("FT", "NF"), g.servers, strict=True)},
                   match=str(g.config), multicast=bedlib.SAT_GROUP)
     with observing(pool, "gw2", [watch]) as events:
-        _md_fallback(bed, pool, g, ctl)
+        def back_on_tcp():
+            # the socket table must see the TCP phase before the gateway stops: tables come
+            # 0.1 s apart plus the time one takes on the skewed host (ci24)
+            states = [(e.type, e.data.get("state"), e.data.get("source")) for e in events]
+            multicast = ("md_flow", "flowing", "multicast")
+            after = states[states.index(multicast) + 1:] if multicast in states else []
+            return ("md_flow", "flowing", "tcp") in after
+
+        _md_fallback(bed, pool, g, ctl, before_stop=lambda: bedlib.wait_for(
+            back_on_tcp, 30, "the socket table to show market data back on TCP"))
     got = [(e.type, e.data.get("state"), e.data.get("source"), e.data.get("centre")) for e in events]
     assert got[0] == ("login", None, None, "FT"), got
     assert ("md_flow", "flowing", "tcp", "FT") in got[:3], got
@@ -175,7 +184,7 @@ def test_skewed_host_market_data_falls_back_to_multicast_and_back(vbed):
     assert abs(login.ts_ns - accepted) <= login.uncertainty_ns + 20_000_000, (login, accepted)
 
 
-def _md_fallback(bed, pool, g, ctl) -> None:
+def _md_fallback(bed, pool, g, ctl, before_stop=None) -> None:
     assert sh(pool, "gw2", f"{ctl} start {g.id}") == 0
     blackholed = [("ct", "198.18.101.60"), ("ct", "198.18.102.60"), ("cu", "198.18.101.60"),
                   ("cu", "198.18.102.60")]
@@ -201,6 +210,8 @@ def _md_fallback(bed, pool, g, ctl) -> None:
         k, _ = wait_line(g, r"登录成功 会话：", after=j, timeout=30)
         wait_line(g, r"行情恢复 来源：TCP", after=k)
         assert any("退出组播" in ln for ln in vendor.read_log(g)[k:])
+        if before_stop is not None:
+            before_stop()
     finally:
         assert sh(pool, "gw2", f"{ctl} stop {g.id}") == 0
 
