@@ -54,7 +54,7 @@ class PlaybookKind:
         step, st = call.step, eng.state
         effect = step.effect
         if effect is not None and is_fault(effect):
-            centres = {gid: v.centre for gid, v in eng.obs.tracker.views().items()}
+            centres = eng.obs.tracker.centres()
             if st.link_lost_ns is None:
                 st.centres_before = dict(centres)
             predicted = predict_affected(eng.inv, effect, centres, st.down_lines, st.down_centres)

@@ -182,7 +182,7 @@ class Engine:
         steady_after, gate_refusal, baseline, host_gate = None, None, {}, {}
         self.obs.start(self.folder)
         # the report's "predicted", for the gateways on the path from where they are now
-        centres = {gid: v.centre for gid, v in self.obs.tracker.views().items()}
+        centres = self.obs.tracker.centres()
         for p in predicted_failover(self.resolved, self.inv, centres):
             self.emit(jr.FailoverPrediction(p.gateway, p.service, p.low_s, p.high_s, p.basis))
         for note in self.target.start_evidence(self.inv, self.folder, self.connections.pool):
@@ -396,7 +396,7 @@ def _observe_refusal(eng: Engine) -> str | None:
                       "steady-state gate failed: monitor identity: " + "; ".join(wrong))
     # where the gateways are now, as the fault step will predict (a gateway left on its
     # other centre by an earlier drill is on another path than its home one)
-    centres = {gid: v.centre for gid, v in eng.obs.tracker.views().items()}
+    centres = eng.obs.tracker.centres()
     affected = predicted_path(eng.resolved, eng.inv, centres)
     blind = {gid: why for gid, why in sorted(eng.obs.cannot_observe.items()) if gid in affected}
     if blind:

@@ -385,6 +385,12 @@ class GatewayTracker:
             ids = list(self._views)
         return {gid: self.view(gid) for gid in ids}
 
+    def centres(self) -> dict[str, str | None]:
+        """Where each gateway is logged in now, as its source last said (without copying
+        its events, as `views()` does)."""
+        with self._lock:
+            return {gid: v.centre for gid, v in self._views.items()}
+
     def events(self, gateway: str, since_ns: int = 0) -> list[Received]:
         with self._lock:
             return [e for e in self._views[gateway].events if e.ts_ns >= since_ns]
