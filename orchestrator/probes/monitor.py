@@ -386,8 +386,7 @@ class GatewayTracker:
         return {gid: self.view(gid) for gid in ids}
 
     def centres(self) -> dict[str, str | None]:
-        """Where each gateway is logged in now, as its source last said (without copying
-        its events, as `views()` does)."""
+        """Where each gateway is logged in now, without copying its events as `views()` does."""
         with self._lock:
             return {gid: v.centre for gid, v in self._views.items()}
 
