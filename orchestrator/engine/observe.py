@@ -5,16 +5,16 @@ target's session table, the evidence files they feed, and the live progress disp
 from __future__ import annotations
 
 import contextlib
-import json
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 from orchestrator.engine import events as ev
+from orchestrator.engine.fold import EventFolder
 from orchestrator.engine.safety import Safety
 from orchestrator.engine.state import FAULT_PHASES, RunState
 from orchestrator.journal import records as jr
+from orchestrator.journal.gzlines import GzipLines
 from orchestrator.journal.runfolder import RunFolder
 from orchestrator.model.inventory import Inventory
 from orchestrator.model.stamp import Stamp
@@ -48,10 +48,7 @@ class Observation:
         self.tracker = None
         self.runtime = None
         self.sink = None
-        self._events_fh = None
-        # the evidence file is written from every source's thread: one writer at a time
-        # (a TextIOWrapper is not thread-safe; concurrent writes interleave garbage)
-        self._events_lock = threading.Lock()
+        self._events: GzipLines | None = None  # every source's thread writes (it locks)
         self._display: Any = None  # None: not yet shown; False: disabled after an error
         self.sources: list[Any] = []  # probes.host_observer.GatewaySource, one per host gateway
         # the second source of host gateways: their hosts' socket tables (probes/socket_source.py),
@@ -61,6 +58,7 @@ class Observation:
         self.cannot_observe: dict[str, str] = {}  # gateway -> why drill cannot observe it
         self._access: Any = None
         self._pids: dict[str, Any] = {}  # gateway -> the process id its monitor last reported
+        self.fold = EventFolder()  # like transfers: the journal counts them (engine/fold.py)
 
     def period(self) -> float:
         return sample_period(self.inv)
@@ -71,7 +69,8 @@ class Observation:
 
         self.tracker = GatewayTracker((g.id, g.kind) for g in self.inv.gateways)
         self.sink = SampleSink(folder.probes)
-        self._events_fh = open(folder.gateway_events, "a", encoding="utf-8")  # noqa: SIM115
+        self.fold = EventFolder()
+        self._events = GzipLines(folder.gateway_events)
         monitored = [g for g in self.inv.gateways if g.observe != "host"]
         endpoints = {g.id: (g.monitor.address, g.monitor.port) for g in monitored}
         watcher = StreamWatcher(endpoints, self.tracker, self.on_gateway_event)
@@ -140,14 +139,20 @@ class Observation:
         if self.socket_tracker is not None:
             self.socket_tracker.apply(rec)
         self._write_event(rec)
-        self.emit(jr.GatewayEvent(rec.event, rec.recv_ns))
+        self._journal_event(rec)
+
+    def _journal_event(self, rec) -> None:
+        seq = rec.event.get("seq")
+        whole, folded = self.fold.offer(rec.gateway, rec.type, rec.data, rec.ts_ns,
+                                        seq if isinstance(seq, int) else None)
+        for f in folded:
+            self.emit(jr.GatewayEventsFolded.of(f))
+        if whole:
+            self.emit(jr.GatewayEvent(rec.event, rec.recv_ns))
 
     def _write_event(self, rec) -> None:
-        line = json.dumps({**rec.event, "received_ns": rec.recv_ns}, separators=(",", ":")) + "\n"
-        with self._events_lock:
-            if self._events_fh is not None:
-                with contextlib.suppress(OSError):  # a full disk: the event is still journaled
-                    self._events_fh.write(line)
+        if self._events is not None:  # a full disk stops the file: the event is still journaled
+            self._events.write({**rec.event, "received_ns": rec.recv_ns})
 
     # the sink of the host sources (probes.host_observer.ObserverSink)
     def event(self, rec) -> None:
@@ -231,14 +236,15 @@ class Observation:
             with contextlib.suppress(Exception):
                 self._access.close()
             self._access = None
+        for f in self.fold.drain():  # no source is left to add to them
+            self.emit(jr.GatewayEventsFolded.of(f))
         if self.sink is not None:
             with contextlib.suppress(OSError):  # the run folder's disk is full: evidence as written
                 self.sink.close()
-        with self._events_lock:
-            if self._events_fh is not None:
-                with contextlib.suppress(OSError):
-                    self._events_fh.close()
-                self._events_fh = None
+        if self._events is not None:
+            with contextlib.suppress(OSError):
+                self._events.close()
+            self._events = None
         if self._display:
             with contextlib.suppress(Exception):
                 self._display.close()
@@ -248,7 +254,7 @@ class Observation:
         """Probe thread: journal the event, write evidence, watch the blast radius."""
         self._write_event(rec)
         if rec.type != "snapshot":
-            self.emit(jr.GatewayEvent(rec.event, rec.recv_ns))
+            self._journal_event(rec)
         else:  # a new process behind the monitor: the gateway died and was started again
             pid, old = rec.data.get("pid"), self._pids.get(rec.gateway)
             self._pids[rec.gateway] = pid

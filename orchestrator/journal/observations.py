@@ -82,6 +82,29 @@ class GatewayEvent(TypedRecord):
 
 
 @dataclass(frozen=True)
+class GatewayEventsFolded(TypedRecord):
+    """Like events of one gateway the journal counted instead of recording (engine/fold.py):
+    the first of their run is the `gateway.event` before them; every one is in the
+    evidence file."""
+
+    kind: ClassVar[str] = "gateway.events_folded"
+    sync: ClassVar[bool] = False
+    gateway: str = ""
+    type: str = ""
+    like: Mapping[str, Any] = field(default_factory=dict)
+    count: int = 0
+    first_ns: int = 0
+    last_ns: int = 0
+    first_seq: int | None = None
+    last_seq: int | None = None
+
+    @classmethod
+    def of(cls, folded: Any) -> GatewayEventsFolded:
+        return cls(folded.gateway, folded.type, dict(folded.like), folded.count, folded.first_ns,
+                   folded.last_ns, folded.first_seq, folded.last_seq)
+
+
+@dataclass(frozen=True)
 class Measure(TypedRecord):
     kind: ClassVar[str] = "measure"
     sync: ClassVar[bool] = False

@@ -80,6 +80,7 @@ _READERS: dict[str, Callable[[Any], Any]] = {
     "str | None": opt_text_of,
     "float | None": float_of,
     "int": lambda v: int(v or 0),
+    "int | None": lambda v: None if v is None else int(v),
     "bool": bool,
     "bool | None": lambda v: None if v is None else bool(v),
     "Text": Text.of,

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 from orchestrator.journal.observations import (
     GatewayEvent,
+    GatewayEventsFolded,
     Measure,
     Objective,
     ProbeSummary,
@@ -33,7 +34,7 @@ from orchestrator.journal.record_base import (
 from orchestrator.model.stamp import Stamp
 from orchestrator.model.text import Text
 
-__all__ = ["NO_TEXT", "RECORD_TYPES", "GatewayEvent", "Measure", "Objective", "ProbeSummary",
+__all__ = ["NO_TEXT", "RECORD_TYPES", "GatewayEvent", "GatewayEventsFolded", "Measure", "Objective", "ProbeSummary",
            "ProbeTransition", "SteadyCheck", "SteadyState", "TypedRecord", "step_key"]
 
 
@@ -355,4 +356,4 @@ class Recover(TypedRecord):
 RECORD_TYPES: dict[str, type[Any]] = {cls.kind: cls for cls in (
     RunStart, RunPlan, FailoverPrediction, RunEnd, Lock, PhaseStart, PhaseEnd, StepStart, StepEnd, AnsibleProcess,
     SshControl, AnsibleTask, OperatorAck, FaultEffective, ProbeTransition, ProbeSummary, GatewayEvent,
-    Measure, Objective, SteadyState, Signal, Abort, EvidenceFile, ReportFile, Note, Recover)}
+    GatewayEventsFolded, Measure, Objective, SteadyState, Signal, Abort, EvidenceFile, ReportFile, Note, Recover)}

@@ -89,7 +89,7 @@ class RunFolder:
 
     @property
     def gateway_events(self) -> Path:
-        return self.evidence / "gateway-events.jsonl"
+        return self.evidence / "gateway-events.jsonl.gz"
 
     @property
     def lab_truth(self) -> Path:

@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gzip
 import importlib
-import json
 import logging
 import threading
 import time
@@ -24,6 +22,8 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
+
+from orchestrator.journal.gzlines import GzipLines
 
 log = logging.getLogger(__name__)
 
@@ -93,30 +93,21 @@ def default_registry() -> ProbeRegistry:
 
 
 class SampleSink:
-    """Appends samples to a gzip JSON-lines file from the probe thread."""
+    """Appends samples to the run's gzip JSON-lines file from the probe thread."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._fh = gzip.open(path, "at", encoding="utf-8")  # noqa: SIM115 - open for the run
-        self._lock = threading.Lock()
-        self.count = 0
+        self._out = GzipLines(path)
+
+    @property
+    def count(self) -> int:
+        return self._out.count
 
     def write(self, sample: Sample) -> None:
-        line = json.dumps(sample.to_record(), separators=(",", ":")) + "\n"
-        with self._lock:
-            if not self._fh.closed:
-                try:
-                    self._fh.write(line)
-                except OSError:  # the disk is full: the samples stop there, probing goes on
-                    with contextlib.suppress(OSError):
-                        self._fh.close()
-                    return
-                self.count += 1
+        self._out.write(sample.to_record())
 
     def close(self) -> None:
-        with self._lock:
-            if not self._fh.closed:
-                self._fh.close()
+        self._out.close()
 
 
 class ProbeRuntime:

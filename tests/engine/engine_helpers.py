@@ -63,7 +63,7 @@ def record_keys(recs: list[dict]) -> dict[str, list[str]]:
 
 # Written only when a monitor's `/status` sample fails between the fault task's return and
 # the gateway's failover: on a loaded machine the gateway has often failed over first.
-TIMING_DEPENDENT_KINDS = frozenset({"probe.transition"})
+TIMING_DEPENDENT_KINDS = frozenset({"probe.transition", "gateway.events_folded"})
 
 
 def golden_keys(drill_id: str) -> dict[str, list[str]]:

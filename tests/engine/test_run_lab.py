@@ -19,6 +19,7 @@ from support import TOLERANCE_S
 from orchestrator.cli import main
 from orchestrator.engine.steady import wait_steady
 from orchestrator.journal.chain import first_bad_record
+from orchestrator.journal.gzlines import read_lines
 from orchestrator.targets.lab import LabTarget
 
 TRUTH_AGREEMENT_S = 0.100
@@ -54,7 +55,7 @@ def test_carrier_outage_passes_and_leaves_journal_and_evidence(lab_env, carrier_
     assert first_bad_record(run / "journal.jsonl") is None
     assert recs[0]["kind"] == "run.start" and recs[-1]["kind"] == "run.end"
     assert recs[-1]["data"]["status"] == "passed"
-    for name in ("probes.jsonl.gz", "gateway-events.jsonl", "lab-truth.jsonl"):
+    for name in ("probes.jsonl.gz", "gateway-events.jsonl.gz", "lab-truth.jsonl"):
         assert (run / "evidence" / name).stat().st_size > 0
     start = recs[0]["data"]
     assert {ln["id"] for ln in start["topology"]["lines"]} >= {"ct-ft", "cu-nf"}
@@ -131,6 +132,22 @@ def test_every_time_names_its_source_and_uncertainty(carrier_outage):
 def test_the_journal_has_the_record_kinds_and_keys_it_had_before_the_restructure(carrier_outage):
     """Issue 12: the engine split changed no record kind and no key (golden capture)."""
     assert_golden_keys(records(carrier_outage.run), "carrier-outage")
+
+
+def test_the_journal_counts_every_transfer_it_folds_and_the_evidence_has_each(carrier_outage):
+    """Issue 19 (P9): a run of like transfers is journaled as its first and a count; the
+    counts and the whole ones add up to the evidence file's transfers, gateway by gateway."""
+    recs = records(carrier_outage.run)
+    evidence = [e for e in read_lines(carrier_outage.run / "evidence" / "gateway-events.jsonl.gz")
+                if e["type"] == "transfer"]
+    folded = of_kind(recs, "gateway.events_folded")
+    assert sum(f["count"] for f in folded) > 0, "no transfer was folded"
+    for gid in {e["gateway"] for e in evidence}:
+        whole = [e for e in of_kind(recs, "gateway.event") if e["gateway"] == gid and e["type"] == "transfer"]
+        counted = sum(f["count"] for f in folded if f["gateway"] == gid)
+        assert len(whole) + counted == len([e for e in evidence if e["gateway"] == gid]), gid
+        for f in (f for f in folded if f["gateway"] == gid):  # a stretch of its stream
+            assert f["first_seq"] + f["count"] - 1 <= f["last_seq"], f
 
 
 def busy_carrier(env) -> str:

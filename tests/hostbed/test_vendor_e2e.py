@@ -23,6 +23,7 @@ import pytest
 from hostbed.vendor_bed import vendor_bed
 
 from orchestrator.cli import main
+from orchestrator.journal.gzlines import read_lines
 from orchestrator.lab.truth import read_truth
 
 pytestmark = pytest.mark.netns
@@ -169,8 +170,7 @@ def test_carrier_outage_measured_from_vendor_logs_and_sockets(vendor_drill, tmp_
         rows.append((gid, ns(m["restored"]), ns(sock["restored"]), at_nf[0]))
     print(figures("carrier-outage trading restored", rows))
     assert both_sources(outcome, "W000001T")[0]["affected"] is False
-    events = [json.loads(ln) for ln in (Path(outcome["run_dir"]) / "evidence" / "gateway-events.jsonl")
-              .read_text(encoding="utf-8").splitlines()]
+    events = list(read_lines(Path(outcome["run_dir"]) / "evidence" / "gateway-events.jsonl.gz"))
     assert {e["source"] for e in events} >= {"gateway-log", "host-socket"}
 
 
@@ -190,8 +190,7 @@ def test_md_multicast_fallback_measured_from_vendor_logs_and_sockets(md_drill, t
     code = run_drill(bed, inv, project, reports, "md-multicast-fallback", "hold=2s")
     outcome = outcome_of(code, capsys, reports)
     states = {o["name"]: o["state"] for o in outcome["objectives"]}
-    events = [json.loads(ln) for ln in (Path(outcome["run_dir"]) / "evidence" / "gateway-events.jsonl")
-              .read_text(encoding="utf-8").splitlines()]
+    events = list(read_lines(Path(outcome["run_dir"]) / "evidence" / "gateway-events.jsonl.gz"))
     ticks = [r for r in read_truth(bed.root / "truth-FT.jsonl") if r["type"] == "mcast_tick"]
     rows = []
     for gid in ("W000012Q", "W000013Q"):  # gw's and the skewed gw2's

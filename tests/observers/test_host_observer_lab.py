@@ -18,6 +18,7 @@ import yaml
 from support import TOLERANCE_S
 
 from orchestrator.cli import main
+from orchestrator.journal.gzlines import read_lines
 from orchestrator.lab.testing import make_lab_inventory, running_lab
 
 REPO = Path(__file__).resolve().parents[2]
@@ -159,8 +160,7 @@ def test_events_carry_the_log_source_and_the_unaffected_stay_uninterrupted(outag
         assert steady["ok"], steady
         logged_in = [c for c in steady["checks"] if c["check"] == "logged_in"]
         assert len(logged_in) == 5 and all("(gateway-log)" in c["detail"] for c in logged_in)
-    events = [json.loads(line) for line in
-              (run / "evidence" / "gateway-events.jsonl").read_text(encoding="utf-8").splitlines()]
+    events = list(read_lines(run / "evidence" / "gateway-events.jsonl.gz"))
     assert events and all(e["source"] == "gateway-log" for e in events)
     assert {e["type"] for e in events} >= {"login", "link_down", "md_flow", "transfer"}
     unaffected = [m for m in _of_kind(_records(run), "measure") if not m["affected"]]
@@ -174,8 +174,7 @@ def test_the_lab_vendor_log_rotated_while_observed_and_was_followed(host_lab, ou
     _code, _out, run = outage
     recs = _records(run)
     start_ns, end_ns = recs[0]["ts_ns"], recs[-1]["ts_ns"]
-    events = [json.loads(line) for line in
-              (run / "evidence" / "gateway-events.jsonl").read_text(encoding="utf-8").splitlines()]
+    events = list(read_lines(run / "evidence" / "gateway-events.jsonl.gz"))
     prof = load_profile(REPO / "profiles" / "lab-gateway.yaml")
     followed = []
     for old in (host_lab.state_dir / "gateways").glob("*/vendor.log.1"):
