@@ -23,6 +23,7 @@ from _common import BIN, ROOT
 
 sys.path.insert(0, str(ROOT))
 
+from orchestrator.journal.gzlines import read_lines
 
 MD_STALL_S = 0.25  # monitor-api.md: md_flow stalled after 5 tick intervals and ≥ 250 ms
 
@@ -122,8 +123,7 @@ def records(run_dir: Path) -> list[dict]:
 
 
 def truth(run_dir: Path) -> list[dict]:
-    with open(run_dir / "evidence" / "lab-truth.jsonl", encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh]
+    return list(read_lines(run_dir / "evidence" / "lab-truth.jsonl.gz"))
 
 
 def _phase_bounds(recs: list[dict], phase: str) -> tuple[int | None, int | None]:
@@ -148,7 +148,7 @@ def judge(run: DrillRun) -> Judged:
     if run.run_dir is None:
         return out
     recs = records(run.run_dir)
-    if not (run.run_dir / "evidence" / "lab-truth.jsonl").exists():
+    if not (run.run_dir / "evidence" / "lab-truth.jsonl.gz").exists():
         return out  # the run ended before its evidence was collected
     tr = truth(run.run_dir)
     fault_start, _ = _phase_bounds(recs, "fault")

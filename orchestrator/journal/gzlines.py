@@ -26,6 +26,7 @@ class GzipLines:
         self._lock = threading.Lock()
         self._flushed = time.monotonic()
         self.count = 0
+        self.error: OSError | None = None  # why the file stopped, if it did
 
     def write(self, record: Mapping[str, Any]) -> None:
         line = json.dumps(record, separators=(",", ":")) + "\n"
@@ -37,7 +38,8 @@ class GzipLines:
                 if time.monotonic() - self._flushed >= FLUSH_S:
                     self._fh.flush()
                     self._flushed = time.monotonic()
-            except OSError:  # the disk is full: the file stops there, the run goes on
+            except OSError as e:  # the disk is full: the file stops there, the run goes on
+                self.error = e
                 with contextlib.suppress(OSError):
                     self._fh.close()
                 return

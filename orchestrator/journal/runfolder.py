@@ -93,7 +93,7 @@ class RunFolder:
 
     @property
     def lab_truth(self) -> Path:
-        return self.evidence / "lab-truth.jsonl"
+        return self.evidence / "lab-truth.jsonl.gz"
 
     @property
     def evidence_files(self) -> Path:

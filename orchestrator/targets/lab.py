@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.config.inventory import load_inventory
+from orchestrator.journal.gzlines import GzipLines
 from orchestrator.journal.runfolder import RunFolder
 from orchestrator.model.inventory import Inventory, route
 from orchestrator.targets.base import EnvironmentView, Note
@@ -127,15 +128,21 @@ class LabTarget:
     def end_evidence(self, folder: RunFolder, since_ns: int) -> tuple[Note, ...]:
         """The lab's ground truth since the run started, next to drill's measurements."""
         try:
-            with open(Path(self.state_dir) / "truth.jsonl", encoding="utf-8") as src, \
-                    open(folder.lab_truth, "w", encoding="utf-8") as dst:
-                for line in src:
-                    with contextlib.suppress(ValueError):
-                        if json.loads(line).get("ts_ns", 0) >= since_ns:
-                            dst.write(line)
+            dst = GzipLines(folder.lab_truth)
         except OSError as e:
             return (Note(f"lab truth not copied: {e}"),)
-        return ()
+        try:
+            with open(Path(self.state_dir) / "truth.jsonl", encoding="utf-8") as src:
+                for line in src:
+                    with contextlib.suppress(ValueError):
+                        if (rec := json.loads(line)).get("ts_ns", 0) >= since_ns:
+                            dst.write(rec)
+        except OSError as e:
+            return (Note(f"lab truth not copied: {e}"),)
+        finally:
+            with contextlib.suppress(OSError):
+                dst.close()
+        return (Note(f"lab truth cut short: {dst.error}"),) if dst.error else ()
 
     def log_access(self, inventory: Inventory, ssh: SshSupplier | None = None):
         """The gateways' logs are files under the lab's state folder (`log:` relative)."""

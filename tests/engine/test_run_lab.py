@@ -41,8 +41,7 @@ def carrier_outage_fixture(lab_env):
 
 
 def _truth(run_dir):
-    with open(run_dir / "evidence" / "lab-truth.jsonl", encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh]
+    return list(read_lines(run_dir / "evidence" / "lab-truth.jsonl.gz"))
 
 
 def test_carrier_outage_passes_and_leaves_journal_and_evidence(lab_env, carrier_outage):
@@ -55,7 +54,7 @@ def test_carrier_outage_passes_and_leaves_journal_and_evidence(lab_env, carrier_
     assert first_bad_record(run / "journal.jsonl") is None
     assert recs[0]["kind"] == "run.start" and recs[-1]["kind"] == "run.end"
     assert recs[-1]["data"]["status"] == "passed"
-    for name in ("probes.jsonl.gz", "gateway-events.jsonl.gz", "lab-truth.jsonl"):
+    for name in ("probes.jsonl.gz", "gateway-events.jsonl.gz", "lab-truth.jsonl.gz"):
         assert (run / "evidence" / name).stat().st_size > 0
     start = recs[0]["data"]
     assert {ln["id"] for ln in start["topology"]["lines"]} >= {"ct-ft", "cu-nf"}

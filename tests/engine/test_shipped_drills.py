@@ -4,13 +4,12 @@ run: tests/engine/test_run_lab.py)."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from engine_fixtures import lab_env_with
 from engine_helpers import assert_golden_keys, of_kind, records, run_captured
 
 from orchestrator.journal.chain import first_bad_record
+from orchestrator.journal.gzlines import read_lines
 
 TRUTH_AGREEMENT_S = 0.100
 # md-multicast-fallback runs once, in its own fixture below, for its own tests as well.
@@ -31,8 +30,7 @@ def lab_env_fixture(tmp_path_factory):
 
 
 def _truth(run_dir) -> list[dict]:
-    with open(run_dir / "evidence" / "lab-truth.jsonl", encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh]
+    return list(read_lines(run_dir / "evidence" / "lab-truth.jsonl.gz"))
 
 
 def _true_interruption_s(truth: list[dict], m: dict) -> float | None:

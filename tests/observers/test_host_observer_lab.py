@@ -131,8 +131,7 @@ def test_carrier_outage_measured_from_the_vendor_log_within_tolerance_of_truth(o
     code, out, run = outage
     assert run is not None, out
     assert code == 0, out
-    truth = [json.loads(line) for line in
-             (run / "evidence" / "lab-truth.jsonl").read_text(encoding="utf-8").splitlines()]
+    truth = list(read_lines(run / "evidence" / "lab-truth.jsonl.gz"))
     measures = [m for m in _of_kind(_records(run), "measure")
                 if m["phase"] == "failover" and m["affected"]]
     assert {m["service"] for m in measures} == {"trading", "market_data", "settlement"}
