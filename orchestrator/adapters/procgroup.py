@@ -3,8 +3,8 @@
 A run of ansible-playbook forks workers, module processes and ssh control masters; some
 leave the group (setsid). Ending a run, a timeout, or `drill recover` after a crash must
 leave nothing behind, so these helpers find processes by group, by parentage and by a
-marker in their command line, then signal them TERM then KILL, waiting on the process
-table with a deadline.
+marker in their command line, then signal them TERM then KILL (a run's own tree: frozen
+with STOP, then KILL), waiting on the process table with a deadline.
 """
 
 from __future__ import annotations
@@ -34,13 +34,16 @@ def group_members(pgid: int) -> set[int]:
 
 def descendants(pid: int) -> set[int]:
     """Live descendants of `pid` (any process group)."""
-    table = _proc_table()
+    return _descendants_in(_proc_table(), {pid})
+
+
+def _descendants_in(table: dict[int, tuple[int, int, str]], roots: set[int]) -> set[int]:
     children: dict[int, list[int]] = {}
     for p, (ppid, _, state) in table.items():
         if state != "Z":
             children.setdefault(ppid, []).append(p)
     out: set[int] = set()
-    todo = [pid]
+    todo = list(roots)
     while todo:
         for c in children.get(todo.pop(), ()):
             if c not in out:
@@ -76,12 +79,10 @@ def end_tree(proc: subprocess.Popen, pgid: int, marker_dir: Path | None = None) 
     masters = marker_dir is not None and any(marker_dir.iterdir())
     if proc.poll() is not None and not masters and not group_alive(pgid):
         return  # the usual end: nothing left, and no /proc scan (P3 overhead)
-    # Snapshot the tree first: a process that left the group (setsid) is still found by
-    # parentage while its parent lives.
-    extra = descendants(proc.pid) | (with_cmdline(str(marker_dir)) if masters else set())
-    if proc.poll() is None:
-        extra.add(proc.pid)
-    _kill_pids(pgid, extra, KILL_GRACE_S)
+    # Freeze the tree first: a process that left the group (setsid) is found by parentage
+    # while its parent lives, and a stopped parent forks no child that the kill would miss.
+    extra = _frozen_tree(proc.pid, pgid) | (with_cmdline(str(marker_dir)) if masters else set())
+    _kill_pids(pgid, extra, KILL_GRACE_S, (signal.SIGKILL,))
     with contextlib.suppress(Exception):
         proc.wait(timeout=KILL_GRACE_S)
 
@@ -99,15 +100,44 @@ def end_marked(marker_dir: Path, grace_s: float = KILL_GRACE_S) -> set[int]:
     return pids
 
 
-def _kill_pids(pgid: int | None, pids: set[int], grace_s: float) -> None:
-    """SIGTERM then SIGKILL `pids` and, unless None, every member of group `pgid`."""
+def _frozen_tree(pid: int, pgid: int) -> set[int]:
+    """SIGSTOP `pid`, its group and their descendants, looking again until no new one
+    appears: Ansible's workers setsid as they start, and one forked between a look and the
+    kill outlived its leader (ci28: a `drill plan` check's worker, after SIGHUP)."""
+    frozen: set[int] = set()
+    for _ in range(100):
+        table = _proc_table()
+        found = {p for p, (_, grp, st) in table.items() if grp == pgid and st != "Z"}
+        found |= {pid} if pid in table else set()
+        found = (found | _descendants_in(table, found | frozen)) - {os.getpid()}
+        if not found - frozen:
+            break
+        _signal_all(None, found - frozen, signal.SIGSTOP)
+        frozen |= found
+        # a process stops on its way back from the kernel: one mid-fork still adds a
+        # child, which the next look finds only once every parent has really stopped
+        deadline = time.monotonic() + 1.0
+        while time.monotonic() < deadline and not _all_stopped(frozen):
+            time.sleep(0.001)  # polling the process table with a deadline
+    return frozen
+
+
+def _all_stopped(pids: set[int]) -> bool:
+    table = _proc_table()
+    return all(table.get(p, (0, 0, "X"))[2] in "TtZX" for p in pids)
+
+
+def _kill_pids(pgid: int | None, pids: set[int], grace_s: float,
+               signals: tuple[int, ...] = (signal.SIGTERM, signal.SIGKILL)) -> None:
+    """`signals` (SIGTERM then SIGKILL) to `pids` and, unless None, every member of group
+    `pgid`, each after the last left `grace_s` for them to go."""
     def alive() -> set[int]:
         table = _proc_table()
         return {p for p, (_, grp, st) in table.items()
                 if st != "Z" and ((pgid is not None and grp == pgid) or p in pids)}
 
     targets = alive()
-    for sig in (signal.SIGTERM, signal.SIGKILL):
+    for sig in signals:
         if not targets:
             return
         _signal_all(pgid, targets, sig)
