@@ -1,6 +1,7 @@
 """The run folder's gzip JSON-lines evidence (probe samples, gateway events): one writer,
 one reader. Compressed because a long hold repeats the same lines for hours (issue 19, P9);
-flushed at most FLUSH_S apart so a killed run loses at most that much of each file."""
+flushed by the first write FLUSH_S or more after the last flush, so a killed run loses at
+most the lines of one FLUSH_S span (however long ago, when nothing was written after them)."""
 
 from __future__ import annotations
 
