@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -49,6 +48,9 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args()
+    if min(args.hosts, args.per_host, args.small_hosts, args.rounds) < 1 or args.small_hosts > args.hosts:
+        ap.error("--hosts, --per-host, --small-hosts and --rounds must be at least 1, "
+                 "and --small-hosts at most --hosts")
     if os.geteuid() != 0:
         print("P11 needs root (network namespaces)", file=sys.stderr)
         return 2
@@ -66,17 +68,16 @@ def main() -> int:
 def run(root: Path, args) -> tuple[dict, dict]:
     from hostbed import bed as bedlib
 
+    from orchestrator.lab.testing import free_ports
+
     bed = bedlib.build(root / "bed")
     extra: list[str] = []
     try:
         extra = add_gateway_hosts(bed, args.hosts)
         gateways = {name: [f"W{k * args.per_host + j:06d}T" for j in range(args.per_host)]
                     for k, name in enumerate(extra)}
-        ports: dict[str, int] = {}
-        for gid in (g for ids in gateways.values() for g in ids):
-            while (port := free_port()) in ports.values():  # a port just closed comes back
-                pass
-            ports[gid] = port
+        ids = [g for each in gateways.values() for g in each]
+        ports = dict(zip(ids, free_ports(len(ids)), strict=True))  # distinct: one monitor each
         large_inv = write_inventory(bed, root / "inv-large", gateways, ports)
         small_inv = write_inventory(bed, root / "inv-small",
                                     {h: gateways[h] for h in extra[:args.small_hosts]}, ports)
@@ -86,8 +87,9 @@ def run(root: Path, args) -> tuple[dict, dict]:
             for log in sorted(bed.root.glob("centre-*.log")):
                 print(f"{log.name}:\n{log.read_text(errors='replace')[-3000:]}", file=sys.stderr)
             raise
-        small = measure(bed, small_inv, root / "small", args.rounds)
-        large = measure(bed, large_inv, root / "large", args.rounds)
+        small = measure(bed, small_inv, root / "small", args.rounds,
+                        args.small_hosts, args.small_hosts * args.per_host)
+        large = measure(bed, large_inv, root / "large", args.rounds, args.hosts, len(ids))
     finally:
         left = remove_hosts(bed, extra) + bed.teardown()
         if left:
@@ -159,12 +161,6 @@ def remove_hosts(bed, names: list[str]) -> list[str]:
     return left
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def write_inventory(bed, folder: Path, gateways: dict[str, list[str]], ports: dict[str, int]) -> Path:
     """The bed's `driver: linux` inventory with `gateways` on their hosts (and no gw host)."""
     import json
@@ -209,7 +205,7 @@ def bastion_logins(bed) -> int:
     return (bed.host("bastion").dir / "sshd.log").read_text(errors="replace").count("Accepted publickey")
 
 
-def measure(bed, inv: Path, work: Path, rounds: int) -> dict:
+def measure(bed, inv: Path, work: Path, rounds: int, hosts: int, count: int) -> dict:
     """The first repoint (services start, masters open), then `rounds` timed repoints."""
     from orchestrator.adapters.ansible import PlaybookRun, run_playbook
     from orchestrator.adapters.hosts import known_hosts_path
@@ -217,7 +213,6 @@ def measure(bed, inv: Path, work: Path, rounds: int) -> dict:
 
     work.mkdir(parents=True)
     env = {**os.environ, "DRILL_HOME": str(work / "home")}
-    count = sum(1 for _ in _gateway_ids(inv))
     logins_before = bastion_logins(bed)
     forward = subprocess.Popen([str(Path(sys.executable).with_name("drill")), "hosts", "forward", "-i", str(inv)],
                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
@@ -247,24 +242,10 @@ def measure(bed, inv: Path, work: Path, rounds: int) -> dict:
         os.killpg(forward.pid, 15)
         forward.wait(timeout=30)
     walls = [w for w, _ in steps[1:]]
-    return {"gateways": count, "hosts": len(_hosts(inv)), "forks": conns.forks(),
+    return {"gateways": count, "hosts": hosts, "forks": conns.forks(),
             "first_s": steps[0][0], "walls": walls, "median_s": statistics.median(walls),
             "timed_logins": timed_logins, "all_logins": bastion_logins(bed) - logins_before,
             "profile": profile(steps[len(steps) // 2][1])}
-
-
-def _gateway_ids(inv: Path):
-    import yaml
-
-    doc = yaml.safe_load((inv / "hosts.yml").read_text(encoding="utf-8"))
-    return [g["id"] for g in doc["all"]["vars"]["drill"]["gateways"]]
-
-
-def _hosts(inv: Path) -> list[str]:
-    import yaml
-
-    doc = yaml.safe_load((inv / "hosts.yml").read_text(encoding="utf-8"))
-    return list(doc["all"]["children"]["gateway_hosts"]["hosts"])
 
 
 def profile(result) -> list[tuple[str, float]]:
