@@ -31,6 +31,7 @@ def pytest_collection_modifyitems(config, items):
     SAMPLE_PER_GROUP tests from each group. @pytest.mark.slow(sample=False): never sampled,
     run only with -m slow.
     """
+    _one_worker_for_the_bed(items)
     if config.option.markexpr:
         return
     groups: dict[str, list[pytest.Item]] = {}
@@ -52,3 +53,37 @@ def pytest_collection_modifyitems(config, items):
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+
+
+def _one_worker_for_the_bed(items) -> None:
+    """The netns bed's tests all run on one pytest-xdist worker (--dist loadgroup).
+
+    Beds can coexist (own prefix and management net each), but two at once would also share
+    the 2 cores with the lab tests on the other worker; one worker keeps the bed's load what
+    it was when its timings were set.
+    """
+    for item in items:
+        if item.get_closest_marker("netns") is not None:
+            item.add_marker(pytest.mark.xdist_group("netns-bed"))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """Two workers (-n 2 in pyproject.toml), each taking a whole test file at a time, and
+    every test of the netns bed (tests/hostbed/, where every `netns` test lives) on one.
+
+    Beds can coexist (own prefix and management net each), but two at once beside the lab
+    tests on 2 cores made a clock-skew test fail; one worker keeps the bed's load what it was
+    when its timings were set. The largest unit goes first (xdist's loadscope reorder), so
+    the bed starts at once instead of finishing alone. A whole file per worker: a module's
+    lab or bed fixture starts once, not once per worker. (xdist's own `xdist_group` marker
+    is not used: with pytest 9.2 it no longer renames the node ids it groups by.)
+    """
+    from xdist.scheduler import LoadScopeScheduling
+
+    class BedOnOneWorker(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return "tests/hostbed/" if path.startswith("tests/hostbed/") else path
+
+    return BedOnOneWorker(config, log)
