@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -205,6 +206,21 @@ def bastion_logins(bed) -> int:
     return (bed.host("bastion").dir / "sshd.log").read_text(errors="replace").count("Accepted publickey")
 
 
+def control_cpu_s() -> float:
+    """CPU seconds of this process's reaped descendants: ansible-playbook and its workers,
+    their ssh clients (the control side of a step; the hosts' sshd, modules and gateway
+    programs are not descendants of this process)."""
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
+def cpu_busy_s() -> float:
+    """The whole machine's busy CPU seconds so far (/proc/stat: everything but idle and iowait)."""
+    with open("/proc/stat") as fh:
+        f = [int(x) for x in fh.readline().split()[1:]]
+    return (sum(f) - f[3] - f[4]) / os.sysconf("SC_CLK_TCK")
+
+
 def measure(bed, inv: Path, work: Path, rounds: int, hosts: int, count: int) -> dict:
     """The first repoint (services start, masters open), then `rounds` timed repoints."""
     from orchestrator.adapters.ansible import PlaybookRun, run_playbook
@@ -227,24 +243,29 @@ def measure(bed, inv: Path, work: Path, rounds: int, hosts: int, count: int) -> 
         for i in range(rounds + 1):
             if i == 1:
                 timed_from = bastion_logins(bed)
-            started = time.monotonic()
+            started, busy, ctl = time.monotonic(), cpu_busy_s(), control_cpu_s()
             result = run_playbook(PlaybookRun(
                 playbook=ROOT / "playbooks" / "repoint.yml", inventory=inv, extravars={"to": "home"},
                 private_data_dir=work / f"pdd-{i}", timeout_s=1800, known_hosts=known_hosts_path(inv),
                 control_dir=conns.control_dir(), forks=conns.forks()))
-            wall = time.monotonic() - started
+            wall, busy, ctl = time.monotonic() - started, cpu_busy_s() - busy, control_cpu_s() - ctl
             if not result.ok:
                 raise RuntimeError(f"repoint failed: {[(t.task, t.msg[:200]) for t in result.failed_tasks]}")
-            steps.append((wall, result))
+            steps.append((wall, result, busy, ctl))
         timed_logins = bastion_logins(bed) - timed_from
     finally:
         conns.close()
         os.killpg(forward.pid, 15)
         forward.wait(timeout=30)
-    walls = [w for w, _ in steps[1:]]
+    walls = [w for w, *_ in steps[1:]]
+    cores = statistics.median(b / w for w, _, b, _ in steps[1:])
+    busy_s = statistics.median(b for _, _, b, _ in steps[1:])
+    control_s = statistics.median(c for *_, c in steps[1:])
     return {"gateways": count, "hosts": hosts, "forks": conns.forks(),
             "first_s": steps[0][0], "walls": walls, "median_s": statistics.median(walls),
-            "timed_logins": timed_logins, "all_logins": bastion_logins(bed) - logins_before,
+            "timed_logins": timed_logins,
+            "busy_cores": cores, "busy_s": busy_s, "control_s": control_s,
+            "all_logins": bastion_logins(bed) - logins_before,
             "profile": profile(steps[len(steps) // 2][1])}
 
 
@@ -263,7 +284,8 @@ def render(args, small: dict, large: dict, load_before: str) -> str:
     verdict = "met" if ratio <= TARGET_RATIO else "**missed**"
     rows = [f"| {s['gateways']} gateways on {s['hosts']} hosts | {s['forks']} | {s['first_s']:.1f} s | "
             f"{' / '.join(f'{w:.1f}' for w in s['walls'])} s | {s['median_s']:.1f} s | {s['timed_logins']} | "
-            f"{s['all_logins']} |" for s in (small, large)]
+            f"{s['all_logins']} | {s['busy_cores']:.2f} of {os.cpu_count()} | {s['busy_s']:.1f} s | "
+            f"{s['control_s']:.1f} s |" for s in (small, large)]
     prof = "\n".join(f"| {task} | {span:.1f} s | {span / large['gateways']:.2f} s |"
                      for task, span in large["profile"][:6])
     return (
@@ -272,7 +294,8 @@ def render(args, small: dict, large: dict, load_before: str) -> str:
         + f"\n\nReproduce: `sudo .venv/bin/python bench/p11_fanout.py`. Load average before: "
         f"{load_before}; after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}.\n\n"
         "| size | forks | first repoint | timed repoints | median | bastion logins (timed) "
-        "| bastion logins (all) |\n|---|---|---|---|---|---|---|\n" + "\n".join(rows)
+        "| bastion logins (all) | CPU busy during the step (cores) | CPU seconds, whole machine "
+        "| of which the control side |\n|---|---|---|---|---|---|---|---|---|---|\n" + "\n".join(rows)
         + f"\n\nRatio large/small: **{ratio:.2f}×** against ≤ {TARGET_RATIO}× ({verdict}). "
         f"Bastion logins during the timed repoints: {large['timed_logins']} for {args.rounds} rounds "
         f"on {large['hosts']} hosts ({per_host:.2f} per host per step).\n\n"

@@ -58,11 +58,10 @@ TASK_LABELS: dict[str, str] = {
     "Record when the change took effect (the confirmation)": "记录变更生效时间（以确认时间为准）",
     "Redact passwords, hash every collected file and write the manifest":
         "隐去口令，计算每个收集文件的哈希并写入清单",
-    "Render the lab gateway's server list on the gateway host (lab-xml)":
-        "在网关主机上生成实验环境网关的主站服务器列表（实验环境格式）",
     "Render the server lists and restart the lab gateways": "生成主站服务器列表并重启实验环境网关",
     "Render, install and restart through the driver": "通过驱动生成、安装配置并重启",
-    "Restart the gateway service": "重启网关服务",
+    "Restart this host's gateway services (one after another, in one session)":
+        "重启本主机的网关服务（逐个重启，在同一会话中）",
     "Show the change a person would make (check mode)": "显示需人工执行的变更（检查模式）",
     "Store the routes": "保存路由",
     "The diff of each vendor config into the run's evidence": "各厂商网关配置的差异存入本次演练的证据材料",
@@ -71,8 +70,11 @@ TASK_LABELS: dict[str, str] = {
     "The operator confirmed": "操作人员已确认",
     "The sha256 of each vendor config before and after (journal)":
         "各厂商网关配置变更前后的 SHA-256（记入操作日志）",
+    "This host's gateways, through their driver": "通过驱动处理本主机的网关",
     "Wait until each gateway is logged in at one of its new servers (all at once)":
         "等待各网关在其新主站服务器之一登录（同时等待）",
+    "Write this host's lab gateway server lists (lab-xml, one module call)":
+        "写入本主机各实验环境网关的主站服务器列表（实验环境格式，一次模块调用）",
     "Work out every gateway's server list (once)": "计算每个网关的主站服务器列表（一次）",
     "Write down what must be collected by hand": "记下需人工收集的材料",
 }

@@ -66,3 +66,25 @@ def test_a_named_adapter_is_read_from_the_project_and_never_from_outside_it(tmp_
     (tmp_path / "secret.yaml").write_text("a: 1\n")
     with pytest.raises(ValueError, match="config_adapter"):
         _plan([{"id": "W000010T", "kind": "trading", "config_adapter": "../secret"}], tmp=tmp_path)
+
+
+def test_lab_server_lists_render_the_template_for_each_gateway_with_its_password():
+    """drill_render.drill_lab_server_lists: what the linux driver writes for lab-xml gateways,
+    one item per gateway, from playbooks/templates/server_list.xml.j2."""
+    spec = importlib.util.spec_from_file_location("drill_render", PLUGIN.with_name("drill_render.py"))
+    render = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(render)
+    targets = [{"gateway": {"id": gid, "kind": "trading", "config": f"/srv/{gid}.xml",
+                            "monitor": {"address": "127.0.0.1", "port": 9000 + i}},
+                "servers": [{"centre": "NF", "address": "198.18.102.30", "port": 7043},
+                            {"centre": "FT", "address": "198.18.101.30", "port": 7043}]}
+               for i, gid in enumerate(("W000001T", "W000002T"))]
+    timing = {"heartbeat_interval": 1, "heartbeat_timeout": 3, "reconnect_interval": 0.5}
+    out = render.drill_lab_server_lists(targets, PLUGIN.parents[1] / "templates" / "server_list.xml.j2",
+                                        timing, None, {"W000002T": "Pa55<&>"})
+    assert [f["path"] for f in out] == ["/srv/W000001T.xml", "/srv/W000002T.xml"]
+    first, second = (f["content"] for f in out)
+    assert '<gateway id="W000001T" kind="trading">' in first and 'port="9000"' in first
+    assert first.index('centre="NF"') < first.index('centre="FT"') and first.endswith("</gateway>\n")
+    assert "credential" not in first and "<lab>" not in first
+    assert '<credential user="W000002T" password="Pa55&lt;&amp;&gt;"/>' in second
