@@ -39,50 +39,27 @@ backup_sha256:
 unified_diff: {description: The change as a unified diff., type: str, returned: always}
 """
 
-import contextlib
 import difflib
-import hashlib
 import os
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 
 try:
     from ansible.module_utils.drill_cfgedit import EditError, edit
+    from ansible.module_utils.drill_fileio import read as _read
+    from ansible.module_utils.drill_fileio import sha as _sha
+    from ansible.module_utils.drill_fileio import write_atomic
 except ImportError:  # pragma: no cover - unit tests import module_utils from its folder
     from drill_cfgedit import EditError, edit  # type: ignore[no-redef]
-
-
-def _sha(data):
-    return hashlib.sha256(data).hexdigest() if data is not None else None
-
-
-def _read(path):
-    try:
-        with open(path, "rb") as f:
-            return f.read()
-    except FileNotFoundError:
-        return None
+    from drill_fileio import read as _read  # type: ignore[no-redef]
+    from drill_fileio import sha as _sha  # type: ignore[no-redef]
+    from drill_fileio import write_atomic  # type: ignore[no-redef]
 
 
 def _write(module, path, data, like):
     """Write `data` to `path` atomically, with the mode and owner of `like`."""
-    folder = os.path.dirname(path) or "."
-    fd, tmp = tempfile.mkstemp(prefix=".drill-", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        st = os.stat(like)
-        os.chmod(tmp, st.st_mode & 0o7777)
-        with contextlib.suppress(PermissionError):
-            os.chown(tmp, st.st_uid, st.st_gid)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    st = os.stat(like)
+    write_atomic(path, data, st.st_mode & 0o7777, (st.st_uid, st.st_gid))
 
 
 def _text(data, encoding):

@@ -39,38 +39,10 @@ files:
     sha256_after: {description: Its sha256 after., type: str}
 """
 
-import hashlib
 import os
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
-
-
-def _sha(data):
-    return hashlib.sha256(data).hexdigest() if data is not None else None
-
-
-def _read(path):
-    try:
-        with open(path, "rb") as f:
-            return f.read()
-    except FileNotFoundError:
-        return None
-
-
-def _write(path, data, mode):
-    fd, tmp = tempfile.mkstemp(prefix=".drill-", dir=os.path.dirname(path) or ".")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+from ansible.module_utils.drill_fileio import read, sha, write_atomic
 
 
 def main():
@@ -92,15 +64,15 @@ def main():
         except ValueError:
             module.fail_json(msg=f"drill_files: {path}: mode must be octal, got {spec['mode']!r}")
         new = spec["content"].encode()
-        old = _read(path)
+        old = read(path)
         changed = old != new
         if changed and not module.check_mode:
             try:
-                _write(path, new, mode)
+                write_atomic(path, new, mode)
             except OSError as exc:
                 module.fail_json(msg=f"drill_files: cannot write {path}: {exc}")
-        results.append({"path": path, "changed": changed, "sha256_before": _sha(old),
-                        "sha256_after": _sha(new)})
+        results.append({"path": path, "changed": changed, "sha256_before": sha(old),
+                        "sha256_after": sha(new)})
         if changed and module._diff:
             diffs.append({"before_header": path, "after_header": path,
                           "before": (old or b"").decode(errors="replace"), "after": spec["content"]})

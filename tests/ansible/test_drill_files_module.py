@@ -33,7 +33,8 @@ def _run(tmp_path: Path, files: list[dict], check: bool = False):
     pdd = tmp_path / ("pdd-check" if check else "pdd")
     result = run_playbook(PlaybookRun(
         playbook=pb, inventory=inv, extravars={}, private_data_dir=pdd, timeout_s=120, check=check,
-        envvars={"ANSIBLE_LIBRARY": str(ROOT / "playbooks" / "library")}))
+        envvars={"ANSIBLE_LIBRARY": str(ROOT / "playbooks" / "library"),
+                 "ANSIBLE_MODULE_UTILS": str(ROOT / "playbooks" / "module_utils")}))
     assert result.ok, [(t.task, t.msg) for t in result.tasks]
     events = "".join(p.read_text(errors="replace") for p in pdd.rglob("job_events/*.json"))
     return json.loads((tmp_path / "out.json").read_text()), events
