@@ -31,7 +31,6 @@ def pytest_collection_modifyitems(config, items):
     SAMPLE_PER_GROUP tests from each group. @pytest.mark.slow(sample=False): never sampled,
     run only with -m slow.
     """
-    _one_worker_for_the_bed(items)
     if config.option.markexpr:
         return
     groups: dict[str, list[pytest.Item]] = {}
@@ -53,18 +52,6 @@ def pytest_collection_modifyitems(config, items):
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
-
-
-def _one_worker_for_the_bed(items) -> None:
-    """The netns bed's tests all run on one pytest-xdist worker (--dist loadgroup).
-
-    Beds can coexist (own prefix and management net each), but two at once would also share
-    the 2 cores with the lab tests on the other worker; one worker keeps the bed's load what
-    it was when its timings were set.
-    """
-    for item in items:
-        if item.get_closest_marker("netns") is not None:
-            item.add_marker(pytest.mark.xdist_group("netns-bed"))
 
 
 @pytest.hookimpl(optionalhook=True)
