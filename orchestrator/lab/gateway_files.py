@@ -3,6 +3,7 @@ logs and ground truth copied out as a run's evidence (docs/run-folder.md layout)
 
 from __future__ import annotations
 
+import gzip
 import json
 import shutil
 from pathlib import Path
@@ -87,10 +88,11 @@ def render_server_lists(state_dir: Path | str, servers: dict[str, list[dict[str,
 def collect_evidence(state_dir: Path | str, dest: Path | str, gateways: list[str],
                      with_status: bool = True) -> list[str]:
     """Copy into `dest` (the evidence.yml layout): configs/<id>/<config file>,
-    logs/<id>/gateway.log, logs/lab/{truth.jsonl,supervisor.log} and, with `with_status`,
-    routes/lab-status.json (the lab's lines and routes). Returns the paths written,
-    relative to `dest`. Sources that do not exist are named in one LabError after the rest
-    is copied."""
+    logs/<id>/gateway.log.gz, logs/lab/{truth.jsonl,supervisor.log}.gz and, with
+    `with_status`, routes/lab-status.json (the lab's lines and routes). Logs are gzipped:
+    on a 2-hour hold they grow with every transfer and would dominate the run folder (P9).
+    Returns the paths written, relative to `dest`. Sources that do not exist are named in
+    one LabError after the rest is copied."""
     state_dir, dest = Path(state_dir), Path(dest)
     inv = _lab_inventory(state_dir)
     _unknown_gateways(inv, state_dir, gateways)
@@ -101,15 +103,15 @@ def collect_evidence(state_dir: Path | str, dest: Path | str, gateways: list[str
         config = config_path(inv, state_dir, gid)
         copies.append((config, Path("configs") / gid / config.name))
         copies.append((state_dir / "gateways" / gid / "gateway.log",
-                       Path("logs") / gid / "gateway.log"))
+                       Path("logs") / gid / "gateway.log.gz"))
     for name in ("truth.jsonl", "supervisor.log"):
-        copies.append((state_dir / name, Path("logs") / "lab" / name))
+        copies.append((state_dir / name, Path("logs") / "lab" / f"{name}.gz"))
     written, missing = [], []
     for src, rel in copies:
         target = dest / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         try:
-            shutil.copyfile(src, target)
+            _copy(src, target)
         except FileNotFoundError:
             missing.append(str(src))
             continue
@@ -129,3 +131,13 @@ def collect_evidence(state_dir: Path | str, dest: Path | str, gateways: list[str
     if missing:
         raise LabError(f"evidence: not found in the lab state folder: {', '.join(missing)}")
     return written
+
+
+def _copy(src: Path, target: Path) -> None:
+    if target.suffix != ".gz":
+        shutil.copyfile(src, target)
+        return
+    # mtime=0: the same log gives the same bytes, so its evidence hash is reproducible
+    with open(src, "rb") as fin, open(target, "wb") as raw, \
+            gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=6, mtime=0) as out:
+        shutil.copyfileobj(fin, out, 1 << 20)

@@ -136,7 +136,7 @@ def test_evidence_hashes_every_file_and_redacts_configs_with_passwords(lab, tmp_
     with_pw = original.replace("</gateway>",
                                f'  <credential user="{gw.id}" password="{secret}"/>\n</gateway>')
     assert entry["sha256_original"] == hashlib.sha256(with_pw.encode()).hexdigest()
-    assert f"logs/{gw.id}/gateway.log" in by_path and "routes/lab-status.json" in by_path
+    assert f"logs/{gw.id}/gateway.log.gz" in by_path and "routes/lab-status.json" in by_path
     assert not any(secret.encode() in p.read_bytes() for p in tmp_path.rglob("*") if p.is_file())
 
 

@@ -3,6 +3,7 @@ lab request (what the lab driver's playbooks run), each target stamped with its 
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import subprocess
@@ -150,12 +151,15 @@ def test_evidence_copies_configs_logs_truth_and_status_in_one_go(blab, tmp_path)
     out = drill(blab, "lab", "evidence", "--dest", str(tmp_path / "ev"), *ids, "--json")
     assert out.returncode == 0, out.stderr
     files = set(json.loads(out.stdout)["files"])
-    expected = {f"configs/{g}/server_list.xml" for g in ids} | {f"logs/{g}/gateway.log" for g in ids} \
-        | {"logs/lab/truth.jsonl", "logs/lab/supervisor.log", "routes/lab-status.json"}
+    expected = {f"configs/{g}/server_list.xml" for g in ids} | {f"logs/{g}/gateway.log.gz" for g in ids} \
+        | {"logs/lab/truth.jsonl.gz", "logs/lab/supervisor.log.gz", "routes/lab-status.json"}
     assert files == expected
     for rel in expected - {"routes/lab-status.json"}:
         assert (tmp_path / "ev" / rel).stat().st_mode & 0o777 == 0o640
     assert (tmp_path / "ev" / f"configs/{ids[0]}/server_list.xml").read_bytes() == \
         (handle.state_dir / handle.inventory().gateway(ids[0]).config).read_bytes()
+    # logs are gzipped whole: the copy opens to the lab's log as it was when copied
+    copied = gzip.decompress((tmp_path / "ev" / "logs/lab/truth.jsonl.gz").read_bytes())
+    assert copied and (handle.state_dir / "truth.jsonl").read_bytes().startswith(copied)
     status = json.loads((tmp_path / "ev" / "routes" / "lab-status.json").read_text())
     assert status["running"] is True and {ln["id"] for ln in status["lines"]} >= {"ct-ft", "cu-nf"}
