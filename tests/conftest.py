@@ -31,6 +31,10 @@ def pytest_collection_modifyitems(config, items):
     SAMPLE_PER_GROUP tests from each group. @pytest.mark.slow(sample=False): never sampled,
     run only with -m slow.
     """
+    stray = [i.nodeid for i in items
+             if i.get_closest_marker("netns") and not i.nodeid.startswith("tests/hostbed/")]
+    if stray:  # the scheduler below keeps the bed on one worker by its folder
+        raise pytest.UsageError("netns tests must live under tests/hostbed/: " + ", ".join(stray))
     if config.option.markexpr:
         return
     groups: dict[str, list[pytest.Item]] = {}

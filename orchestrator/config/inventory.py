@@ -64,6 +64,7 @@ def load_source(source: AnsibleInventory, path: Path) -> Inventory:
     drill, lines, base = drill_variable(source)
     problems = schema_problems(drill, "inventory.schema.json", lines, base, ("drill",))
     problems += _meaning_problems(drill, lines, base)
+    problems += _gateway_host_problems(drill, lines, base, source)
     if problems:
         raise InputError(one_line(sorted(problems, key=lambda p: p.line or 0)))
     return _build(Path(path), drill, _secret_paths(source))
@@ -95,6 +96,42 @@ def drill_variable(source: AnsibleInventory) -> tuple[Any, Lines, PathKey]:
     if not isinstance(value, dict):
         raise InputError(lines.problem((), "expected a mapping", field="drill"))
     return value, lines, ()
+
+
+def _gateway_host_problems(d: dict, lines: Lines, base: PathKey,
+                           source: AnsibleInventory) -> list[Problem]:
+    """A linux-driver gateway is changed by repoint.yml's play on `gateway_hosts`, so its
+    `host` must be a member; caught here rather than by the run's first step."""
+    gateways = d.get("gateways")
+    if not isinstance(gateways, list):
+        return []
+    default = d.get("driver") if isinstance(d.get("driver"), str) else "lab"
+    members = _group_hosts(source, "gateway_hosts")
+    out = []
+    for i, g in enumerate(gateways):
+        if not isinstance(g, dict) or (g.get("driver") or default) != "linux":
+            continue
+        host = g.get("host", "lab")
+        if isinstance(host, str) and host not in members:
+            out.append(lines.problem((*base, "gateways", i, "host") if "host" in g else (*base, "gateways", i),
+                                     f"{host!r} is not a host of the gateway_hosts group; expected the "
+                                     "Ansible host that runs the gateway, listed under gateway_hosts "
+                                     "(the linux driver changes gateways there)",
+                                     field=f"drill.gateways[{i}].host"))
+    return out
+
+
+def _group_hosts(source: AnsibleInventory, name: str) -> set[str]:
+    out: set[str] = set()
+    todo, seen = [name], set()
+    while todo:
+        group = source.groups.get(todo.pop())
+        if group is None or group.name in seen:
+            continue
+        seen.add(group.name)
+        out.update(group.hosts)
+        todo.extend(group.children)
+    return out
 
 
 def main_file(path: Path) -> Path:

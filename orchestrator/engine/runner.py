@@ -331,6 +331,9 @@ class Engine:
             error, refused = str(e), True
         except (RefusedError, OSError, ValueError, KeyError) as e:
             error = f"{type(e).__name__}: {e}"
+        except Exception as e:  # a bug in a step kind: journaled as this step failing
+            # (never "ok"), so restore, the after-check and run.end still follow
+            error = f"internal error: {type(e).__name__}: {e}"
         finally:
             if error and status == "ok":
                 status = "failed"

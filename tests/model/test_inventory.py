@@ -128,6 +128,15 @@ def test_linux_driver_needs_interface_and_service(tmp_path):
     assert "drill.lines[0].interface" in fields and "drill.gateways[0].service" in fields
 
 
+def test_linux_gateway_host_must_be_in_gateway_hosts(tmp_path):
+    folder = _broken(tmp_path, ("driver: lab", "driver: linux"))
+    with pytest.raises(InputError) as e:
+        load_inventory(folder)
+    (problem,) = [p for p in e.value.problems if p.field == "drill.gateways[0].host"]
+    assert "'lab' is not a host of the gateway_hosts group" in problem.message
+    assert problem.line == 56 and problem.file.endswith("hosts.yml")
+
+
 def test_two_gateways_on_one_monitor(tmp_path):
     folder = _broken(tmp_path, ("port: 17201}", "port: 17200}"))
     with pytest.raises(InputError) as e:
