@@ -15,14 +15,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from orchestrator.model.like_events import like_key
+
 FOLD_SPAN_NS = 60 * 10**9
-
-
-def like_key(event_type: str, data: Mapping[str, Any]) -> tuple[Any, ...] | None:
-    """Two events with the same key (not None) say the same thing; only transfers fold."""
-    if event_type != "transfer":
-        return None
-    return (event_type, bool(data.get("ok")), data.get("centre"))
 
 
 @dataclass(frozen=True)

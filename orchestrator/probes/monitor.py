@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from orchestrator.adapters.backoff import Backoff, BackoffPolicy
+from orchestrator.model.like_events import like_key
 from orchestrator.probes import Sample
 
 HTTP_TIMEOUT_S = 1.0
@@ -407,11 +408,9 @@ def _append_compacting(events: list[Received], rec: Received) -> None:
     transfer after a login or a loss, and a wait the latest state, so memory grows with the
     gateways' changes, not with the drill's length (issue 19, P9). The evidence file and
     the journal still get every event."""
-    def like(e: Received) -> bool:
-        return (e.type == "transfer" and bool(e.data.get("ok")) == bool(rec.data.get("ok"))
-                and e.data.get("centre") == rec.data.get("centre"))
-
-    if rec.type == "transfer" and len(events) >= 2 and like(events[-1]) and like(events[-2]):
+    key = like_key(rec.type, rec.data)
+    if key is not None and len(events) >= 2 \
+            and all(like_key(e.type, e.data) == key for e in events[-2:]):
         events[-1] = rec
     else:
         events.append(rec)
