@@ -329,11 +329,9 @@ class Engine:
             raise
         except StepFailed as e:
             error, refused = str(e), True
-        except (RefusedError, OSError, ValueError, KeyError) as e:
-            error = f"{type(e).__name__}: {e}"
-        except Exception as e:  # a bug in a step kind: journaled as this step failing
-            # (never "ok"), so restore, the after-check and run.end still follow
-            error = f"internal error: {type(e).__name__}: {e}"
+        except Exception as e:  # a bug in a step kind fails the step too: never "ok"
+            bug = not isinstance(e, (RefusedError, OSError, ValueError, KeyError))
+            error = f"{'internal error: ' * bug}{type(e).__name__}: {e}"
         finally:
             if error and status == "ok":
                 status = "failed"
