@@ -106,7 +106,7 @@ def _gateway_host_problems(d: dict, lines: Lines, base: PathKey,
     if not isinstance(gateways, list):
         return []
     default = d.get("driver") if isinstance(d.get("driver"), str) else "lab"
-    members = _group_hosts(source, "gateway_hosts")
+    members = source.members("gateway_hosts")
     out = []
     for i, g in enumerate(gateways):
         if not isinstance(g, dict) or (g.get("driver") or default) != "linux":
@@ -118,19 +118,6 @@ def _gateway_host_problems(d: dict, lines: Lines, base: PathKey,
                                      "Ansible host that runs the gateway, listed under gateway_hosts "
                                      "(the linux driver changes gateways there)",
                                      field=f"drill.gateways[{i}].host"))
-    return out
-
-
-def _group_hosts(source: AnsibleInventory, name: str) -> set[str]:
-    out: set[str] = set()
-    todo, seen = [name], set()
-    while todo:
-        group = source.groups.get(todo.pop())
-        if group is None or group.name in seen:
-            continue
-        seen.add(group.name)
-        out.update(group.hosts)
-        todo.extend(group.children)
     return out
 
 

@@ -59,6 +59,18 @@ class AnsibleInventory:
         group = self.groups.get("all")
         return group.vars if group is not None else {}
 
+    def members(self, group: str) -> frozenset[str]:
+        """The hosts of `group` and of its child groups, as Ansible's `groups[group]`."""
+        out: set[str] = set()
+        todo, seen = [group], set()
+        while todo:
+            g = self.groups.get(todo.pop())
+            if g is not None and g.name not in seen:
+                seen.add(g.name)
+                out.update(g.hosts)
+                todo.extend(g.children)
+        return frozenset(out)
+
     def vaulted(self) -> Iterator[tuple[str, Vaulted]]:
         """Every Vault value, as (`<group>.vars.<var>` or `<host>.<var>` path, value)."""
         for name, group in self.groups.items():
