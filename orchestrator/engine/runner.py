@@ -331,7 +331,7 @@ class Engine:
             error, refused = str(e), True
         except Exception as e:  # a bug in a step kind fails the step too: never "ok"
             bug = not isinstance(e, (RefusedError, OSError, ValueError, KeyError))
-            error = f"{'internal error: ' * bug}{type(e).__name__}: {e}"
+            error = f"{'internal error: ' if bug else ''}{type(e).__name__}: {e}"
         finally:
             if error and status == "ok":
                 status = "failed"
