@@ -33,13 +33,9 @@ class CheckInput:
 
 
 def _raw_drill(source: AnsibleInventory) -> dict[str, Any]:
-    """The `drill` variable as written (hosts.yml or group_vars), before validation."""
-    from orchestrator.config.inventory import drill_variable
-
-    try:
-        drill, _, _ = drill_variable(source)
-    except (InputError, OSError, ValueError):
-        return {}
+    """The `drill` variable as Ansible read it, before validation (not parsed again: the
+    line-numbered read is load_source's, and a large inventory costs a second per parse)."""
+    drill = source.all_vars.get("drill")
     return drill if isinstance(drill, dict) else {}
 
 

@@ -146,6 +146,15 @@ def _forget_vars_cache(folder: Path) -> None:
         del found[key]
 
 
+def _shown_warnings() -> set[str]:
+    """The warnings Ansible has shown in this process: it shows each once, and drill must
+    see a read's warnings (a duplicate key) every time it reads, so it forgets them."""
+    from ansible.utils.display import Display
+
+    shown = getattr(Display(), "_warns", None)
+    return shown if isinstance(shown, set) else set()
+
+
 def _read(path: Path, env: Mapping[str, str] | None, plaintexts: set[str] | None) -> AnsibleInventory:
     if not path.exists():
         raise InputError(Problem(str(path), None, "", "no such inventory file or folder"))
@@ -165,6 +174,8 @@ def _read(path: Path, env: Mapping[str, str] | None, plaintexts: set[str] | None
     # Ansible prints its warnings (e.g. a known_hosts file in the inventory folder is no
     # inventory) straight to stderr; drill keeps them with the result instead. Inventories
     # are read before a run starts its threads, so the swap hides nobody else's output.
+    shown = _shown_warnings()
+    before = set(shown)
     with contextlib.redirect_stderr(io.StringIO()) as said:
         try:
             im = InventoryManager(loader=loader, sources=[source])
@@ -184,7 +195,10 @@ def _read(path: Path, env: Mapping[str, str] | None, plaintexts: set[str] | None
             raise
         except Exception as e:  # a broken source or vars file: Ansible's words, its file:line
             raise InputError(_ansible_problem(e, path)) from None
+        finally:
+            shown.intersection_update(before)
     all_vars = groups["all"][1] if "all" in groups else {}
+    duplicates = "duplicate mapping key" in said.getvalue()
     return AnsibleInventory(
         path=path, folder=folder,
         groups={name: InventoryGroup(name=name, vars=_plain_vars(own),
@@ -194,7 +208,9 @@ def _read(path: Path, env: Mapping[str, str] | None, plaintexts: set[str] | None
         hosts=hosts,
         defined={str(k): d for k, v in all_vars.items() if (d := _origin(v)) is not None},
         sealed_files=tuple(dict.fromkeys(sealed)),
-        warnings=tuple(line for line in said.getvalue().splitlines() if line.startswith("[WARNING]")))
+        warnings=tuple(line for line in said.getvalue().splitlines() if line.startswith("[WARNING]")),
+        as_written=frozenset() if duplicates else frozenset(
+            str(k) for k, v in all_vars.items() if _plain_yaml(v)))
 
 
 def _ansible_problem(error: BaseException, path: Path) -> Problem:
@@ -289,6 +305,24 @@ def _plain(value: Any) -> Any:
     if isinstance(value, _dt.date | _dt.datetime | _dt.time):
         return value.isoformat()
     return str(value)
+
+
+def _plain_yaml(value: Any) -> bool:
+    """Whether Ansible's value is what drill's YAML reader makes of the same text: no date
+    (drill keeps it as written), Vault value, non-text key, NaN, bytes or set."""
+    if isinstance(value, bool) or value is None:
+        return True
+    if isinstance(value, str):
+        return True
+    if isinstance(value, int):
+        return True
+    if isinstance(value, float):
+        return value == value
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _plain_yaml(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_plain_yaml(v) for v in value)
+    return False
 
 
 def _leaves(value: Any):

@@ -26,7 +26,7 @@ _FORMAT = 1
 _VALIDATOR_FILES = ("config/scenario.py", "config/yamlsrc.py", "model/drill.py", "model/source.py",
                     "model/inventory.py", "errors.py",
                     "schemas/drill.schema.json")
-_VALIDATOR_LIBS = ("yaml", "jsonschema", "jinja2")
+_VALIDATOR_LIBS = ("yaml", "jsonschema", "jsonschema_rs", "jinja2")
 
 
 @dataclass(frozen=True)

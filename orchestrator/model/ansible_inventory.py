@@ -52,6 +52,10 @@ class AnsibleInventory:
     defined: Mapping[str, Defined]  # where each var of group `all` came from
     sealed_files: tuple[str, ...] = ()  # vault-encrypted files left unread: no vault password
     warnings: tuple[str, ...] = ()  # what Ansible warned about while reading
+    # vars of group `all` whose value is plain data (mappings with text keys, lists, text,
+    # numbers, booleans, null) read without a duplicate-key warning: a YAML reader of
+    # their file reads the same value (config/inventory.py then skips its second read)
+    as_written: frozenset[str] = frozenset()
 
     @property
     def all_vars(self) -> Mapping[str, Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -189,7 +190,19 @@ class Inventory:
         return _by_id(self.lines, lid, "line")
 
     def gateway(self, gid: str) -> Gateway:
-        return _by_id(self.gateways, gid, "gateway")
+        found = self._gateway_index.get(gid)
+        if found is None:
+            raise KeyError(f"unknown gateway {gid!r}")
+        return found
+
+    @cached_property
+    def _gateway_index(self) -> dict[str, Gateway]:
+        # Planning asks for gateways by id thousands of times on a big estate; a scan
+        # each time made `drill plan` quadratic. The first of a repeated id wins, as before.
+        index: dict[str, Gateway] = {}
+        for g in self.gateways:
+            index.setdefault(g.id, g)
+        return index
 
     def carrier(self, cid: str) -> Carrier:
         return _by_id(self.carriers, cid, "carrier")
@@ -201,8 +214,7 @@ class Inventory:
         return [ln.id for ln in self.lines if ln.centre == centre]
 
     def home_centre(self, gateway: Gateway | str) -> str:
-        gw = gateway if isinstance(gateway, Gateway) else next(
-            (g for g in self.gateways if g.id == gateway), None)
+        gw = gateway if isinstance(gateway, Gateway) else self._gateway_index.get(gateway)
         if gw is not None and gw.server_order:
             return gw.server_order[0]
         return home_centre_of(gateway.id if isinstance(gateway, Gateway) else gateway)
