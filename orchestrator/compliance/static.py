@@ -158,8 +158,9 @@ def _app_3(inv: Inventory, lab_state: Path | None) -> CheckRow:
     notes: list[Arg] = []
     for gw in inv.gateways:
         try:
-            expected = [cid for cid, _ in inv.server_order(gw)]
-            expected_eps = {(cid, str(ep)) for cid, ep in inv.server_order(gw)}
+            listed = inv.server_order(gw)
+            expected = [cid for cid, _ in listed]
+            expected_eps = {(cid, str(ep)) for cid, ep in listed}
         except (KeyError, ValueError) as e:
             problems.append(msg("cc_no_server_list", gateway=gw.id, error=Raw(str(e))))
             continue

@@ -16,7 +16,7 @@ import contextlib
 import datetime as _dt
 import io
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -184,13 +184,13 @@ def _read(path: Path, env: Mapping[str, str] | None, plaintexts: set[str] | None
             vm = VariableManager(loader=loader, inventory=im)
             groups = {str(name): (g, {**g.get_vars(), **get_vars_from_inventory_sources(
                 loader, im._sources, [g], "all")}) for name, g in im.groups.items()}
-            hosts = {}
+            hosts, plain_vars = {}, _plainer()
             for h in im.hosts.values():
                 own = {**h.vars, **get_vars_from_inventory_sources(loader, im._sources, [h], "all")}
                 effective = vm.get_vars(host=h, include_hostvars=False, stage="all")
                 hosts[str(h.name)] = InventoryHost(
-                    name=str(h.name), vars=_plain_vars({k: v for k, v in own.items() if k not in _MAGIC}),
-                    effective=_plain_vars(effective))
+                    name=str(h.name), vars=plain_vars({k: v for k, v in own.items() if k not in _MAGIC}),
+                    effective=plain_vars(effective))
         except InputError:
             raise
         except Exception as e:  # a broken source or vars file: Ansible's words, its file:line
@@ -201,7 +201,7 @@ def _read(path: Path, env: Mapping[str, str] | None, plaintexts: set[str] | None
     duplicates = "duplicate mapping key" in said.getvalue()
     return AnsibleInventory(
         path=path, folder=folder,
-        groups={name: InventoryGroup(name=name, vars=_plain_vars(own),
+        groups={name: InventoryGroup(name=name, vars=plain_vars(own),
                                      hosts=tuple(str(h.name) for h in g.hosts),
                                      children=tuple(str(c.name) for c in g.child_groups))
                 for name, (g, own) in groups.items()},
@@ -280,8 +280,24 @@ def _origin(value: Any) -> Defined | None:
     return Defined(file=str(tag.path), line=tag.line_num)
 
 
-def _plain_vars(vars_: Mapping[str, Any]) -> dict[str, Any]:
-    return {str(k): _plain(v) for k, v in vars_.items()}
+def _plainer() -> Callable[[Mapping[str, Any]], dict[str, Any]]:
+    """Vars as plain Python, for one read: a value every host shares (the `drill`
+    variable) is converted once, not once per host and group."""
+    done: dict[int, tuple[Any, Any]] = {}
+
+    def plain_vars(vars_: Mapping[str, Any]) -> dict[str, Any]:
+        out = {}
+        for k, v in vars_.items():
+            if isinstance(v, Mapping | list):
+                hit = done.get(id(v))
+                if hit is None or hit[0] is not v:  # kept alive in `done`: ids are not reused
+                    hit = done[id(v)] = (v, _plain(v))
+                out[str(k)] = hit[1]
+            else:
+                out[str(k)] = _plain(v)
+        return out
+
+    return plain_vars
 
 
 def _plain(value: Any) -> Any:
