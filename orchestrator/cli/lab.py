@@ -30,22 +30,52 @@ def _inventory(project: Path | None, inventory: str):
     return path, load_inventory(path)
 
 
-def _state_dir(project: Path | None, inventory: str, inv=None) -> Path:
+def _state_dir(project: Path | None, inventory: str, inv=None, environment: str | None = None) -> Path:
     from orchestrator.lab.control import lab_state_dir
 
+    if environment is not None:
+        return lab_state_dir(environment)
     if inv is None:
         _, inv = _inventory(project, inventory)
     return lab_state_dir(inv.environment.name)
 
 
-def _client(project: Path | None, inventory: str, inv=None):
+def _client(project: Path | None, inventory: str, inv=None, environment: str | None = None):
     from orchestrator.lab.control import LabClient, LabNotRunning, is_running
 
-    state_dir = _state_dir(project, inventory, inv)
+    state_dir = _state_dir(project, inventory, inv, environment)
     if not is_running(state_dir):
-        raise LabNotRunning(f"no lab running for {inventory!r} (state {state_dir}); "
+        named = f"environment {environment!r}" if environment is not None else repr(inventory)
+        raise LabNotRunning(f"no lab running for {named} (state {state_dir}); "
                             "start it with `drill lab up`")
     return LabClient(state_dir)
+
+
+# The playbooks name the lab by its environment: reading the inventory again only to learn
+# that name cost every lab command about half a second (issue 19, P4), seconds on a big one.
+environment_option = click.option(
+    "--environment", "environment", default=None, metavar="NAME",
+    help="With --json: the lab of this environment, without reading the inventory "
+         "(what the playbooks use: an inventory of 2,000 gateways takes seconds to read).")
+
+
+def _environment(environment: str | None, as_json: bool, command: str) -> str | None:
+    """`--environment NAME`, checked: a plain name, and only with --json (the text output
+    reads the inventory's language and time zone)."""
+    import re
+
+    from orchestrator.errors import InputError, Problem
+
+    if environment is None:
+        return None
+    if not as_json:
+        raise InputError(Problem(f"drill lab {command}", None, "--environment",
+                                 "expected with --json (the text output reads the inventory's "
+                                 "language and time zone)"))
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", environment):
+        raise InputError(Problem(f"drill lab {command}", None, "--environment",
+                                 f"expected an environment name (letters, digits, . _ -), got {environment!r}"))
+    return environment
 
 
 def _show(resp: dict, as_json: bool, text: str, lang: str = "en") -> None:
@@ -64,8 +94,9 @@ def _unique(ids: tuple[str, ...]) -> list[str]:
     return list(dict.fromkeys(ids))
 
 
-def _apply(project: Path | None, inventory: str, requests: list[dict]) -> list[dict]:
-    return _client(project, inventory).apply(requests)
+def _apply(project: Path | None, inventory: str, requests: list[dict],
+           environment: str | None = None) -> list[dict]:
+    return _client(project, inventory, environment=environment).apply(requests)
 
 
 @click.group()
@@ -136,9 +167,7 @@ def down(project: Path | None, inventory: str, lang: str | None) -> None:
 @project_option
 @inventory_option
 @json_option
-@click.option("--environment", "environment", default=None, metavar="NAME",
-              help="With --json: the lab of this environment, without reading the inventory "
-                   "(what the playbooks use: an inventory of 2,000 gateways takes seconds to read).")
+@environment_option
 @lang_option
 def status(project: Path | None, inventory: str, as_json: bool, environment: str | None,
            lang: str | None) -> None:
@@ -190,18 +219,9 @@ def status(project: Path | None, inventory: str, as_json: bool, environment: str
 
 def _status_of(environment: str, as_json: bool) -> dict:
     """`drill lab status --environment NAME --json`: the lab's status, or not running."""
-    import re
-
-    from orchestrator.errors import InputError, Problem
     from orchestrator.lab.control import LabClient, is_running, lab_state_dir
 
-    if not as_json:
-        raise InputError(Problem("drill lab status", None, "--environment",
-                                 "expected with --json (the tables read the inventory's time zone)"))
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", environment):
-        raise InputError(Problem("drill lab status", None, "--environment",
-                                 f"expected an environment name (letters, digits, . _ -), got {environment!r}"))
-    state_dir = lab_state_dir(environment)
+    state_dir = lab_state_dir(_environment(environment, as_json, "status"))
     if not is_running(state_dir):
         return {"ok": True, "running": False, "environment": environment}
     return {**LabClient(state_dir).status(), "running": True}
@@ -263,16 +283,18 @@ def line() -> None:
 @project_option
 @inventory_option
 @json_option
+@environment_option
 @lang_option
 def line_down(line_ids: tuple[str, ...], mode: str, project: Path | None, inventory: str,
-              as_json: bool, lang: str | None) -> None:
+              as_json: bool, environment: str | None, lang: str | None) -> None:
     """Take lines down (several: all checked first, then cut together, each stamped).
 
     Example:  drill lab line down ct-ft ct-nf --mode blackhole --json
     """
+    environment = _environment(environment, as_json, "line down")
     reqs = [{"op": "line_down", "line": lid, "mode": mode} for lid in _unique(line_ids)]
     lang = "en" if as_json else _lang(project, inventory, lang)
-    for resp in _apply(project, inventory, reqs):
+    for resp in _apply(project, inventory, reqs, environment):
         how = _say(lang, f"lab_mode_{mode}") if lang == "zh" else mode
         _show(resp, as_json, _say(lang, "lab_line_down", line=resp["target"], mode=how,
                                   flows=resp.get("flows", 0)), lang)
@@ -285,12 +307,14 @@ def _target_command(group: click.Group, name: str, op: str, key: str, verb: str,
     @project_option
     @inventory_option
     @json_option
+    @environment_option
     @lang_option
     def command(ids: tuple[str, ...], project: Path | None, inventory: str, as_json: bool,
-                lang: str | None) -> None:
+                environment: str | None, lang: str | None) -> None:
+        environment = _environment(environment, as_json, f"{group.name} {name}")
         reqs = [{"op": op, key: target} for target in _unique(ids)]
         lang = "en" if as_json else _lang(project, inventory, lang)
-        for resp in _apply(project, inventory, reqs):
+        for resp in _apply(project, inventory, reqs, environment):
             text = f"{key} {resp['target']} {verb}"
             _show(resp, as_json, _say(lang, f"lab_{op}", target=resp["target"]) if lang == "zh" else text,
                   lang)
@@ -331,13 +355,15 @@ def _service_command(name: str, op: str, help_text: str):
     @project_option
     @inventory_option
     @json_option
+    @environment_option
     @lang_option
     def command(centre_ids: tuple[str, ...], services: tuple[str, ...], project: Path | None,
-                inventory: str, as_json: bool, lang: str | None) -> None:
+                inventory: str, as_json: bool, environment: str | None, lang: str | None) -> None:
+        environment = _environment(environment, as_json, f"service {name}")
         reqs = [{"op": op, "centre": cid, "services": list(_unique(services))}
                 for cid in _unique(centre_ids)]
         lang = "en" if as_json else _lang(project, inventory, lang)
-        for resp in _apply(project, inventory, reqs):
+        for resp in _apply(project, inventory, reqs, environment):
             said = resp.get("services", [])
             if lang == "zh":
                 said = [_say(lang, f"svc_{sv}") for sv in said]
@@ -379,9 +405,10 @@ gateway_restart, gateway_stop, gateway_start = (
 @project_option
 @inventory_option
 @json_option
+@environment_option
 @lang_option
 def gateway_repoint(plan_file, template: Path | None, no_restart: bool, project: Path | None,
-                    inventory: str, as_json: bool, lang: str | None) -> None:
+                    inventory: str, as_json: bool, environment: str | None, lang: str | None) -> None:
     """Render each planned gateway's server list, then restart them all at once.
 
     Prints one line per gateway restarted (with --json its effective_ns).
@@ -397,7 +424,7 @@ def gateway_repoint(plan_file, template: Path | None, no_restart: bool, project:
         plan = json.load(plan_file)
     except ValueError as e:
         raise InputError(Problem(where, None, "--plan", f"expected JSON: {e}")) from None
-    client = _client(project, inventory)
+    client = _client(project, inventory, environment=_environment(environment, as_json, "gateway repoint"))
     servers = repoint_plan(plan, where)
     render_server_lists(client.state_dir, servers, template)
     lang = "en" if as_json else _lang(project, inventory, lang)
@@ -420,9 +447,11 @@ def gateway_repoint(plan_file, template: Path | None, no_restart: bool, project:
 @project_option
 @inventory_option
 @json_option
+@environment_option
 @lang_option
 def evidence(gateway_ids: tuple[str, ...], dest: Path, with_status: bool,
-             project: Path | None, inventory: str, as_json: bool, lang: str | None) -> None:
+             project: Path | None, inventory: str, as_json: bool, environment: str | None,
+             lang: str | None) -> None:
     """Copy the named gateways' configs and logs, the lab's ground truth and log, and its
     status into an evidence folder, in one go (docs/run-folder.md layout).
 
@@ -430,7 +459,7 @@ def evidence(gateway_ids: tuple[str, ...], dest: Path, with_status: bool,
     """
     from orchestrator.lab.gateway_files import collect_evidence
 
-    state_dir = _state_dir(project, inventory)
+    state_dir = _state_dir(project, inventory, environment=_environment(environment, as_json, "evidence"))
     files = collect_evidence(state_dir, dest, _unique(gateway_ids), with_status=with_status)
     if as_json:
         click.echo(json.dumps({"ok": True, "dest": str(dest), "files": files}, ensure_ascii=False))

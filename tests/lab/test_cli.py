@@ -65,9 +65,12 @@ def test_lab_cli_up_status_faults_down(tmp_path, drill_home):
         bad_centre = drill("lab", "centre", "down", "XX", "-i", inv, home=drill_home)
         assert bad_centre.returncode == 2 and "FT, NF, BJ" in bad_centre.stderr
 
-        fault = drill("lab", "line", "down", "ct-nf", "--mode", "shutdown", "-i", inv, "--json",
-                      home=drill_home)
-        assert fault.returncode == 0 and json.loads(fault.stdout)["effective_ns"] > 0
+        # The playbooks' form: the lab named by its environment, the inventory not read.
+        text = drill("lab", "line", "down", "ct-nf", "--environment", env, home=drill_home)
+        assert text.returncode == 2 and "--environment: expected with --json" in text.stderr
+        fault = drill("lab", "line", "down", "ct-nf", "--mode", "shutdown", "--environment", env,
+                      "--json", "-i", str(tmp_path / "no-such-inventory"), home=drill_home)
+        assert fault.returncode == 0 and json.loads(fault.stdout)["effective_ns"] > 0, fault.stderr
         restored = drill("lab", "line", "up", "ct-nf", "-i", inv, home=drill_home)
         assert restored.returncode == 0 and "line ct-nf up at " in restored.stdout
     finally:
