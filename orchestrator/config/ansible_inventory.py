@@ -326,11 +326,7 @@ def _plain(value: Any) -> Any:
 def _plain_yaml(value: Any) -> bool:
     """Whether Ansible's value is what drill's YAML reader makes of the same text: no date
     (drill keeps it as written), Vault value, non-text key, NaN, bytes or set."""
-    if isinstance(value, bool) or value is None:
-        return True
-    if isinstance(value, str):
-        return True
-    if isinstance(value, int):
+    if value is None or isinstance(value, str | int):  # bool is an int
         return True
     if isinstance(value, float):
         return value == value
