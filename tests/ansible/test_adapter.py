@@ -327,3 +327,35 @@ def test_a_batch_command_printing_one_object_per_line_gives_the_earliest_effecti
     assert result.tasks[0].effective_ns == EFFECTIVE
     assert effective_by_target(result.private_data_dir) == {"ct-ft": EFFECTIVE + 7,
                                                             "ct-nf": EFFECTIVE}
+
+
+def _fake_ssh(folder: Path) -> str:
+    """A `ssh` on PATH that prints its pid, process group and session."""
+    import os
+
+    folder.mkdir()
+    fake = folder / "ssh"
+    fake.write_text('#!/bin/sh\nread -r _ _ _ _ pgrp sid _ < /proc/$$/stat\necho "$$ $pgrp $sid"\n')
+    fake.chmod(0o755)
+    return f"{folder}{os.pathsep}{os.environ['PATH']}"
+
+
+@pytest.mark.parametrize("leader", [False, True], ids=["worker-child", "already-a-leader"])
+def test_ansibles_ssh_runs_in_a_session_of_its_own(tmp_path, leader):
+    """Ansible ends a worker still alive at its play's end by killing the worker's process
+    group; the ssh it started, and a kept master's ProxyCommand, must not be in it (P11).
+    Started as a group leader already (Ansible's password prompt), ssh is not forked."""
+    import os
+    import subprocess
+
+    from orchestrator.adapters.ansible import _ssh_in_own_session
+
+    path = _fake_ssh(tmp_path / "bin")
+    shim = _ssh_in_own_session(tmp_path, path)
+    assert shim is not None
+    proc = subprocess.Popen([str(shim)], stdout=subprocess.PIPE, text=True,
+                            env={**os.environ, "PATH": path}, start_new_session=leader)
+    out, _ = proc.communicate(timeout=30)
+    pid, pgrp, sid = (int(x) for x in out.split())
+    assert pid == proc.pid  # exec'd, not forked: Ansible's terminate() reaches ssh
+    assert pgrp == sid == pid != os.getpgrp()
