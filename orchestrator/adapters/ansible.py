@@ -127,8 +127,8 @@ def run_playbook(
     own_masters = None if run.control_dir is not None else control_dir
     env = _effective_env(rc_cfg.env, run, control_dir)
     env["ANSIBLE_LOCAL_TEMP"] = str(scratch / "tmp")
-    if (shim := _ssh_in_own_session(scratch, env["PATH"])) is not None:
-        env.setdefault("ANSIBLE_SSH_EXECUTABLE", str(shim))
+    for program, shim in _in_own_session(scratch, env["PATH"]).items():
+        env.setdefault(f"ANSIBLE_{program.upper()}_EXECUTABLE", str(shim))
     # What Ansible will decrypt, drill scrubs: the inventory's vault values, with the same
     # vault passwords (from the environment) Ansible gets.
     secrets |= vault_plaintexts(Path(run.inventory), env)
@@ -243,24 +243,29 @@ def _effective_env(base: Mapping[str, str], run: PlaybookRun, control_dir: Path)
     return env
 
 
-def _ssh_in_own_session(scratch: Path, path: str) -> Path | None:
-    """An `ssh` that starts in a session of its own. A kept master's ProxyCommand is a child
-    of the ssh that made the master, in that ssh's process group; Ansible ends a worker
-    still alive when its play ends by killing the worker's group, which took the proxy, and
-    so the master, with it (a second connection to the host later: issue 19 P11, seen under
-    load). None when `ssh` or `setsid` is not found: Ansible's own ssh then."""
-    ssh, setsid = shutil.which("ssh", path=path), shutil.which("setsid", path=path)
-    if ssh is None or setsid is None:
-        return None
-    shim = scratch / "ssh"
-    # A group leader already (Ansible starts ssh with setsid when it prompts for a password):
-    # setsid would fork, and Ansible would wait on the wrong process.
-    _write_private(shim, "#!/bin/sh\n"
-                   "read -r _ _ _ _ pgrp _ < /proc/$$/stat\n"
-                   f'[ "$pgrp" = "$$" ] && exec {shlex.quote(ssh)} "$@"\n'
-                   f'exec {shlex.quote(setsid)} {shlex.quote(ssh)} "$@"\n')
-    shim.chmod(0o700)
-    return shim
+def _in_own_session(scratch: Path, path: str) -> dict[str, Path]:
+    """`ssh`, `sftp` and `scp` (a fetch's transfer starts its own ssh) that start in a
+    session of their own. A kept master's ProxyCommand is a child of the ssh that made the
+    master, in that ssh's process group; Ansible ends a worker still alive when its play
+    ends by killing the worker's group, which took the proxy, and so the master, with it
+    (a second connection to the host later: issue 19 P11, seen under load). A program
+    or `setsid` not found: Ansible's own then."""
+    setsid = shutil.which("setsid", path=path)
+    out: dict[str, Path] = {}
+    for program in ("ssh", "sftp", "scp"):
+        real = shutil.which(program, path=path)
+        if real is None or setsid is None:
+            continue
+        shim = scratch / program
+        # A group leader already (Ansible starts ssh with setsid when it prompts for a
+        # password): setsid would fork, and Ansible would wait on the wrong process.
+        _write_private(shim, "#!/bin/sh\n"
+                       "read -r _ _ _ _ pgrp _ < /proc/$$/stat\n"
+                       f'[ "$pgrp" = "$$" ] && exec {shlex.quote(real)} "$@"\n'
+                       f'exec {shlex.quote(setsid)} {shlex.quote(real)} "$@"\n')
+        shim.chmod(0o700)
+        out[program] = shim
+    return out
 
 
 def _pump(proc: subprocess.Popen, sink, errors: list[BaseException]) -> None:

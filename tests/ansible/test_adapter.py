@@ -329,33 +329,34 @@ def test_a_batch_command_printing_one_object_per_line_gives_the_earliest_effecti
                                                             "ct-nf": EFFECTIVE}
 
 
-def _fake_ssh(folder: Path) -> str:
-    """A `ssh` on PATH that prints its pid, process group and session."""
+def _fake(folder: Path, program: str) -> str:
+    """A `program` on PATH that prints its pid, process group and session."""
     import os
 
     folder.mkdir()
-    fake = folder / "ssh"
+    fake = folder / program
     fake.write_text('#!/bin/sh\nread -r _ _ _ _ pgrp sid _ < /proc/$$/stat\necho "$$ $pgrp $sid"\n')
     fake.chmod(0o755)
     return f"{folder}{os.pathsep}{os.environ['PATH']}"
 
 
+@pytest.mark.parametrize("program", ["ssh", "sftp", "scp"])
 @pytest.mark.parametrize("leader", [False, True], ids=["worker-child", "already-a-leader"])
-def test_ansibles_ssh_runs_in_a_session_of_its_own(tmp_path, leader):
+def test_ansibles_ssh_runs_in_a_session_of_its_own(tmp_path, leader, program):
     """Ansible ends a worker still alive at its play's end by killing the worker's process
-    group; the ssh it started, and a kept master's ProxyCommand, must not be in it (P11).
-    Started as a group leader already (Ansible's password prompt), ssh is not forked."""
+    group; the ssh it started (or the sftp of a fetch, which starts its own), and a kept
+    master's ProxyCommand, must not be in it (P11). Started as a group leader already
+    (Ansible's password prompt), the program is not forked."""
     import os
     import subprocess
 
-    from orchestrator.adapters.ansible import _ssh_in_own_session
+    from orchestrator.adapters.ansible import _in_own_session
 
-    path = _fake_ssh(tmp_path / "bin")
-    shim = _ssh_in_own_session(tmp_path, path)
-    assert shim is not None
+    path = _fake(tmp_path / "bin", program)
+    shim = _in_own_session(tmp_path, path)[program]
     proc = subprocess.Popen([str(shim)], stdout=subprocess.PIPE, text=True,
                             env={**os.environ, "PATH": path}, start_new_session=leader)
     out, _ = proc.communicate(timeout=30)
     pid, pgrp, sid = (int(x) for x in out.split())
-    assert pid == proc.pid  # exec'd, not forked: Ansible's terminate() reaches ssh
+    assert pid == proc.pid  # exec'd, not forked: Ansible's terminate() reaches it
     assert pgrp == sid == pid != os.getpgrp()
