@@ -251,10 +251,12 @@ def _in_own_session(scratch: Path, path: str) -> dict[str, Path]:
     (a second connection to the host later: issue 19 P11, seen under load). A program
     or `setsid` not found: Ansible's own then."""
     setsid = shutil.which("setsid", path=path)
+    if setsid is None:
+        return {}
     out: dict[str, Path] = {}
     for program in ("ssh", "sftp", "scp"):
         real = shutil.which(program, path=path)
-        if real is None or setsid is None:
+        if real is None:
             continue
         shim = scratch / program
         # A group leader already (Ansible starts ssh with setsid when it prompts for a
