@@ -2,7 +2,8 @@
 """Prepare and seal a drill evidence folder in one module run each (R-SEC-2): create its
 folders; then redact every config holding a password, hash every file and write
 manifest.json. Replaces a find, a replace per config, a find and a template: the cost
-stays flat in the number of gateways, for every driver."""
+stays flat in the number of gateways, for every driver. On the control host it runs inside
+Ansible's worker (action_plugins/drill_inprocess.py)."""
 
 from __future__ import annotations
 
@@ -90,22 +91,22 @@ def _files(root):
                 yield full
 
 
-def _prepare(module, p):
+def _prepare(p, check_mode):
     missing = [os.path.join(p["path"], f) for f in [""] + p["folders"]
                if not os.path.isdir(os.path.join(p["path"], f))]
-    if not module.check_mode:
+    if not check_mode:
         for folder in missing:
             os.makedirs(folder, mode=0o750, exist_ok=True)
             os.chmod(folder, 0o750)
-    module.exit_json(changed=bool(missing), created=missing)
+    return {"changed": bool(missing), "created": missing}
 
 
-def _seal(module, p):
+def _seal(p, check_mode):
     root = p["path"]
-    if not os.path.isdir(root) and module.check_mode:  # --check never created it
-        module.exit_json(changed=True, files=0, redacted=[])
+    if not os.path.isdir(root) and check_mode:  # --check never created it
+        return {"changed": True, "files": 0, "redacted": []}
     if not os.path.isdir(root):
-        module.fail_json(msg=f"drill_evidence: {root} is not a folder")
+        return {"failed": True, "changed": False, "msg": f"drill_evidence: {root} is not a folder"}
     redact = re.compile(p["password_regex"], re.MULTILINE)
     holds = re.compile(p["password_line_regex"])
     originals = {}
@@ -116,7 +117,7 @@ def _seal(module, p):
         if not any(holds.match(line) for line in text.splitlines()):
             continue
         originals[path] = _sha256(path)
-        if not module.check_mode:
+        if not check_mode:
             mode = os.stat(path).st_mode & 0o7777
             with open(path, "w", encoding="utf-8", errors="surrogateescape") as fh:
                 fh.write(redact.sub(lambda m: m.group(1) + "********", text))
@@ -132,34 +133,39 @@ def _seal(module, p):
     manifest = {"run_id": p["run_id"], "environment": p["environment"],
                 "collected_at": now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), "algorithm": "sha256",
                 "files": entries}
-    if not module.check_mode:
+    if not check_mode:
         dest = os.path.join(root, MANIFEST)
         with open(dest + ".tmp", "w", encoding="utf-8") as fh:
             json.dump(manifest, fh, indent=2, ensure_ascii=False)
             fh.write("\n")
         os.chmod(dest + ".tmp", 0o640)
         os.replace(dest + ".tmp", dest)
-    module.exit_json(changed=True, files=len(entries),
-                     redacted=sorted(os.path.relpath(x, root) for x in originals))
+    return {"changed": True, "files": len(entries),
+            "redacted": sorted(os.path.relpath(x, root) for x in originals)}
+
+
+ARGUMENT_SPEC = {
+    "path": {"type": "path", "required": True},
+    "state": {"type": "str", "choices": ["prepared", "sealed"], "default": "sealed"},
+    "folders": {"type": "list", "elements": "str", "default": ["configs", "logs", "routes"]},
+    "password_regex": {"type": "str", "default": r'(?i)(password\s*[=:]\s*"?)[^"\s<>]+'},
+    "password_line_regex": {"type": "str", "default": r'(?i).*password\s*[=:]\s*"?[^"\s<>]'},
+    "run_id": {"type": "str"},
+    "environment": {"type": "str"},
+}
+
+
+def run(p, check_mode):
+    """The module's result for params `p`; nothing is written in check mode."""
+    return (_prepare if p["state"] == "prepared" else _seal)(p, check_mode)
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec={
-            "path": {"type": "path", "required": True},
-            "state": {"type": "str", "choices": ["prepared", "sealed"], "default": "sealed"},
-            "folders": {"type": "list", "elements": "str", "default": ["configs", "logs", "routes"]},
-            "password_regex": {"type": "str", "default": r'(?i)(password\s*[=:]\s*"?)[^"\s<>]+'},
-            "password_line_regex": {"type": "str", "default": r'(?i).*password\s*[=:]\s*"?[^"\s<>]'},
-            "run_id": {"type": "str"},
-            "environment": {"type": "str"},
-        },
-        supports_check_mode=True,
-    )
-    if module.params["state"] == "prepared":
-        _prepare(module, module.params)
-    else:
-        _seal(module, module.params)
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    result = run(module.params, module.check_mode)
+    if result.pop("failed", False):
+        module.fail_json(**result)
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

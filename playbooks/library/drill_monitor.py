@@ -1,7 +1,8 @@
 #!/usr/bin/python
 """Read many gateways' monitors at once (docs/monitor-api.md), optionally until each is
 logged in where expected. One module run for every gateway, instead of one `uri` run per
-gateway: the shipped playbooks' per-step cost stays flat as the number of gateways grows."""
+gateway: the shipped playbooks' per-step cost stays flat as the number of gateways grows.
+On the control host it runs inside Ansible's worker (action_plugins/drill_inprocess.py)."""
 
 from __future__ import annotations
 
@@ -113,24 +114,24 @@ def _problem(gw, st, expect_state, expect_centre):
     return None
 
 
-def main():
-    module = AnsibleModule(
-        argument_spec={
-            "gateways": {"type": "list", "elements": "dict", "required": True},
-            "expect_state": {"type": "str", "default": "logged_in"},
-            "expect_centre": {"type": "str"},
-            "wait_s": {"type": "float", "default": 0.0},
-            "interval": {"type": "float", "default": 0.1},
-            "timeout": {"type": "float", "default": 5.0},
-            "workers": {"type": "int", "default": 32},
-        },
-        supports_check_mode=True,  # a GET: drill plan's --check really looks
-    )
-    p = module.params
+ARGUMENT_SPEC = {
+    "gateways": {"type": "list", "elements": "dict", "required": True},
+    "expect_state": {"type": "str", "default": "logged_in"},
+    "expect_centre": {"type": "str"},
+    "wait_s": {"type": "float", "default": 0.0},
+    "interval": {"type": "float", "default": 0.1},
+    "timeout": {"type": "float", "default": 5.0},
+    "workers": {"type": "int", "default": 32},
+}
+
+
+def run(p, check_mode):
+    """The module's result for params `p` (a GET: check mode reads too, for drill plan)."""
     gateways = [_normal(gw) for gw in p["gateways"]]
     for gw in gateways:
         if not gw.get("id") or not isinstance(gw.get("monitor"), dict):
-            module.fail_json(msg=f"drill_monitor: each gateway needs id and monitor {{address, port}}; got {gw!r}")
+            return {"failed": True, "changed": False,
+                    "msg": f"drill_monitor: each gateway needs id and monitor {{address, port}}; got {gw!r}"}
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     started = time.monotonic()
     deadline = started + max(0.0, p["wait_s"])
@@ -158,8 +159,16 @@ def main():
               "elapsed_s": round(time.monotonic() - started, 3)}
     if problems:
         waited = " after waiting {:g}s".format(p["wait_s"]) if p["wait_s"] > 0 else ""
-        module.fail_json(msg=f"{len(problems)} of {len(gateways)} gateway(s) not as expected{waited}: "
-                         + "; ".join(problems), **result)
+        result.update(failed=True, msg=f"{len(problems)} of {len(gateways)} gateway(s) not as expected{waited}: "
+                      + "; ".join(problems))
+    return result
+
+
+def main():
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    result = run(module.params, module.check_mode)
+    if result.pop("failed", False):
+        module.fail_json(**result)
     module.exit_json(**result)
 
 
