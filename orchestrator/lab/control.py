@@ -262,6 +262,7 @@ def lab_up(inventory_path: Path | str, drill_home: Path | str | None = None,
     config.write_inventory(doc, state_dir / "inventory.yml")
     eff = load_inventory(state_dir / "inventory.yml")
     config.render_configs(eff, state_dir, template or project_template(inventory_path))
+    config.write_gateway_index(eff, state_dir)
 
     log = open(state_dir / "supervisor.log", "ab")  # noqa: SIM115 - handed to the child
     try:

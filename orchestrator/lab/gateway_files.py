@@ -3,9 +3,12 @@ logs and ground truth copied out as a run's evidence (docs/run-folder.md layout)
 
 from __future__ import annotations
 
+import copy
 import gzip
 import json
 import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,14 +39,36 @@ def repoint_plan(plan: object, where: str) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
-def _lab_inventory(state_dir: Path):
-    from orchestrator.config.inventory import load_inventory
+@dataclass(frozen=True)
+class _Index:
+    """What these commands need of the lab's gateways: environment, config paths, template
+    variables (lab/config.py GATEWAY_INDEX)."""
 
-    return load_inventory(state_dir / "inventory.yml")
+    environment: str
+    gateways: Mapping[str, Mapping[str, Any]]  # id: {config, vars}
+
+    def config(self, gid: str) -> Path:
+        return Path(self.gateways[gid]["config"])
 
 
-def _unknown_gateways(inv, state_dir: Path, ids) -> None:
-    known = {g.id for g in inv.gateways}
+def _lab_index(state_dir: Path) -> _Index:
+    """The index `lab up` wrote; a lab started before it existed: from its inventory."""
+    from orchestrator.lab.config import GATEWAY_INDEX, config_path, template_vars
+
+    try:
+        doc = json.loads((state_dir / GATEWAY_INDEX).read_text(encoding="utf-8"))
+        return _Index(doc["environment"], doc["gateways"])
+    except FileNotFoundError:
+        from orchestrator.config.inventory import load_inventory
+
+        inv = load_inventory(state_dir / "inventory.yml")
+        return _Index(inv.environment.name, {
+            g.id: {"config": str(config_path(inv, state_dir, g.id)),
+                   "vars": template_vars(inv, g.id, state_dir)} for g in inv.gateways})
+
+
+def _unknown_gateways(index: _Index, state_dir: Path, ids) -> None:
+    known = index.gateways
     bad = [g for g in ids if g not in known]
     if bad:
         raise InputError(Problem(str(state_dir / "inventory.yml"), None, "gateways",
@@ -59,20 +84,18 @@ def render_server_lists(state_dir: Path | str, servers: dict[str, list[dict[str,
     replaced atomically (a gateway restarting meanwhile reads the old or the new one)."""
     import jinja2
 
-    from orchestrator.lab.config import config_path, template_vars
-
     state_dir = Path(state_dir)
-    inv = _lab_inventory(state_dir)
-    _unknown_gateways(inv, state_dir, servers)
+    index = _lab_index(state_dir)
+    _unknown_gateways(index, state_dir, servers)
     template = template or project_template(state_dir / "inventory.yml")
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(template.parent)),
                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
                              trim_blocks=True, lstrip_blocks=True)  # as lab/config.py renders
     tpl = env.get_template(template.name)
-    dests = {gid: config_path(inv, state_dir, gid) for gid in servers}  # every one first
+    dests = {gid: index.config(gid) for gid in servers}  # every one first
     written = []
     for gid, order in servers.items():
-        variables = template_vars(inv, gid, state_dir)
+        variables = copy.deepcopy(dict(index.gateways[gid]["vars"]))
         variables["servers"] = [{"centre": s["centre"], "address": s["address"],
                                  "port": int(s["port"])} for s in order]
         dest = dests[gid]
@@ -94,13 +117,11 @@ def collect_evidence(state_dir: Path | str, dest: Path | str, gateways: list[str
     Returns the paths written, relative to `dest`. Sources that do not exist are named in
     one LabError after the rest is copied."""
     state_dir, dest = Path(state_dir), Path(dest)
-    inv = _lab_inventory(state_dir)
-    _unknown_gateways(inv, state_dir, gateways)
-    from orchestrator.lab.config import config_path
-
+    index = _lab_index(state_dir)
+    _unknown_gateways(index, state_dir, gateways)
     copies: list[tuple[Path, Path]] = []
     for gid in gateways:
-        config = config_path(inv, state_dir, gid)
+        config = index.config(gid)
         copies.append((config, Path("configs") / gid / config.name))
         copies.append((state_dir / "gateways" / gid / "gateway.log",
                        Path("logs") / gid / "gateway.log.gz"))
@@ -121,7 +142,7 @@ def collect_evidence(state_dir: Path | str, dest: Path | str, gateways: list[str
         if is_running(state_dir):
             status = {**LabClient(state_dir).status(), "running": True}
         else:
-            status = {"ok": True, "running": False, "environment": inv.environment.name}
+            status = {"ok": True, "running": False, "environment": index.environment}
         target = dest / "routes" / "lab-status.json"
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(json.dumps(status, indent=4, sort_keys=True, ensure_ascii=False) + "\n",

@@ -163,3 +163,22 @@ def test_evidence_copies_configs_logs_truth_and_status_in_one_go(blab, tmp_path)
     assert copied and (handle.state_dir / "truth.jsonl").read_bytes().startswith(copied)
     status = json.loads((tmp_path / "ev" / "routes" / "lab-status.json").read_text())
     assert status["running"] is True and {ln["id"] for ln in status["lines"]} >= {"ct-ft", "cu-nf"}
+
+
+def test_evidence_reads_the_gateway_index_not_the_inventory_and_falls_back_without_it(blab, tmp_path):
+    handle = blab[2]
+    ids = [g.id for g in handle.inventory().gateways[:2]]
+    env = handle.inventory().environment.name
+    state_inv, index = handle.state_dir / "inventory.yml", handle.state_dir / "gateways.json"
+    outs = []
+    for hidden in (state_inv, index):  # the index alone, then the inventory alone
+        hidden.rename(hidden.with_suffix(".aside"))
+        try:
+            outs.append(drill(blab, "lab", "evidence", "--dest", str(tmp_path / hidden.name), *ids,
+                              "--environment", env, "--json"))
+        finally:
+            hidden.with_suffix(".aside").rename(hidden)
+    assert [o.returncode for o in outs] == [0, 0], [o.stderr for o in outs]
+    assert json.loads(outs[0].stdout)["files"] == json.loads(outs[1].stdout)["files"]
+    for rel in (f"configs/{ids[0]}/server_list.xml", f"logs/{ids[1]}/gateway.log.gz"):
+        assert (tmp_path / "inventory.yml" / rel).is_file()
