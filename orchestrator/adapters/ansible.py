@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from orchestrator.adapters.ansible_events import Collector, TaskResult
 from orchestrator.adapters.procgroup import KILL_GRACE_S, end_tree
@@ -36,7 +37,7 @@ from orchestrator.adapters.scrub import Redacting, scrub_tree, secret_values
 from orchestrator.config.ansible_inventory import vault_plaintexts
 from orchestrator.errors import DrillError
 
-__all__ = ["PlaybookResult", "PlaybookRun", "TaskResult", "run_playbook"]
+__all__ = ["PlaybookResult", "PlaybookRun", "Started", "TaskResult", "run_playbook", "start_playbook"]
 
 # env/ files that carry inputs: removed once the run is over.
 ENV_INPUT_FILES = ("extravars", "passwords", "ssh_key", "envvars", "cmdline", "settings")
@@ -97,6 +98,12 @@ def run_playbook(
     cancel: threading.Event | None = None,
 ) -> PlaybookResult:
     """Run one playbook to the end, a timeout or a cancel; never leaves a process behind."""
+    return start_playbook(run).go(on_task=on_task, on_process=on_process, cancel=cancel)
+
+
+def start_playbook(run: PlaybookRun, *, gated: bool = False) -> Started:
+    """Start `ansible-playbook` for `run`. Gated: it parses its inventory and playbook, then
+    waits before its first play until `go()` (or ends at `abandon()`, having run nothing)."""
     from ansible_runner import Runner, RunnerConfig
     from ansible_runner.utils import OutputEventFilter
 
@@ -142,76 +149,142 @@ def run_playbook(
     (artifacts / "job_events").mkdir(parents=True, exist_ok=True, mode=0o700)
     _write_private(artifacts / "command", json.dumps({"command": command, "cwd": str(pdd)}))
 
-    collector = Collector(on_task, secrets)
+    gate_r, gate_w = os.pipe() if gated else (None, None)
+    if gate_r is not None:
+        _gate_env(env, gate_r)
+    collector = Collector(None, secrets)
     runner = Runner(rc_cfg, event_handler=collector.handle)
-    errors: list[BaseException] = []
     try:
         proc = subprocess.Popen(
             command, cwd=str(pdd), env=env, stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+            pass_fds=() if gate_r is None else (gate_r,),
         )
     except OSError as e:
         shutil.rmtree(scratch, ignore_errors=True)
         _cleanup_env(pdd)
+        for fd in (gate_r, gate_w):
+            if fd is not None:
+                os.close(fd)
         raise DrillError(f"cannot start {exe}: {e}") from e
-    pgid = proc.pid  # start_new_session: the leader's pid is the group id
-    if on_process is not None:
-        try:
-            on_process(proc.pid, pgid)
-        except BaseException as e:  # the run is already going: end it, then re-raise
-            errors.append(e)
-
+    if gate_r is not None:
+        os.close(gate_r)  # the child's now: its end of file is our close or our death
     stdout_file = open(artifacts / "stdout", "w", encoding="utf-8")  # noqa: SIM115
     event_filter = OutputEventFilter(Redacting(stdout_file, secrets), runner.event_callback,
                                      suppress_ansible_output=True)
-    reader = threading.Thread(target=_pump, args=(proc, event_filter, errors),
-                              name=f"ansible-events-{proc.pid}", daemon=True)
-    reader.start()
-    exited = threading.Event()
-    threading.Thread(target=lambda: (proc.wait(), exited.set()), daemon=True,
+    started = Started(run, pdd, artifacts, proc, proc.pid, gate_w, collector, secrets, scratch,
+                      own_masters, stdout_file, event_filter)
+    started.reader = threading.Thread(target=_pump, args=(proc, event_filter, started.errors),
+                                      name=f"ansible-events-{proc.pid}", daemon=True)
+    started.reader.start()
+    threading.Thread(target=lambda: (proc.wait(), started.exited.set()), daemon=True,
                      name=f"ansible-wait-{proc.pid}").start()
+    return started
 
-    status = "successful"
-    deadline = time.monotonic() + run.timeout_s
-    try:
-        # exited.wait returns at once when the process ends; the timeout bounds how late a
-        # cancel or the deadline is noticed.
-        while not exited.wait(timeout=0.02):
-            if errors:
-                status = "failed"
-                break
-            if cancel is not None and cancel.is_set():
-                status = "canceled"
-                break
-            if time.monotonic() >= deadline:
-                status = "timeout"
-                break
-    except BaseException:
-        end_tree(proc, pgid, own_masters)
-        raise
-    finally:
-        if status != "successful" or errors:
-            end_tree(proc, pgid, own_masters)
-        rc = proc.wait()
+
+@dataclass(eq=False)
+class Started:
+    """An `ansible-playbook` process started by `start_playbook`, owned until `go()` or
+    `abandon()` returns (each ends it and cleans up; exactly one is called)."""
+
+    run: PlaybookRun
+    pdd: Path
+    artifacts: Path
+    proc: subprocess.Popen
+    pgid: int  # start_new_session: the leader's pid is the group id
+    gate: int | None  # write end of the gate pipe; None: not gated
+    collector: Collector
+    secrets: set[str]
+    scratch: Path
+    own_masters: Path | None
+    stdout_file: Any
+    event_filter: Any
+    errors: list[BaseException] = field(default_factory=list)
+    exited: threading.Event = field(default_factory=threading.Event)
+    reader: threading.Thread | None = None
+
+    def go(self, *, on_task: Callable[[TaskResult], None] | None = None,
+           on_process: Callable[[int, int], None] | None = None,
+           cancel: threading.Event | None = None) -> PlaybookResult:
+        """Let the playbook run (its timeout counts from now) and wait for its end."""
+        self.collector.listen(on_task)
+        if on_process is not None:
+            try:
+                on_process(self.proc.pid, self.pgid)
+            except BaseException as e:  # the run is already going: end it, then re-raise
+                self.errors.append(e)
+        self._close_gate(b"g")
+        status = "successful"
+        deadline = time.monotonic() + self.run.timeout_s
+        try:
+            # exited.wait returns at once when the process ends; the timeout bounds how late
+            # a cancel or the deadline is noticed.
+            while not self.exited.wait(timeout=0.02):
+                if self.errors:
+                    status = "failed"
+                    break
+                if cancel is not None and cancel.is_set():
+                    status = "canceled"
+                    break
+                if time.monotonic() >= deadline:
+                    status = "timeout"
+                    break
+        except BaseException:
+            end_tree(self.proc, self.pgid, self.own_masters)
+            raise
+        finally:
+            rc = self._end(force=status != "successful" or bool(self.errors))
+        if status == "successful" and rc != 0:
+            status = "failed"
+        if status in ("timeout", "canceled"):
+            rc = 254
+        (self.artifacts / "status").write_text(status)
+        (self.artifacts / "rc").write_text(str(rc))
+        if self.errors:
+            raise self.errors[0]
+        return PlaybookResult(status=status, rc=rc, tasks=self.collector.tasks(),
+                              private_data_dir=self.pdd)
+
+    def abandon(self) -> None:
+        """End a run that never got its go: nothing ran; its private data dir goes too."""
+        self._close_gate(b"")
+        self._end(force=True)
+        shutil.rmtree(self.pdd, ignore_errors=True)
+
+    def _close_gate(self, say: bytes) -> None:
+        if self.gate is None:
+            return
+        with contextlib.suppress(OSError):  # the process already ended: nobody to tell
+            if say:
+                os.write(self.gate, say)
+        os.close(self.gate)
+        self.gate = None
+
+    def _end(self, *, force: bool) -> int:
+        if force:
+            end_tree(self.proc, self.pgid, self.own_masters)
+        rc = self.proc.wait()
         # leftovers of a finished run (its own ssh control masters, stray module children)
-        end_tree(proc, pgid, own_masters)
-        reader.join(timeout=KILL_GRACE_S)
+        end_tree(self.proc, self.pgid, self.own_masters)
+        if self.reader is not None:
+            self.reader.join(timeout=KILL_GRACE_S)
         with contextlib.suppress(Exception):
-            event_filter.close()
-        stdout_file.close()
-        shutil.rmtree(scratch, ignore_errors=True)
-        _cleanup_env(pdd)
-        scrub_tree(artifacts, secrets)
+            self.event_filter.close()
+        self.stdout_file.close()
+        shutil.rmtree(self.scratch, ignore_errors=True)
+        _cleanup_env(self.pdd)
+        scrub_tree(self.artifacts, self.secrets)
+        return rc
 
-    if status == "successful" and rc != 0:
-        status = "failed"
-    if status in ("timeout", "canceled"):
-        rc = 254
-    (artifacts / "status").write_text(status)
-    (artifacts / "rc").write_text(str(rc))
-    if errors:
-        raise errors[0]
-    return PlaybookResult(status=status, rc=rc, tasks=collector.tasks(), private_data_dir=pdd)
+
+def _gate_env(env: dict[str, str], gate_r: int) -> None:
+    """Enable the drill_gate callback (beside runner's own plugins) on the pipe `gate_r`."""
+    here = str(Path(__file__).with_name("ansible_gate"))
+    env["ANSIBLE_CALLBACK_PLUGINS"] = os.pathsep.join(
+        p for p in (env.get("ANSIBLE_CALLBACK_PLUGINS"), here) if p)
+    env["ANSIBLE_CALLBACKS_ENABLED"] = ",".join(
+        p for p in (env.get("ANSIBLE_CALLBACKS_ENABLED"), "drill_gate") if p)
+    env["DRILL_GATE_FD"] = str(gate_r)
 
 
 def _effective_env(base: Mapping[str, str], run: PlaybookRun, control_dir: Path) -> dict[str, str]:

@@ -51,6 +51,10 @@ class Collector:
         self._tasks: list[TaskResult] = []
         self._lock = threading.Lock()
 
+    def listen(self, on_task: Callable[[TaskResult], None] | None) -> None:
+        """Who hears of each task from now (a run started ahead learns it at its turn)."""
+        self._on_task = on_task
+
     def tasks(self) -> tuple[TaskResult, ...]:
         with self._lock:
             return tuple(self._tasks)

@@ -8,6 +8,7 @@ import contextlib
 import threading
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +28,34 @@ def extravars(step, *, run_id: str, environment: str, drill_home: Path, project:
     return {**dict(step.vars), "drill_run_id": run_id, "drill_environment": environment,
             "drill_home": str(drill_home), "drill_project": str(project),
             "evidence_dir": str(evidence_dir)}
+
+
+def playbook_run(eng: Engine, phase: str, index: int, step):
+    """How `phase[index]` runs its playbook (before any manual acknowledgement)."""
+    from orchestrator.adapters import ansible
+
+    return ansible.PlaybookRun(
+        playbook=Path(eng.opt.project_root) / "playbooks" / str(step.playbook),
+        inventory=Path(eng.inv.path),
+        extravars=extravars(step, run_id=eng.folder.run_id, environment=eng.inv.environment.name,
+                            drill_home=eng.opt.drill_home, project=eng.opt.project_root,
+                            evidence_dir=eng.folder.evidence_files),
+        private_data_dir=eng.folder.ansible_dir(steps_before(eng.resolved, phase, index), step.name.en),
+        timeout_s=step.timeout_s, secrets=tuple(eng.redactor.values),
+        control_dir=eng.connections.control_dir(), forks=eng.connections.forks())
+
+
+def steps_before(resolved, phase: str, index: int) -> int:
+    """How many steps of the plan come before `phase[index]` (numbers artifact folders)."""
+    from orchestrator.model.drill import PHASES
+
+    n = 0
+    for p in PHASES:
+        for i, _s in enumerate(resolved.phases.get(p, ())):
+            if p == phase and i == index:
+                return n
+            n += 1
+    return n
 
 
 def is_fault(effect) -> bool:
@@ -61,14 +90,11 @@ class PlaybookKind:
             causes = loss_causes(eng.inv, effect, centres, st.down_lines, st.down_centres)
         else:
             predicted, causes = {}, {}
-        pdd = eng.folder.ansible_dir(eng.steps_before(call.phase, call.index), step.name.en)
-        xvars = extravars(step, run_id=eng.folder.run_id, environment=eng.inv.environment.name,
-                          drill_home=eng.opt.drill_home, project=eng.opt.project_root,
-                          evidence_dir=eng.folder.evidence_files)
+        spec = playbook_run(eng, call.phase, call.index, step)
         if call.changes:
             # After the prediction (it needs the state before the change), before the run.
-            xvars["drill_manual_ack"] = self._manual_ack(eng, call)
-        playbook = Path(eng.opt.project_root) / "playbooks" / str(step.playbook)
+            spec = replace(spec, extravars={**spec.extravars,
+                                            "drill_manual_ack": self._manual_ack(eng, call)})
         cancel = eng.safety.cancel if call.phase in STOPPABLE else threading.Event()
 
         def on_process(pid: int, pgid: int) -> None:
@@ -82,15 +108,11 @@ class PlaybookKind:
                                     t.effective_ns, msg))
 
         def run(private: Path):
-            return ansible.run_playbook(
-                ansible.PlaybookRun(playbook=playbook, inventory=Path(eng.inv.path),
-                                    extravars=xvars, private_data_dir=private,
-                                    timeout_s=step.timeout_s, secrets=tuple(eng.redactor.values),
-                                    control_dir=eng.connections.control_dir(),
-                                    forks=eng.connections.forks()),
-                on_task=on_task, on_process=on_process, cancel=cancel)
+            this = replace(spec, private_data_dir=private)
+            started = eng.ahead.take(call.label, this) or ansible.start_playbook(this)
+            return started.go(on_task=on_task, on_process=on_process, cancel=cancel)
 
-        result = _run_or_fallback(eng, pdd, run)
+        result = _run_or_fallback(eng, spec.private_data_dir, run)
         if effect is not None:
             apply_effect(eng, call, result, predicted, causes)
         if result.status == "canceled":

@@ -19,6 +19,7 @@ from orchestrator.adapters.run_ssh import RunConnections
 from orchestrator.config.secrets import inventory_secrets, vault_values
 from orchestrator.engine import events as ev
 from orchestrator.engine import measure, sealing
+from orchestrator.engine.ahead import Ahead, offer_next
 from orchestrator.engine.kinds import KINDS, StepCall
 from orchestrator.engine.lock import EnvironmentLock
 from orchestrator.engine.notify import notify_quietly
@@ -93,6 +94,7 @@ class Engine:
         self.approval = None  # model.approvals.StandingApproval, set by preflight
         # Asked before each step; a reason to skip it (journaled as a note) or None.
         self.before_step: Callable[[Any], str | None] | None = None
+        self.ahead = Ahead()  # the next playbook step's process, started and held
 
     @classmethod
     def continuing(cls, resolved, inventory: Inventory, options: RunOptions, target: Target,
@@ -117,18 +119,6 @@ class Engine:
 
     def stop_observing(self) -> None:
         self.obs.stop()
-
-    def steps_before(self, phase: str, index: int) -> int:
-        """How many steps of the plan come before `phase[index]` (numbers artifact folders)."""
-        from orchestrator.config.scenario import PHASES
-
-        n = 0
-        for p in PHASES:
-            for i, _s in enumerate(self.resolved.phases.get(p, ())):
-                if p == phase and i == index:
-                    return n
-                n += 1
-        return n
 
     # ------------------------------------------------------------------ run
 
@@ -165,6 +155,7 @@ class Engine:
                 notify_quietly(self.inv, "start", {"run": run_id, "drill": self.drill.id})
                 return self._walk()
             finally:
+                self.ahead.close()
                 self.safety.signals.restore()
                 self.connections.close_after(self.stop_observing)  # then end both SSH stacks
                 if self.journal is not None:
@@ -231,6 +222,7 @@ class Engine:
         elif status == "passed":
             status, exit_code = measure.verdict(st, objs, steady_after)
         summary = measure.summary(st, status, objs, steady_after, gate_refusal)
+        self.ahead.close()  # a step never reached leaves no folder for the manifest
         sealing.collect_evidence(self)
         artifacts = sealing.write_reports(self)
         self.emit(jr.RunEnd(status, exit_code, summary, artifacts, worst_rto(measurements)))
@@ -257,6 +249,7 @@ class Engine:
         try:
             self._run_phase("restore", keep_going=True)
         finally:
+            self.ahead.close()
             self.stop_observing()
         return tuple(self.state.restore_failures)
 
@@ -323,6 +316,7 @@ class Engine:
             if kind is None:
                 error = f"unknown step kind {step.kind!r}"
             else:
+                offer_next(self, phase, index)
                 error = kind.run(self, StepCall(phase, index, step, label, changes))
         except Abort as e:
             status, error = "aborted", str(e)
