@@ -1,0 +1,136 @@
+"""A playbook started ahead of its turn (issue 19, P4): held before its first play until
+go, ended having run nothing when abandoned or when drill dies; the engine's `Ahead` takes
+a held run only for the very same run."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from ansible_helpers import LOCAL_INVENTORY, processes_with
+
+from orchestrator.adapters.ansible import PlaybookRun, start_playbook
+from orchestrator.engine.ahead import Ahead
+
+GATE_CLOSED_RC = 3  # adapters/ansible_gate/drill_gate.py
+
+
+def _until(cond, timeout_s: float, what: str):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if got := cond():
+            return got
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _run(tmp_path: Path, name: str = "a", marker: str = "ran") -> PlaybookRun:
+    inv = tmp_path / "hosts.yml"
+    inv.write_text(LOCAL_INVENTORY, encoding="utf-8")
+    pb = tmp_path / "touch.yml"
+    pb.write_text(json.dumps([{"hosts": "drill_control", "gather_facts": False, "tasks": [
+        {"name": "Touch", "ansible.builtin.file": {"path": "{{ marker }}", "state": "touch"}}]}]),
+        encoding="utf-8")
+    return PlaybookRun(playbook=pb, inventory=inv, extravars={"marker": str(tmp_path / marker)},
+                       private_data_dir=tmp_path / f"pdd-{name}", timeout_s=120)
+
+
+def _at_gate(pdd: Path) -> bool:
+    """runner's callback has written playbook_on_start: the process is in the gate."""
+    events = pdd / "artifacts" / "run" / "job_events"
+    return any("playbook_on_start" in p.read_text(encoding="utf-8") for p in events.glob("*.json"))
+
+
+def test_a_held_playbook_runs_nothing_until_go(tmp_path):
+    run = _run(tmp_path)
+    held = start_playbook(run, gated=True)
+    _until(lambda: _at_gate(run.private_data_dir), 60, "the held playbook to reach its gate")
+    assert held.proc.poll() is None and not (tmp_path / "ran").exists()
+    result = held.go()
+    assert result.status == "successful", [t.msg for t in result.failed_tasks]
+    assert [t.task for t in result.tasks] == ["Touch"] and (tmp_path / "ran").exists()
+
+
+def test_an_abandoned_playbook_ends_having_run_nothing_and_leaves_no_folder(tmp_path):
+    run = _run(tmp_path)
+    held = start_playbook(run, gated=True)
+    _until(lambda: _at_gate(run.private_data_dir), 60, "the held playbook to reach its gate")
+    held.abandon()
+    assert held.proc.returncode == GATE_CLOSED_RC
+    assert not run.private_data_dir.exists() and not (tmp_path / "ran").exists()
+    assert processes_with(str(tmp_path)) == []
+
+
+HOLDER = """
+import json, sys, time
+from pathlib import Path
+from orchestrator.adapters.ansible import PlaybookRun, start_playbook
+run = PlaybookRun(playbook=Path(sys.argv[1]), inventory=Path(sys.argv[2]),
+                  extravars={"marker": sys.argv[3]}, private_data_dir=Path(sys.argv[4]), timeout_s=60)
+held = start_playbook(run, gated=True)
+print(held.proc.pid, flush=True)
+sys.stdin.read()  # until the test kills this process
+"""
+
+
+def test_a_held_playbook_ends_when_drill_dies(tmp_path):
+    run = _run(tmp_path)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(run.playbook), str(run.inventory), str(tmp_path / "ran"),
+         str(run.private_data_dir)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
+    try:
+        pid = int(holder.stdout.readline())
+        _until(lambda: _at_gate(run.private_data_dir), 60, "the held playbook to reach its gate")
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(timeout=30)
+        _until(lambda: not Path(f"/proc/{pid}").exists() or " Z " in Path(f"/proc/{pid}/stat").read_text(),
+               30, "the held ansible-playbook to end once drill died")
+    finally:
+        holder.kill()
+        holder.wait(timeout=30)
+    assert not (tmp_path / "ran").exists()
+
+
+def test_ahead_hands_over_only_the_very_same_run(tmp_path):
+    ahead = Ahead()
+    run = _run(tmp_path)
+    try:
+        ahead.offer("fault[0]", run)
+        other = PlaybookRun(**{**run.__dict__, "extravars": {"marker": str(tmp_path / "other")}})
+        assert ahead.take("fault[0]", other) is None  # different variables: abandoned
+        assert not run.private_data_dir.exists()
+        ahead.offer("fault[0]", run)
+        held = ahead.take("fault[0]", run)
+        assert held is not None and held.go().status == "successful"
+        assert (tmp_path / "ran").exists() and not (tmp_path / "other").exists()
+    finally:
+        ahead.close()
+
+
+def test_a_held_playbook_that_died_is_not_handed_over(tmp_path):
+    ahead = Ahead()
+    run = _run(tmp_path, name="b")
+    try:
+        ahead.offer("restore[0]", run)
+        held = ahead._held["restore[0]"]
+        os.killpg(held.pgid, signal.SIGKILL)
+        _until(held.exited.is_set, 30, "the killed process to be reaped")
+        assert ahead.take("restore[0]", run) is None
+    finally:
+        ahead.close()
+    assert processes_with(str(run.private_data_dir)) == []
+
+
+def test_closing_ahead_ends_every_held_process(tmp_path):
+    ahead = Ahead()
+    run = _run(tmp_path, name="c")
+    ahead.offer("precheck[0]", run)
+    pid = ahead._held["precheck[0]"].proc.pid
+    ahead.close()
+    assert not Path(f"/proc/{pid}").exists() and not run.private_data_dir.exists()
