@@ -150,8 +150,7 @@ def start_playbook(run: PlaybookRun, *, gated: bool = False) -> Started:
     _write_private(artifacts / "command", json.dumps({"command": command, "cwd": str(pdd)}))
 
     gate_r, gate_w = os.pipe() if gated else (None, None)
-    if gate_r is not None:
-        _gate_env(env, gate_r)
+    _callback_env(env, gate_r)
     collector = Collector(None, secrets)
     runner = Runner(rc_cfg, event_handler=collector.handle)
     try:
@@ -277,14 +276,16 @@ class Started:
         return rc
 
 
-def _gate_env(env: dict[str, str], gate_r: int) -> None:
-    """Enable the drill_gate callback (beside runner's own plugins) on the pipe `gate_r`."""
-    here = str(Path(__file__).with_name("ansible_gate"))
+def _callback_env(env: dict[str, str], gate_r: int | None) -> None:
+    """Enable drill's callback (ansible_callback/drill_process.py: the gate, on the pipe
+    `gate_r` when given, and the quick exit) beside runner's own plugins."""
+    here = str(Path(__file__).with_name("ansible_callback"))
     env["ANSIBLE_CALLBACK_PLUGINS"] = os.pathsep.join(
         p for p in (env.get("ANSIBLE_CALLBACK_PLUGINS"), here) if p)
     env["ANSIBLE_CALLBACKS_ENABLED"] = ",".join(
-        p for p in (env.get("ANSIBLE_CALLBACKS_ENABLED"), "drill_gate") if p)
-    env["DRILL_GATE_FD"] = str(gate_r)
+        p for p in (env.get("ANSIBLE_CALLBACKS_ENABLED"), "drill_process") if p)
+    if gate_r is not None:
+        env["DRILL_GATE_FD"] = str(gate_r)
 
 
 def _effective_env(base: Mapping[str, str], run: PlaybookRun, control_dir: Path) -> dict[str, str]:

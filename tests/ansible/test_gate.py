@@ -17,7 +17,7 @@ from ansible_helpers import LOCAL_INVENTORY, processes_with
 from orchestrator.adapters.ansible import PlaybookRun, start_playbook
 from orchestrator.engine.ahead import Ahead
 
-GATE_CLOSED_RC = 3  # adapters/ansible_gate/drill_gate.py
+GATE_CLOSED_RC = 3  # adapters/ansible_callback/drill_process.py
 
 
 def _until(cond, timeout_s: float, what: str):
@@ -134,3 +134,45 @@ def test_closing_ahead_ends_every_held_process(tmp_path):
     pid = ahead._held["precheck[0]"].proc.pid
     ahead.close()
     assert not Path(f"/proc/{pid}").exists() and not run.private_data_dir.exists()
+
+
+QUICK_EXIT = """
+import atexit, importlib.util, os, sys
+spec = importlib.util.spec_from_file_location("drill_process", sys.argv[1])
+mod = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(mod)
+atexit.register(lambda: open(sys.argv[2], "a").write("atexit ran\\n"))
+sys.exit = mod._quick_exit(sys.exit, os.getpid())
+child = os.fork()
+if child == 0:
+    try:
+        sys.exit(5)  # a forked child (a worker): the standard exit, SystemExit
+    except SystemExit as e:
+        os._exit(e.code + 100)
+open(sys.argv[2], "a").write(f"child {os.waitstatus_to_exitcode(os.waitpid(child, 0)[1])}\\n")
+sys.stdout.write("buffered, no newline")
+sys.exit(7)
+"""
+
+
+def test_the_quick_exit_runs_atexit_flushes_and_keeps_the_code(tmp_path):
+    plugin = Path(__file__).resolve().parents[2] / "orchestrator/adapters/ansible_callback/drill_process.py"
+    marker = tmp_path / "marker"
+    out = subprocess.run([sys.executable, "-c", QUICK_EXIT, str(plugin), str(marker)],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 7
+    assert out.stdout == "buffered, no newline"
+    assert marker.read_text().splitlines() == ["child 105", "atexit ran"]
+
+
+def test_a_failed_playbook_keeps_ansibles_exit_code_and_its_last_event(tmp_path):
+    inv = tmp_path / "hosts.yml"
+    inv.write_text(LOCAL_INVENTORY, encoding="utf-8")
+    pb = tmp_path / "fail.yml"
+    pb.write_text(json.dumps([{"hosts": "drill_control", "gather_facts": False, "tasks": [
+        {"name": "Fail", "ansible.builtin.fail": {"msg": "no"}}]}]), encoding="utf-8")
+    result = start_playbook(PlaybookRun(playbook=pb, inventory=inv, extravars={},
+                                        private_data_dir=tmp_path / "pdd", timeout_s=120)).go()
+    assert (result.status, result.rc) == ("failed", 2)  # ansible-playbook: 2, a host failed
+    events = (tmp_path / "pdd" / "artifacts" / "run" / "job_events").glob("*.json")
+    assert any('"playbook_on_stats"' in p.read_text(encoding="utf-8") for p in events)
