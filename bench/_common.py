@@ -47,6 +47,19 @@ def machine() -> str:
             f"Python {platform.python_version()}, {platform.system()} {platform.release()}")
 
 
+def byte_compiled() -> str:
+    """Byte-compile drill's own modules, as `pip install` leaves them, and say so. With
+    PYTHONDONTWRITEBYTECODE=1 (this VM sets it) no run writes them, and every drill
+    process compiled its imports again: about 0.15 s for the engine's alone."""
+    import compileall
+
+    for folder in ("orchestrator", "playbooks"):
+        compileall.compile_dir(str(ROOT / folder), quiet=1)
+    env = os.environ.get("PYTHONDONTWRITEBYTECODE")
+    return ("drill's modules byte-compiled first (`compileall`, as `pip install` does)"
+            + (f"; PYTHONDONTWRITEBYTECODE={env} in the environment" if env else ""))
+
+
 def git_commit() -> str:
     out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
                          capture_output=True, text=True)

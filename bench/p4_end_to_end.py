@@ -17,7 +17,7 @@ import argparse
 import statistics
 from collections import defaultdict
 
-from _common import write_section
+from _common import byte_compiled, write_section
 from _drills import lab, load_average, records, run_drill, step_breakdown
 
 SLACK_S = 5.0
@@ -38,6 +38,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--gateways", type=int, default=5)
     args = ap.parse_args()
+    compiled = byte_compiled()
     load_before = load_average()
     rows, steps_all = [], defaultdict(list)
     with lab(args.gateways) as lb:
@@ -65,9 +66,9 @@ def main() -> None:
     steps = ["| step | median s |", "|---|---|"] + [
         f"| {name} | {statistics.median(v):.2f} |" for name, v in steps_all.items()]
     body = ("## P4: end to end\n\n" + __doc__.split("\n\n", 1)[1].split("Reproduce")[0].strip()
-            + f"\n\nReproduce: `.venv/bin/python bench/p4_end_to_end.py`. Load average before: {load_before}; "
-            f"after: {load_average()}.\n\n" + "\n".join(table) + "\n\nWhere the time goes (per step):\n\n"
-            + "\n".join(steps) + "\n")
+            + f"\n\nReproduce: `.venv/bin/python bench/p4_end_to_end.py`. {compiled}. "
+            f"Load average before: {load_before}; after: {load_average()}.\n\n" + "\n".join(table)
+            + "\n\nWhere the time goes (per step):\n\n" + "\n".join(steps) + "\n")
     write_section("P4", body)
 
 
