@@ -91,6 +91,19 @@ class Observation:
             if not self.tracker.view(g.id).connected:
                 self.cannot_observe.setdefault(g.id, f"monitor {g.monitor} does not answer")
 
+    def hear_again(self, gateways, timeout_s: float) -> None:
+        """Until drill follows again the monitor stream of each of `gateways` (restarted by
+        the failback: the stream's reconnect backs off to once a second), or `timeout_s`.
+        Measured before, a gateway drill was about to hear would be "not measured"."""
+        tracker = self.tracker
+        if tracker is None:
+            return
+        ids = [g for g in gateways if g not in self.cannot_observe]
+        deadline = time.monotonic() + timeout_s
+        while not tracker.all_connected(ids) and (left := deadline - time.monotonic()) > 0:
+            with tracker.changed:  # woken by any stream's change; 0.1 s bounds a missed one
+                tracker.changed.wait(timeout=min(left, 0.1))
+
     def _start_hosts(self, gateways) -> None:
         """`observe: host` gateways: each one's log source, through the target's access
         (the lab's files, or SSH through the bastion); why not, for each one without."""

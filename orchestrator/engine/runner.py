@@ -63,6 +63,7 @@ from orchestrator.targets.hosts import HostsTarget
 
 AFTER_CHECK_TIMEOUT_S = 60.0
 GATE_SETTLE_S = 10.0
+HEAR_AGAIN_S = 10.0  # the failback's restarted gateways' streams, followed again
 
 
 class Engine:
@@ -208,6 +209,7 @@ class Engine:
             # operator stopped the run.
             status, exit_code = "aborted", 3
             st.abort_reason = st.abort_reason or f"interrupted by {received[0]}"
+        self.obs.hear_again(st.failback_gateways, HEAR_AGAIN_S)
         measurements = measure.after_restore(self.inv, self.drill, st, self.obs.tracker,
                                              measurements, self.obs.period())
         measurements = measure.with_second_source(self.inv, self.drill, st, measurements, self.obs.socket_tracker)

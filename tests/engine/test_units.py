@@ -161,3 +161,32 @@ def test_a_session_stranded_at_a_down_centre_is_no_second_login():
 
     assert sessions_by_gateway(status("down")) == {"W000000T": 1}
     assert sessions_by_gateway(status("up")) == {"W000000T": 2}
+
+
+def test_the_failback_is_measured_only_once_its_restarted_gateways_are_heard_again():
+    """A failback restarts gateways: their monitor streams reconnect with back-off. Measured
+    before drill hears them again, the failback would be "not measured (monitor stream
+    lost)"; the engine waits for the streams first (a bounded wait)."""
+    import threading
+    from types import SimpleNamespace
+
+    from orchestrator.engine.observe import Observation
+    from orchestrator.engine.safety import Safety
+    from orchestrator.engine.state import RunState
+    from orchestrator.probes.monitor import GatewayTracker
+    from orchestrator.targets.hosts import HostsTarget
+
+    state = RunState()
+    inv = SimpleNamespace(gateways=())
+    obs = Observation(inv, HostsTarget(), state, Safety(state, lambda e: None), lambda e: None,
+                      blast_radius=True, progress=False)
+    obs.tracker = GatewayTracker([("W000000T", "trading"), ("W00001TF", "market_data")])
+    for gid in ("W000000T", "W00001TF"):
+        obs.tracker.set_connected(gid, True)
+        obs.tracker.set_connected(gid, False)  # the failback restarted it
+    back = threading.Timer(0.3, lambda: obs.tracker.set_connected("W000000T", True))
+    back.start()
+    obs.hear_again(["W000000T"], timeout_s=30)
+    assert obs.tracker.lost_since("W000000T") is None  # heard again: measurable
+    obs.hear_again(["W00001TF"], timeout_s=0.2)  # never back: the wait ends at its bound
+    assert obs.tracker.lost_since("W00001TF") is not None  # and it is "not measured"
