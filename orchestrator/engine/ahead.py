@@ -51,7 +51,16 @@ class Ahead:
 
 
 def offer_next(eng: Engine, phase: str, index: int) -> None:
-    """Start the playbook step after `phase[index]` (in plan order) ahead, held."""
+    """Start the playbook step after `phase[index]` (in plan order) ahead, held. Never
+    fails the step that offers: whatever goes wrong here, the next step starts at its turn
+    as it would without this, and says so there."""
+    try:
+        _offer_next(eng, phase, index)
+    except Exception:  # an optimisation only: see above
+        return
+
+
+def _offer_next(eng: Engine, phase: str, index: int) -> None:
     from orchestrator.engine.playbook import failback_step, playbook_run
     from orchestrator.engine.steps import manual_changes
     from orchestrator.model.drill import PHASES
