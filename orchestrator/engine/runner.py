@@ -209,7 +209,7 @@ class Engine:
             # operator stopped the run.
             status, exit_code = "aborted", 3
             st.abort_reason = st.abort_reason or f"interrupted by {received[0]}"
-        self.obs.hear_again(st.failback_gateways, HEAR_AGAIN_S)
+        _await_failback(self)
         measurements = measure.after_restore(self.inv, self.drill, st, self.obs.tracker,
                                              measurements, self.obs.period())
         measurements = measure.with_second_source(self.inv, self.drill, st, measurements, self.obs.socket_tracker)
@@ -360,6 +360,30 @@ class Engine:
         self.emit(jr.SteadyState("after", res.ok, res.checks))
         self.state.after_failures = res.describe_failures() if not res.ok else ""
         return res
+
+
+def _await_failback(eng: Engine) -> None:
+    """Until every gateway the failback repointed is measured back (its service's own
+    "restored": the login, the first tick, the first transfer), or its service's target has
+    passed since its failback. Judged earlier, a gateway still inside its target would be
+    "not back in time" (a settlement gateway's first transfer comes a moment after its
+    login); after the target it is, and is failed. The restarted gateways' streams are
+    followed again first (bounded): measured unheard, a failback is "not measured"."""
+    st, tracker = eng.state, eng.obs.tracker
+    if st.failback_ns is None or tracker is None:
+        return
+    eng.obs.hear_again(st.failback_gateways, HEAR_AGAIN_S)
+    targets = {gid: eng.drill.targets.target_of(eng.inv.gateway(gid).service_name)
+               for gid in st.failback_gateways}
+    deadline_ns = max(st.failback_at.get(gid, st.failback_ns) + int((t or HEAR_AGAIN_S) * 1e9)
+                      for gid, t in targets.items())
+    while time.time_ns() < deadline_ns:
+        pending = [m for m in measure.measure_failback(eng.inv, eng.drill, st, tracker)
+                   if m.restored is None and m.passed is not None]
+        if not pending or eng.safety.signals.received:  # the operator wants out: judge now
+            return
+        with tracker.changed:  # woken by any gateway event; 0.1 s bounds a missed one
+            tracker.changed.wait(timeout=min(0.1, max(0.0, (deadline_ns - time.time_ns()) / 1e9)))
 
 
 def _precheck(eng: Engine) -> str | None:

@@ -52,7 +52,9 @@ phases:
       wait: {until: all_restored, timeout: 60s}
   hold:
     - name: Soak
-      wait: {for: 1s, while: no_new_loss}
+      # long enough for a settlement log to rotate (ROTATE_BYTES) and be followed well
+      # before the run ends, however fast the steps around it run
+      wait: {for: 4s, while: no_new_loss}
   restore:
     - name: Restore carrier {{ carrier }}
       playbook: line.yml
