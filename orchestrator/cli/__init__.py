@@ -86,4 +86,39 @@ def _error_line(message: str) -> str:
 
 
 def _entry() -> None:
-    sys.exit(main())
+    code = main()
+    _quick_exit(code)
+    sys.exit(code)
+
+
+def _quick_exit(code: int) -> None:
+    """End the process without Python's teardown of the heap (about 0.15 s after a drill
+    run, issue 19 P4), when nothing is left that the teardown would finish: no thread but
+    this one, and no file open for writing but the standard streams. The atexit handlers
+    run and the streams are flushed, as in any exit. Else: return, for the standard exit."""
+    import atexit
+    import gc
+    import io
+    import os
+    import threading
+
+    if threading.active_count() != 1:
+        return
+    std = {id(s) for f in (sys.stdout, sys.stderr, sys.stdin)
+           for s in (f, getattr(f, "buffer", None), getattr(getattr(f, "buffer", None), "raw", None))}
+    for obj in gc.get_objects():
+        if isinstance(obj, io.IOBase) and not isinstance(obj, (io.StringIO, io.BytesIO)) \
+                and id(obj) not in std and not obj.closed:
+            try:
+                writing = obj.writable()
+            except (OSError, ValueError):
+                writing = True  # unknown: let the standard exit close it
+            if writing:
+                return
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            return  # a closed pipe: the standard exit reports it as it always has
+    os._exit(code & 0xFF)

@@ -22,6 +22,9 @@ from orchestrator.errors import DrillError
 if TYPE_CHECKING:
     from orchestrator.engine.runner import Engine
 
+# Playbook steps looked ahead to: a start-up (about a second) may outlast the step between.
+LOOKAHEAD = 2
+
 
 class Ahead:
     """The processes held for steps not yet at their turn, by step label."""
@@ -29,13 +32,18 @@ class Ahead:
     def __init__(self) -> None:
         self._held: dict[str, ansible.Started] = {}
 
-    def offer(self, label: str, run: ansible.PlaybookRun) -> None:
-        if label in self._held:
-            return
+    def offer(self, label: str, run: ansible.PlaybookRun) -> bool:
+        """Hold a process for `label`; whether one was started now."""
+        held = self._held.get(label)
+        if held is not None and held.run == run and not held.exited.is_set():
+            return False
+        if held is not None:  # worked out again since (a failback whose gateways moved)
+            self._held.pop(label).abandon()
         try:
             self._held[label] = ansible.start_playbook(run, gated=True)
         except (OSError, DrillError):
-            return  # the step starts at its turn, as without this
+            return False  # the step starts at its turn, as without this
+        return True
 
     def take(self, label: str, run: ansible.PlaybookRun) -> ansible.Started | None:
         held = self._held.pop(label, None)
@@ -50,10 +58,16 @@ class Ahead:
             self._held.popitem()[1].abandon()
 
 
+def offer_first(eng: Engine) -> None:
+    """Start the run's first playbook step ahead, held, while the run sets up its
+    observers: its own start-up then overlaps theirs."""
+    offer_next(eng, "", -1)
+
+
 def offer_next(eng: Engine, phase: str, index: int) -> None:
-    """Start the playbook step after `phase[index]` (in plan order) ahead, held. Never
-    fails the step that offers: whatever goes wrong here, the next step starts at its turn
-    as it would without this, and says so there."""
+    """Start the nearest of the next `LOOKAHEAD` playbook steps after `phase[index]` (in
+    plan order) that is not held yet, held. Never fails the step that offers: whatever
+    goes wrong here, the next step starts at its turn as it would without this."""
     try:
         _offer_next(eng, phase, index)
     except Exception:  # an optimisation only: see above
@@ -68,14 +82,17 @@ def _offer_next(eng: Engine, phase: str, index: int) -> None:
     if eng.folder is None or (eng.journal is not None and eng.journal.fallback is not None):
         return  # artifacts would go elsewhere at the step's turn
     order = [(p, i, s) for p in PHASES for i, s in enumerate(eng.resolved.phases.get(p, ()))]
-    later = order[next((n for n, (p, i, _) in enumerate(order) if (p, i) == (phase, index)),
-                       len(order)) + 1:]
-    nxt = next(((p, i, s) for p, i, s in later if s.kind == "playbook"), None)
-    if nxt is None and phase == "restore":
+    here = -1 if index == -1 else next(
+        (n for n, (p, i, _) in enumerate(order) if (p, i) == (phase, index)), None)
+    if here is None:
+        return  # the failback step: the last
+    later = [(p, i, s) for p, i, s in order[here + 1:] if s.kind == "playbook"][:LOOKAHEAD]
+    if len(later) < LOOKAHEAD and phase == "restore":
         restore = eng.resolved.phases.get("restore", ())
-        extra = failback_step(eng, restore)
-        nxt = None if extra is None else ("restore", len(restore), extra)
-    if nxt is None or manual_changes(eng.inv, nxt[2], eng.opt.lang):
-        return
-    p, i, step = nxt
-    eng.ahead.offer(f"{p}[{i}]", playbook_run(eng, p, i, step))
+        extra = failback_step(eng, restore)  # from where the gateways are now, restored
+        if extra is not None:
+            later.append(("restore", len(restore), extra))
+    for p, i, step in later:
+        if not manual_changes(eng.inv, step, eng.opt.lang) and \
+                eng.ahead.offer(f"{p}[{i}]", playbook_run(eng, p, i, step)):
+            return  # one start-up at a time: more would share the CPU with this step

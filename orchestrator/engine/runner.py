@@ -19,7 +19,7 @@ from orchestrator.adapters.run_ssh import RunConnections
 from orchestrator.config.secrets import inventory_secrets, vault_values
 from orchestrator.engine import events as ev
 from orchestrator.engine import measure, sealing
-from orchestrator.engine.ahead import Ahead, offer_next
+from orchestrator.engine.ahead import Ahead, offer_first, offer_next
 from orchestrator.engine.kinds import KINDS, StepCall
 from orchestrator.engine.lock import EnvironmentLock
 from orchestrator.engine.notify import notify_quietly
@@ -172,6 +172,7 @@ class Engine:
         status, exit_code = "passed", 0
         measurements: list = []
         steady_after, gate_refusal, baseline, host_gate = None, None, {}, {}
+        offer_first(self)
         self.obs.start(self.folder)
         # the report's "predicted", for the gateways on the path from where they are now
         centres = self.obs.tracker.centres()

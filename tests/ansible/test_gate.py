@@ -113,6 +113,23 @@ def test_ahead_hands_over_only_the_very_same_run(tmp_path):
         ahead.close()
 
 
+def test_offering_again_keeps_the_same_run_and_replaces_one_worked_out_anew(tmp_path):
+    ahead = Ahead()
+    run = _run(tmp_path, name="d")
+    try:
+        assert ahead.offer("restore[3]", run) is True
+        first = ahead._held["restore[3]"]
+        assert ahead.offer("restore[3]", run) is False and ahead._held["restore[3]"] is first
+        moved = PlaybookRun(**{**run.__dict__, "extravars": {"marker": str(tmp_path / "moved")}})
+        assert ahead.offer("restore[3]", moved) is True  # a failback whose gateways moved
+        assert first.exited.wait(30)  # abandoned, having run nothing
+        held = ahead.take("restore[3]", moved)
+        assert held is not None and held.go().status == "successful"
+        assert (tmp_path / "moved").exists() and not (tmp_path / "ran").exists()
+    finally:
+        ahead.close()
+
+
 def test_a_held_playbook_that_died_is_not_handed_over(tmp_path):
     ahead = Ahead()
     run = _run(tmp_path, name="b")
