@@ -1,15 +1,18 @@
 """Playbook steps started ahead of their turn (issue 19, P4).
 
 `ansible-playbook` spends about a second importing Ansible and reading the inventory and
-playbook before its first task. When a step starts, the engine starts the next playbook
-step's process too, held at a gate before its first play (adapters/ansible.py,
-`start_playbook(gated=True)`): its start-up overlaps this step, or the waits between.
+playbook before its first task. The engine starts a playbook step's process ahead, held at
+a gate before its first play (adapters/ansible.py, `start_playbook(gated=True)`): its
+start-up then overlaps the steps and waits before it. The first playbook step is started
+as the run begins, while drill sets up its observers; then, as each step starts, the
+nearest of the next `LOOKAHEAD` playbook steps that is not held yet (one start-up at a
+time: more would share the CPU with the step that runs).
 At its turn the step takes the held process only if it would start the very same run
 (playbook, variables, inventory, options); else, and whenever the run ends first, the held
 process is abandoned, having run nothing. A step whose variables exist only at its turn
 (a manual change's acknowledgement) is never started ahead. The failback step is worked
-out ahead from the monitors, and at its turn again: a gateway that moved meanwhile changes
-its variables, and it starts afresh.
+out ahead from the monitors once the restore phase has begun, again as each later step
+starts (a held one whose gateways moved is replaced), and at its turn.
 """
 
 from __future__ import annotations

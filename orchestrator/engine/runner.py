@@ -146,6 +146,7 @@ class Engine:
             register_active(self.opt.drill_home, env, self.folder)
             self.safety.signals.install()
             try:
+                offer_first(self)  # its start-up overlaps the run's own (held until its turn)
                 self.emit(jr.RunStart(run_start_record(self.resolved, self.inv, self.opt,
                                                       self.target.state_dir)))
                 self.emit(jr.Lock(str(lock.path), holder.__dict__))
@@ -172,7 +173,6 @@ class Engine:
         status, exit_code = "passed", 0
         measurements: list = []
         steady_after, gate_refusal, baseline, host_gate = None, None, {}, {}
-        offer_first(self)
         self.obs.start(self.folder)
         # the report's "predicted", for the gateways on the path from where they are now
         centres = self.obs.tracker.centres()
