@@ -146,7 +146,6 @@ class Engine:
             register_active(self.opt.drill_home, env, self.folder)
             self.safety.signals.install()
             try:
-                offer_first(self)  # its start-up overlaps the run's own (held until its turn)
                 self.emit(jr.RunStart(run_start_record(self.resolved, self.inv, self.opt,
                                                       self.target.state_dir)))
                 self.emit(jr.Lock(str(lock.path), holder.__dict__))
@@ -154,6 +153,9 @@ class Engine:
                 self.emit(jr.RunPlan(self.opt.lang, tuple(steps), on_path))
                 if self.approval is not None:
                     self.emit(jr.StandingApprovalUsed(**self.approval.to_record()))
+                # after run.start (offering may journal the run's ssh control folder); its
+                # start-up overlaps the run's own, held until its turn
+                offer_first(self)
                 notify_quietly(self.inv, "start", {"run": run_id, "drill": self.drill.id})
                 return self._walk()
             finally:
