@@ -63,12 +63,16 @@ def main() -> None:
     for i, (code, wall, intr, pb, wt, out) in enumerate(rows):
         table.append(f"| {i} | {code} | {wall:.1f} | {intr:.1f} | ≤ {intr + SLACK_S:.1f} | {pb:.1f} | {wt:.1f} | "
                      f"{out:.1f} | {'met' if wall <= intr + SLACK_S else 'MISSED'} |")
+    over = statistics.median(wall - intr for _, wall, intr, *_ in rows)
+    verdict = (f"Median over the {len(rows)} runs: wall {statistics.median(r[1] for r in rows):.1f} s, "
+               f"**{over:.1f} s over intrinsic** against ≤ {SLACK_S:.0f} s: "
+               f"**{'met' if over <= SLACK_S else 'missed'}**.")
     steps = ["| step | median s |", "|---|---|"] + [
         f"| {name} | {statistics.median(v):.2f} |" for name, v in steps_all.items()]
     body = ("## P4: end to end\n\n" + __doc__.split("\n\n", 1)[1].split("Reproduce")[0].strip()
             + f"\n\nReproduce: `.venv/bin/python bench/p4_end_to_end.py`. {compiled}. "
             f"Load average before: {load_before}; after: {load_average()}.\n\n" + "\n".join(table)
-            + "\n\nWhere the time goes (per step):\n\n" + "\n".join(steps) + "\n")
+            + "\n\n" + verdict + "\n\nWhere the time goes (per step):\n\n" + "\n".join(steps) + "\n")
     write_section("P4", body)
 
 
