@@ -107,14 +107,15 @@ def _quick_exit(code: int) -> None:
     std = {id(s) for f in (sys.stdout, sys.stderr, sys.stdin)
            for s in (f, getattr(f, "buffer", None), getattr(getattr(f, "buffer", None), "raw", None))}
     for obj in gc.get_objects():
-        if isinstance(obj, io.IOBase) and not isinstance(obj, (io.StringIO, io.BytesIO)) \
-                and id(obj) not in std and not obj.closed:
-            try:
-                writing = obj.writable()
-            except (OSError, ValueError):
-                writing = True  # unknown: let the standard exit close it
-            if writing:
-                return
+        if not isinstance(obj, io.IOBase) or isinstance(obj, (io.StringIO, io.BytesIO)) \
+                or id(obj) in std:
+            continue
+        try:
+            writing = not obj.closed and obj.writable()
+        except (OSError, ValueError):
+            writing = True  # unknown (a detached wrapper): let the standard exit close it
+        if writing:
+            return
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
         try:

@@ -11,8 +11,8 @@ At its turn the step takes the held process only if it would start the very same
 (playbook, variables, inventory, options); else, and whenever the run ends first, the held
 process is abandoned, having run nothing. A step whose variables exist only at its turn
 (a manual change's acknowledgement) is never started ahead. The failback step is worked
-out ahead from the monitors once the restore phase has begun, again as each later step
-starts (a held one whose gateways moved is replaced), and at its turn.
+out ahead from the monitors once, when the restore phase has begun, and again at its turn
+(a gateway that moved meanwhile changes its variables: it then starts its own process).
 """
 
 from __future__ import annotations
@@ -47,6 +47,9 @@ class Ahead:
         except (OSError, DrillError):
             return False  # the step starts at its turn, as without this
         return True
+
+    def holds(self, label: str) -> bool:
+        return label in self._held
 
     def take(self, label: str, run: ansible.PlaybookRun) -> ansible.Started | None:
         held = self._held.pop(label, None)
@@ -90,9 +93,11 @@ def _offer_next(eng: Engine, phase: str, index: int) -> None:
     if here is None:
         return  # the failback step: the last
     later = [(p, i, s) for p, i, s in order[here + 1:] if s.kind == "playbook"][:LOOKAHEAD]
-    if len(later) < LOOKAHEAD and phase == "restore":
-        restore = eng.resolved.phases.get("restore", ())
-        extra = failback_step(eng, restore)  # from where the gateways are now, restored
+    restore = eng.resolved.phases.get("restore", ())
+    if len(later) < LOOKAHEAD and phase == "restore" and not eng.ahead.holds(f"restore[{len(restore)}]"):
+        # worked out once ahead (it asks every monitor): a gateway that moves after is
+        # seen at the step's turn, which then starts its own process
+        extra = failback_step(eng, restore)
         if extra is not None:
             later.append(("restore", len(restore), extra))
     for p, i, step in later:

@@ -83,7 +83,12 @@ def test_ansible_refuses_a_host_whose_key_is_not_trusted(bed, inventory, tmp_pat
     kh = known_hosts_path(inventory)
     cu_addr = bed.host("cu").mgmt_address + " "
     kh.write_text("".join(ln + "\n" for ln in kh.read_text().splitlines() if not ln.startswith(cu_addr)))
-    res = _play(inventory, tmp_path, "refused", lines=["cu-nf"], state="down", mode="shutdown")
+    # No retry: the reason is the one attempt's (a retry's transient failure through the
+    # bastion would replace it in the message, and the retries' back-off is 11 s).
+    res = run_playbook(PlaybookRun(
+        playbook=PLAYBOOKS / "line.yml", inventory=inventory, private_data_dir=tmp_path / "pdd-refused",
+        extravars={"lines": ["cu-nf"], "state": "down", "mode": "shutdown"}, timeout_s=120,
+        known_hosts=known_hosts_path(inventory), envvars={"ANSIBLE_SSH_RETRIES": "0"}))
     assert not res.ok
     assert [t.status for t in res.failed_tasks] == ["unreachable"]
     output = "".join(p.read_text(errors="replace") for p in res.private_data_dir.rglob("*") if p.is_file())
