@@ -40,7 +40,7 @@ class Ahead:
         held = self._held.get(label)
         if held is not None and held.run == run and not held.exited.is_set():
             return False
-        if held is not None:  # worked out again since (a failback whose gateways moved)
+        if held is not None:  # it died while held, or the run is another: start afresh
             self._held.pop(label).abandon()
         try:
             self._held[label] = ansible.start_playbook(run, gated=True)

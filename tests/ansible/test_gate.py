@@ -121,7 +121,7 @@ def test_offering_again_keeps_the_same_run_and_replaces_one_worked_out_anew(tmp_
         first = ahead._held["restore[3]"]
         assert ahead.offer("restore[3]", run) is False and ahead._held["restore[3]"] is first
         moved = PlaybookRun(**{**run.__dict__, "extravars": {"marker": str(tmp_path / "moved")}})
-        assert ahead.offer("restore[3]", moved) is True  # a failback whose gateways moved
+        assert ahead.offer("restore[3]", moved) is True  # another run for the same step
         assert first.exited.wait(30)  # abandoned, having run nothing
         held = ahead.take("restore[3]", moved)
         assert held is not None and held.go().status == "successful"
