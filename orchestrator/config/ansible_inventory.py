@@ -36,8 +36,20 @@ _MAGIC = frozenset({"inventory_dir", "inventory_file"})
 
 def read_inventory(path: str | Path, env: Mapping[str, str] | None = None) -> AnsibleInventory:
     """Read an inventory file or folder; the vault password is taken from `env`
-    (ANSIBLE_VAULT_PASSWORD_FILE / ANSIBLE_VAULT_IDENTITY_LIST) as ansible-playbook would."""
-    return _read(Path(path), env, plaintexts=None)
+    (ANSIBLE_VAULT_PASSWORD_FILE / ANSIBLE_VAULT_IDENTITY_LIST) as ansible-playbook would.
+    A plain inventory read before with the same files and settings is served from
+    `config/inventory_cache.py` without importing Ansible."""
+    from orchestrator.config import inventory_cache
+
+    path = Path(path)
+    key = inventory_cache.key_of(path, os.environ if env is None else env)
+    kept = inventory_cache.load(key) if key is not None else None
+    if kept is not None:
+        return kept
+    read = _read(path, env, plaintexts=None)
+    if key is not None:
+        inventory_cache.store(key, read)
+    return read
 
 
 def vault_plaintexts(path: str | Path, env: Mapping[str, str]) -> set[str]:
