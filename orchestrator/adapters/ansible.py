@@ -150,29 +150,32 @@ def start_playbook(run: PlaybookRun, *, gated: bool = False) -> Started:
     _write_private(artifacts / "command", json.dumps({"command": command, "cwd": str(pdd)}))
 
     gate_r, gate_w = os.pipe() if gated else (None, None)
-    _callback_env(env, gate_r)
+    ready_r, ready_w = os.pipe() if gated else (None, None)
+    _callback_env(env, gate_r, ready_w)
     collector = Collector(None, secrets)
     runner = Runner(rc_cfg, event_handler=collector.handle)
     try:
         proc = subprocess.Popen(
             command, cwd=str(pdd), env=env, stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
-            pass_fds=() if gate_r is None else (gate_r,),
+            pass_fds=() if gate_r is None else (gate_r, ready_w),
         )
     except OSError as e:
         shutil.rmtree(scratch, ignore_errors=True)
         _cleanup_env(pdd)
-        for fd in (gate_r, gate_w):
+        for fd in (gate_r, gate_w, ready_r, ready_w):
             if fd is not None:
                 os.close(fd)
         raise DrillError(f"cannot start {exe}: {e}") from e
     if gate_r is not None:
         os.close(gate_r)  # the child's now: its end of file is our close or our death
+        os.close(ready_w)
+        os.set_blocking(ready_r, False)
     stdout_file = open(artifacts / "stdout", "w", encoding="utf-8")  # noqa: SIM115
     event_filter = OutputEventFilter(Redacting(stdout_file, secrets), runner.event_callback,
                                      suppress_ansible_output=True)
     started = Started(run, pdd, artifacts, proc, proc.pid, gate_w, collector, secrets, scratch,
-                      own_masters, stdout_file, event_filter)
+                      own_masters, stdout_file, event_filter, ready_fd=ready_r)
     started.reader = threading.Thread(target=_pump, args=(proc, event_filter, started.errors),
                                       name=f"ansible-events-{proc.pid}", daemon=True)
     started.reader.start()
@@ -201,6 +204,27 @@ class Started:
     errors: list[BaseException] = field(default_factory=list)
     exited: threading.Event = field(default_factory=threading.Event)
     reader: threading.Thread | None = None
+    ready_fd: int | None = None  # read end of the pipe it says "at the gate" on
+    _at_gate: bool = False
+
+    def ready(self) -> bool:
+        """Whether a gated process is through its start-up, waiting at the gate."""
+        if self._at_gate or self.ready_fd is None:
+            return self._at_gate
+        try:
+            said = os.read(self.ready_fd, 1)
+        except BlockingIOError:
+            return False
+        except OSError:
+            said = b""
+        self._close_ready()
+        self._at_gate = said == b"r"  # end of file: it died in its start-up
+        return self._at_gate
+
+    def _close_ready(self) -> None:
+        if self.ready_fd is not None:
+            os.close(self.ready_fd)
+            self.ready_fd = None
 
     def go(self, *, on_task: Callable[[TaskResult], None] | None = None,
            on_process: Callable[[int, int], None] | None = None,
@@ -251,6 +275,7 @@ class Started:
         shutil.rmtree(self.pdd, ignore_errors=True)
 
     def _close_gate(self, say: bytes) -> None:
+        self._close_ready()
         if self.gate is None:
             return
         with contextlib.suppress(OSError):  # the process already ended: nobody to tell
@@ -276,9 +301,10 @@ class Started:
         return rc
 
 
-def _callback_env(env: dict[str, str], gate_r: int | None) -> None:
+def _callback_env(env: dict[str, str], gate_r: int | None, ready_w: int | None) -> None:
     """Enable drill's callback (ansible_callback/drill_process.py: the gate, on the pipe
-    `gate_r` when given, and the quick exit) beside runner's own plugins."""
+    `gate_r` when given, saying so on `ready_w` when it gets there; and the quick exit)
+    beside runner's own plugins."""
     here = str(Path(__file__).with_name("ansible_callback"))
     env["ANSIBLE_CALLBACK_PLUGINS"] = os.pathsep.join(
         p for p in (env.get("ANSIBLE_CALLBACK_PLUGINS"), here) if p)
@@ -286,6 +312,7 @@ def _callback_env(env: dict[str, str], gate_r: int | None) -> None:
         p for p in (env.get("ANSIBLE_CALLBACKS_ENABLED"), "drill_process") if p)
     if gate_r is not None:
         env["DRILL_GATE_FD"] = str(gate_r)
+        env["DRILL_READY_FD"] = str(ready_w)
 
 
 def _effective_env(base: Mapping[str, str], run: PlaybookRun, control_dir: Path) -> dict[str, str]:

@@ -11,6 +11,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol
 
 from orchestrator.engine import steps
+from orchestrator.engine.ahead import pump
 from orchestrator.engine.measure import all_restored, new_losses
 from orchestrator.engine.playbook import PlaybookKind
 from orchestrator.engine.safety import Abort, StepFailed
@@ -104,10 +105,10 @@ class WaitKind:
     def run(self, eng: Engine, call: StepCall) -> str | None:
         w = call.step.wait
         if w.for_s is not None and w.until is None:
-            return self._soak(eng, w)
+            return self._soak(eng, call, w)
         return self._until(eng, call, w)
 
-    def _soak(self, eng: Engine, w) -> str | None:
+    def _soak(self, eng: Engine, call: StepCall, w) -> str | None:
         start_mono = time.monotonic()
         watch_from = time.time_ns()
         # Only a gateway serving at the start of the soak can suffer a *new* loss.
@@ -120,6 +121,7 @@ class WaitKind:
                 if lost:
                     raise Abort(f"service lost during the soak: {', '.join(lost)}")
             eng.obs.show("hold", time.monotonic() - start_mono, w.for_s)
+            pump(eng, call.phase, call.index)  # the idle soak starts the steps after it
             time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
         return None
 
@@ -144,6 +146,7 @@ class WaitKind:
                     raise Abort(f"recovery missed its {timeout:g}s deadline by more than "
                                 f"{margin:g}s; still pending: {', '.join(pending[:10])}")
                 return f"{w.until} not reached within {timeout:g}s; pending: {', '.join(pending[:10])}"
+            pump(eng, call.phase, call.index)
             time.sleep(0.05)
 
 

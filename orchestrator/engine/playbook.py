@@ -222,9 +222,10 @@ def apply_effect(eng: Engine, call: StepCall, result, predicted: Mapping[str, li
                                            for t, ns in sorted(by_target.items())}))
 
 
-def failback_step(eng: Engine, steps):
+def failback_step(eng: Engine, steps, centres: Mapping[str, str | None] | None = None):
     """Failback the drill declares but does not spell out: repoint every gateway that
-    is off its home centre (seen on its monitor now) back home, measured as failback."""
+    is off its home centre (seen on its monitor now, or in `centres`: where the observers
+    last saw each) back home, measured as failback."""
     if not eng.drill.failback or any(
             s.effect is not None and s.effect.repoint_to == "home" for s in steps):
         return None
@@ -238,8 +239,9 @@ def failback_step(eng: Engine, steps):
     eligible = [g for g in inv.gateways if not g.satellite_only]
     # where each gateway is now: its monitor, or for an `observe: host` gateway its own log
     hosted = {gid: {"centre": v.centre} for gid, v in eng.obs.host_views().items()}
-    statuses = asyncio.run(fetch_many({g.id: (g.monitor.address, g.monitor.port)
-                                       for g in eligible if g.id not in hosted and g.monitor is not None}))
+    statuses = {gid: {"centre": c} for gid, c in centres.items()} if centres is not None else \
+        asyncio.run(fetch_many({g.id: (g.monitor.address, g.monitor.port)
+                                for g in eligible if g.id not in hosted and g.monitor is not None}))
     statuses.update(hosted)
     away = tuple(g.id for g in eligible if isinstance(statuses.get(g.id), Mapping)
                  and statuses[g.id].get("centre") not in (None, inv.home_centre(g)))

@@ -56,6 +56,39 @@ def test_a_held_playbook_runs_nothing_until_go(tmp_path):
     assert [t.task for t in result.tasks] == ["Touch"] and (tmp_path / "ran").exists()
 
 
+def test_a_held_playbook_says_when_its_start_up_is_over(tmp_path):
+    run = _run(tmp_path)
+    held = start_playbook(run, gated=True)
+    try:
+        assert not held.ready()  # a Python importing Ansible: not within microseconds
+        _until(held.ready, 60, "the held playbook to say it reached its gate")
+        assert held.ready() and held.proc.poll() is None and not (tmp_path / "ran").exists()
+        assert held.go().status == "successful"
+    finally:
+        if held.proc.poll() is None:
+            held.abandon()
+
+
+def test_a_playbook_that_dies_in_its_start_up_is_never_ready(tmp_path):
+    run = _run(tmp_path)
+    run.playbook.write_text("- hosts: [unclosed\n", encoding="utf-8")
+    held = start_playbook(run, gated=True)
+    _until(held.exited.is_set, 60, "ansible-playbook to give up on its playbook")
+    assert not held.ready()
+    held.abandon()
+
+
+def test_ahead_counts_a_held_process_as_starting_until_it_is_ready(tmp_path):
+    ahead = Ahead()
+    try:
+        ahead.offer("fault[0]", _run(tmp_path, name="e"))
+        assert ahead.starting() and not ahead.starting(but="fault[0]")
+        _until(lambda: not ahead.starting(), 60, "the held process to be ready")
+        assert ahead.holds("fault[0]")
+    finally:
+        ahead.close()
+
+
 def test_an_abandoned_playbook_ends_having_run_nothing_and_leaves_no_folder(tmp_path):
     run = _run(tmp_path)
     held = start_playbook(run, gated=True)

@@ -5,7 +5,8 @@
   its start-up, about 1 s, then overlaps the step or wait before it). With DRILL_GATE_FD
   set, the process parses its inventory and playbook, then blocks here reading that pipe:
   one byte `g` and the playbook runs; end of file (drill abandoned the step, or died) and
-  the process exits at once with GATE_CLOSED_RC, having run nothing.
+  the process exits at once with GATE_CLOSED_RC, having run nothing. Reaching the gate, it
+  writes `r` on DRILL_READY_FD: its start-up is over (drill starts one at a time).
 - **A quick exit.** Once the playbook is over, Python's own teardown of Ansible's heap
   takes about 0.2 s per run on the 2-core bed before the process is gone, and drill waits
   for that exit. `sys.exit` in this process (ansible-playbook's last call) runs the atexit
@@ -27,7 +28,8 @@ name: drill_process
 type: aggregate
 short_description: drill's gate before the first play, and a quick exit
 description:
-  - With DRILL_GATE_FD set, blocks in v2_playbook_on_start until one byte is read from it.
+  - With DRILL_GATE_FD set, blocks in v2_playbook_on_start until one byte is read from it,
+    having first written C(r) on DRILL_READY_FD when that is set.
   - Makes sys.exit in the ansible-playbook process skip Python's teardown (atexit handlers
     still run, the streams are flushed).
 """
@@ -44,6 +46,12 @@ class CallbackModule(CallbackBase):
     def v2_playbook_on_start(self, playbook):
         sys.exit = _quick_exit(sys.exit, os.getpid())
         fd = os.environ.pop("DRILL_GATE_FD", None)  # not for the workers and modules
+        ready = os.environ.pop("DRILL_READY_FD", None)
+        if ready is not None:  # through the start-up: drill may start the next one
+            with contextlib.suppress(OSError):
+                os.write(int(ready), b"r")
+            with contextlib.suppress(OSError):
+                os.close(int(ready))
         if fd is None:
             return
         try:
