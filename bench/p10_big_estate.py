@@ -3,7 +3,10 @@
 Method: write a lab-style inventory of N gateways (`make_lab_inventory`, the same shape
 as the test labs: three centres, four lines, gateways of the three kinds), then run each
 command as a fresh `drill` process, three times, and take the median wall time and the
-CPU time (user + system of the process and everything it waited for). `drill plan
+CPU time (user + system of the process and everything it waited for). Each command's first
+call, with drill's inventory cache emptied first, reads the inventory through Ansible; later
+calls are served from that cache (`config/inventory_cache.py`) while the files are
+unchanged. The slower of the first call and the median is the one judged. `drill plan
 carrier-outage` is measured twice: `--no-check` (drill's own planning) and with Ansible
 check mode (one `ansible-playbook` start-up per playbook step). The same runs at N/10
 gateways show how the cost grows: linear in the estate means a ratio of at most 10.
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -43,7 +47,7 @@ def timed(args: list[str], env: dict[str, str]) -> tuple[float, float, int]:
     return wall, usage.ru_utime + usage.ru_stime, os.waitstatus_to_exitcode(status)
 
 
-def measure(inventory: Path, home: Path, repeat: int) -> dict[str, tuple[float, float, int]]:
+def measure(inventory: Path, home: Path, repeat: int) -> dict[str, tuple[float, float, int, float, float]]:
     env = dict(os.environ, DRILL_HOME=str(home))
     drill = str(BIN / "drill")
     commands = {
@@ -54,11 +58,12 @@ def measure(inventory: Path, home: Path, repeat: int) -> dict[str, tuple[float, 
     }
     out = {}
     for name, args in commands.items():
+        shutil.rmtree(home / "cache" / "inventory", ignore_errors=True)  # each first call cold
         runs = [timed(args, env) for _ in range(repeat)]
         out[name] = (statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs),
-                     runs[-1][2])
-        print(f"{inventory.name}: {name}: wall {out[name][0]:.2f} s, cpu {out[name][1]:.2f} s, "
-              f"exit {out[name][2]}", flush=True)
+                     runs[-1][2], runs[0][0], runs[0][1])
+        print(f"{inventory.name}: {name}: wall {out[name][0]:.2f} s (first {runs[0][0]:.2f} s), "
+              f"cpu {out[name][1]:.2f} s, exit {out[name][2]}", flush=True)
     return out
 
 
@@ -111,25 +116,28 @@ def main() -> None:
         steps = playbook_steps("carrier-outage", small)
     plan_target = TARGET_S + steps * start_s
     rows = []
-    for name, (wall, cpu, code) in many.items():
-        ratio = cpu / few[name][1] if few[name][1] else float("nan")
+    for name, (wall, cpu, code, first, first_cpu) in many.items():
+        judged = max(wall, first)
+        ratio = first_cpu / few[name][4] if few[name][4] else float("nan")
         target = (f"≤ {TARGET_S:.0f} s" if name != "plan"
                   else f"≤ {TARGET_S:.0f} s + {steps} × {start_s:.2f} s start-up = {plan_target:.2f} s")
         if busy:
             verdict = f"not judged (load {load_before.split()[0]})"
         elif name == "plan":
-            verdict = "met" if wall <= plan_target else "**missed**"
+            verdict = "met" if judged <= plan_target else "**missed**"
         else:
-            verdict = "met" if wall <= TARGET_S else "**missed**"
-        rows.append(f"| `drill {name}` | {wall:.2f} s | {cpu:.2f} s | {few[name][1]:.2f} s | {ratio:.1f}× "
+            verdict = "met" if judged <= TARGET_S else "**missed**"
+        rows.append(f"| `drill {name}` | {first:.2f} s | {wall:.2f} s | {first_cpu:.2f} s | {cpu:.2f} s "
+                    f"| {few[name][4]:.2f} s | {ratio:.1f}× "
                     f"| exit {code} | {target} | {verdict} |")
     body = (
         f"## P10: big estate, {args.gateways} gateways, no lab\n\n"
         + __doc__.split("\n\n", 1)[1].split("Reproduce")[0].strip()
         + f"\n\nReproduce: `.venv/bin/python bench/p10_big_estate.py`. Load average before: "
         f"{load_before}; after: {load_average()}.\n\n"
-        f"| command | wall (median of {args.repeat}) | CPU | CPU at {args.gateways // 10} gateways "
-        f"| growth ×{10} gateways | result | target | verdict |\n|---|---|---|---|---|---|---|---|\n"
+        f"| command | wall, first call | wall (median of {args.repeat}) | CPU, first call | CPU (median) "
+        f"| CPU at {args.gateways // 10} gateways, first call | growth ×{10} gateways (first calls) | result "
+        "| target | verdict (the slower wall) |\n|---|---|---|---|---|---|---|---|---|---|\n"
         + "\n".join(rows)
         + f"\n\n`drill plan` with check mode runs one `ansible-playbook` per playbook step of the "
         f"drill ({steps} for carrier-outage, failback included). One start-up, an `ansible-playbook` "
