@@ -10,8 +10,10 @@ import tempfile
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from orchestrator.engine.playbook import extravars
 from orchestrator.engine.predict import Prediction, predicted_failover, unmet
@@ -106,9 +108,23 @@ def planned_objectives(resolved, inv) -> tuple[tuple[str, ...], tuple[PlannedObj
     return tuple(sorted(affected)), tuple(objs), tuple(warnings)
 
 
+def calendar_gap(inv, today: date | None = None) -> tuple[str, ...]:
+    """A warning when no holiday of this year (the environment's) is known to drill."""
+    from orchestrator.model.hours import uncovered_year
+
+    if today is None:
+        today = datetime.now(ZoneInfo(inv.environment.timezone)).date()
+    year = uncovered_year(inv, today)
+    if year is None:
+        return ()
+    return (f"no holiday calendar for {year}: its weekday market closures would count as "
+            f"trading days (service hours, change windows); list them under "
+            f"drill.service_hours.holidays",)
+
+
 def plan(project_root: Path, drill_id: str, inventory_path: Path, overrides: Mapping[str, str],
          drill_home: Path, *, ansible_check: bool = True, lang: str | None = "en",
-         fallback_lang: str = "en") -> Plan:
+         fallback_lang: str = "en", today: date | None = None) -> Plan:
     """Never starts a lab and changes nothing (check mode). Every step the run can take,
     failback included (engine/plan_detail.py), the same list the run journals as `plan`.
     `lang` None: the inventory's language, else `fallback_lang` (read from the inventory
@@ -135,6 +151,7 @@ def plan(project_root: Path, drill_id: str, inventory_path: Path, overrides: Map
     on_path, objs, warnings = planned_objectives(prepared.resolved, prepared.inventory)
     predictions = predicted_failover(prepared.resolved, prepared.inventory)
     warnings += unmet(predictions, dict(prepared.resolved.drill.targets.rto_s))
+    warnings += calendar_gap(prepared.inventory, today)
     return Plan(drill_id, dict(prepared.resolved.params), tuple(rows), on_path, objs, warnings,
                 predictions, lang)
 

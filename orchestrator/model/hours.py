@@ -85,6 +85,18 @@ def holiday_on(inventory: Inventory, day: date) -> Holiday | None:
     return None
 
 
+def uncovered_year(inventory: Inventory, day: date) -> int | None:
+    """`day`'s year when no holiday of that year is known (neither the shipped calendar nor
+    the inventory lists one; every year's Spring Festival closes weekdays): its weekday
+    closures would then count as trading days. None when holidays cannot matter (a lab
+    without service hours) or the year is covered."""
+    if inventory.environment.is_lab and inventory.service_hours is None:
+        return None
+    if any(h.day.year == day.year for h in inventory.holidays):
+        return None
+    return day.year
+
+
 def flows_at(inventory: Inventory, when: datetime, force: bool = False) -> FlowHours:
     """Which flows are expected at `when` (aware). No service hours declared: every flow
     at all times (drill's behaviour before service hours existed). `force`: an

@@ -244,6 +244,11 @@ TERMINAL: dict[str, tuple[str, str]] = {
     "warn_no_path": ("故障路径上没有网关：本演练不会触发切换；演练结论将为无法判定（退出码 5），不计为已完成",
                      "no gateway is on the failed path: this drill would exercise no failover; "
                      "the run would be INCONCLUSIVE (exit 5) and never count as done"),
+    "warn_calendar": ("没有 {year} 年的节假日日历：该年工作日的休市日将被当作交易日（业务时段、变更窗口）；"
+                      "请在 drill.service_hours.holidays 中列出",
+                      "no holiday calendar for {year}: its weekday market closures would count as "
+                      "trading days (service hours, change windows); list them under "
+                      "drill.service_hours.holidays"),
     "warn_unmet": ("{gateway}（{service}）{verdict}目标 {target} 秒：按其设置预计 {low}-{high} 秒（{basis}）",
                    "{gateway} ({service}) {verdict} its {target}s target: its settings give "
                    "{low}-{high}s ({basis})"),
@@ -300,6 +305,9 @@ _REASONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
          r"expected: the run would fail \(declare `(?P<decl>[^`]*)`\)", "warn_undeclared"),
         (r"no gateway is on the failed path: this drill would exercise no failover; the run would "
          r"be INCONCLUSIVE \(exit 5\) and never count as done", "warn_no_path"),
+        (r"no holiday calendar for (?P<year>\d+): its weekday market closures would count as "
+         r"trading days \(service hours, change windows\); list them under "
+         r"drill\.service_hours\.holidays", "warn_calendar"),
         (r"(?P<gateway>\S+) \((?P<service>\w+)\) (?P<verdict>cannot meet|may miss) its "
          r"(?P<target>[\d.]+)s target: its settings give (?P<low>[\d.]+)-(?P<high>[\d.]+)s "
          r"\((?P<basis>.*)\)", "warn_unmet"),

@@ -102,3 +102,29 @@ def test_lab_up_off_hours_writes_the_lab_setting_into_the_effective_inventory(tm
     path = _inventory(tmp_path, None)
     assert effective_inventory(path, None, off_hours=True)["all"]["vars"]["drill"]["lab"]["off_hours"] is True
     assert "off_hours" not in effective_inventory(path, None)["all"]["vars"]["drill"]["lab"]
+
+
+def test_plan_warns_of_a_year_no_holiday_calendar_covers(tmp_path):
+    """The shipped calendar covers 2026: in 2027 a weekday closure would silently count as a
+    trading day, so `drill plan` says so (in the plan's language) until the firm lists them."""
+    from orchestrator.cli._console import plan_warning
+    from orchestrator.engine.plan import plan
+
+    inv = _inventory(tmp_path, NEEQ)
+    shown = plan(REPO, "single-line", inv, {}, tmp_path / "home", ansible_check=False,
+                 today=date(2027, 3, 1))
+    (gap,) = [w for w in shown.warnings if "holiday calendar" in w]
+    assert gap.startswith("no holiday calendar for 2027:")
+    assert "没有 2027 年的节假日日历" in plan_warning(gap, "zh")
+    assert not [w for w in plan(REPO, "single-line", inv, {}, tmp_path / "home", ansible_check=False,
+                                today=date(2026, 3, 2)).warnings if "holiday calendar" in w]
+
+
+def test_a_year_the_inventory_lists_closures_for_is_covered(tmp_path):
+    from orchestrator.model.hours import uncovered_year
+
+    own = {**NEEQ, "holidays": [{"date": "2027-02-08", "name": "春节"}]}
+    assert uncovered_year(load_inventory(_inventory(tmp_path, own)), date(2027, 3, 1)) is None
+    assert uncovered_year(load_inventory(_inventory(tmp_path, NEEQ)), date(2027, 3, 1)) == 2027
+    # a lab without service hours expects every flow at all times: holidays cannot matter
+    assert uncovered_year(load_inventory(REPO / "inventories" / "lab"), date(2027, 3, 1)) is None
