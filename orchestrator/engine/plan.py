@@ -119,7 +119,7 @@ def calendar_gap(inv, today: date | None = None) -> tuple[str, ...]:
         return ()
     return (f"no holiday calendar for {year}: its weekday market closures would count as "
             f"trading days (service hours, change windows); list them under "
-            f"drill.service_hours.holidays",)
+            f"`drill.service_hours.holidays`",)
 
 
 def plan(project_root: Path, drill_id: str, inventory_path: Path, overrides: Mapping[str, str],

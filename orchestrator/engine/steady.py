@@ -24,8 +24,8 @@ MD_FRESH_S = 1.0
 FLOW_CHECK = {"market_data": "md_flowing", "settlement": "settlement_ok"}
 # A flow check failing where the inventory declares no service hours may be a drill at a
 # time nothing flows: say how to tell drill so.
-UNDECLARED_HINT = ("; if nothing flows at this hour, declare drill.service_hours "
-                   "(docs/inventory.md)")
+UNDECLARED_HINT = (" (if nothing flows at this hour, declare drill.service_hours: "
+                   "docs/inventory.md)")
 # Failures that no amount of waiting fixes (gateways reconnect by themselves; lines don't,
 # and a gateway away from its home centre stays there until it is repointed).
 WONT_HEAL = frozenset({"line_up", "centre_up", "config_unchanged", "config_order", "home_centre",

@@ -211,6 +211,14 @@ TERMINAL: dict[str, tuple[str, str]] = {
     "reason_state": ("状态 {state}", "state {state}"),
     "reason_line_state": ("线路{state}", "line {state}"),
     "reason_centre_state": ("中心{state}", "centre {state}"),
+    "reason_md_tick": ("行情来源 {source}，最近一笔行情在 {age} 秒前{hint}",
+                       "source {source}, last tick {age}s ago{hint}"),
+    "reason_transfer": ("最近一次结算传输成功：{ok}{hint}", "last transfer ok: {ok}{hint}"),
+    "reason_flow_hint": ("（若此时段本就没有数据流动，请声明 `drill.service_hours`，见 docs/inventory.md）",
+                         " (if nothing flows at this hour, declare drill.service_hours: docs/inventory.md)"),
+    "reason_ok_True": ("是", "True"),
+    "reason_ok_False": ("否", "False"),
+    "reason_ok_None": ("无记录", "None"),
     "reason_sessions": ("服务端（深证通）有 {n} 个会话", "{n} session(s) at the exchange"),
     "console_target_rto": ("同该业务恢复时间目标（RTO）", "rto"),
     "show_rto": ("{service}恢复时间目标（RTO）≤ {limit}", "{service} RTO <= {limit}"),
@@ -245,10 +253,10 @@ TERMINAL: dict[str, tuple[str, str]] = {
                      "no gateway is on the failed path: this drill would exercise no failover; "
                      "the run would be INCONCLUSIVE (exit 5) and never count as done"),
     "warn_calendar": ("没有 {year} 年的节假日日历：该年工作日的休市日将被当作交易日（业务时段、变更窗口）；"
-                      "请在 drill.service_hours.holidays 中列出",
+                      "请在 `drill.service_hours.holidays` 中列出",
                       "no holiday calendar for {year}: its weekday market closures would count as "
                       "trading days (service hours, change windows); list them under "
-                      "drill.service_hours.holidays"),
+                      "`drill.service_hours.holidays`"),
     "warn_unmet": ("{gateway}（{service}）{verdict}目标 {target} 秒：按其设置预计 {low}-{high} 秒（{basis}）",
                    "{gateway} ({service}) {verdict} its {target}s target: its settings give "
                    "{low}-{high}s ({basis})"),
@@ -307,7 +315,7 @@ _REASONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
          r"be INCONCLUSIVE \(exit 5\) and never count as done", "warn_no_path"),
         (r"no holiday calendar for (?P<year>\d+): its weekday market closures would count as "
          r"trading days \(service hours, change windows\); list them under "
-         r"drill\.service_hours\.holidays", "warn_calendar"),
+         r"`drill\.service_hours\.holidays`", "warn_calendar"),
         (r"(?P<gateway>\S+) \((?P<service>\w+)\) (?P<verdict>cannot meet|may miss) its "
          r"(?P<target>[\d.]+)s target: its settings give (?P<low>[\d.]+)-(?P<high>[\d.]+)s "
          r"\((?P<basis>.*)\)", "warn_unmet"),
@@ -318,6 +326,10 @@ _REASONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"line (?P<state>up|down)", "reason_line_state"),
         (r"centre (?P<state>up|down)", "reason_centre_state"),
         (r"(?P<n>\d+) session\(s\) at the exchange", "reason_sessions"),
+        (r"source (?P<source>\S+), last tick (?P<age>-?[\d.]+)s ago(?P<hint> \(if nothing flows at "
+         r"this hour, declare drill\.service_hours: docs/inventory\.md\))?", "reason_md_tick"),
+        (r"last transfer ok: (?P<ok>\w+)(?P<hint> \(if nothing flows at this hour, declare "
+         r"drill\.service_hours: docs/inventory\.md\))?", "reason_transfer"),
     ))
 _NESTED = {"reason", "why", "error", "holder", "detail"}  # groups that are reasons themselves
 
@@ -351,6 +363,10 @@ def _one_reason(part: str) -> str | None:
             kw["why"] = _failed_tasks(m.group("why"))
         if key in ("reason_line_state", "reason_centre_state"):
             kw["state"] = TERMINAL[f"plan_state_{kw['state']}"][0]
+        if "hint" in kw:
+            kw["hint"] = TERMINAL["reason_flow_hint"][0] if kw["hint"] else ""
+        if "ok" in kw:
+            kw["ok"] = TERMINAL.get(f"reason_ok_{kw['ok']}", (kw["ok"],))[0]
         if "status" in kw:
             kw["status"] = TERMINAL.get(f"reason_status_{kw['status']}", (kw["status"],))[0]
         if "what" in kw:

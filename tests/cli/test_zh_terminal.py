@@ -449,3 +449,19 @@ def test_refusals_say_the_lock_the_unfinished_run_and_the_gate_in_chinese(tmp_pa
         line = _error_line(zh)
         assert line.startswith("错误：") and english(line, ids | {"NF", "FT", "disconnected"}) == [], line
     assert _error_line("bad") == "error: bad"
+
+
+def test_a_flow_check_that_fails_at_the_gate_reads_in_chinese_hint_included():
+    """Market data or CCNET not flowing at the gate (a drill at an hour nothing flows, the
+    inventory declaring no service hours): the refusal and its hint on a zh terminal."""
+    from orchestrator.cli import _error_line
+    from orchestrator.engine.steady import UNDECLARED_HINT
+    from orchestrator.model.i18n_terminal import reason_text
+
+    english_text = (f"steady-state gate failed: W00001TF: md_flowing (source tcp, last tick 4.90s "
+                    f"ago{UNDECLARED_HINT}); W00004JS: settlement_ok (last transfer ok: None"
+                    f"{UNDECLARED_HINT}); drill not started (journal: /srv/reports/2026/x)")
+    line = _error_line(reason_text("zh", english_text))
+    ids = {"W00001TF", "W00004JS", "md_flowing", "settlement_ok", "tcp"}
+    assert line.startswith("错误：") and english(line, ids) == [], line
+    assert "4.90 秒前" in line and "无记录" in line and line.count("drill.service_hours") == 2
