@@ -237,12 +237,13 @@ def failback_step(eng: Engine, steps, centres: Mapping[str, str | None] | None =
 
     inv = eng.inv
     eligible = [g for g in inv.gateways if not g.satellite_only]
-    # where each gateway is now: its monitor, or for an `observe: host` gateway its own log
-    hosted = {gid: {"centre": v.centre} for gid, v in eng.obs.host_views().items()}
-    statuses = {gid: {"centre": c} for gid, c in centres.items()} if centres is not None else \
-        asyncio.run(fetch_many({g.id: (g.monitor.address, g.monitor.port)
-                                for g in eligible if g.id not in hosted and g.monitor is not None}))
-    statuses.update(hosted)
+    if centres is not None:  # the observers' view covers host-observed gateways too
+        statuses: dict = {gid: {"centre": c} for gid, c in centres.items()}
+    else:  # where each gateway is now: its monitor, or for an `observe: host` one its log
+        hosted = {gid: {"centre": v.centre} for gid, v in eng.obs.host_views().items()}
+        statuses = asyncio.run(fetch_many({g.id: (g.monitor.address, g.monitor.port) for g in eligible
+                                           if g.id not in hosted and g.monitor is not None}))
+        statuses.update(hosted)
     away = tuple(g.id for g in eligible if isinstance(statuses.get(g.id), Mapping)
                  and statuses[g.id].get("centre") not in (None, inv.home_centre(g)))
     if not away:
