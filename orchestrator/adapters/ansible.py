@@ -37,6 +37,8 @@ from orchestrator.adapters.scrub import Redacting, scrub_tree, secret_values
 from orchestrator.config.ansible_inventory import vault_plaintexts
 from orchestrator.errors import DrillError
 
+GATE_EXIT_S = 2.0  # how long a process at its gate may take to exit once it is closed
+
 __all__ = ["PlaybookResult", "PlaybookRun", "Started", "TaskResult", "run_playbook", "start_playbook"]
 
 # env/ files that carry inputs: removed once the run is over.
@@ -269,8 +271,13 @@ class Started:
                               private_data_dir=self.pdd)
 
     def abandon(self) -> None:
-        """End a run that never got its go: nothing ran; its private data dir goes too."""
+        """End a run that never got its go: nothing ran; its private data dir goes too.
+        A process at its gate reads end of file and exits by itself (code 3); one still in
+        its start-up is ended with its group at once."""
+        at_gate = self.ready()
         self._close_gate(b"")
+        if at_gate:
+            self.exited.wait(timeout=GATE_EXIT_S)
         self._end(force=True)
         shutil.rmtree(self.pdd, ignore_errors=True)
 

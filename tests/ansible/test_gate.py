@@ -92,7 +92,8 @@ def test_ahead_counts_a_held_process_as_starting_until_it_is_ready(tmp_path):
 def test_an_abandoned_playbook_ends_having_run_nothing_and_leaves_no_folder(tmp_path):
     run = _run(tmp_path)
     held = start_playbook(run, gated=True)
-    _until(lambda: _at_gate(run.private_data_dir), 60, "the held playbook to reach its gate")
+    # its own word: runner's playbook_on_start event may come before drill's callback runs
+    _until(held.ready, 60, "the held playbook to reach its gate")
     held.abandon()
     assert held.proc.returncode == GATE_CLOSED_RC
     assert not run.private_data_dir.exists() and not (tmp_path / "ran").exists()
