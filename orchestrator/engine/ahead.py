@@ -21,6 +21,7 @@ changes its variables: it then starts its own process).
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
 from orchestrator.adapters import ansible
@@ -45,16 +46,18 @@ class Ahead:
 
     def offer(self, label: str, run: ansible.PlaybookRun, step: object = None) -> bool:
         """Hold a process for `label` (offered for `step`); whether one was started now."""
-        self._for[label] = step
         held = self._held.get(label)
         if held is not None and held.run == run and not held.exited.is_set():
+            self._for[label] = step
             return False
         if held is not None:  # it died while held, or the run is another: start afresh
             self._held.pop(label).abandon()
+        self._for.pop(label, None)
         try:
             self._held[label] = ansible.start_playbook(run, gated=True)
         except (OSError, DrillError):
             return False  # the step starts at its turn, as without this
+        self._for[label] = step
         return True
 
     def holds(self, label: str, step: object = None) -> bool:
@@ -68,6 +71,7 @@ class Ahead:
 
     def take(self, label: str, run: ansible.PlaybookRun) -> ansible.Started | None:
         held = self._held.pop(label, None)
+        self._for.pop(label, None)
         if held is not None and (held.run != run or held.exited.is_set()):
             held.abandon()  # other variables, or it died while held (nothing had run)
             return None
@@ -75,6 +79,7 @@ class Ahead:
 
     def close(self) -> None:
         """End every held process (the run is over, or stopped before their turn)."""
+        self._for.clear()
         while self._held:
             self._held.popitem()[1].abandon()
 
@@ -87,8 +92,6 @@ def offer_first(eng: Engine) -> None:
 
 def pump(eng: Engine, phase: str, index: int) -> None:
     """Offer again from a wait, every PUMP_S: a start-up may end while it waits."""
-    import time
-
     now = time.monotonic()
     if now >= eng.ahead.next_pump:
         eng.ahead.next_pump = now + PUMP_S
