@@ -78,6 +78,10 @@ def check(inventory: str, project: Path | None, as_json: bool, live: bool | None
                                                            "evidence")]
         widths = [None, None, None, 28, None if lang == "zh" else 70]  # zh: wrapped at its separators
         click.echo(tabulate(rows, headers=headers, maxcolwidths=widths))
+    from orchestrator.cli._console import plan_warning
+
+    for w in report.warnings:
+        click.echo(plan_warning(w, lang), err=True)
     if not report.ok:
         from orchestrator.cli._console import label
 

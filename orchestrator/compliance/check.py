@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from orchestrator.compliance.clauses import CheckReport, CheckRow, Status, msg, row
 from orchestrator.compliance.live import check_live, lab_running, lab_state_dir, live_inventory
 from orchestrator.compliance.router_live import check_router_ports
 from orchestrator.compliance.static import check_static, load_for_check
+from orchestrator.model.hours import CALENDAR_AHEAD, calendar_gaps
 from orchestrator.model.inventory import Inventory
 
 
-def run_check(path: Path, home: Path, live: bool | None = None) -> CheckReport:
-    """live=None: live checks only for a lab inventory whose lab is running."""
+def run_check(path: Path, home: Path, live: bool | None = None, today: date | None = None) -> CheckReport:
+    """live=None: live checks only for a lab inventory whose lab is running. Warns of each
+    year from `today` (the environment's) to `CALENDAR_AHEAD` later that no holiday calendar covers."""
     ci = load_for_check(path)
     inv = ci.inventory
     state = lab_state_dir(inv, home) if inv.environment.is_lab else None
@@ -25,8 +29,11 @@ def run_check(path: Path, home: Path, live: bool | None = None) -> CheckReport:
         rows += check_live(live_inventory(inv, live_state), live_state)
         rows += check_router_ports(path, inv)  # the line routers' real ports (R-NET-2a/2b)
     rows += log_retention(inv, bool(live))
+    if today is None:
+        today = datetime.now(ZoneInfo(inv.environment.timezone)).date()
     return CheckReport(environment=inv.environment.name, inventory=str(path), rows=tuple(rows),
-                       language=inv.environment.language)
+                       language=inv.environment.language,
+                       warnings=calendar_gaps(inv, today, today + CALENDAR_AHEAD))
 
 
 def log_retention(inv: Inventory, live: bool) -> list[CheckRow]:

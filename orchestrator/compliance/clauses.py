@@ -142,6 +142,7 @@ class CheckReport:
     inventory: str
     rows: tuple[CheckRow, ...]
     language: str | None = None  # the inventory's environment.language (read once: P10)
+    warnings: tuple[str, ...] = ()  # in drill's English; not clauses, never a failure
 
     @property
     def ok(self) -> bool:
@@ -152,7 +153,8 @@ class CheckReport:
 
     def to_json(self) -> dict[str, object]:
         return {"environment": self.environment, "inventory": self.inventory, "ok": self.ok,
-                "failed": self.failed(), "rows": [r.to_json() for r in self.rows]}
+                "failed": self.failed(), "rows": [r.to_json() for r in self.rows],
+                "warnings": list(self.warnings)}
 
 
 def row(clause: str, part: str, status: Status, message: Msg, **kw) -> CheckRow:

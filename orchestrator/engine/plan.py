@@ -110,16 +110,11 @@ def planned_objectives(resolved, inv) -> tuple[tuple[str, ...], tuple[PlannedObj
 
 def calendar_gap(inv, today: date | None = None) -> tuple[str, ...]:
     """A warning when no holiday of this year (the environment's) is known to drill."""
-    from orchestrator.model.hours import uncovered_year
+    from orchestrator.model.hours import calendar_gaps
 
     if today is None:
         today = datetime.now(ZoneInfo(inv.environment.timezone)).date()
-    year = uncovered_year(inv, today)
-    if year is None:
-        return ()
-    return (f"no holiday calendar for {year}: its weekday market closures would count as "
-            f"trading days (service hours, change windows); list them under "
-            f"`drill.service_hours.holidays`",)
+    return calendar_gaps(inv, today, today)
 
 
 def plan(project_root: Path, drill_id: str, inventory_path: Path, overrides: Mapping[str, str],

@@ -24,6 +24,9 @@ WEEKEND = ("sat", "sun")
 # The flows service hours name: market data (TCP ticks) and CCNET (settlement transfers).
 FLOWS = ("market_data", "settlement")
 FLOW_OF_KIND = {"market_data": "market_data", "settlement": "settlement"}
+# How far ahead `drill check` and `drill schedule` want the holiday calendar known: the
+# next quarterly drill's (a calendar is published late in the year before).
+CALENDAR_AHEAD = timedelta(days=92)
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,15 @@ def uncovered_year(inventory: Inventory, day: date) -> int | None:
     if any(h.day.year == day.year for h in inventory.holidays):
         return None
     return day.year
+
+
+def calendar_gaps(inventory: Inventory, first: date, last: date) -> tuple[str, ...]:
+    """One warning per year from `first`'s to `last`'s that no holiday calendar covers
+    (`uncovered_year`), in drill's English (model/i18n_terminal.py translates it)."""
+    years = (uncovered_year(inventory, date(y, 1, 1)) for y in range(first.year, last.year + 1))
+    return tuple(f"no holiday calendar for {y}: its weekday market closures would count as "
+                 f"trading days (service hours, change windows); list them under "
+                 f"`drill.service_hours.holidays`" for y in years if y is not None)
 
 
 def flows_at(inventory: Inventory, when: datetime, force: bool = False) -> FlowHours:

@@ -27,6 +27,11 @@ ADMIN: dict[str, tuple[str, str]] = {
     "sched_rotation": ("{drill}：需轮换 {n} 个取值，但{cadence}演练每年仅 {periods} 次；一年只覆盖前 {periods} 个",
                        "{drill}: {n} values to rotate but {periods} {cadence} run(s) a year; a year "
                        "covers the first {periods}"),
+    "sched_calendar": ("没有 {year} 年的节假日日历：该年的定时演练会把工作日休市日当作交易日（业务时段、变更窗口）；"
+                       "请在 `drill.service_hours.holidays` 中列出",
+                       "no holiday calendar for {year}: runs scheduled that year would count its "
+                       "weekday market closures as trading days (service hours, change windows); "
+                       "list them under `drill.service_hours.holidays`"),
     "sched_raw": ('原文："{text}"', "{text}"),  # drill's own English from a check it reuses
     # drill prune
     "prune_would_delete": ("将删除", "would delete"),

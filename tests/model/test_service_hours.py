@@ -128,3 +128,27 @@ def test_a_year_the_inventory_lists_closures_for_is_covered(tmp_path):
     assert uncovered_year(load_inventory(_inventory(tmp_path, NEEQ)), date(2027, 3, 1)) == 2027
     # a lab without service hours expects every flow at all times: holidays cannot matter
     assert uncovered_year(load_inventory(REPO / "inventories" / "lab"), date(2027, 3, 1)) is None
+
+
+def test_check_warns_a_quarter_ahead_of_a_year_no_holiday_calendar_covers(tmp_path):
+    """In December the next quarter's drills fall in 2027, which no calendar covers yet:
+    `drill check` says so beside its clauses (a warning, never a failed clause)."""
+    from orchestrator.compliance.check import run_check
+
+    inv = _inventory(tmp_path, NEEQ)
+    december = run_check(inv, tmp_path / "home", live=False, today=date(2026, 12, 7))
+    assert [w[:33] for w in december.warnings] == ["no holiday calendar for 2027: its"]
+    assert december.to_json()["warnings"] == list(december.warnings)
+    assert not run_check(inv, tmp_path / "home", live=False, today=date(2026, 6, 1)).warnings
+
+
+def test_schedule_notes_a_year_its_units_run_in_that_no_holiday_calendar_covers(tmp_path):
+    from orchestrator.compliance.schedule import plan_schedule
+    from orchestrator.config.scenario import load_drills
+
+    inv, drills = load_inventory(_inventory(tmp_path, NEEQ)), load_drills(REPO / "drills")
+    notes = plan_schedule(inv, drills, date(2026, 12, 7)).notes
+    (gap,) = [n for n in notes if "holiday calendar" in n.en]
+    assert gap.en.startswith("no holiday calendar for 2027: runs scheduled that year")
+    assert "没有 2027 年的节假日日历" in gap.text("zh")
+    assert not [n for n in plan_schedule(inv, drills, date(2026, 6, 1)).notes if "holiday" in n.en]
