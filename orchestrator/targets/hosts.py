@@ -40,11 +40,21 @@ class HostsTarget:
 
     def start_evidence(self, inventory: Inventory, folder: RunFolder,
                        ssh: SshSupplier | None = None) -> tuple[Note, ...]:
-        """Every SSH host's clock offset, kept as evidence (docs/real-hosts.md)."""
+        """Every SSH host's clock offset, and where each gateway log stood (its inode and
+        size: the evidence step fetches what the run wrote after it), kept as evidence
+        (docs/real-hosts.md)."""
         from orchestrator.adapters.hosts import record_clock_offsets
+        from orchestrator.targets.log_marks import record_log_marks
 
         rows = record_clock_offsets(inventory.path, folder.evidence / "clock-offsets.json", ssh)
-        return (Note("clock offsets of the SSH hosts recorded", {"hosts": rows}),) if rows else ()
+        notes = [Note("clock offsets of the SSH hosts recorded", {"hosts": rows})] if rows else []
+        marks = record_log_marks(inventory, folder.evidence / "log-marks.json", ssh)
+        if marks:
+            unread = {gid: m["error"] for gid, m in marks["log_marks"].items() if "error" in m}
+            notes.append(Note("gateway logs marked as the run starts", {
+                "marked": len(marks["log_marks"]) - len(unread), "unread": unread,
+                **({"error": marks["error"]} if "error" in marks else {})}))
+        return tuple(notes)
 
     def end_evidence(self, folder: RunFolder, since_ns: int) -> tuple[Note, ...]:
         return ()

@@ -82,8 +82,25 @@ def drill_repoint_plan(gateways, to, dr_ids, services, project_dir, default_driv
     return plan
 
 
+def drill_log_cuts(gateways, host, pattern, marks):
+    """`drill_log_slice`'s `logs` for the gateways on `host`: `pattern` (the host's
+    `drill_gateway_log`) with `{id}` replaced, and the inode and size drill marked as the run
+    started (`marks`: evidence/log-marks.json's `log_marks`) when it marked that same path."""
+    out = []
+    for gw in gateways or ():
+        if gw.get("host") != host:
+            continue
+        path = str(pattern).replace("{id}", str(gw["id"]))
+        mark = (marks or {}).get(gw["id"]) or {}
+        item = {"id": gw["id"], "path": path}
+        if mark.get("path") == path and "inode" in mark and "size" in mark:
+            item.update(inode=mark["inode"], size=mark["size"])
+        out.append(item)
+    return out
+
+
 class FilterModule:
     def filters(self):
         return {"drill_pick": drill_pick, "drill_monitored": drill_monitored,
                 "drill_of_driver": drill_of_driver, "drill_drivers": drill_drivers,
-                "drill_repoint_plan": drill_repoint_plan}
+                "drill_repoint_plan": drill_repoint_plan, "drill_log_cuts": drill_log_cuts}

@@ -88,3 +88,13 @@ def test_lab_server_lists_render_the_template_for_each_gateway_with_its_password
     assert first.index('centre="NF"') < first.index('centre="FT"') and first.endswith("</gateway>\n")
     assert "credential" not in first and "<lab>" not in first
     assert '<credential user="W000002T" password="Pa55&lt;&amp;&gt;"/>' in second
+
+
+def test_a_hosts_log_cuts_take_the_mark_only_of_the_same_path():
+    gws = [{"id": "W1", "host": "gw"}, {"id": "W2", "host": "gw"}, {"id": "W3", "host": "gw2"}]
+    marks = {"W1": {"path": "/l/W1.log", "inode": 7, "size": 100},
+             "W2": {"path": "/old/W2.log", "inode": 8, "size": 5}}
+    assert drill_select.drill_log_cuts(gws, "gw", "/l/{id}.log", marks) == [
+        {"id": "W1", "path": "/l/W1.log", "inode": 7, "size": 100},
+        {"id": "W2", "path": "/l/W2.log"}]  # marked elsewhere: cut as unmarked
+    assert drill_select.drill_log_cuts(gws, "gw2", "/l/{id}.log", {}) == [{"id": "W3", "path": "/l/W3.log"}]

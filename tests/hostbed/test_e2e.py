@@ -81,6 +81,8 @@ def test_carrier_outage_end_to_end_over_ssh(bed, drilled_bed, tmp_path, capsys, 
     inv, pool = drilled_bed
     env = f"hostbed-{bed.prefix}"
     gw_log = bed.host("gw").dir / "svc" / "logs" / "W000000T.log"
+    with gw_log.open("ab") as fh:  # days of log before the run (O_APPEND, as the gateway's)
+        fh.write(b"2026-12-04 09:00:00.000 W000000T an older line\n" * 4000)
     follower = SshLogFollower(pool, "gw", str(gw_log)).start()
     hosts = ("bastion", "ct", "cu", "ft", "gw", "nf")
     logins = {h: _logins(bed, h) for h in hosts}
@@ -126,6 +128,19 @@ def test_carrier_outage_end_to_end_over_ssh(bed, drilled_bed, tmp_path, capsys, 
     clocks = json.loads((run_dir / "evidence" / "clock-offsets.json").read_text())["clock_offsets"]
     assert sorted(c["host"] for c in clocks) == ["bastion", "ct", "cu", "ft", "gw", "nf"]
     assert all("offset_ms" in c for c in clocks)
+    # Evidence holds the part of each gateway log the run wrote: from where drill marked it
+    # as the run started (less a little context), byte for byte, the failover login in it.
+    marks = json.loads((run_dir / "evidence" / "log-marks.json").read_text())["log_marks"]
+    assert sorted(marks) == ["W000000T", "W000001T"] and all("size" in m for m in marks.values())
+    cuts = {c["id"]: c for c in json.loads(
+        (run_dir / "evidence" / "files" / "logs" / "cuts.json").read_text())["cuts"]}
+    cut = cuts["W000000T"]
+    assert cut["from_mark"] and not cut["rotated"] and not cut["truncated"], cut
+    assert 0 < cut["start"] <= marks["W000000T"]["size"] <= cut["end"]
+    copied = (run_dir / "evidence" / "files" / "logs" / "W000000T" / "W000000T.log").read_bytes()
+    assert copied == gw_log.read_bytes()[cut["start"]:cut["end"]]
+    assert b'"centre":"NF"' in copied[marks["W000000T"]["size"] - cut["start"]:]
+    assert not Path(cut["copy_path"]).parent.exists()  # the host's temporary copies are removed
     assert login is not None and login.ts_ns is not None
     restored = by_gw["W000000T"]["restored"]
     assert restored is not None
