@@ -50,7 +50,11 @@ TASK_LABELS: dict[str, str] = {
     "Every gateway is logged in where expected (monitor /status, all at once)":
         "全部网关均已在预期中心登录（读取监控接口，同时检查）",
     "Fetch each gateway's config": "获取各网关配置",
-    "Fetch each gateway's log": "获取各网关日志",
+    "Fetch the part of each gateway's log the run wrote": "获取各网关日志中本次演练期间写入的部分",
+    "Cut each host's gateway logs": "在各主机上截取网关日志",
+    "Fetch the cuts": "获取截取的日志",
+    "Say which bytes each copy holds": "记录各日志副本对应的字节范围",
+    "Remove the cuts from the hosts": "删除主机上的日志截取副本",
     "No driver checks for manual gateways": "人工操作的网关无驱动检查",
     "Read each line's interface on its router's CLI": "在路由器命令行读取每条线路的接口",
     "Read links and routes on the routers and gateway hosts": "读取路由器及网关主机的链路和路由",
