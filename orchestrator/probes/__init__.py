@@ -1,8 +1,8 @@
 """Continuous asynchronous probes (docs/events.md, docs/journal.md).
 
 All probes of a run share one asyncio loop in one thread (`ProbeRuntime`). Intervals use
-`time.monotonic_ns()`; every sample also carries its UTC wall time. Raw samples go,
-lossless, to `evidence/probes.jsonl.gz`.
+`time.monotonic_ns()`; every sample also carries its UTC wall time. Samples go to
+`evidence/probes.jsonl.gz`: each change whole, a steady stretch as runs (`SampleSink`).
 
 Probe kinds live in a `ProbeRegistry` built per run by `default_registry()`: tcp,
 http-json and log here; a module `orchestrator.probes.ssh` (the SSH kinds) is picked up
@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
+import json
 import logging
 import threading
 import time
@@ -93,21 +94,86 @@ def default_registry() -> ProbeRegistry:
 
 
 class SampleSink:
-    """Appends samples to the run's gzip JSON-lines file from the probe thread."""
+    """Writes the run's samples to a gzip JSON-lines file, from the probe thread. A change
+    is kept at full resolution: the first sample of a state and the last before it changes
+    are written whole. The samples between them, which repeat that state (a steady hold),
+    become one `run` record at most every RUN_S: how many, their first and last times and
+    their latency's min, mean and max (issue 19, "steady samples run-length encoded")."""
+
+    RUN_S = 10.0
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._out = GzipLines(path)
-
-    @property
-    def count(self) -> int:
-        return self._out.count
+        self._runs: dict[tuple[str, str], _Run] = {}
+        self.count = 0  # samples taken, each written whole or counted in a run
 
     def write(self, sample: Sample) -> None:
-        self._out.write(sample.to_record())
+        self.count += 1
+        key, state = (sample.probe, sample.target), _state(sample)
+        run = self._runs.get(key)
+        if run is None or run.state != state:
+            if run is not None:
+                run.close(self._out)
+            self._out.write(sample.to_record())
+            self._runs[key] = _Run(state, sample)
+            return
+        run.add(sample, self._out, self.RUN_S)
 
     def close(self) -> None:
+        for run in self._runs.values():
+            run.close(self._out)
+        self._runs.clear()
         self._out.close()
+
+
+def _state(sample: Sample) -> str:
+    return json.dumps([sample.ok, sample.value, sample.error], sort_keys=True, default=str)
+
+
+class _Run:
+    """The samples repeating one target's state since its first: the last one held back
+    (written whole when the state changes), the ones before it summed up."""
+
+    def __init__(self, state: str, first: Sample) -> None:
+        self.state = state
+        self.last: Sample | None = None
+        self.n, self.lat_sum, self.lat_min, self.lat_max = 0, 0.0, 0.0, 0.0
+        self.first_t = self.first_mono = self.last_t = self.last_mono = 0
+        self.since = first.mono_ns
+
+    def add(self, sample: Sample, out: GzipLines, run_s: float) -> None:
+        if self.last is not None:
+            held = self.last
+            if self.n == 0:
+                self.first_t, self.first_mono = held.t_ns, held.mono_ns
+                self.lat_min = self.lat_max = held.latency_ms
+            self.n += 1
+            self.lat_sum += held.latency_ms
+            self.lat_min, self.lat_max = min(self.lat_min, held.latency_ms), max(self.lat_max, held.latency_ms)
+            self.last_t, self.last_mono = held.t_ns, held.mono_ns
+            if (held.mono_ns - self.since) / 1e9 >= run_s:
+                self._flush(out)
+        self.last = sample
+
+    def _flush(self, out: GzipLines) -> None:
+        if self.n:
+            held = self.last
+            assert held is not None
+            out.write({"probe": held.probe, "target": held.target, "ok": held.ok,
+                       "value": held.value, "error": held.error,
+                       "run": {"n": self.n, "t_ns": [self.first_t, self.last_t],
+                               "mono_ns": [self.first_mono, self.last_mono],
+                               "latency_ms": {"min": self.lat_min, "mean": round(self.lat_sum / self.n, 6),
+                                              "max": self.lat_max}}})
+            self.since = self.last_mono
+        self.n, self.lat_sum = 0, 0.0
+
+    def close(self, out: GzipLines) -> None:
+        self._flush(out)
+        if self.last is not None:
+            out.write(self.last.to_record())
+            self.last = None
 
 
 class ProbeRuntime:
