@@ -98,9 +98,13 @@ class SampleSink:
     is kept at full resolution: the first sample of a state and the last before it changes
     are written whole. The samples between them, which repeat that state (a steady hold),
     become one `run` record at most every RUN_S: how many, their first and last times and
-    their latency's min, mean and max (issue 19, "steady samples run-length encoded")."""
+    their latency's min, mean and max (issue 19, "steady samples run-length encoded").
+    A field that advances while all is well (the last tick's time, PROGRESS) is part of the
+    state only as whether it advanced: a run keeps its first and last value, and a stall
+    is a change."""
 
     RUN_S = 10.0
+    PROGRESS = ("md_last_seq_time_ns",)
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -110,13 +114,14 @@ class SampleSink:
 
     def write(self, sample: Sample) -> None:
         self.count += 1
-        key, state = (sample.probe, sample.target), _state(sample)
+        key = (sample.probe, sample.target)
         run = self._runs.get(key)
+        state = _state(sample, run.newest if run is not None else None, self.PROGRESS)
         if run is None or run.state != state:
             if run is not None:
                 run.close(self._out)
             self._out.write(sample.to_record())
-            self._runs[key] = _Run(state, sample)
+            self._runs[key] = _Run(state, sample, self.PROGRESS)
             return
         run.add(sample, self._out, self.RUN_S)
 
@@ -127,19 +132,31 @@ class SampleSink:
         self._out.close()
 
 
-def _state(sample: Sample) -> str:
-    return json.dumps([sample.ok, sample.value, sample.error], sort_keys=True, default=str)
+def _progress(sample: Sample, fields: tuple[str, ...]) -> dict[str, Any]:
+    value = sample.value if isinstance(sample.value, Mapping) else {}
+    return {f: value[f] for f in fields if f in value}
+
+
+def _state(sample: Sample, before: Sample | None, fields: tuple[str, ...]) -> str:
+    value = sample.value
+    moved = None
+    if isinstance(value, Mapping) and any(f in value for f in fields):
+        value = {k: v for k, v in value.items() if k not in fields}
+        moved = before is not None and _progress(sample, fields) != _progress(before, fields)
+    return json.dumps([sample.ok, value, sample.error, moved], sort_keys=True, default=str)
 
 
 class _Run:
     """The samples repeating one target's state since its first: the last one held back
     (written whole when the state changes), the ones before it summed up."""
 
-    def __init__(self, state: str, first: Sample) -> None:
-        self.state = state
+    def __init__(self, state: str, first: Sample, fields: tuple[str, ...]) -> None:
+        self.state, self.fields, self.first, self.newest = state, fields, first, first
         self.last: Sample | None = None
         self.n, self.lat_sum, self.lat_min, self.lat_max = 0, 0.0, 0.0, 0.0
         self.first_t = self.first_mono = self.last_t = self.last_mono = 0
+        self.first_progress: dict[str, Any] = {}
+        self.last_progress: dict[str, Any] = {}
         self.since = first.mono_ns
 
     def add(self, sample: Sample, out: GzipLines, run_s: float) -> None:
@@ -148,24 +165,31 @@ class _Run:
             if self.n == 0:
                 self.first_t, self.first_mono = held.t_ns, held.mono_ns
                 self.lat_min = self.lat_max = held.latency_ms
+                self.first_progress = _progress(held, self.fields)
             self.n += 1
             self.lat_sum += held.latency_ms
             self.lat_min, self.lat_max = min(self.lat_min, held.latency_ms), max(self.lat_max, held.latency_ms)
             self.last_t, self.last_mono = held.t_ns, held.mono_ns
+            self.last_progress = _progress(held, self.fields)
             if (held.mono_ns - self.since) / 1e9 >= run_s:
                 self._flush(out)
-        self.last = sample
+        self.last = self.newest = sample
 
     def _flush(self, out: GzipLines) -> None:
         if self.n:
-            held = self.last
-            assert held is not None
-            out.write({"probe": held.probe, "target": held.target, "ok": held.ok,
-                       "value": held.value, "error": held.error,
+            one = self.first  # every sample of a run has its state: ok, value, error
+            value = one.value
+            progress = {f: [self.first_progress.get(f), self.last_progress.get(f)]
+                        for f in self.first_progress}
+            if progress and isinstance(value, Mapping):
+                value = {k: v for k, v in value.items() if k not in self.fields}
+            out.write({"probe": one.probe, "target": one.target, "ok": one.ok,
+                       "value": value, "error": one.error,
                        "run": {"n": self.n, "t_ns": [self.first_t, self.last_t],
                                "mono_ns": [self.first_mono, self.last_mono],
                                "latency_ms": {"min": self.lat_min, "mean": round(self.lat_sum / self.n, 6),
-                                              "max": self.lat_max}}})
+                                              "max": self.lat_max},
+                               **({"progress": progress} if progress else {})}})
             self.since = self.last_mono
         self.n, self.lat_sum = 0, 0.0
 

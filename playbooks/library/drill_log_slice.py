@@ -62,6 +62,7 @@ logs:
 
 import hashlib
 import os
+import shutil
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
@@ -168,6 +169,11 @@ def main():
             module.fail_json(msg=f"drill_log_slice: cannot read {spec['path']}: {exc}")
     if module.check_mode:
         module.exit_json(changed=False, logs=[dict(i, copy_path=None, sha256=None) for i in items])
+    need = sum(i["end"] - i["start"] for i in items)
+    room = shutil.disk_usage(tempfile.gettempdir()).free
+    if need > room // 2:  # a firm's host keeps working: never fill its temporary disk
+        module.fail_json(msg=f"drill_log_slice: the cuts need {need} bytes, more than half of "
+                             f"the {room} free in {tempfile.gettempdir()}; lower max_bytes")
     folder = tempfile.mkdtemp(prefix="drill-logs-")
     for item in items:
         dest = os.path.join(folder, item["id"])

@@ -55,3 +55,25 @@ def test_targets_are_run_length_encoded_apart(tmp_path):
     for t in ("A", "B"):
         mine = [r for r in recs if r["target"] == t]
         assert sum(r["run"]["n"] if "run" in r else 1 for r in mine) == 50
+
+
+def _md(i: int, tick_ns: int) -> Sample:
+    value = {"state": "logged_in", "centre": "FT", "event_seq": 6, "md_source": "tcp",
+             "md_last_seq_time_ns": tick_ns}
+    return Sample("http-json", "W00002TF", 1_800_000_000_000_000_000 + i * PERIOD_NS, i * PERIOD_NS,
+                  True, 1.0, value)
+
+
+def test_flowing_market_data_is_a_run_with_its_first_and_last_tick_and_a_stall_is_a_change(tmp_path):
+    """The last tick's time advances with every sample while data flows: a run keeps where
+    it went from and to; the same time twice (no tick between two samples) starts a new state."""
+    ticks = [1000 + i for i in range(100)] + [1099] * 20 + [1200 + i for i in range(100)]
+    samples = [_md(i, t) for i, t in enumerate(ticks)]
+    recs = _write(tmp_path, samples)
+    runs = [r for r in recs if "run" in r]
+    assert sum(r["run"]["n"] for r in runs) + sum(1 for r in recs if "run" not in r) == len(samples)
+    assert runs[0]["run"]["progress"] == {"md_last_seq_time_ns": [1002, 1098]}
+    assert "md_last_seq_time_ns" not in runs[0]["value"]
+    whole = [r["value"]["md_last_seq_time_ns"] for r in recs if "run" not in r]
+    assert whole[:4] == [1000, 1001, 1099, 1099]  # the first, the flow's first and last, the stall's first
+    assert 1200 in whole and len(recs) < 20
