@@ -99,11 +99,13 @@ class SampleSink:
     are written whole. The samples between them, which repeat that state (a steady hold),
     become one `run` record at most every RUN_S: how many, their first and last times and
     their latency's min, mean and max (issue 19, "steady samples run-length encoded").
-    A field that advances while all is well (the last tick's time, PROGRESS) is part of the
-    state only as whether it advanced: a run keeps its first and last value, and a stall
-    is a change."""
+    A field that advances while all is well is kept by a run as its first and last value:
+    the monitor's event counter (COUNTERS: each CCNET transfer is an event; the events
+    themselves are in gateway-events.jsonl.gz) is not part of the state; the last tick's
+    time (PROGRESS) is, as whether it advanced, so a stall is a change."""
 
     RUN_S = 10.0
+    COUNTERS = ("event_seq",)
     PROGRESS = ("md_last_seq_time_ns",)
 
     def __init__(self, path: Path) -> None:
@@ -116,12 +118,12 @@ class SampleSink:
         self.count += 1
         key = (sample.probe, sample.target)
         run = self._runs.get(key)
-        state = _state(sample, run.newest if run is not None else None, self.PROGRESS)
+        state = _state(sample, run.newest if run is not None else None, self.COUNTERS, self.PROGRESS)
         if run is None or run.state != state:
             if run is not None:
                 run.close(self._out)
             self._out.write(sample.to_record())
-            self._runs[key] = _Run(state, sample, self.PROGRESS)
+            self._runs[key] = _Run(state, sample, self.COUNTERS + self.PROGRESS)
             return
         run.add(sample, self._out, self.RUN_S)
 
@@ -137,12 +139,14 @@ def _progress(sample: Sample, fields: tuple[str, ...]) -> dict[str, Any]:
     return {f: value[f] for f in fields if f in value}
 
 
-def _state(sample: Sample, before: Sample | None, fields: tuple[str, ...]) -> str:
+def _state(sample: Sample, before: Sample | None, counters: tuple[str, ...],
+           progress: tuple[str, ...]) -> str:
     value = sample.value
     moved = None
-    if isinstance(value, Mapping) and any(f in value for f in fields):
-        value = {k: v for k, v in value.items() if k not in fields}
-        moved = before is not None and _progress(sample, fields) != _progress(before, fields)
+    if isinstance(value, Mapping):
+        if any(f in value for f in progress):
+            moved = before is not None and _progress(sample, progress) != _progress(before, progress)
+        value = {k: v for k, v in value.items() if k not in counters and k not in progress}
     return json.dumps([sample.ok, value, sample.error, moved], sort_keys=True, default=str)
 
 

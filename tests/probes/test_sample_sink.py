@@ -72,8 +72,21 @@ def test_flowing_market_data_is_a_run_with_its_first_and_last_tick_and_a_stall_i
     recs = _write(tmp_path, samples)
     runs = [r for r in recs if "run" in r]
     assert sum(r["run"]["n"] for r in runs) + sum(1 for r in recs if "run" not in r) == len(samples)
-    assert runs[0]["run"]["progress"] == {"md_last_seq_time_ns": [1002, 1098]}
+    assert runs[0]["run"]["progress"] == {"md_last_seq_time_ns": [1002, 1098], "event_seq": [6, 6]}
     assert "md_last_seq_time_ns" not in runs[0]["value"]
     whole = [r["value"]["md_last_seq_time_ns"] for r in recs if "run" not in r]
     assert whole[:4] == [1000, 1001, 1099, 1099]  # the first, the flow's first and last, the stall's first
     assert 1200 in whole and len(recs) < 20
+
+
+def test_the_monitors_event_counter_advancing_is_no_change_but_a_move_is(tmp_path):
+    """Each CCNET transfer is a monitor event: a settlement gateway's counter advances every
+    second while nothing changes. The run keeps its first and last; a new centre is a change."""
+    def ccnet(i: int, centre: str) -> Sample:
+        return Sample("http-json", "W00004JS", 1_800_000_000_000_000_000 + i * PERIOD_NS, i * PERIOD_NS,
+                      True, 1.0, {"state": "logged_in", "centre": centre, "event_seq": 10 + i // 2})
+    samples = [ccnet(i, "FT") for i in range(100)] + [ccnet(i, "NF") for i in range(100, 110)]
+    recs = _write(tmp_path, samples)
+    (first_run, *_) = [r for r in recs if "run" in r]
+    assert first_run["run"]["n"] == 98 and first_run["run"]["progress"] == {"event_seq": [10, 59]}
+    assert [r["value"]["centre"] for r in recs if "run" not in r] == ["FT", "FT", "NF", "NF"]
