@@ -64,8 +64,9 @@ class Observation:
         return sample_period(self.inv)
 
     def start(self, folder: RunFolder) -> None:
-        from orchestrator.probes import ProbeRuntime, SampleSink, run_periodic
+        from orchestrator.probes import ProbeRuntime, run_periodic
         from orchestrator.probes.monitor import GatewayTracker, StatusProbe, StreamWatcher
+        from orchestrator.probes.sink import SampleSink
 
         self.tracker = GatewayTracker((g.id, g.kind) for g in self.inv.gateways)
         self.sink = SampleSink(folder.probes)

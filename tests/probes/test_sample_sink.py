@@ -7,7 +7,8 @@ from __future__ import annotations
 import itertools
 
 from orchestrator.journal.gzlines import read_lines
-from orchestrator.probes import Sample, SampleSink
+from orchestrator.probes import Sample
+from orchestrator.probes.sink import SampleSink
 
 UP = {"state": "logged_in", "centre": "FT", "event_seq": 4}
 DOWN = {"state": "disconnected", "centre": None, "event_seq": 5}
