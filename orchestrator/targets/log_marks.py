@@ -15,15 +15,14 @@ from orchestrator.model.inventory import Inventory
 
 if TYPE_CHECKING:
     from orchestrator.adapters.ssh import SshSupplier
+    from orchestrator.model.ansible_inventory import AnsibleInventory
 
 LOG_VAR = "drill_gateway_log"  # the gateway host's log path, {id} for the gateway id
 
 
-def log_paths(inv: Inventory) -> dict[str, dict[str, str]]:
-    """{host: {gateway id: log path}} of the gateways the linux driver collects logs of."""
-    from orchestrator.config.ansible_inventory import read_inventory
-
-    source = read_inventory(Path(inv.path))
+def log_paths(inv: Inventory, source: AnsibleInventory) -> dict[str, dict[str, str]]:
+    """{host: {gateway id: log path}} of the gateways the linux driver collects logs of
+    (`source`: the inventory as Ansible reads it, `config.ansible_inventory.read_inventory`)."""
     out: dict[str, dict[str, str]] = {}
     for gw in inv.gateways:
         if (gw.driver or inv.driver) != "linux" or gw.host not in source.hosts:
@@ -44,14 +43,14 @@ def record_log_marks(inv: Inventory, dest: Path, ssh: SshSupplier | None = None)
 
     error = None
     try:
-        paths = log_paths(inv)
+        source = read_inventory(Path(inv.path))
+        paths = log_paths(inv, source)
     except Exception as e:  # evidence must never break a run
         paths, error = {}, f"{type(e).__name__}: {e}"
     if not paths and error is None:
         return {}
     marks: dict[str, dict[str, Any]] = {}
     if paths:
-        source = read_inventory(Path(inv.path))
         local = {h for h in paths if source.hosts[h].effective.get("ansible_connection") == "local"}
         for host in sorted(local):
             marks.update(_local(host, paths[host]))
