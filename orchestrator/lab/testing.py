@@ -3,7 +3,8 @@
 `make_lab_inventory` picks a free 127.X second octet for every address of the lab: the
 centres (127.X.60/50/70.y), the lines, and the router, feed and monitors on 127.X.0.1
 (ports 17000, 17100 and 17200 up, checked free). Labs in parallel tests therefore never
-collide with each other or with the default lab (127.60/50/70.101.x, 127.0.0.1), and
+collide with each other (parallel pytest-xdist workers pick from disjoint octets) or with
+the default lab (127.60/50/70.101.x, 127.0.0.1), and
 `drill lab up --gateways N` can count monitor ports up without meeting the ephemeral
 ports that loopback connections take from 127.0.0.1.
 """
@@ -36,11 +37,23 @@ def _bindable(address: str, port: int, kind: int = socket.SOCK_STREAM) -> bool:
     return True
 
 
+def _own_octets() -> list[int]:
+    """The octets this process may pick: under pytest-xdist, worker N of M takes those
+    equal to N modulo M, so two workers never both find one free and start labs on it
+    (the free check and the lab's bind are not one step)."""
+    import os
+
+    octets = [o for o in range(2, 255) if o not in _RESERVED_OCTETS]
+    worker, count = os.environ.get("PYTEST_XDIST_WORKER", ""), os.environ.get("PYTEST_XDIST_WORKER_COUNT", "")
+    if worker.startswith("gw") and worker[2:].isdigit() and count.isdigit() and int(count) > 1:
+        octets = [o for o in octets if o % int(count) == int(worker[2:]) % int(count)]
+    return octets
+
+
 def _free_octet(rng: random.Random) -> int:
+    own = _own_octets()
     for _ in range(500):
-        octet = rng.randint(2, 254)
-        if octet in _RESERVED_OCTETS:
-            continue
+        octet = rng.choice(own)
         addrs = [f"127.{octet}.{third}.{fourth}" for third in (60, 50, 70) for fourth in (30, 60, 70)]
         if all(_bindable(a, p) for a in addrs for p in (7043, 7044, 7013, 7015)) and \
                 _bindable(f"127.{octet}.0.1", 17000):
