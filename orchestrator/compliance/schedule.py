@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 from orchestrator.compliance.cadence import MONTHS, DrillCadence
 from orchestrator.errors import InputError, Problem
 from orchestrator.model.approvals import ManualStep, StandingApproval, approval_problem, live_confirmations
-from orchestrator.model.hours import CALENDAR_AHEAD, uncovered_year
+from orchestrator.model.hours import CALENDAR_AHEAD, uncovered_years
 from orchestrator.model.i18n_terminal import step_key
 from orchestrator.model.inventory import TERRESTRIAL, Inventory
 from orchestrator.model.windows import DAYS, in_change_window
@@ -257,8 +257,7 @@ def plan_schedule(inv: Inventory, drills, today: date) -> SchedulePlan:
             scheduled.append(Scheduled(cad, sets, months, approval))
     if scheduled:  # the units' next runs need their year's closures known
         notes += [Said.of("sched_calendar", year=str(y))
-                  for y in range(today.year, (today + CALENDAR_AHEAD).year + 1)
-                  if uncovered_year(inv, date(y, 1, 1)) is not None]
+                  for y in uncovered_years(inv, today, today + CALENDAR_AHEAD)]
     return SchedulePlan(tuple(scheduled), tuple(left), tuple(notes))
 
 

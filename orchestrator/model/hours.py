@@ -100,13 +100,18 @@ def uncovered_year(inventory: Inventory, day: date) -> int | None:
     return day.year
 
 
+def uncovered_years(inventory: Inventory, first: date, last: date) -> tuple[int, ...]:
+    """The years from `first`'s to `last`'s that no holiday calendar covers (`uncovered_year`)."""
+    return tuple(y for y in range(first.year, last.year + 1)
+                 if uncovered_year(inventory, date(y, 1, 1)) is not None)
+
+
 def calendar_gaps(inventory: Inventory, first: date, last: date) -> tuple[str, ...]:
-    """One warning per year from `first`'s to `last`'s that no holiday calendar covers
-    (`uncovered_year`), in drill's English (model/i18n_terminal.py translates it)."""
-    years = (uncovered_year(inventory, date(y, 1, 1)) for y in range(first.year, last.year + 1))
+    """One warning per year of `uncovered_years`, in drill's English (model/i18n_terminal.py
+    translates it)."""
     return tuple(f"no holiday calendar for {y}: its weekday market closures would count as "
                  f"trading days (service hours, change windows); list them under "
-                 f"`drill.service_hours.holidays`" for y in years if y is not None)
+                 f"`drill.service_hours.holidays`" for y in uncovered_years(inventory, first, last))
 
 
 def flows_at(inventory: Inventory, when: datetime, force: bool = False) -> FlowHours:

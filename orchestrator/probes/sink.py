@@ -37,7 +37,7 @@ class SampleSink:
         self.count += 1
         key = (sample.probe, sample.target)
         run = self._runs.get(key)
-        state = _state(sample, run.newest if run is not None else None, self.COUNTERS, self.PROGRESS)
+        state = _state(sample, run.newest() if run is not None else None, self.COUNTERS, self.PROGRESS)
         if run is None or run.state != state:
             if run is not None:
                 run.close(self._out)
@@ -74,7 +74,7 @@ class _Run:
     (written whole when the state changes), the ones before it summed up."""
 
     def __init__(self, state: str, first: Sample, fields: tuple[str, ...]) -> None:
-        self.state, self.fields, self.first, self.newest = state, fields, first, first
+        self.state, self.fields, self.first = state, fields, first
         self.last: Sample | None = None
         self.n, self.lat_sum, self.lat_min, self.lat_max = 0, 0.0, 0.0, 0.0
         self.first_t = self.first_mono = self.last_t = self.last_mono = 0
@@ -96,7 +96,10 @@ class _Run:
             self.last_progress = _progress(held, self.fields)
             if (held.mono_ns - self.since) / 1e9 >= run_s:
                 self._flush(out)
-        self.last = self.newest = sample
+        self.last = sample
+
+    def newest(self) -> Sample:
+        return self.last or self.first
 
     def _flush(self, out: GzipLines) -> None:
         if self.n:
